@@ -1,0 +1,1 @@
+print("LowerBatchNorm: not yet written")

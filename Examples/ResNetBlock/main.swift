@@ -1,0 +1,1 @@
+print("ResNetBlock: not yet written")

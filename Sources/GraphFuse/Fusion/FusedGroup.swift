@@ -1,0 +1,80 @@
+/// One fused group: the nodes compiled as one loop nest around a single anchor.
+public struct FusedGroup: Sendable, Equatable {
+  /// A name from the member ops in order, deduplicated: `fused_conv2d_add_relu`, `fused_conv2d_add_relu_1`.
+  public var name: String
+  /// The node index of the anchor: the op whose schedule the group uses (the conv, the gemm,
+  /// or for an elementwise-only group its last node).
+  public var anchor: Int
+  /// The group's pattern: the maximum of its members' patterns.
+  public var pattern: OpPattern
+  /// Member node indices in topological order.
+  public var nodes: [Int]
+  /// Values the group reads from outside itself (graph inputs, constants, other groups' outputs), in first-use order.
+  public var inputs: [ValueID]
+  /// Values the group writes that are read outside it or are graph outputs.
+  public var outputs: [ValueID]
+
+  /// Creates a group.
+  public init(name: String, anchor: Int, pattern: OpPattern, nodes: [Int], inputs: [ValueID], outputs: [ValueID]) {
+    self.name = name
+    self.anchor = anchor
+    self.pattern = pattern
+    self.nodes = nodes
+    self.inputs = inputs
+    self.outputs = outputs
+  }
+}
+
+/// A partition of a graph's nodes into fused groups, in topological order of groups.
+public struct FusionPlan: Sendable, Equatable {
+  /// The groups; every node belongs to exactly one.
+  public var groups: [FusedGroup]
+
+  /// Creates a plan from groups.
+  public init(groups: [FusedGroup]) { self.groups = groups }
+
+  /// For each node index, the index of its group.
+  public var groupOfNode: [Int] {
+    let count = groups.reduce(0) { $0 + $1.nodes.count }
+    var result = [Int](repeating: -1, count: count)
+    for (g, group) in groups.enumerated() { for n in group.nodes { result[n] = g } }
+    return result
+  }
+
+  /// The plan with no fusion: every node its own group.
+  public static func unfused(_ graph: Graph) -> FusionPlan {
+    FusionPlan(groups: makeGroups(graph, partition: graph.nodes.indices.map { [$0] }))
+  }
+
+  /// Builds named groups with inputs and outputs from node sets (each in topological order,
+  /// sets ordered by their last node).
+  public static func makeGroups(_ graph: Graph, partition: [[Int]]) -> [FusedGroup] {
+    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, members) in partition.enumerated() { for n in members { groupOf[n] = g } }
+    let consumers = graph.consumers()
+    let graphOutputs = Set(graph.outputs)
+    var nameCounts: [String: Int] = [:]
+    return partition.enumerated().map { g, members in
+      var inputs: [ValueID] = [], seen = Set<ValueID>()
+      var outputs: [ValueID] = []
+      for n in members {
+        for v in graph.nodes[n].inputs where !seen.contains(v) {
+          if let p = graph.producer(of: v), groupOf[p] == g { continue }
+          seen.insert(v)
+          inputs.append(v)
+        }
+        for v in graph.nodes[n].outputs where graphOutputs.contains(v) || consumers[v].contains(where: { groupOf[$0] != g }) {
+          outputs.append(v)
+        }
+      }
+      let patterns = members.map { OpRegistry.pattern(of: graph.nodes[$0]) }
+      let pattern = patterns.max() ?? .opaque
+      // The anchor is the first member of the group's pattern (the conv), else the last node.
+      let anchor = pattern <= .broadcast ? members.last! : members[patterns.firstIndex(of: pattern)!]
+      let base = "fused_" + members.map { graph.nodes[$0].op }.joined(separator: "_")
+      let k = nameCounts[base, default: 0]
+      nameCounts[base] = k + 1
+      return FusedGroup(name: k == 0 ? base : "\(base)_\(k)", anchor: anchor, pattern: pattern, nodes: members, inputs: inputs, outputs: outputs)
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// A unary scalar function.
+public enum UnaryFunction: String, Sendable {
+  case neg, exp, log, sqrt, tanh, abs
+}
+
+/// A binary scalar function.
+public enum BinaryFunction: String, Sendable {
+  case add, sub, mul, div, max, min, pow
+}
+
+/// The per-element math of an elementwise or broadcast op, over its operands.
+///
+/// One definition serves the reference executor (``evaluate(_:)``) and code generation
+/// (printed as C), so an elementwise op is written once.
+public indirect enum ScalarExpr: Sendable, Equatable {
+  /// The element of operand `i` of the op.
+  case operand(Int)
+  /// A literal.
+  case constant(Double)
+  /// `f(a)`.
+  case unary(UnaryFunction, ScalarExpr)
+  /// `f(a, b)`.
+  case binary(BinaryFunction, ScalarExpr, ScalarExpr)
+
+  /// Evaluates the expression in Double with the given operand values.
+  public func evaluate(_ operands: [Double]) -> Double {
+    switch self {
+    case .operand(let i): return operands[i]
+    case .constant(let c): return c
+    case .unary(let f, let a):
+      let x = a.evaluate(operands)
+      switch f {
+      case .neg: return -x
+      case .exp: return Foundation.exp(x)
+      case .log: return Foundation.log(x)
+      case .sqrt: return x.squareRoot()
+      case .tanh: return Foundation.tanh(x)
+      case .abs: return Swift.abs(x)
+      }
+    case .binary(let f, let a, let b):
+      let x = a.evaluate(operands), y = b.evaluate(operands)
+      switch f {
+      case .add: return x + y
+      case .sub: return x - y
+      case .mul: return x * y
+      case .div: return x / y
+      case .max: return x.isNaN || y.isNaN ? .nan : Swift.max(x, y)
+      case .min: return x.isNaN || y.isNaN ? .nan : Swift.min(x, y)
+      case .pow: return Foundation.pow(x, y)
+      }
+    }
+  }
+
+  /// Replaces each `operand(i)` with `operands[i]`.
+  public func substituting(_ operands: [ScalarExpr]) -> ScalarExpr {
+    switch self {
+    case .operand(let i): return operands[i]
+    case .constant: return self
+    case .unary(let f, let a): return .unary(f, a.substituting(operands))
+    case .binary(let f, let a, let b): return .binary(f, a.substituting(operands), b.substituting(operands))
+    }
+  }
+
+  // Building blocks, so op definitions read like math.
+  static let x = ScalarExpr.operand(0)
+  static func + (a: ScalarExpr, b: ScalarExpr) -> ScalarExpr { .binary(.add, a, b) }
+  static func - (a: ScalarExpr, b: ScalarExpr) -> ScalarExpr { .binary(.sub, a, b) }
+  static func * (a: ScalarExpr, b: ScalarExpr) -> ScalarExpr { .binary(.mul, a, b) }
+  static func / (a: ScalarExpr, b: ScalarExpr) -> ScalarExpr { .binary(.div, a, b) }
+  static prefix func - (a: ScalarExpr) -> ScalarExpr { .unary(.neg, a) }
+  static func max(_ a: ScalarExpr, _ b: ScalarExpr) -> ScalarExpr { .binary(.max, a, b) }
+  static func min(_ a: ScalarExpr, _ b: ScalarExpr) -> ScalarExpr { .binary(.min, a, b) }
+  static func exp(_ a: ScalarExpr) -> ScalarExpr { .unary(.exp, a) }
+  static func c(_ v: Double) -> ScalarExpr { .constant(v) }
+}

@@ -1,0 +1,2 @@
+import GraphFuse
+print("graphfuse")
