@@ -164,8 +164,10 @@ private func convTransposeReference(_ ctx: KernelContext) -> [Tensor] {
 let convolutionOps: [OpDefinition] = [
   OpDefinition(
     name: "conv2d", arity: 2...3, pattern: { _ in .outEWiseFusable },
-    inferShapes: conv2dShape, reference: { conv2dReference($0) }),
+    inferShapes: conv2dShape, reference: { conv2dReference($0) }
+  ).withFlops { i, o, _ in 2 * o.reduce(1, *) * i[1].dropFirst().reduce(1, *) },
   OpDefinition(
     name: "conv_transpose2d", arity: 2...3, pattern: { _ in .outEWiseFusable },
-    inferShapes: convTransposeShape, reference: { convTransposeReference($0) }),
+    inferShapes: convTransposeShape, reference: { convTransposeReference($0) }
+  ).withFlops { i, _, _ in 2 * i[0].reduce(1, *) * i[1].dropFirst().reduce(1, *) },
 ]

@@ -84,6 +84,8 @@ private func matmulReference(_ ctx: KernelContext) -> [Tensor] {
 }
 
 let denseOps: [OpDefinition] = [
-  OpDefinition(name: "gemm", arity: 2...3, pattern: { _ in .outEWiseFusable }, inferShapes: gemmShape, reference: { gemmReference($0) }),
-  OpDefinition(name: "matmul", arity: 2...2, pattern: { _ in .outEWiseFusable }, inferShapes: matmulShape, reference: { matmulReference($0) }),
+  OpDefinition(name: "gemm", arity: 2...3, pattern: { _ in .outEWiseFusable }, inferShapes: gemmShape, reference: { gemmReference($0) })
+    .withFlops { i, o, a in 2 * o.reduce(1, *) * (a.bool("transA", default: false) ? i[0][0] : i[0][1]) },
+  OpDefinition(name: "matmul", arity: 2...2, pattern: { _ in .outEWiseFusable }, inferShapes: matmulShape, reference: { matmulReference($0) })
+    .withFlops { i, o, _ in 2 * o.reduce(1, *) * (i[0].last ?? 1) },
 ]

@@ -78,6 +78,17 @@ public struct OpDefinition: Sendable {
     self.operandShapes = operandShapes
   }
 
+  /// Floating-point operations of one node from its input shapes, output shape and attributes;
+  /// nil means one per output element.
+  public var flops: (@Sendable (_ inputs: [[Int]], _ output: [Int], Attributes) -> Int)?
+
+  /// This definition with a FLOP count.
+  func withFlops(_ count: @escaping @Sendable (_ inputs: [[Int]], _ output: [Int], Attributes) -> Int) -> OpDefinition {
+    var copy = self
+    copy.flops = count
+    return copy
+  }
+
   /// The shape each operand broadcasts as: `operandShapes` when set, else the shapes themselves.
   public func broadcastShapes(_ attributes: Attributes, _ shapes: [[Int]]) -> [[Int]] {
     operandShapes?(attributes, shapes) ?? shapes
@@ -99,6 +110,13 @@ public enum OpRegistry {
       throw GraphFuseError("unknown op '\(op)'", node: node, op: op)
     }
     return definition
+  }
+
+  /// The floating-point operations of one node of `graph`.
+  public static func flops(of node: Node, in graph: Graph) -> Int {
+    let out = graph.shape(of: node.outputs[0])
+    guard let count = definitions[node.op]?.flops else { return out.reduce(1, *) }
+    return count(node.inputs.map(graph.shape(of:)), out, node.attributes)
   }
 
   /// The fusion pattern of a node.

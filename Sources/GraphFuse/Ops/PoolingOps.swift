@@ -65,7 +65,10 @@ private func globalAvgPoolReference(_ ctx: KernelContext) -> [Tensor] {
 }
 
 let poolingOps: [OpDefinition] = [
-  OpDefinition(name: "max_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: true) }),
-  OpDefinition(name: "avg_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: false) }),
-  OpDefinition(name: "global_avg_pool", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: globalAvgPoolShape, reference: { globalAvgPoolReference($0) }),
+  OpDefinition(name: "max_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: true) })
+    .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
+  OpDefinition(name: "avg_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: false) })
+    .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
+  OpDefinition(name: "global_avg_pool", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: globalAvgPoolShape, reference: { globalAvgPoolReference($0) })
+    .withFlops { i, _, _ in i[0].reduce(1, *) },
 ]

@@ -1,0 +1,83 @@
+/// The op nodes of a graph with their consumer edges and patterns, for fusion (TVM's
+/// `IndexedForwardGraph`). Inputs and constants are not nodes: they never fuse.
+struct IndexedForwardGraph {
+  /// One consumer edge: the consuming node and the edge's pattern.
+  struct Edge {
+    var node: Int
+    var pattern: OpPattern
+  }
+
+  /// The pattern of each node (opaque for ops the user marked opaque).
+  var patterns: [OpPattern]
+  /// The consumer edges of each node.
+  var outputs: [[Edge]]
+  /// Whether a node's value escapes the graph (a graph output): it cannot fuse into a consumer.
+  var externRef: [Bool]
+
+  var count: Int { patterns.count }
+
+  init(_ graph: Graph, opaque: Set<String>) {
+    patterns = graph.nodes.map { opaque.contains($0.op) ? .opaque : OpRegistry.pattern(of: $0) }
+    outputs = [[Edge]](repeating: [], count: graph.nodes.count)
+    externRef = graph.nodes.map { $0.outputs.contains(where: graph.isOutput) }
+    for (index, node) in graph.nodes.enumerated() {
+      let outShape = graph.shape(of: node.outputs[0])
+      let definition = OpRegistry.definitions[node.op]
+      let operandShapes = definition?.broadcastShapes(node.attributes, node.inputs.map(graph.shape(of:))) ?? []
+      for (k, input) in node.inputs.enumerated() {
+        guard let producer = graph.producer(of: input) else { continue }
+        var pattern = patterns[index]
+        // A broadcast edge whose operand already has the output's shape is elementwise.
+        if pattern == .broadcast, k < operandShapes.count, operandShapes[k] == outShape { pattern = .elemwise }
+        outputs[producer].append(Edge(node: index, pattern: pattern))
+      }
+    }
+  }
+}
+
+/// The post-dominator tree of an indexed forward graph: a node's parent is the least common
+/// ancestor of its consumers, and `pathPattern` the largest edge pattern on the way there.
+struct PostDominatorTree {
+  var parent: [Int?]
+  var depth: [Int]
+  var pathPattern: [OpPattern]
+
+  init(_ graph: IndexedForwardGraph) {
+    parent = [Int?](repeating: nil, count: graph.count)
+    depth = [Int](repeating: 1, count: graph.count)
+    pathPattern = [OpPattern](repeating: .opaque, count: graph.count)
+    // Consumers come later in topological order, so visit nodes backwards.
+    for node in stride(from: graph.count - 1, through: 0, by: -1) {
+      guard !graph.externRef[node], let first = graph.outputs[node].first else { continue }
+      var pattern = OpPattern.elemwise
+      var lca: Int? = first.node
+      pattern = max(pattern, first.pattern)
+      for edge in graph.outputs[node].dropFirst() {
+        lca = leastCommonAncestor(lca, edge.node, &pattern)
+        pattern = max(pattern, edge.pattern)
+      }
+      parent[node] = lca
+      pathPattern[node] = pattern
+      depth[node] = lca.map { depth[$0] + 1 } ?? 1
+    }
+  }
+
+  private func leastCommonAncestor(_ a: Int?, _ b: Int?, _ pattern: inout OpPattern) -> Int? {
+    var lhs = a, rhs = b
+    while lhs != rhs {
+      guard let l = lhs, let r = rhs else { return nil }
+      if depth[l] < depth[r] {
+        pattern = max(pattern, pathPattern[r])
+        rhs = parent[r]
+      } else if depth[r] < depth[l] {
+        pattern = max(pattern, pathPattern[l])
+        lhs = parent[l]
+      } else {
+        pattern = max(pattern, max(pathPattern[l], pathPattern[r]))
+        lhs = parent[l]
+        rhs = parent[r]
+      }
+    }
+    return lhs
+  }
+}

@@ -1,0 +1,53 @@
+extension Graph {
+  /// Points every use of `old` (node inputs and graph outputs) at `new`.
+  public mutating func replaceUses(of old: ValueID, with new: ValueID) {
+    for n in nodes.indices {
+      for k in nodes[n].inputs.indices where nodes[n].inputs[k] == old { nodes[n].inputs[k] = new }
+    }
+    for k in outputs.indices where outputs[k] == old { outputs[k] = new }
+  }
+
+  /// Whether a value is a graph output.
+  public func isOutput(_ id: ValueID) -> Bool { outputs.contains(id) }
+
+  /// The graph without the nodes at `removed` and without values nothing refers to any more;
+  /// value ids are renumbered densely in their old order.
+  public func removingNodes(_ removed: Set<Int>) -> Graph {
+    var keepNode = [Bool](repeating: true, count: nodes.count)
+    for n in removed { keepNode[n] = false }
+    var used = [Bool](repeating: false, count: values.count)
+    for id in inputs { used[id] = true }
+    for id in outputs { used[id] = true }
+    for (n, node) in nodes.enumerated() where keepNode[n] {
+      for id in node.inputs { used[id] = true }
+      for id in node.outputs { used[id] = true }
+    }
+    var newID = [Int](repeating: -1, count: values.count)
+    var newNodeIndex = [Int](repeating: -1, count: nodes.count)
+    var next = 0
+    for n in nodes.indices where keepNode[n] {
+      newNodeIndex[n] = next
+      next += 1
+    }
+    var result = Graph()
+    for (id, value) in values.enumerated() where used[id] {
+      var v = value
+      if case .node(let n, let k) = value.source {
+        guard keepNode[n] else { continue }
+        v.source = .node(newNodeIndex[n], output: k)
+      }
+      newID[id] = result.values.count
+      result.values.append(v)
+      if let c = constants[id] { result.constants[newID[id]] = c }
+    }
+    for (n, node) in nodes.enumerated() where keepNode[n] {
+      var copy = node
+      copy.inputs = node.inputs.map { newID[$0] }
+      copy.outputs = node.outputs.map { newID[$0] }
+      result.nodes.append(copy)
+    }
+    result.inputs = inputs.map { newID[$0] }
+    result.outputs = outputs.map { newID[$0] }
+    return result
+  }
+}

@@ -1,0 +1,172 @@
+import Foundation
+
+/// What the optimizer did, as a value: prints as a table, encodes as JSON (DESIGN §7).
+public struct FusionReport: Sendable, Codable, CustomStringConvertible {
+  /// One fused group as reported.
+  public struct Group: Sendable, Codable, Equatable {
+    public var name: String
+    /// The anchor node's name.
+    public var anchor: String
+    public var pattern: String
+    /// Member op names in order.
+    public var ops: [String]
+    /// Member node names in order.
+    public var nodes: [String]
+    public var inputShapes: [[Int]]
+    public var outputShapes: [[Int]]
+    public var flops: Int
+
+    enum CodingKeys: String, CodingKey {
+      case name, anchor, pattern, ops, nodes, flops
+      case inputShapes = "input_shapes"
+      case outputShapes = "output_shapes"
+    }
+  }
+
+  /// A batch norm that was not folded, and why.
+  public struct Unfolded: Sendable, Codable, Equatable {
+    public var node: String
+    public var reason: String
+  }
+
+  /// A batch norm that was folded, and into which node.
+  public struct Folded: Sendable, Codable, Equatable {
+    public var node: String
+    public var into: String
+  }
+
+  /// Batch-norm counts and decisions.
+  public struct BatchNorms: Sendable, Codable, Equatable {
+    public var total: Int
+    public var folded: Int
+    public var foldedInto: [Folded]
+    public var unfolded: [Unfolded]
+
+    enum CodingKeys: String, CodingKey {
+      case total, folded, unfolded
+      case foldedInto = "folded_into"
+    }
+  }
+
+  /// Intermediate tensors written to memory per inference.
+  public struct Intermediates: Sendable, Codable, Equatable {
+    public var unfusedTensors: Int
+    public var unfusedBytes: Int
+    public var fusedTensors: Int
+    public var fusedBytes: Int
+
+    enum CodingKeys: String, CodingKey {
+      case unfusedTensors = "unfused_tensors"
+      case unfusedBytes = "unfused_bytes"
+      case fusedTensors = "fused_tensors"
+      case fusedBytes = "fused_bytes"
+    }
+  }
+
+  public var model: String
+  /// Op count of the source graph.
+  public var sourceOps: Int
+  /// Op count after the passes.
+  public var ops: Int
+  public var batchNorm: BatchNorms
+  public var intermediates: Intermediates
+  public var groups: [Group]
+
+  enum CodingKeys: String, CodingKey {
+    case model, ops, groups, intermediates
+    case sourceOps = "source_ops"
+    case batchNorm = "batch_norm"
+  }
+
+  /// The report of an optimized graph.
+  public init(_ optimized: OptimizedGraph, model: String) {
+    let graph = optimized.graph
+    self.model = model
+    sourceOps = optimized.source.nodes.count
+    ops = graph.nodes.count
+    let decisions = optimized.batchNorms
+    batchNorm = BatchNorms(
+      total: decisions.count, folded: decisions.filter { $0.foldedInto != nil }.count,
+      foldedInto: decisions.compactMap { d in d.foldedInto.map { Folded(node: d.node, into: $0) } },
+      unfolded: decisions.compactMap { d in d.reason.map { Unfolded(node: d.node, reason: $0.description) } })
+    let unfused = FusionReport.intermediates(optimized.source, plan: .unfused(optimized.source))
+    let fused = FusionReport.intermediates(graph, plan: optimized.plan)
+    intermediates = Intermediates(unfusedTensors: unfused.tensors, unfusedBytes: unfused.bytes, fusedTensors: fused.tensors, fusedBytes: fused.bytes)
+    groups = optimized.plan.groups.map { g in
+      Group(
+        name: g.name, anchor: graph.nodes[g.anchor].name, pattern: g.pattern.description,
+        ops: g.nodes.map { graph.nodes[$0].op }, nodes: g.nodes.map { graph.nodes[$0].name },
+        inputShapes: g.inputs.filter { graph.constant($0) == nil }.map(graph.shape(of:)),
+        outputShapes: g.outputs.map(graph.shape(of:)),
+        flops: g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) })
+    }
+  }
+
+  /// Tensors (and their float32 bytes) that groups write to memory and other groups read back.
+  static func intermediates(_ graph: Graph, plan: FusionPlan) -> (tensors: Int, bytes: Int) {
+    let outputs = Set(graph.outputs)
+    var tensors = 0, bytes = 0
+    for group in plan.groups {
+      for v in group.outputs where !outputs.contains(v) {
+        tensors += 1
+        bytes += 4 * graph.shape(of: v).reduce(1, *)
+      }
+    }
+    return (tensors, bytes)
+  }
+
+  /// The report as pretty-printed JSON with sorted keys.
+  public var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+  }
+
+  /// The summary and the table of groups.
+  public var description: String {
+    var lines: [String] = []
+    lines.append("\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused groups")
+    lines.append("batch norms: \(batchNorm.folded) of \(batchNorm.total) folded")
+    let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
+    let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes
+    lines.append(
+      "intermediates written: \(intermediates.unfusedTensors) tensors (\(megabytes(intermediates.unfusedBytes))) unfused → "
+        + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, \(megabytes(savedBytes)) no longer written")
+    lines.append("")
+    let rows = groups.enumerated().map { i, g in
+      [String(i), g.name, g.anchor, g.ops.joined(separator: " "),
+       g.inputShapes.map(shapeText).joined(separator: " ") + " → " + g.outputShapes.map(shapeText).joined(separator: " "),
+       String(format: "%.1f", Double(g.flops) / 1e6)]
+    }
+    lines += table(header: ["#", "group", "anchor", "ops", "shapes", "MFLOP"], rows: rows, rightAligned: [0, 5])
+    if !batchNorm.unfolded.isEmpty {
+      lines.append("")
+      lines.append("batch norms not folded:")
+      for u in batchNorm.unfolded { lines.append("  \(u.node): \(u.reason)") }
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+/// `[1,64,56,56]`.
+func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ",") + "]" }
+
+/// Bytes as megabytes with one decimal.
+func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+
+/// Left-aligned columns (right-aligned where asked), separated by two spaces.
+func table(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+  let all = [header] + rows
+  let widths = header.indices.map { c in all.map { $0[c].count }.max() ?? 0 }
+  return all.map { row in
+    row.enumerated().map { c, cell in
+      let pad = String(repeating: " ", count: widths[c] - cell.count)
+      return rightAligned.contains(c) ? pad + cell : (c == row.count - 1 ? cell : cell + pad)
+    }.joined(separator: "  ")
+  }
+}
+
+extension OptimizedGraph {
+  /// The fused-group report of this graph.
+  public func report(model: String = "graph") -> FusionReport { FusionReport(self, model: model) }
+}
