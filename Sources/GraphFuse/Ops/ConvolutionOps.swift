@@ -53,6 +53,16 @@ private func conv2dShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int]] {
   return [[x[0], w[0], h, wd]]
 }
 
+/// The output positions `o` in `0..<outCount` whose input position `o·stride + offset` lies in `0..<inCount`.
+private func validOutputs(_ outCount: Int, stride: Int, offset: Int, inCount: Int) -> Range<Int> {
+  // o·stride + offset ≥ 0  ⇔  o ≥ ceil(−offset / stride);  o·stride + offset ≤ inCount − 1.
+  let first = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+  let last = inCount - 1 - offset < 0 ? -1 : (inCount - 1 - offset) / stride
+  return first < min(last + 1, outCount) ? first..<min(last + 1, outCount) : 0..<0
+}
+
+/// Direct convolution, one output plane at a time: for every input channel and kernel tap,
+/// add `weight · input` (in Double) to the output positions whose window reads an in-bounds pixel.
 private func conv2dReference(_ ctx: KernelContext) -> [Tensor] {
   let x = ctx.inputs[0], w = ctx.inputs[1]
   let bias = ctx.inputs.count > 2 ? ctx.inputs[2] : nil
@@ -60,33 +70,45 @@ private func conv2dReference(_ ctx: KernelContext) -> [Tensor] {
   let (o, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
   let groups = ctx.attributes.int("group", default: 1)
   let win = Window2D(ctx.attributes, kernel: [kh, kw])
+  let (sh, sw) = (win.strides[0], win.strides[1])
+  let (dh, dw) = (win.dilations[0], win.dilations[1])
+  let (padTop, padLeft) = (win.pads[0], win.pads[1])
   let oh = win.outputExtent(h, axis: 0), ow = win.outputExtent(wd, axis: 1)
   let og = o / groups
   var out = [Float](repeating: 0, count: n * o * oh * ow)
-  for b in 0..<n {
-    for oc in 0..<o {
-      let g = oc / og
-      for y in 0..<oh {
-        for xo in 0..<ow {
-          var sum = Double(bias?.data[oc] ?? 0)
-          for ic in 0..<cg {
-            let inC = g * cg + ic
-            for ky in 0..<kh {
-              let iy = y * win.strides[0] - win.pads[0] + ky * win.dilations[0]
-              if iy < 0 || iy >= h { continue }
-              for kx in 0..<kw {
-                let ix = xo * win.strides[1] - win.pads[1] + kx * win.dilations[1]
-                if ix < 0 || ix >= wd { continue }
-                sum += Double(x.data[((b * c + inC) * h + iy) * wd + ix]) * Double(w.data[((oc * cg + ic) * kh + ky) * kw + kx])
+  var plane = [Double](repeating: 0, count: oh * ow)
+  x.data.withUnsafeBufferPointer { xs in
+    w.data.withUnsafeBufferPointer { ws in
+      out.withUnsafeMutableBufferPointer { outs in
+        plane.withUnsafeMutableBufferPointer { acc in
+          for b in 0..<n {
+            for oc in 0..<o {
+              let g = oc / og
+              let initial = Double(bias?.data[oc] ?? 0)
+              for i in 0..<acc.count { acc[i] = initial }
+              for ic in 0..<cg {
+                let inputPlane = (b * c + g * cg + ic) * h * wd
+                for ky in 0..<kh {
+                  let rows = validOutputs(oh, stride: sh, offset: ky * dh - padTop, inCount: h)
+                  for kx in 0..<kw {
+                    let weight = Double(ws[((oc * cg + ic) * kh + ky) * kw + kx])
+                    let cols = validOutputs(ow, stride: sw, offset: kx * dw - padLeft, inCount: wd)
+                    for y in rows {
+                      let inputRow = inputPlane + (y * sh + ky * dh - padTop) * wd + kx * dw - padLeft
+                      let outputRow = y * ow
+                      for xo in cols { acc[outputRow + xo] += weight * Double(xs[inputRow + xo * sw]) }
+                    }
+                  }
+                }
               }
+              let base = (b * o + oc) * oh * ow
+              for i in 0..<acc.count { outs[base + i] = Float(acc[i]) }
             }
           }
-          out[((b * o + oc) * oh + y) * ow + xo] = Float(sum)
         }
       }
     }
   }
-  _ = c
   return [Tensor(shape: [n, o, oh, ow], data: out)]
 }
 
