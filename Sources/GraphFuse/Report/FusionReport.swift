@@ -125,7 +125,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   /// The summary and the table of groups.
   public var description: String {
     var lines: [String] = []
-    lines.append("\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused groups")
+    lines.append("\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused group\(groups.count == 1 ? "" : "s")")
     lines.append("batch norms: \(batchNorm.folded) of \(batchNorm.total) folded")
     let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
     let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes
@@ -151,8 +151,10 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
 /// `[1,64,56,56]`.
 func shapeText(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ",") + "]" }
 
-/// Bytes as megabytes with one decimal.
-func megabytes(_ bytes: Int) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+/// Bytes in MB with one decimal, or in KB below 0.1 MB.
+func megabytes(_ bytes: Int) -> String {
+  bytes < 100_000 ? String(format: "%.1f KB", Double(bytes) / 1e3) : String(format: "%.1f MB", Double(bytes) / 1e6)
+}
 
 /// Left-aligned columns (right-aligned where asked), separated by two spaces.
 func table(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
