@@ -1,5 +1,6 @@
 import Foundation
 import GraphFuse
+import GraphFuseONNX
 
 /// `graphfuse run MODEL --input F [--output F] [--backend compiled|reference]`.
 enum RunCommand {
@@ -13,14 +14,14 @@ enum RunCommand {
       throw GraphFuseError("the model has \(graph.inputs.count) inputs; give --input with \(graph.inputs.count) comma-separated files")
     }
     var inputs: [Tensor] = []
-    for (path, id) in zip(paths, graph.inputs) { inputs.append(try Tensor.readRaw(path: path, shape: graph.shape(of: id))) }
+    for (path, id) in zip(paths, graph.inputs) { inputs.append(try RawTensorFile.read(path: path, shape: graph.shape(of: id))) }
     let backend = args.value("backend") ?? "reference"
     let outputs: [Tensor]
     switch backend {
     case "reference": outputs = try ReferenceExecutor.run(try graph.optimized(args.optimizeOptions()).graph, inputs: inputs)
     default: throw GraphFuseError("unknown backend '\(backend)' (compiled or reference)")
     }
-    if let outputPath = args.value("output") { try outputs[0].writeRaw(path: outputPath) }
+    if let outputPath = args.value("output") { try RawTensorFile.write(outputs[0], path: outputPath) }
     for (k, out) in outputs.enumerated() { print(OutputSummary.describe(out, index: k)) }
   }
 }
