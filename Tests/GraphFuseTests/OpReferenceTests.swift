@@ -2,6 +2,62 @@ import Foundation
 import Testing
 @testable import GraphFuse
 
+// MARK: Helpers shared by the test files
+
+/// Runs one op on the reference executor: every operand is a graph input, every result a graph output.
+func runOp(_ op: String, _ inputs: [Tensor], _ attributes: Attributes = [:]) throws -> [Tensor] {
+  let b = GraphBuilder()
+  let ids = inputs.enumerated().map { b.input("x\($0.offset)", shape: $0.element.shape) }
+  for y in try b.apply(op, ids, attributes, name: "node") { b.output(y) }
+  return try ReferenceExecutor.run(try b.finish(), inputs: inputs)
+}
+
+/// A tensor from a shape and its elements (shorter to write than `Tensor(shape:data:)`).
+func T(_ shape: [Int], _ data: [Float]) -> Tensor { Tensor(shape: shape, data: data) }
+
+/// `[0, 1, 2, …]` in `shape`.
+func iota(_ shape: [Int]) -> Tensor { T(shape, (0..<shape.reduce(1, *)).map(Float.init)) }
+
+/// One op applied to inputs, with the expected outputs written out.
+struct OpCase: Sendable, CustomTestStringConvertible {
+  var name: String
+  var op: String
+  var inputs: [Tensor]
+  var attributes: Attributes = [:]
+  var expected: [Tensor]
+  var testDescription: String { name }
+
+  init(_ name: String, _ op: String, _ inputs: [Tensor], _ attributes: Attributes = [:], expect expected: Tensor...) {
+    self.name = name
+    self.op = op
+    self.inputs = inputs
+    self.attributes = attributes
+    self.expected = expected
+  }
+
+  /// Runs the case and checks every output's shape and values.
+  func check(tolerance: Float = 1e-5) throws {
+    let outputs = try runOp(op, inputs, attributes)
+    try #require(outputs.count == expected.count, "\(name): \(outputs.count) outputs, expected \(expected.count)")
+    for (actual, wanted) in zip(outputs, expected) {
+      #expect(actual.shape == wanted.shape, "\(name): shape \(actual.shape), expected \(wanted.shape)")
+      let comparison = actual.compared(to: wanted)
+      #expect(comparison.isWithin(relative: tolerance, absolute: tolerance), "\(name): \(comparison)\n got \(actual.data)\n want \(wanted.data)")
+    }
+  }
+}
+
+extension Attributes {
+  /// A copy with one attribute set.
+  func setting(_ name: String, _ value: Attribute) -> Attributes {
+    var copy = self
+    copy[name] = value
+    return copy
+  }
+}
+
+// MARK: Cases
+
 /// Hand-checked cases for every op's reference kernel; the arithmetic is in the comments.
 @Suite struct OpReferenceTests {
   static let convolutionCases: [OpCase] = [
@@ -217,5 +273,46 @@ import Testing
   @Test func softmaxIsStableForLargeInputs() throws {
     let y = try runOp("softmax", [T([2], [1000, 1000])], ["axis": .int(0)])[0]
     #expect(y.data == [0.5, 0.5])
+  }
+
+  /// conv2d against a direct transcription of its definition, over stride, 4-sided pads,
+  /// dilation and groups, on random data (the hand-checked cases above pin single features).
+  @Test(arguments: [
+    (strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], groups: 1),
+    (strides: [2, 3], pads: [1, 0, 2, 3], dilations: [1, 1], groups: 1),
+    (strides: [1, 2], pads: [2, 1, 0, 1], dilations: [2, 3], groups: 2),
+    (strides: [3, 1], pads: [0, 2, 1, 0], dilations: [1, 2], groups: 4),
+  ])
+  func convolutionMatchesDefinition(strides: [Int], pads: [Int], dilations: [Int], groups: Int) throws {
+    let (n, c, h, w, o, k) = (2, 4, 7, 9, 8, 3)
+    let x = Tensor.random(shape: [n, c, h, w], seed: 1)
+    let weight = Tensor.random(shape: [o, c / groups, k, k], seed: 2)
+    let bias = Tensor.random(shape: [o], seed: 3)
+    let y = try runOp("conv2d", [x, weight, bias],
+                      ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations), "group": .int(groups)])[0]
+    let oh = (h + pads[0] + pads[2] - dilations[0] * (k - 1) - 1) / strides[0] + 1
+    let ow = (w + pads[1] + pads[3] - dilations[1] * (k - 1) - 1) / strides[1] + 1
+    var expected = Tensor(zeros: [n, o, oh, ow])
+    for b in 0..<n {
+      for oc in 0..<o {
+        for i in 0..<oh {
+          for j in 0..<ow {
+            var sum = Double(bias[oc])
+            for ic in 0..<(c / groups) {
+              for ky in 0..<k {
+                for kx in 0..<k {
+                  let iy = i * strides[0] - pads[0] + ky * dilations[0], ix = j * strides[1] - pads[1] + kx * dilations[1]
+                  if iy >= 0 && iy < h && ix >= 0 && ix < w {
+                    sum += Double(x[b, oc / (o / groups) * (c / groups) + ic, iy, ix]) * Double(weight[oc, ic, ky, kx])
+                  }
+                }
+              }
+            }
+            expected[b, oc, i, j] = Float(sum)
+          }
+        }
+      }
+    }
+    #expect(y.isApproximatelyEqual(to: expected, relative: 1e-6), "\(y.compared(to: expected))")
   }
 }
