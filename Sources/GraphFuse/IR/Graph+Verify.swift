@@ -4,7 +4,7 @@ extension Graph {
   public func verify() throws(GraphFuseError) {
     var defined = [Bool](repeating: false, count: values.count)
     for id in inputs {
-      guard values[id].source == .input, !defined[id] else { throw GraphFuseError("input %\(id) is not a unique graph input") }
+      guard values.indices.contains(id), values[id].source == .input, !defined[id] else { throw GraphFuseError("input %\(id) is not a unique graph input") }
       defined[id] = true
     }
     for (id, value) in values.enumerated() where value.source == .constant {
@@ -19,7 +19,7 @@ extension Graph {
       guard definition.arity.contains(node.inputs.count) else {
         throw GraphFuseError("takes \(definition.arity) inputs, has \(node.inputs.count)", node: node.name, op: node.op)
       }
-      for input in node.inputs where input >= values.count || !defined[input] {
+      for input in node.inputs where !values.indices.contains(input) || !defined[input] {
         throw GraphFuseError("reads %\(input) before it is defined", node: node.name, op: node.op)
       }
       let expected = try definition.inferShapes(ShapeQuery(graph: self, inputs: node.inputs, attributes: node.attributes, node: node.name, op: node.op))
@@ -27,7 +27,7 @@ extension Graph {
         throw GraphFuseError("has \(node.outputs.count) outputs, expected \(expected.count)", node: node.name, op: node.op)
       }
       for (k, (id, shape)) in zip(node.outputs, expected).enumerated() {
-        guard !defined[id] else { throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op) }
+        guard values.indices.contains(id), !defined[id] else { throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op) }
         guard values[id].source == .node(n, output: k) else { throw GraphFuseError("output %\(id) does not point back to the node", node: node.name, op: node.op) }
         guard values[id].shape == shape else {
           throw GraphFuseError("output %\(id) is declared \(values[id].shape), inferred \(shape)", node: node.name, op: node.op)
@@ -35,7 +35,7 @@ extension Graph {
         defined[id] = true
       }
     }
-    for id in outputs where id >= values.count || !defined[id] {
+    for id in outputs where !values.indices.contains(id) || !defined[id] {
       throw GraphFuseError("graph output %\(id) is never defined")
     }
   }

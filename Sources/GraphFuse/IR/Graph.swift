@@ -97,6 +97,12 @@ public struct Graph: Sendable {
   ) throws(GraphFuseError) -> [ValueID] {
     let nodeName = name ?? "\(op)_\(nodes.count)"
     let definition = try OpRegistry.definition(of: op, node: nodeName)
+    guard definition.arity.contains(inputs.count) else {
+      throw GraphFuseError("takes \(definition.arity) inputs, got \(inputs.count)", node: nodeName, op: op)
+    }
+    for input in inputs where input < 0 || input >= values.count {
+      throw GraphFuseError("reads %\(input), which does not exist", node: nodeName, op: op)
+    }
     let shapes = try definition.inferShapes(ShapeQuery(graph: self, inputs: inputs, attributes: attributes, node: nodeName, op: op))
     let index = nodes.count
     var outputs: [ValueID] = []

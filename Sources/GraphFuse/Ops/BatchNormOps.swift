@@ -35,7 +35,7 @@ enum BatchNorm {
     }
     let names = ["scale", "bias", "mean", "variance"]
     for i in 1..<5 where q.shape(i) != [x[axis]] {
-      throw q.error("\(names[i - 1]) has shape \(q.shape(i)) but the input has \(x[axis]) channels")
+      throw q.error("\(names[i - 1]) has shape \(q.shape(i)) but the input \(x) has \(x[axis]) channels")
     }
     for i in 3..<5 {
       if let v = q.constant(i), let bad = v.data.first(where: { !$0.isFinite || (i == 4 && $0 < 0) }) {
