@@ -7,6 +7,11 @@ extension Graph {
     for k in outputs.indices where outputs[k] == old { outputs[k] = new }
   }
 
+  /// How many times nodes other than those in `excluded` read `id`.
+  public func useCount(of id: ValueID, excluding excluded: Set<Int> = []) -> Int {
+    nodes.indices.reduce(0) { n, i in excluded.contains(i) ? n : n + nodes[i].inputs.filter { $0 == id }.count }
+  }
+
   /// Whether a value is a graph output.
   public func isOutput(_ id: ValueID) -> Bool { outputs.contains(id) }
 

@@ -46,7 +46,7 @@ private func batchNormVerdict(_ bn: Node, graph: Graph, removed: Set<Int>, optio
     return .keep(.noProducer(follows: node.op))
   }
   guard ChannelAffine.hasConstantParameters(graph, node) else { return .keep(.nonConstantParameters) }
-  let uses = graph.nodes.indices.filter { !removed.contains($0) }.reduce(0) { n, i in n + graph.nodes[i].inputs.filter { $0 == x }.count }
+  let uses = graph.useCount(of: x, excluding: removed)
   if uses > 1 { return .keep(.producerConsumers(uses)) }
   if graph.isOutput(x) { return .keep(.producerIsGraphOutput) }
   return .fold(producer)

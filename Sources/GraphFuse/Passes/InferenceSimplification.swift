@@ -28,7 +28,8 @@ let simplifyBatchNormPass = Pass("simplifyBatchNorm") { (ctx: inout PassContext)
     let t = graph.addConstant(Tensor(shape: shape, data: shift.map(Float.init)), name: bn.name + ".shift")
     graph.nodes[index] = Node(name: bn.name, op: "scale_shift", inputs: [bn.inputs[0], s, t], outputs: bn.outputs)
   }
-  ctx.graph = graph.removingNodes([])
+  // The old parameters are dropped by dead-code elimination.
+  ctx.graph = graph
 }
 
 /// Folds per-channel constant `mul` / `add` / `scale_shift` that follow a conv or dense layer into
@@ -43,8 +44,7 @@ let foldChannelAffinePass = Pass("foldChannelAffine") { (ctx: inout PassContext)
       let producer = graph.producer(of: x), ChannelAffine.producers.contains(graph.nodes[producer].op),
       ChannelAffine.hasConstantParameters(graph, graph.nodes[producer]), !graph.isOutput(x)
     else { continue }
-    let uses = graph.nodes.indices.filter { !removed.contains($0) }.reduce(0) { n, i in n + graph.nodes[i].inputs.filter { $0 == x }.count }
-    guard uses == 1 else { continue }
+    guard graph.useCount(of: x, excluding: removed) == 1 else { continue }
     ChannelAffine.fold(into: producer, scale: scale, shift: shift, graph: &graph)
     graph.replaceUses(of: node.outputs[0], with: x)
     removed.insert(index)
