@@ -127,8 +127,9 @@ extension ImportSession {
       for axis in 0..<2 {
         let total = strides[axis] * (xs[axis + 2] - 1) + outputPadding[axis] + (ws[axis + 2] - 1) * dilations[axis] + 1 - target[axis]
         guard total >= 0 else { throw node.error("output_shape \(outputShape) is larger than the transposed convolution can produce") }
-        pads[axis] = total / 2
-        pads[axis + 2] = total - total / 2
+        // ONNX (and onnxruntime) put the larger half at the start unless auto_pad is SAME_UPPER.
+        pads[axis] = total - total / 2
+        pads[axis + 2] = total / 2
       }
     }
     guard pads.count == 4 else { throw node.error("expects 4 pads, got \(pads)") }
