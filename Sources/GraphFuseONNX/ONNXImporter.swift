@@ -280,11 +280,16 @@ struct ImportSession {
   }
 
   /// Appends IR `op` over `inputs`, or evaluates it now when every input is a constant.
+  ///
+  /// The IR node is named after the ONNX node, or `NODE/irName` for the extra nodes of a
+  /// node that becomes several; its value is named after ONNX output `output` (always when
+  /// `namesOutput`, else only without `irName`).
   mutating func emit(
-    _ op: String, _ inputs: [Binding], _ attributes: Attributes = [:], node: ONNXNode, output: Int = 0, irName: String? = nil
+    _ op: String, _ inputs: [Binding], _ attributes: Attributes = [:], node: ONNXNode, output: Int = 0, irName: String? = nil,
+    namesOutput: Bool = false
   ) throws(GraphFuseError) -> Binding {
     let outputName = output < node.proto.outputs.count ? node.proto.outputs[output] : ""
-    let valueName = irName.map { "\(node.name)/\($0)" } ?? outputName
+    let valueName = namesOutput ? outputName : irName.map { "\(node.name)/\($0)" } ?? outputName
     let constants = inputs.compactMap(\.constant)
     if constants.count == inputs.count {
       return .constant(try ConstantFolder.evaluate(op, constants, attributes, node: node), name: valueName)

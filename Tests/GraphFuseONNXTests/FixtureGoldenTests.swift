@@ -38,6 +38,7 @@ struct FixtureGoldenTests {
     Case(name: "bn_training"),
     Case(name: "conv_transpose_old_opset"),
     Case(name: "misc_ops"),
+    Case(name: "split_shuffle"),
   ])
   func matchesGolden(_ c: Case) throws {
     let comparison = try goldenComparison(
@@ -54,6 +55,14 @@ struct FixtureGoldenTests {
     #expect(graph.nodes[3].attributes["shape"] == .ints([1, 8, 5, 5]))
     #expect(graph.nodes[1].name == "reshape5")
     #expect(graph.constants.count == 1, "only the conv weight becomes a graph constant")
+  }
+
+  @Test func splitBecomesSlicesNamedAfterOutputs() throws {
+    let graph = try ONNXImporter.load(path: Fixtures.path("split_shuffle.onnx"))
+    let slices = graph.nodes.filter { $0.op == "slice" }
+    #expect(slices.map(\.name) == ["chunk", "chunk/slice_1", "split_sizes", "split_sizes/slice_1"])
+    #expect(slices.map { graph.values[$0.outputs[0]].name } == ["a", "b", "p", "q"])
+    #expect(graph.nodes.filter { $0.op == "reshape" }.count == 2)
   }
 
   @Test func namesAndAttributesArePreserved() throws {

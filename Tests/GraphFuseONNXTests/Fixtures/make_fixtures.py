@@ -262,6 +262,31 @@ def misc_ops():
     save("misc_ops", nodes, [vi("x", [1, 3, 7, 6])], [vi("y", None)], inits, 15, rand(1, 3, 7, 6))
 
 
+def split_shuffle():
+    """ShuffleNetV2 unit: Split(num_outputs) → branch conv → Concat → channel shuffle by shape
+    arithmetic, then Split with sizes as an input, opset 18."""
+    nodes = [
+        helper.make_node("Split", ["x"], ["a", "b"], name="chunk", axis=1, num_outputs=2),
+        helper.make_node("Conv", ["b", "w"], ["bc"], name="branch_conv", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["bc"], ["br"], name="branch_relu"),
+        helper.make_node("Concat", ["a", "br"], ["cat"], name="concat", axis=1),
+        helper.make_node("Shape", ["cat"], ["s"], name="shape"),
+        helper.make_node("Slice", ["s", "zero", "one", "zero"], ["n"], name="slice_n"),
+        helper.make_node("Slice", ["s", "two", "four", "zero"], ["hw"], name="slice_hw"),
+        helper.make_node("Concat", ["n", "g", "minus1", "hw"], ["s5"], name="concat_s5", axis=0),
+        helper.make_node("Reshape", ["cat", "s5"], ["r5"], name="reshape5"),
+        helper.make_node("Transpose", ["r5"], ["t5"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Concat", ["n", "minus1", "hw"], ["s4"], name="concat_s4", axis=0),
+        helper.make_node("Reshape", ["t5", "s4"], ["sh"], name="reshape4"),
+        helper.make_node("Split", ["sh", "sizes"], ["p", "q"], name="split_sizes", axis=1),
+        helper.make_node("Mul", ["q", "k"], ["q2"], name="scale_q"),
+        helper.make_node("Concat", ["q2", "p"], ["y"], name="concat_out", axis=1),
+    ]
+    inits = [init("w", rand(4, 4, 1, 1)), ints("zero", [0]), ints("one", [1]), ints("two", [2]), ints("four", [4]),
+             ints("g", [2]), ints("minus1", [-1]), ints("sizes", [3, 5]), init("k", np.float32(2.0))]
+    save("split_shuffle", nodes, [vi("x", [1, 8, 4, 4])], [vi("y", None)], inits, 18, rand(1, 8, 4, 4))
+
+
 def error_models():
     """Broken models for the error tests (no golden files)."""
     x = vi("x", [1, 2, 4, 4])
@@ -307,4 +332,5 @@ if __name__ == "__main__":
     bn_training()
     conv_transpose_old_opset()
     misc_ops()
+    split_shuffle()
     error_models()
