@@ -75,7 +75,7 @@ struct ImportSession {
   private mutating func addInputs(_ g: GraphProto) throws(GraphFuseError) {
     let inputNames = g.inputs.map(\.name).filter { env[$0] == nil }
     for name in shapes.keys where !inputNames.contains(name) {
-      throw GraphFuseError("--shape names '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
+      throw GraphFuseError("a shape is given for '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
     }
     for info in g.inputs where env[info.name] == nil {
       guard !info.isNonTensor, info.elementType == ElementType.float.rawValue else {
@@ -136,7 +136,8 @@ struct ImportSession {
     }
     guard !unsupported.isEmpty else { return }
     let list = unsupported.map { "\($0.type) (node '\($0.node)')" }.joined(separator: ", ")
-    throw GraphFuseError("unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list); GraphFuse imports the default domain only, see Docs/ONNX.md for the list")
+    let domainNote = unsupported.contains { $0.type.contains("::") } ? " (only the default ONNX domain is imported)" : ""
+    throw GraphFuseError("unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list)\(domainNote); Docs/ONNX.md lists the supported ops")
   }
 
   /// A node name not used before: the ONNX name, or `OpType_index`, with a numeric suffix when taken.
@@ -239,6 +240,8 @@ struct ImportSession {
   ) throws(GraphFuseError) -> Binding {
     let outputName = output < node.proto.outputs.count ? node.proto.outputs[output] : ""
     let valueName = namesOutput ? outputName : irName.map { "\(node.name)/\($0)" } ?? outputName
+    let definition = try OpRegistry.definition(of: op, node: node.name)
+    guard definition.arity.contains(inputs.count) else { throw node.error("\(op) takes \(definition.arity) inputs, got \(inputs.count)") }
     let constants = inputs.compactMap(\.constant)
     if constants.count == inputs.count {
       return .constant(try ConstantFolder.evaluate(op, constants, attributes, node: node), name: valueName)
