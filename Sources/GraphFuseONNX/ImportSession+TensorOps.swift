@@ -60,8 +60,8 @@ extension ImportSession {
     var inputs: [Binding] = []
     for i in node.proto.inputs.indices { if let b = try input(node, i) { inputs.append(b) } }
     guard !inputs.isEmpty else { throw node.error("needs at least one input") }
-    guard node.has("axis") else { throw node.error("needs the axis attribute") }
-    return [try emit("concat", inputs, ["axis": .int(try node.int("axis", default: 0))], node: node)]
+    guard node.has("axis") || node.opset < 4 else { throw node.error("needs the axis attribute") }
+    return [try emit("concat", inputs, ["axis": .int(try node.int("axis", default: 1))], node: node)]
   }
 
   /// Reshape with the target from a constant input (or the opset < 5 attribute), resolved here.
