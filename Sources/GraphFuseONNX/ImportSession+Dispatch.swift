@@ -7,7 +7,7 @@ extension ImportSession {
     "Conv", "ConvTranspose", "BatchNormalization", "LeakyRelu", "HardSigmoid", "Clip",
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
     "Concat", "Reshape", "Transpose", "Identity", "Dropout", "Constant", "ConstantOfShape", "Shape", "Size",
-    "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad",
+    "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad", "Split",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -49,6 +49,7 @@ extension ImportSession {
     case "Cast": return try cast(node)
     case "Softmax": return try softmax(node)
     case "Pad": return try pad(node)
+    case "Split": return try split(node)
     default: throw node.error("is not supported")
     }
   }

@@ -16,14 +16,19 @@ extension ImportSession {
 
   /// Add/Sub/Mul/Div/Pow with numpy broadcasting; variadic Max/Min/Sum fold left.
   mutating func binary(_ node: ONNXNode, _ op: String) throws(GraphFuseError) -> [Binding?] {
-    let legacyBroadcast = try node.int("broadcast", default: 0) != 0
-    if node.opset < 7, node.has("axis") || legacyBroadcast {
-      throw node.error("legacy broadcast with an axis attribute (opset < 7) is not supported")
-    }
     var operands: [Binding] = []
     for i in node.proto.inputs.indices { if let b = try input(node, i) { operands.append(b) } }
     guard var result = operands.first else { throw node.error("needs at least one input") }
     if operands.count == 1 { return [result] }
+    // Opset < 7 `broadcast=1, axis=k`: B lines up with A's axes k…; trailing 1s make it numpy-style.
+    if node.opset < 7, operands.count == 2, node.has("axis"), try node.int("broadcast", default: 0) != 0 {
+      let a = shape(operands[0]), b = shape(operands[1])
+      let rawAxis = try node.int("axis", default: 0)
+      let axis = rawAxis < 0 ? rawAxis + a.count : rawAxis
+      guard axis >= 0, axis + b.count <= a.count else { throw node.error("axis \(rawAxis) does not place \(b) inside \(a)") }
+      let aligned = b + [Int](repeating: 1, count: a.count - axis - b.count)
+      operands[1] = try emit("reshape", [operands[1]], ["shape": .ints(aligned)], node: node, irName: "align")
+    }
     for (k, operand) in operands.enumerated().dropFirst() {
       let last = k == operands.count - 1
       result = try emit(op, [result, operand], node: node, irName: last ? nil : "\(op)_\(k)")
@@ -127,8 +132,9 @@ extension ImportSession {
       for axis in 0..<2 {
         let total = strides[axis] * (xs[axis + 2] - 1) + outputPadding[axis] + (ws[axis + 2] - 1) * dilations[axis] + 1 - target[axis]
         guard total >= 0 else { throw node.error("output_shape \(outputShape) is larger than the transposed convolution can produce") }
-        pads[axis] = total / 2
-        pads[axis + 2] = total - total / 2
+        // ONNX (and onnxruntime) put the larger half at the start unless auto_pad is SAME_UPPER.
+        pads[axis] = total - total / 2
+        pads[axis + 2] = total / 2
       }
     }
     guard pads.count == 4 else { throw node.error("expects 4 pads, got \(pads)") }

@@ -60,8 +60,8 @@ extension ImportSession {
     var inputs: [Binding] = []
     for i in node.proto.inputs.indices { if let b = try input(node, i) { inputs.append(b) } }
     guard !inputs.isEmpty else { throw node.error("needs at least one input") }
-    guard node.has("axis") else { throw node.error("needs the axis attribute") }
-    return [try emit("concat", inputs, ["axis": .int(try node.int("axis", default: 0))], node: node)]
+    guard node.has("axis") || node.opset < 4 else { throw node.error("needs the axis attribute") }
+    return [try emit("concat", inputs, ["axis": .int(try node.int("axis", default: 1))], node: node)]
   }
 
   /// Reshape with the target from a constant input (or the opset < 5 attribute), resolved here.
@@ -193,5 +193,35 @@ extension ImportSession {
       }
     }
     return [try emit("pad", [x], ["pads": .ints(pads), "value": .float(Double(value))], node: node)]
+  }
+
+  /// Split into slices along an axis: sizes from the `split` attribute (opset < 13), the
+  /// `split` input, or equal parts (`num_outputs` from opset 18, else the output count).
+  mutating func split(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
+    let x = try required(node, 0)
+    let xs = shape(x)
+    let rawAxis = try node.int("axis", default: 0)
+    let axis = rawAxis < 0 ? rawAxis + xs.count : rawAxis
+    guard axis >= 0, axis < xs.count else { throw node.error("axis \(rawAxis) is out of range for \(xs)") }
+    let parts = node.proto.outputs.count
+    guard parts > 0 else { throw node.error("has no outputs") }
+    var sizes = node.opset >= 13 ? try intsInput(node, 1, "split") : try node.ints("split")
+    if sizes == nil {
+      let count = node.opset >= 18 ? try node.int("num_outputs", default: parts) : parts
+      guard count == parts, count > 0 else { throw node.error("num_outputs \(count) differs from the \(parts) outputs") }
+      let chunk = (xs[axis] + count - 1) / count
+      sizes = (0..<count).map { min(chunk, max(0, xs[axis] - $0 * chunk)) }
+    }
+    guard let sizes, sizes.count == parts, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == xs[axis] else {
+      throw node.error("split sizes \(sizes ?? []) do not add up to extent \(xs[axis]) in \(parts) parts")
+    }
+    var results: [Binding?] = []
+    var start = 0
+    for (k, size) in sizes.enumerated() {
+      let attributes: Attributes = ["starts": .ints([start]), "ends": .ints([start + size]), "axes": .ints([axis])]
+      results.append(try emit("slice", [x], attributes, node: node, output: k, irName: k == 0 ? nil : "slice_\(k)", namesOutput: true))
+      start += size
+    }
+    return results
   }
 }

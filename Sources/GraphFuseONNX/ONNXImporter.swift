@@ -34,6 +34,21 @@ public enum ONNXImporter {
     return try load(data: [UInt8](data), name: path, shapes: shapes)
   }
 
+  /// Parses a command-line shape option `NAME=1x3x224x224` (also `NAME=1,3,224,224`).
+  public static func parseShapeOption(_ text: String) throws(GraphFuseError) -> (name: String, shape: [Int]) {
+    let usage = "expected NAME=DIMS such as input=1x3x224x224, got '\(text)'"
+    guard let equals = text.lastIndex(of: "=") else { throw GraphFuseError(usage) }
+    let name = String(text[..<equals])
+    let dims = text[text.index(after: equals)...].split(omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "," || $0 == "X" })
+    var shape: [Int] = []
+    for d in dims {
+      guard let v = Int(d), v > 0, v <= 1 << 31 else { throw GraphFuseError(usage) }
+      shape.append(v)
+    }
+    guard !name.isEmpty, !shape.isEmpty else { throw GraphFuseError(usage) }
+    return (name, shape)
+  }
+
   /// Imports a model from the bytes of an `.onnx` file; `name` is used in error messages.
   public static func load(data: [UInt8], name: String = "model.onnx", shapes: [String: [Int]] = [:]) throws(GraphFuseError) -> Graph {
     do throws(GraphFuseError) {
@@ -48,254 +63,5 @@ public enum ONNXImporter {
     } catch {
       throw error.inFile(name)
     }
-  }
-}
-
-/// A name-to-value binding of the importer: a graph value, or a tensor known at import time.
-enum Binding {
-  /// A float32 value of the graph being built.
-  case value(ValueID)
-  /// A constant; `name` is the ONNX tensor name it gets if it becomes a graph constant.
-  case constant(ConstantTensor, name: String)
-
-  var constant: ConstantTensor? {
-    if case .constant(let c, _) = self { return c }
-    return nil
-  }
-}
-
-/// The state of one import: the ONNX model, the graph being built and the name environment.
-struct ImportSession {
-  /// The largest runtime tensor accepted, in elements.
-  static let maxRuntimeElements = 1 << 31
-
-  let model: ModelProto
-  /// The default-domain opset version.
-  let opset: Int
-  let shapes: [String: [Int]]
-  var graph = Graph()
-  /// ONNX tensor name → binding.
-  var env: [String: Binding] = [:]
-  /// Constants already added to the graph, by ONNX tensor name.
-  var materialized: [String: ValueID] = [:]
-  var nodeNames = Set<String>()
-  /// Tensor names read by some node or listed as graph outputs.
-  var usedNames = Set<String>()
-
-  init(model: ModelProto, shapes: [String: [Int]]) throws(GraphFuseError) {
-    guard model.hasGraph else { throw GraphFuseError("the file holds no ONNX graph (is it an ONNX model?)") }
-    guard let opset = model.opsets.last(where: { $0.domain == "" || $0.domain == "ai.onnx" })?.version else {
-      throw GraphFuseError("the model imports no opset of the default ONNX domain")
-    }
-    guard opset >= 1, opset <= 10_000 else { throw GraphFuseError("opset version \(opset) is invalid") }
-    self.model = model
-    self.opset = opset
-    self.shapes = shapes
-  }
-
-  /// Runs the whole import and returns the verified graph.
-  mutating func run() throws(GraphFuseError) -> Graph {
-    let g = model.graph
-    try checkSupported(g.nodes)
-    guard !g.hasSparseInitializers else { throw GraphFuseError("sparse initializers are not supported") }
-    for proto in g.initializers {
-      let tensor: ConstantTensor
-      do { tensor = try ConstantTensor(proto) } catch { throw GraphFuseError("initializer '\(proto.name)': \(error.message)") }
-      env[proto.name] = .constant(tensor, name: proto.name)
-    }
-    try addInputs(g)
-    for node in g.nodes {
-      usedNames.formUnion(node.inputs)
-    }
-    usedNames.formUnion(g.outputs.map(\.name))
-    for (index, node) in g.nodes.enumerated() {
-      try translate(node, index: index)
-    }
-    for output in g.outputs {
-      guard let binding = env[output.name] else {
-        throw GraphFuseError("graph output '\(output.name)' is not produced by any node, initializer or input")
-      }
-      graph.outputs.append(try materialize(binding))
-    }
-    guard !graph.outputs.isEmpty else { throw GraphFuseError("the graph has no outputs") }
-    try graph.verify()
-    return graph
-  }
-
-  /// Graph inputs that are not initializers, with static shapes (symbolic dims from `shapes`).
-  private mutating func addInputs(_ g: GraphProto) throws(GraphFuseError) {
-    let inputNames = g.inputs.map(\.name).filter { env[$0] == nil }
-    for name in shapes.keys where !inputNames.contains(name) {
-      throw GraphFuseError("--shape names '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
-    }
-    for info in g.inputs where env[info.name] == nil {
-      guard !info.isNonTensor, info.elementType == ElementType.float.rawValue else {
-        throw GraphFuseError(
-          "graph input '\(info.name)' has element type \(info.isNonTensor ? "non-tensor" : ElementType.name(info.elementType)); only float32 inputs are supported")
-      }
-      let shape = try inputShape(info)
-      guard ConstantTensor.elementCount(shape, limit: Self.maxRuntimeElements) != nil, shape.allSatisfy({ $0 > 0 }) else {
-        throw GraphFuseError("graph input '\(info.name)' has shape \(shape); extents must be positive and the tensor below 2^31 elements")
-      }
-      env[info.name] = .value(graph.addInput(name: info.name, shape: shape))
-    }
-  }
-
-  private func inputShape(_ info: ValueInfoProto) throws(GraphFuseError) -> [Int] {
-    let hint = "pass its shape, e.g. --shape \(info.name)=1x3x224x224"
-    if let given = shapes[info.name] {
-      if let dims = info.dims {
-        guard dims.count == given.count else {
-          throw GraphFuseError("graph input '\(info.name)' has rank \(dims.count), but the given shape \(given) has rank \(given.count)")
-        }
-        for (k, dim) in dims.enumerated() {
-          if case .value(let v) = dim, v > 0, v != given[k] {
-            throw GraphFuseError("graph input '\(info.name)' has extent \(v) on axis \(k), but the given shape \(given) says \(given[k])")
-          }
-        }
-      }
-      return given
-    }
-    guard let dims = info.dims else { throw GraphFuseError("graph input '\(info.name)' has no shape; \(hint)") }
-    var shape: [Int] = []
-    for dim in dims {
-      switch dim {
-      case .value(let v) where v > 0: shape.append(v)
-      case .param(let p): throw GraphFuseError("graph input '\(info.name)' has a symbolic dimension '\(p)'; \(hint)")
-      default: throw GraphFuseError("graph input '\(info.name)' has an unknown dimension; \(hint)")
-      }
-    }
-    return shape
-  }
-
-  /// Collects every unsupported op type and foreign domain before anything is translated.
-  private func checkSupported(_ nodes: [NodeProto]) throws(GraphFuseError) {
-    var unsupported: [(type: String, node: String)] = []
-    var seen = Set<String>()
-    for (index, node) in nodes.enumerated() {
-      let key: String
-      if node.domain != "" && node.domain != "ai.onnx" {
-        key = "\(node.domain)::\(node.opType)"
-      } else if !Self.supportedOps.contains(node.opType) {
-        key = node.opType
-      } else {
-        continue
-      }
-      if seen.insert(key).inserted {
-        unsupported.append((key, node.name.isEmpty ? "\(node.opType)_\(index)" : node.name))
-      }
-    }
-    guard !unsupported.isEmpty else { return }
-    let list = unsupported.map { "\($0.type) (node '\($0.node)')" }.joined(separator: ", ")
-    throw GraphFuseError("unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list); GraphFuse imports the default domain only, see Docs/ONNX.md for the list")
-  }
-
-  /// A node name not used before: the ONNX name, or `OpType_index`, with a numeric suffix when taken.
-  mutating func uniqueName(_ base: String) -> String {
-    var name = base
-    var k = 1
-    while nodeNames.contains(name) {
-      name = "\(base)_\(k)"
-      k += 1
-    }
-    nodeNames.insert(name)
-    return name
-  }
-
-  private mutating func translate(_ proto: NodeProto, index: Int) throws(GraphFuseError) {
-    let name = uniqueName(proto.name.isEmpty ? "\(proto.opType)_\(index)" : proto.name)
-    let node = ONNXNode(proto: proto, name: name, opset: opset)
-    do throws(GraphFuseError) {
-      let results = try translateOp(node)
-      for (k, output) in proto.outputs.enumerated() where !output.isEmpty {
-        guard k < results.count, let binding = results[k] else {
-          if usedNames.contains(output) { throw node.error("output \(k) ('\(output)') is not supported") }
-          continue
-        }
-        env[output] = binding
-      }
-    } catch {
-      var e = error
-      if e.node == nil || e.node == name {
-        e.node = name
-        e.op = proto.opType
-      }
-      throw e
-    }
-  }
-
-  // MARK: Inputs and emission
-
-  /// The binding of input `i`, or nil when it is absent (beyond the list or an empty name).
-  func input(_ node: ONNXNode, _ i: Int) throws(GraphFuseError) -> Binding? {
-    guard i < node.proto.inputs.count, !node.proto.inputs[i].isEmpty else { return nil }
-    let name = node.proto.inputs[i]
-    guard let binding = env[name] else {
-      throw node.error("input '\(name)' is not produced by any node, initializer or graph input (missing initializer, or nodes out of order)")
-    }
-    return binding
-  }
-
-  /// The binding of input `i`, which must be present.
-  func required(_ node: ONNXNode, _ i: Int) throws(GraphFuseError) -> Binding {
-    guard let b = try input(node, i) else { throw node.error("needs input \(i)") }
-    return b
-  }
-
-  /// Input `i` as a constant known at import time, or nil when absent.
-  func constantInput(_ node: ONNXNode, _ i: Int, _ what: String) throws(GraphFuseError) -> ConstantTensor? {
-    guard let b = try input(node, i) else { return nil }
-    guard let c = b.constant else {
-      throw node.error("\(what) (input '\(node.proto.inputs[i])') must be a constant known at import time")
-    }
-    return c
-  }
-
-  /// Input `i` as a list of integers bounded like attributes, or nil when absent.
-  func intsInput(_ node: ONNXNode, _ i: Int, _ what: String, bounded: Bool = true) throws(GraphFuseError) -> [Int]? {
-    guard let c = try constantInput(node, i, what) else { return nil }
-    let values = try c.intValues(what)
-    if bounded { try node.checkBounded(values, what) }
-    return values
-  }
-
-  /// The graph value for a binding, adding a constant to the graph the first time one is used.
-  mutating func materialize(_ binding: Binding) throws(GraphFuseError) -> ValueID {
-    switch binding {
-    case .value(let id): return id
-    case .constant(let c, let name):
-      if let id = materialized[name] { return id }
-      let id = graph.addConstant(c.tensor, name: name)
-      if !name.isEmpty { materialized[name] = id }
-      return id
-    }
-  }
-
-  /// The static shape of a binding.
-  func shape(_ b: Binding) -> [Int] {
-    switch b {
-    case .value(let id): return graph.shape(of: id)
-    case .constant(let c, _): return c.shape
-    }
-  }
-
-  /// Appends IR `op` over `inputs`, or evaluates it now when every input is a constant.
-  mutating func emit(
-    _ op: String, _ inputs: [Binding], _ attributes: Attributes = [:], node: ONNXNode, output: Int = 0, irName: String? = nil
-  ) throws(GraphFuseError) -> Binding {
-    let outputName = output < node.proto.outputs.count ? node.proto.outputs[output] : ""
-    let valueName = irName.map { "\(node.name)/\($0)" } ?? outputName
-    let constants = inputs.compactMap(\.constant)
-    if constants.count == inputs.count {
-      return .constant(try ConstantFolder.evaluate(op, constants, attributes, node: node), name: valueName)
-    }
-    var ids: [ValueID] = []
-    for b in inputs { ids.append(try materialize(b)) }
-    let nodeName = irName.map { uniqueName("\(node.name)/\($0)") } ?? node.name
-    let outputs = try graph.addNode(op: op, inputs: ids, attributes: attributes, name: nodeName, outputNames: [valueName])
-    for id in outputs where ConstantTensor.elementCount(graph.shape(of: id), limit: Self.maxRuntimeElements) == nil {
-      throw node.error("the output shape \(graph.shape(of: id)) holds more than 2^31 elements")
-    }
-    return .value(outputs[0])
   }
 }

@@ -5,8 +5,13 @@ import Testing
 @testable import GraphFuseONNX
 
 /// Imports a model, runs it on the reference executor with its golden input and compares.
-func goldenComparison(model: String, input: String, output: String, shapes: [String: [Int]] = [:]) throws -> TensorComparison {
+func goldenComparison(model: String, input: String, output: String, shapes: [String: [Int]] = [:], report: Bool = false) throws -> TensorComparison {
+  let start = Date()
   let graph = try ONNXImporter.load(path: model, shapes: shapes)
+  if report {
+    let ops = graph.opCounts.map { "\($0.op)×\($0.count)" }.joined(separator: " ")
+    print("imported \(URL(fileURLWithPath: model).lastPathComponent) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(ops)")
+  }
   try graph.verify()
   #expect(graph.inputs.count == 1)
   let x = try RawTensorFile.read(path: input, shape: graph.shape(of: graph.inputs[0]))
@@ -32,11 +37,14 @@ struct FixtureGoldenTests {
     Case(name: "slice_pad_concat"),
     Case(name: "bn_training"),
     Case(name: "conv_transpose_old_opset"),
+    Case(name: "misc_ops"),
+    Case(name: "split_shuffle"),
   ])
   func matchesGolden(_ c: Case) throws {
     let comparison = try goldenComparison(
       model: Fixtures.path(c.name + ".onnx"), input: Fixtures.path(c.name + ".input.bin"),
       output: Fixtures.path(c.name + ".output.bin"), shapes: c.shapes)
+    print("fixture \(c.name): \(comparison)")
     #expect(comparison.isWithin(relative: 1e-4), "\(c.name): \(comparison)")
   }
 
@@ -47,6 +55,14 @@ struct FixtureGoldenTests {
     #expect(graph.nodes[3].attributes["shape"] == .ints([1, 8, 5, 5]))
     #expect(graph.nodes[1].name == "reshape5")
     #expect(graph.constants.count == 1, "only the conv weight becomes a graph constant")
+  }
+
+  @Test func splitBecomesSlicesNamedAfterOutputs() throws {
+    let graph = try ONNXImporter.load(path: Fixtures.path("split_shuffle.onnx"))
+    let slices = graph.nodes.filter { $0.op == "slice" }
+    #expect(slices.map(\.name) == ["chunk", "chunk/slice_1", "split_sizes", "split_sizes/slice_1"])
+    #expect(slices.map { graph.values[$0.outputs[0]].name } == ["a", "b", "p", "q"])
+    #expect(graph.nodes.filter { $0.op == "reshape" }.count == 2)
   }
 
   @Test func namesAndAttributesArePreserved() throws {

@@ -9,13 +9,19 @@ struct FuzzTests {
   static let models = ["conv_bn_relu.onnx", "shuffle_reshape.onnx", "slice_pad_concat.onnx", "conv_transpose_old_opset.onnx"]
 
   /// Imports damaged bytes; the only acceptable failure is a thrown GraphFuseError.
+  /// A graph that imported must also run on the reference executor or throw (small graphs only).
   static func attempt(_ bytes: [UInt8], shapes: [String: [Int]]) -> Bool {
+    let graph: Graph
     do {
-      _ = try ONNXImporter.load(data: bytes, name: "fuzz.onnx", shapes: shapes)
-      return true
+      graph = try ONNXImporter.load(data: bytes, name: "fuzz.onnx", shapes: shapes)
     } catch {
       return false
     }
+    if !graph.values.contains(where: { $0.shape.reduce(1, *) > 100_000 }) {
+      let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 1) }
+      _ = try? ReferenceExecutor.run(graph, inputs: inputs)
+    }
+    return true
   }
 
   @Test(arguments: models)

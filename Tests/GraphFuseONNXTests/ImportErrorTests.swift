@@ -131,4 +131,34 @@ struct ImportErrorTests {
     #expect(graph.nodes.map(\.name) == ["Relu_0", "Relu_0_1", "Sigmoid_2"])
     #expect(graph.values[graph.outputs[0]].name == "y")
   }
+
+  @Test func shapeOptions() throws {
+    #expect(try ONNXImporter.parseShapeOption("input=1x3x224x224") == ("input", [1, 3, 224, 224]))
+    #expect(try ONNXImporter.parseShapeOption("a=b=2,5") == ("a=b", [2, 5]))
+    for bad in ["input", "=1x3", "x=", "x=1xx", "x=0x3", "x=-1", "x=1x3xN"] {
+      #expect(throws: GraphFuseError.self, "\(bad)") { try ONNXImporter.parseShapeOption(bad) }
+    }
+  }
+
+  @Test func nodeErrorsNameTheONNXNodeAndOpType() throws {
+    // Conv over a 3-d input: refused by the translator with the node's name and type.
+    let conv1d = ModelWriter.model { g in
+      ModelWriter.node(&g, op: "Conv", name: "c1", inputs: ["x", "x"], outputs: ["y"])
+      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [1, 2, 8])
+      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [1, 2, 8])
+    }
+    let error = try #require(Self.importError(conv1d, name: "c.onnx"))
+    #expect(error.description.hasPrefix("c.onnx: node 'c1' (Conv): "), "\(error)")
+    // Shape inference failures from the IR are reported against the ONNX node too.
+    let mismatch = ModelWriter.model { g in
+      ModelWriter.node(&g, op: "Add", name: "add", inputs: ["x", "z"], outputs: ["y"])
+      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [2, 3])
+      ModelWriter.valueInfo(&g, field: 11, name: "z", dims: [4])
+      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [2, 3])
+    }
+    let add = try #require(Self.importError(mismatch))
+    #expect(add.node == "add")
+    #expect(add.op == "Add")
+    #expect(add.message.contains("broadcast"))
+  }
 }

@@ -224,6 +224,69 @@ def conv_transpose_old_opset():
     save("conv_transpose_old_opset", nodes, [vi("x", [1, 4, 3, 4])], [vi("y", None)], inits, 9, rand(1, 4, 3, 4))
 
 
+def misc_ops():
+    """SAME_LOWER conv, ConvTranspose output_shape, GlobalMaxPool, ReduceSum axes input,
+    variadic Max/Min/Sum, ConstantOfShape, Size, Shape start/end, INT64_MAX through Concat,
+    single-axis Softmax, opset 15."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv_same_lower", kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER"),
+        helper.make_node("ConvTranspose", ["c", "wt"], ["ct"], name="deconv_shape", kernel_shape=[3, 3], strides=[2, 2],
+                         output_shape=[7, 6]),
+        helper.make_node("GlobalMaxPool", ["x"], ["gm"], name="gmp"),
+        helper.make_node("ReduceSum", ["x", "rs_axes"], ["rs"], name="rsum", keepdims=0),
+        helper.make_node("Min", ["x", "hi"], ["mn"], name="min2"),
+        helper.make_node("Sum", ["x", "ct", "mn"], ["ct_sum"], name="sum3"),
+        helper.make_node("Max", ["x", "lo", "ct_sum"], ["mx"], name="max3"),
+        helper.make_node("Shape", ["x"], ["shp"], name="shape_all"),
+        helper.make_node("ConstantOfShape", ["shp"], ["half"], name="cos", value=numpy_helper.from_array(np.array([0.5], dtype=np.float32))),
+        helper.make_node("Size", ["x"], ["sz"], name="size"),
+        helper.make_node("Cast", ["sz"], ["szf"], name="cast_size", to=TensorProto.FLOAT),
+        helper.make_node("Div", ["half", "szf"], ["tiny"], name="div_size"),
+        helper.make_node("Add", ["mx", "tiny"], ["a"], name="add_tiny"),
+        helper.make_node("Shape", ["x"], ["hw"], name="shape_hw", start=2),
+        helper.make_node("Unsqueeze", ["big", "axes0"], ["big1"], name="unsq_big"),
+        helper.make_node("Concat", ["big1", "six"], ["ends"], name="concat_ends", axis=0),
+        helper.make_node("Slice", ["a", "starts", "ends", "sl_axes"], ["sl"], name="slice_big"),
+        helper.make_node("Reshape", ["sl", "hw_shape"], ["r"], name="reshape_hw"),
+        helper.make_node("Softmax", ["r", ], ["sm"], name="softmax_axis1", axis=1),
+        helper.make_node("Flatten", ["sm"], ["f1"], name="f1"),
+        helper.make_node("Flatten", ["gm"], ["f2"], name="f2"),
+        helper.make_node("Flatten", ["rs"], ["f3"], name="f3"),
+        helper.make_node("Concat", ["f1", "f2", "f3"], ["y"], name="concat", axis=1),
+    ]
+    inits = [
+        init("w", rand(2, 3, 3, 3)), init("wt", rand(2, 3, 3, 3)), ints("rs_axes", [2]),
+        init("lo", np.float32(-0.3)), init("hi", np.float32(0.4)), ints("big", I64_MAX), ints("axes0", [0]),
+        ints("six", [6]), ints("starts", [1, 0]), ints("sl_axes", [1, 2]), ints("hw_shape", [1, 0, -1]),
+    ]
+    save("misc_ops", nodes, [vi("x", [1, 3, 7, 6])], [vi("y", None)], inits, 15, rand(1, 3, 7, 6))
+
+
+def split_shuffle():
+    """ShuffleNetV2 unit: Split(num_outputs) → branch conv → Concat → channel shuffle by shape
+    arithmetic, then Split with sizes as an input, opset 18."""
+    nodes = [
+        helper.make_node("Split", ["x"], ["a", "b"], name="chunk", axis=1, num_outputs=2),
+        helper.make_node("Conv", ["b", "w"], ["bc"], name="branch_conv", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["bc"], ["br"], name="branch_relu"),
+        helper.make_node("Concat", ["a", "br"], ["cat"], name="concat", axis=1),
+        helper.make_node("Shape", ["cat"], ["s"], name="shape"),
+        helper.make_node("Slice", ["s", "zero", "one", "zero"], ["n"], name="slice_n"),
+        helper.make_node("Slice", ["s", "two", "four", "zero"], ["hw"], name="slice_hw"),
+        helper.make_node("Concat", ["n", "g", "minus1", "hw"], ["s5"], name="concat_s5", axis=0),
+        helper.make_node("Reshape", ["cat", "s5"], ["r5"], name="reshape5"),
+        helper.make_node("Transpose", ["r5"], ["t5"], name="shuffle", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Concat", ["n", "minus1", "hw"], ["s4"], name="concat_s4", axis=0),
+        helper.make_node("Reshape", ["t5", "s4"], ["sh"], name="reshape4"),
+        helper.make_node("Split", ["sh", "sizes"], ["p", "q"], name="split_sizes", axis=1),
+        helper.make_node("Mul", ["q", "k"], ["q2"], name="scale_q"),
+        helper.make_node("Concat", ["q2", "p"], ["y"], name="concat_out", axis=1),
+    ]
+    inits = [init("w", rand(4, 4, 1, 1)), ints("zero", [0]), ints("one", [1]), ints("two", [2]), ints("four", [4]),
+             ints("g", [2]), ints("minus1", [-1]), ints("sizes", [3, 5]), init("k", np.float32(2.0))]
+    save("split_shuffle", nodes, [vi("x", [1, 8, 4, 4])], [vi("y", None)], inits, 18, rand(1, 8, 4, 4))
+
+
 def error_models():
     """Broken models for the error tests (no golden files)."""
     x = vi("x", [1, 2, 4, 4])
@@ -268,4 +331,6 @@ if __name__ == "__main__":
     slice_pad_concat()
     bn_training()
     conv_transpose_old_opset()
+    misc_ops()
+    split_shuffle()
     error_models()
