@@ -1,4 +1,5 @@
 import GraphFuse
+import GraphFuseONNX
 
 /// The command line after the subcommand: positional arguments and `--flag [value]` options.
 struct Arguments {
@@ -25,7 +26,7 @@ struct Arguments {
             guard i < args.count else { throw GraphFuseError("option --\(name) needs a value") }
             value = args[i]
           }
-          if name == "shape", let existing = options[name] { options[name] = existing + "," + value! } else { options[name] = value }
+          if name == "shape", let existing = options[name] { options[name] = existing + ";" + value! } else { options[name] = value }
         } else if allowedFlags.contains(name), value == nil {
           flags.insert(name)
         } else {
@@ -53,17 +54,12 @@ struct Arguments {
     return positional[0]
   }
 
-  /// `--shape NAME=1x3x224x224[,NAME=…]` as a dictionary.
+  /// Every `--shape NAME=1x3x224x224` (the option repeats, one input each) as a dictionary.
   func shapes() throws(GraphFuseError) -> [String: [Int]] {
-    guard let text = options["shape"] else { return [:] }
     var result: [String: [Int]] = [:]
-    for item in text.split(separator: ",") {
-      let parts = item.split(separator: "=", maxSplits: 1)
-      let dims = parts.count == 2 ? parts[1].split(separator: "x").map { Int($0) } : []
-      guard parts.count == 2, !dims.isEmpty, dims.allSatisfy({ ($0 ?? 0) > 0 }) else {
-        throw GraphFuseError("--shape wants NAME=1x3x224x224, got '\(item)'")
-      }
-      result[String(parts[0])] = dims.map { $0! }
+    for item in (options["shape"] ?? "").split(separator: ";") {
+      let (name, shape) = try ONNXImporter.parseShapeOption(String(item))
+      result[name] = shape
     }
     return result
   }
