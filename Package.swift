@@ -24,6 +24,7 @@ let package = Package(
 
     // Tests
     .testTarget(name: "GraphFuseTests", dependencies: ["GraphFuse"]),
+    .testTarget(name: "GraphFuseCLITests", dependencies: ["GraphFuseCLI"]),
     .testTarget(
       name: "GraphFuseONNXTests", dependencies: ["GraphFuseONNX", "GraphFuse"],
       resources: [.copy("Fixtures")]),

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// Runs the built `graphfuse` binary: output contracts and the error contract (one stderr line, exit 1).
+@Suite struct CLITests {
+  struct Result {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// The `graphfuse` executable next to the test bundle in the build folder.
+  static var executable: URL {
+    var dir = Bundle.main.bundleURL
+    for _ in 0..<4 {
+      let candidate = dir.appendingPathComponent("graphfuse")
+      if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+      dir = dir.deletingLastPathComponent()
+    }
+    return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("graphfuse")
+  }
+
+  func run(_ arguments: [String]) throws -> Result {
+    let process = Process()
+    process.executableURL = Self.executable
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("graphfuse-cli-\(UUID().uuidString)-\(name)").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  @Test func reportJSONHasTheContractKeys() throws {
+    let result = try run(["report", "zoo:tiny", "--json"])
+    #expect(result.status == 0)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect(object["model"] as? String == "zoo:tiny")
+    let bn = try #require(object["batch_norm"] as? [String: Any])
+    #expect(bn["total"] as? Int == 4 && bn["folded"] as? Int == 4)
+    #expect((object["groups"] as? [[String: Any]])?.first?["name"] as? String == "fused_conv2d_relu")
+  }
+
+  @Test func keepAndNoFoldChangeTheDecisions() throws {
+    let kept = try run(["report", "zoo:tiny", "--keep", "batch_norm"])
+    #expect(kept.stdout.contains("fused_conv2d_batch_norm_relu"))
+    #expect(kept.stdout.contains("kept whole by request"))
+    let unfolded = try run(["report", "zoo:tiny", "--no-fold", "--no-fuse"])
+    #expect(unfolded.stdout.contains("batch norms: 0 of 4 folded"))
+    #expect(!unfolded.stdout.contains("fused_conv2d_relu"))
+  }
+
+  @Test func dotPrintsClusters() throws {
+    let result = try run(["dot", "zoo:tiny"])
+    #expect(result.status == 0)
+    #expect(result.stdout.hasPrefix("digraph"))
+    #expect(result.stdout.contains("subgraph cluster_0"))
+  }
+
+  @Test func runWritesTheOutputFile() throws {
+    let input = try Self.temporaryFile("x.bin", [UInt8](repeating: 0, count: 3 * 32 * 32 * 4))
+    let output = input + ".out"
+    let result = try run(["run", "zoo:tiny", "--input", input, "--output", output, "--backend", "reference"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect((try? Data(contentsOf: URL(fileURLWithPath: output)))?.count == 10 * 4)
+  }
+
+  struct BadCall: Sendable, CustomTestStringConvertible {
+    var arguments: [String]
+    var mentions: String
+    var testDescription: String { arguments.joined(separator: " ") }
+  }
+
+  static let badCalls: [BadCall] = [
+    BadCall(arguments: ["report", "zoo:nope"], mentions: "unknown model"),
+    BadCall(arguments: ["report"], mentions: "usage"),
+    BadCall(arguments: ["report", "zoo:tiny", "--frobnicate"], mentions: "--frobnicate"),
+    BadCall(arguments: ["frobnicate"], mentions: "unknown command"),
+    BadCall(arguments: ["report", "/nonexistent/model.onnx"], mentions: "/nonexistent/model.onnx"),
+    BadCall(arguments: ["run", "zoo:tiny"], mentions: "--input"),
+    BadCall(arguments: ["run", "zoo:tiny", "--input", "/nonexistent.bin"], mentions: "/nonexistent.bin"),
+    BadCall(arguments: ["report", "zoo:tiny", "--shape", "nonsense"], mentions: "NAME=DIMS"),
+  ]
+
+  @Test(arguments: badCalls)
+  func badInputIsOneLineAndExitOne(_ call: BadCall) throws {
+    let result = try run(call.arguments)
+    #expect(result.status == 1)
+    #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    #expect(result.stderr.contains(call.mentions), "\(result.stderr)")
+    #expect(result.stdout.isEmpty)
+  }
+
+  @Test func truncatedModelAndWrongSizeInputAreErrors() throws {
+    let notProtobuf = try Self.temporaryFile("garbage.onnx", Array("this is not a model".utf8))
+    let garbage = try run(["report", notProtobuf])
+    #expect(garbage.status == 1)
+    #expect(garbage.stderr.contains(notProtobuf))
+    let small = try Self.temporaryFile("small.bin", [0, 0, 0, 0])
+    let wrongSize = try run(["run", "zoo:tiny", "--input", small])
+    #expect(wrongSize.status == 1)
+    #expect(wrongSize.stderr.contains("bytes"))
+  }
+}
