@@ -78,8 +78,8 @@ def check(name, output, expected):
     return float(np.max(np.abs(out - expected)) / max(1e-30, float(np.max(np.abs(expected)))))
 
 
-def run_ort(model, x, expected, threads, runs, warmup, optimize):
-    """ONNX Runtime on CPU: intra-op threads = `threads`, inter-op 1, sequential execution."""
+def ort_session(model, threads, optimize):
+    """An ONNX Runtime CPU session: intra-op threads = `threads`, inter-op 1, sequential execution."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -89,7 +89,14 @@ def run_ort(model, x, expected, threads, runs, warmup, optimize):
     so.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     )
-    session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+
+
+def run_ort(model, x, expected, threads, runs, warmup, optimize):
+    """ONNX Runtime with all graph optimizations or none."""
+    import onnxruntime as ort
+
+    session = ort_session(model, threads, optimize)
     name = session.get_inputs()[0].name
     feeds = {name: x}
     out = session.run(None, feeds)[0]
@@ -97,6 +104,29 @@ def run_ort(model, x, expected, threads, runs, warmup, optimize):
     result["relative_error"] = check("ort", out, expected)
     result["version"] = ort.__version__
     return result
+
+
+def run_ort_interleaved(model, x, expected, threads, runs, warmup):
+    """Both ONNX Runtime sessions timed run by run in turn, so machine drift hits both alike."""
+    import onnxruntime as ort
+
+    sessions = {key: ort_session(model, threads, key == "ort_all") for key in ("ort_all", "ort_none")}
+    feeds = {key: {s.get_inputs()[0].name: x} for key, s in sessions.items()}
+    samples = {key: [0.0] * runs for key in sessions}
+    results = {}
+    for key, s in sessions.items():
+        out = s.run(None, feeds[key])[0]
+        results[key] = {"relative_error": check(key, out, expected), "version": ort.__version__}
+        for _ in range(warmup):
+            s.run(None, feeds[key])
+    for i in range(runs):
+        for key, s in sessions.items():
+            start = time.perf_counter_ns()
+            s.run(None, feeds[key])
+            samples[key][i] = (time.perf_counter_ns() - start) / 1e6
+    for key in sessions:
+        results[key].update(stats(samples[key]))
+    return results
 
 
 def run_torch(model, x, expected, threads, runs, warmup):
@@ -140,6 +170,7 @@ def main():
     parser.add_argument("--runs", type=int, default=50, help="timed runs per engine (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed runs before timing (default 5)")
     parser.add_argument("--graphfuse", default=".build/release/graphfuse", help="graphfuse binary")
+    parser.add_argument("--interleave", action="store_true", help="time the two ORT sessions run by run in turn")
     parser.add_argument("--skip-graphfuse", action="store_true", help="time only the peers")
     parser.add_argument("--json", metavar="FILE", help="also write all results as JSON")
     args = parser.parse_args()
@@ -154,10 +185,14 @@ def main():
 
     results = {}
     print(f"{args.model}: input {list(x.shape)} from {source}; {args.threads} threads, median of {args.runs} runs after {args.warmup} warm-up", file=sys.stderr)
-    print("  ONNX Runtime, all graph optimizations…", file=sys.stderr)
-    results["ort_all"] = run_ort(args.model, x, expected, args.threads, args.runs, args.warmup, optimize=True)
-    print("  ONNX Runtime, ORT_DISABLE_ALL…", file=sys.stderr)
-    results["ort_none"] = run_ort(args.model, x, expected, args.threads, args.runs, args.warmup, optimize=False)
+    if args.interleave:
+        print("  ONNX Runtime, all graph optimizations and ORT_DISABLE_ALL in turn…", file=sys.stderr)
+        results.update(run_ort_interleaved(args.model, x, expected, args.threads, args.runs, args.warmup))
+    else:
+        print("  ONNX Runtime, all graph optimizations…", file=sys.stderr)
+        results["ort_all"] = run_ort(args.model, x, expected, args.threads, args.runs, args.warmup, optimize=True)
+        print("  ONNX Runtime, ORT_DISABLE_ALL…", file=sys.stderr)
+        results["ort_none"] = run_ort(args.model, x, expected, args.threads, args.runs, args.warmup, optimize=False)
     print("  PyTorch eager…", file=sys.stderr)
     results["torch"] = run_torch(args.model, x, expected, args.threads, args.runs, args.warmup)
     if not args.skip_graphfuse:
@@ -208,6 +243,8 @@ def main():
             "threads": args.threads,
             "runs": args.runs,
             "warmup": args.warmup,
+            "interleaved": args.interleave,
+            "load_average": os.getloadavg(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "results": results,
         }
