@@ -59,7 +59,7 @@ struct SVGChartTests {
     #expect(inspector.texts.contains { $0.contains("resnet18") && $0.contains("fused vs unfused") })
     #expect(inspector.texts.contains { $0.contains("2 threads") && $0.contains("2026-") })
     for name in ["unfused", "folded", "fused"] { #expect(inspector.texts.contains(name)) }
-    #expect(inspector.texts.contains { $0.contains("2.31× faster than unfused") })
+    #expect(inspector.texts.contains { $0.contains("fused is 2.31× faster than unfused, 1.78× faster than folded") })
     #expect(inspector.texts.contains("31.4 ms"))
     #expect(inspector.texts.contains("13.6 ms"))
     #expect(inspector.texts.contains("latency (ms)"))
@@ -75,6 +75,11 @@ struct SVGChartTests {
       let x = try #require(Double(e.attributes["x"] ?? "")), w = try #require(Double(e.attributes["width"] ?? ""))
       #expect(x >= 0 && x + w <= width)
     }
+  }
+
+  @Test(arguments: [(31.4, 13.6, "2.31× faster than unfused"), (10.0, 10.5, "1.05× slower than folded"), (0.0, 1.0, "not measured against folded")])
+  func speedupPhrasing(_ other: Double, _ fused: Double, _ expected: String) {
+    #expect(SVGChart.comparison(other, fused, expected.hasSuffix("unfused") ? "unfused" : "folded") == expected)
   }
 
   @Test func escapesNamesAndTruncatesLongOnes() {

@@ -36,6 +36,7 @@ struct BenchRunnerTests {
     for (_, c) in report.configurations {
       #expect(c.latency.runs == 3)
       #expect(c.latency.median > 0)
+      #expect(c.prepareMs > 0)
     }
     #expect(report.unfused.kernels > report.folded.kernels)
     #expect(report.folded.kernels > report.fused.kernels)
@@ -49,6 +50,10 @@ struct BenchRunnerTests {
     #expect(lines.contains("timing"))
     let inspector = SVGInspector()
     #expect(inspector.parse(SVGChart(report).svg))
+    if let path = ProcessInfo.processInfo.environment["GRAPHFUSE_SAMPLE_TINY"], !interleaved {
+      try (report.description + "\n" + report.json).write(toFile: path + ".txt", atomically: true, encoding: .utf8)
+      try SVGChart(report).svg.write(toFile: path + ".svg", atomically: true, encoding: .utf8)
+    }
     #expect(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) is [String: Any])
   }
 

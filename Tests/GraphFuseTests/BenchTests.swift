@@ -95,7 +95,7 @@ struct BenchReportTests {
     let speedup = try #require(object["speedup"] as? Double)
     #expect(abs(speedup - 31.4 / 13.6) < 1e-12)
     let fused = try #require(object["fused"] as? [String: Any])
-    #expect(Set(fused.keys) == ["latency", "intermediate_bytes", "kernels"])
+    #expect(Set(fused.keys) == ["latency", "intermediate_bytes", "kernels", "prepare_ms"])
     let groups = try #require(object["groups"] as? [[String: Any]])
     #expect(groups.count == 24)
     #expect(Set(groups[0].keys) == ["name", "ms", "share", "flops", "gflops", "peak_fraction"])

@@ -9,11 +9,11 @@ extension BenchReport {
     var lines = ["\(model) — \(threads) thread\(threads == 1 ? "" : "s"), median of \(runs) runs after \(warmup) warm-up (\(date))", ""]
     let rows = configurations.map { name, c in
       [name, formatMilliseconds(c.latency.median), formatMilliseconds(c.latency.min), formatMilliseconds(c.latency.max),
-       String(c.kernels), String(format: "%.1f", Double(c.intermediateBytes) / 1e6)]
+       String(c.kernels), String(format: "%.1f", Double(c.intermediateBytes) / 1e6), String(format: "%.0f", c.prepareMs)]
     }
     lines += table(
-      header: ["configuration", "median ms", "min ms", "max ms", "kernels", "intermediate MB"], rows: rows,
-      rightAligned: [1, 2, 3, 4, 5])
+      header: ["configuration", "median ms", "min ms", "max ms", "kernels", "intermediate MB", "prepare ms"], rows: rows,
+      rightAligned: [1, 2, 3, 4, 5, 6])
     lines.append("")
     lines.append("speedup (unfused / fused): \(ratio(speedup))   folded / fused: \(ratio(fusedMs > 0 ? foldedMs / fusedMs : 0))")
     if flops > 0, fusedMs > 0 {

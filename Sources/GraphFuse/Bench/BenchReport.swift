@@ -11,17 +11,21 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     public var intermediateBytes: Int
     /// Kernels (groups) launched per inference.
     public var kernels: Int
+    /// Time to optimize and prepare (compile) this configuration, once, untimed by the runs.
+    public var prepareMs: Double
 
     enum CodingKeys: String, CodingKey {
       case latency, kernels
       case intermediateBytes = "intermediate_bytes"
+      case prepareMs = "prepare_ms"
     }
 
     /// A configuration's measurements.
-    public init(latency: LatencyStats, intermediateBytes: Int, kernels: Int) {
+    public init(latency: LatencyStats, intermediateBytes: Int, kernels: Int, prepareMs: Double = 0) {
       self.latency = latency
       self.intermediateBytes = intermediateBytes
       self.kernels = kernels
+      self.prepareMs = prepareMs
     }
   }
 

@@ -101,12 +101,15 @@ public enum BenchRunner {
     var reference: [Tensor]?
     var groups: [BenchReport.Group] = []
     var prepared: [(BenchConfiguration, OptimizedGraph, BenchRunnable)] = []
+    var prepareMs: [BenchConfiguration: Double] = [:]
 
     for config in BenchConfiguration.allCases {
       progress?.update("optimizing \(config.rawValue)…")
+      let start = Timing.now()
       let optimized = try graph.optimized(config.options(base: options.optimize))
       progress?.update("preparing \(config.rawValue) (\(optimized.plan.groups.count) kernels)…")
       let runnable = try prepare(config, optimized)
+      prepareMs[config] = Double(Timing.now() - start) / 1e6
       progress?.update("warming up \(config.rawValue)…")
       for _ in 0..<options.warmup { try runnable.run() }
       if let outputs = runnable.outputs {
@@ -123,7 +126,7 @@ public enum BenchRunner {
         let latency = try Timing.measure(runs: options.runs, warmup: 0, runnable.run) { done in
           progress?.update("timing \(config.rawValue) \(done)/\(options.runs)")
         }
-        results[config] = configuration(optimized, runnable, latency)
+        results[config] = configuration(optimized, runnable, latency, prepareMs: prepareMs[config] ?? 0)
         if config == .fused { groups = try profile(optimized, runnable, progress: progress) }
       }
     }
@@ -134,7 +137,7 @@ public enum BenchRunner {
         progress?.update("timing all three \(i + 1)/\(options.runs)")
       }
       for (k, (config, optimized, runnable)) in prepared.enumerated() {
-        results[config] = configuration(optimized, runnable, LatencyStats(nanoseconds: samples[k]))
+        results[config] = configuration(optimized, runnable, LatencyStats(nanoseconds: samples[k]), prepareMs: prepareMs[config] ?? 0)
         if config == .fused { groups = try profile(optimized, runnable, progress: progress) }
       }
     }
@@ -147,9 +150,9 @@ public enum BenchRunner {
   }
 
   /// The measurements of one configuration.
-  static func configuration(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats) -> BenchReport.Configuration {
+  static func configuration(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats, prepareMs: Double) -> BenchReport.Configuration {
     let bytes = runnable.intermediateBytes ?? FusionReport.intermediates(optimized.graph, plan: optimized.plan).bytes
-    return BenchReport.Configuration(latency: latency, intermediateBytes: bytes, kernels: optimized.plan.groups.count)
+    return BenchReport.Configuration(latency: latency, intermediateBytes: bytes, kernels: optimized.plan.groups.count, prepareMs: prepareMs)
   }
 
   /// The backend's per-group profile joined with each group's FLOP count.

@@ -57,7 +57,7 @@ public struct SVGChart: Sendable {
     // Panel 1: latency per configuration.
     out.open("g", ["class": "panel latency"])
     out.text(SVGChart.margin, y, "Latency per inference", size: 15, weight: "bold", spans: [
-      ("fused is \(ratio(report.speedup)) faster than unfused, \(ratio(report.fusedMs > 0 ? report.foldedMs / report.fusedMs : 0)) faster than folded", SVGChart.colors["fused"]!, "bold", 13),
+      ("fused is " + SVGChart.comparison(report.unfusedMs, report.fusedMs, "unfused") + ", " + SVGChart.comparison(report.foldedMs, report.fusedMs, "folded"), SVGChart.colors["fused"]!, "bold", 13),
     ])
     out.text(SVGChart.width - SVGChart.margin, y, "kernels · intermediates", size: 11, fill: SVGChart.muted, anchor: "end")
     y += 16
@@ -95,7 +95,7 @@ public struct SVGChart: Sendable {
       y += 10
     } else {
       let shown = min(groupLimit, report.groups.count)
-      out.text(SVGChart.margin, y, "Where the fused time goes — top \(shown) of \(report.groups.count) groups", size: 15, weight: "bold")
+      out.text(SVGChart.margin, y, "Where the fused time goes — " + (shown == report.groups.count ? "all \(shown) groups" : "top \(shown) of \(report.groups.count) groups"), size: 15, weight: "bold")
       out.text(SVGChart.width - SVGChart.margin, y, report.peakGFLOPS == nil ? "GFLOP/s" : "GFLOP/s · % of peak", size: 11, fill: SVGChart.muted, anchor: "end")
       y += 12
       let scale = AxisScale(maximum: rows.map(\.ms).max() ?? 0, from: x0, to: x1)
@@ -118,6 +118,12 @@ public struct SVGChart: Sendable {
     }
     out.close("g")
     return out.document(width: SVGChart.width, height: y + 12)
+  }
+
+  /// `2.31× faster than unfused`, or `1.05× slower than folded` when `fused` is the larger time.
+  static func comparison(_ other: Double, _ fused: Double, _ name: String) -> String {
+    guard other > 0, fused > 0 else { return "not measured against \(name)" }
+    return other >= fused ? "\(ratio(other / fused)) faster than \(name)" : "\(ratio(fused / other)) slower than \(name)"
   }
 
   /// `name` cut to `maxNameLength` characters, keeping its end (the numeric suffix that tells groups apart).
