@@ -18,6 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -163,6 +164,20 @@ def run_graphfuse(binary, model, threads, runs):
         return {"skipped": "graphfuse bench did not print JSON"}
 
 
+def check_graphfuse(binary, model, expected):
+    """`graphfuse run MODEL --backend compiled` on MODEL.input.bin, compared with the golden output."""
+    base = model[:-5] if model.endswith(".onnx") else model
+    if expected is None or not os.path.exists(base + ".input.bin"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = os.path.join(tmp, "out.bin")
+        cmd = [binary, "run", model, "--input", base + ".input.bin", "--output", out_path, "--backend", "compiled"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not os.path.exists(out_path):
+            return None
+        return check("graphfuse", np.fromfile(out_path, dtype="<f4"), expected)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="path to an .onnx file (MODEL.input.bin next to it is used as input)")
@@ -206,6 +221,7 @@ def main():
                 entry["median_ms"] = gf[f"{config}_ms"]
                 results[f"graphfuse_{config}"] = entry
             results["graphfuse_report"] = gf
+            results["graphfuse_fused"]["relative_error"] = check_graphfuse(args.graphfuse, args.model, expected)
 
     rows = [
         ("ort_all", "ONNX Runtime (all opts)"),
