@@ -166,6 +166,17 @@ struct ProgressLineTests {
     #expect(parts[3] == "")
   }
 
+  @Test func terminalCountersAreThrottled() {
+    let sink = Sink()
+    let progress = ProgressLine(isTerminal: true) { sink.text += $0 }
+    for i in 1...100 { progress.update("timing fused \(i)/100") }
+    progress.update("profiling fused groups…")
+    let draws = sink.text.components(separatedBy: "\r\u{1B}[2K").dropFirst()
+    #expect(draws.count < 100)
+    #expect(draws.first?.hasSuffix("timing fused 1/100") == true)
+    #expect(draws.last?.hasSuffix("profiling fused groups…") == true)
+  }
+
   @Test func plainLinesWhenNotATerminal() {
     let sink = Sink()
     let progress = ProgressLine(isTerminal: false) { sink.text += $0 }

@@ -16,8 +16,8 @@ import Darwin
 ///
 /// On a terminal (`isatty(2)`) every update rewrites the line with `\r` and the clear-line
 /// escape, cut to the terminal width so it never wraps. Elsewhere (CI logs, files) each
-/// distinct message becomes one line with the elapsed time, and updates that only change
-/// a counter (`timing fused 12/50`) are printed at most once per second.
+/// message becomes one line with the elapsed time. Updates that only change a counter
+/// (`timing fused 12/50`) are drawn at most 10 times a second, printed at most once a second.
 public final class ProgressLine: @unchecked Sendable {
   /// Whether updates redraw one line in place.
   public let isTerminal: Bool
@@ -26,8 +26,8 @@ public final class ProgressLine: @unchecked Sendable {
   private let start: UInt64
   private let lock = NSLock()
   private var drawn = false
-  private var lastPlain = ""
-  private var lastPlainTime: UInt64 = 0
+  private var lastKey = ""
+  private var lastTime: UInt64 = 0
 
   /// Progress on stderr; a terminal is detected with `isatty(2)`.
   public convenience init() {
@@ -46,17 +46,19 @@ public final class ProgressLine: @unchecked Sendable {
   public func update(_ message: String) {
     lock.withLock {
       let now = Timing.now()
+      // Messages that differ only in digits are counters: redraw them at most 10 times a
+      // second on a terminal, print them at most once a second elsewhere.
+      let key = String(message.filter { !$0.isNumber })
+      let interval: UInt64 = isTerminal ? 100_000_000 : 1_000_000_000
+      if key == lastKey, now &- lastTime < interval { return }
+      lastKey = key
+      lastTime = now
+      let line = "[\(elapsed(now))] \(message)"
       if isTerminal {
-        let line = "[\(elapsed(now))] \(message)"
         write("\r\u{1B}[2K" + String(line.prefix(width - 1)))
         drawn = true
       } else {
-        // Messages that differ only in digits are counters: print them at most once a second.
-        let key = String(message.filter { !$0.isNumber })
-        if key == lastPlain, now &- lastPlainTime < 1_000_000_000 { return }
-        lastPlain = key
-        lastPlainTime = now
-        write("[\(elapsed(now))] \(message)\n")
+        write(line + "\n")
       }
     }
   }
