@@ -109,7 +109,9 @@ struct BenchReportTests {
   }
 
   @Test func jsonRoundTrips() throws {
-    let report = BenchSamples.report()
+    var report = BenchSamples.report()
+    report.model = "../shared/models/resnet18.onnx"
+    #expect(report.json.contains("\"model\" : \"../shared/models/resnet18.onnx\""))
     let decoded = try JSONDecoder().decode(BenchReport.self, from: Data(report.json.utf8))
     #expect(decoded.json == report.json)
   }

@@ -161,7 +161,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// The report as pretty-printed JSON with sorted keys.
   public var json: String {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     guard let data = try? encoder.encode(self) else { return "{}" }
     return String(decoding: data, as: UTF8.self)
   }
