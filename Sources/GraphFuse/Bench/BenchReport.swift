@@ -1,0 +1,173 @@
+import Foundation
+
+/// Timing of unfused, folded and fused execution of one model, with a per-group profile
+/// (DESIGN §6); prints as a table and encodes as the `bench --json` document (DESIGN §7).
+public struct BenchReport: Codable, Sendable, CustomStringConvertible {
+  /// One configuration's measurements.
+  public struct Configuration: Codable, Sendable, Equatable {
+    /// Latency over the timed runs.
+    public var latency: LatencyStats
+    /// Bytes of intermediate tensors written to memory per inference.
+    public var intermediateBytes: Int
+    /// Kernels (groups) launched per inference.
+    public var kernels: Int
+    /// Time to optimize and prepare (compile) this configuration, once, untimed by the runs.
+    public var prepareMs: Double
+
+    enum CodingKeys: String, CodingKey {
+      case latency, kernels
+      case intermediateBytes = "intermediate_bytes"
+      case prepareMs = "prepare_ms"
+    }
+
+    /// A configuration's measurements.
+    public init(latency: LatencyStats, intermediateBytes: Int, kernels: Int, prepareMs: Double = 0) {
+      self.latency = latency
+      self.intermediateBytes = intermediateBytes
+      self.kernels = kernels
+      self.prepareMs = prepareMs
+    }
+  }
+
+  /// One fused group of the profile.
+  public struct Group: Codable, Sendable, Equatable {
+    public var name: String
+    /// Time per inference, in milliseconds.
+    public var ms: Double
+    /// Fraction of the summed group time, 0…1.
+    public var share: Double
+    /// Floating-point operations per inference.
+    public var flops: Int
+    /// Achieved GFLOP/s (`flops / ms`).
+    public var gflops: Double
+    /// `gflops / peak_gflops`, when the peak is known.
+    public var peakFraction: Double?
+
+    enum CodingKeys: String, CodingKey {
+      case name, ms, share, flops, gflops
+      case peakFraction = "peak_fraction"
+    }
+
+    /// A group's timing; `share` and `peakFraction` are filled by `BenchReport.profile`.
+    public init(name: String, ms: Double, share: Double = 0, flops: Int, gflops: Double? = nil, peakFraction: Double? = nil) {
+      self.name = name
+      self.ms = ms
+      self.share = share
+      self.flops = flops
+      self.gflops = gflops ?? (ms > 0 ? Double(flops) / (ms * 1e6) : 0)
+      self.peakFraction = peakFraction
+    }
+  }
+
+  /// The model as named on the command line (`zoo:resnet18`, a file path).
+  public var model: String
+  public var threads: Int
+  /// Timed runs per configuration.
+  public var runs: Int
+  /// Untimed warm-up runs per configuration.
+  public var warmup: Int
+  /// When the measurement was taken, ISO 8601.
+  public var date: String
+  /// Floating-point operations of one inference of the source graph.
+  public var flops: Int
+  /// The machine's float32 FMA peak for `threads` threads, when known (`tools/peak.sh`).
+  public var peakGFLOPS: Double?
+  public var unfused: Configuration
+  public var folded: Configuration
+  public var fused: Configuration
+  /// The fused configuration's per-group profile, slowest first.
+  public var groups: [Group]
+
+  /// Median latency without folding or fusion.
+  public var unfusedMs: Double { unfused.latency.median }
+  /// Median latency with batch norms folded, no fusion.
+  public var foldedMs: Double { folded.latency.median }
+  /// Median latency of the full pipeline.
+  public var fusedMs: Double { fused.latency.median }
+  /// `unfused_ms / fused_ms`.
+  public var speedup: Double { fusedMs > 0 ? unfusedMs / fusedMs : 0 }
+
+  enum CodingKeys: String, CodingKey {
+    case model, threads, runs, warmup, date, flops, unfused, folded, fused, groups, speedup
+    case peakGFLOPS = "peak_gflops"
+    case unfusedMs = "unfused_ms"
+    case foldedMs = "folded_ms"
+    case fusedMs = "fused_ms"
+  }
+
+  /// A report; `groups` are sorted slowest first and get their share and peak fraction.
+  public init(
+    model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil,
+    unfused: Configuration, folded: Configuration, fused: Configuration, groups: [Group] = []
+  ) {
+    self.model = model
+    self.threads = threads
+    self.runs = runs
+    self.warmup = warmup
+    self.date = ISO8601DateFormatter().string(from: date)
+    self.flops = flops
+    self.peakGFLOPS = peakGFLOPS
+    self.unfused = unfused
+    self.folded = folded
+    self.fused = fused
+    self.groups = BenchReport.profile(groups, peakGFLOPS: peakGFLOPS)
+  }
+
+  /// Sorts `groups` slowest first and fills in `share` and `peakFraction`.
+  static func profile(_ groups: [Group], peakGFLOPS: Double?) -> [Group] {
+    let total = groups.reduce(0) { $0 + $1.ms }
+    return groups.map { g in
+      var g = g
+      g.share = total > 0 ? g.ms / total : 0
+      g.peakFraction = peakGFLOPS.flatMap { $0 > 0 ? g.gflops / $0 : nil }
+      return g
+    }.sorted { $0.ms != $1.ms ? $0.ms > $1.ms : $0.name < $1.name }
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    model = try c.decode(String.self, forKey: .model)
+    threads = try c.decode(Int.self, forKey: .threads)
+    runs = try c.decode(Int.self, forKey: .runs)
+    warmup = try c.decode(Int.self, forKey: .warmup)
+    date = try c.decode(String.self, forKey: .date)
+    flops = try c.decode(Int.self, forKey: .flops)
+    peakGFLOPS = try c.decodeIfPresent(Double.self, forKey: .peakGFLOPS)
+    unfused = try c.decode(Configuration.self, forKey: .unfused)
+    folded = try c.decode(Configuration.self, forKey: .folded)
+    fused = try c.decode(Configuration.self, forKey: .fused)
+    groups = try c.decode([Group].self, forKey: .groups)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(model, forKey: .model)
+    try c.encode(threads, forKey: .threads)
+    try c.encode(runs, forKey: .runs)
+    try c.encode(warmup, forKey: .warmup)
+    try c.encode(date, forKey: .date)
+    try c.encode(flops, forKey: .flops)
+    try c.encodeIfPresent(peakGFLOPS, forKey: .peakGFLOPS)
+    try c.encode(unfusedMs, forKey: .unfusedMs)
+    try c.encode(foldedMs, forKey: .foldedMs)
+    try c.encode(fusedMs, forKey: .fusedMs)
+    try c.encode(speedup, forKey: .speedup)
+    try c.encode(unfused, forKey: .unfused)
+    try c.encode(folded, forKey: .folded)
+    try c.encode(fused, forKey: .fused)
+    try c.encode(groups, forKey: .groups)
+  }
+
+  /// The report as pretty-printed JSON with sorted keys.
+  public var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(self) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// The three configurations in order, with their display names.
+  public var configurations: [(name: String, result: Configuration)] {
+    [("unfused", unfused), ("folded", folded), ("fused", fused)]
+  }
+}

@@ -1,0 +1,182 @@
+import Foundation
+
+/// One of the three configurations DESIGN §6 compares.
+public enum BenchConfiguration: String, CaseIterable, Sendable {
+  /// No folding, no fusion: every op its own kernel.
+  case unfused
+  /// Batch norms folded, no fusion.
+  case folded
+  /// The full pipeline.
+  case fused
+
+  /// The optimizer options of this configuration; `keep` and `opaque` come from `base`.
+  public func options(base: OptimizeOptions = .init()) -> OptimizeOptions {
+    var options = base
+    switch self {
+    case .unfused: options.fold = false; options.fuse = false
+    case .folded: options.fold = true; options.fuse = false
+    case .fused: options.fold = true; options.fuse = true
+    }
+    return options
+  }
+}
+
+/// What a backend provides to the bench harness for one optimized graph: the seam that lets
+/// any executor (the compiled backend, the reference executor) be timed without the harness
+/// knowing its types.
+public struct BenchRunnable {
+  /// One inference on fixed inputs; timed. It should not allocate what it can reuse.
+  public var run: () throws(GraphFuseError) -> Void
+  /// The outputs of one inference, called once after warm-up to check the configurations agree.
+  public var outputs: (() throws(GraphFuseError) -> [Tensor])?
+  /// Per-group time in milliseconds per inference (called for the fused configuration only).
+  public var profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])?
+  /// Intermediate bytes written per inference as the backend counts them; when nil the
+  /// harness counts group outputs that other groups read back.
+  public var intermediateBytes: Int?
+
+  /// A runnable; only `run` is required.
+  public init(
+    run: @escaping () throws(GraphFuseError) -> Void,
+    outputs: (() throws(GraphFuseError) -> [Tensor])? = nil,
+    profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])? = nil,
+    intermediateBytes: Int? = nil
+  ) {
+    self.run = run
+    self.outputs = outputs
+    self.profile = profile
+    self.intermediateBytes = intermediateBytes
+  }
+}
+
+/// How to benchmark.
+public struct BenchOptions: Sendable {
+  /// Timed runs per configuration.
+  public var runs = 50
+  /// Untimed runs per configuration before timing.
+  public var warmup = 5
+  /// Worker threads, as passed to the backend (recorded in the report).
+  public var threads = 1
+  /// The machine's FMA peak for `threads` threads in GFLOP/s (`tools/peak.sh`), if known.
+  public var peakGFLOPS: Double?
+  /// Optimizer options of the fused configuration; `keep` and `opaque` apply to all three.
+  public var optimize = OptimizeOptions()
+  /// Round-robin the configurations run by run instead of timing each in one block, so
+  /// slow drift of a shared machine affects all three alike (costs cache warmth).
+  public var interleaved = false
+  /// Relative tolerance (of the largest magnitude) when checking outputs agree.
+  public var tolerance: Float = 1e-3
+
+  /// Options with the given counts.
+  public init(runs: Int = 50, warmup: Int = 5, threads: Int = 1, peakGFLOPS: Double? = nil, optimize: OptimizeOptions = .init(), interleaved: Bool = false) {
+    self.runs = runs
+    self.warmup = warmup
+    self.threads = threads
+    self.peakGFLOPS = peakGFLOPS
+    self.optimize = optimize
+    self.interleaved = interleaved
+  }
+}
+
+/// Times unfused, folded and fused execution of a graph and builds a `BenchReport`.
+///
+/// ```swift
+/// let report = try BenchRunner.run(graph: graph, model: "zoo:resnet18", options: .init(threads: 2)) { config, optimized in
+///   let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: .init(threads: 2))
+///   return BenchRunnable(run: { _ = try model.run(inputs) }, outputs: { try model.run(inputs) },
+///                        profile: { try model.profile(inputs, runs: 20).map { ($0.name, $0.ms) } },
+///                        intermediateBytes: model.intermediateBytes)
+/// }
+/// print(report)
+/// ```
+public enum BenchRunner {
+  /// Optimizes `graph` three ways, asks `prepare` for a runnable of each, times them and
+  /// profiles the fused one. Throws when a configuration's outputs differ from unfused.
+  public static func run(
+    graph: Graph, model: String, options: BenchOptions = .init(), progress: ProgressLine? = nil,
+    prepare: (BenchConfiguration, OptimizedGraph) throws(GraphFuseError) -> BenchRunnable
+  ) throws(GraphFuseError) -> BenchReport {
+    guard options.runs > 0 else { throw GraphFuseError("--runs must be positive, got \(options.runs)") }
+    var results: [BenchConfiguration: BenchReport.Configuration] = [:]
+    var reference: [Tensor]?
+    var groups: [BenchReport.Group] = []
+    var prepared: [(BenchConfiguration, OptimizedGraph, BenchRunnable)] = []
+    var prepareMs: [BenchConfiguration: Double] = [:]
+
+    for config in BenchConfiguration.allCases {
+      progress?.update("optimizing \(config.rawValue)…")
+      let start = Timing.now()
+      let optimized = try graph.optimized(config.options(base: options.optimize))
+      progress?.update("preparing \(config.rawValue) (\(optimized.plan.groups.count) kernels)…")
+      let runnable = try prepare(config, optimized)
+      prepareMs[config] = Double(Timing.now() - start) / 1e6
+      progress?.update("warming up \(config.rawValue)…")
+      for _ in 0..<options.warmup { try runnable.run() }
+      if let outputs = runnable.outputs {
+        let got = try outputs()
+        if let expected = reference {
+          try check(got, against: expected, config: config, tolerance: options.tolerance)
+        } else {
+          reference = got
+        }
+      }
+      if options.interleaved {
+        prepared.append((config, optimized, runnable))
+      } else {
+        let latency = try Timing.measure(runs: options.runs, warmup: 0, runnable.run) { done in
+          progress?.update("timing \(config.rawValue) \(done)/\(options.runs)")
+        }
+        results[config] = configuration(optimized, runnable, latency, prepareMs: prepareMs[config] ?? 0)
+        if config == .fused { groups = try profile(optimized, runnable, progress: progress) }
+      }
+    }
+    if options.interleaved {
+      var samples = prepared.map { _ in [UInt64](repeating: 0, count: options.runs) }
+      for i in 0..<options.runs {
+        for (k, entry) in prepared.enumerated() { samples[k][i] = try Timing.time(entry.2.run) }
+        progress?.update("timing all three \(i + 1)/\(options.runs)")
+      }
+      for (k, (config, optimized, runnable)) in prepared.enumerated() {
+        results[config] = configuration(optimized, runnable, LatencyStats(nanoseconds: samples[k]), prepareMs: prepareMs[config] ?? 0)
+        if config == .fused { groups = try profile(optimized, runnable, progress: progress) }
+      }
+    }
+    progress?.finish()
+    let flops = graph.nodes.reduce(0) { $0 + OpRegistry.flops(of: $1, in: graph) }
+    return BenchReport(
+      model: model, threads: options.threads, runs: options.runs, warmup: options.warmup, flops: flops,
+      peakGFLOPS: options.peakGFLOPS, unfused: results[.unfused]!, folded: results[.folded]!, fused: results[.fused]!,
+      groups: groups)
+  }
+
+  /// The measurements of one configuration.
+  static func configuration(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats, prepareMs: Double) -> BenchReport.Configuration {
+    let bytes = runnable.intermediateBytes ?? FusionReport.intermediates(optimized.graph, plan: optimized.plan).bytes
+    return BenchReport.Configuration(latency: latency, intermediateBytes: bytes, kernels: optimized.plan.groups.count, prepareMs: prepareMs)
+  }
+
+  /// The backend's per-group profile joined with each group's FLOP count.
+  static func profile(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, progress: ProgressLine?) throws(GraphFuseError) -> [BenchReport.Group] {
+    guard let profile = runnable.profile else { return [] }
+    progress?.update("profiling fused groups…")
+    let graph = optimized.graph
+    var flops: [String: Int] = [:]
+    for g in optimized.plan.groups {
+      flops[g.name] = g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) }
+    }
+    return try profile().map { BenchReport.Group(name: $0.name, ms: $0.ms, flops: flops[$0.name] ?? 0) }
+  }
+
+  /// Throws unless `got` matches `expected` within `tolerance` of the largest magnitude.
+  static func check(_ got: [Tensor], against expected: [Tensor], config: BenchConfiguration, tolerance: Float) throws(GraphFuseError) {
+    guard got.count == expected.count else {
+      throw GraphFuseError("\(config.rawValue) produced \(got.count) outputs, unfused \(expected.count)")
+    }
+    for (k, (g, e)) in zip(got, expected).enumerated() {
+      let c = g.compared(to: e)
+      guard c.isWithin(relative: tolerance, absolute: tolerance) else {
+        throw GraphFuseError("\(config.rawValue) output \(k) differs from unfused: \(c)")
+      }
+    }
+  }
+}
