@@ -74,6 +74,39 @@ import Testing
     },
   ]
 
+  /// Unfused chains keep blocked layout across template groups (conv, pool, elementwise).
+  static let blockedChains: [CompiledCase] = [
+    CompiledCase("conv, relu, max pool, avg pool, add, depthwise, conv 1x1") { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 3, 20, 18])
+      let c = try b.relu(try b.conv2d(x, weight: T.weight(b, [40, 3, 3, 3], seed: 1), bias: T.weight(b, [40], seed: 2), padding: 1))
+      let p = try b.maxPool2d(c, kernel: 3, stride: 2, padding: 1, ceilMode: true)
+      let q = try b.avgPool2d(p, kernel: 3, stride: 1, padding: 1)
+      let s = try b.add(try b.mul(p, q), T.weight(b, [40, 1, 1], seed: 3))
+      let d = try b.conv2d(s, weight: T.weight(b, [40, 1, 3, 3], seed: 4), strides: [2, 1], pads: [0, 1, 2, 1], groups: 40)
+      let o = try b.conv2d(d, weight: T.weight(b, [64, 40, 1, 1], seed: 5), bias: T.weight(b, [64], seed: 6))
+      b.output(try b.clip(o, min: -1, max: 1))
+      b.output(d)
+    },
+    CompiledCase("two-vector tile with dilation and residual") { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 32, 30, 29])
+      let c = try b.conv2d(x, weight: T.weight(b, [32, 32, 3, 3], seed: 7), bias: T.weight(b, [32], seed: 8), padding: 2, dilation: 2)
+      b.output(try b.relu(try b.add(c, x)))
+    },
+  ]
+
+  @Test(arguments: blockedChains) func blockedChain(_ c: CompiledCase) throws { try T.check(c) }
+
+  @Test func convUsesBlockedTemplate() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 32, 8, 8])
+    b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [32, 32, 3, 3], seed: 1), padding: 1)))
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
+    let c = try Lowering.cSource(graph, plan: plan, group: 0)
+    #expect(c.contains("_tile("))
+    #expect(c.contains("gf_vmax"))
+  }
+
   @Test(arguments: cases) func fusedGroup(_ c: CompiledCase) throws { try T.check(c) }
 
   @Test func concurrentRunsAgree() async throws {

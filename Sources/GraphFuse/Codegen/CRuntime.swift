@@ -14,6 +14,25 @@ enum CRuntime {
 static inline float gf_max(float a, float b) { return (a > b || a != a) ? a : b; }
 static inline float gf_min(float a, float b) { return (a < b || a != a) ? a : b; }
 
+/* The SIMD vector of the blocked layout (GF_V floats) and lanewise helpers for epilogues. */
+#ifndef GF_V
+#define GF_V 16
+#endif
+typedef float gf_vf __attribute__((vector_size(GF_V * 4)));
+static inline gf_vf gf_load(const float *p) { return *(const gf_vf *)p; }
+static inline void gf_store(float *p, gf_vf v) { *(gf_vf *)p = v; }
+static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
+static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return __builtin_elementwise_max(a, b); }
+static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return __builtin_elementwise_min(a, b); }
+#define GF_LANEWISE(name, f) \
+  static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
+GF_LANEWISE(gf_vexp, expf)
+GF_LANEWISE(gf_vlog, logf)
+GF_LANEWISE(gf_vsqrt, sqrtf)
+GF_LANEWISE(gf_vtanh, tanhf)
+GF_LANEWISE(gf_vabs, fabsf)
+static inline gf_vf gf_vpow(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r; }
+
 typedef void (*gf_kernel)(float *const *bufs, long begin, long end);
 
 #if defined(__x86_64__)

@@ -33,9 +33,11 @@ struct ModelProgram {
   var outputBuffers: [Int] = []
   /// Buffer of each value in plain layout.
   var plain: [ValueID: Int] = [:]
+  /// Floats per SIMD vector of the blocked layout.
+  var vectorWidth = 16
 
   /// The C source of the whole model.
-  var source: String { ([CRuntime.prelude] + functions).joined(separator: "\n\n") + "\n" }
+  var source: String { (["#define GF_V \(vectorWidth)", CRuntime.prelude] + functions).joined(separator: "\n\n") + "\n" }
 
   /// The plain-layout buffer of a value, created on first use.
   mutating func plainBuffer(_ graph: Graph, _ v: ValueID) -> Int {
@@ -59,6 +61,7 @@ struct ModelProgram {
   /// Builds the program: each group through its schedule, generic loops when no template fits.
   static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int) throws(GraphFuseError) -> ModelProgram {
     var program = ModelProgram()
+    program.vectorWidth = vectorWidth
     for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
     var layouts = LayoutPlanner(graph: graph, plan: plan, vectorWidth: vectorWidth)
     for (g, group) in plan.groups.enumerated() {

@@ -1,0 +1,119 @@
+/// The blocked direct-convolution schedule (in the spirit of TVM's `conv2d_NCHWc` and MLAS):
+/// output in `NCHW[v]c`, a register tile of `tile` output pixels × `nv` channel vectors, FMA over
+/// input channels and the kernel window, the epilogue applied to the registers before one store.
+///
+/// Tile sizes come from the register file: with 32 vector registers (AVX-512), `nv = 2` channel
+/// vectors × 12 pixels keeps 24 accumulators + 2 weight vectors + 1 broadcast in registers and
+/// issues 2 + 12 loads per 24 FMAs (below the 2 loads/cycle limit); with `nv = 1` up to 14 pixels.
+/// Pixels are split evenly across a row's interior so every tile is `tile` or `tile − 1` wide;
+/// border pixels whose window leaves the input take a checked single-pixel path.
+struct ConvTemplate {
+  var symbol: String
+  /// Input `[n, cin, h, w]`, output `[n, cout, oh, ow]`, kernel `[kh, kw]`.
+  var n, cin, h, w, cout, oh, ow, kh, kw: Int
+  var sh, sw, pt, pl, dh, dw: Int
+  /// Input layout: blocked `NCHW[v]c` or plain NCHW (first layers with few channels).
+  var inputBlocked: Bool
+  /// Depthwise (groups == cin == cout): vectorize over channels, no input-channel reduction.
+  var depthwise: Bool
+  var v: Int
+  var epilogue: Epilogue
+
+  var outBlocks: Int { (cout + v - 1) / v }
+  var inBlocks: Int { (cin + v - 1) / v }
+  /// Channel vectors per register tile.
+  var nv: Int { !depthwise && outBlocks % 2 == 0 && v == 16 ? 2 : 1 }
+  /// Input channels per packed weight block.
+  var icBlock: Int { inputBlocked ? v : cin }
+  var interior: (begin: Int, end: Int) {
+    let begin = min(ow, (pl + sw - 1) / sw)
+    let last = w - 1 + pl - (kw - 1) * dw
+    let end = last < 0 ? begin : max(begin, min(ow, last / sw + 1))
+    return (begin, end)
+  }
+  /// Pixels per register tile: the largest register budget, split evenly over the interior.
+  var tile: Int {
+    let maxTile = nv == 2 ? 12 : (v == 16 ? 14 : 6)
+    let width = interior.end - interior.begin
+    guard width > 0 else { return 1 }
+    let tiles = (width + maxTile - 1) / maxTile
+    return (width + tiles - 1) / tiles
+  }
+  var tasks: Int { n * (outBlocks / nv) * oh }
+
+  var source: String {
+    let (x0, x1) = interior
+    let t = tile
+    let pix = inputBlocked || depthwise ? v : 1
+    let ics = inputBlocked || depthwise ? 1 : h * w
+    let row = w * pix
+    let batchStride = (inputBlocked || depthwise ? inBlocks * v : cin) * h * w
+    let groups = outBlocks / nv
+    let offset = "((n*\(outBlocks) + cb)*\(oh) + oy)*\(ow * v) + (ox + t)*\(v)"
+    let store = epilogue.vectorC(acc: "acc[j][t]", offset: offset, channelBlock: "cb")
+    let padLanes = cout % v == 0 ? "" : "if (cb == \(outBlocks - 1)) for (int l = \(cout % v); l < GF_V; l++) r[l] = 0.0f;"
+    let inner: String
+    if depthwise {
+      inner = """
+            const float *wp = wt + ((og*\(kh) + ky)*\(kw) + kx)*GF_V;
+            gf_vf w0 = gf_load(wp);
+            for (int t = 0; t < T; t++) acc[0][t] += gf_load(px + t*\(sw * v)) * w0;
+      """
+    } else {
+      let wLoads = (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " ")
+      let fmas = (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " ")
+      inner = """
+            const float *wp = wt + (((og*\(inputBlocked ? inBlocks : 1) + ib)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
+            for (long i = 0; i < \(icBlock); i++) {
+              \(wLoads)
+              for (int t = 0; t < T; t++) { float xv = px[t*\(sw * pix) + i*\(ics)]; \(fmas) }
+            }
+      """
+    }
+    let icLoop = depthwise ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = 0; ib < \(inputBlocked ? inBlocks : 1); ib++)"
+    return """
+    static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
+        const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long oy, long ox, const int T, const int CHECK) {
+    \(epilogue.declarations(first: 3))
+      gf_vf acc[\(nv)][16];
+      for (int j = 0; j < \(nv); j++) for (int t = 0; t < T; t++) acc[j][t] = gf_load(bias + (og*\(nv) + j)*GF_V);
+      \(icLoop) {
+        for (long ky = 0; ky < \(kh); ky++) {
+          long iy = oy*\(sh) - \(pt) + ky*\(dh);
+          if ((unsigned long)iy >= \(h)ul) continue;
+          const float *rowp = in + n*\(batchStride) + ib*\(icBlock * h * w) + iy*\(row);
+          for (long kx = 0; kx < \(kw); kx++) {
+            long ix = ox*\(sw) - \(pl) + kx*\(dw);
+            if (CHECK && (unsigned long)ix >= \(w)ul) continue;
+            const float *px = rowp + ix*\(pix);
+    \(inner)
+          }
+        }
+      }
+      for (int j = 0; j < \(nv); j++) {
+        long cb = og*\(nv) + j;
+        for (int t = 0; t < T; t++) {
+          gf_vf r = \(store);
+          \(padLanes)
+          gf_store(out + \(offset), r);
+        }
+      }
+    }
+
+    void \(symbol)(float *const *bufs, long task_begin, long task_end) {
+      const float *restrict in = bufs[0], *restrict wt = bufs[1], *restrict bias = bufs[2];
+      float *restrict out = bufs[\(3 + epilogue.operands.count)];
+      for (long task = task_begin; task < task_end; task++) {
+        long oy = task % \(oh), og = (task / \(oh)) % \(groups), n = task / \(oh * groups);
+        long ox = 0;
+        for (; ox < \(x0); ox++) \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, 1, 1);
+        long rest = \(x1) - ox;
+        for (; rest > 0 && rest % \(t) != 0; rest -= \(max(t - 1, 1)), ox += \(max(t - 1, 1)))
+          \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, \(max(t - 1, 1)), 0);
+        for (; ox < \(x1); ox += \(t)) \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, \(t), 0);
+        for (; ox < \(ow); ox++) \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, 1, 1);
+      }
+    }
+    """
+  }
+}
