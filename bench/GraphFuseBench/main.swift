@@ -55,7 +55,9 @@ if args.contains("--unfused") {
                threads, u.median * 1e3, u.min * 1e3, u.p90 * 1e3, unfused.intermediateBytes))
 }
 if args.contains("--profile") {
-  for t in try model.profile(inputs, runs: 20).sorted(by: { $0.seconds > $1.seconds }).prefix(12) {
+  let timings = try model.profile(inputs, runs: 20)
+  print(String(format: "  sum of group medians %.3f ms", timings.reduce(0) { $0 + $1.seconds } * 1e3))
+  for t in timings.sorted(by: { $0.seconds > $1.seconds }).prefix(args.contains("--all") ? 1000 : 12) {
     print(String(format: "  %8.3f ms  %@", t.seconds * 1e3, t.name))
   }
 }

@@ -46,22 +46,26 @@ typedef struct {
   pthread_t threads[256];
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  atomic_int generation, pending, busy, stop;
+  atomic_int generation, open, inside, busy, stop;
   gf_kernel fn;
   float *const *bufs;
   long total, chunk;
-  atomic_long next;
+  atomic_long next, done;
 } gf_pool;
 
+/* Takes chunks of tasks until none are left; counts the finished tasks. */
 static void gf_work(gf_pool *p) {
   for (;;) {
     long i = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
     if (i >= p->total) return;
     long e = i + p->chunk < p->total ? i + p->chunk : p->total;
     p->fn(p->bufs, i, e);
+    atomic_fetch_add_explicit(&p->done, e - i, memory_order_release);
   }
 }
 
+/* A worker joins a job only while it is open, so a late or descheduled worker never holds up
+   the caller: the caller finishes the remaining tasks itself and waits only for work in flight. */
 static void *gf_worker(void *arg) {
   gf_pool *p = (gf_pool *)arg;
   int seen = 0;
@@ -78,8 +82,9 @@ static void *gf_worker(void *arg) {
     }
     seen = g;
     if (atomic_load(&p->stop)) return NULL;
-    gf_work(p);
-    atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+    atomic_fetch_add(&p->inside, 1);
+    if (atomic_load(&p->open) == g) gf_work(p);
+    atomic_fetch_sub(&p->inside, 1);
   }
 }
 
@@ -110,16 +115,20 @@ void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
   p->fn = fn;
   p->bufs = bufs;
   p->total = total;
-  long chunk = total / ((long)p->nthreads * 4);
+  long chunk = total / ((long)p->nthreads * 8);
   p->chunk = chunk < 1 ? 1 : chunk;
   atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-  atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
+  atomic_store_explicit(&p->done, 0, memory_order_relaxed);
   pthread_mutex_lock(&p->mu);
-  atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+  int g = atomic_load(&p->generation) + 1;
+  atomic_store(&p->open, g);
+  atomic_store_explicit(&p->generation, g, memory_order_release);
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
   gf_work(p);
-  while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) GF_PAUSE();
+  while (atomic_load_explicit(&p->done, memory_order_acquire) < total) GF_PAUSE();
+  atomic_store(&p->open, 0);
+  while (atomic_load(&p->inside) > 0) GF_PAUSE();
   atomic_store(&p->busy, 0);
 }
 """#

@@ -57,9 +57,12 @@ extension GroupLowering {
   }
 
   /// Loops `vars[i] in 0..<extents[i]` around `body`.
+  /// The innermost loop is marked vectorized: a reduction may be reassociated across lanes.
   func nest(_ vars: [String], _ extents: [Int], _ body: [Stmt]) -> Stmt {
     var inner = body
-    for (v, e) in zip(vars, extents).reversed() { inner = [.loop(variable: v, extent: e, kind: .serial, body: inner)] }
+    for (k, (v, e)) in zip(vars, extents).enumerated().reversed() {
+      inner = [.loop(variable: v, extent: e, kind: k == vars.count - 1 ? .vectorized : .serial, body: inner)]
+    }
     return inner.count == 1 ? inner[0] : .when([], inner)
   }
 
@@ -188,7 +191,7 @@ extension GroupLowering {
     let p = fresh("k")
     let av = try value(node.inputs[0], at: transA ? [.variable(p), idx[0]] : [idx[0], .variable(p)])
     let bv = try value(node.inputs[1], at: transB ? [idx[1], .variable(p)] : [.variable(p), idx[1]])
-    prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .serial, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
+    prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
     var result: ValueExpr = .binary(.mul, .local(acc), .constant(a.float("alpha", default: 1)))
     if node.inputs.count > 2 {
       let c = try value(node.inputs[2], at: Self.broadcast(idx, to: graph.shape(of: node.inputs[2])))
@@ -209,7 +212,7 @@ extension GroupLowering {
     let aIdx = a.count == 1 ? [IndexExpr.variable(p)] : Self.broadcast(batchIdx, to: Array(a.dropLast(2))) + [i, .variable(p)]
     let bIdx = b.count == 1 ? [IndexExpr.variable(p)] : Self.broadcast(batchIdx, to: Array(b.dropLast(2))) + [.variable(p), j]
     let av = try value(node.inputs[0], at: aIdx), bv = try value(node.inputs[1], at: bIdx)
-    prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .serial, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
+    prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
     return .local(acc)
   }
 }
