@@ -45,6 +45,28 @@ enum Networks {
     return try b.finish()
   }
 
+  /// ResNet-50 (bottleneck blocks), for compile-time measurements.
+  static func resnet50() throws -> Graph {
+    let b = GraphBuilder()
+    let x = b.input("input", shape: [1, 3, 224, 224])
+    var h = try b.maxPool2d(try b.relu(try conv(b, x, 3, 64, k: 7, s: 2, p: 3)), kernel: 3, stride: 2, padding: 1)
+    var cin = 64
+    for (stage, (width, blocks)) in [(64, 3), (128, 4), (256, 6), (512, 3)].enumerated() {
+      for block in 0..<blocks {
+        let s = stage > 0 && block == 0 ? 2 : 1
+        let c1 = try b.relu(try conv(b, h, cin, width, k: 1, s: 1, p: 0))
+        let c2 = try b.relu(try conv(b, c1, width, width, k: 3, s: s, p: 1))
+        let c3 = try conv(b, c2, width, width * 4, k: 1, s: 1, p: 0)
+        let shortcut = block == 0 ? try conv(b, h, cin, width * 4, k: 1, s: s, p: 0) : h
+        h = try b.relu(try b.add(c3, shortcut))
+        cin = width * 4
+      }
+    }
+    let pooled = try b.flatten(try b.globalAvgPool(h))
+    b.output(try b.dense(pooled, weight: w(b, [1000, 2048], scale: 0.05), bias: w(b, [1000], scale: 0.1)))
+    return try b.finish()
+  }
+
   /// MobileNetV2 (224×224) with folded batch norms and relu6.
   static func mobilenetV2() throws -> Graph {
     let b = GraphBuilder()

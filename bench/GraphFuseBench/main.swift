@@ -24,6 +24,7 @@ let graph: Graph
 switch which {
 case "resnet18": graph = try Networks.resnet18()
 case "mobilenetv2": graph = try Networks.mobilenetV2()
+case "resnet50": graph = try Networks.resnet50()
 default: graph = try Networks.conv3x3()
 }
 let flops = graph.nodes.filter { $0.op == "conv2d" }.reduce(0.0) { sum, node in

@@ -54,10 +54,11 @@ struct GroupLowering {
   /// The multi-index of a flat offset into a shape.
   static func unflatten(_ f: IndexExpr, _ shape: [Int]) -> [IndexExpr] {
     let strides = Tensor.strides(of: shape)
+    let outermost = shape.firstIndex { $0 != 1 } ?? 0
     return shape.indices.map { a in
       if shape[a] == 1 { return .constant(0) }
       let q = strides[a] == 1 ? f : IndexExpr.div(f, strides[a])
-      return a == 0 ? q : .mod(q, shape[a])
+      return a == outermost ? q : .mod(q, shape[a])
     }
   }
 
@@ -124,15 +125,22 @@ struct GroupLowering {
       rowAxis = Injective.axis(anchorNode.attributes.int("axis", default: -1), rank: shape.count)
     }
     let vars = shape.indices.map { _ in fresh("i") }
-    var idx = vars.map { IndexExpr.variable($0) }
+    // Extent-1 axes get no loop.
+    var idx = shape.indices.map { shape[$0] == 1 ? IndexExpr.constant(0) : .variable(vars[$0]) }
     // Parallel loop over the leading axes until there is enough work to split.
     var lead = 0, product = 1
     while lead < shape.count - 1, product < 256, lead != rowAxis { product *= shape[lead]; lead += 1 }
     if shape.isEmpty { lead = 0 }
     let p = fresh("p")
+    // The parallel loop runs over the flattened leading axes; their indices are locals.
+    var leadLocals: [Stmt] = []
     if lead > 0 {
       let leadIdx = Self.unflatten(.variable(p), Array(shape[..<lead]))
-      for a in 0..<lead { idx[a] = leadIdx[a] }
+      for a in 0..<lead {
+        if case .constant = leadIdx[a] { idx[a] = leadIdx[a]; continue }
+        if case .variable = leadIdx[a] { idx[a] = leadIdx[a]; continue }
+        leadLocals.append(.let_(vars[a], leadIdx[a]))
+      }
     }
     var inner: [Stmt]
     if let r = rowAxis {
@@ -141,18 +149,18 @@ struct GroupLowering {
       let e = try value(out, at: idx)
       let store = prelude + [.store(name, Self.flat(idx, shape), e)]
       inner = stats + [.loop(variable: vars[r], extent: shape[r], kind: .serial, body: store)]
-      for a in stride(from: shape.count - 1, through: lead, by: -1) where a != r {
+      for a in stride(from: shape.count - 1, through: lead, by: -1) where a != r && shape[a] > 1 {
         inner = [.loop(variable: vars[a], extent: shape[a], kind: .serial, body: inner)]
       }
     } else {
       let e = try value(out, at: idx)
       let vectorize = prelude.isEmpty
       inner = prelude + [.store(name, Self.flat(idx, shape), e)]
-      for a in stride(from: shape.count - 1, through: lead, by: -1) {
+      for a in stride(from: shape.count - 1, through: lead, by: -1) where shape[a] > 1 {
         let kind: LoopKind = a == shape.count - 1 && vectorize && shape[a] > 1 ? .vectorized : .serial
         inner = [.loop(variable: vars[a], extent: shape[a], kind: kind, body: inner)]
       }
     }
-    return lead > 0 ? [.loop(variable: p, extent: product, kind: .parallel, body: inner)] : inner
+    return lead > 0 ? [.loop(variable: p, extent: product, kind: .parallel, body: leadLocals + inner)] : inner
   }
 }
