@@ -19,6 +19,7 @@ static inline float gf_min(float a, float b) { return (a < b || a != a) ? a : b;
 #define GF_V 16
 #endif
 typedef float gf_vf __attribute__((vector_size(GF_V * 4)));
+static const float gf_zeros[64] __attribute__((aligned(64))) = {0};
 static inline gf_vf gf_load(const float *p) { return *(const gf_vf *)p; }
 static inline void gf_store(float *p, gf_vf v) { *(gf_vf *)p = v; }
 static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }

@@ -40,6 +40,13 @@ struct ConvTemplate {
     return (width + tiles - 1) / tiles
   }
   var tasks: Int { n * (outBlocks / nv) * oh }
+  /// For blocked input, the whole row split evenly: (tiles, tiles of the larger size, larger size).
+  var rowTiles: (count: Int, big: Int, size: Int) {
+    let maxTile = nv == 2 ? 12 : (v == 16 ? 14 : 6)
+    let count = (ow + maxTile - 1) / maxTile
+    let size = (ow + count - 1) / count
+    return (count, ow - count * (size - 1), size)
+  }
 
   var source: String {
     let (x0, x1) = interior
@@ -57,7 +64,7 @@ struct ConvTemplate {
       inner = """
             const float *wp = wt + ((og*\(kh) + ky)*\(kw) + kx)*GF_V;
             gf_vf w0 = gf_load(wp);
-            for (int t = 0; t < T; t++) acc[0][t] += gf_load(px + t*\(sw * v)) * w0;
+            for (int t = 0; t < T; t++) acc[0][t] += gf_load(PX(t)) * w0;
       """
     } else {
       let wLoads = (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " ")
@@ -66,11 +73,50 @@ struct ConvTemplate {
             const float *wp = wt + (((og*\(inputBlocked ? inBlocks : 1) + ib)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
             for (long i = 0; i < \(icBlock); i++) {
               \(wLoads)
-              for (int t = 0; t < T; t++) { float xv = px[t*\(sw * pix) + i*\(ics)]; \(fmas) }
+              for (int t = 0; t < T; t++) { float xv = PX(t)[i*\(ics)]; \(fmas) }
             }
       """
     }
+    // Blocked input: a checked tile points pixels outside the input at a zero vector, so a row's
+    // border pixels share the full-width tile. Plain input: checked tiles are single pixels.
+    let pixelPointers = inputBlocked ? """
+            const float *pxs[16];
+            for (int t = 0; t < T; t++) {
+              long ixt = ix + t*\(sw);
+              pxs[t] = CHECK && (unsigned long)ixt >= \(w)ul ? gf_zeros : rowp + ixt*\(pix);
+            }
+            #define PX(t) pxs[t]
+    """ : """
+            if (CHECK && (unsigned long)ix >= \(w)ul) continue;
+            const float *px = rowp + ix*\(pix);
+            #define PX(t) (px + (t)*\(sw * pix))
+    """
     let icLoop = depthwise ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = 0; ib < \(inputBlocked ? inBlocks : 1); ib++)"
+    let call = "\(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox"
+    let rowSchedule: String
+    if inputBlocked {
+      // The whole row in tiles of `rowTile` or `rowTile − 1` pixels; tiles touching a border are checked.
+      let (count, big, size) = rowTiles
+      rowSchedule = """
+            long ox = 0;
+            for (long k = 0; k < \(count); k++) {
+              long width = k < \(big) ? \(size) : \(size - 1);
+              int check = ox < \(x0) || ox + width > \(x1);
+              if (width == \(size)) { if (check) \(call), \(size), 1); else \(call), \(size), 0); }
+              else { if (check) \(call), \(max(size - 1, 1)), 1); else \(call), \(max(size - 1, 1)), 0); }
+              ox += width;
+            }
+      """
+    } else {
+      rowSchedule = """
+            long ox = 0;
+            for (; ox < \(x0); ox++) \(call), 1, 1);
+            long rest = \(x1) - ox;
+            for (; rest > 0 && rest % \(t) != 0; rest -= \(max(t - 1, 1)), ox += \(max(t - 1, 1))) \(call), \(max(t - 1, 1)), 0);
+            for (; ox < \(x1); ox += \(t)) \(call), \(t), 0);
+            for (; ox < \(ow); ox++) \(call), 1, 1);
+      """
+    }
     return """
     static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
         const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long oy, long ox, const int T, const int CHECK) {
@@ -84,12 +130,12 @@ struct ConvTemplate {
           const float *rowp = in + n*\(batchStride) + ib*\(icBlock * h * w) + iy*\(row);
           for (long kx = 0; kx < \(kw); kx++) {
             long ix = ox*\(sw) - \(pl) + kx*\(dw);
-            if (CHECK && (unsigned long)ix >= \(w)ul) continue;
-            const float *px = rowp + ix*\(pix);
+    \(pixelPointers)
     \(inner)
           }
         }
       }
+      #undef PX
       for (int j = 0; j < \(nv); j++) {
         long cb = og*\(nv) + j;
         for (int t = 0; t < T; t++) {
@@ -105,13 +151,7 @@ struct ConvTemplate {
       float *restrict out = bufs[\(3 + epilogue.operands.count)];
       for (long task = task_begin; task < task_end; task++) {
         long oy = task % \(oh), og = (task / \(oh)) % \(groups), n = task / \(oh * groups);
-        long ox = 0;
-        for (; ox < \(x0); ox++) \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, 1, 1);
-        long rest = \(x1) - ox;
-        for (; rest > 0 && rest % \(t) != 0; rest -= \(max(t - 1, 1)), ox += \(max(t - 1, 1)))
-          \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, \(max(t - 1, 1)), 0);
-        for (; ox < \(x1); ox += \(t)) \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, \(t), 0);
-        for (; ox < \(ow); ox++) \(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox, 1, 1);
+    \(rowSchedule)
       }
     }
     """
