@@ -126,7 +126,8 @@ struct LayoutPlanner {
     var template = t
     template.symbol = symbol
     let result = output(e.output, into: &program)
-    program.addStep(template.source, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: template.tasks, group: g)
+    let (code, tasks) = template.compiled
+    program.addStep(code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, group: g)
     return true
   }
 }
