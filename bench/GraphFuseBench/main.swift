@@ -17,6 +17,12 @@ func latency(_ model: CompiledModel, _ inputs: [Tensor], runs: Int) throws -> (m
 }
 
 let args = CommandLine.arguments
+if args.count > 1 && args[1] == "loops" {
+  for (name, graph, plan) in try Kinds.all() {
+    print("### \(name)\n```\n\(try Lowering.loops(graph, plan: plan, group: 0))\n```\n")
+  }
+  exit(0)
+}
 let which = args.count > 1 ? args[1] : "conv"
 let runs = args.count > 2 ? Int(args[2])! : 50
 let threads = args.count > 3 ? Int(args[3])! : ProcessInfo.processInfo.activeProcessorCount

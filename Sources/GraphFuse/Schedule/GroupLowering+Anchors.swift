@@ -173,8 +173,8 @@ extension GroupLowering {
         [.accumulate(count, .sum, .constant(1))]))
     }
     prelude += [
-      .declare(acc, .constant(isMax ? -.infinity : 0)),
-      .declare(count, .constant(0)),
+      .declare(acc, .constant(isMax ? -.infinity : 0))] + (isMax ? [] : [.declare(count, .constant(0))]) + [
+      
       .loop(variable: ky, extent: kernel[0], kind: .serial, body: [
         .let_(iy, idx[2] * win.strides[0] - win.pads[0] + .variable(ky) * win.dilations[0]),
         .loop(variable: kx, extent: kernel[1], kind: .serial, body: kxBody),
@@ -192,10 +192,11 @@ extension GroupLowering {
     let av = try value(node.inputs[0], at: transA ? [.variable(p), idx[0]] : [idx[0], .variable(p)])
     let bv = try value(node.inputs[1], at: transB ? [idx[1], .variable(p)] : [.variable(p), idx[1]])
     prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
-    var result: ValueExpr = .binary(.mul, .local(acc), .constant(a.float("alpha", default: 1)))
+    let alpha = a.float("alpha", default: 1), beta = a.float("beta", default: 1)
+    var result: ValueExpr = alpha == 1 ? .local(acc) : .binary(.mul, .local(acc), .constant(alpha))
     if node.inputs.count > 2 {
       let c = try value(node.inputs[2], at: Self.broadcast(idx, to: graph.shape(of: node.inputs[2])))
-      result = .binary(.add, result, .binary(.mul, c, .constant(a.float("beta", default: 1))))
+      result = .binary(.add, result, beta == 1 ? c : .binary(.mul, c, .constant(beta)))
     }
     return result
   }

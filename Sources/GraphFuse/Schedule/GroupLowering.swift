@@ -128,8 +128,10 @@ struct GroupLowering {
     // Extent-1 axes get no loop.
     var idx = shape.indices.map { shape[$0] == 1 ? IndexExpr.constant(0) : .variable(vars[$0]) }
     // Parallel loop over the leading axes until there is enough work to split.
+    // A group with a reduction may split its innermost axis too (a dense layer with one row).
     var lead = 0, product = 1
-    while lead < shape.count - 1, product < 256, lead != rowAxis { product *= shape[lead]; lead += 1 }
+    let limit = group.pattern >= .commReduce && rowAxis == nil ? shape.count : shape.count - 1
+    while lead < limit, product < 256, lead != rowAxis { product *= shape[lead]; lead += 1 }
     if shape.isEmpty { lead = 0 }
     let p = fresh("p")
     // The parallel loop runs over the flattened leading axes; their indices are locals.
