@@ -41,26 +41,25 @@ import Testing
       // in  v_x: float[32]
       // in  v_w: float[54]
       // out v_out: float[12]
-      parallel (p5, 0, 6) {
-        i2 = p5/2
-        i3 = p5%2
-        for (i4, 0, 2) {
-          acc6 = 0.0f
-          for (ic7, 0, 2) {
-            for (ky8, 0, 3) {
-              iy10 = i3*2 - 1 + ky8
-              if (0 <= iy10 < 4) {
-                for (kx9, 0, 3) {
-                  ix11 = i4*2 - 1 + kx9
-                  if (0 <= ix11 < 4) {
-                    acc6 += (v_x[ic7*16 + iy10*4 + ix11] * v_w[i2*18 + ic7*9 + ky8*3 + kx9])
-                  }
+      parallel (p5, 0, 12) {
+        i2 = p5/4
+        i3 = p5/2%2
+        i4 = p5%2
+        acc6 = 0.0f
+        for (ic7, 0, 2) {
+          for (ky8, 0, 3) {
+            iy10 = i3*2 - 1 + ky8
+            if (0 <= iy10 < 4) {
+              for (kx9, 0, 3) {
+                ix11 = i4*2 - 1 + kx9
+                if (0 <= ix11 < 4) {
+                  acc6 += (v_x[ic7*16 + iy10*4 + ix11] * v_w[i2*18 + ic7*9 + ky8*3 + kx9])
                 }
               }
             }
           }
-          v_out[i2*4 + i3*2 + i4] = gf_max(acc6, 0.0f)
         }
+        v_out[i2*4 + i3*2 + i4] = gf_max(acc6, 0.0f)
       }
       """)
   }
