@@ -98,9 +98,26 @@ import Testing
       let d = try b.conv2d(c, weight: T.weight(b, [24, 16, 5, 5], seed: 10), strides: [1, 1], pads: [2, 1, 0, 3])
       b.output(try b.relu(d))
     },
+    CompiledCase("fire module: squeeze conv, two expand convs, blocked concat") { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 24, 9, 9])
+      let s = try b.relu(try b.conv2d(x, weight: T.weight(b, [16, 24, 1, 1], seed: 11)))
+      let e1 = try b.relu(try b.conv2d(s, weight: T.weight(b, [32, 16, 1, 1], seed: 12)))
+      let e3 = try b.relu(try b.conv2d(s, weight: T.weight(b, [16, 16, 3, 3], seed: 13), padding: 1))
+      b.output(try b.maxPool2d(try b.concat([e1, e3], axis: 1), kernel: 3, stride: 2, ceilMode: true))
+    },
   ]
 
   @Test(arguments: blockedChains) func blockedChain(_ c: CompiledCase) throws { try T.check(c) }
+
+  @Test func channelConcatOfBlockedValuesCopiesBlocks() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 5, 5])
+    let c = try b.conv2d(x, weight: T.weight(b, [16, 16, 1, 1], seed: 1))
+    b.output(try b.concat([c, try b.relu(c)], axis: 1))
+    let graph = try b.finish()
+    let model = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
+    #expect(model.source.contains("memcpy(out + task*400"))
+  }
 
   @Test func convUsesBlockedTemplate() throws {
     let b = GraphBuilder()

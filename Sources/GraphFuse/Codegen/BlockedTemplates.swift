@@ -110,4 +110,27 @@ enum BlockedTemplates {
     }
     """, n * cb * h)
   }
+
+  /// Channel concatenation of blocked inputs whose channel counts are whole vectors: block copies.
+  /// Tasks: n × output channel blocks.
+  static func concat(_ symbol: String, n: Int, channels: [Int], hw: Int, v: Int) -> (source: String, tasks: Int) {
+    let blocks = channels.map { $0 / v }
+    let total = blocks.reduce(0, +)
+    var cases: [String] = [], start = 0
+    for (k, b) in blocks.enumerated() {
+      cases.append("if (blk < \(start + b)) { src = bufs[\(k)] + (b*\(b) + blk - \(start))*\(hw * v); }")
+      start += b
+    }
+    return ("""
+    void \(symbol)(float *const *bufs, long task_begin, long task_end) {
+      float *restrict out = bufs[\(channels.count)];
+      for (long task = task_begin; task < task_end; task++) {
+        long b = task / \(total), blk = task % \(total);
+        const float *src = 0;
+        \(cases.joined(separator: "\n    else "))
+        memcpy(out + task*\(hw * v), src, \(hw * v * 4));
+      }
+    }
+    """, n * total)
+  }
 }

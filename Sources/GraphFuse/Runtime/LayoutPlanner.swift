@@ -94,6 +94,18 @@ struct LayoutPlanner {
       return true
     case "conv2d":
       return try emitConv(node, group: group, index: g, into: &program)
+    case "concat":
+      let out = graph.shape(of: node.outputs[0])
+      let shapes = node.inputs.map { graph.shape(of: $0) }
+      guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
+        shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
+      else { return false }
+      var inputs: [Int] = []
+      for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
+      let symbol = program.nextSymbol
+      let (code, tasks) = BlockedTemplates.concat(symbol, n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], v: v)
+      program.addStep(code, symbol: symbol, buffers: inputs + [output(node.outputs[0], into: &program)], tasks: tasks, group: g)
+      return true
     default:
       return false
     }
