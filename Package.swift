@@ -22,6 +22,9 @@ let package = Package(
     .executableTarget(name: "ResNetBlock", dependencies: ["GraphFuse"], path: "Examples/ResNetBlock"),
     .executableTarget(name: "LowerBatchNorm", dependencies: ["GraphFuse"], path: "Examples/LowerBatchNorm"),
 
+    // Benchmarks (bench/README: measured numbers and commands)
+    .executableTarget(name: "GraphFuseBench", dependencies: ["GraphFuse"], path: "bench/GraphFuseBench"),
+
     // Tests
     .testTarget(name: "GraphFuseTests", dependencies: ["GraphFuse"]),
     .testTarget(name: "GraphFuseCLITests", dependencies: ["GraphFuseCLI"]),

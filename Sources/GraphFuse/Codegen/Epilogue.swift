@@ -1,0 +1,108 @@
+/// The elementwise tail of a template group (bias, activation, residual add, scale-shift,
+/// kept-whole batch norm) as one vector expression applied in registers before the single store.
+struct Epilogue {
+  /// How an operand of the epilogue is read for one output vector.
+  enum Operand: Equatable {
+    /// One value per channel, packed and zero-padded at compile time: one vector load.
+    case channel([Float])
+    /// A single value broadcast to every lane (read at run time).
+    case scalar(ValueID)
+    /// A tensor of the output's shape in blocked layout: one vector load at the output offset.
+    case full(ValueID)
+  }
+
+  /// The math over `.local("acc")` (the anchor's vector) and `.load("eK", _)` (operand K).
+  var expr: ValueExpr
+  var operands: [Operand]
+  /// The group output the epilogue produces.
+  var output: ValueID
+
+  /// The epilogue of a group anchored at `anchor`, or nil when some member or operand does not fit
+  /// (not elementwise, a different shape, a non-constant per-channel operand, several outputs).
+  /// `anchor` nil builds an elementwise-only group over its inputs.
+  static func make(_ graph: Graph, group: FusedGroup, anchor: Int?, vector v: Int) -> Epilogue? {
+    let anchorOut = anchor.map { graph.nodes[$0].outputs[0] } ?? -1
+    guard let last = group.outputs.first else { return nil }
+    let shape = graph.shape(of: anchor == nil ? last : anchorOut)
+    guard shape.count == 4, group.outputs.count == 1 else { return nil }
+    let members = Set(group.nodes)
+    var operands: [Operand] = [], operandOf: [ValueID: Int] = [:]
+    var memo: [ValueID: ValueExpr] = [:]
+    func build(_ value: ValueID) -> ValueExpr? {
+      if value == anchorOut { return .local("acc") }
+      if let e = memo[value] { return e }
+      guard let n = graph.producer(of: value), members.contains(n) else { return nil }
+      let node = graph.nodes[n]
+      guard let def = OpRegistry.definitions[node.op], let scalar = def.scalar, def.pattern(node.attributes) <= .broadcast,
+        graph.shape(of: value) == shape, node.outputs.count == 1
+      else { return nil }
+      let viewed = def.broadcastShapes(node.attributes, node.inputs.map { graph.shape(of: $0) })
+      var args: [ValueExpr] = []
+      for (k, input) in node.inputs.enumerated() {
+        if input == anchorOut || (graph.producer(of: input).map { members.contains($0) } ?? false) {
+          guard let e = build(input) else { return nil }
+          args.append(e)
+          continue
+        }
+        if let existing = operandOf[input] { args.append(.load("e\(existing)", .constant(0))); continue }
+        let aligned = [Int](repeating: 1, count: max(0, 4 - viewed[k].count)) + viewed[k]
+        let operand: Operand
+        if graph.shape(of: input).reduce(1, *) == 1 {
+          operand = .scalar(input)
+        } else if aligned == shape {
+          operand = .full(input)
+        } else if aligned.count == 4, aligned[0] == 1, aligned[1] == shape[1], aligned[2] == 1, aligned[3] == 1, let t = graph.constant(input) {
+          operand = .channel(WeightPacking.channels(t, channels: shape[1], vector: v))
+        } else {
+          return nil
+        }
+        operandOf[input] = operands.count
+        args.append(.load("e\(operands.count)", .constant(0)))
+        operands.append(operand)
+      }
+      let e = ValueExpr(scalar(node.attributes), operands: args)
+      memo[value] = e
+      return e
+    }
+    // Every member other than the anchor must be part of the chain to the one output.
+    guard let output = group.outputs.first, let expr = build(output) else { return nil }
+    guard group.nodes.allSatisfy({ $0 == anchor || memo[graph.nodes[$0].outputs[0]] != nil }) else { return nil }
+    return Epilogue(expr: expr, operands: operands, output: output)
+  }
+
+  /// The C vector expression; `acc` is the accumulator text, `offset` the output element offset text,
+  /// `channelBlock` the channel-block index text.
+  func vectorC(acc: String, offset: String, channelBlock: String) -> String {
+    func operand(_ k: Int) -> String {
+      switch operands[k] {
+      case .channel: return "gf_load(e\(k) + (\(channelBlock))*GF_V)"
+      case .scalar: return "gf_splat(e\(k)[0])"
+      case .full: return "gf_load(e\(k) + \(offset))"
+      }
+    }
+    func text(_ e: ValueExpr) -> String {
+      switch e {
+      case .local: return acc
+      case .load(let name, _): return operand(Int(name.dropFirst())!)
+      case .constant(let c): return "gf_splat(\(ExprText.literal(c)))"
+      case .unary(.neg, let a): return "(-\(text(a)))"
+      case .unary(let f, let a): return "gf_v\(f.rawValue)(\(text(a)))"
+      case .binary(let f, let a, let b):
+        switch f {
+        case .add: return "(\(text(a)) + \(text(b)))"
+        case .sub: return "(\(text(a)) - \(text(b)))"
+        case .mul: return "(\(text(a)) * \(text(b)))"
+        case .div: return "(\(text(a)) / \(text(b)))"
+        default: return "gf_v\(f.rawValue)(\(text(a)), \(text(b)))"
+        }
+      case .select: return acc  // not produced by elementwise members
+      }
+    }
+    return text(expr)
+  }
+
+  /// C parameter declarations for the operand pointers, read from `bufs[first…]`.
+  func declarations(first: Int) -> String {
+    operands.indices.map { "  const float *restrict e\($0) = bufs[\(first + $0)];" }.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+/// A model compiled to native code: one shared library for all groups, weights packed once,
+/// intermediates in a liveness-planned arena (one per concurrent run), a persistent thread pool.
+public final class CompiledModel: @unchecked Sendable {
+  typealias Parallel = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int) -> Void
+  typealias PoolCreate = @convention(c) (Int32) -> UnsafeMutableRawPointer?
+  typealias PoolDestroy = @convention(c) (UnsafeMutableRawPointer?) -> Void
+
+  let graph: Graph
+  let plan: FusionPlan
+  let program: ModelProgram
+  let memory: MemoryPlan
+  let library: SharedLibrary
+  private let kernels: [UnsafeMutableRawPointer]
+  private let parallel: Parallel
+  private let destroyPool: PoolDestroy
+  private let pool: UnsafeMutableRawPointer
+  private let constants: [UnsafeMutableRawPointer?]
+  private var arenas: [Arena] = []
+  private let lock = NSLock()
+  /// The C source of the model.
+  public let source: String
+  /// True when the library came from the cache.
+  public let cacheHit: Bool
+
+  /// Per-run memory: the arena and, per step, the array of buffer pointers its kernel receives.
+  final class Arena {
+    let base: UnsafeMutableRawPointer
+    let pointers: [UnsafeMutablePointer<UnsafeMutablePointer<Float>?>]
+    let buffers: [UnsafeMutablePointer<Float>?]
+
+    init(_ model: CompiledModel) {
+      let base = UnsafeMutableRawPointer.allocate(byteCount: max(model.memory.size, 16) * 4, alignment: 64)
+      self.base = base
+      let buffers: [UnsafeMutablePointer<Float>?] = model.program.buffers.indices.map { b in
+        if let c = model.constants[b] { return c.assumingMemoryBound(to: Float.self) }
+        guard let offset = model.memory.offsets[b] else { return nil }
+        return (base + offset * 4).assumingMemoryBound(to: Float.self)
+      }
+      self.buffers = buffers
+      pointers = model.program.steps.map { step in
+        let p = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: max(step.buffers.count, 1))
+        for (i, b) in step.buffers.enumerated() { p[i] = buffers[b] }
+        return p
+      }
+    }
+
+    deinit {
+      base.deallocate()
+      for p in pointers { p.deallocate() }
+    }
+  }
+
+  /// Compiles every group of the plan into one library (cached by content) and prepares the runtime.
+  public static func compile(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError) -> CompiledModel {
+    try graph.verify()
+    let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8)
+    let source = program.source
+    let (path, cached) = try toolchain.library(for: source)
+    return try CompiledModel(graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
+  }
+
+  private init(graph: Graph, plan: FusionPlan, program: ModelProgram, source: String, library: SharedLibrary, cached: Bool, threads: Int) throws(GraphFuseError) {
+    self.graph = graph
+    self.plan = plan
+    self.program = program
+    self.source = source
+    self.library = library
+    self.cacheHit = cached
+    memory = MemoryPlan(program)
+    var kernels: [UnsafeMutableRawPointer] = []
+    for step in program.steps { kernels.append(try library.symbol(step.symbol)) }
+    self.kernels = kernels
+    parallel = unsafeBitCast(try library.symbol("gf_parallel"), to: Parallel.self)
+    destroyPool = unsafeBitCast(try library.symbol("gf_pool_destroy"), to: PoolDestroy.self)
+    let create = unsafeBitCast(try library.symbol("gf_pool_create"), to: PoolCreate.self)
+    guard let pool = create(Int32(max(1, threads))) else { throw GraphFuseError("cannot create thread pool", op: "compile") }
+    self.pool = pool
+    constants = program.buffers.map { b in
+      guard case .constant(let data) = b.storage else { return nil }
+      let p = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 16) * 4, alignment: 64)
+      data.withUnsafeBufferPointer { src in p.copyMemory(from: src.baseAddress!, byteCount: data.count * 4) }
+      return p
+    }
+  }
+
+  deinit {
+    destroyPool(pool)
+    for c in constants { c?.deallocate() }
+  }
+
+  /// Bytes of intermediate tensors written to memory per inference: group outputs that are not graph outputs.
+  public var intermediateBytes: Int {
+    let outputs = Set(graph.outputs)
+    return plan.groups.flatMap(\.outputs).filter { !outputs.contains($0) }.reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
+  }
+
+  /// Runs one inference; safe to call from several threads at once.
+  public func run(_ inputs: [Tensor]) throws(GraphFuseError) -> [Tensor] {
+    try execute(inputs, timings: nil)
+  }
+
+  /// Per-group median seconds over `runs` inferences, in plan order.
+  public func profile(_ inputs: [Tensor], runs: Int) throws(GraphFuseError) -> [GroupTiming] {
+    var samples = [[Double]](repeating: [], count: plan.groups.count)
+    _ = try execute(inputs, timings: nil)
+    for _ in 0..<max(1, runs) {
+      var t = [Double](repeating: 0, count: plan.groups.count)
+      _ = try execute(inputs, timings: &t)
+      for g in t.indices { samples[g].append(t[g]) }
+    }
+    return plan.groups.enumerated().map { g, group in
+      let s = samples[g].sorted()
+      return GroupTiming(name: group.name, group: g, seconds: s[s.count / 2])
+    }
+  }
+
+  private func execute(_ inputs: [Tensor], timings: UnsafeMutablePointer<[Double]>?) throws(GraphFuseError) -> [Tensor] {
+    guard inputs.count == graph.inputs.count else {
+      throw GraphFuseError("expected \(graph.inputs.count) inputs, got \(inputs.count)", op: "run")
+    }
+    for (k, v) in graph.inputs.enumerated() where inputs[k].shape != graph.shape(of: v) {
+      throw GraphFuseError("input '\(graph.values[v].name)' has shape \(inputs[k].shape), expected \(graph.shape(of: v))", op: "run")
+    }
+    lock.lock()
+    let arena = arenas.popLast() ?? Arena(self)
+    lock.unlock()
+    defer {
+      lock.lock()
+      arenas.append(arena)
+      lock.unlock()
+    }
+    for (k, b) in program.inputBuffers.enumerated() {
+      guard let dst = arena.buffers[b] else { continue }
+      inputs[k].data.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
+    }
+    for (s, step) in program.steps.enumerated() {
+      let start = timings == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+      parallel(pool, kernels[s], UnsafeMutableRawPointer(arena.pointers[s]), step.tasks)
+      if let timings {
+        timings.pointee[step.group] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+      }
+    }
+    return zip(graph.outputs, program.outputBuffers).map { v, b in
+      let count = graph.shape(of: v).reduce(1, *)
+      let data = [Float](unsafeUninitializedCapacity: count) { out, n in
+        if let src = arena.buffers[b] { out.baseAddress!.update(from: src, count: count) }
+        n = count
+      }
+      return Tensor(shape: graph.shape(of: v), data: data)
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/// Decides which values live in the blocked `NCHW[v]c` layout and emits the template schedules.
+///
+/// Template groups (convolutions, pooling over blocked input, elementwise groups with a blocked
+/// operand) write blocked outputs; everything else reads and writes plain NCHW. A layout change
+/// is emitted only where a consumer needs the other layout (once per value), and at graph outputs.
+struct LayoutPlanner {
+  let graph: Graph
+  let plan: FusionPlan
+  let vectorWidth: Int
+  /// Buffer of each value held in blocked layout.
+  var blocked: [ValueID: Int] = [:]
+
+  init(graph: Graph, plan: FusionPlan, vectorWidth: Int) {
+    self.graph = graph
+    self.plan = plan
+    self.vectorWidth = vectorWidth
+  }
+
+  private func blockedCount(_ shape: [Int]) -> Int {
+    shape[0] * (shape[1] + vectorWidth - 1) / vectorWidth * vectorWidth * shape[2] * shape[3]
+  }
+
+  /// The plain-layout buffer of `v`, converting from blocked layout on first need.
+  mutating func plainBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int {
+    if let b = program.plain[v] { return b }
+    guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
+    let target = program.plainBuffer(graph, v)
+    let s = graph.shape(of: v)
+    let symbol = program.nextSymbol
+    let (code, tasks) = BlockedTemplates.toPlain(symbol, n: s[0], c: s[1], hw: s[2] * s[3], v: vectorWidth)
+    program.addStep(code, symbol: symbol, buffers: [source, target], tasks: tasks, group: group)
+    return target
+  }
+
+  /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
+  mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int {
+    if let b = blocked[v] { return b }
+    let source = try plainBuffer(v, into: &program, group: group)
+    let s = graph.shape(of: v)
+    program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
+    let target = program.buffers.count - 1
+    let symbol = program.nextSymbol
+    let (code, tasks) = BlockedTemplates.toBlocked(symbol, n: s[0], c: s[1], hw: s[2] * s[3], v: vectorWidth)
+    program.addStep(code, symbol: symbol, buffers: [source, target], tasks: tasks, group: group)
+    blocked[v] = target
+    return target
+  }
+
+  /// Buffers for the epilogue operands, in operand order.
+  private mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> [Int] {
+    var result: [Int] = []
+    for operand in e.operands {
+      switch operand {
+      case .channel(let data):
+        program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: nil))
+        result.append(program.buffers.count - 1)
+      case .scalar(let v): result.append(try plainBuffer(v, into: &program, group: group))
+      case .full(let v): result.append(try blockedBuffer(v, into: &program, group: group))
+      }
+    }
+    return result
+  }
+
+  /// A new blocked buffer for a group's output value.
+  private mutating func output(_ v: ValueID, into program: inout ModelProgram) -> Int {
+    program.buffers.append(BufferPlan(count: blockedCount(graph.shape(of: v)), storage: .arena, value: v))
+    blocked[v] = program.buffers.count - 1
+    return program.buffers.count - 1
+  }
+
+  /// Emits a template schedule for the group when one applies; false means use the generic one.
+  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+    let group = plan.groups[g]
+    let node = graph.nodes[group.anchor]
+    let v = vectorWidth
+    if group.pattern <= .broadcast {
+      guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
+        e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
+      else { return false }
+      let operands = try operandBuffers(e, into: &program, group: g)
+      let symbol = program.nextSymbol
+      let (code, tasks) = BlockedTemplates.elementwise(symbol, shape: graph.shape(of: e.output), v: v, epilogue: e)
+      program.addStep(code, symbol: symbol, buffers: operands + [output(e.output, into: &program)], tasks: tasks, group: g)
+      return true
+    }
+    switch node.op {
+    case "max_pool2d", "avg_pool2d":
+      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
+      let operands = try operandBuffers(e, into: &program, group: g)
+      let symbol = program.nextSymbol
+      let (code, tasks) = BlockedTemplates.pool(symbol, node: node, input: graph.shape(of: node.inputs[0]),
+                                                output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
+      program.addStep(code, symbol: symbol, buffers: [input] + operands + [output(e.output, into: &program)], tasks: tasks, group: g)
+      return true
+    case "conv2d":
+      return try emitConv(node, group: group, index: g, into: &program)
+    case "concat":
+      let out = graph.shape(of: node.outputs[0])
+      let shapes = node.inputs.map { graph.shape(of: $0) }
+      guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
+        shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
+      else { return false }
+      var inputs: [Int] = []
+      for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
+      let symbol = program.nextSymbol
+      let (code, tasks) = BlockedTemplates.concat(symbol, n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], v: v)
+      program.addStep(code, symbol: symbol, buffers: inputs + [output(node.outputs[0], into: &program)], tasks: tasks, group: g)
+      return true
+    default:
+      return false
+    }
+  }
+
+  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+    let v = vectorWidth
+    let x = graph.shape(of: node.inputs[0]), out = graph.shape(of: node.outputs[0])
+    guard let weight = graph.constant(node.inputs[1]) else { return false }
+    let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2]) : Tensor(zeros: [out[1]])
+    guard let bias, group.nodes.first == group.anchor else { return false }
+    let groups = node.attributes.int("group", default: 1)
+    let depthwise = groups > 1 && groups == x[1] && groups == out[1]
+    guard groups == 1 || depthwise else { return false }
+    guard let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
+    let win = Window2D(node.attributes, kernel: [weight.shape[2], weight.shape[3]])
+    let inputBlocked = depthwise || blocked[node.inputs[0]] != nil || x[1] >= v
+    let t = ConvTemplate(
+      symbol: "", n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
+      kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0], pl: win.pads[1],
+      dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e)
+    let input = inputBlocked ? try blockedBuffer(node.inputs[0], into: &program, group: g) : try plainBuffer(node.inputs[0], into: &program, group: g)
+    let packed = depthwise ? WeightPacking.depthwise(weight, vector: v) : WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
+    program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
+    let w = program.buffers.count - 1
+    let b = WeightPacking.channels(bias, channels: out[1], vector: v)
+    program.buffers.append(BufferPlan(count: b.count, storage: .constant(b), value: nil))
+    let operands = try operandBuffers(e, into: &program, group: g)
+    let symbol = program.nextSymbol
+    var template = t
+    template.symbol = symbol
+    let result = output(e.output, into: &program)
+    let (code, tasks) = template.compiled
+    program.addStep(code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, group: g)
+    return true
+  }
+}

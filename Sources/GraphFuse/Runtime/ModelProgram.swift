@@ -1,0 +1,89 @@
+/// Where a buffer's data lives at run time.
+enum BufferStorage: Equatable {
+  /// Packed once at compile time (weights, reordered weights, per-channel vectors).
+  case constant([Float])
+  /// In the per-run arena (graph inputs, intermediates, graph outputs).
+  case arena
+}
+
+/// One buffer of a compiled model: its element count and storage.
+struct BufferPlan {
+  var count: Int
+  var storage: BufferStorage
+  /// The graph value it holds (in plain or blocked layout), if any.
+  var value: ValueID?
+}
+
+/// One kernel launch: a C function over task range `[0, tasks)` reading and writing buffers.
+struct StepPlan {
+  var symbol: String
+  var buffers: [Int]
+  var tasks: Int
+  /// The plan group the step belongs to (layout changes count toward the group that needs them).
+  var group: Int
+}
+
+/// A whole model as buffers, steps and one C translation unit.
+struct ModelProgram {
+  var buffers: [BufferPlan] = []
+  var steps: [StepPlan] = []
+  var functions: [String] = []
+  /// The buffers holding graph inputs and outputs in plain layout, in graph order.
+  var inputBuffers: [Int] = []
+  var outputBuffers: [Int] = []
+  /// Buffer of each value in plain layout.
+  var plain: [ValueID: Int] = [:]
+  /// Floats per SIMD vector of the blocked layout.
+  var vectorWidth = 16
+
+  /// The C source of the whole model.
+  var source: String { (["#define GF_V \(vectorWidth)", CRuntime.prelude] + functions).joined(separator: "\n\n") + "\n" }
+
+  /// The plain-layout buffer of a value, created on first use.
+  mutating func plainBuffer(_ graph: Graph, _ v: ValueID) -> Int {
+    if let b = plain[v] { return b }
+    let count = graph.shape(of: v).reduce(1, *)
+    let storage: BufferStorage = graph.constant(v).map { .constant($0.data) } ?? .arena
+    buffers.append(BufferPlan(count: count, storage: storage, value: v))
+    plain[v] = buffers.count - 1
+    return buffers.count - 1
+  }
+
+  /// Adds a C function and its launch.
+  mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int) {
+    functions.append(function)
+    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: max(1, tasks), group: group))
+  }
+
+  /// The next unused kernel symbol.
+  var nextSymbol: String { "gf_k\(steps.count)" }
+
+  /// Builds the program: each group through its schedule, generic loops when no template fits.
+  static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int) throws(GraphFuseError) -> ModelProgram {
+    var program = ModelProgram()
+    program.vectorWidth = vectorWidth
+    for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
+    var layouts = LayoutPlanner(graph: graph, plan: plan, vectorWidth: vectorWidth)
+    for (g, group) in plan.groups.enumerated() {
+      if try layouts.emitTemplate(group: g, into: &program) { continue }
+      try program.emitGeneric(graph, group: group, index: g, layouts: &layouts)
+    }
+    for v in graph.outputs {
+      program.outputBuffers.append(try layouts.plainBuffer(v, into: &program, group: plan.groups.count - 1))
+    }
+    return program
+  }
+
+  /// The generic schedule: inlined loops in plain layout.
+  mutating func emitGeneric(_ graph: Graph, group: FusedGroup, index g: Int, layouts: inout LayoutPlanner) throws(GraphFuseError) {
+    var lowering = GroupLowering(graph: graph, group: group)
+    for nest in try lowering.lower() {
+      var bufferIDs: [Int] = []
+      for b in nest.buffers {
+        bufferIDs.append(b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
+      }
+      let symbol = nextSymbol
+      addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: bufferIDs, tasks: nest.taskCount, group: g)
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/// Weight packing for the blocked templates, done once at compile time in plain Swift loops.
+enum WeightPacking {
+  /// Conv weight `[O, Cin, KH, KW]` as `[O/(nv·v)][Cin/icb][KH][KW][icb][nv][v]`, zero-padded:
+  /// for each input channel, the `nv` output-channel vectors the register tile needs are adjacent.
+  static func conv(_ w: Tensor, vector v: Int, nv: Int, icBlock: Int) -> [Float] {
+    let (o, cin, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    let ocGroups = (o + v * nv - 1) / (v * nv), icBlocks = (cin + icBlock - 1) / icBlock
+    var out = [Float](repeating: 0, count: ocGroups * icBlocks * kh * kw * icBlock * nv * v)
+    var k = 0
+    for og in 0..<ocGroups {
+      for ib in 0..<icBlocks {
+        for y in 0..<kh {
+          for x in 0..<kw {
+            for i in 0..<icBlock {
+              for j in 0..<nv {
+                for l in 0..<v {
+                  let oc = (og * nv + j) * v + l, ic = ib * icBlock + i
+                  if oc < o && ic < cin { out[k] = w.data[((oc * cin + ic) * kh + y) * kw + x] }
+                  k += 1
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return out
+  }
+
+  /// Depthwise weight `[C, 1, KH, KW]` as `[C/v][KH][KW][v]`, zero-padded.
+  static func depthwise(_ w: Tensor, vector v: Int) -> [Float] {
+    let (c, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+    let blocks = (c + v - 1) / v
+    var out = [Float](repeating: 0, count: blocks * kh * kw * v)
+    for ch in 0..<c {
+      for y in 0..<kh {
+        for x in 0..<kw { out[(((ch / v) * kh + y) * kw + x) * v + ch % v] = w.data[(ch * kh + y) * kw + x] }
+      }
+    }
+    return out
+  }
+
+  /// A per-channel vector (any shape holding C values or one value) zero-padded to whole vectors.
+  static func channels(_ t: Tensor, channels c: Int, vector v: Int) -> [Float] {
+    let padded = (c + v - 1) / v * v
+    var out = [Float](repeating: 0, count: padded)
+    for ch in 0..<c { out[ch] = t.count == 1 ? t.data[0] : t.data[ch] }
+    return out
+  }
+}

@@ -1,0 +1,93 @@
+/// Injective members as index remaps, and training-mode batch norm as its own loop nest.
+extension GroupLowering {
+  /// The output of injective node `node` at `idx`: its input at the remapped index.
+  mutating func injective(_ node: Node, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
+    let a = node.attributes
+    let x = graph.shape(of: node.inputs[0])
+    let out = graph.shape(of: node.outputs[0])
+    switch node.op {
+    case "reshape", "flatten", "squeeze", "unsqueeze":
+      return try value(node.inputs[0], at: Self.unflatten(Self.flat(idx, out), x))
+    case "transpose":
+      let perm = a.ints("perm", default: Array((0..<x.count).reversed()))
+      var inIdx = [IndexExpr](repeating: .constant(0), count: x.count)
+      for (k, p) in perm.enumerated() { inIdx[p] = idx[k] }
+      return try value(node.inputs[0], at: inIdx)
+    case "slice":
+      guard let ranges = Injective.sliceRanges(a, shape: x) else { throw GraphFuseError("bad slice", node: node.name, op: node.op) }
+      let inIdx = idx.indices.map { k in .constant(ranges[k].start) + idx[k] * ranges[k].step }
+      return try value(node.inputs[0], at: inIdx)
+    case "pad":
+      let pads = a.ints("pads", default: [Int](repeating: 0, count: 2 * x.count))
+      let inIdx = idx.indices.map { k in idx[k] - pads[k] }
+      let conditions = x.indices.filter { pads[$0] != 0 || pads[$0 + x.count] != 0 }.map { IndexCondition.inRange(inIdx[$0], 0, x[$0]) }
+      let inside = try value(node.inputs[0], at: inIdx)
+      return conditions.isEmpty ? inside : .select(conditions, inside, .constant(a.float("value", default: 0)))
+    case "concat":
+      let axis = Injective.axis(a.int("axis", default: 1), rank: x.count) ?? 0
+      var offsets: [Int] = [], offset = 0
+      for input in node.inputs { offsets.append(offset); offset += graph.shape(of: input)[axis] }
+      var result: ValueExpr? = nil
+      for (k, input) in node.inputs.enumerated().reversed() {
+        var inIdx = idx
+        inIdx[axis] = idx[axis] - offsets[k]
+        let v = try value(input, at: inIdx)
+        let extent = graph.shape(of: input)[axis]
+        result = result.map { .select([.inRange(idx[axis], offsets[k], offsets[k] + extent)], v, $0) } ?? v
+      }
+      return result!
+    case "gather":
+      let axis = Injective.axis(a.int("axis", default: 0), rank: x.count) ?? 0
+      let indices = a.ints("indices", default: []).map { $0 < 0 ? $0 + x[axis] : $0 }
+      let indicesShape = a.ints("indices_shape", default: [indices.count])
+      let r = indicesShape.count
+      let position = Self.flat(Array(idx[axis..<(axis + r)]), indicesShape)
+      let inIdx = Array(idx[..<axis]) + [.table(indices, position)] + Array(idx[(axis + r)...])
+      return try value(node.inputs[0], at: inIdx)
+    default:
+      throw GraphFuseError("no compiled index remap for this op", node: node.name, op: node.op)
+    }
+  }
+
+  /// Training batch norm: per channel, the batch mean and biased variance, then the normalized
+  /// output and (when used) the updated running statistics.
+  mutating func trainingBatchNorm(_ node: Node) throws(GraphFuseError) -> LoopNest {
+    let a = node.attributes
+    let shape = graph.shape(of: node.inputs[0])
+    let axis = BatchNorm.axis(a, rank: shape.count)
+    let channels = shape[axis]
+    let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+    let c = fresh("c"), o = fresh("o"), i = fresh("i")
+    let mean = fresh("mean"), variance = fresh("var"), scale = fresh("scale")
+    let offset: IndexExpr = (.variable(o) * channels + .variable(c)) * inner + .variable(i)
+    func input(_ k: Int) -> String { names[node.inputs[k]]! }
+    let xv = ValueExpr.load(input(0), offset)
+    let count = Double(outer * inner)
+    func over(_ body: [Stmt]) -> Stmt {
+      .loop(variable: o, extent: outer, kind: .serial, body: [.loop(variable: i, extent: inner, kind: .serial, body: body)])
+    }
+    let centered = ValueExpr.binary(.sub, xv, .local(mean))
+    var body: [Stmt] = [
+      .declare(mean, .constant(0)),
+      over([.accumulate(mean, .sum, xv)]),
+      .assign(mean, .binary(.div, .local(mean), .constant(count))),
+      .declare(variance, .constant(0)),
+      over([.accumulate(variance, .sum, .binary(.mul, centered, centered))]),
+      .assign(variance, .binary(.div, .local(variance), .constant(count))),
+      .declare(scale, .binary(.div, .load(input(1), .variable(c)),
+        .unary(.sqrt, .binary(.add, .local(variance), .constant(a.float("epsilon", default: 1e-5)))))),
+    ]
+    if let y = names[node.outputs[0]] {
+      body.append(over([.store(y, offset, .binary(.add, .binary(.mul, centered, .local(scale)), .load(input(2), .variable(c))))]))
+    }
+    let m = a.float("momentum", default: 0.9)
+    for (k, stat) in [(1, mean), (2, variance)] where node.outputs.count > k {
+      guard let name = names[node.outputs[k]] else { continue }
+      body.append(.store(name, .variable(c), .binary(.add,
+        .binary(.mul, .load(input(2 + k), .variable(c)), .constant(m)), .binary(.mul, .local(stat), .constant(1 - m)))))
+    }
+    let buffers = group.inputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: false, value: $0) }
+      + group.outputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: true, value: $0) }
+    return LoopNest(name: group.name, buffers: buffers, body: [.loop(variable: c, extent: channels, kind: .parallel, body: body)])
+  }
+}

@@ -1,0 +1,168 @@
+/// Lowers one fused group to plain row-major (NCHW) loop nests by inlining: every member's value
+/// at an index is an expression of its inputs at remapped indices, so elementwise members become
+/// math at the anchor's store, injective members become index remaps, and the anchor's reduction
+/// becomes a small loop computed just before the store.
+struct GroupLowering {
+  let graph: Graph
+  let group: FusedGroup
+  let members: Set<Int>
+  /// Buffer name of each group input and output value.
+  private(set) var names: [ValueID: String] = [:]
+  private var buffers: [BufferDecl] = []
+  private var counter = 0
+  /// Statements to run before the expression being built (reductions), in order.
+  var prelude: [Stmt] = []
+  /// Softmax row statistics computed outside the row loop, by node.
+  var rowLocals: [Int: (max: String, sum: String)] = [:]
+
+  init(graph: Graph, group: FusedGroup) {
+    self.graph = graph
+    self.group = group
+    self.members = Set(group.nodes)
+    var used = Set<String>()
+    for v in group.inputs { declare(v, output: false, used: &used) }
+    for v in group.outputs { declare(v, output: true, used: &used) }
+  }
+
+  private mutating func declare(_ v: ValueID, output: Bool, used: inout Set<String>) {
+    var base = String(graph.values[v].name.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    if base.isEmpty || base.first!.isNumber || base.count > 40 { base = "t\(v)" }
+    base = "v_" + base
+    var name = base, k = 1
+    while used.contains(name) { name = "\(base)_\(k)"; k += 1 }
+    used.insert(name)
+    names[v] = name
+    buffers.append(BufferDecl(name: name, count: graph.shape(of: v).reduce(1, *), isOutput: output, value: v))
+  }
+
+  /// A fresh local or loop variable name.
+  mutating func fresh(_ stem: String) -> String {
+    counter += 1
+    return "\(stem)\(counter)"
+  }
+
+  // MARK: Index helpers
+
+  /// The row-major flat offset of an index into a shape (extent-1 axes contribute nothing).
+  static func flat(_ idx: [IndexExpr], _ shape: [Int]) -> IndexExpr {
+    let strides = Tensor.strides(of: shape)
+    var e = IndexExpr.constant(0)
+    for a in shape.indices where shape[a] != 1 { e = e + idx[a] * strides[a] }
+    return e
+  }
+
+  /// The multi-index of a flat offset into a shape.
+  static func unflatten(_ f: IndexExpr, _ shape: [Int]) -> [IndexExpr] {
+    let strides = Tensor.strides(of: shape)
+    let outermost = shape.firstIndex { $0 != 1 } ?? 0
+    return shape.indices.map { a in
+      if shape[a] == 1 { return .constant(0) }
+      let q = strides[a] == 1 ? f : IndexExpr.div(f, strides[a])
+      return a == outermost ? q : .mod(q, shape[a])
+    }
+  }
+
+  /// The index into an operand of `shape` broadcast (numpy, right-aligned) to an output index.
+  static func broadcast(_ idx: [IndexExpr], to shape: [Int]) -> [IndexExpr] {
+    let offset = idx.count - shape.count
+    return shape.indices.map { shape[$0] == 1 ? .constant(0) : idx[$0 + offset] }
+  }
+
+  // MARK: Values
+
+  /// The value `v` at multi-index `idx` (in `v`'s shape); may append reduction statements to `prelude`.
+  mutating func value(_ v: ValueID, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
+    guard let n = graph.producer(of: v), members.contains(n) else {
+      guard let name = names[v] else { throw GraphFuseError("value \(graph.values[v].name) has no buffer", op: "lowering") }
+      return .load(name, Self.flat(idx, graph.shape(of: v)))
+    }
+    let node = graph.nodes[n]
+    let def = try OpRegistry.definition(of: node.op, node: node.name)
+    let pattern = def.pattern(node.attributes)
+    if let scalar = def.scalar, pattern <= .broadcast {
+      let shapes = node.inputs.map { graph.shape(of: $0) }
+      let viewed = def.broadcastShapes(node.attributes, shapes)
+      var operands: [ValueExpr] = []
+      for (k, input) in node.inputs.enumerated() {
+        var i = Self.broadcast(idx, to: viewed[k])
+        if viewed[k] != shapes[k] { i = Self.unflatten(Self.flat(i, viewed[k]), shapes[k]) }
+        operands.append(try value(input, at: i))
+      }
+      return ValueExpr(scalar(node.attributes), operands: operands)
+    }
+    if pattern == .injective { return try injective(node, at: idx) }
+    return try anchor(n, at: idx)
+  }
+
+  // MARK: Loop nests
+
+  /// One loop nest per group output.
+  mutating func lower() throws(GraphFuseError) -> [LoopNest] {
+    let anchorNode = graph.nodes[group.anchor]
+    if anchorNode.op == "batch_norm" && BatchNorm.isTraining(anchorNode.attributes) {
+      return [try trainingBatchNorm(anchorNode)]
+    }
+    var nests: [LoopNest] = []
+    for (k, out) in group.outputs.enumerated() {
+      prelude = []
+      rowLocals = [:]
+      let body = try outputLoops(out)
+      let suffix = group.outputs.count > 1 ? "_out\(k)" : ""
+      nests.append(LoopNest(name: group.name + suffix, buffers: buffers, body: body))
+    }
+    return nests
+  }
+
+  /// Loops over the output's index space: leading axes flattened into one parallel loop,
+  /// the innermost axis vectorized when no reduction sits inside it.
+  private mutating func outputLoops(_ out: ValueID) throws(GraphFuseError) -> [Stmt] {
+    let shape = graph.shape(of: out)
+    let name = names[out]!
+    // A softmax anchor whose row is the output row computes its statistics once per row.
+    let anchorNode = graph.nodes[group.anchor]
+    var rowAxis: Int? = nil
+    if anchorNode.op == "softmax", graph.shape(of: anchorNode.outputs[0]) == shape, shape.count > 0 {
+      rowAxis = Injective.axis(anchorNode.attributes.int("axis", default: -1), rank: shape.count)
+    }
+    let vars = shape.indices.map { _ in fresh("i") }
+    // Extent-1 axes get no loop.
+    var idx = shape.indices.map { shape[$0] == 1 ? IndexExpr.constant(0) : .variable(vars[$0]) }
+    // Parallel loop over the leading axes until there is enough work to split.
+    // A group with a reduction may split its innermost axis too (a dense layer with one row).
+    var lead = 0, product = 1
+    let limit = group.pattern >= .commReduce && rowAxis == nil ? shape.count : shape.count - 1
+    while lead < limit, product < 256, lead != rowAxis { product *= shape[lead]; lead += 1 }
+    if shape.isEmpty { lead = 0 }
+    let p = fresh("p")
+    // The parallel loop runs over the flattened leading axes; their indices are locals.
+    var leadLocals: [Stmt] = []
+    if lead > 0 {
+      let leadIdx = Self.unflatten(.variable(p), Array(shape[..<lead]))
+      for a in 0..<lead {
+        if case .constant = leadIdx[a] { idx[a] = leadIdx[a]; continue }
+        if case .variable = leadIdx[a] { idx[a] = leadIdx[a]; continue }
+        leadLocals.append(.let_(vars[a], leadIdx[a]))
+      }
+    }
+    var inner: [Stmt]
+    if let r = rowAxis {
+      let (stats, _) = try softmaxRow(group.anchor, idx: idx, axis: r, rowVar: vars[r])
+      prelude = []
+      let e = try value(out, at: idx)
+      let store = prelude + [.store(name, Self.flat(idx, shape), e)]
+      inner = stats + [.loop(variable: vars[r], extent: shape[r], kind: .serial, body: store)]
+      for a in stride(from: shape.count - 1, through: lead, by: -1) where a != r && shape[a] > 1 {
+        inner = [.loop(variable: vars[a], extent: shape[a], kind: .serial, body: inner)]
+      }
+    } else {
+      let e = try value(out, at: idx)
+      let vectorize = prelude.isEmpty
+      inner = prelude + [.store(name, Self.flat(idx, shape), e)]
+      for a in stride(from: shape.count - 1, through: lead, by: -1) where shape[a] > 1 {
+        let kind: LoopKind = a == shape.count - 1 && vectorize && shape[a] > 1 ? .vectorized : .serial
+        inner = [.loop(variable: vars[a], extent: shape[a], kind: kind, body: inner)]
+      }
+    }
+    return lead > 0 ? [.loop(variable: p, extent: product, kind: .parallel, body: leadLocals + inner)] : inner
+  }
+}

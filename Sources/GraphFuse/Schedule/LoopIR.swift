@@ -1,0 +1,157 @@
+/// An integer index expression inside a loop nest: loop variables, constants and affine math.
+public indirect enum IndexExpr: Sendable, Equatable {
+  /// A loop variable or index local.
+  case variable(String)
+  /// A literal.
+  case constant(Int)
+  /// `a + b`.
+  case add(IndexExpr, IndexExpr)
+  /// `a * k`.
+  case mul(IndexExpr, Int)
+  /// `a / k` (floor division of a non-negative value).
+  case div(IndexExpr, Int)
+  /// `a % k`.
+  case mod(IndexExpr, Int)
+  /// `table[a]`: a constant lookup (gather indices).
+  case table([Int], IndexExpr)
+
+  /// `a + b`, folding constants.
+  public static func + (a: IndexExpr, b: IndexExpr) -> IndexExpr {
+    switch (a, b) {
+    case (.constant(0), _): return b
+    case (_, .constant(0)): return a
+    case (.constant(let x), .constant(let y)): return .constant(x + y)
+    case (.add(let p, .constant(let x)), .constant(let y)): return p + .constant(x + y)
+    default: return .add(a, b)
+    }
+  }
+
+  /// `a * k`, folding constants.
+  public static func * (a: IndexExpr, k: Int) -> IndexExpr {
+    switch (a, k) {
+    case (_, 0): return .constant(0)
+    case (_, 1): return a
+    case (.constant(let x), _): return .constant(x * k)
+    case (.mul(let p, let j), _): return .mul(p, j * k)
+    default: return .mul(a, k)
+    }
+  }
+
+  /// `a - k`.
+  public static func - (a: IndexExpr, k: Int) -> IndexExpr { a + .constant(-k) }
+}
+
+/// A boolean test on indices: guards padding and transposed-convolution strides.
+public enum IndexCondition: Sendable, Equatable {
+  /// `lower <= e < upper`.
+  case inRange(IndexExpr, Int, Int)
+  /// `e % k == 0` (and e ≥ 0).
+  case divisible(IndexExpr, Int)
+}
+
+/// A float expression: loads, locals, literals and the elementwise math of ``ScalarExpr``.
+public indirect enum ValueExpr: Sendable, Equatable {
+  /// `buffer[index]`.
+  case load(String, IndexExpr)
+  /// A float local declared earlier.
+  case local(String)
+  /// A literal.
+  case constant(Double)
+  /// `f(a)`.
+  case unary(UnaryFunction, ValueExpr)
+  /// `f(a, b)`.
+  case binary(BinaryFunction, ValueExpr, ValueExpr)
+  /// `conditions ? a : b`.
+  case select([IndexCondition], ValueExpr, ValueExpr)
+
+  /// Translates a ``ScalarExpr`` whose operands are already value expressions.
+  public init(_ scalar: ScalarExpr, operands: [ValueExpr]) {
+    switch scalar {
+    case .operand(let i): self = operands[i]
+    case .constant(let c): self = .constant(c)
+    case .unary(let f, let a): self = .unary(f, ValueExpr(a, operands: operands))
+    case .binary(let f, let a, let b): self = .binary(f, ValueExpr(a, operands: operands), ValueExpr(b, operands: operands))
+    }
+  }
+}
+
+/// How a loop runs.
+public enum LoopKind: String, Sendable {
+  /// One iteration after another.
+  case serial
+  /// Iterations split into tasks over the thread pool (the function's task range).
+  case parallel
+  /// Iterations mapped onto SIMD lanes.
+  case vectorized
+  /// Fully unrolled at compile time.
+  case unrolled
+}
+
+/// How a reduction combines into a float local.
+public enum Accumulate: String, Sendable {
+  case sum = "+="
+  case max = "max="
+}
+
+/// One statement of a loop nest.
+public indirect enum Stmt: Sendable, Equatable {
+  /// `for variable in 0..<extent` (kind says how).
+  case loop(variable: String, extent: Int, kind: LoopKind, body: [Stmt])
+  /// `float name = value`.
+  case declare(String, ValueExpr)
+  /// `name = name ⊕ value`.
+  case accumulate(String, Accumulate, ValueExpr)
+  /// `name = value` for an existing local.
+  case assign(String, ValueExpr)
+  /// `buffer[index] = value`.
+  case store(String, IndexExpr, ValueExpr)
+  /// `if (all conditions) { body }`.
+  case when([IndexCondition], [Stmt])
+  /// `int name = value` — an index local.
+  case let_(String, IndexExpr)
+}
+
+/// A buffer a loop nest reads or writes, with its role and element count.
+public struct BufferDecl: Sendable, Equatable {
+  /// The name used in loads and stores.
+  public var name: String
+  /// The element count.
+  public var count: Int
+  /// True when the nest writes it.
+  public var isOutput: Bool
+  /// The graph value behind it.
+  public var value: ValueID
+}
+
+/// A group lowered to loops: buffers and statements; the first parallel loop is split into tasks.
+public struct LoopNest: Sendable, Equatable, CustomStringConvertible {
+  /// The group name (also the C function name stem).
+  public var name: String
+  /// Buffers read and written, inputs first.
+  public var buffers: [BufferDecl]
+  /// The statements.
+  public var body: [Stmt]
+
+  /// Creates a loop nest.
+  public init(name: String, buffers: [BufferDecl], body: [Stmt]) {
+    self.name = name
+    self.buffers = buffers
+    self.body = body
+  }
+
+  /// The extent of the outermost parallel loop (the number of tasks), or 1.
+  public var taskCount: Int {
+    func find(_ stmts: [Stmt]) -> Int? {
+      for s in stmts {
+        switch s {
+        case .loop(_, let extent, .parallel, _): return extent
+        case .loop(_, _, _, let body): if let e = find(body) { return e }
+        case .when(_, let body): if let e = find(body) { return e }
+        default: continue
+        }
+      }
+      return nil
+    }
+    return find(body) ?? 1
+  }
+}

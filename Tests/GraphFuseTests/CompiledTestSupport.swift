@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+/// A named graph-building case for the compiled-vs-reference tests.
+struct CompiledCase: Sendable, CustomStringConvertible {
+  let name: String
+  let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void
+  /// Node partition for a fused plan; nil means one group per node.
+  var partition: (@Sendable (Graph) -> [[Int]])? = nil
+  var description: String { name }
+
+  init(_ name: String, partition: (@Sendable (Graph) -> [[Int]])? = nil, build: @escaping @Sendable (GraphBuilder) throws(GraphFuseError) -> Void) {
+    self.name = name
+    self.partition = partition
+    self.build = build
+  }
+}
+
+enum CompiledTesting {
+  /// A cache directory shared by test runs so reruns skip clang.
+  static let options = CompileOptions(threads: 2, cacheDirectory: NSTemporaryDirectory() + "graphfuse-test-cache")
+
+  static func weight(_ b: GraphBuilder, _ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1...1) -> ValueID {
+    b.constant(Tensor.random(shape: shape, in: range, seed: seed))
+  }
+
+  /// Builds the case, compiles it (unfused or with its partition) and compares with the reference.
+  static func check(_ c: CompiledCase, fused: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let b = GraphBuilder()
+    try c.build(b)
+    let graph = try b.finish()
+    let plan = fused && c.partition != nil
+      ? FusionPlan(groups: FusionPlan.makeGroups(graph, partition: c.partition!(graph))) : FusionPlan.unfused(graph)
+    let inputs = graph.inputs.enumerated().map { k, v in Tensor.random(shape: graph.shape(of: v), seed: UInt64(17 + k)) }
+    let expected = try ReferenceExecutor.run(graph, inputs: inputs)
+    let model = try CompiledModel.compile(graph, plan: plan, options: options)
+    let actual = try model.run(inputs)
+    #expect(actual.count == expected.count, sourceLocation: sourceLocation)
+    for (a, e) in zip(actual, expected) {
+      let cmp = a.compared(to: e)
+      #expect(cmp.isWithin(relative: 1e-4), "\(c.name): \(cmp)", sourceLocation: sourceLocation)
+    }
+  }
+}

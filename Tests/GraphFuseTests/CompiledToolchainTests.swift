@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+/// The compiler driver: content-hashed cache, portable flags, flag choices.
+@Suite struct CompiledToolchainTests {
+  static func graph() throws -> Graph {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 6, 6])
+    b.output(try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [16, 16, 3, 3], seed: 4)), padding: 1)))
+    return try b.finish()
+  }
+
+  @Test func secondCompileHitsTheCache() throws {
+    let dir = NSTemporaryDirectory() + "graphfuse-cache-test-\(UInt64.random(in: 0...UInt64.max))"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let g = try Self.graph()
+    let first = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 1, cacheDirectory: dir))
+    let second = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 1, cacheDirectory: dir))
+    #expect(!first.cacheHit)
+    #expect(second.cacheHit)
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+    #expect(files.count == 1 && files[0].hasSuffix(".so"), "\(files)")
+    let input = Tensor.random(shape: [1, 16, 6, 6], seed: 1)
+    #expect(try first.run([input]) == second.run([input]))
+  }
+
+  @Test func portableBuildMatchesTheReference() throws {
+    let g = try Self.graph()
+    let model = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 2, portable: true, cacheDirectory: CompiledTesting.options.cacheDirectory))
+    let input = Tensor.random(shape: [1, 16, 6, 6], seed: 2)
+    #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(g, inputs: [input])[0]).isWithin(relative: 1e-4))
+  }
+
+  @Test func flagsAreWrittenOutAndKeyedOnTheCPU() throws {
+    let t = try Toolchain.find(portable: false, cacheDirectory: "/tmp/unused")
+    #expect(t.flags.contains("-O3") && t.flags.contains("-march=native") && t.flags.contains("-ffp-contract=fast"))
+    #expect(t.hasAVX512 == t.flags.contains("-mprefer-vector-width=512"))
+    let portable = try Toolchain.find(portable: true, cacheDirectory: "/tmp/unused")
+    #expect(!portable.flags.contains("-march=native"))
+    #expect(t.key("int x;") != portable.key("int x;"))
+    #expect(t.key("int x;") != t.key("int y;"))
+  }
+}
