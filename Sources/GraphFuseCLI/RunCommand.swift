@@ -15,10 +15,14 @@ enum RunCommand {
     }
     var inputs: [Tensor] = []
     for (path, id) in zip(paths, graph.inputs) { inputs.append(try RawTensorFile.read(path: path, shape: graph.shape(of: id))) }
-    let backend = args.value("backend") ?? "reference"
+    let backend = args.value("backend") ?? "compiled"
+    let optimized = try graph.optimized(args.optimizeOptions())
     let outputs: [Tensor]
     switch backend {
-    case "reference": outputs = try ReferenceExecutor.run(try graph.optimized(args.optimizeOptions()).graph, inputs: inputs)
+    case "reference": outputs = try ReferenceExecutor.run(optimized.graph, inputs: inputs)
+    case "compiled":
+      let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount)
+      outputs = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads)).run(inputs)
     default: throw GraphFuseError("unknown backend '\(backend)' (compiled or reference)")
     }
     if let outputPath = args.value("output") { try RawTensorFile.write(outputs[0], path: outputPath) }

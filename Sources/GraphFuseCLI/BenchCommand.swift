@@ -1,0 +1,73 @@
+import Foundation
+import GraphFuse
+
+/// `graphfuse bench MODEL [--runs N] [--warmup N] [--threads N] [--json] [--svg F] [--peak GFLOPS]`:
+/// unfused, folded and fused on the compiled backend in one process, and a per-group profile.
+enum BenchCommand {
+  static func run(_ raw: [String]) throws(GraphFuseError) {
+    let args = try Arguments(raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque"], flags: ["json", "interleave"])
+    let model = try args.model("bench")
+    let graph = try ModelLoader.load(model, shapes: args.shapes())
+    let options = try benchOptions(args)
+    let report = try measure(graph, model: model, options: options)
+    if let svg = args.value("svg") {
+      do { try SVGChart(report).svg.write(toFile: svg, atomically: true, encoding: .utf8) } catch {
+        throw GraphFuseError("cannot write the chart: \(error.localizedDescription)", file: svg)
+      }
+    }
+    print(args.flag("json") ? report.json : report.description)
+  }
+
+  static func benchOptions(_ args: Arguments, runs: Int = 50, warmup: Int = 5) throws(GraphFuseError) -> BenchOptions {
+    let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount)
+    let peakText = args.value("peak") ?? ProcessInfo.processInfo.environment["GRAPHFUSE_PEAK_GFLOPS"]
+    let peak = peakText.flatMap(Double.init)
+    if peakText != nil, peak == nil { throw GraphFuseError("--peak needs a number of GFLOP/s, got '\(peakText!)'") }
+    return BenchOptions(
+      runs: try args.int("runs", default: runs), warmup: try args.int("warmup", default: warmup), threads: threads,
+      peakGFLOPS: peak, optimize: args.optimizeOptions(), interleaved: args.flag("interleave"))
+  }
+
+  /// Compiles each configuration (outside the timed loop) and times it with the bench harness.
+  static func measure(_ graph: Graph, model: String, options: BenchOptions) throws(GraphFuseError) -> BenchReport {
+    let inputs = graph.inputs.enumerated().map { Tensor.random(shape: graph.shape(of: $1), seed: 42 + UInt64($0)) }
+    let compileOptions = CompileOptions(threads: options.threads)
+    return try BenchRunner.run(graph: graph, model: model, options: options, progress: ProgressLine()) { _, optimized throws(GraphFuseError) in
+      let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: compileOptions)
+      return BenchRunnable(
+        run: { () throws(GraphFuseError) in _ = try compiled.run(inputs) },
+        outputs: { () throws(GraphFuseError) in try compiled.run(inputs) },
+        profile: { () throws(GraphFuseError) in try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3) } },
+        intermediateBytes: compiled.intermediateBytes)
+    }
+  }
+}
+
+/// `graphfuse lower MODEL [--group NAME] [--emit loops|c]`: the loop nest or C of fused groups.
+enum LowerCommand {
+  static func run(_ raw: [String]) throws(GraphFuseError) {
+    let args = try Arguments(raw, valued: ["group", "emit", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse"])
+    let model = try args.model("lower")
+    let optimized = try ModelLoader.load(model, shapes: args.shapes()).optimized(args.optimizeOptions())
+    let groups = optimized.plan.groups
+    var selected = Array(groups.indices)
+    if let name = args.value("group") {
+      guard let index = groups.firstIndex(where: { $0.name == name }) else {
+        let known = groups.prefix(8).map(\.name).joined(separator: ", ")
+        throw GraphFuseError("no fused group named '\(name)' (groups: \(known)\(groups.count > 8 ? ", …" : ""))", file: model)
+      }
+      selected = [index]
+    }
+    let emit = args.value("emit") ?? "loops"
+    guard emit == "loops" || emit == "c" else { throw GraphFuseError("--emit takes loops or c, got '\(emit)'") }
+    for index in selected {
+      if emit == "c" {
+        print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index))
+      } else {
+        print("// \(groups[index].name)")
+        print(try Lowering.loops(optimized.graph, plan: optimized.plan, group: index))
+      }
+      print("")
+    }
+  }
+}
