@@ -105,6 +105,14 @@ import Testing
       let e3 = try b.relu(try b.conv2d(s, weight: T.weight(b, [16, 16, 3, 3], seed: 13), padding: 1))
       b.output(try b.maxPool2d(try b.concat([e1, e3], axis: 1), kernel: 3, stride: 2, ceilMode: true))
     },
+    CompiledCase("batch 3: conv, depthwise, pool, residual", partition: { _ in [[0], [1, 2], [3], [4, 5, 6, 7]] }) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [3, 16, 11, 12])
+      let c = try b.conv2d(x, weight: T.weight(b, [32, 16, 3, 3], seed: 14), bias: T.weight(b, [32], seed: 15), padding: 1)
+      let d = try b.relu6(try b.conv2d(c, weight: T.weight(b, [32, 1, 3, 3], seed: 16), padding: 1, groups: 32))
+      let p = try b.avgPool2d(d, kernel: 2, stride: 1, padding: 1, countIncludePad: true)
+      let e = try b.conv2d(p, weight: T.weight(b, [32, 32, 2, 2], seed: 17), bias: T.weight(b, [32], seed: 18))
+      b.output(try b.relu(try b.add(try b.mul(e, T.weight(b, [1], seed: 19)), c)))
+    },
   ]
 
   @Test(arguments: blockedChains) func blockedChain(_ c: CompiledCase) throws { try T.check(c) }
@@ -158,6 +166,16 @@ import Testing
       #expect(r[0] == results[0][0])
       #expect(r[0].compared(to: expected).isWithin(relative: 1e-4))
     }
+  }
+
+  @Test func planMissingANodeThrows() throws {
+    let b = GraphBuilder()
+    b.output(try b.relu(try b.exp(b.input("x", shape: [2, 3]))))
+    let graph = try b.finish()
+    let partial = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0]]))
+    #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: partial, options: T.options) }
+    let backwards = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[1], [0]]))
+    #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: backwards, options: T.options) }
   }
 
   @Test func badInputShapeThrows() throws {

@@ -107,3 +107,39 @@ import Testing
   @Test(arguments: convCases) func convolution(_ c: CompiledCase) throws { try T.check(c) }
   @Test(arguments: otherCases) func otherOps(_ c: CompiledCase) throws { try T.check(c) }
 }
+
+/// Every elementwise and broadcast op of the registry, on plain tensors (generic loops) and fused
+/// into a convolution's epilogue (blocked vector code).
+@Suite struct CompiledElementwiseTests {
+  typealias T = CompiledTesting
+
+  static let unaryOps: [String] = OpRegistry.definitions.values
+    .filter { $0.scalar != nil && $0.arity == 1...1 && $0.pattern([:]) <= .broadcast }.map(\.name).sorted()
+  static let binaryOps: [String] = OpRegistry.definitions.values
+    .filter { $0.scalar != nil && $0.arity == 2...2 }.map(\.name).sorted()
+
+  @Test func registryHasTheExpectedOps() {
+    #expect(Self.unaryOps.count >= 14, "\(Self.unaryOps)")
+    #expect(Set(Self.binaryOps) == ["add", "sub", "mul", "div", "max", "min", "pow"])
+  }
+
+  @Test(arguments: unaryOps) func unaryPlainAndInEpilogue(_ op: String) throws {
+    let positive = ["log", "sqrt", "pow"].contains(op)
+    try T.check(CompiledCase("\(op) plain") { b throws(GraphFuseError) in
+      b.output(try b.apply(op, [b.input("x", shape: [3, 7])])[0])
+    }, inputRange: positive ? 0.1...2 : -2...2)
+    try T.check(CompiledCase("\(op) after conv", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 16, 5, 5])
+      let w = T.weight(b, [24, 16, 1, 1], seed: 3, range: positive ? 0.01...0.2 : -0.3...0.3)
+      b.output(try b.apply(op, [try b.conv2d(x, weight: w)])[0])
+    }, inputRange: positive ? 0.1...2 : -2...2)
+  }
+
+  @Test(arguments: binaryOps) func binaryWithChannelConstantInEpilogue(_ op: String) throws {
+    try T.check(CompiledCase("\(op) after conv", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 16, 5, 5])
+      let c = try b.conv2d(x, weight: T.weight(b, [20, 16, 1, 1], seed: 4, range: 0.01...0.2))
+      b.output(try b.apply(op, [c, T.weight(b, [20, 1, 1], seed: 5, range: 0.5...1.5)])[0])
+    }, inputRange: 0.1...2)
+  }
+}

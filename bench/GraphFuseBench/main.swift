@@ -65,7 +65,14 @@ if args.contains("--profile") {
   let timings = try model.profile(inputs, runs: 20)
   print(String(format: "  sum of group medians %.3f ms", timings.reduce(0) { $0 + $1.seconds } * 1e3))
   for t in timings.sorted(by: { $0.seconds > $1.seconds }).prefix(args.contains("--all") ? 1000 : 12) {
-    print(String(format: "  %8.3f ms  %@", t.seconds * 1e3, t.name))
+    let anchor = graph.nodes[fusedPlan.groups[t.group].anchor]
+    var detail = ""
+    if anchor.op == "conv2d" {
+      let w = graph.shape(of: anchor.inputs[1]), o = graph.shape(of: anchor.outputs[0])
+      let f = 2.0 * Double(o.reduce(1, *)) * Double(w[1] * w[2] * w[3])
+      detail = String(format: "%@ k%d s%d  %.1f GFLOP/s", o.description, w[2], anchor.attributes.ints("strides", default: [1, 1])[0], f / t.seconds / 1e9)
+    }
+    print(String(format: "  %8.3f ms  %@  %@", t.seconds * 1e3, t.name, detail))
   }
 }
 if args.contains("--source") { try model.source.write(toFile: "/tmp/gf_model.c", atomically: true, encoding: .utf8) }

@@ -55,11 +55,20 @@ public final class CompiledModel: @unchecked Sendable {
   /// Compiles every group of the plan into one library (cached by content) and prepares the runtime.
   public static func compile(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError) -> CompiledModel {
     try graph.verify()
+    let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8)
     let source = program.source
     let (path, cached) = try toolchain.library(for: source)
-    return try CompiledModel(graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
+    let model = try CompiledModel(graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
+    // GRAPHFUSE_DEBUG=1: one line per compile; 4: also the generated C.
+    let debug = Int(ProcessInfo.processInfo.environment["GRAPHFUSE_DEBUG"] ?? "") ?? 0
+    if debug >= 1 {
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+      FileHandle.standardError.write(Data("graphfuse: \(plan.groups.count) groups, \(program.steps.count) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n".utf8))
+    }
+    if debug >= 4 { FileHandle.standardError.write(Data(source.utf8)) }
+    return model
   }
 
   private init(graph: Graph, plan: FusionPlan, program: ModelProgram, source: String, library: SharedLibrary, cached: Bool, threads: Int) throws(GraphFuseError) {

@@ -60,6 +60,7 @@ struct ModelProgram {
 
   /// Builds the program: each group through its schedule, generic loops when no template fits.
   static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int) throws(GraphFuseError) -> ModelProgram {
+    try validate(graph, plan: plan)
     var program = ModelProgram()
     program.vectorWidth = vectorWidth
     for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
@@ -84,6 +85,31 @@ struct ModelProgram {
       }
       let symbol = nextSymbol
       addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: bufferIDs, tasks: nest.taskCount, group: g)
+    }
+  }
+
+  /// A plan must cover every node exactly once, with groups in an order where each group's inputs
+  /// already exist (graph inputs, constants or outputs of earlier groups).
+  static func validate(_ graph: Graph, plan: FusionPlan) throws(GraphFuseError) {
+    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, group) in plan.groups.enumerated() {
+      for n in group.nodes {
+        guard graph.nodes.indices.contains(n) else { throw GraphFuseError("group \(group.name) names node \(n), the graph has \(graph.nodes.count)", op: "compile") }
+        guard groupOf[n] == -1 else { throw GraphFuseError("node is in two groups of the plan", node: graph.nodes[n].name, op: graph.nodes[n].op) }
+        groupOf[n] = g
+      }
+    }
+    if let missing = groupOf.firstIndex(of: -1) {
+      throw GraphFuseError("node is in no group of the plan", node: graph.nodes[missing].name, op: graph.nodes[missing].op)
+    }
+    for (g, group) in plan.groups.enumerated() {
+      for n in group.nodes {
+        for input in graph.nodes[n].inputs {
+          if let p = graph.producer(of: input), groupOf[p] > g || (groupOf[p] == g && p > n) {
+            throw GraphFuseError("group \(group.name) reads \(graph.values[input].name) before it is computed", node: graph.nodes[n].name, op: graph.nodes[n].op)
+          }
+        }
+      }
     }
   }
 }
