@@ -57,6 +57,11 @@ import Testing
       let d = try b.relu(try b.dense(x, weight: T.weight(b, [24, 40], seed: 16), bias: T.weight(b, [24], seed: 17)))
       b.output(try b.mul(try b.softmax(d, axis: 1), T.weight(b, [24], seed: 18)))
     },
+    CompiledCase("dense template: whole vectors, odd K, clip; gemm with a runtime C falls back", partition: runs([2])) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [2, 7])
+      b.output(try b.clip(try b.dense(x, weight: T.weight(b, [32, 7], seed: 20), bias: T.weight(b, [32], seed: 21)), min: -0.5, max: 0.5))
+      b.output(try b.gemm(x, T.weight(b, [7, 3], seed: 22), b.input("c", shape: [2, 3]), alpha: 2, beta: 0.5))
+    },
     CompiledCase("max pool+relu, global pool+flatten", partition: runs([2, 2])) { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 18, 9, 9])
       let p = try b.relu(try b.maxPool2d(x, kernel: 3, stride: 2, padding: 1))
