@@ -121,6 +121,14 @@ public struct BufferDecl: Sendable, Equatable {
   public var isOutput: Bool
   /// The graph value behind it.
   public var value: ValueID
+
+  /// Creates a buffer declaration.
+  public init(name: String, count: Int, isOutput: Bool, value: ValueID) {
+    self.name = name
+    self.count = count
+    self.isOutput = isOutput
+    self.value = value
+  }
 }
 
 /// A group lowered to loops: buffers and statements; the first parallel loop is split into tasks.
