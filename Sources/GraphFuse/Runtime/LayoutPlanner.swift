@@ -68,48 +68,48 @@ struct LayoutPlanner {
     return program.buffers.count - 1
   }
 
-  /// Emits a template schedule for the group when one applies; false means use the generic one.
-  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  /// Emits a template schedule for the group when one applies and names it; nil means use the generic one.
+  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> String? {
     let group = plan.groups[g]
     let node = graph.nodes[group.anchor]
     let v = vectorWidth
     if group.pattern <= .broadcast {
       guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
-      else { return false }
+      else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
       let symbol = program.nextSymbol
       let (code, tasks) = BlockedTemplates.elementwise(symbol, shape: graph.shape(of: e.output), v: v, epilogue: e)
       program.addStep(code, symbol: symbol, buffers: operands + [output(e.output, into: &program)], tasks: tasks, group: g)
-      return true
+      return "elementwise over blocked NCHW\(v)c vectors"
     }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
-      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
+      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
       let symbol = program.nextSymbol
       let (code, tasks) = BlockedTemplates.pool(symbol, node: node, input: graph.shape(of: node.inputs[0]),
                                                 output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
       program.addStep(code, symbol: symbol, buffers: [input] + operands + [output(e.output, into: &program)], tasks: tasks, group: g)
-      return true
+      return "\(node.op) over blocked NCHW\(v)c vectors, epilogue in registers"
     case "conv2d":
-      return try emitConv(node, group: group, index: g, into: &program)
+      return try emitConv(node, group: group, index: g, into: &program) ? "blocked NCHW\(v)c conv template (register tile, epilogue in registers)" : nil
     case "gemm":
-      return try emitDense(node, group: group, index: g, into: &program)
+      return try emitDense(node, group: group, index: g, into: &program) ? "dense template (packed weights, epilogue in registers)" : nil
     case "concat":
       let out = graph.shape(of: node.outputs[0])
       let shapes = node.inputs.map { graph.shape(of: $0) }
       guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
         shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
-      else { return false }
+      else { return nil }
       var inputs: [Int] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
       let symbol = program.nextSymbol
       let (code, tasks) = BlockedTemplates.concat(symbol, n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], v: v)
       program.addStep(code, symbol: symbol, buffers: inputs + [output(node.outputs[0], into: &program)], tasks: tasks, group: g)
-      return true
+      return "channel concat of blocked NCHW\(v)c tensors (block copies)"
     default:
-      return false
+      return nil
     }
   }
 

@@ -33,6 +33,8 @@ struct ModelProgram {
   var outputBuffers: [Int] = []
   /// Buffer of each value in plain layout.
   var plain: [ValueID: Int] = [:]
+  /// The schedule each plan group compiled to, in plan order.
+  var schedules: [String] = []
   /// Floats per SIMD vector of the blocked layout.
   var vectorWidth = 16
 
@@ -66,7 +68,11 @@ struct ModelProgram {
     for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
     var layouts = LayoutPlanner(graph: graph, plan: plan, vectorWidth: vectorWidth)
     for (g, group) in plan.groups.enumerated() {
-      if try layouts.emitTemplate(group: g, into: &program) { continue }
+      if let name = try layouts.emitTemplate(group: g, into: &program) {
+        program.schedules.append(name)
+        continue
+      }
+      program.schedules.append("generic loop nest (plain NCHW)")
       try program.emitGeneric(graph, group: group, index: g, layouts: &layouts)
     }
     for v in graph.outputs {

@@ -93,6 +93,7 @@ extension LoopNest {
   /// The nest as text in the spirit of `tvm.lower`: one line per loop, load and store.
   public var description: String {
     var lines = ["// \(name)"]
+    if let schedule { lines.append("// compiled as: \(schedule); this is the reference loop nest") }
     for b in buffers { lines.append("// \(b.isOutput ? "out" : "in ") \(b.name): float[\(b.count)]") }
     func emit(_ stmts: [Stmt], _ depth: Int) {
       let pad = String(repeating: "  ", count: depth)

@@ -139,12 +139,15 @@ public struct LoopNest: Sendable, Equatable, CustomStringConvertible {
   public var buffers: [BufferDecl]
   /// The statements.
   public var body: [Stmt]
+  /// The schedule the compiled model runs for this group, when it is not this nest itself.
+  public var schedule: String?
 
   /// Creates a loop nest.
-  public init(name: String, buffers: [BufferDecl], body: [Stmt]) {
+  public init(name: String, buffers: [BufferDecl], body: [Stmt], schedule: String? = nil) {
     self.name = name
     self.buffers = buffers
     self.body = body
+    self.schedule = schedule
   }
 
   /// The extent of the outermost parallel loop (the number of tasks), or 1.
