@@ -36,10 +36,10 @@ import Testing
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
     let nest = try Lowering.loops(graph, plan: plan, group: 0)
-    try #require(try Toolchain.find(portable: false, cacheDirectory: nil).hasAVX512, "the printed vector width is AVX-512's")
+    let v = try Toolchain.find(portable: false, cacheDirectory: nil).hasAVX512 ? 16 : 8
     #expect(nest.description == """
       // fused_conv2d_relu
-      // compiled as: blocked NCHW16c conv template (register tile, epilogue in registers); this is the reference loop nest
+      // compiled as: blocked NCHW\(v)c conv template (register tile, epilogue in registers); this is the reference loop nest
       // in  v_x: float[32]
       // in  v_w: float[54]
       // out v_out: float[12]
