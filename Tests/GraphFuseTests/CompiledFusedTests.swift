@@ -118,6 +118,11 @@ import Testing
       let e = try b.conv2d(p, weight: T.weight(b, [32, 32, 2, 2], seed: 17), bias: T.weight(b, [32], seed: 18))
       b.output(try b.relu(try b.add(try b.mul(e, T.weight(b, [1], seed: 19)), c)))
     },
+    CompiledCase("conv plus a constant tensor of the output's shape", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 8, 6, 6])
+      let c = try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 23), padding: 1)
+      b.output(try b.add(c, T.weight(b, [1, 20, 6, 6], seed: 24)))
+    },
   ]
 
   @Test(arguments: blockedChains) func blockedChain(_ c: CompiledCase) throws { try T.check(c) }

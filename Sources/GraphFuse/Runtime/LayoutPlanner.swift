@@ -35,8 +35,15 @@ struct LayoutPlanner {
   /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
   mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int {
     if let b = blocked[v] { return b }
-    let source = try plainBuffer(v, into: &program, group: group)
     let s = graph.shape(of: v)
+    if let t = graph.constant(v) {
+      // A constant is laid out once, at compile time.
+      let data = WeightPacking.blocked(t, vector: vectorWidth)
+      program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: v))
+      blocked[v] = program.buffers.count - 1
+      return program.buffers.count - 1
+    }
+    let source = try plainBuffer(v, into: &program, group: group)
     program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     let target = program.buffers.count - 1
     let symbol = program.nextSymbol
