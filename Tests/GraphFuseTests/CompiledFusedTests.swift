@@ -184,8 +184,23 @@ import Testing
     let graph = try b.finish()
     let partial = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0]]))
     #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: partial, options: T.options) }
-    let backwards = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[1], [0]]))
-    #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: backwards, options: T.options) }
+    let twice = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1], [1]]))
+    #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: twice, options: T.options) }
+  }
+
+  @Test func groupsRunInDependencyOrder() throws {
+    // A residual block whose add group is listed before the downsample conv it reads.
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 6, 6])
+    let c = try b.conv2d(x, weight: T.weight(b, [16, 16, 3, 3], seed: 1), padding: 1)
+    let d = try b.conv2d(x, weight: T.weight(b, [16, 16, 1, 1], seed: 2))
+    b.output(try b.relu(try b.add(c, d)))
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 2, 3], [1]]))
+    let model = try CompiledModel.compile(graph, plan: plan, options: T.options)
+    let input = Tensor.random(shape: [1, 16, 6, 6], seed: 3)
+    #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 1e-4))
+    #expect(try model.profile([input], runs: 3).map(\.name) == plan.groups.map(\.name))
   }
 
   @Test func badInputShapeThrows() throws {
