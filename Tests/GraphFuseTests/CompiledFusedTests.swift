@@ -203,6 +203,21 @@ import Testing
     #expect(try model.profile([input], runs: 3).map(\.name) == plan.groups.map(\.name))
   }
 
+  @Test func emptyTensorsAreHandled() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [2, 5])
+    let empty = try b.slice(x, starts: [3], ends: [3], axes: [1])
+    b.output(try b.concat([try b.relu(empty), x], axis: 1))
+    b.output(try b.exp(empty))
+    let graph = try b.finish()
+    let model = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
+    let input = Tensor.random(shape: [2, 5], seed: 1)
+    let out = try model.run([input])
+    #expect(out[0] == input)
+    #expect(out[0].compared(to: try ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 0))
+    #expect(out[1].shape == [2, 0])
+  }
+
   @Test func badInputShapeThrows() throws {
     let b = GraphBuilder()
     b.output(try b.relu(b.input("x", shape: [2, 3])))

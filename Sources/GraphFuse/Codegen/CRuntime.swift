@@ -114,6 +114,7 @@ void gf_pool_destroy(void *handle) {
 /* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone. */
 void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
   gf_pool *p = (gf_pool *)handle;
+  if (total <= 0) return;
   if (p->nthreads <= 1 || total <= 1 || atomic_exchange(&p->busy, 1)) { fn(bufs, 0, total); return; }
   p->fn = fn;
   p->bufs = bufs;

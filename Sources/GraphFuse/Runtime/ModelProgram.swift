@@ -54,7 +54,7 @@ struct ModelProgram {
   /// Adds a C function and its launch.
   mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int) {
     functions.append(function)
-    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: max(1, tasks), group: group))
+    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: max(0, tasks), group: group))
   }
 
   /// The next unused kernel symbol.

@@ -41,9 +41,9 @@ enum ExprText {
 
   /// A float literal that C parses exactly as a float.
   static func literal(_ d: Double) -> String {
-    if d.isNaN { return "NAN" }
-    if d.isInfinite { return d > 0 ? "INFINITY" : "-INFINITY" }
     let f = Float(d)
+    if f.isNaN { return "NAN" }
+    if f.isInfinite { return f > 0 ? "INFINITY" : "-INFINITY" }
     if f == f.rounded(), abs(f) < 1e7 { return "\(Int(f)).0f" }
     return "\(f)f"
   }

@@ -163,6 +163,11 @@ public struct LoopNest: Sendable, Equatable, CustomStringConvertible {
       }
       return nil
     }
-    return find(body) ?? 1
+    if let extent = find(body) { return extent }
+    // No parallel loop: one task, or none when some loop has nothing to do.
+    func empty(_ stmts: [Stmt]) -> Bool {
+      stmts.contains { if case .loop(_, 0, _, _) = $0 { return true } else { return false } }
+    }
+    return empty(body) ? 0 : 1
   }
 }
