@@ -91,7 +91,7 @@ import Testing
     #expect(ExprText.condition(.inRange(i, 0, 7)) == "(unsigned long)(i) < 7ul")
   }
 
-  @Test(arguments: [(1e40, "INFINITY"), (-.infinity, "-INFINITY"), (2, "2.0f"), (0.5, "0.5f"), (1e-5, "1e-05f")])
+  @Test(arguments: [(1e40, "INFINITY"), (-.infinity, "-INFINITY"), (2, "2.0f"), (0.5, "0.5f"), (1e-5, "1e-05f")] as [(Double, String)])
   func floatLiteralsParseInC(_ value: Double, _ text: String) {
     #expect(ExprText.literal(value) == text)
   }
