@@ -22,7 +22,7 @@ let package = Package(
     .executableTarget(name: "ResNetBlock", dependencies: ["GraphFuse"], path: "Examples/ResNetBlock"),
     .executableTarget(name: "LowerBatchNorm", dependencies: ["GraphFuse"], path: "Examples/LowerBatchNorm"),
 
-    // Benchmarks (bench/README: measured numbers and commands)
+    // Benchmarks (Docs/Scheduling.md §4: measured numbers and commands)
     .executableTarget(name: "GraphFuseBench", dependencies: ["GraphFuse"], path: "bench/GraphFuseBench"),
 
     // Tests

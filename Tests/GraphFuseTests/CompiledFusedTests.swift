@@ -57,6 +57,11 @@ import Testing
       let d = try b.relu(try b.dense(x, weight: T.weight(b, [24, 40], seed: 16), bias: T.weight(b, [24], seed: 17)))
       b.output(try b.mul(try b.softmax(d, axis: 1), T.weight(b, [24], seed: 18)))
     },
+    CompiledCase("dense template: whole vectors, odd K, clip; gemm with a runtime C falls back", partition: runs([2])) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [2, 7])
+      b.output(try b.clip(try b.dense(x, weight: T.weight(b, [32, 7], seed: 20), bias: T.weight(b, [32], seed: 21)), min: -0.5, max: 0.5))
+      b.output(try b.gemm(x, T.weight(b, [7, 3], seed: 22), b.input("c", shape: [2, 3]), alpha: 2, beta: 0.5))
+    },
     CompiledCase("max pool+relu, global pool+flatten", partition: runs([2, 2])) { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 18, 9, 9])
       let p = try b.relu(try b.maxPool2d(x, kernel: 3, stride: 2, padding: 1))
@@ -112,6 +117,11 @@ import Testing
       let p = try b.avgPool2d(d, kernel: 2, stride: 1, padding: 1, countIncludePad: true)
       let e = try b.conv2d(p, weight: T.weight(b, [32, 32, 2, 2], seed: 17), bias: T.weight(b, [32], seed: 18))
       b.output(try b.relu(try b.add(try b.mul(e, T.weight(b, [1], seed: 19)), c)))
+    },
+    CompiledCase("conv plus a constant tensor of the output's shape", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 8, 6, 6])
+      let c = try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 23), padding: 1)
+      b.output(try b.add(c, T.weight(b, [1, 20, 6, 6], seed: 24)))
     },
   ]
 
@@ -174,8 +184,38 @@ import Testing
     let graph = try b.finish()
     let partial = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0]]))
     #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: partial, options: T.options) }
-    let backwards = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[1], [0]]))
-    #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: backwards, options: T.options) }
+    let twice = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1], [1]]))
+    #expect(throws: GraphFuseError.self) { try CompiledModel.compile(graph, plan: twice, options: T.options) }
+  }
+
+  @Test func groupsRunInDependencyOrder() throws {
+    // A residual block whose add group is listed before the downsample conv it reads.
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 6, 6])
+    let c = try b.conv2d(x, weight: T.weight(b, [16, 16, 3, 3], seed: 1), padding: 1)
+    let d = try b.conv2d(x, weight: T.weight(b, [16, 16, 1, 1], seed: 2))
+    b.output(try b.relu(try b.add(c, d)))
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 2, 3], [1]]))
+    let model = try CompiledModel.compile(graph, plan: plan, options: T.options)
+    let input = Tensor.random(shape: [1, 16, 6, 6], seed: 3)
+    #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 1e-4))
+    #expect(try model.profile([input], runs: 3).map(\.name) == plan.groups.map(\.name))
+  }
+
+  @Test func emptyTensorsAreHandled() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [2, 5])
+    let empty = try b.slice(x, starts: [3], ends: [3], axes: [1])
+    b.output(try b.concat([try b.relu(empty), x], axis: 1))
+    b.output(try b.exp(empty))
+    let graph = try b.finish()
+    let model = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
+    let input = Tensor.random(shape: [2, 5], seed: 1)
+    let out = try model.run([input])
+    #expect(out[0] == input)
+    #expect(out[0].compared(to: try ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 0))
+    #expect(out[1].shape == [2, 0])
   }
 
   @Test func badInputShapeThrows() throws {

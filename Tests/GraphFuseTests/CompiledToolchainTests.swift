@@ -33,6 +33,11 @@ import Testing
     #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(g, inputs: [input])[0]).isWithin(relative: 1e-4))
   }
 
+  @Test func findsTheClangNextToTheSwiftToolchain() throws {
+    let bin = try #require(Toolchain.swiftToolchainBin())
+    #expect(FileManager.default.isExecutableFile(atPath: bin + "/swift") || FileManager.default.isExecutableFile(atPath: bin + "/swift-frontend"), "\(bin)")
+  }
+
   @Test func flagsAreWrittenOutAndKeyedOnTheCPU() throws {
     let t = try Toolchain.find(portable: false, cacheDirectory: "/tmp/unused")
     #expect(t.flags.contains("-O3") && t.flags.contains("-march=native") && t.flags.contains("-ffp-contract=fast"))

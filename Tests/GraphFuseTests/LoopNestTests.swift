@@ -36,8 +36,10 @@ import Testing
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
     let nest = try Lowering.loops(graph, plan: plan, group: 0)
+    let v = try Toolchain.find(portable: false, cacheDirectory: nil).hasAVX512 ? 16 : 8
     #expect(nest.description == """
       // fused_conv2d_relu
+      // compiled as: blocked NCHW\(v)c conv template (register tile, epilogue in registers); this is the reference loop nest
       // in  v_x: float[32]
       // in  v_w: float[54]
       // out v_out: float[12]
@@ -87,5 +89,10 @@ import Testing
     #expect((i + .constant(2)) + .constant(3) == i + .constant(5))
     #expect(ExprText.index(i * 4 - 3) == "i*4 - 3")
     #expect(ExprText.condition(.inRange(i, 0, 7)) == "(unsigned long)(i) < 7ul")
+  }
+
+  @Test(arguments: [(1e40, "INFINITY"), (-.infinity, "-INFINITY"), (2, "2.0f"), (0.5, "0.5f"), (1e-5, "1e-05f")] as [(Double, String)])
+  func floatLiteralsParseInC(_ value: Double, _ text: String) {
+    #expect(ExprText.literal(value) == text)
   }
 }

@@ -50,7 +50,7 @@ if which == "conv" {
   let conv = try model.profile(inputs, runs: runs)[1]
   print(String(format: "%@ alone (blocked in/out): median %.3f ms = %.1f GFLOP/s", conv.name, conv.seconds * 1e3, flops / 2 / conv.seconds / 1e9))
 }
-let reference = which == "conv" ? try ReferenceExecutor.run(graph, inputs: inputs)[0] : nil
+let reference = which == "conv" || args.contains("--check") ? try ReferenceExecutor.run(graph, inputs: inputs)[0] : nil
 if let reference { print("check vs reference:", try model.run(inputs)[0].compared(to: reference)) }
 let fused = try latency(model, inputs, runs: runs)
 print(String(format: "fused   (%d threads): median %.3f ms (min %.3f, p90 %.3f)  %.1f GFLOP/s, intermediates %d bytes",

@@ -22,6 +22,8 @@ typedef float gf_vf __attribute__((vector_size(GF_V * 4)));
 static const float gf_zeros[64] __attribute__((aligned(64))) = {0};
 static inline gf_vf gf_load(const float *p) { return *(const gf_vf *)p; }
 static inline void gf_store(float *p, gf_vf v) { *(gf_vf *)p = v; }
+typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
+static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
 static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
 static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return __builtin_elementwise_max(a, b); }
 static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return __builtin_elementwise_min(a, b); }
@@ -112,6 +114,7 @@ void gf_pool_destroy(void *handle) {
 /* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone. */
 void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
   gf_pool *p = (gf_pool *)handle;
+  if (total <= 0) return;
   if (p->nthreads <= 1 || total <= 1 || atomic_exchange(&p->busy, 1)) { fn(bufs, 0, total); return; }
   p->fn = fn;
   p->bufs = bufs;

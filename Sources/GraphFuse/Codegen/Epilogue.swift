@@ -1,4 +1,5 @@
-/// The elementwise tail of a template group (bias, activation, residual add, scale-shift,
+/// The elementwise tail of a template group (per-channel operands vary along axis 1: the channels
+/// of a conv, the output features of a dense layer) (bias, activation, residual add, scale-shift,
 /// kept-whole batch norm) as one vector expression applied in registers before the single store.
 struct Epilogue {
   /// How an operand of the epilogue is read for one output vector.
@@ -24,7 +25,8 @@ struct Epilogue {
     let anchorOut = anchor.map { graph.nodes[$0].outputs[0] } ?? -1
     guard let last = group.outputs.first else { return nil }
     let shape = graph.shape(of: anchor == nil ? last : anchorOut)
-    guard shape.count == 4, group.outputs.count == 1 else { return nil }
+    guard shape.count >= 2, group.outputs.count == 1 else { return nil }
+    let rank = shape.count
     let members = Set(group.nodes)
     var operands: [Operand] = [], operandOf: [ValueID: Int] = [:]
     var memo: [ValueID: ValueExpr] = [:]
@@ -45,13 +47,14 @@ struct Epilogue {
           continue
         }
         if let existing = operandOf[input] { args.append(.load("e\(existing)", .constant(0))); continue }
-        let aligned = [Int](repeating: 1, count: max(0, 4 - viewed[k].count)) + viewed[k]
+        let aligned = [Int](repeating: 1, count: max(0, rank - viewed[k].count)) + viewed[k]
         let operand: Operand
         if graph.shape(of: input).reduce(1, *) == 1 {
           operand = .scalar(input)
         } else if aligned == shape {
           operand = .full(input)
-        } else if aligned.count == 4, aligned[0] == 1, aligned[1] == shape[1], aligned[2] == 1, aligned[3] == 1, let t = graph.constant(input) {
+        } else if aligned.count == rank, aligned[1] == shape[1], aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 }),
+          let t = graph.constant(input) {
           operand = .channel(WeightPacking.channels(t, channels: shape[1], vector: v))
         } else {
           return nil

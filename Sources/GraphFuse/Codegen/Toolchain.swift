@@ -25,9 +25,9 @@ struct Toolchain: Sendable {
     let env = ProcessInfo.processInfo.environment
     var candidates: [String] = []
     if let cc = env["CC"], !cc.isEmpty { candidates.append(cc) }
-    let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent().path
-    candidates += ["/opt/swift/usr/bin/clang", exe + "/clang", "/usr/bin/clang"]
+    if let toolchain = swiftToolchainBin() { candidates.append(toolchain + "/clang") }
     for dir in (env["PATH"] ?? "").split(separator: ":") { candidates.append("\(dir)/clang") }
+    candidates.append("/opt/swift/usr/bin/clang")
     guard let compiler = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
       throw GraphFuseError("no C compiler found; searched $CC, \(candidates.joined(separator: ", ")); set CC to a clang executable", op: "compile")
     }
@@ -48,6 +48,22 @@ struct Toolchain: Sendable {
     if avx512 { flags.append("-mprefer-vector-width=512") }  // keep 16-float vectors whole (96 → 182 GFLOP/s/core)
     let dir = cacheDirectory ?? env["GRAPHFUSE_CACHE_DIR"] ?? (NSHomeDirectory() + "/.cache/graphfuse")
     return Toolchain(compiler: compiler, version: version, flags: flags, cpu: cpu, hasAVX512: avx512, cacheDirectory: dir)
+  }
+
+  /// The `bin` directory of the Swift toolchain this process runs on: found from where the
+  /// Swift runtime library is mapped (`<toolchain>/usr/lib/swift/linux/libswiftCore.so`).
+  static func swiftToolchainBin() -> String? {
+    // /proc files report size 0: read to the end rather than by size.
+    guard let handle = FileHandle(forReadingAtPath: "/proc/self/maps") else { return nil }
+    let maps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    try? handle.close()
+    guard let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/libswiftCore.so") }),
+      let slash = line.firstIndex(of: "/")
+    else { return nil }
+    let library = URL(fileURLWithPath: String(line[slash...])).resolvingSymlinksInPath()
+    // …/usr/lib/swift/linux/libswiftCore.so → …/usr/bin
+    let usr = library.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return usr.appendingPathComponent("bin").path
   }
 
   /// The cache key: source, flags, compiler version and CPU.

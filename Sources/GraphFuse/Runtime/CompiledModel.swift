@@ -61,8 +61,15 @@ public final class CompiledModel: @unchecked Sendable {
     let source = program.source
     let (path, cached) = try toolchain.library(for: source)
     let model = try CompiledModel(graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
-    // GRAPHFUSE_DEBUG=1: one line per compile; 4: also the generated C.
-    let debug = Int(ProcessInfo.processInfo.environment["GRAPHFUSE_DEBUG"] ?? "") ?? 0
+    // GRAPHFUSE_DEBUG=1: one line per compile; 2: per-group times of every run;
+    // 3: the schedule and loop nest of every group; 4: also the generated C.
+    let debug = debugLevel
+    if debug >= 3 {
+      for g in plan.groups.indices {
+        let nest = try Lowering.loops(graph, plan: plan, group: g)
+        FileHandle.standardError.write(Data("\(nest)\n\n".utf8))
+      }
+    }
     if debug >= 1 {
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
       FileHandle.standardError.write(Data("graphfuse: \(plan.groups.count) groups, \(program.steps.count) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n".utf8))
@@ -108,8 +115,16 @@ public final class CompiledModel: @unchecked Sendable {
 
   /// Runs one inference; safe to call from several threads at once.
   public func run(_ inputs: [Tensor]) throws(GraphFuseError) -> [Tensor] {
-    try execute(inputs, timings: nil)
+    guard Self.debugLevel >= 2 else { return try execute(inputs, timings: nil) }
+    var t = [Double](repeating: 0, count: plan.groups.count)
+    let outputs = try execute(inputs, timings: &t)
+    let lines = plan.groups.indices.map { String(format: "  %8.3f ms  %@", t[$0] * 1e3, plan.groups[$0].name) }
+    FileHandle.standardError.write(Data(("graphfuse: run\n" + lines.joined(separator: "\n") + "\n").utf8))
+    return outputs
   }
+
+  /// `GRAPHFUSE_DEBUG`, read once.
+  static let debugLevel = Int(ProcessInfo.processInfo.environment["GRAPHFUSE_DEBUG"] ?? "") ?? 0
 
   /// Per-group median seconds over `runs` inferences, in plan order.
   public func profile(_ inputs: [Tensor], runs: Int) throws(GraphFuseError) -> [GroupTiming] {

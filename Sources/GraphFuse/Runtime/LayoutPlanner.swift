@@ -35,8 +35,15 @@ struct LayoutPlanner {
   /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
   mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int {
     if let b = blocked[v] { return b }
-    let source = try plainBuffer(v, into: &program, group: group)
     let s = graph.shape(of: v)
+    if let t = graph.constant(v) {
+      // A constant is laid out once, at compile time.
+      let data = WeightPacking.blocked(t, vector: vectorWidth)
+      program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: v))
+      blocked[v] = program.buffers.count - 1
+      return program.buffers.count - 1
+    }
+    let source = try plainBuffer(v, into: &program, group: group)
     program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     let target = program.buffers.count - 1
     let symbol = program.nextSymbol
@@ -68,46 +75,48 @@ struct LayoutPlanner {
     return program.buffers.count - 1
   }
 
-  /// Emits a template schedule for the group when one applies; false means use the generic one.
-  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  /// Emits a template schedule for the group when one applies and names it; nil means use the generic one.
+  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> String? {
     let group = plan.groups[g]
     let node = graph.nodes[group.anchor]
     let v = vectorWidth
     if group.pattern <= .broadcast {
       guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
-      else { return false }
+      else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
       let symbol = program.nextSymbol
       let (code, tasks) = BlockedTemplates.elementwise(symbol, shape: graph.shape(of: e.output), v: v, epilogue: e)
       program.addStep(code, symbol: symbol, buffers: operands + [output(e.output, into: &program)], tasks: tasks, group: g)
-      return true
+      return "elementwise over blocked NCHW\(v)c vectors"
     }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
-      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
+      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
       let symbol = program.nextSymbol
       let (code, tasks) = BlockedTemplates.pool(symbol, node: node, input: graph.shape(of: node.inputs[0]),
                                                 output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
       program.addStep(code, symbol: symbol, buffers: [input] + operands + [output(e.output, into: &program)], tasks: tasks, group: g)
-      return true
+      return "\(node.op) over blocked NCHW\(v)c vectors, epilogue in registers"
     case "conv2d":
-      return try emitConv(node, group: group, index: g, into: &program)
+      return try emitConv(node, group: group, index: g, into: &program) ? "blocked NCHW\(v)c conv template (register tile, epilogue in registers)" : nil
+    case "gemm":
+      return try emitDense(node, group: group, index: g, into: &program) ? "dense template (packed weights, epilogue in registers)" : nil
     case "concat":
       let out = graph.shape(of: node.outputs[0])
       let shapes = node.inputs.map { graph.shape(of: $0) }
       guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
         shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
-      else { return false }
+      else { return nil }
       var inputs: [Int] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
       let symbol = program.nextSymbol
       let (code, tasks) = BlockedTemplates.concat(symbol, n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], v: v)
       program.addStep(code, symbol: symbol, buffers: inputs + [output(node.outputs[0], into: &program)], tasks: tasks, group: g)
-      return true
+      return "channel concat of blocked NCHW\(v)c tensors (block copies)"
     default:
-      return false
+      return nil
     }
   }
 
@@ -140,6 +149,37 @@ struct LayoutPlanner {
     let result = output(e.output, into: &program)
     let (code, tasks) = template.compiled
     program.addStep(code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, group: g)
+    return true
+  }
+
+  private mutating func emitDense(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+    let a = node.attributes
+    let transA = a.bool("transA", default: false), transB = a.bool("transB", default: false)
+    let out = graph.shape(of: node.outputs[0])
+    let aShape = graph.shape(of: node.inputs[0])
+    guard let b = graph.constant(node.inputs[1]), group.nodes.first == group.anchor,
+      let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: vectorWidth),
+      !e.operands.contains(where: { if case .full = $0 { return true } else { return false } })
+    else { return false }
+    // The bias C must be one value per output feature (or absent).
+    var bias = Tensor(zeros: [out[1]])
+    if node.inputs.count > 2 {
+      guard let c = graph.constant(node.inputs[2]), c.count == out[1] || c.count == 1, c.shape.last == c.count || c.count == 1 else { return false }
+      let beta = Float(a.float("beta", default: 1))
+      bias = Tensor((0..<out[1]).map { beta * (c.count == 1 ? c.data[0] : c.data[$0]) })
+    }
+    let v = vectorWidth
+    let packed = DenseTemplate.pack(b, transB: transB, alpha: Float(a.float("alpha", default: 1)), vector: v)
+    let input = try plainBuffer(node.inputs[0], into: &program, group: g)
+    program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
+    let w = program.buffers.count - 1
+    let padded = WeightPacking.channels(bias, channels: out[1], vector: v)
+    program.buffers.append(BufferPlan(count: padded.count, storage: .constant(padded), value: nil))
+    let operands = try operandBuffers(e, into: &program, group: g)
+    let result = program.plainBuffer(graph, e.output)
+    let symbol = program.nextSymbol
+    let t = DenseTemplate(symbol: symbol, m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, v: v, epilogue: e)
+    program.addStep(t.source, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: t.tasks, group: g)
     return true
   }
 }

@@ -33,6 +33,8 @@ struct ModelProgram {
   var outputBuffers: [Int] = []
   /// Buffer of each value in plain layout.
   var plain: [ValueID: Int] = [:]
+  /// The schedule each plan group compiled to, in plan order.
+  var schedules: [String] = []
   /// Floats per SIMD vector of the blocked layout.
   var vectorWidth = 16
 
@@ -52,7 +54,7 @@ struct ModelProgram {
   /// Adds a C function and its launch.
   mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int) {
     functions.append(function)
-    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: max(1, tasks), group: group))
+    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: max(0, tasks), group: group))
   }
 
   /// The next unused kernel symbol.
@@ -60,13 +62,19 @@ struct ModelProgram {
 
   /// Builds the program: each group through its schedule, generic loops when no template fits.
   static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int) throws(GraphFuseError) -> ModelProgram {
-    try validate(graph, plan: plan)
+    let order = try executionOrder(graph, plan: plan)
     var program = ModelProgram()
     program.vectorWidth = vectorWidth
     for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
     var layouts = LayoutPlanner(graph: graph, plan: plan, vectorWidth: vectorWidth)
-    for (g, group) in plan.groups.enumerated() {
-      if try layouts.emitTemplate(group: g, into: &program) { continue }
+    program.schedules = [String](repeating: "", count: plan.groups.count)
+    for g in order {
+      let group = plan.groups[g]
+      if let name = try layouts.emitTemplate(group: g, into: &program) {
+        program.schedules[g] = name
+        continue
+      }
+      program.schedules[g] = "generic loop nest (plain NCHW)"
       try program.emitGeneric(graph, group: group, index: g, layouts: &layouts)
     }
     for v in graph.outputs {
@@ -88,9 +96,10 @@ struct ModelProgram {
     }
   }
 
-  /// A plan must cover every node exactly once, with groups in an order where each group's inputs
-  /// already exist (graph inputs, constants or outputs of earlier groups).
-  static func validate(_ graph: Graph, plan: FusionPlan) throws(GraphFuseError) {
+  /// The order to run the groups in: plan order where it respects the data dependencies,
+  /// otherwise the earliest group whose inputs are ready. A plan must cover every node exactly
+  /// once, and its groups must not depend on each other in a cycle.
+  static func executionOrder(_ graph: Graph, plan: FusionPlan) throws(GraphFuseError) -> [Int] {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
     for (g, group) in plan.groups.enumerated() {
       for n in group.nodes {
@@ -102,14 +111,24 @@ struct ModelProgram {
     if let missing = groupOf.firstIndex(of: -1) {
       throw GraphFuseError("node is in no group of the plan", node: graph.nodes[missing].name, op: graph.nodes[missing].op)
     }
+    var dependencies = [Set<Int>](repeating: [], count: plan.groups.count)
     for (g, group) in plan.groups.enumerated() {
       for n in group.nodes {
         for input in graph.nodes[n].inputs {
-          if let p = graph.producer(of: input), groupOf[p] > g || (groupOf[p] == g && p > n) {
-            throw GraphFuseError("group \(group.name) reads \(graph.values[input].name) before it is computed", node: graph.nodes[n].name, op: graph.nodes[n].op)
-          }
+          guard let p = graph.producer(of: input) else { continue }
+          if groupOf[p] != g { dependencies[g].insert(groupOf[p]) }
         }
       }
     }
+    var done = [Bool](repeating: false, count: plan.groups.count), order: [Int] = []
+    while order.count < plan.groups.count {
+      guard let next = plan.groups.indices.first(where: { !done[$0] && dependencies[$0].allSatisfy { done[$0] } }) else {
+        let stuck = plan.groups.indices.first { !done[$0] }!
+        throw GraphFuseError("groups of the plan depend on each other in a cycle (at \(plan.groups[stuck].name))", op: "compile")
+      }
+      done[next] = true
+      order.append(next)
+    }
+    return order
   }
 }

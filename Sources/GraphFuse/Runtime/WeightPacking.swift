@@ -47,4 +47,17 @@ enum WeightPacking {
     for ch in 0..<c { out[ch] = t.count == 1 ? t.data[0] : t.data[ch] }
     return out
   }
+
+  /// A plain `[n, c, h, w]` tensor in blocked `[n][c/v][h][w][v]` layout, padded channels zero.
+  static func blocked(_ t: Tensor, vector v: Int) -> [Float] {
+    let (n, c, hw) = (t.shape[0], t.shape[1], t.shape[2] * t.shape[3])
+    let blocks = (c + v - 1) / v
+    var out = [Float](repeating: 0, count: n * blocks * hw * v)
+    for b in 0..<n {
+      for ch in 0..<c {
+        for p in 0..<hw { out[((b * blocks + ch / v) * hw + p) * v + ch % v] = t.data[(b * c + ch) * hw + p] }
+      }
+    }
+    return out
+  }
 }

@@ -151,14 +151,14 @@ struct GroupLowering {
       let e = try value(out, at: idx)
       let store = prelude + [.store(name, Self.flat(idx, shape), e)]
       inner = stats + [.loop(variable: vars[r], extent: shape[r], kind: .serial, body: store)]
-      for a in stride(from: shape.count - 1, through: lead, by: -1) where a != r && shape[a] > 1 {
+      for a in stride(from: shape.count - 1, through: lead, by: -1) where a != r && shape[a] != 1 {
         inner = [.loop(variable: vars[a], extent: shape[a], kind: .serial, body: inner)]
       }
     } else {
       let e = try value(out, at: idx)
       let vectorize = prelude.isEmpty
       inner = prelude + [.store(name, Self.flat(idx, shape), e)]
-      for a in stride(from: shape.count - 1, through: lead, by: -1) where shape[a] > 1 {
+      for a in stride(from: shape.count - 1, through: lead, by: -1) where shape[a] != 1 {
         let kind: LoopKind = a == shape.count - 1 && vectorize && shape[a] > 1 ? .vectorized : .serial
         inner = [.loop(variable: vars[a], extent: shape[a], kind: kind, body: inner)]
       }

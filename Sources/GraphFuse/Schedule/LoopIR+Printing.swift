@@ -41,9 +41,9 @@ enum ExprText {
 
   /// A float literal that C parses exactly as a float.
   static func literal(_ d: Double) -> String {
-    if d.isNaN { return "NAN" }
-    if d.isInfinite { return d > 0 ? "INFINITY" : "-INFINITY" }
     let f = Float(d)
+    if f.isNaN { return "NAN" }
+    if f.isInfinite { return f > 0 ? "INFINITY" : "-INFINITY" }
     if f == f.rounded(), abs(f) < 1e7 { return "\(Int(f)).0f" }
     return "\(f)f"
   }
@@ -93,6 +93,7 @@ extension LoopNest {
   /// The nest as text in the spirit of `tvm.lower`: one line per loop, load and store.
   public var description: String {
     var lines = ["// \(name)"]
+    if let schedule { lines.append("// compiled as: \(schedule); this is the reference loop nest") }
     for b in buffers { lines.append("// \(b.isOutput ? "out" : "in ") \(b.name): float[\(b.count)]") }
     func emit(_ stmts: [Stmt], _ depth: Int) {
       let pad = String(repeating: "  ", count: depth)

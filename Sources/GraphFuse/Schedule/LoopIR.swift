@@ -121,6 +121,14 @@ public struct BufferDecl: Sendable, Equatable {
   public var isOutput: Bool
   /// The graph value behind it.
   public var value: ValueID
+
+  /// Creates a buffer declaration.
+  public init(name: String, count: Int, isOutput: Bool, value: ValueID) {
+    self.name = name
+    self.count = count
+    self.isOutput = isOutput
+    self.value = value
+  }
 }
 
 /// A group lowered to loops: buffers and statements; the first parallel loop is split into tasks.
@@ -131,12 +139,15 @@ public struct LoopNest: Sendable, Equatable, CustomStringConvertible {
   public var buffers: [BufferDecl]
   /// The statements.
   public var body: [Stmt]
+  /// The schedule the compiled model runs for this group, when it is not this nest itself.
+  public var schedule: String?
 
   /// Creates a loop nest.
-  public init(name: String, buffers: [BufferDecl], body: [Stmt]) {
+  public init(name: String, buffers: [BufferDecl], body: [Stmt], schedule: String? = nil) {
     self.name = name
     self.buffers = buffers
     self.body = body
+    self.schedule = schedule
   }
 
   /// The extent of the outermost parallel loop (the number of tasks), or 1.
@@ -152,6 +163,11 @@ public struct LoopNest: Sendable, Equatable, CustomStringConvertible {
       }
       return nil
     }
-    return find(body) ?? 1
+    if let extent = find(body) { return extent }
+    // No parallel loop: one task, or none when some loop has nothing to do.
+    func empty(_ stmts: [Stmt]) -> Bool {
+      stmts.contains { if case .loop(_, 0, _, _) = $0 { return true } else { return false } }
+    }
+    return empty(body) ? 0 : 1
   }
 }

@@ -5,14 +5,20 @@ public enum Lowering {
     guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
     var lowering = GroupLowering(graph: graph, group: plan.groups[group])
     let nests = try lowering.lower()
-    return LoopNest(name: plan.groups[group].name, buffers: nests[0].buffers, body: nests.flatMap(\.body))
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth)
+    let schedule = program.schedules[group].hasPrefix("generic") ? nil : program.schedules[group]
+    return LoopNest(name: plan.groups[group].name, buffers: nests[0].buffers, body: nests.flatMap(\.body), schedule: schedule)
+  }
+
+  /// The blocked-layout vector width of this machine (16 with AVX-512, else 8).
+  private static var vectorWidth: Int {
+    (try? Toolchain.find(portable: false, cacheDirectory: nil))?.hasAVX512 == false ? 8 : 16
   }
 
   /// The C source of group `group` as the compiled model runs it (template or generic schedule).
   public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int) throws(GraphFuseError) -> String {
     guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
-    let toolchain = try? Toolchain.find(portable: false, cacheDirectory: nil)
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain?.hasAVX512 == false ? 8 : 16)
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth)
     return zip(program.steps, program.functions).filter { $0.0.group == group }.map(\.1).joined(separator: "\n\n")
   }
 }
