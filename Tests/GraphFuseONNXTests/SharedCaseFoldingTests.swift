@@ -6,7 +6,7 @@ import Testing
 
 /// Batch-norm folding on `../shared/cases` (skipped when absent): which cases fold, the reason
 /// for each that does not, and that the folded graph computes the unfolded graph's output and
-/// PyTorch's golden output.
+/// PyTorch's golden output, on the reference executor and on the compiled backend.
 @Suite("Batch-norm folding on ../shared/cases (optional)")
 struct SharedCaseFoldingTests {
   struct Case: Sendable, CustomTestStringConvertible {
@@ -48,5 +48,7 @@ struct SharedCaseFoldingTests {
     let folded = try ReferenceExecutor.run(optimized.graph, inputs: [input])[0]
     #expect(folded.compared(to: unfolded).isWithin(relative: 1e-4), "\(folded.compared(to: unfolded))")
     #expect(folded.compared(to: golden).isWithin(relative: 1e-4), "\(folded.compared(to: golden))")
+    let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: 2)).run([input])[0]
+    #expect(compiled.compared(to: golden).isWithin(relative: 1e-4), "compiled: \(compiled.compared(to: golden))")
   }
 }
