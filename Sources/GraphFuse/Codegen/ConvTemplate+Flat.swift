@@ -28,8 +28,6 @@ extension ConvTemplate {
     let groups = outBlocks / nv
     let window = kh * kw
     let offset = "((n*\(outBlocks) + cb)*\(oh * ow) + p0 + t)*\(v)"
-    let store = epilogue.vectorC(acc: "acc[j][t]", offset: offset, channelBlock: "cb")
-    let padLanes = cout % v == 0 ? "" : "if (cb == \(outBlocks - 1)) for (int l = \(cout % v); l < GF_V; l++) r[l] = 0.0f;"
     let wLoads = (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " ")
     let fmas = (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " ")
     let call = "\(symbol)_ftile(in, wt, bias, bufs, out, n, og, p0"
@@ -37,8 +35,7 @@ extension ConvTemplate {
     static inline __attribute__((always_inline)) void \(symbol)_ftile(const float *restrict in, const float *restrict wt,
         const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long p0, const int T) {
     \(epilogue.declarations(first: 3))
-      gf_vf acc[\(nv)][16];
-      for (int j = 0; j < \(nv); j++) for (int t = 0; t < T; t++) acc[j][t] = gf_load(bias + (og*\(nv) + j)*GF_V);
+    \(tileAccumulatorInit)
       long offs[\(window)][16];
       for (long k = 0; k < \(window); k++) {
         long ky = k / \(kw), kx = k % \(kw);
@@ -60,25 +57,14 @@ extension ConvTemplate {
           }
         }
       }
-      for (int j = 0; j < \(nv); j++) {
-        long cb = og*\(nv) + j;
-        for (int t = 0; t < T; t++) {
-          gf_vf r = \(store);
-          \(padLanes)
-          gf_store(out + \(offset), r);
-        }
-      }
+    \(tileStores(offset: offset))
     }
 
-    void \(symbol)(float *const *bufs, long task_begin, long task_end) {
-      const float *restrict in = bufs[0], *restrict wt = bufs[1], *restrict bias = bufs[2];
-      float *restrict out = bufs[\(3 + epilogue.operands.count)];
-      for (long task = task_begin; task < task_end; task++) {
+    \(entryPoint("""
         long k = task % \(count), og = (task / \(count)) % \(groups), n = task / \(count * groups);
         long p0 = k*\(size - 1) + (k < \(big) ? k : \(big));
         if (k < \(big)) \(call), \(size)); else \(call), \(max(size - 1, 1)));
-      }
-    }
+    """))
     """
   }
 }

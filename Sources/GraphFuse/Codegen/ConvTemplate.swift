@@ -57,8 +57,6 @@ struct ConvTemplate {
     let batchStride = (inputBlocked || depthwise ? inBlocks * v : cin) * h * w
     let groups = outBlocks / nv
     let offset = "((n*\(outBlocks) + cb)*\(oh) + oy)*\(ow * v) + (ox + t)*\(v)"
-    let store = epilogue.vectorC(acc: "acc[j][t]", offset: offset, channelBlock: "cb")
-    let padLanes = cout % v == 0 ? "" : "if (cb == \(outBlocks - 1)) for (int l = \(cout % v); l < GF_V; l++) r[l] = 0.0f;"
     let inner: String
     if depthwise {
       inner = """
@@ -121,8 +119,7 @@ struct ConvTemplate {
     static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
         const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long oy, long ox, const int T, const int CHECK) {
     \(epilogue.declarations(first: 3))
-      gf_vf acc[\(nv)][16];
-      for (int j = 0; j < \(nv); j++) for (int t = 0; t < T; t++) acc[j][t] = gf_load(bias + (og*\(nv) + j)*GF_V);
+    \(tileAccumulatorInit)
       \(icLoop) {
         for (long ky = 0; ky < \(kh); ky++) {
           long iy = oy*\(sh) - \(pt) + ky*\(dh);
@@ -136,6 +133,27 @@ struct ConvTemplate {
         }
       }
       #undef PX
+    \(tileStores(offset: offset))
+    }
+
+    \(entryPoint("    long oy = task % \(oh), og = (task / \(oh)) % \(groups), n = task / \(oh * groups);\n" + rowSchedule))
+    """
+  }
+
+  /// The start of a register tile: `nv × T` accumulators initialized to the bias.
+  var tileAccumulatorInit: String {
+    """
+      gf_vf acc[\(nv)][16];
+      for (int j = 0; j < \(nv); j++) for (int t = 0; t < T; t++) acc[j][t] = gf_load(bias + (og*\(nv) + j)*GF_V);
+    """
+  }
+
+  /// The end of a register tile: the epilogue applied in registers, padding lanes zeroed, one
+  /// store per accumulator vector at `offset`.
+  func tileStores(offset: String) -> String {
+    let store = epilogue.vectorC(acc: "acc[j][t]", offset: offset, channelBlock: "cb")
+    let padLanes = cout % v == 0 ? "" : "if (cb == \(outBlocks - 1)) for (int l = \(cout % v); l < GF_V; l++) r[l] = 0.0f;"
+    return """
       for (int j = 0; j < \(nv); j++) {
         long cb = og*\(nv) + j;
         for (int t = 0; t < T; t++) {
@@ -144,14 +162,17 @@ struct ConvTemplate {
           gf_store(out + \(offset), r);
         }
       }
-    }
+    """
+  }
 
+  /// The entry point over a task range: unpacks the buffers and runs `body` once per task.
+  func entryPoint(_ body: String) -> String {
+    """
     void \(symbol)(float *const *bufs, long task_begin, long task_end) {
       const float *restrict in = bufs[0], *restrict wt = bufs[1], *restrict bias = bufs[2];
       float *restrict out = bufs[\(3 + epilogue.operands.count)];
       for (long task = task_begin; task < task_end; task++) {
-        long oy = task % \(oh), og = (task / \(oh)) % \(groups), n = task / \(oh * groups);
-    \(rowSchedule)
+    \(body)
       }
     }
     """
