@@ -64,9 +64,9 @@ struct Arguments {
     return result
   }
 
-  /// The optimization options from `--no-fold`, `--no-fuse`, `--keep`, `--opaque`.
+  /// The optimization options from `--no-fold`, `--no-fuse`, `--no-chain`, `--keep`, `--opaque`.
   func optimizeOptions() -> OptimizeOptions {
     let list: (String) -> Set<String> = { name in Set((options[name] ?? "").split(separator: ",").map(String.init)) }
-    return OptimizeOptions(fold: !flag("no-fold"), fuse: !flag("no-fuse"), keep: list("keep"), opaque: list("opaque"))
+    return OptimizeOptions(fold: !flag("no-fold"), fuse: !flag("no-fuse"), keep: list("keep"), opaque: list("opaque"), chainConvs: !flag("no-chain"))
   }
 }

@@ -5,7 +5,7 @@ import GraphFuse
 /// unfused, folded and fused on the compiled backend in one process, and a per-group profile.
 enum BenchCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque"], flags: ["json", "interleave"])
+    let args = try Arguments(raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque"], flags: ["json", "interleave", "no-chain"])
     let model = try args.model("bench")
     let graph = try ModelLoader.load(model, shapes: args.shapes())
     let options = try benchOptions(args)
@@ -46,7 +46,7 @@ enum BenchCommand {
 /// `graphfuse lower MODEL [--group NAME] [--emit loops|c]`: the loop nest or C of fused groups.
 enum LowerCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["group", "emit", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse"])
+    let args = try Arguments(raw, valued: ["group", "emit", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse", "no-chain"])
     let model = try args.model("lower")
     let optimized = try ModelLoader.load(model, shapes: args.shapes()).optimized(args.optimizeOptions())
     let groups = optimized.plan.groups

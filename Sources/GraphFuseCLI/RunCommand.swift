@@ -5,7 +5,7 @@ import GraphFuseONNX
 /// `graphfuse run MODEL --input F [--output F] [--backend compiled|reference]`.
 enum RunCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["input", "output", "backend", "threads", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse"])
+    let args = try Arguments(raw, valued: ["input", "output", "backend", "threads", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse", "no-chain"])
     let model = try args.model("run")
     let graph = try ModelLoader.load(model, shapes: args.shapes())
     guard let inputPath = args.value("input") else { throw GraphFuseError("run needs --input FILE (raw little-endian float32)") }

@@ -21,6 +21,7 @@ let usage = """
 
   common options:
     --shape NAME=1x3x224x224      the shape of a graph input with symbolic dimensions
+    --no-chain                    fuse by TVM's rules only: no [1x1 ->] depthwise -> 1x1 conv chains
   """
 
 /// Runs one command; errors become one stderr line and exit status 1.

@@ -23,6 +23,10 @@ if args.count > 1 && args[1] == "loops" {
   }
   exit(0)
 }
+if args.count > 1 && args[1] == "block" {
+  try ChainBlock.run(args)
+  exit(0)
+}
 let which = args.count > 1 ? args[1] : "conv"
 let runs = args.count > 2 ? Int(args[2])! : 50
 let threads = args.count > 3 ? Int(args[3])! : ProcessInfo.processInfo.activeProcessorCount

@@ -38,15 +38,23 @@ static inline gf_vf gf_vpow(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_
 
 typedef void (*gf_kernel)(float *const *bufs, long begin, long end);
 
+/* The index of the calling thread in its pool: 0 for the caller of gf_parallel, 1… for workers.
+   Kernels with per-thread scratch (conv chains) use it to pick their slice of a scratch buffer. */
+static __thread int gf_thread_index;
+
 #if defined(__x86_64__)
 #define GF_PAUSE() __builtin_ia32_pause()
 #else
 #define GF_PAUSE() ((void)0)
 #endif
 
-typedef struct {
+typedef struct gf_pool gf_pool;
+typedef struct { gf_pool *pool; int index; } gf_worker_arg;
+
+struct gf_pool {
   int nthreads;
   pthread_t threads[256];
+  gf_worker_arg args[256];
   pthread_mutex_t mu;
   pthread_cond_t cv;
   atomic_int generation, open, inside, busy, stop;
@@ -54,7 +62,7 @@ typedef struct {
   float *const *bufs;
   long total, chunk;
   atomic_long next, done;
-} gf_pool;
+};
 
 /* Takes chunks of tasks until none are left; counts the finished tasks. */
 static void gf_work(gf_pool *p) {
@@ -70,7 +78,8 @@ static void gf_work(gf_pool *p) {
 /* A worker joins a job only while it is open, so a late or descheduled worker never holds up
    the caller: the caller finishes the remaining tasks itself and waits only for work in flight. */
 static void *gf_worker(void *arg) {
-  gf_pool *p = (gf_pool *)arg;
+  gf_pool *p = ((gf_worker_arg *)arg)->pool;
+  gf_thread_index = ((gf_worker_arg *)arg)->index;
   int seen = 0;
   for (;;) {
     int spins = 0, g;
@@ -97,7 +106,10 @@ void *gf_pool_create(int nthreads) {
   p->nthreads = nthreads < 1 ? 1 : nthreads;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->cv, NULL);
-  for (int t = 1; t < p->nthreads; t++) pthread_create(&p->threads[t], NULL, gf_worker, p);
+  for (int t = 1; t < p->nthreads; t++) {
+    p->args[t] = (gf_worker_arg){p, t};
+    pthread_create(&p->threads[t], NULL, gf_worker, &p->args[t]);
+  }
   return p;
 }
 

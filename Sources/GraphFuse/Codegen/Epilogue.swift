@@ -74,13 +74,13 @@ struct Epilogue {
   }
 
   /// The C vector expression; `acc` is the accumulator text, `offset` the output element offset text,
-  /// `channelBlock` the channel-block index text.
-  func vectorC(acc: String, offset: String, channelBlock: String) -> String {
+  /// `channelBlock` the channel-block index text; operand pointers are named `prefix` + index.
+  func vectorC(acc: String, offset: String, channelBlock: String, prefix: String = "e") -> String {
     func operand(_ k: Int) -> String {
       switch operands[k] {
-      case .channel: return "gf_load(e\(k) + (\(channelBlock))*GF_V)"
-      case .scalar: return "gf_splat(e\(k)[0])"
-      case .full: return "gf_load(e\(k) + \(offset))"
+      case .channel: return "gf_load(\(prefix)\(k) + (\(channelBlock))*GF_V)"
+      case .scalar: return "gf_splat(\(prefix)\(k)[0])"
+      case .full: return "gf_load(\(prefix)\(k) + \(offset))"
       }
     }
     func text(_ e: ValueExpr) -> String {
@@ -104,8 +104,11 @@ struct Epilogue {
     return text(expr)
   }
 
-  /// C parameter declarations for the operand pointers, read from `bufs[first…]`.
-  func declarations(first: Int) -> String {
-    operands.indices.map { "  const float *restrict e\($0) = bufs[\(first + $0)];" }.joined(separator: "\n")
+  /// C parameter declarations for the operand pointers `prefix0…`, read from `bufs[first…]`.
+  func declarations(first: Int, prefix: String = "e") -> String {
+    operands.indices.map { "  const float *restrict \(prefix)\($0) = bufs[\(first + $0)];" }.joined(separator: "\n")
   }
+
+  /// True when some operand is a full tensor read from memory (not a per-channel or scalar value).
+  var readsTensors: Bool { operands.contains { if case .full = $0 { return true } else { return false } } }
 }

@@ -1,9 +1,14 @@
-/// Operator fusion: partitions a graph into fused groups by op pattern (TVM FuseOps).
+/// Operator fusion: partitions a graph into fused groups by op pattern (TVM FuseOps), then
+/// merges depthwise conv chains (GraphFuse's own phase, ``ConvChain``).
 public enum Fusion {
   /// The fused groups of `graph`; with `options.fuse` off, every node is its own group.
   public static func plan(_ graph: Graph, options: OptimizeOptions = .init()) -> FusionPlan {
     guard options.fuse else { return .unfused(graph) }
     var partitioner = GraphPartitioner(IndexedForwardGraph(graph, opaque: options.opaque), maxGroupSize: options.maxGroupSize)
-    return FusionPlan(groups: FusionPlan.makeGroups(graph, partition: partitioner.partition()))
+    var partition = partitioner.partition()
+    if options.chainConvs {
+      partition = ConvChain.merge(graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
+    }
+    return FusionPlan(groups: FusionPlan.makeGroups(graph, partition: partition))
   }
 }

@@ -10,16 +10,20 @@ public struct OptimizeOptions: Sendable, Equatable {
   public var opaque: Set<String> = []
   /// The largest number of ops in one fused group (TVM's default is 256).
   public var maxGroupSize: Int = 256
+  /// After TVM's phases, fuse depthwise conv chains (`[1×1 →] depthwise → 1×1`) into one group
+  /// (see ``ConvChain``); off gives TVM's partition exactly.
+  public var chainConvs: Bool = true
   /// Run the graph verifier after every pass (tests turn this on).
   public var verifyEachPass: Bool = false
 
   /// The full pipeline: fold and fuse.
-  public init(fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256, verifyEachPass: Bool = false) {
+  public init(fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256, chainConvs: Bool = true, verifyEachPass: Bool = false) {
     self.fold = fold
     self.fuse = fuse
     self.keep = keep
     self.opaque = opaque
     self.maxGroupSize = maxGroupSize
+    self.chainConvs = chainConvs
     self.verifyEachPass = verifyEachPass
   }
 

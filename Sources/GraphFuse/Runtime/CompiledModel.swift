@@ -57,7 +57,7 @@ public final class CompiledModel: @unchecked Sendable {
     try graph.verify()
     let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8)
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
     let source = program.source
     let (path, cached) = try toolchain.library(for: source)
     let model = try CompiledModel(graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)

@@ -7,6 +7,8 @@ struct LayoutPlanner {
   let graph: Graph
   let plan: FusionPlan
   let vectorWidth: Int
+  /// Threads a run may use (per-thread scratch is sized for them).
+  var threads = 1
   /// Buffer of each value held in blocked layout.
   var blocked: [ValueID: Int] = [:]
 
@@ -54,7 +56,7 @@ struct LayoutPlanner {
   }
 
   /// Buffers for the epilogue operands, in operand order.
-  private mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> [Int] {
+  mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> [Int] {
     var result: [Int] = []
     for operand in e.operands {
       switch operand {
@@ -69,7 +71,7 @@ struct LayoutPlanner {
   }
 
   /// A new blocked buffer for a group's output value.
-  private mutating func output(_ v: ValueID, into program: inout ModelProgram) -> Int {
+  mutating func output(_ v: ValueID, into program: inout ModelProgram) -> Int {
     program.buffers.append(BufferPlan(count: blockedCount(graph.shape(of: v)), storage: .arena, value: v))
     blocked[v] = program.buffers.count - 1
     return program.buffers.count - 1
@@ -77,7 +79,14 @@ struct LayoutPlanner {
 
   /// Emits a template schedule for the group when one applies and names it; nil means use the generic one.
   mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> String? {
-    let group = plan.groups[g]
+    try emitTemplate(plan.groups[g], index: g, into: &program)
+  }
+
+  /// Emits a template schedule for `group` (plan group `g`, or one stage of it); nil means use the generic one.
+  mutating func emitTemplate(_ group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> String? {
+    if let chain = ConvChain.match(graph, nodes: group.nodes) {
+      return try emitChain(chain, group: group, index: g, into: &program) ? "conv chain template (row bands, expanded rows in a per-thread ring)" : nil
+    }
     let node = graph.nodes[group.anchor]
     let v = vectorWidth
     if group.pattern <= .broadcast {

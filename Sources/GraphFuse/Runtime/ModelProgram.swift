@@ -61,12 +61,13 @@ struct ModelProgram {
   var nextSymbol: String { "gf_k\(steps.count)" }
 
   /// Builds the program: each group through its schedule, generic loops when no template fits.
-  static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int) throws(GraphFuseError) -> ModelProgram {
+  static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1) throws(GraphFuseError) -> ModelProgram {
     let order = try executionOrder(graph, plan: plan)
     var program = ModelProgram()
     program.vectorWidth = vectorWidth
     for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
     var layouts = LayoutPlanner(graph: graph, plan: plan, vectorWidth: vectorWidth)
+    layouts.threads = threads
     program.schedules = [String](repeating: "", count: plan.groups.count)
     for g in order {
       let group = plan.groups[g]
@@ -74,8 +75,18 @@ struct ModelProgram {
         program.schedules[g] = name
         continue
       }
-      program.schedules[g] = "generic loop nest (plain NCHW)"
-      try program.emitGeneric(graph, group: group, index: g, layouts: &layouts)
+      // A group no template runs whole (a conv chain that does not fit) runs stage by stage.
+      let stages = group.stages(in: graph)
+      var names: [String] = []
+      for stage in stages {
+        if stages.count > 1, let name = try layouts.emitTemplate(stage, index: g, into: &program) {
+          names.append(name)
+          continue
+        }
+        names.append("generic loop nest (plain NCHW)")
+        try program.emitGeneric(graph, group: stage, index: g, layouts: &layouts)
+      }
+      program.schedules[g] = names.count == 1 ? names[0] : "in stages: " + names.joined(separator: "; ")
     }
     for v in graph.outputs {
       program.outputBuffers.append(try layouts.plainBuffer(v, into: &program, group: plan.groups.count - 1))

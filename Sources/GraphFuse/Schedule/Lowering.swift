@@ -3,11 +3,16 @@ public enum Lowering {
   /// The generic loop nest of group `group` (all its outputs in one printable nest).
   public static func loops(_ graph: Graph, plan: FusionPlan, group: Int) throws(GraphFuseError) -> LoopNest {
     guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
-    var lowering = GroupLowering(graph: graph, group: plan.groups[group])
-    let nests = try lowering.lower()
+    var nests: [LoopNest] = []
+    for stage in plan.groups[group].stages(in: graph) {
+      var lowering = GroupLowering(graph: graph, group: stage)
+      nests += try lowering.lower()
+    }
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth)
     let schedule = program.schedules[group].hasPrefix("generic") ? nil : program.schedules[group]
-    return LoopNest(name: plan.groups[group].name, buffers: nests[0].buffers, body: nests.flatMap(\.body), schedule: schedule)
+    var seen = Set<String>()
+    let buffers = nests.flatMap(\.buffers).filter { seen.insert($0.name).inserted }
+    return LoopNest(name: plan.groups[group].name, buffers: buffers, body: nests.flatMap(\.body), schedule: schedule)
   }
 
   /// The blocked-layout vector width of this machine (16 with AVX-512, else 8).

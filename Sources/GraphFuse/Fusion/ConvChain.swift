@@ -1,0 +1,125 @@
+/// A chain of convolutions compiled as one group: an optional 1×1 conv (the expansion), a
+/// depthwise conv and a 1×1 conv (the projection), each with its elementwise tail — MobileNet's
+/// inverted residual block. TVM's rules never fuse two conv anchors; GraphFuse's chain phase
+/// does, because the depthwise conv reads its input once per output row band, so the expanded
+/// tensor can live in a per-thread ring of rows instead of memory (see `Docs/Passes/Fusion.md`).
+public struct ConvChain: Sendable, Equatable {
+  /// The 1×1 conv and its tail, if the chain starts with one.
+  public var expand: [Int]?
+  /// The depthwise conv and its tail.
+  public var depthwise: [Int]
+  /// The 1×1 conv and its tail (which may read tensors from outside, e.g. a residual add).
+  public var project: [Int]
+
+  /// The stages in execution order.
+  public var stages: [[Int]] { (expand.map { [$0] } ?? []) + [depthwise, project] }
+
+  /// The chain formed by a group's nodes, or nil when the group is not a chain.
+  public static func match(_ graph: Graph, nodes: [Int]) -> ConvChain? {
+    let convs = nodes.filter { graph.nodes[$0].op == "conv2d" }
+    guard convs.count >= 2, convs.count <= 3, let first = nodes.first, first == convs[0] else { return nil }
+    var stages: [[Int]] = []
+    for n in nodes {
+      if graph.nodes[n].op == "conv2d" { stages.append([n]) } else { stages[stages.count - 1].append(n) }
+    }
+    let kinds = stages.map { kind(graph, $0[0]) }
+    if stages.count == 3, kinds == [.pointwise, .depthwise, .pointwise] {
+      return ConvChain(expand: stages[0], depthwise: stages[1], project: stages[2])
+    }
+    if stages.count == 2, kinds == [.depthwise, .pointwise] {
+      return ConvChain(expand: nil, depthwise: stages[0], project: stages[1])
+    }
+    return nil
+  }
+
+  /// Merges, in a partition of `graph` (node sets in topological order), every depthwise conv
+  /// group into the 1×1 conv group that is its only consumer, together with the 1×1 conv group
+  /// that is its input's only producer when there is one. A stage joins only when its output is
+  /// read by the next stage's conv alone, the tails of the first stages read nothing but
+  /// constants, and no member is an op the user marked opaque. O(n) in the number of nodes.
+  static func merge(_ graph: Graph, partition: [[Int]], maxGroupSize: Int, opaque: Set<String> = []) -> [[Int]] {
+    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, members) in partition.enumerated() { for n in members { groupOf[n] = g } }
+    let consumers = graph.consumers()
+    let graphOutputs = Set(graph.outputs)
+    /// The group's single output when only node `reader` (as input 0) reads it.
+    func soleOutput(_ g: Int, readBy reader: Int) -> Bool {
+      let members = Set(partition[g])
+      var outputs: [ValueID] = []
+      for n in partition[g] {
+        for v in graph.nodes[n].outputs where graphOutputs.contains(v) || consumers[v].contains(where: { !members.contains($0) }) {
+          outputs.append(v)
+        }
+      }
+      guard outputs.count == 1, let v = outputs.first, !graphOutputs.contains(v) else { return false }
+      return consumers[v] == [reader] && graph.nodes[reader].inputs.firstIndex(of: v) == 0
+        && graph.nodes[reader].inputs.dropFirst().allSatisfy { $0 != v }
+    }
+    /// A conv group whose tail is elementwise over constants only (nothing to read from memory).
+    func selfContained(_ g: Int) -> Bool {
+      let members = Set(partition[g])
+      return partition[g].dropFirst().allSatisfy { n in
+        OpRegistry.pattern(of: graph.nodes[n]) <= .broadcast
+          && graph.nodes[n].inputs.allSatisfy { v in
+            graph.producer(of: v).map(members.contains) ?? (graph.constant(v) != nil)
+          }
+      }
+    }
+    func convGroup(_ g: Int, _ k: Kind) -> Bool {
+      guard let first = partition[g].first, kind(graph, first) == k, !partition[g].contains(where: { opaque.contains(graph.nodes[$0].op) })
+      else { return false }
+      return partition[g].dropFirst().allSatisfy { OpRegistry.pattern(of: graph.nodes[$0]) <= .broadcast }
+    }
+    var mergedInto = Array(partition.indices)
+    var taken = Set<Int>()
+    for d in partition.indices where convGroup(d, .depthwise) && selfContained(d) {
+      let dwConv = partition[d][0]
+      let outputValue = graph.nodes[partition[d].last!].outputs[0]
+      guard consumers[outputValue].count == 1 else { continue }
+      let p = groupOf[consumers[outputValue][0]]
+      guard p != d, !taken.contains(p), convGroup(p, .pointwise), soleOutput(d, readBy: partition[p][0]) else { continue }
+      var chain = [d, p]
+      if let producer = graph.producer(of: graph.nodes[dwConv].inputs[0]) {
+        let e = groupOf[producer]
+        if !taken.contains(e), convGroup(e, .pointwise), selfContained(e), soleOutput(e, readBy: dwConv) { chain.insert(e, at: 0) }
+      }
+      guard chain.reduce(0, { $0 + partition[$1].count }) <= maxGroupSize else { continue }
+      for g in chain { mergedInto[g] = p; taken.insert(g) }
+    }
+    var merged: [Int: [Int]] = [:]
+    for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
+    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+  }
+
+  enum Kind: Equatable { case pointwise, depthwise, other }
+
+  /// A 1×1 stride-1 unpadded conv, or a depthwise conv with dilation 1, over constant weights.
+  static func kind(_ graph: Graph, _ n: Int) -> Kind {
+    let node = graph.nodes[n]
+    guard node.op == "conv2d", let w = graph.constant(node.inputs[1]), w.shape.count == 4,
+      node.inputs.count < 3 || graph.constant(node.inputs[2]) != nil
+    else { return .other }
+    let x = graph.shape(of: node.inputs[0]), y = graph.shape(of: node.outputs[0])
+    guard x.count == 4, y.count == 4 else { return .other }
+    let a = node.attributes
+    let groups = a.int("group", default: 1)
+    let unitDilation = a.ints("dilations", default: [1, 1]) == [1, 1]
+    if groups == 1, w.shape[2] == 1, w.shape[3] == 1, unitDilation, a.ints("strides", default: [1, 1]) == [1, 1],
+      a.ints("pads", default: [0, 0, 0, 0]).allSatisfy({ $0 == 0 }) {
+      return .pointwise
+    }
+    if groups > 1, groups == x[1], groups == y[1], w.shape[1] == 1, unitDilation, w.shape[2] <= 7, w.shape[3] <= 7 {
+      return .depthwise
+    }
+    return .other
+  }
+}
+
+extension FusedGroup {
+  /// The single-anchor groups this group runs as when it cannot run as one loop nest: the stages
+  /// of a conv chain, or the group itself.
+  public func stages(in graph: Graph) -> [FusedGroup] {
+    guard let chain = ConvChain.match(graph, nodes: nodes) else { return [self] }
+    return FusionPlan.makeGroups(graph, partition: chain.stages)
+  }
+}
