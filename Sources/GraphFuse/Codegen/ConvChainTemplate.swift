@@ -33,10 +33,12 @@ struct ConvChainTemplate {
   var projectVectors: Int { outBlocks % 2 == 0 && v == 16 ? 2 : 1 }
   var tasks: Int { n * bands }
 
-  /// Row bands per image: at least one per thread, up to two per thread while bands keep ≥ 4 rows
-  /// (a band recomputes its `kh − sh` halo rows, so thinner bands cost more expansion work).
+  /// Row bands per image: a multiple of the thread count (so every thread gets equal work), two
+  /// per thread while bands keep ≥ 4 rows (a band recomputes its `kh − sh` halo rows, so thinner
+  /// bands cost more expansion work).
   static func bands(rows: Int, threads: Int) -> Int {
-    max(1, min(rows, max(threads, min(rows / 4, 2 * threads))))
+    let t = max(1, threads)
+    return max(1, min(rows, t * max(1, min(2, rows / (4 * t)))))
   }
 
   /// Floats of the ring of expanded rows and of the depthwise row buffer, per thread.

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+/// The conv chain phase (`[1×1 →] depthwise → 1×1` in one group) and its compiled schedule.
+@Suite struct ConvChainTests {
+  /// One chain's shape: channels, spatial size, depthwise window, and what surrounds it.
+  struct Shape: Sendable, CustomStringConvertible {
+    var batch = 1, cin = 24, mid = 144, cout = 24, size = 12, kernel = 3, stride = 1
+    var expand = true, residual = false
+    var description: String {
+      "\(batch)x\(cin)x\(size)² →\(expand ? " 1×1 \(mid) →" : "") dw\(kernel) s\(stride) → 1×1 \(cout)\(residual ? " + x" : "")"
+    }
+  }
+
+  /// A conv → relu6 → depthwise → relu6 → conv (→ add x) graph with biases.
+  static func graph(_ s: Shape) throws -> Graph {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [s.batch, s.cin, s.size, s.size])
+    var y = x
+    if s.expand {
+      let w = CompiledTesting.weight(b, [s.mid, s.cin, 1, 1], seed: 1, range: -0.5...0.5)
+      y = try b.clip(try b.conv2d(y, weight: w, bias: CompiledTesting.weight(b, [s.mid], seed: 2)), min: 0, max: 6)
+    }
+    let c = s.expand ? s.mid : s.cin
+    let dw = CompiledTesting.weight(b, [c, 1, s.kernel, s.kernel], seed: 3, range: -0.5...0.5)
+    y = try b.conv2d(y, weight: dw, bias: CompiledTesting.weight(b, [c], seed: 4), stride: s.stride, padding: s.kernel / 2, groups: c)
+    y = try b.clip(y, min: 0, max: 6)
+    let pw = CompiledTesting.weight(b, [s.cout, c, 1, 1], seed: 5, range: -0.3...0.3)
+    y = try b.conv2d(y, weight: pw, bias: CompiledTesting.weight(b, [s.cout], seed: 6))
+    if s.residual { y = try b.add(y, x) }
+    b.output(y)
+    return try b.finish()
+  }
+
+  @Test func mobileNetV2BlocksBecomeChains() throws {
+    let optimized = try ModelZoo.build("mobilenet_v2").optimized()
+    let graph = optimized.graph
+    let chains = optimized.plan.groups.compactMap { ConvChain.match(graph, nodes: $0.nodes) }
+    #expect(chains.count == 17)
+    #expect(chains.filter { $0.expand == nil }.count == 1)
+    // Every depthwise conv is in a chain; residual adds stay in the projection's stage.
+    let depthwise = graph.nodes.indices.filter { graph.nodes[$0].op == "conv2d" && graph.nodes[$0].attributes.int("group", default: 1) > 1 }
+    #expect(Set(chains.map { $0.depthwise[0] }) == Set(depthwise))
+    #expect(chains.filter { c in c.project.contains { graph.nodes[$0].op == "add" } }.count == 10)
+    // TVM's rules alone never put two convs in one group.
+    let tvm = try ModelZoo.build("mobilenet_v2").optimized(OptimizeOptions(chainConvs: false))
+    #expect(tvm.plan.groups.allSatisfy { g in g.nodes.filter { tvm.graph.nodes[$0].op == "conv2d" }.count <= 1 })
+    #expect(tvm.plan.groups.count == optimized.plan.groups.count + 2 * 16 + 1)
+  }
+
+  @Test func chainsNeedSoleConsumersConstantTailsAndNoOpaqueOps() throws {
+    func groups(_ options: OptimizeOptions = .init(), _ edit: (GraphBuilder, ValueID) throws(GraphFuseError) -> ValueID) throws -> [FusedGroup] {
+      let b = GraphBuilder()
+      let x = b.input("x", shape: [1, 16, 8, 8])
+      let e = try b.relu(try b.conv2d(x, weight: CompiledTesting.weight(b, [32, 16, 1, 1], seed: 1)))
+      let d = try edit(b, try b.conv2d(e, weight: CompiledTesting.weight(b, [32, 1, 3, 3], seed: 2), padding: 1, groups: 32))
+      b.output(try b.conv2d(d, weight: CompiledTesting.weight(b, [16, 32, 1, 1], seed: 3)))
+      let graph = try b.finish()
+      return try graph.optimized(options).plan.groups
+    }
+    #expect(try groups { _, d in d }.count == 1)
+    #expect(try groups(OptimizeOptions(chainConvs: false)) { _, d in d }.count == 3)
+    #expect(try groups(OptimizeOptions(opaque: ["conv2d"])) { _, d in d }.allSatisfy { $0.nodes.count == 1 })
+    // The depthwise output is also a graph output: it must be written, so no chain.
+    #expect(try groups { b, d in b.output(d); return d }.count == 3)
+    // The depthwise tail reads a tensor from memory: the stage cannot stay in registers.
+    #expect(try groups { b, d throws(GraphFuseError) in try b.mul(d, b.input("s", shape: [1, 32, 8, 8])) }.count == 3)
+  }
+
+  static let shapes: [Shape] = [
+    Shape(),
+    Shape(cin: 16, mid: 96, cout: 24, size: 15, stride: 2),
+    Shape(batch: 2, cin: 20, mid: 52, cout: 12, size: 9, kernel: 5, stride: 2),
+    Shape(cin: 32, mid: 96, cout: 32, size: 7, residual: true),
+    Shape(cin: 40, mid: 40, cout: 16, size: 11, expand: false),
+    Shape(cin: 8, mid: 8, cout: 8, size: 3, kernel: 3),
+  ]
+
+  /// The chain kernel matches the reference, for odd channel counts, strides, 5×5 windows,
+  /// batches, no expansion, a residual add, and with 1, 2 and 3 threads (per-thread scratch).
+  @Test(arguments: shapes)
+  func compiledChainMatchesReference(_ shape: Shape) throws {
+    let graph = try Self.graph(shape)
+    let optimized = try graph.optimized()
+    try #require(optimized.plan.groups.count == 1, "\(optimized.plan.groups.map(\.name))")
+    let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 17) }
+    let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+    for threads in [1, 2, 3] {
+      let options = CompileOptions(threads: threads, cacheDirectory: CompiledTesting.options.cacheDirectory)
+      let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options)
+      #expect(model.program.schedules[0].hasPrefix("conv chain"), "\(model.program.schedules[0])")
+      #expect(model.intermediateBytes == 0)
+      let cmp = try model.run(inputs)[0].compared(to: expected)
+      #expect(cmp.isWithin(relative: 1e-4), "\(shape), \(threads) threads: \(cmp)")
+    }
+  }
+
+  @Test func bandsAreAMultipleOfTheThreadsAndNeverExceedTheRows() {
+    for rows in [1, 2, 3, 7, 14, 28, 56, 112] {
+      for threads in [1, 2, 3, 8] {
+        let bands = ConvChainTemplate.bands(rows: rows, threads: threads)
+        #expect(bands >= 1 && bands <= rows)
+        if rows >= threads { #expect(bands % threads == 0, "rows \(rows), threads \(threads): \(bands)") }
+      }
+    }
+  }
+
+  @Test func chainGroupSplitsIntoItsStagesForLowering() throws {
+    let graph = try Self.graph(Shape(residual: false))
+    let plan = try graph.optimized().plan
+    let stages = plan.groups[0].stages(in: graph)
+    #expect(stages.map(\.nodes.count) == [2, 2, 1])
+    #expect(stages.map { graph.nodes[$0.anchor].op } == ["conv2d", "conv2d", "conv2d"])
+    let nest = try Lowering.loops(graph, plan: plan, group: 0)
+    #expect(nest.schedule?.hasPrefix("conv chain") == true)
+  }
+}
