@@ -137,6 +137,23 @@ import Testing
     #expect(model.source.contains("memcpy(out + task*400"))
   }
 
+  /// A global average pool over a blocked conv output (20 channels: a padded last block) runs
+  /// the blocked template, writes plain output, and feeds a 1×1 conv and a flatten.
+  @Test func globalAveragePoolOfBlockedInput() throws {
+    let c = CompiledCase("conv+relu, global average pool, 1×1 conv and flatten", partition: Self.runs([2, 1])) { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [2, 8, 7, 5])
+      let g = try b.globalAvgPool(try b.relu(try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 30), padding: 1)))
+      b.output(try b.conv2d(g, weight: T.weight(b, [12, 20, 1, 1], seed: 31)))
+      b.output(try b.flatten(g))
+    }
+    try T.check(c)
+    let b = GraphBuilder()
+    try c.build(b)
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: c.partition!(graph)))
+    #expect(try ModelProgram.build(graph, plan: plan, vectorWidth: 16).schedules[1].hasPrefix("global average pool over blocked"))
+  }
+
   @Test func convUsesBlockedTemplate() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 32, 8, 8])

@@ -133,4 +133,28 @@ enum BlockedTemplates {
     }
     """, n * total)
   }
+
+  /// Global average pooling of a blocked `[n, c/v, hw, v]` input into a plain `[n, c, 1, 1]`
+  /// output: one vector sum per channel block, the epilogue applied to the mean. Tasks: n × c/v.
+  static func globalAveragePool(_ symbol: String, n: Int, c: Int, hw: Int, v: Int, epilogue: Epilogue) -> (source: String, tasks: Int) {
+    let cb = (c + v - 1) / v
+    return ("""
+    void \(symbol)(float *const *bufs, long task_begin, long task_end) {
+      const float *restrict in = bufs[0];
+    \(epilogue.declarations(first: 1))
+      float *restrict out = bufs[\(1 + epilogue.operands.count)];
+      for (long task = task_begin; task < task_end; task++) {
+        long b = task / \(cb), blk = task % \(cb);
+        const float *src = in + task*\(hw * v);
+        gf_vf s0 = gf_splat(0.0f), s1 = s0;
+        long p = 0;
+        for (; p + 2 <= \(hw); p += 2) { s0 += gf_load(src + p*GF_V); s1 += gf_load(src + (p + 1)*GF_V); }
+        if (p < \(hw)) s0 += gf_load(src + p*GF_V);
+        gf_vf acc = (s0 + s1) * gf_splat(\(ExprText.literal(1.0 / Double(hw))));
+        gf_vf r = \(epilogue.vectorC(acc: "acc", offset: "0", channelBlock: "blk"));
+        for (long l = 0; l < GF_V && blk*GF_V + l < \(c); l++) out[b*\(c) + blk*GF_V + l] = r[l];
+      }
+    }
+    """, n * cb)
+  }
 }

@@ -108,6 +108,16 @@ struct LayoutPlanner {
                                                 output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
       program.addStep(code, symbol: symbol, buffers: [input] + operands + [output(e.output, into: &program)], tasks: tasks, group: g)
       return "\(node.op) over blocked NCHW\(v)c vectors, epilogue in registers"
+    case "global_avg_pool":
+      let x = graph.shape(of: node.inputs[0])
+      guard let input = blocked[node.inputs[0]], x.count == 4, let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
+        !e.readsTensors
+      else { return nil }
+      let operands = try operandBuffers(e, into: &program, group: g)
+      let symbol = program.nextSymbol
+      let (code, tasks) = BlockedTemplates.globalAveragePool(symbol, n: x[0], c: x[1], hw: x[2] * x[3], v: v, epilogue: e)
+      program.addStep(code, symbol: symbol, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], tasks: tasks, group: g)
+      return "global average pool over blocked NCHW\(v)c vectors, plain output"
     case "conv2d":
       return try emitConv(node, group: group, index: g, into: &program) ? "blocked NCHW\(v)c conv template (register tile, epilogue in registers)" : nil
     case "gemm":
