@@ -116,4 +116,26 @@ import Testing
     let nest = try Lowering.loops(graph, plan: plan, group: 0)
     #expect(nest.schedule?.hasPrefix("conv chain") == true)
   }
+
+  /// Runs that overlap use separate arenas, so their per-thread scratch slices never collide.
+  @Test func concurrentChainRunsAgree() async throws {
+    let graph = try Self.graph(Shape(cin: 16, mid: 64, cout: 16, size: 20, residual: true))
+    let optimized = try graph.optimized()
+    let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompiledTesting.options)
+    let inputs = (0..<4).map { Tensor.random(shape: [1, 16, 20, 20], seed: UInt64(40 + $0)) }
+    let expected = try inputs.map { try ReferenceExecutor.run(graph, inputs: [$0])[0] }
+    let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
+      for k in 0..<4 {
+        group.addTask {
+          var wrong = 0
+          for _ in 0..<25 where !(try model.run([inputs[k]])[0].compared(to: expected[k]).isWithin(relative: 1e-4)) { wrong += 1 }
+          return wrong
+        }
+      }
+      var total = 0
+      for try await w in group { total += w }
+      return total
+    }
+    #expect(wrong == 0)
+  }
 }

@@ -6,7 +6,8 @@ import GraphFuse
 enum ChainBlock {
   static func graph(cin: Int, expand: Int, cout: Int, size: Int, stride: Int) throws -> Graph {
     let b = GraphBuilder()
-    let x = b.input("x", shape: [1, cin, size, size])
+    let batch = Int(ProcessInfo.processInfo.environment["BATCH"] ?? "1") ?? 1
+    let x = b.input("x", shape: [batch, cin, size, size])
     func conv(_ x: ValueID, _ o: Int, _ i: Int, k: Int, stride: Int = 1, groups: Int = 1, seed: UInt64) throws -> ValueID {
       let r = Tensor.random(shape: [o, i / groups, k, k], seed: seed)
       let w = b.constant(Tensor(shape: r.shape, data: r.data.map { $0 * 0.2 }))
