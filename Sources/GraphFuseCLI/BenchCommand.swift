@@ -1,13 +1,14 @@
 import Foundation
 import GraphFuse
 
-/// `graphfuse bench MODEL [--runs N] [--warmup N] [--threads N] [--json] [--svg F] [--peak GFLOPS]`:
+/// `graphfuse bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F] [--peak GFLOPS]`:
 /// unfused, folded and fused on the compiled backend in one process, and a per-group profile.
 enum BenchCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque"], flags: ["json", "interleave", "no-chain"])
+    let args = try Arguments(raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque", "batch"], flags: ["json", "interleave", "no-chain"])
     let model = try args.model("bench")
-    let graph = try ModelLoader.load(model, shapes: args.shapes())
+    let batch = args.value("batch") == nil ? nil : try args.int("batch", default: 1)
+    let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: batch)
     let options = try benchOptions(args)
     let report = try measure(graph, model: model, options: options)
     if let svg = args.value("svg") {

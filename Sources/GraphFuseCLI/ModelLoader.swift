@@ -3,8 +3,12 @@ import GraphFuseONNX
 
 /// Loads `MODEL`: a `.onnx` path or a built-in `zoo:NAME`.
 enum ModelLoader {
-  static func load(_ spec: String, shapes: [String: [Int]] = [:]) throws(GraphFuseError) -> Graph {
-    if spec.hasPrefix("zoo:") { return try ModelZoo.build(String(spec.dropFirst(4))) }
+  /// `batch` (from `--batch`) sizes a built-in model; an ONNX model takes its shapes from `--shape`.
+  static func load(_ spec: String, shapes: [String: [Int]] = [:], batch: Int? = nil) throws(GraphFuseError) -> Graph {
+    if spec.hasPrefix("zoo:") { return try ModelZoo.build(String(spec.dropFirst(4)), batch: batch ?? 1) }
+    if batch != nil {
+      throw GraphFuseError("--batch sizes built-in zoo: models; give an ONNX model's input shape with --shape NAME=NxCxHxW", file: spec)
+    }
     return try ONNXImporter.load(path: spec, shapes: shapes)
   }
 }

@@ -13,7 +13,7 @@ let usage = """
                                   fused groups and batch-norm decisions
     run MODEL --input F [--output F] [--backend compiled|reference] [--threads N]
                                   inference on raw little-endian float32 files
-    bench MODEL [--runs N] [--warmup N] [--threads N] [--json] [--svg F] [--peak GFLOPS]
+    bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F] [--peak GFLOPS]
                                   unfused / folded / fused timing and a per-group profile
     lower MODEL [--group NAME] [--emit loops|c]
                                   the loop nests or C of a fused group

@@ -58,6 +58,24 @@ import Testing
     #expect(!unfolded.stdout.contains("fused_conv2d_relu"))
   }
 
+  @Test func noChainKeepsTVMsPartition() throws {
+    let chained = try run(["report", "zoo:mobilenet_v2"])
+    let tvm = try run(["report", "zoo:mobilenet_v2", "--no-chain"])
+    #expect(chained.status == 0 && tvm.status == 0)
+    #expect(chained.stdout.contains("→ 22 fused groups") && chained.stdout.contains("fused_conv2d_clip_conv2d_clip_conv2d_add"))
+    #expect(tvm.stdout.contains("→ 55 fused groups") && !tvm.stdout.contains("fused_conv2d_clip_conv2d"))
+  }
+
+  @Test func benchTakesABatchForZooModels() throws {
+    let result = try run(["bench", "zoo:tiny", "--batch", "3", "--runs", "2", "--warmup", "1", "--threads", "1", "--json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    #expect((object["speedup"] as? Double ?? 0) > 0)
+    let single = try run(["bench", "zoo:tiny", "--runs", "2", "--warmup", "1", "--threads", "1", "--json"])
+    let one = try #require(try JSONSerialization.jsonObject(with: Data(single.stdout.utf8)) as? [String: Any])
+    #expect((object["flops"] as? Double ?? 0) > 2.9 * (one["flops"] as? Double ?? 1))
+  }
+
   @Test func dotPrintsClusters() throws {
     let result = try run(["dot", "zoo:tiny"])
     #expect(result.status == 0)
@@ -88,6 +106,8 @@ import Testing
     BadCall(arguments: ["run", "zoo:tiny"], mentions: "--input"),
     BadCall(arguments: ["run", "zoo:tiny", "--input", "/nonexistent.bin"], mentions: "/nonexistent.bin"),
     BadCall(arguments: ["report", "zoo:tiny", "--shape", "nonsense"], mentions: "NAME=DIMS"),
+    BadCall(arguments: ["bench", "/nonexistent/model.onnx", "--batch", "2"], mentions: "--shape"),
+    BadCall(arguments: ["bench", "zoo:tiny", "--batch", "0"], mentions: "--batch"),
   ]
 
   @Test(arguments: badCalls)
