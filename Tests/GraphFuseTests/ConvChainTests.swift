@@ -107,6 +107,24 @@ import Testing
     }
   }
 
+  /// A group that merely holds a 1×1, a depthwise and a 1×1 conv side by side is not a chain:
+  /// it compiles stage by stage (generic schedule) and still computes the right thing.
+  @Test func unlinkedConvsInOneGroupAreNotAChain() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 6, 6])
+    let e = try b.conv2d(x, weight: CompiledTesting.weight(b, [16, 16, 1, 1], seed: 1))
+    let d = try b.conv2d(x, weight: CompiledTesting.weight(b, [16, 1, 3, 3], seed: 2), padding: 1, groups: 16)
+    let p = try b.conv2d(d, weight: CompiledTesting.weight(b, [16, 16, 1, 1], seed: 3))
+    b.output(try b.add(p, e))
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1, 2, 3]]))
+    #expect(ConvChain.match(graph, nodes: plan.groups[0].nodes) == nil)
+    let inputs = [Tensor.random(shape: [1, 16, 6, 6], seed: 5)]
+    let model = try CompiledModel.compile(graph, plan: plan, options: CompiledTesting.options)
+    #expect(!model.program.schedules[0].hasPrefix("conv chain"))
+    #expect(try model.run(inputs)[0].compared(to: try ReferenceExecutor.run(graph, inputs: inputs)[0]).isWithin(relative: 1e-4))
+  }
+
   @Test func chainGroupSplitsIntoItsStagesForLowering() throws {
     let graph = try Self.graph(Shape(residual: false))
     let plan = try graph.optimized().plan

@@ -22,6 +22,16 @@ public struct ConvChain: Sendable, Equatable {
     for n in nodes {
       if graph.nodes[n].op == "conv2d" { stages.append([n]) } else { stages[stages.count - 1].append(n) }
     }
+    // Each stage is its conv and an elementwise tail whose last value is read by the next conv
+    // (as its data input) and by nothing else, so the stages really form one chain.
+    let consumers = graph.consumers()
+    for (k, stage) in stages.enumerated() {
+      guard stage.dropFirst().allSatisfy({ OpRegistry.pattern(of: graph.nodes[$0]) <= .broadcast }) else { return nil }
+      guard k + 1 < stages.count else { break }
+      let value = graph.nodes[stage.last!].outputs[0]
+      let next = stages[k + 1][0]
+      guard graph.nodes[next].inputs.first == value, consumers[value] == [next], !graph.outputs.contains(value) else { return nil }
+    }
     let kinds = stages.map { kind(graph, $0[0]) }
     if stages.count == 3, kinds == [.pointwise, .depthwise, .pointwise] {
       return ConvChain(expand: stages[0], depthwise: stages[1], project: stages[2])
@@ -117,9 +127,20 @@ public struct ConvChain: Sendable, Equatable {
 
 extension FusedGroup {
   /// The single-anchor groups this group runs as when it cannot run as one loop nest: the stages
-  /// of a conv chain, or the group itself.
+  /// of a conv chain; for any other group with several anchors (reductions, convs, opaque ops —
+  /// possible in a plan built by hand), one stage per anchor in node order; else the group itself.
   public func stages(in graph: Graph) -> [FusedGroup] {
-    guard let chain = ConvChain.match(graph, nodes: nodes) else { return [self] }
-    return FusionPlan.makeGroups(graph, partition: chain.stages)
+    if let chain = ConvChain.match(graph, nodes: nodes) { return FusionPlan.makeGroups(graph, partition: chain.stages) }
+    let isAnchor = { (n: Int) in [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n])) }
+    guard nodes.filter(isAnchor).count > 1 else { return [self] }
+    var parts: [[Int]] = []
+    var seenAnchor = false
+    for n in nodes {
+      if isAnchor(n) && seenAnchor { parts.append([]) }
+      if parts.isEmpty { parts.append([]) }
+      seenAnchor = seenAnchor || isAnchor(n)
+      parts[parts.count - 1].append(n)
+    }
+    return FusionPlan.makeGroups(graph, partition: parts)
   }
 }
