@@ -30,13 +30,15 @@ if args.count > 1 && args[1] == "block" {
 let which = args.count > 1 ? args[1] : "conv"
 let runs = args.count > 2 ? Int(args[2])! : 50
 let threads = args.count > 3 ? Int(args[3])! : ProcessInfo.processInfo.activeProcessorCount
-let graph: Graph
+let source: Graph
 switch which {
-case "resnet18": graph = try Networks.resnet18()
-case "mobilenetv2": graph = try Networks.mobilenetV2()
-case "resnet50": graph = try Networks.resnet50()
-default: graph = try Networks.conv3x3()
+case "resnet18", "resnet50": source = try ModelZoo.build(which)
+case "mobilenetv2": source = try ModelZoo.build("mobilenet_v2")
+default: source = try Networks.conv3x3()
 }
+// The real pipeline: batch norms folded, then fused (the plan `graphfuse bench` calls fused).
+let optimized = try source.optimized()
+let graph = optimized.graph
 let flops = graph.nodes.filter { $0.op == "conv2d" }.reduce(0.0) { sum, node in
   let w = graph.shape(of: node.inputs[1]), o = graph.shape(of: node.outputs[0])
   return sum + 2.0 * Double(o.reduce(1, *)) * Double(w[1] * w[2] * w[3])
@@ -44,7 +46,7 @@ let flops = graph.nodes.filter { $0.op == "conv2d" }.reduce(0.0) { sum, node in
 let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 7) }
 let coldDir = NSTemporaryDirectory() + "gf-bench-cold-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: coldDir) }
-let fusedPlan = Networks.fusedPlan(graph)
+let fusedPlan = optimized.plan
 var model: CompiledModel! = nil
 let cold = try seconds { model = try CompiledModel.compile(graph, plan: fusedPlan, options: CompileOptions(threads: threads, cacheDirectory: coldDir)) }
 let warm = try seconds { model = try CompiledModel.compile(graph, plan: fusedPlan, options: CompileOptions(threads: threads, cacheDirectory: coldDir)) }

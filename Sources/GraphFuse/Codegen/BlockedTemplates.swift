@@ -57,7 +57,7 @@ enum BlockedTemplates {
       ? "if (iy >= -\(win.pads[0]) && iy < \(h + win.pads[2]) && ix >= -\(win.pads[1]) && ix < \(w + win.pads[3])) cnt += 1.0f;" : ""
     let combine = isMax ? "acc = gf_vmax(acc, x);" : "acc += x;"
     let finish = isMax ? "" : "acc = acc / gf_splat(cnt > 1.0f ? cnt : 1.0f);"
-    let padLanes = c % v == 0 ? "" : "if (blk == \(cb - 1)) for (int l = \(c % v); l < GF_V; l++) r[l] = 0.0f;"
+    let padLanes = TemplateText.padLanes(channels: c, vector: v, block: "blk")
     return ("""
     void \(symbol)(float *const *bufs, long task_begin, long task_end) {
       const float *restrict in = bufs[0];
@@ -93,7 +93,7 @@ enum BlockedTemplates {
   static func elementwise(_ symbol: String, shape: [Int], v: Int, epilogue: Epilogue) -> (source: String, tasks: Int) {
     let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
     let cb = (c + v - 1) / v
-    let padLanes = c % v == 0 ? "" : "if (blk == \(cb - 1)) for (int l = \(c % v); l < GF_V; l++) r[l] = 0.0f;"
+    let padLanes = TemplateText.padLanes(channels: c, vector: v, block: "blk")
     return ("""
     void \(symbol)(float *const *bufs, long task_begin, long task_end) {
     \(epilogue.declarations(first: 0))

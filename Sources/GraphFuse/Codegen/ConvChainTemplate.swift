@@ -55,16 +55,9 @@ struct ConvChainTemplate {
     return (expand, depthwise, project, scratch, scratch + 1)
   }
 
-  /// A row of `width` pixels split evenly into tiles of at most `maxTile`: (count, big, size).
-  private func split(_ width: Int, maxTile: Int) -> (count: Int, big: Int, size: Int) {
-    let count = (width + maxTile - 1) / maxTile
-    let size = (width + count - 1) / count
-    return (count, width - count * (size - 1), size)
-  }
-
   /// Calls `call(T)` for every tile of a row, with `T` a literal so the tile function specializes.
   private func rowTiles(_ width: Int, maxTile: Int, _ call: (String) -> String) -> String {
-    let (count, big, size) = split(width, maxTile: maxTile)
+    let (count, big, size) = TemplateText.evenSplit(width, maxTile: maxTile)
     return """
     for (long k = 0, ox = 0; k < \(count); k++) {
           if (k < \(big)) { \(call("\(size)")); ox += \(size); } else { \(call("\(max(size - 1, 1))")); ox += \(max(size - 1, 1)); }
@@ -72,15 +65,10 @@ struct ConvChainTemplate {
     """
   }
 
-  private func padLanes(_ channels: Int, block: String) -> String {
-    channels % v == 0 ? "" : "if (\(block) == \((channels + v - 1) / v - 1)) for (int l = \(channels % v); l < GF_V; l++) r[l] = 0.0f;"
-  }
-
   /// A 1×1 conv tile: `T` pixels × `nv` vectors from `src` (channel-block stride `srcStride`).
   private func pointwiseTile(_ name: String, weights: Int, inBlocks blocks: Int, nv: Int, epilogue: Epilogue, prefix: String,
                              srcStride: Int, dst: String, dstOffset: String, channels: Int) -> String {
-    let wLoads = (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " ")
-    let fmas = (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " ")
+    let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
     let store = epilogue.vectorC(acc: "acc[j][t]", offset: dstOffset, channelBlock: "cb", prefix: prefix)
     return """
     static inline __attribute__((always_inline)) void \(symbol)_\(name)(float *const *bufs, const float *restrict src,
@@ -101,7 +89,7 @@ struct ConvChainTemplate {
         long cb = og*\(nv) + j;
         for (int t = 0; t < T; t++) {
           gf_vf r = \(store);
-          \(padLanes(channels, block: "cb"))
+          \(TemplateText.padLanes(channels: channels, vector: v, block: "cb"))
           gf_store(\(dst) + \(dstOffset), r);
         }
       }
@@ -143,7 +131,7 @@ struct ConvChainTemplate {
       }
       for (int t = 0; t < T; t++) {
         gf_vf r = \(dwStore);
-        \(padLanes(mid, block: "cb"))
+        \(TemplateText.padLanes(channels: mid, vector: v, block: "cb"))
         gf_store(drow + (cb*\(ow) + ox + t)*GF_V, r);
       }
     }

@@ -11,12 +11,7 @@ extension ConvTemplate {
   var maxTile: Int { nv == 2 ? 12 : (v == 16 ? 14 : 6) }
 
   /// The output pixels split evenly: (tiles, tiles of the larger size, larger size).
-  var flatTiles: (count: Int, big: Int, size: Int) {
-    let pixels = oh * ow
-    let count = (pixels + maxTile - 1) / maxTile
-    let size = (pixels + count - 1) / count
-    return (count, pixels - count * (size - 1), size)
-  }
+  var flatTiles: (count: Int, big: Int, size: Int) { TemplateText.evenSplit(oh * ow, maxTile: maxTile) }
 
   /// The C source and task count of the schedule this conv uses.
   var compiled: (source: String, tasks: Int) {
@@ -28,8 +23,7 @@ extension ConvTemplate {
     let groups = outBlocks / nv
     let window = kh * kw
     let offset = "((n*\(outBlocks) + cb)*\(oh * ow) + p0 + t)*\(v)"
-    let wLoads = (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " ")
-    let fmas = (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " ")
+    let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
     let call = "\(symbol)_ftile(in, wt, bias, bufs, out, n, og, p0"
     return """
     static inline __attribute__((always_inline)) void \(symbol)_ftile(const float *restrict in, const float *restrict wt,

@@ -36,17 +36,11 @@ struct ConvTemplate {
   /// Pixels per register tile: the largest register budget, split evenly over the interior.
   var tile: Int {
     let width = interior.end - interior.begin
-    guard width > 0 else { return 1 }
-    let tiles = (width + maxTile - 1) / maxTile
-    return (width + tiles - 1) / tiles
+    return width > 0 ? TemplateText.evenSplit(width, maxTile: maxTile).size : 1
   }
   var tasks: Int { n * (outBlocks / nv) * oh }
   /// For blocked input, the whole row split evenly: (tiles, tiles of the larger size, larger size).
-  var rowTiles: (count: Int, big: Int, size: Int) {
-    let count = (ow + maxTile - 1) / maxTile
-    let size = (ow + count - 1) / count
-    return (count, ow - count * (size - 1), size)
-  }
+  var rowTiles: (count: Int, big: Int, size: Int) { TemplateText.evenSplit(ow, maxTile: maxTile) }
 
   var source: String {
     let (x0, x1) = interior
@@ -65,8 +59,7 @@ struct ConvTemplate {
             for (int t = 0; t < T; t++) acc[0][t] += gf_load(PX(t)) * w0;
       """
     } else {
-      let wLoads = (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " ")
-      let fmas = (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " ")
+      let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
       inner = """
             const float *wp = wt + (((og*\(inputBlocked ? inBlocks : 1) + ib)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
             for (long i = 0; i < \(icBlock); i++) {
@@ -152,7 +145,7 @@ struct ConvTemplate {
   /// store per accumulator vector at `offset`.
   func tileStores(offset: String) -> String {
     let store = epilogue.vectorC(acc: "acc[j][t]", offset: offset, channelBlock: "cb")
-    let padLanes = cout % v == 0 ? "" : "if (cb == \(outBlocks - 1)) for (int l = \(cout % v); l < GF_V; l++) r[l] = 0.0f;"
+    let padLanes = TemplateText.padLanes(channels: cout, vector: v, block: "cb")
     return """
       for (int j = 0; j < \(nv); j++) {
         long cb = og*\(nv) + j;

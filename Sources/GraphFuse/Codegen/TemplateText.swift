@@ -1,0 +1,23 @@
+/// C text and tiling arithmetic shared by the blocked-layout templates.
+enum TemplateText {
+  /// Zeroes the lanes of `r` that hold padded channels, when `block` (C text) is the last
+  /// channel block; empty when the channels fill whole vectors.
+  static func padLanes(channels c: Int, vector v: Int, block: String) -> String {
+    c % v == 0 ? "" : "if (\(block) == \((c + v - 1) / v - 1)) for (int l = \(c % v); l < GF_V; l++) r[l] = 0.0f;"
+  }
+
+  /// `width` items split evenly into tiles of at most `maxTile`: the tile count, how many tiles
+  /// take the larger size, and the larger size (the others are one smaller).
+  static func evenSplit(_ width: Int, maxTile: Int) -> (count: Int, big: Int, size: Int) {
+    let count = (width + maxTile - 1) / maxTile
+    let size = (width + count - 1) / count
+    return (count, width - count * (size - 1), size)
+  }
+
+  /// For input channel `i` of a register tile: the `nv` weight-vector loads from `wp`, and the
+  /// FMAs of broadcast input `xv` into `acc[j][t]`.
+  static func broadcastFMA(nv: Int) -> (loads: String, fmas: String) {
+    ((0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " "),
+     (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " "))
+  }
+}
