@@ -46,6 +46,17 @@ struct BenchRunnerTests {
     #expect(report.groups.count == fused.plan.groups.count)
     #expect(report.groups.contains { $0.flops > 0 && $0.peakFraction != nil })
     #expect(report.flops > 0)
+    // The stand-in profile gives every unfused kernel 0.01 ms, so the ceiling is a count ratio.
+    let unfused = try graph.optimized(BenchConfiguration.unfused.options())
+    let kept = unfused.plan.groups.filter { !BenchReport.removablePatterns.contains($0.pattern) }.count
+    #expect(kept > 0 && kept < unfused.plan.groups.count)
+    let kernels = Double(unfused.plan.groups.count)
+    let profiled: Double = report.unfusedByPattern.values.reduce(0, +)
+    let ceiling: Double = report.fusionCeiling ?? 0
+    #expect(abs(profiled - 0.01 * kernels) < 1e-9)
+    #expect(abs(ceiling - kernels / Double(kept)) < 1e-9)
+    #expect(report.description.contains("fusion ceiling"))
+    #expect(lines.contains("profiling unfused"))
     #expect(lines.contains("preparing fused"))
     #expect(lines.contains("timing"))
     let inspector = SVGInspector()

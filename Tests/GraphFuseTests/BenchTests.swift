@@ -19,7 +19,8 @@ enum BenchSamples {
       model: "zoo:resnet18", threads: 2, runs: 50, warmup: 5, date: Date(timeIntervalSince1970: 1_790_000_000),
       flops: 3_630_000_000, peakGFLOPS: peak,
       unfused: config(31.4, kernels: 69, bytes: 24_100_000), folded: config(24.2, kernels: 49, bytes: 16_900_000),
-      fused: config(13.6, kernels: 24, bytes: 6_400_000), groups: groups)
+      fused: config(13.6, kernels: 24, bytes: 6_400_000), groups: groups,
+      unfusedByPattern: ["outEWiseFusable": 27.0, "broadcast": 2.5, "elemwise": 1.5, "injective": 0.0])
   }
 }
 
@@ -99,6 +100,23 @@ struct BenchReportTests {
     let groups = try #require(object["groups"] as? [[String: Any]])
     #expect(groups.count == 24)
     #expect(Set(groups[0].keys) == ["name", "ms", "share", "flops", "gflops", "peak_fraction"])
+  }
+
+  @Test func fusionCeilingCountsOnlyRemovableKernels() throws {
+    let report = BenchSamples.report()
+    let ceiling: Double = report.fusionCeiling ?? 0
+    #expect(abs(ceiling - 31.0 / 27.0) < 1e-12)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+    let encoded: Double = object["fusion_ceiling"] as? Double ?? 0
+    #expect(abs(encoded - 31.0 / 27.0) < 1e-12)
+    #expect((object["unfused_by_pattern"] as? [String: Double])?["broadcast"] == 2.5)
+    #expect(report.description.contains("outEWiseFusable 27.00 ms (87%), broadcast 2.50 ms (8%)"))
+    #expect(report.description.contains("fusion ceiling (unfused / fused if every elemwise, broadcast and injective kernel were free): 1.15×"))
+    var bare = report
+    bare.unfusedByPattern = [:]
+    #expect(bare.fusionCeiling == nil)
+    #expect(!bare.json.contains("fusion_ceiling"))
+    #expect(!bare.description.contains("fusion ceiling"))
   }
 
   @Test func peakFieldsAreAbsentWhenPeakIsUnknown() throws {

@@ -16,6 +16,14 @@ extension BenchReport {
       rightAligned: [1, 2, 3, 4, 5, 6])
     lines.append("")
     lines.append("speedup (unfused / fused): \(ratio(speedup))   folded / fused: \(ratio(fusedMs > 0 ? foldedMs / fusedMs : 0))")
+    if let ceiling = fusionCeiling {
+      let total = unfusedByPattern.values.reduce(0, +)
+      let parts = unfusedByPattern.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { name, ms in
+        String(format: "%@ %.2f ms (%.0f%%)", name, ms, 100 * ms / total)
+      }
+      lines.append("unfused kernel time by op pattern: " + parts.joined(separator: ", "))
+      lines.append("fusion ceiling (unfused / fused if every elemwise, broadcast and injective kernel were free): \(ratio(ceiling))")
+    }
     if flops > 0, fusedMs > 0 {
       var line = String(format: "fused: %.2f GFLOP per inference at %.1f GFLOP/s", Double(flops) / 1e9, Double(flops) / (fusedMs * 1e6))
       if let peak = peakGFLOPS, peak > 0 {

@@ -77,6 +77,24 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   public var fused: Configuration
   /// The fused configuration's per-group profile, slowest first.
   public var groups: [Group]
+  /// The unfused configuration's kernel time per inference in milliseconds, summed by the
+  /// op pattern of each kernel's op (`elemwise`, `broadcast`, `outEWiseFusable`, …).
+  public var unfusedByPattern: [String: Double]
+
+  /// The most `unfused / fused` can reach by removing kernels alone: the speedup if every
+  /// elementwise, broadcast and injective kernel of the unfused configuration cost nothing
+  /// and every other kernel (conv, dense, pooling, reductions, opaque ops) kept its time.
+  /// Fusion beats it only by making those other kernels faster (a conv chain does). Nil
+  /// without an unfused profile.
+  public var fusionCeiling: Double? {
+    let total = unfusedByPattern.values.reduce(0, +)
+    let removable = BenchReport.removablePatterns.reduce(0) { $0 + (unfusedByPattern[$1.description] ?? 0) }
+    guard total > 0, total > removable else { return nil }
+    return total / (total - removable)
+  }
+
+  /// The patterns whose kernels fusion can absorb into another kernel's loop.
+  public static let removablePatterns: [OpPattern] = [.elemwise, .broadcast, .injective]
 
   /// Median latency without folding or fusion.
   public var unfusedMs: Double { unfused.latency.median }
@@ -90,6 +108,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   enum CodingKeys: String, CodingKey {
     case model, threads, runs, warmup, date, flops, unfused, folded, fused, groups, speedup
     case peakGFLOPS = "peak_gflops"
+    case unfusedByPattern = "unfused_by_pattern"
+    case fusionCeiling = "fusion_ceiling"
     case unfusedMs = "unfused_ms"
     case foldedMs = "folded_ms"
     case fusedMs = "fused_ms"
@@ -98,7 +118,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// A report; `groups` are sorted slowest first and get their share and peak fraction.
   public init(
     model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil,
-    unfused: Configuration, folded: Configuration, fused: Configuration, groups: [Group] = []
+    unfused: Configuration, folded: Configuration, fused: Configuration, groups: [Group] = [],
+    unfusedByPattern: [String: Double] = [:]
   ) {
     self.model = model
     self.threads = threads
@@ -111,6 +132,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     self.folded = folded
     self.fused = fused
     self.groups = BenchReport.profile(groups, peakGFLOPS: peakGFLOPS)
+    self.unfusedByPattern = unfusedByPattern
   }
 
   /// Sorts `groups` slowest first and fills in `share` and `peakFraction`.
@@ -137,6 +159,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     folded = try c.decode(Configuration.self, forKey: .folded)
     fused = try c.decode(Configuration.self, forKey: .fused)
     groups = try c.decode([Group].self, forKey: .groups)
+    unfusedByPattern = try c.decodeIfPresent([String: Double].self, forKey: .unfusedByPattern) ?? [:]
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -156,6 +179,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     try c.encode(folded, forKey: .folded)
     try c.encode(fused, forKey: .fused)
     try c.encode(groups, forKey: .groups)
+    if !unfusedByPattern.isEmpty { try c.encode(unfusedByPattern, forKey: .unfusedByPattern) }
+    try c.encodeIfPresent(fusionCeiling, forKey: .fusionCeiling)
   }
 
   /// The report as pretty-printed JSON with sorted keys.

@@ -29,7 +29,7 @@ public struct BenchRunnable {
   public var run: () throws(GraphFuseError) -> Void
   /// The outputs of one inference, called once after warm-up to check the configurations agree.
   public var outputs: (() throws(GraphFuseError) -> [Tensor])?
-  /// Per-group time in milliseconds per inference (called for the fused configuration only).
+  /// Per-group time in milliseconds per inference (called for the unfused and fused configurations).
   public var profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])?
   /// Intermediate bytes written per inference as the backend counts them; when nil the
   /// harness counts group outputs that other groups read back.
@@ -91,7 +91,7 @@ public struct BenchOptions: Sendable {
 /// ```
 public enum BenchRunner {
   /// Optimizes `graph` three ways, asks `prepare` for a runnable of each, times them and
-  /// profiles the fused one. Throws when a configuration's outputs differ from unfused.
+  /// profiles the unfused and fused ones. Throws when a configuration's outputs differ from unfused.
   public static func run(
     graph: Graph, model: String, options: BenchOptions = .init(), progress: ProgressLine? = nil,
     prepare: (BenchConfiguration, OptimizedGraph) throws(GraphFuseError) -> BenchRunnable
@@ -100,6 +100,7 @@ public enum BenchRunner {
     var results: [BenchConfiguration: BenchReport.Configuration] = [:]
     var reference: [Tensor]?
     var groups: [BenchReport.Group] = []
+    var unfusedByPattern: [String: Double] = [:]
     var prepared: [(BenchConfiguration, OptimizedGraph, BenchRunnable)] = []
     var prepareMs: [BenchConfiguration: Double] = [:]
 
@@ -127,7 +128,7 @@ public enum BenchRunner {
           progress?.update("timing \(config.rawValue) \(done)/\(options.runs)")
         }
         results[config] = configuration(optimized, runnable, latency, prepareMs: prepareMs[config] ?? 0)
-        if config == .fused { groups = try profile(optimized, runnable, progress: progress) }
+        try profile(config, optimized, runnable, progress: progress, groups: &groups, byPattern: &unfusedByPattern)
       }
     }
     if options.interleaved {
@@ -138,7 +139,7 @@ public enum BenchRunner {
       }
       for (k, (config, optimized, runnable)) in prepared.enumerated() {
         results[config] = configuration(optimized, runnable, LatencyStats(nanoseconds: samples[k]), prepareMs: prepareMs[config] ?? 0)
-        if config == .fused { groups = try profile(optimized, runnable, progress: progress) }
+        try profile(config, optimized, runnable, progress: progress, groups: &groups, byPattern: &unfusedByPattern)
       }
     }
     progress?.finish()
@@ -146,7 +147,7 @@ public enum BenchRunner {
     return BenchReport(
       model: model, threads: options.threads, runs: options.runs, warmup: options.warmup, flops: flops,
       peakGFLOPS: options.peakGFLOPS, unfused: results[.unfused]!, folded: results[.folded]!, fused: results[.fused]!,
-      groups: groups)
+      groups: groups, unfusedByPattern: unfusedByPattern)
   }
 
   /// The measurements of one configuration.
@@ -155,16 +156,26 @@ public enum BenchRunner {
     return BenchReport.Configuration(latency: latency, intermediateBytes: bytes, kernels: optimized.plan.groups.count, prepareMs: prepareMs)
   }
 
-  /// The backend's per-group profile joined with each group's FLOP count.
-  static func profile(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, progress: ProgressLine?) throws(GraphFuseError) -> [BenchReport.Group] {
-    guard let profile = runnable.profile else { return [] }
-    progress?.update("profiling fused groups…")
+  /// Profiles the fused configuration group by group (joined with each group's FLOP count)
+  /// and sums the unfused configuration's kernel time by op pattern; `folded` is not profiled.
+  static func profile(
+    _ config: BenchConfiguration, _ optimized: OptimizedGraph, _ runnable: BenchRunnable, progress: ProgressLine?,
+    groups: inout [BenchReport.Group], byPattern: inout [String: Double]
+  ) throws(GraphFuseError) {
+    guard config != .folded, let profile = runnable.profile else { return }
+    progress?.update("profiling \(config.rawValue) kernels…")
     let graph = optimized.graph
+    let timings = try profile()
+    if config == .unfused {
+      let pattern = Dictionary(optimized.plan.groups.map { ($0.name, $0.pattern.description) }, uniquingKeysWith: { a, _ in a })
+      for t in timings { byPattern[pattern[t.name] ?? "unknown", default: 0] += t.ms }
+      return
+    }
     var flops: [String: Int] = [:]
     for g in optimized.plan.groups {
       flops[g.name] = g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) }
     }
-    return try profile().map { BenchReport.Group(name: $0.name, ms: $0.ms, flops: flops[$0.name] ?? 0) }
+    groups = timings.map { BenchReport.Group(name: $0.name, ms: $0.ms, flops: flops[$0.name] ?? 0) }
   }
 
   /// Throws unless `got` matches `expected` within `tolerance` of the largest magnitude.
