@@ -1,7 +1,7 @@
 import Foundation
 import GraphFuse
 
-/// `graphfuse bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F] [--peak GFLOPS]`:
+/// `graphfuse bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F] [--peak GFLOPS|measure|none]`:
 /// unfused, folded and fused on the compiled backend in one process, and a per-group profile.
 enum BenchCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
@@ -21,12 +21,32 @@ enum BenchCommand {
 
   static func benchOptions(_ args: Arguments, runs: Int = 50, warmup: Int = 5) throws(GraphFuseError) -> BenchOptions {
     let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount)
-    let peakText = args.value("peak") ?? ProcessInfo.processInfo.environment["GRAPHFUSE_PEAK_GFLOPS"]
-    let peak = peakText.flatMap(Double.init)
-    if peakText != nil, peak == nil { throw GraphFuseError("--peak needs a number of GFLOP/s, got '\(peakText!)'") }
-    return BenchOptions(
+    var options = BenchOptions(
       runs: try args.int("runs", default: runs), warmup: try args.int("warmup", default: warmup), threads: threads,
-      peakGFLOPS: peak, optimize: args.optimizeOptions(), interleaved: args.flag("interleave"))
+      optimize: args.optimizeOptions(), interleaved: args.flag("interleave"))
+    try peak(args, into: &options)
+    return options
+  }
+
+  /// `--peak GFLOPS|measure|none` (default `$GRAPHFUSE_PEAK_GFLOPS`, else `measure`): the FMA
+  /// peak the profile's "% of peak" is against. `measure` times FMA chains on `threads` threads
+  /// with the kernels' compiler and flags (`MachinePeak`), about 0.4 s.
+  static func peak(_ args: Arguments, into options: inout BenchOptions) throws(GraphFuseError) {
+    let text = args.value("peak") ?? ProcessInfo.processInfo.environment["GRAPHFUSE_PEAK_GFLOPS"] ?? "measure"
+    switch text {
+    case "none": return
+    case "measure":
+      let progress = ProgressLine()
+      progress.update("measuring the FMA peak on \(options.threads) thread\(options.threads == 1 ? "" : "s")…")
+      options.peakGFLOPS = try MachinePeak.measure(threads: options.threads)
+      options.peakMeasured = true
+      progress.finish()
+    default:
+      guard let value = Double(text), value > 0 else {
+        throw GraphFuseError("--peak takes GFLOP/s, 'measure' or 'none', got '\(text)'")
+      }
+      options.peakGFLOPS = value
+    }
   }
 
   /// Compiles each configuration (outside the timed loop) and times it with the bench harness.

@@ -13,8 +13,10 @@ let usage = """
                                   fused groups and batch-norm decisions
     run MODEL --input F [--output F] [--backend compiled|reference] [--threads N]
                                   inference on raw little-endian float32 files
-    bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F] [--peak GFLOPS]
-                                  unfused / folded / fused timing and a per-group profile
+    bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F]
+          [--peak GFLOPS|measure|none]
+                                  unfused / folded / fused timing, a per-group profile against
+                                  the FMA peak (measured on this host unless given)
     lower MODEL [--group NAME] [--emit loops|c]
                                   the loop nests or C of a fused group
     dot MODEL                     Graphviz text with one cluster per fused group

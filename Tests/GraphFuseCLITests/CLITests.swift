@@ -76,6 +76,22 @@ import Testing
     #expect((object["flops"] as? Double ?? 0) > 2.9 * (one["flops"] as? Double ?? 1))
   }
 
+  @Test func benchMeasuresThePeakUnlessGiven() throws {
+    func object(_ extra: [String]) throws -> [String: Any] {
+      let result = try run(["bench", "zoo:tiny", "--runs", "1", "--warmup", "1", "--threads", "1", "--json"] + extra)
+      #expect(result.status == 0, "\(result.stderr)")
+      return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+    let measured = try object([])
+    #expect((measured["peak_gflops"] as? Double ?? 0) > 0)
+    #expect(measured["peak_measured"] as? Bool == true)
+    let given = try object(["--peak", "123.5"])
+    #expect(given["peak_gflops"] as? Double == 123.5)
+    #expect(given["peak_measured"] as? Bool == false)
+    let none = try object(["--peak", "none"])
+    #expect(none["peak_gflops"] == nil && none["peak_measured"] == nil)
+  }
+
   @Test func dotPrintsClusters() throws {
     let result = try run(["dot", "zoo:tiny"])
     #expect(result.status == 0)
@@ -108,6 +124,7 @@ import Testing
     BadCall(arguments: ["report", "zoo:tiny", "--shape", "nonsense"], mentions: "NAME=DIMS"),
     BadCall(arguments: ["bench", "/nonexistent/model.onnx", "--batch", "2"], mentions: "--shape"),
     BadCall(arguments: ["bench", "zoo:tiny", "--batch", "0"], mentions: "--batch"),
+    BadCall(arguments: ["bench", "zoo:tiny", "--peak", "fast"], mentions: "--peak"),
   ]
 
   @Test(arguments: badCalls)

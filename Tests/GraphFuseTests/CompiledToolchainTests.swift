@@ -26,6 +26,17 @@ import Testing
     #expect(try first.run([input]) == second.run([input]))
   }
 
+  /// The peak is a rate, so only its sanity is checked (timing tests are noise here): a
+  /// positive, finite GFLOP/s for one and two threads, and bad thread counts are errors.
+  @Test func machinePeakIsMeasured() throws {
+    for threads in [1, 2] {
+      let peak = try MachinePeak.measure(threads: threads, seconds: 0.01, repeats: 1)
+      #expect(peak > 0.1 && peak.isFinite, "\(threads) threads: \(peak) GFLOP/s")
+    }
+    #expect(throws: GraphFuseError.self) { try MachinePeak.measure(threads: 0) }
+    #expect(throws: GraphFuseError.self) { try MachinePeak.measure(threads: 257, seconds: 0.001, repeats: 1) }
+  }
+
   @Test func portableBuildMatchesTheReference() throws {
     let g = try Self.graph()
     let model = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 2, portable: true, cacheDirectory: CompiledTesting.options.cacheDirectory))

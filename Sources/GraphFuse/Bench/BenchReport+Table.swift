@@ -27,7 +27,8 @@ extension BenchReport {
     if flops > 0, fusedMs > 0 {
       var line = String(format: "fused: %.2f GFLOP per inference at %.1f GFLOP/s", Double(flops) / 1e9, Double(flops) / (fusedMs * 1e6))
       if let peak = peakGFLOPS, peak > 0 {
-        line += String(format: " (%.0f%% of the %.0f GFLOP/s peak)", 100 * Double(flops) / (fusedMs * 1e6) / peak, peak)
+        let source = peakMeasured ? "measured on \(threads) thread\(threads == 1 ? "" : "s")" : "given"
+        line += String(format: " (%.0f%% of the %.0f GFLOP/s peak, %@)", 100 * Double(flops) / (fusedMs * 1e6) / peak, peak, source)
       }
       lines.append(line)
     }

@@ -72,6 +72,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   public var flops: Int
   /// The machine's float32 FMA peak for `threads` threads, when known (`tools/peak.sh`).
   public var peakGFLOPS: Double?
+  /// Whether the peak was measured on this host in the same process (`MachinePeak`) rather than given.
+  public var peakMeasured: Bool
   public var unfused: Configuration
   public var folded: Configuration
   public var fused: Configuration
@@ -108,6 +110,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   enum CodingKeys: String, CodingKey {
     case model, threads, runs, warmup, date, flops, unfused, folded, fused, groups, speedup
     case peakGFLOPS = "peak_gflops"
+    case peakMeasured = "peak_measured"
     case unfusedByPattern = "unfused_by_pattern"
     case fusionCeiling = "fusion_ceiling"
     case unfusedMs = "unfused_ms"
@@ -117,7 +120,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
 
   /// A report; `groups` are sorted slowest first and get their share and peak fraction.
   public init(
-    model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil,
+    model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil, peakMeasured: Bool = false,
     unfused: Configuration, folded: Configuration, fused: Configuration, groups: [Group] = [],
     unfusedByPattern: [String: Double] = [:]
   ) {
@@ -128,6 +131,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     self.date = ISO8601DateFormatter().string(from: date)
     self.flops = flops
     self.peakGFLOPS = peakGFLOPS
+    self.peakMeasured = peakMeasured
     self.unfused = unfused
     self.folded = folded
     self.fused = fused
@@ -155,6 +159,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     date = try c.decode(String.self, forKey: .date)
     flops = try c.decode(Int.self, forKey: .flops)
     peakGFLOPS = try c.decodeIfPresent(Double.self, forKey: .peakGFLOPS)
+    peakMeasured = try c.decodeIfPresent(Bool.self, forKey: .peakMeasured) ?? false
     unfused = try c.decode(Configuration.self, forKey: .unfused)
     folded = try c.decode(Configuration.self, forKey: .folded)
     fused = try c.decode(Configuration.self, forKey: .fused)
@@ -171,6 +176,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     try c.encode(date, forKey: .date)
     try c.encode(flops, forKey: .flops)
     try c.encodeIfPresent(peakGFLOPS, forKey: .peakGFLOPS)
+    if peakGFLOPS != nil { try c.encode(peakMeasured, forKey: .peakMeasured) }
     try c.encode(unfusedMs, forKey: .unfusedMs)
     try c.encode(foldedMs, forKey: .foldedMs)
     try c.encode(fusedMs, forKey: .fusedMs)

@@ -57,8 +57,10 @@ public struct BenchOptions: Sendable {
   public var warmup = 5
   /// Worker threads, as passed to the backend (recorded in the report).
   public var threads = 1
-  /// The machine's FMA peak for `threads` threads in GFLOP/s (`tools/peak.sh`), if known.
+  /// The machine's FMA peak for `threads` threads in GFLOP/s (`MachinePeak`, `tools/peak.sh`), if known.
   public var peakGFLOPS: Double?
+  /// Whether `peakGFLOPS` was measured in this process (`MachinePeak`) rather than given.
+  public var peakMeasured = false
   /// Optimizer options of the fused configuration; `keep` and `opaque` apply to all three.
   public var optimize = OptimizeOptions()
   /// Round-robin the configurations run by run instead of timing each in one block, so
@@ -146,7 +148,7 @@ public enum BenchRunner {
     let flops = graph.nodes.reduce(0) { $0 + OpRegistry.flops(of: $1, in: graph) }
     return BenchReport(
       model: model, threads: options.threads, runs: options.runs, warmup: options.warmup, flops: flops,
-      peakGFLOPS: options.peakGFLOPS, unfused: results[.unfused]!, folded: results[.folded]!, fused: results[.fused]!,
+      peakGFLOPS: options.peakGFLOPS, peakMeasured: options.peakMeasured, unfused: results[.unfused]!, folded: results[.folded]!, fused: results[.fused]!,
       groups: groups, unfusedByPattern: unfusedByPattern)
   }
 
