@@ -17,7 +17,8 @@ let epsilon = 1e-5
 /// returns the updated running mean and variance (ONNX `training_mode=1` with 3 outputs).
 func batchNormGraph(training: Bool) throws(GraphFuseError) -> Graph {
   let b = GraphBuilder()
-  let inputs = [b.input("x", shape: [n, c, h, w])]
+  let inputs =
+    [b.input("x", shape: [n, c, h, w])]
     + ["gamma", "beta", "mean", "var"].map { b.input($0, shape: [c]) }
   let attributes: Attributes = [
     "epsilon": .float(epsilon), "momentum": .float(0.9),
@@ -43,10 +44,12 @@ do {
 
   print("\nchannel  inference   training   running μ  running σ²")
   for ch in 0..<c {
-    print("   \(ch)   \(format(inference[0, ch, 0, 0])) \(format(training[0][0, ch, 0, 0]))"
-      + " \(format(training[1][ch])) \(format(training[2][ch]))")
+    print(
+      "   \(ch)   \(format(inference[0, ch, 0, 0])) \(format(training[0][0, ch, 0, 0]))"
+        + " \(format(training[1][ch])) \(format(training[2][ch]))")
   }
-  print("""
+  print(
+    """
 
     Training mode normalizes with the batch's own mean and variance: x is all ones, so the batch variance
     is 0 and every channel collapses to β: the train/eval and track_running_stats=False surprise, and TVM's bug.

@@ -39,8 +39,13 @@ for k in 0..<c {
 }
 let fused = GraphBuilder()
 let x = fused.input("data", shape: [c, n, n])
-fused.output(try fused.apply("scale_shift", [x, fused.constant(Tensor(shape: [c, 1, 1], data: scale), name: "scale"),
-                                              fused.constant(Tensor(shape: [c, 1, 1], data: shift), name: "shift")])[0])
+fused.output(
+  try fused.apply(
+    "scale_shift",
+    [
+      x, fused.constant(Tensor(shape: [c, 1, 1], data: scale), name: "scale"),
+      fused.constant(Tensor(shape: [c, 1, 1], data: shift), name: "shift"),
+    ])[0])
 let fusedGraph = try fused.finish()
 let fusedPlan = FusionPlan.unfused(fusedGraph)
 print("== GraphFuse: one loop with precomputed scale and shift ==")
@@ -52,9 +57,11 @@ print(try Lowering.cSource(fusedGraph, plan: fusedPlan, group: 0), "\n")
 let reference = GraphBuilder()
 do {
   let x = reference.input("data", shape: [c, n, n])
-  reference.output(try reference.batchNorm(x, scale: reference.constant(gamma), bias: reference.constant(beta),
-                                           mean: reference.constant(mean), variance: reference.constant(variance),
-                                           epsilon: epsilon, axis: 0))
+  reference.output(
+    try reference.batchNorm(
+      x, scale: reference.constant(gamma), bias: reference.constant(beta),
+      mean: reference.constant(mean), variance: reference.constant(variance),
+      epsilon: epsilon, axis: 0))
 }
 let expected = try ReferenceExecutor.run(try reference.finish(), inputs: [data])[0]
 let model = try CompiledModel.compile(fusedGraph, plan: fusedPlan)

@@ -23,8 +23,10 @@ struct BatchNormParameters {
   }
 }
 
-let weights = [Tensor.random(shape: [channels, channels, 3, 3], in: -(3 / fan).squareRoot()...(3 / fan).squareRoot(), seed: 1),
-               Tensor.random(shape: [channels, channels, 3, 3], in: -(3 / fan).squareRoot()...(3 / fan).squareRoot(), seed: 2)]
+let weights = [
+  Tensor.random(shape: [channels, channels, 3, 3], in: -(3 / fan).squareRoot()...(3 / fan).squareRoot(), seed: 1),
+  Tensor.random(shape: [channels, channels, 3, 3], in: -(3 / fan).squareRoot()...(3 / fan).squareRoot(), seed: 2),
+]
 let norms = [BatchNormParameters(seed: 10), BatchNormParameters(seed: 20)]
 
 /// The block with batch norms as ops.
@@ -35,8 +37,9 @@ func blockWithBatchNorm() throws -> Graph {
   for k in 0..<2 {
     let p = norms[k]
     h = try b.conv2d(h, weight: b.constant(weights[k], name: "w\(k)"), padding: 1, name: "conv\(k)")
-    h = try b.batchNorm(h, scale: b.constant(p.gamma), bias: b.constant(p.beta), mean: b.constant(p.mean),
-                        variance: b.constant(p.variance), name: "bn\(k)")
+    h = try b.batchNorm(
+      h, scale: b.constant(p.gamma), bias: b.constant(p.beta), mean: b.constant(p.mean),
+      variance: b.constant(p.variance), name: "bn\(k)")
     if k == 1 { h = try b.add(h, x, name: "residual") }
     h = try b.relu(h, name: "relu\(k)")
   }
@@ -92,8 +95,10 @@ for _ in 0..<3 {
 }
 for ((name, graph, plan), (model, ms)) in zip(variants, zip(models, best)) {
   let comparison = try model.run([input])[0].compared(to: expected)
-  print(String(format: "%@ %2d groups  %7.3f ms  intermediates %8d bytes  %@", name.padding(toLength: 30, withPad: " ", startingAt: 0),
-               plan.groups.count, ms, model.intermediateBytes, comparison.isWithin(relative: 1e-4) ? "matches reference" : "MISMATCH \(comparison)"))
+  print(
+    String(
+      format: "%@ %2d groups  %7.3f ms  intermediates %8d bytes  %@", name.padding(toLength: 30, withPad: " ", startingAt: 0),
+      plan.groups.count, ms, model.intermediateBytes, comparison.isWithin(relative: 1e-4) ? "matches reference" : "MISMATCH \(comparison)"))
   _ = graph
   for t in try model.profile([input], runs: 20) {
     print(String(format: "    %8.3f ms  %@", t.seconds * 1e3, t.name))

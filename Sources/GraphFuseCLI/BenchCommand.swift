@@ -5,7 +5,8 @@ import GraphFuse
 /// unfused, folded and fused on the compiled backend in one process, and a per-group profile.
 enum BenchCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque", "batch"], flags: ["json", "interleave", "no-chain"])
+    let args = try Arguments(
+      raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque", "batch"], flags: ["json", "interleave", "no-chain"])
     let model = try args.model("bench")
     let batch = args.value("batch") == nil ? nil : try args.int("batch", default: 1)
     let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: batch)

@@ -86,10 +86,12 @@ struct ConstantTensor: Sendable {
     let what = proto.name.isEmpty ? "a tensor" : "tensor '\(proto.name)'"
     guard !proto.isExternal else {
       throw GraphFuseError(
-        "\(what) keeps its data in an external file, which is not supported; re-save the model with all tensors inside it (onnx.save(model, path, save_as_external_data=False))")
+        "\(what) keeps its data in an external file, which is not supported; re-save the model with all tensors inside it (onnx.save(model, path, save_as_external_data=False))"
+      )
     }
     guard let type = ElementType(rawValue: proto.dataType), type == .float || type == .double || type.isInteger else {
-      throw GraphFuseError("\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), int64, int32, bool and other integers")
+      throw GraphFuseError(
+        "\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), int64, int32, bool and other integers")
     }
     guard !proto.hasSegment else { throw GraphFuseError("\(what) is segmented, which is not supported") }
     guard let count = Self.elementCount(proto.dims) else {

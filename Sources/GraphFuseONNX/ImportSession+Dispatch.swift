@@ -20,9 +20,11 @@ extension ImportSession {
     case "BatchNormalization": return try batchNorm(node)
     case "LeakyRelu": return try unary(node, "leaky_relu", ["alpha": .float(Double(try node.float("alpha", default: 0.01)))])
     case "HardSigmoid":
-      return try unary(node, "hard_sigmoid", [
-        "alpha": .float(Double(try node.float("alpha", default: 0.2))), "beta": .float(Double(try node.float("beta", default: 0.5))),
-      ])
+      return try unary(
+        node, "hard_sigmoid",
+        [
+          "alpha": .float(Double(try node.float("alpha", default: 0.2))), "beta": .float(Double(try node.float("beta", default: 0.5))),
+        ])
     case "Clip": return try clip(node)
     case "MaxPool": return try pool(node, max: true)
     case "AveragePool": return try pool(node, max: false)

@@ -14,8 +14,12 @@ struct LegacyOpsetTests {
         n.string(2, "y")
         n.string(3, "add")
         n.string(4, "Add")
-        n.message(5) { $0.string(1, "broadcast"); $0.int(20, 2); $0.int(3, 1) }
-        n.message(5) { $0.string(1, "axis"); $0.int(20, 2); $0.int(3, 1) }
+        n.message(5) {
+          $0.string(1, "broadcast"); $0.int(20, 2); $0.int(3, 1)
+        }
+        n.message(5) {
+          $0.string(1, "axis"); $0.int(20, 2); $0.int(3, 1)
+        }
       }
       g.message(5) { t in
         t.int(1, 3)

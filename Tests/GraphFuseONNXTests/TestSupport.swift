@@ -72,7 +72,9 @@ enum ModelWriter {
   static func model(opset: Int = 17, _ graph: (inout ProtoWriter) -> Void) -> [UInt8] {
     var w = ProtoWriter()
     w.int(1, 8)
-    w.message(8) { $0.string(1, ""); $0.int(2, opset) }
+    w.message(8) {
+      $0.string(1, ""); $0.int(2, opset)
+    }
     w.message(7, graph)
     return w.bytes
   }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GraphFuse
 
 /// Batch-norm folding: legality, reasons and numerical equality with the unfolded graph.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GraphFuse
 
 /// batch_norm in inference mode (running statistics) and training mode (batch statistics),
@@ -23,7 +24,8 @@ import Testing
     let x = Tensor(shape: [1, 4, 4, 4], repeating: 1)
     let y = try run(x, [Self.gamma, Self.beta, Self.mean, Self.variance], training: false)[0]
     // (x − μ) / sqrt(σ² + ε) · γ + β, in Double.
-    let expected = (1 - Double(Self.mean[channel])) / (Double(Self.variance[channel]) + Self.epsilon).squareRoot()
+    let expected =
+      (1 - Double(Self.mean[channel])) / (Double(Self.variance[channel]) + Self.epsilon).squareRoot()
       * Double(Self.gamma[channel]) + Double(Self.beta[channel])
     for h in 0..<4 {
       for w in 0..<4 { #expect(abs(Double(y[0, channel, h, w]) - expected) < 1e-4, "channel \(channel): \(y[0, channel, h, w]) vs \(expected)") }
@@ -62,8 +64,9 @@ import Testing
   }
 
   @Test func trainingUpdatesRunningStatisticsLikeONNX() throws {
-    let outputs = try run(Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance],
-                          training: true, outputs: 3, momentum: 0.8)
+    let outputs = try run(
+      Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance],
+      training: true, outputs: 3, momentum: 0.8)
     try #require(outputs.count == 3)
     // running = input · momentum + current · (1 − momentum)
     //   mean: 0.5·0.8 + 4·0.2 = 1.2,  −1·0.8 + 0·0.2 = −0.8
@@ -76,8 +79,10 @@ import Testing
     // Same batch in inference mode: each element uses the running statistics only.
     let y = try run(Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance], training: false)[0]
     let s0 = 2 / (1 + Self.epsilon).squareRoot(), s1 = 0.5 / (2 + Self.epsilon).squareRoot()
-    let expected: [Double] = [(1 - 0.5) * s0 + 1, (3 - 0.5) * s0 + 1, 3 * s1 - 1, 3 * s1 - 1,
-                              (5 - 0.5) * s0 + 1, (7 - 0.5) * s0 + 1, -1 * s1 - 1, -1 * s1 - 1]
+    let expected: [Double] = [
+      (1 - 0.5) * s0 + 1, (3 - 0.5) * s0 + 1, 3 * s1 - 1, 3 * s1 - 1,
+      (5 - 0.5) * s0 + 1, (7 - 0.5) * s0 + 1, -1 * s1 - 1, -1 * s1 - 1,
+    ]
     for (got, want) in zip(y.data, expected) { #expect(abs(Double(got) - want) < 1e-5, "\(y.data) vs \(expected)") }
   }
 
@@ -89,8 +94,9 @@ import Testing
 
   @Test func rankTwoInput() throws {
     // The default channel axis 1 on a [2, 3] input (a dense layer's output): per-column statistics, (x − μ) / 2.
-    let y = try runOp("batch_norm", [T([2, 3], [1, 2, 3, 4, 5, 6]), Tensor([1, 1, 1]), Tensor([0, 0, 0]), Tensor([1, 2, 3]), Tensor([4, 4, 4])],
-                      ["epsilon": .float(0)])[0]
+    let y = try runOp(
+      "batch_norm", [T([2, 3], [1, 2, 3, 4, 5, 6]), Tensor([1, 1, 1]), Tensor([0, 0, 0]), Tensor([1, 2, 3]), Tensor([4, 4, 4])],
+      ["epsilon": .float(0)])[0]
     #expect(y.data == [0, 0, 0, 1.5, 1.5, 1.5])
   }
 }

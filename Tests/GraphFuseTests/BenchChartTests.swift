@@ -4,7 +4,7 @@ import Testing
 @testable import GraphFuse
 
 #if canImport(FoundationXML)
-import FoundationXML
+  import FoundationXML
 #endif
 
 /// Collects the elements of an XML document: names, attributes and text of `<text>` elements.
@@ -46,7 +46,10 @@ struct SVGChartTests {
     var description: String { "\(groups) groups" }
   }
 
-  @Test(arguments: [Case(groups: 24, groupBars: 10, others: 1), Case(groups: 10, groupBars: 10, others: 0), Case(groups: 3, groupBars: 3, others: 0), Case(groups: 0, groupBars: 0, others: 0)])
+  @Test(arguments: [
+    Case(groups: 24, groupBars: 10, others: 1), Case(groups: 10, groupBars: 10, others: 0), Case(groups: 3, groupBars: 3, others: 0),
+    Case(groups: 0, groupBars: 0, others: 0),
+  ])
   func wellFormedWithExpectedBars(_ c: Case) throws {
     let report = BenchSamples.report(groups: c.groups)
     let svg = SVGChart(report).svg

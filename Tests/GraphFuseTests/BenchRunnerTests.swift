@@ -74,11 +74,13 @@ struct BenchRunnerTests {
     let error = #expect(throws: GraphFuseError.self) {
       try BenchRunner.run(graph: graph, model: "zoo:tiny", options: BenchOptions(runs: 1, warmup: 0)) { config, optimized throws(GraphFuseError) in
         let graph = optimized.graph
-        return BenchRunnable(run: {}, outputs: { () throws(GraphFuseError) in
-          var out = try ReferenceExecutor.run(graph, inputs: inputs)
-          if config == .fused { out[0].data[0] += 1 }
-          return out
-        })
+        return BenchRunnable(
+          run: {},
+          outputs: { () throws(GraphFuseError) in
+            var out = try ReferenceExecutor.run(graph, inputs: inputs)
+            if config == .fused { out[0].data[0] += 1 }
+            return out
+          })
       }
     }
     #expect(error?.message.hasPrefix("fused output 0 differs from unfused") == true)

@@ -6,14 +6,17 @@ import Testing
 /// A report with made-up but plausible numbers, shared by the bench tests.
 enum BenchSamples {
   static func report(groups count: Int = 24, peak: Double? = 353) -> BenchReport {
-    let names = ["fused_conv2d_add_relu", "fused_conv2d_relu", "fused_conv2d", "fused_max_pool2d", "fused_dense_add",
-                 "fused_conv2d_batch_norm_relu_max_pool2d_transpose_reshape"]
+    let names = [
+      "fused_conv2d_add_relu", "fused_conv2d_relu", "fused_conv2d", "fused_max_pool2d", "fused_dense_add",
+      "fused_conv2d_batch_norm_relu_max_pool2d_transpose_reshape",
+    ]
     let groups = (0..<count).map { i in
       BenchReport.Group(name: "\(names[i % names.count])_\(i)", ms: 2.0 / Double(i + 1), flops: 200_000_000 / (i + 1) / (i % 3 + 1))
     }
     func config(_ median: Double, kernels: Int, bytes: Int) -> BenchReport.Configuration {
-      .init(latency: LatencyStats(median: median, min: median * 0.95, max: median * 1.2, mean: median * 1.02, runs: 50),
-            intermediateBytes: bytes, kernels: kernels)
+      .init(
+        latency: LatencyStats(median: median, min: median * 0.95, max: median * 1.2, mean: median * 1.02, runs: 50),
+        intermediateBytes: bytes, kernels: kernels)
     }
     return BenchReport(
       model: "zoo:resnet18", threads: 2, runs: 50, warmup: 5, date: Date(timeIntervalSince1970: 1_790_000_000),
@@ -87,8 +90,10 @@ struct BenchReportTests {
   @Test func jsonCarriesTheContractKeys() throws {
     let report = BenchSamples.report()
     let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
-    for key in ["model", "threads", "runs", "warmup", "date", "flops", "unfused_ms", "folded_ms", "fused_ms", "speedup",
-                "peak_gflops", "unfused", "folded", "fused", "groups"] {
+    for key in [
+      "model", "threads", "runs", "warmup", "date", "flops", "unfused_ms", "folded_ms", "fused_ms", "speedup",
+      "peak_gflops", "unfused", "folded", "fused", "groups",
+    ] {
       #expect(object[key] != nil, "missing key \(key)")
     }
     #expect(object["unfused_ms"] as? Double == 31.4)

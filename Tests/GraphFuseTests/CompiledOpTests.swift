@@ -33,8 +33,10 @@ import Testing
     },
     CompiledCase("conv_transpose groups output_padding") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 4, 5, 6])
-      b.output(try b.convTranspose2d(x, weight: T.weight(b, [4, 3, 3, 3], seed: 11), bias: T.weight(b, [6], seed: 12),
-                                      stride: 2, padding: 1, outputPadding: 1, groups: 2))
+      b.output(
+        try b.convTranspose2d(
+          x, weight: T.weight(b, [4, 3, 3, 3], seed: 11), bias: T.weight(b, [6], seed: 12),
+          stride: 2, padding: 1, outputPadding: 1, groups: 2))
     },
     CompiledCase("conv_transpose dilation") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 3, 4, 4])
@@ -125,21 +127,24 @@ import Testing
 
   @Test(arguments: unaryOps) func unaryPlainAndInEpilogue(_ op: String) throws {
     let positive = ["log", "sqrt", "pow"].contains(op)
-    try T.check(CompiledCase("\(op) plain") { b throws(GraphFuseError) in
-      b.output(try b.apply(op, [b.input("x", shape: [3, 7])])[0])
-    }, inputRange: positive ? 0.1...2 : -2...2)
-    try T.check(CompiledCase("\(op) after conv", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
-      let x = b.input("x", shape: [1, 16, 5, 5])
-      let w = T.weight(b, [24, 16, 1, 1], seed: 3, range: positive ? 0.01...0.2 : -0.3...0.3)
-      b.output(try b.apply(op, [try b.conv2d(x, weight: w)])[0])
-    }, inputRange: positive ? 0.1...2 : -2...2)
+    try T.check(
+      CompiledCase("\(op) plain") { b throws(GraphFuseError) in
+        b.output(try b.apply(op, [b.input("x", shape: [3, 7])])[0])
+      }, inputRange: positive ? 0.1...2 : -2...2)
+    try T.check(
+      CompiledCase("\(op) after conv", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+        let x = b.input("x", shape: [1, 16, 5, 5])
+        let w = T.weight(b, [24, 16, 1, 1], seed: 3, range: positive ? 0.01...0.2 : -0.3...0.3)
+        b.output(try b.apply(op, [try b.conv2d(x, weight: w)])[0])
+      }, inputRange: positive ? 0.1...2 : -2...2)
   }
 
   @Test(arguments: binaryOps) func binaryWithChannelConstantInEpilogue(_ op: String) throws {
-    try T.check(CompiledCase("\(op) after conv", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
-      let x = b.input("x", shape: [1, 16, 5, 5])
-      let c = try b.conv2d(x, weight: T.weight(b, [20, 16, 1, 1], seed: 4, range: 0.01...0.2))
-      b.output(try b.apply(op, [c, T.weight(b, [20, 1, 1], seed: 5, range: 0.5...1.5)])[0])
-    }, inputRange: 0.1...2)
+    try T.check(
+      CompiledCase("\(op) after conv", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+        let x = b.input("x", shape: [1, 16, 5, 5])
+        let c = try b.conv2d(x, weight: T.weight(b, [20, 16, 1, 1], seed: 4, range: 0.01...0.2))
+        b.output(try b.apply(op, [c, T.weight(b, [20, 1, 1], seed: 5, range: 0.5...1.5)])[0])
+      }, inputRange: 0.1...2)
   }
 }

@@ -27,12 +27,15 @@ enum CompiledTesting {
   }
 
   /// Builds the case, compiles it (unfused or with its partition) and compares with the reference.
-  static func check(_ c: CompiledCase, fused: Bool = true, inputRange: ClosedRange<Float> = -1...1,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws {
+  static func check(
+    _ c: CompiledCase, fused: Bool = true, inputRange: ClosedRange<Float> = -1...1,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
     let b = GraphBuilder()
     try c.build(b)
     let graph = try b.finish()
-    let plan = fused && c.partition != nil
+    let plan =
+      fused && c.partition != nil
       ? FusionPlan(groups: FusionPlan.makeGroups(graph, partition: c.partition!(graph))) : FusionPlan.unfused(graph)
     let inputs = graph.inputs.enumerated().map { k, v in Tensor.random(shape: graph.shape(of: v), in: inputRange, seed: UInt64(17 + k)) }
     let expected = try ReferenceExecutor.run(graph, inputs: inputs)

@@ -39,7 +39,8 @@ import Testing
 
   @Test func portableBuildMatchesTheReference() throws {
     let g = try Self.graph()
-    let model = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 2, portable: true, cacheDirectory: CompiledTesting.options.cacheDirectory))
+    let model = try CompiledModel.compile(
+      g, plan: .unfused(g), options: CompileOptions(threads: 2, portable: true, cacheDirectory: CompiledTesting.options.cacheDirectory))
     let input = Tensor.random(shape: [1, 16, 6, 6], seed: 2)
     #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(g, inputs: [input])[0]).isWithin(relative: 1e-4))
   }

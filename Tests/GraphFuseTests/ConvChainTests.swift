@@ -64,7 +64,10 @@ import Testing
     #expect(try groups(OptimizeOptions(chainConvs: false)) { _, d in d }.count == 3)
     #expect(try groups(OptimizeOptions(opaque: ["conv2d"])) { _, d in d }.allSatisfy { $0.nodes.count == 1 })
     // The depthwise output is also a graph output: it must be written, so no chain.
-    #expect(try groups { b, d in b.output(d); return d }.count == 3)
+    #expect(
+      try groups { b, d in
+        b.output(d); return d
+      }.count == 3)
     // The depthwise tail reads a tensor from memory: the stage cannot stay in registers.
     #expect(try groups { b, d throws(GraphFuseError) in try b.mul(d, b.input("s", shape: [1, 32, 8, 8])) }.count == 3)
   }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GraphFuse
 
 /// Fusion outcomes pinned against TVM's FuseOps behavior.
@@ -64,11 +65,12 @@ import Testing
   }
 
   @Test func opaqueOpStaysAlone() throws {
-    let (graph, plan) = try plan({ b in
-      let x = b.input("x", shape: [1, 4, 8, 8])
-      let c = try TestNets.conv(b, x, out: 8, seed: 1)
-      b.output(try b.relu(b.sigmoid(c)))
-    }, options: OptimizeOptions(opaque: ["sigmoid"]))
+    let (graph, plan) = try plan(
+      { b in
+        let x = b.input("x", shape: [1, 4, 8, 8])
+        let c = try TestNets.conv(b, x, out: 8, seed: 1)
+        b.output(try b.relu(b.sigmoid(c)))
+      }, options: OptimizeOptions(opaque: ["sigmoid"]))
     #expect(plan.opLists(graph) == ["conv2d", "sigmoid", "relu"])
   }
 
@@ -103,19 +105,21 @@ import Testing
   }
 
   @Test func noFuseGivesOneGroupPerOp() throws {
-    let (graph, plan) = try plan({ b in
-      let x = b.input("x", shape: [1, 4, 8, 8])
-      b.output(try b.relu(TestNets.conv(b, x, out: 8, seed: 1)))
-    }, options: OptimizeOptions(fuse: false))
+    let (graph, plan) = try plan(
+      { b in
+        let x = b.input("x", shape: [1, 4, 8, 8])
+        b.output(try b.relu(TestNets.conv(b, x, out: 8, seed: 1)))
+      }, options: OptimizeOptions(fuse: false))
     #expect(plan.opLists(graph) == ["conv2d", "relu"])
   }
 
   @Test func maxGroupSizeCapsGroups() throws {
-    let (_, plan) = try plan({ b in
-      var v = b.input("x", shape: [1, 4, 4, 4])
-      for _ in 0..<10 { v = try b.relu(v) }
-      b.output(v)
-    }, options: OptimizeOptions(maxGroupSize: 4))
+    let (_, plan) = try plan(
+      { b in
+        var v = b.input("x", shape: [1, 4, 4, 4])
+        for _ in 0..<10 { v = try b.relu(v) }
+        b.output(v)
+      }, options: OptimizeOptions(maxGroupSize: 4))
     #expect(plan.groups.allSatisfy { $0.nodes.count <= 4 })
     #expect(plan.groups.count >= 3)
   }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GraphFuse
 
 /// An operand of a test node: a graph input of some shape, or a constant tensor.
@@ -44,30 +45,38 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
 
 @Suite struct ShapeInferenceTests {
   static let cases: [ShapeErrorCase] = [
-    ShapeErrorCase("conv channel mismatch", "conv2d", [.input([1, 3, 8, 8]), .input([4, 2, 3, 3])],
-                   mentions: ["conv2d", "[4, 2, 3, 3]", "[1, 3, 8, 8]", "group=1"]),
-    ShapeErrorCase("conv group does not divide", "conv2d", [.input([1, 3, 8, 8]), .input([4, 1, 3, 3])], ["group": .int(2)],
-                   mentions: ["group=2", "3"]),
-    ShapeErrorCase("conv bias length", "conv2d", [.input([1, 3, 8, 8]), .input([4, 3, 3, 3]), .input([3])],
-                   mentions: ["bias", "[3]", "4 output channels"]),
-    ShapeErrorCase("conv kernel larger than input", "conv2d", [.input([1, 1, 2, 2]), .input([1, 1, 3, 3])],
-                   mentions: ["[3, 3]", "[1, 1, 2, 2]"]),
+    ShapeErrorCase(
+      "conv channel mismatch", "conv2d", [.input([1, 3, 8, 8]), .input([4, 2, 3, 3])],
+      mentions: ["conv2d", "[4, 2, 3, 3]", "[1, 3, 8, 8]", "group=1"]),
+    ShapeErrorCase(
+      "conv group does not divide", "conv2d", [.input([1, 3, 8, 8]), .input([4, 1, 3, 3])], ["group": .int(2)],
+      mentions: ["group=2", "3"]),
+    ShapeErrorCase(
+      "conv bias length", "conv2d", [.input([1, 3, 8, 8]), .input([4, 3, 3, 3]), .input([3])],
+      mentions: ["bias", "[3]", "4 output channels"]),
+    ShapeErrorCase(
+      "conv kernel larger than input", "conv2d", [.input([1, 1, 2, 2]), .input([1, 1, 3, 3])],
+      mentions: ["[3, 3]", "[1, 1, 2, 2]"]),
     ShapeErrorCase("conv 3-d input", "conv2d", [.input([1, 3, 8]), .input([4, 3, 3, 3])], mentions: ["[1, 3, 8]", "4-d"]),
-    ShapeErrorCase("conv bad strides", "conv2d", [.input([1, 1, 4, 4]), .input([1, 1, 1, 1])], ["strides": .ints([0, 1])],
-                   mentions: ["strides"]),
-    ShapeErrorCase("conv_transpose output_padding", "conv_transpose2d", [.input([1, 2, 4, 4]), .input([2, 1, 2, 2])],
-                   ["output_padding": .ints([1, 1])], mentions: ["conv_transpose2d", "output_padding [1, 1]"]),
+    ShapeErrorCase(
+      "conv bad strides", "conv2d", [.input([1, 1, 4, 4]), .input([1, 1, 1, 1])], ["strides": .ints([0, 1])],
+      mentions: ["strides"]),
+    ShapeErrorCase(
+      "conv_transpose output_padding", "conv_transpose2d", [.input([1, 2, 4, 4]), .input([2, 1, 2, 2])],
+      ["output_padding": .ints([1, 1])], mentions: ["conv_transpose2d", "output_padding [1, 1]"]),
     ShapeErrorCase("broadcast mismatch", "add", [.input([2, 3]), .input([4])], mentions: ["add", "[2, 3]", "[4]"]),
     ShapeErrorCase("broadcast mismatch 4-d", "mul", [.input([1, 64, 8, 8]), .input([32, 1, 1])], mentions: ["[1, 64, 8, 8]", "[32, 1, 1]"]),
     ShapeErrorCase("gemm inner dimension", "gemm", [.input([2, 3]), .input([4, 5])], mentions: ["gemm", "[2, 3]", "[4, 5]"]),
-    ShapeErrorCase("dense weight width", "gemm", [.input([1, 512]), .input([1000, 256])], ["transB": .int(1)],
-                   mentions: ["[1, 512]", "[1000, 256]", "transB=1"]),
+    ShapeErrorCase(
+      "dense weight width", "gemm", [.input([1, 512]), .input([1000, 256])], ["transB": .int(1)],
+      mentions: ["[1, 512]", "[1000, 256]", "transB=1"]),
     ShapeErrorCase("gemm C does not broadcast", "gemm", [.input([2, 3]), .input([3, 4]), .input([3])], mentions: ["[3]", "[2, 4]"]),
     ShapeErrorCase("matmul mismatch", "matmul", [.input([2, 3]), .input([2, 3])], mentions: ["matmul", "[2, 3] and [2, 3]"]),
     ShapeErrorCase("reshape count", "reshape", [.input([2, 3])], ["shape": .ints([4, 2])], mentions: ["reshape", "[2, 3]", "[4, 2]"]),
     ShapeErrorCase("reshape two -1", "reshape", [.input([2, 3])], ["shape": .ints([-1, -1])], mentions: ["[-1, -1]"]),
-    ShapeErrorCase("bn scale length", "batch_norm", [x4, .input([3]), c4, c4, c4],
-                   mentions: ["batch_norm", "scale", "[3]", "[1, 4, 2, 2]", "4 channels"]),
+    ShapeErrorCase(
+      "bn scale length", "batch_norm", [x4, .input([3]), c4, c4, c4],
+      mentions: ["batch_norm", "scale", "[3]", "[1, 4, 2, 2]", "4 channels"]),
     ShapeErrorCase("bn variance length", "batch_norm", [x4, c4, c4, c4, .input([5])], mentions: ["variance", "[5]", "[1, 4, 2, 2]"]),
     ShapeErrorCase("bn negative constant variance", "batch_norm", bn([0, 0, 0, 0], [1, -1, 1, 1]), mentions: ["variance", "-1.0"]),
     ShapeErrorCase("bn NaN constant variance", "batch_norm", bn([0, 0, 0, 0], [1, .nan, 1, 1]), mentions: ["variance", "nan"]),
@@ -78,13 +87,17 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
     ShapeErrorCase("unknown op", "frobnicate", [c4], mentions: ["unknown op 'frobnicate'"]),
     ShapeErrorCase("concat mismatch", "concat", [.input([2, 3]), .input([3, 3])], ["axis": .int(1)], mentions: ["concat", "[2, 3]", "[3, 3]"]),
     ShapeErrorCase("transpose bad perm", "transpose", [.input([2, 3])], ["perm": .ints([0, 0])], mentions: ["perm [0, 0]"]),
-    ShapeErrorCase("pool kernel too large", "max_pool2d", [.input([1, 1, 2, 2])], ["kernel_shape": .ints([3, 3])], mentions: ["max_pool2d", "[3, 3]", "[1, 1, 2, 2]"]),
-    ShapeErrorCase("pool pad not below kernel", "avg_pool2d", [.input([1, 1, 4, 4])], ["kernel_shape": .ints([2, 2]), "pads": .ints([2, 2, 2, 2])],
-                   mentions: ["pads [2, 2, 2, 2]", "[2, 2]"]),
-    ShapeErrorCase("slice step 0", "slice", [.input([4])], ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([0]), "steps": .ints([0])],
-                   mentions: ["slice", "[4]"]),
-    ShapeErrorCase("slice axis out of range", "slice", [.input([4])], ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([3]), "steps": .ints([1])],
-                   mentions: ["[4]"]),
+    ShapeErrorCase(
+      "pool kernel too large", "max_pool2d", [.input([1, 1, 2, 2])], ["kernel_shape": .ints([3, 3])], mentions: ["max_pool2d", "[3, 3]", "[1, 1, 2, 2]"]),
+    ShapeErrorCase(
+      "pool pad not below kernel", "avg_pool2d", [.input([1, 1, 4, 4])], ["kernel_shape": .ints([2, 2]), "pads": .ints([2, 2, 2, 2])],
+      mentions: ["pads [2, 2, 2, 2]", "[2, 2]"]),
+    ShapeErrorCase(
+      "slice step 0", "slice", [.input([4])], ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([0]), "steps": .ints([0])],
+      mentions: ["slice", "[4]"]),
+    ShapeErrorCase(
+      "slice axis out of range", "slice", [.input([4])], ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([3]), "steps": .ints([1])],
+      mentions: ["[4]"]),
     ShapeErrorCase("pad count", "pad", [.input([2, 2])], ["pads": .ints([1, 1])], mentions: ["pad", "4 pads", "[2, 2]"]),
     ShapeErrorCase("squeeze non-unit axis", "squeeze", [.input([2, 1])], ["axes": .ints([0])], mentions: ["squeeze", "[2, 1]"]),
     ShapeErrorCase("unsqueeze duplicate axes", "unsqueeze", [.input([2])], ["axes": .ints([0, 0])], mentions: ["[0, 0]", "[2]"]),
@@ -124,8 +137,10 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
   static let runtimeCases: [(name: String, inputs: [Tensor], fragment: String)] = [
     ("wrong input count", [Tensor(zeros: [1, 4, 2, 2])], "takes 5 inputs, got 1"),
     ("wrong input shape", [Tensor(zeros: [1, 4, 2, 3])] + [Tensor](repeating: Tensor(zeros: [4]), count: 4), "[1, 4, 2, 2], got [1, 4, 2, 3]"),
-    ("negative variance fed at run time", [Tensor(zeros: [1, 4, 2, 2]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor([1, 1, -2, 1])],
-     "variance holds -2.0"),
+    (
+      "negative variance fed at run time", [Tensor(zeros: [1, 4, 2, 2]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor([1, 1, -2, 1])],
+      "variance holds -2.0"
+    ),
   ]
 
   /// Bad data fed to a well-formed graph is an error too, never a trap.

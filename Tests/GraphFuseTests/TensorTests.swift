@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GraphFuse
 
 /// Tensor storage, indexing, random data, tolerance comparison, and error formatting.
@@ -64,8 +65,9 @@ import Testing
   ]
 
   @Test(arguments: comparisons) func comparison(_ c: ComparisonCase) {
-    #expect(c.actual.isApproximatelyEqual(to: c.expected, relative: c.relative, absolute: c.absolute) == c.within,
-            "\(c.actual.compared(to: c.expected))")
+    #expect(
+      c.actual.isApproximatelyEqual(to: c.expected, relative: c.relative, absolute: c.absolute) == c.within,
+      "\(c.actual.compared(to: c.expected))")
   }
 
   @Test func comparisonReportsErrorAndMagnitude() {

@@ -5,7 +5,9 @@ enum TestNets {
   static func weight(_ shape: [Int], seed: UInt64) -> Tensor { Tensor.random(shape: shape, in: -0.5...0.5, seed: seed) }
 
   /// A conv weight `[out, in/groups, k, k]` as a constant.
-  static func conv(_ b: GraphBuilder, _ x: ValueID, out: Int, k: Int = 3, stride: Int = 1, groups: Int = 1, bias: Bool = false, seed: UInt64) throws(GraphFuseError) -> ValueID {
+  static func conv(_ b: GraphBuilder, _ x: ValueID, out: Int, k: Int = 3, stride: Int = 1, groups: Int = 1, bias: Bool = false, seed: UInt64)
+    throws(GraphFuseError) -> ValueID
+  {
     let c = b.shape(of: x)[1]
     let w = b.constant(weight([out, c / groups, k, k], seed: seed))
     let bv = bias ? b.constant(weight([out], seed: seed + 1)) : nil
@@ -14,10 +16,12 @@ enum TestNets {
 
   /// Inference batch-norm parameters with non-trivial statistics.
   static func batchNormParameters(_ b: GraphBuilder, channels c: Int, seed: UInt64) -> (ValueID, ValueID, ValueID, ValueID) {
-    (b.constant(Tensor.random(shape: [c], in: 0.5...1.5, seed: seed)),
-     b.constant(Tensor.random(shape: [c], in: -0.2...0.2, seed: seed + 1)),
-     b.constant(Tensor.random(shape: [c], in: -0.2...0.2, seed: seed + 2)),
-     b.constant(Tensor.random(shape: [c], in: 0.5...2.0, seed: seed + 3)))
+    (
+      b.constant(Tensor.random(shape: [c], in: 0.5...1.5, seed: seed)),
+      b.constant(Tensor.random(shape: [c], in: -0.2...0.2, seed: seed + 1)),
+      b.constant(Tensor.random(shape: [c], in: -0.2...0.2, seed: seed + 2)),
+      b.constant(Tensor.random(shape: [c], in: 0.5...2.0, seed: seed + 3))
+    )
   }
 
   static func batchNorm(_ b: GraphBuilder, _ x: ValueID, seed: UInt64, epsilon: Double = 1e-5, training: Bool = false) throws(GraphFuseError) -> ValueID {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import GraphFuse
 
 /// The verifier accepts what the builder makes and rejects each kind of broken graph.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GraphFuse
 
 /// The built-in models: structure, op counts, weights, determinism, and a run of `tiny`.
@@ -34,8 +35,10 @@ import Testing
     Expectation(
       model: "resnet18", input: [1, 3, 224, 224], output: [1, 1000],
       counts: ["conv2d": 20, "batch_norm": 20, "relu": 17, "add": 8, "max_pool2d": 1, "global_avg_pool": 1, "flatten": 1, "gemm": 1],
-      names: ["conv1", "bn1", "maxpool", "layer1.0.conv1", "layer1.0.bn1", "layer2.0.downsample.0", "layer2.0.downsample.1",
-              "layer4.1.bn2", "layer4.1.relu2", "avgpool", "fc"]),
+      names: [
+        "conv1", "bn1", "maxpool", "layer1.0.conv1", "layer1.0.bn1", "layer2.0.downsample.0", "layer2.0.downsample.1",
+        "layer4.1.bn2", "layer4.1.relu2", "avgpool", "fc",
+      ]),
     Expectation(
       model: "resnet50", input: [1, 3, 224, 224], output: [1, 1000],
       counts: ["conv2d": 53, "batch_norm": 53, "relu": 49, "add": 16, "max_pool2d": 1, "global_avg_pool": 1, "flatten": 1, "gemm": 1],
@@ -43,9 +46,11 @@ import Testing
     Expectation(
       model: "mobilenet_v2", input: [1, 3, 224, 224], output: [1, 1000],
       counts: ["conv2d": 52, "batch_norm": 52, "clip": 35, "add": 10, "global_avg_pool": 1, "flatten": 1, "gemm": 1],
-      names: ["features.0.0", "features.0.1", "features.0.2", "features.1.conv.0.0", "features.1.conv.1", "features.1.conv.2",
-              "features.2.conv.0.0", "features.2.conv.1.0", "features.2.conv.2", "features.2.conv.3", "features.3.add",
-              "features.17.conv.3", "features.18.0", "features.18.2", "classifier.1"]),
+      names: [
+        "features.0.0", "features.0.1", "features.0.2", "features.1.conv.0.0", "features.1.conv.1", "features.1.conv.2",
+        "features.2.conv.0.0", "features.2.conv.1.0", "features.2.conv.2", "features.2.conv.3", "features.3.add",
+        "features.17.conv.3", "features.18.0", "features.18.2", "classifier.1",
+      ]),
   ]
 
   @Test(arguments: expectations) func structure(_ e: Expectation) throws {

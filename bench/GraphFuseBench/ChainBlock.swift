@@ -35,8 +35,10 @@ enum ChainBlock {
       let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads))
       let check = try model.run(inputs)[0].compared(to: reference)
       let t = try latency(model, inputs, runs: runs)
-      print(String(format: "%@: %d groups, median %.4f ms (min %.4f)  %@", chain ? "chain   " : "no chain", optimized.plan.groups.count,
-                   t.median * 1e3, t.min * 1e3, "\(check)"))
+      print(
+        String(
+          format: "%@: %d groups, median %.4f ms (min %.4f)  %@", chain ? "chain   " : "no chain", optimized.plan.groups.count,
+          t.median * 1e3, t.min * 1e3, "\(check)"))
     }
   }
 }

@@ -10,8 +10,9 @@ enum Networks {
 
   static func conv(_ b: GraphBuilder, _ x: ValueID, _ cin: Int, _ cout: Int, k: Int, s: Int, p: Int, groups: Int = 1) throws -> ValueID {
     let fan = Float(cin / groups * k * k)
-    return try b.conv2d(x, weight: w(b, [cout, cin / groups, k, k], scale: (3 / fan).squareRoot()), bias: w(b, [cout], scale: 0.1),
-                        stride: s, padding: p, groups: groups)
+    return try b.conv2d(
+      x, weight: w(b, [cout, cin / groups, k, k], scale: (3 / fan).squareRoot()), bias: w(b, [cout], scale: 0.1),
+      stride: s, padding: p, groups: groups)
   }
 
   /// Two 3×3 convolutions 64→64 at 56×56 with bias and relu, then a global pool: the second

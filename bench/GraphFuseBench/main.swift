@@ -59,13 +59,17 @@ if which == "conv" {
 let reference = which == "conv" || args.contains("--check") ? try ReferenceExecutor.run(graph, inputs: inputs)[0] : nil
 if let reference { print("check vs reference:", try model.run(inputs)[0].compared(to: reference)) }
 let fused = try latency(model, inputs, runs: runs)
-print(String(format: "fused   (%d threads): median %.3f ms (min %.3f, p90 %.3f)  %.1f GFLOP/s, intermediates %d bytes",
-             threads, fused.median * 1e3, fused.min * 1e3, fused.p90 * 1e3, flops / fused.median / 1e9, model.intermediateBytes))
+print(
+  String(
+    format: "fused   (%d threads): median %.3f ms (min %.3f, p90 %.3f)  %.1f GFLOP/s, intermediates %d bytes",
+    threads, fused.median * 1e3, fused.min * 1e3, fused.p90 * 1e3, flops / fused.median / 1e9, model.intermediateBytes))
 if args.contains("--unfused") {
   let unfused = try CompiledModel.compile(graph, plan: .unfused(graph), options: CompileOptions(threads: threads, cacheDirectory: coldDir))
   let u = try latency(unfused, inputs, runs: runs)
-  print(String(format: "unfused (%d threads): median %.3f ms (min %.3f, p90 %.3f), intermediates %d bytes",
-               threads, u.median * 1e3, u.min * 1e3, u.p90 * 1e3, unfused.intermediateBytes))
+  print(
+    String(
+      format: "unfused (%d threads): median %.3f ms (min %.3f, p90 %.3f), intermediates %d bytes",
+      threads, u.median * 1e3, u.min * 1e3, u.p90 * 1e3, unfused.intermediateBytes))
 }
 if args.contains("--profile") {
   let timings = try model.profile(inputs, runs: 20)

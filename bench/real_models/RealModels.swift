@@ -16,12 +16,16 @@ enum RealModels {
       let t = try seconds { model = try CompiledModel.compile(g, plan: plan, options: CompileOptions(threads: threads)) }
       let out = try model.run([input])[0]
       let l = try latency(model, [input], runs: runs)
-      print(String(format: "%@ %@: %d groups, compile %.2f s, median %.3f ms (min %.3f), vs golden: %@", name, label, plan.groups.count, t,
-                   l.median * 1e3, l.min * 1e3, out.compared(to: golden).description))
+      print(
+        String(
+          format: "%@ %@: %d groups, compile %.2f s, median %.3f ms (min %.3f), vs golden: %@", name, label, plan.groups.count, t,
+          l.median * 1e3, l.min * 1e3, out.compared(to: golden).description))
       if CommandLine.arguments.contains("--profile") {
         for t in try model.profile([input], runs: 10).sorted(by: { $0.seconds > $1.seconds }).prefix(14) {
           let group = plan.groups[t.group]
-          print(String(format: "  %7.3f ms %@  %@", t.seconds * 1e3, t.name, group.nodes.map { g.shape(of: g.nodes[$0].outputs[0]).description }.joined(separator: " ")))
+          print(
+            String(
+              format: "  %7.3f ms %@  %@", t.seconds * 1e3, t.name, group.nodes.map { g.shape(of: g.nodes[$0].outputs[0]).description }.joined(separator: " ")))
         }
       }
     }

@@ -8,8 +8,10 @@ extension BenchReport {
   public var description: String {
     var lines = ["\(model) — \(threads) thread\(threads == 1 ? "" : "s"), median of \(runs) runs after \(warmup) warm-up (\(date))", ""]
     let rows = configurations.map { name, c in
-      [name, formatMilliseconds(c.latency.median), formatMilliseconds(c.latency.min), formatMilliseconds(c.latency.max),
-       String(c.kernels), String(format: "%.1f", Double(c.intermediateBytes) / 1e6), String(format: "%.0f", c.prepareMs)]
+      [
+        name, formatMilliseconds(c.latency.median), formatMilliseconds(c.latency.min), formatMilliseconds(c.latency.max),
+        String(c.kernels), String(format: "%.1f", Double(c.intermediateBytes) / 1e6), String(format: "%.0f", c.prepareMs),
+      ]
     }
     lines += table(
       header: ["configuration", "median ms", "min ms", "max ms", "kernels", "intermediate MB", "prepare ms"], rows: rows,

@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 
 /// Summary of repeated latency measurements, in milliseconds.
 public struct LatencyStats: Codable, Sendable, Equatable {

@@ -47,9 +47,10 @@ public struct SVGChart: Sendable {
     if !rest.isEmpty {
       let ms = rest.reduce(0) { $0 + $1.ms }, flops = rest.reduce(0) { $0 + $1.flops }
       let gflops = ms > 0 ? Double(flops) / (ms * 1e6) : 0
-      rows.append(GroupRow(
-        label: "others (\(rest.count) groups)", full: "others", ms: ms, share: rest.reduce(0) { $0 + $1.share },
-        gflops: gflops, peak: report.peakGFLOPS.flatMap { $0 > 0 ? gflops / $0 : nil }, isOthers: true))
+      rows.append(
+        GroupRow(
+          label: "others (\(rest.count) groups)", full: "others", ms: ms, share: rest.reduce(0) { $0 + $1.share },
+          gflops: gflops, peak: report.peakGFLOPS.flatMap { $0 > 0 ? gflops / $0 : nil }, isOthers: true))
     }
     return rows
   }
@@ -65,7 +66,8 @@ public struct SVGChart: Sendable {
 
     let name = report.model.split(separator: "/").last.map(String.init) ?? report.model
     out.text(SVGChart.margin, 34, "\(name) — fused vs unfused", size: 20, weight: "bold")
-    let subtitle = "\(report.threads) thread\(report.threads == 1 ? "" : "s") · median of \(report.runs) runs after \(report.warmup) warm-up · \(report.date.prefix(10)) · whiskers: min–max"
+    let subtitle =
+      "\(report.threads) thread\(report.threads == 1 ? "" : "s") · median of \(report.runs) runs after \(report.warmup) warm-up · \(report.date.prefix(10)) · whiskers: min–max"
     out.text(SVGChart.margin, 56, subtitle, size: 13, fill: SVGChart.muted)
 
     var y = latencyPanel(&out, top: 92, x0: x0, x1: x1)
@@ -77,7 +79,8 @@ public struct SVGChart: Sendable {
   func latencyPanel(_ out: inout SVGWriter, top: Double, x0: Double, x1: Double) -> Double {
     var y = top
     out.open("g", ["class": "panel latency"])
-    let speedup = "fused is " + SVGChart.comparison(report.unfusedMs, report.fusedMs, "unfused") + ", "
+    let speedup =
+      "fused is " + SVGChart.comparison(report.unfusedMs, report.fusedMs, "unfused") + ", "
       + SVGChart.comparison(report.foldedMs, report.fusedMs, "folded")
     out.text(SVGChart.margin, y, "Latency per inference", size: 15, weight: "bold", spans: [(speedup, SVGChart.colors["fused"]!, "bold", 13)])
     out.text(SVGChart.width - SVGChart.margin, y, "kernels · intermediates", size: 11, fill: SVGChart.muted, anchor: "end")
@@ -130,8 +133,9 @@ public struct SVGChart: Sendable {
       let mid = y + rowHeight / 2
       out.text(x0 - 10, mid + 4, row.label, size: 12, fill: row.isOthers ? SVGChart.muted : SVGChart.ink, anchor: "end", family: "monospace")
       let end = scale.x(row.ms)
-      out.rect(x0, mid - barHeight / 2, end - x0, barHeight, fill: SVGChart.colors[row.isOthers ? "others" : "fused"]!,
-               cls: row.isOthers ? "bar others" : "bar group", title: "\(row.full): \(String(format: "%.3f", row.ms)) ms")
+      out.rect(
+        x0, mid - barHeight / 2, end - x0, barHeight, fill: SVGChart.colors[row.isOthers ? "others" : "fused"]!,
+        cls: row.isOthers ? "bar others" : "bar group", title: "\(row.full): \(String(format: "%.3f", row.ms)) ms")
       out.text(end + 6, mid + 4, "\(formatMilliseconds(row.ms)) ms · " + String(format: "%.1f%%", 100 * row.share), size: 12)
       var right = String(format: row.gflops >= 99.95 ? "%.0f" : "%.1f", row.gflops)
       if let peak = row.peak { right += String(format: " · %.0f%%", 100 * peak) }
@@ -179,10 +183,11 @@ struct AxisScale {
   var ticks: [Double] { stride(from: 0, through: maximum + step / 2, by: step).map { $0 } }
 
   func label(_ value: Double) -> String {
-    let decimals = [0, 1, 2, 3].first { d in
-      let scaled = step * pow(10, Double(d))
-      return abs(scaled - scaled.rounded()) < 1e-6
-    } ?? 3
+    let decimals =
+      [0, 1, 2, 3].first { d in
+        let scaled = step * pow(10, Double(d))
+        return abs(scaled - scaled.rounded()) < 1e-6
+      } ?? 3
     return String(format: "%.\(decimals)f", value)
   }
 

@@ -3,149 +3,149 @@
 /// atomic counter; workers spin briefly, then block on a condition variable).
 enum CRuntime {
   static let prelude = #"""
-#include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sched.h>
+    #include <math.h>
+    #include <pthread.h>
+    #include <stdatomic.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <sched.h>
 
-/* NaN-propagating max/min, matching the reference executor. */
-static inline float gf_max(float a, float b) { return (a > b || a != a) ? a : b; }
-static inline float gf_min(float a, float b) { return (a < b || a != a) ? a : b; }
+    /* NaN-propagating max/min, matching the reference executor. */
+    static inline float gf_max(float a, float b) { return (a > b || a != a) ? a : b; }
+    static inline float gf_min(float a, float b) { return (a < b || a != a) ? a : b; }
 
-/* The SIMD vector of the blocked layout (GF_V floats) and lanewise helpers for epilogues. */
-#ifndef GF_V
-#define GF_V 16
-#endif
-typedef float gf_vf __attribute__((vector_size(GF_V * 4)));
-static const float gf_zeros[64] __attribute__((aligned(64))) = {0};
-static inline gf_vf gf_load(const float *p) { return *(const gf_vf *)p; }
-static inline void gf_store(float *p, gf_vf v) { *(gf_vf *)p = v; }
-typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
-static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
-static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
-static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return __builtin_elementwise_max(a, b); }
-static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return __builtin_elementwise_min(a, b); }
-#define GF_LANEWISE(name, f) \
-  static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
-GF_LANEWISE(gf_vexp, expf)
-GF_LANEWISE(gf_vlog, logf)
-GF_LANEWISE(gf_vsqrt, sqrtf)
-GF_LANEWISE(gf_vtanh, tanhf)
-GF_LANEWISE(gf_vabs, fabsf)
-static inline gf_vf gf_vpow(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r; }
+    /* The SIMD vector of the blocked layout (GF_V floats) and lanewise helpers for epilogues. */
+    #ifndef GF_V
+    #define GF_V 16
+    #endif
+    typedef float gf_vf __attribute__((vector_size(GF_V * 4)));
+    static const float gf_zeros[64] __attribute__((aligned(64))) = {0};
+    static inline gf_vf gf_load(const float *p) { return *(const gf_vf *)p; }
+    static inline void gf_store(float *p, gf_vf v) { *(gf_vf *)p = v; }
+    typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
+    static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
+    static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return __builtin_elementwise_max(a, b); }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return __builtin_elementwise_min(a, b); }
+    #define GF_LANEWISE(name, f) \
+      static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
+    GF_LANEWISE(gf_vexp, expf)
+    GF_LANEWISE(gf_vlog, logf)
+    GF_LANEWISE(gf_vsqrt, sqrtf)
+    GF_LANEWISE(gf_vtanh, tanhf)
+    GF_LANEWISE(gf_vabs, fabsf)
+    static inline gf_vf gf_vpow(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r; }
 
-typedef void (*gf_kernel)(float *const *bufs, long begin, long end);
+    typedef void (*gf_kernel)(float *const *bufs, long begin, long end);
 
-/* The index of the calling thread in its pool: 0 for the caller of gf_parallel, 1… for workers.
-   Kernels with per-thread scratch (conv chains) use it to pick their slice of a scratch buffer. */
-static __thread int gf_thread_index;
+    /* The index of the calling thread in its pool: 0 for the caller of gf_parallel, 1… for workers.
+       Kernels with per-thread scratch (conv chains) use it to pick their slice of a scratch buffer. */
+    static __thread int gf_thread_index;
 
-#if defined(__x86_64__)
-#define GF_PAUSE() __builtin_ia32_pause()
-#else
-#define GF_PAUSE() ((void)0)
-#endif
+    #if defined(__x86_64__)
+    #define GF_PAUSE() __builtin_ia32_pause()
+    #else
+    #define GF_PAUSE() ((void)0)
+    #endif
 
-typedef struct gf_pool gf_pool;
-typedef struct { gf_pool *pool; int index; } gf_worker_arg;
+    typedef struct gf_pool gf_pool;
+    typedef struct { gf_pool *pool; int index; } gf_worker_arg;
 
-struct gf_pool {
-  int nthreads;
-  pthread_t threads[256];
-  gf_worker_arg args[256];
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  atomic_int generation, open, inside, busy, stop;
-  gf_kernel fn;
-  float *const *bufs;
-  long total, chunk;
-  atomic_long next, done;
-};
+    struct gf_pool {
+      int nthreads;
+      pthread_t threads[256];
+      gf_worker_arg args[256];
+      pthread_mutex_t mu;
+      pthread_cond_t cv;
+      atomic_int generation, open, inside, busy, stop;
+      gf_kernel fn;
+      float *const *bufs;
+      long total, chunk;
+      atomic_long next, done;
+    };
 
-/* Takes chunks of tasks until none are left; counts the finished tasks. */
-static void gf_work(gf_pool *p) {
-  for (;;) {
-    long i = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
-    if (i >= p->total) return;
-    long e = i + p->chunk < p->total ? i + p->chunk : p->total;
-    p->fn(p->bufs, i, e);
-    atomic_fetch_add_explicit(&p->done, e - i, memory_order_release);
-  }
-}
-
-/* A worker joins a job only while it is open, so a late or descheduled worker never holds up
-   the caller: the caller finishes the remaining tasks itself and waits only for work in flight. */
-static void *gf_worker(void *arg) {
-  gf_pool *p = ((gf_worker_arg *)arg)->pool;
-  gf_thread_index = ((gf_worker_arg *)arg)->index;
-  int seen = 0;
-  for (;;) {
-    int spins = 0, g;
-    while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
-      if (atomic_load(&p->stop)) return NULL;
-      if (++spins < 4000) { GF_PAUSE(); continue; }
-      if (spins < 4100) { sched_yield(); continue; }
-      pthread_mutex_lock(&p->mu);
-      while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv, &p->mu);
-      pthread_mutex_unlock(&p->mu);
-      spins = 0;
+    /* Takes chunks of tasks until none are left; counts the finished tasks. */
+    static void gf_work(gf_pool *p) {
+      for (;;) {
+        long i = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
+        if (i >= p->total) return;
+        long e = i + p->chunk < p->total ? i + p->chunk : p->total;
+        p->fn(p->bufs, i, e);
+        atomic_fetch_add_explicit(&p->done, e - i, memory_order_release);
+      }
     }
-    seen = g;
-    if (atomic_load(&p->stop)) return NULL;
-    atomic_fetch_add(&p->inside, 1);
-    if (atomic_load(&p->open) == g) gf_work(p);
-    atomic_fetch_sub(&p->inside, 1);
-  }
-}
 
-void *gf_pool_create(int nthreads) {
-  gf_pool *p = (gf_pool *)calloc(1, sizeof(gf_pool));
-  if (nthreads > 256) nthreads = 256;
-  p->nthreads = nthreads < 1 ? 1 : nthreads;
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->cv, NULL);
-  for (int t = 1; t < p->nthreads; t++) {
-    p->args[t] = (gf_worker_arg){p, t};
-    pthread_create(&p->threads[t], NULL, gf_worker, &p->args[t]);
-  }
-  return p;
-}
+    /* A worker joins a job only while it is open, so a late or descheduled worker never holds up
+       the caller: the caller finishes the remaining tasks itself and waits only for work in flight. */
+    static void *gf_worker(void *arg) {
+      gf_pool *p = ((gf_worker_arg *)arg)->pool;
+      gf_thread_index = ((gf_worker_arg *)arg)->index;
+      int seen = 0;
+      for (;;) {
+        int spins = 0, g;
+        while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
+          if (atomic_load(&p->stop)) return NULL;
+          if (++spins < 4000) { GF_PAUSE(); continue; }
+          if (spins < 4100) { sched_yield(); continue; }
+          pthread_mutex_lock(&p->mu);
+          while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv, &p->mu);
+          pthread_mutex_unlock(&p->mu);
+          spins = 0;
+        }
+        seen = g;
+        if (atomic_load(&p->stop)) return NULL;
+        atomic_fetch_add(&p->inside, 1);
+        if (atomic_load(&p->open) == g) gf_work(p);
+        atomic_fetch_sub(&p->inside, 1);
+      }
+    }
 
-void gf_pool_destroy(void *handle) {
-  gf_pool *p = (gf_pool *)handle;
-  pthread_mutex_lock(&p->mu);
-  atomic_store(&p->stop, 1);
-  pthread_cond_broadcast(&p->cv);
-  pthread_mutex_unlock(&p->mu);
-  for (int t = 1; t < p->nthreads; t++) pthread_join(p->threads[t], NULL);
-  free(p);
-}
+    void *gf_pool_create(int nthreads) {
+      gf_pool *p = (gf_pool *)calloc(1, sizeof(gf_pool));
+      if (nthreads > 256) nthreads = 256;
+      p->nthreads = nthreads < 1 ? 1 : nthreads;
+      pthread_mutex_init(&p->mu, NULL);
+      pthread_cond_init(&p->cv, NULL);
+      for (int t = 1; t < p->nthreads; t++) {
+        p->args[t] = (gf_worker_arg){p, t};
+        pthread_create(&p->threads[t], NULL, gf_worker, &p->args[t]);
+      }
+      return p;
+    }
 
-/* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone. */
-void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
-  gf_pool *p = (gf_pool *)handle;
-  if (total <= 0) return;
-  if (p->nthreads <= 1 || total <= 1 || atomic_exchange(&p->busy, 1)) { fn(bufs, 0, total); return; }
-  p->fn = fn;
-  p->bufs = bufs;
-  p->total = total;
-  long chunk = total / ((long)p->nthreads * 8);
-  p->chunk = chunk < 1 ? 1 : chunk;
-  atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-  atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-  pthread_mutex_lock(&p->mu);
-  int g = atomic_load(&p->generation) + 1;
-  atomic_store(&p->open, g);
-  atomic_store_explicit(&p->generation, g, memory_order_release);
-  pthread_cond_broadcast(&p->cv);
-  pthread_mutex_unlock(&p->mu);
-  gf_work(p);
-  while (atomic_load_explicit(&p->done, memory_order_acquire) < total) GF_PAUSE();
-  atomic_store(&p->open, 0);
-  while (atomic_load(&p->inside) > 0) GF_PAUSE();
-  atomic_store(&p->busy, 0);
-}
-"""#
+    void gf_pool_destroy(void *handle) {
+      gf_pool *p = (gf_pool *)handle;
+      pthread_mutex_lock(&p->mu);
+      atomic_store(&p->stop, 1);
+      pthread_cond_broadcast(&p->cv);
+      pthread_mutex_unlock(&p->mu);
+      for (int t = 1; t < p->nthreads; t++) pthread_join(p->threads[t], NULL);
+      free(p);
+    }
+
+    /* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone. */
+    void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
+      gf_pool *p = (gf_pool *)handle;
+      if (total <= 0) return;
+      if (p->nthreads <= 1 || total <= 1 || atomic_exchange(&p->busy, 1)) { fn(bufs, 0, total); return; }
+      p->fn = fn;
+      p->bufs = bufs;
+      p->total = total;
+      long chunk = total / ((long)p->nthreads * 8);
+      p->chunk = chunk < 1 ? 1 : chunk;
+      atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+      atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+      pthread_mutex_lock(&p->mu);
+      int g = atomic_load(&p->generation) + 1;
+      atomic_store(&p->open, g);
+      atomic_store_explicit(&p->generation, g, memory_order_release);
+      pthread_cond_broadcast(&p->cv);
+      pthread_mutex_unlock(&p->mu);
+      gf_work(p);
+      while (atomic_load_explicit(&p->done, memory_order_acquire) < total) GF_PAUSE();
+      atomic_store(&p->open, 0);
+      while (atomic_load(&p->inside) > 0) GF_PAUSE();
+      atomic_store(&p->busy, 0);
+    }
+    """#
 }

@@ -59,42 +59,44 @@ struct ConvChainTemplate {
   private func rowTiles(_ width: Int, maxTile: Int, _ call: (String) -> String) -> String {
     let (count, big, size) = TemplateText.evenSplit(width, maxTile: maxTile)
     return """
-    for (long k = 0, ox = 0; k < \(count); k++) {
-          if (k < \(big)) { \(call("\(size)")); ox += \(size); } else { \(call("\(max(size - 1, 1))")); ox += \(max(size - 1, 1)); }
-        }
-    """
+      for (long k = 0, ox = 0; k < \(count); k++) {
+            if (k < \(big)) { \(call("\(size)")); ox += \(size); } else { \(call("\(max(size - 1, 1))")); ox += \(max(size - 1, 1)); }
+          }
+      """
   }
 
   /// A 1×1 conv tile: `T` pixels × `nv` vectors from `src` (channel-block stride `srcStride`).
-  private func pointwiseTile(_ name: String, weights: Int, inBlocks blocks: Int, nv: Int, epilogue: Epilogue, prefix: String,
-                             srcStride: Int, dst: String, dstOffset: String, channels: Int) -> String {
+  private func pointwiseTile(
+    _ name: String, weights: Int, inBlocks blocks: Int, nv: Int, epilogue: Epilogue, prefix: String,
+    srcStride: Int, dst: String, dstOffset: String, channels: Int
+  ) -> String {
     let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
     let store = epilogue.vectorC(acc: "acc[j][t]", offset: dstOffset, channelBlock: "cb", prefix: prefix)
     return """
-    static inline __attribute__((always_inline)) void \(symbol)_\(name)(float *const *bufs, const float *restrict src,
-        float *restrict \(dst), long n, long oy, long og, long ox, const int T) {
-      const float *restrict wt = bufs[\(weights)], *restrict bias = bufs[\(weights + 1)];
-    \(epilogue.declarations(first: weights + 2, prefix: prefix))
-      gf_vf acc[\(nv)][16];
-      for (int j = 0; j < \(nv); j++) for (int t = 0; t < T; t++) acc[j][t] = gf_load(bias + (og*\(nv) + j)*GF_V);
-      for (long ib = 0; ib < \(blocks); ib++) {
-        const float *px = src + ib*\(srcStride) + ox*GF_V;
-        const float *wp = wt + (og*\(blocks) + ib)*\(v * nv)*GF_V;
-        for (long i = 0; i < GF_V; i++) {
-          \(wLoads)
-          for (int t = 0; t < T; t++) { float xv = px[t*GF_V + i]; \(fmas) }
+      static inline __attribute__((always_inline)) void \(symbol)_\(name)(float *const *bufs, const float *restrict src,
+          float *restrict \(dst), long n, long oy, long og, long ox, const int T) {
+        const float *restrict wt = bufs[\(weights)], *restrict bias = bufs[\(weights + 1)];
+      \(epilogue.declarations(first: weights + 2, prefix: prefix))
+        gf_vf acc[\(nv)][16];
+        for (int j = 0; j < \(nv); j++) for (int t = 0; t < T; t++) acc[j][t] = gf_load(bias + (og*\(nv) + j)*GF_V);
+        for (long ib = 0; ib < \(blocks); ib++) {
+          const float *px = src + ib*\(srcStride) + ox*GF_V;
+          const float *wp = wt + (og*\(blocks) + ib)*\(v * nv)*GF_V;
+          for (long i = 0; i < GF_V; i++) {
+            \(wLoads)
+            for (int t = 0; t < T; t++) { float xv = px[t*GF_V + i]; \(fmas) }
+          }
+        }
+        for (int j = 0; j < \(nv); j++) {
+          long cb = og*\(nv) + j;
+          for (int t = 0; t < T; t++) {
+            gf_vf r = \(store);
+            \(TemplateText.padLanes(channels: channels, vector: v, block: "cb"))
+            gf_store(\(dst) + \(dstOffset), r);
+          }
         }
       }
-      for (int j = 0; j < \(nv); j++) {
-        long cb = og*\(nv) + j;
-        for (int t = 0; t < T; t++) {
-          gf_vf r = \(store);
-          \(TemplateText.padLanes(channels: channels, vector: v, block: "cb"))
-          gf_store(\(dst) + \(dstOffset), r);
-        }
-      }
-    }
-    """
+      """
   }
 
   var source: String {
@@ -107,88 +109,96 @@ struct ConvChainTemplate {
     let dwStore = depthwiseEpilogue.vectorC(acc: "acc[t]", offset: "0", channelBlock: "cb", prefix: "b")
     var parts: [String] = []
     if let e = expandEpilogue {
-      parts.append(pointwiseTile("expand", weights: l.expand, inBlocks: inBlocks, nv: expandVectors, epilogue: e, prefix: "a",
-                                 srcStride: h * w * v, dst: "ring", dstOffset: "(cb*\(w) + ox + t)*GF_V", channels: mid))
+      parts.append(
+        pointwiseTile(
+          "expand", weights: l.expand, inBlocks: inBlocks, nv: expandVectors, epilogue: e, prefix: "a",
+          srcStride: h * w * v, dst: "ring", dstOffset: "(cb*\(w) + ox + t)*GF_V", channels: mid))
     }
-    parts.append("""
-    static inline __attribute__((always_inline)) void \(symbol)_depthwise(float *const *bufs, const float *const *rows,
-        float *restrict drow, long cb, long ox, const int T, const int CHECK) {
-      const float *restrict wt = bufs[\(d)], *restrict bias = bufs[\(d + 1)];
-    \(depthwiseEpilogue.declarations(first: d + 2, prefix: "b"))
-      gf_vf acc[16];
-      for (int t = 0; t < T; t++) acc[t] = gf_load(bias + cb*GF_V);
-      for (long ky = 0; ky < \(kh); ky++) {
-        if (!rows[ky]) continue;
-        const float *rp = rows[ky] + cb*\(cbStride);
-        for (long kx = 0; kx < \(kw); kx++) {
-          gf_vf w0 = gf_load(wt + ((cb*\(kh) + ky)*\(kw) + kx)*GF_V);
-          for (int t = 0; t < T; t++) {
-            long ix = (ox + t)*\(sw) - \(pl) + kx;
-            const float *p = CHECK && (unsigned long)ix >= \(w)ul ? gf_zeros : rp + ix*GF_V;
-            acc[t] += gf_load(p) * w0;
+    parts.append(
+      """
+      static inline __attribute__((always_inline)) void \(symbol)_depthwise(float *const *bufs, const float *const *rows,
+          float *restrict drow, long cb, long ox, const int T, const int CHECK) {
+        const float *restrict wt = bufs[\(d)], *restrict bias = bufs[\(d + 1)];
+      \(depthwiseEpilogue.declarations(first: d + 2, prefix: "b"))
+        gf_vf acc[16];
+        for (int t = 0; t < T; t++) acc[t] = gf_load(bias + cb*GF_V);
+        for (long ky = 0; ky < \(kh); ky++) {
+          if (!rows[ky]) continue;
+          const float *rp = rows[ky] + cb*\(cbStride);
+          for (long kx = 0; kx < \(kw); kx++) {
+            gf_vf w0 = gf_load(wt + ((cb*\(kh) + ky)*\(kw) + kx)*GF_V);
+            for (int t = 0; t < T; t++) {
+              long ix = (ox + t)*\(sw) - \(pl) + kx;
+              const float *p = CHECK && (unsigned long)ix >= \(w)ul ? gf_zeros : rp + ix*GF_V;
+              acc[t] += gf_load(p) * w0;
+            }
           }
         }
+        for (int t = 0; t < T; t++) {
+          gf_vf r = \(dwStore);
+          \(TemplateText.padLanes(channels: mid, vector: v, block: "cb"))
+          gf_store(drow + (cb*\(ow) + ox + t)*GF_V, r);
+        }
       }
-      for (int t = 0; t < T; t++) {
-        gf_vf r = \(dwStore);
-        \(TemplateText.padLanes(channels: mid, vector: v, block: "cb"))
-        gf_store(drow + (cb*\(ow) + ox + t)*GF_V, r);
-      }
-    }
-    """)
-    parts.append(pointwiseTile("project", weights: l.project, inBlocks: midBlocks, nv: projectVectors, epilogue: projectEpilogue,
-                               prefix: "c", srcStride: ow * v, dst: "out", dstOffset: "((n*\(outBlocks) + cb)*\(oh) + oy)*\(ow * v) + (ox + t)*GF_V",
-                               channels: cout))
+      """)
+    parts.append(
+      pointwiseTile(
+        "project", weights: l.project, inBlocks: midBlocks, nv: projectVectors, epilogue: projectEpilogue,
+        prefix: "c", srcStride: ow * v, dst: "out", dstOffset: "((n*\(outBlocks) + cb)*\(oh) + oy)*\(ow * v) + (ox + t)*GF_V",
+        channels: cout))
     let rowSource: String
     if hasExpand {
       let expandRow = rowTiles(w, maxTile: expandVectors == 2 ? 12 : 14) { "\(symbol)_expand(bufs, xin + iy*\(w * v), dst, n, iy, og, ox, \($0))" }
       rowSource = """
-            long slot = iy % \(kh);
-            float *dst = ring + slot*\(midBlocks * w * v);
-            if (held[slot] != iy) {
-              for (long og = 0; og < \(midBlocks / expandVectors); og++) {
-                \(expandRow)
+              long slot = iy % \(kh);
+              float *dst = ring + slot*\(midBlocks * w * v);
+              if (held[slot] != iy) {
+                for (long og = 0; og < \(midBlocks / expandVectors); og++) {
+                  \(expandRow)
+                }
+                held[slot] = iy;
               }
-              held[slot] = iy;
-            }
-            rows[ky] = dst;
-      """
+              rows[ky] = dst;
+        """
     } else {
       rowSource = "      rows[ky] = xin + iy*\(w * v);"
     }
-    let dwRow = rowTiles(ow, maxTile: 14) { "if (ox < \(x0) || ox + \($0) > \(x1)) \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 1); else \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 0)" }
+    let dwRow = rowTiles(ow, maxTile: 14) {
+      "if (ox < \(x0) || ox + \($0) > \(x1)) \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 1); else \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 0)"
+    }
     let projectRow = rowTiles(ow, maxTile: projectVectors == 2 ? 12 : 14) { "\(symbol)_project(bufs, drow, out, n, oy, og, ox, \($0))" }
-    parts.append("""
-    void \(symbol)(float *const *bufs, long task_begin, long task_end) {
-      const float *restrict in = bufs[0];
-      float *restrict out = bufs[\(l.output)];
-      float *scratch = bufs[\(l.scratch)] + (long)gf_thread_index * \(scratchFloats);
-      float *ring = scratch, *drow = scratch + \(ringFloats);
-      (void)ring;
-      for (long task = task_begin; task < task_end; task++) {
-        long band = task % \(bands), n = task / \(bands);
-        long y0 = band*\(oh) / \(bands), y1 = (band + 1)*\(oh) / \(bands);
-        const float *xin = in + n*\(inBlocks * h * w * v);
-        long held[\(kh)];
-        for (int k = 0; k < \(kh); k++) held[k] = -1;
-        (void)held;
-        for (long oy = y0; oy < y1; oy++) {
-          const float *rows[\(kh)];
-          for (long ky = 0; ky < \(kh); ky++) {
-            long iy = oy*\(sh) - \(pt) + ky;
-            if ((unsigned long)iy >= \(h)ul) { rows[ky] = 0; continue; }
-      \(rowSource)
-          }
-          for (long cb = 0; cb < \(midBlocks); cb++) {
-            \(dwRow)
-          }
-          for (long og = 0; og < \(outBlocks / projectVectors); og++) {
-            \(projectRow)
+    parts.append(
+      """
+      void \(symbol)(float *const *bufs, long task_begin, long task_end) {
+        const float *restrict in = bufs[0];
+        float *restrict out = bufs[\(l.output)];
+        float *scratch = bufs[\(l.scratch)] + (long)gf_thread_index * \(scratchFloats);
+        float *ring = scratch, *drow = scratch + \(ringFloats);
+        (void)ring;
+        for (long task = task_begin; task < task_end; task++) {
+          long band = task % \(bands), n = task / \(bands);
+          long y0 = band*\(oh) / \(bands), y1 = (band + 1)*\(oh) / \(bands);
+          const float *xin = in + n*\(inBlocks * h * w * v);
+          long held[\(kh)];
+          for (int k = 0; k < \(kh); k++) held[k] = -1;
+          (void)held;
+          for (long oy = y0; oy < y1; oy++) {
+            const float *rows[\(kh)];
+            for (long ky = 0; ky < \(kh); ky++) {
+              long iy = oy*\(sh) - \(pt) + ky;
+              if ((unsigned long)iy >= \(h)ul) { rows[ky] = 0; continue; }
+        \(rowSource)
+            }
+            for (long cb = 0; cb < \(midBlocks); cb++) {
+              \(dwRow)
+            }
+            for (long og = 0; og < \(outBlocks / projectVectors); og++) {
+              \(projectRow)
+            }
           }
         }
       }
-    }
-    """)
+      """)
     return parts.joined(separator: "\n\n")
   }
 }

@@ -1,3 +1,5 @@
+// swift-format-ignore-file
+// (swift-format 6.3 re-indents the nested multi-line string literal below wrongly.)
 /// The flat-pixel variant of the blocked conv schedule for small feature maps (rows narrower than
 /// two register tiles, e.g. 14×14 and 7×7): a tile is any run of consecutive output pixels, even
 /// across rows, so every tile is full width and each weight vector loaded serves `size` pixels.

@@ -54,34 +54,37 @@ struct ConvTemplate {
     let inner: String
     if depthwise {
       inner = """
-            const float *wp = wt + ((og*\(kh) + ky)*\(kw) + kx)*GF_V;
-            gf_vf w0 = gf_load(wp);
-            for (int t = 0; t < T; t++) acc[0][t] += gf_load(PX(t)) * w0;
-      """
+              const float *wp = wt + ((og*\(kh) + ky)*\(kw) + kx)*GF_V;
+              gf_vf w0 = gf_load(wp);
+              for (int t = 0; t < T; t++) acc[0][t] += gf_load(PX(t)) * w0;
+        """
     } else {
       let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
       inner = """
-            const float *wp = wt + (((og*\(inputBlocked ? inBlocks : 1) + ib)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
-            for (long i = 0; i < \(icBlock); i++) {
-              \(wLoads)
-              for (int t = 0; t < T; t++) { float xv = PX(t)[i*\(ics)]; \(fmas) }
-            }
-      """
+              const float *wp = wt + (((og*\(inputBlocked ? inBlocks : 1) + ib)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
+              for (long i = 0; i < \(icBlock); i++) {
+                \(wLoads)
+                for (int t = 0; t < T; t++) { float xv = PX(t)[i*\(ics)]; \(fmas) }
+              }
+        """
     }
     // Blocked input: a checked tile points pixels outside the input at a zero vector, so a row's
     // border pixels share the full-width tile. Plain input: checked tiles are single pixels.
-    let pixelPointers = inputBlocked ? """
-            const float *pxs[16];
-            for (int t = 0; t < T; t++) {
-              long ixt = ix + t*\(sw);
-              pxs[t] = CHECK && (unsigned long)ixt >= \(w)ul ? gf_zeros : rowp + ixt*\(pix);
-            }
-            #define PX(t) pxs[t]
-    """ : """
-            if (CHECK && (unsigned long)ix >= \(w)ul) continue;
-            const float *px = rowp + ix*\(pix);
-            #define PX(t) (px + (t)*\(sw * pix))
-    """
+    let pixelPointers =
+      inputBlocked
+      ? """
+              const float *pxs[16];
+              for (int t = 0; t < T; t++) {
+                long ixt = ix + t*\(sw);
+                pxs[t] = CHECK && (unsigned long)ixt >= \(w)ul ? gf_zeros : rowp + ixt*\(pix);
+              }
+              #define PX(t) pxs[t]
+      """
+      : """
+              if (CHECK && (unsigned long)ix >= \(w)ul) continue;
+              const float *px = rowp + ix*\(pix);
+              #define PX(t) (px + (t)*\(sw * pix))
+      """
     let icLoop = depthwise ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = 0; ib < \(inputBlocked ? inBlocks : 1); ib++)"
     let call = "\(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox"
     let rowSchedule: String
@@ -89,48 +92,48 @@ struct ConvTemplate {
       // The whole row in tiles of `rowTile` or `rowTile − 1` pixels; tiles touching a border are checked.
       let (count, big, size) = rowTiles
       rowSchedule = """
-            long ox = 0;
-            for (long k = 0; k < \(count); k++) {
-              long width = k < \(big) ? \(size) : \(size - 1);
-              int check = ox < \(x0) || ox + width > \(x1);
-              if (width == \(size)) { if (check) \(call), \(size), 1); else \(call), \(size), 0); }
-              else { if (check) \(call), \(max(size - 1, 1)), 1); else \(call), \(max(size - 1, 1)), 0); }
-              ox += width;
-            }
-      """
+              long ox = 0;
+              for (long k = 0; k < \(count); k++) {
+                long width = k < \(big) ? \(size) : \(size - 1);
+                int check = ox < \(x0) || ox + width > \(x1);
+                if (width == \(size)) { if (check) \(call), \(size), 1); else \(call), \(size), 0); }
+                else { if (check) \(call), \(max(size - 1, 1)), 1); else \(call), \(max(size - 1, 1)), 0); }
+                ox += width;
+              }
+        """
     } else {
       rowSchedule = """
-            long ox = 0;
-            for (; ox < \(x0); ox++) \(call), 1, 1);
-            long rest = \(x1) - ox;
-            for (; rest > 0 && rest % \(t) != 0; rest -= \(max(t - 1, 1)), ox += \(max(t - 1, 1))) \(call), \(max(t - 1, 1)), 0);
-            for (; ox < \(x1); ox += \(t)) \(call), \(t), 0);
-            for (; ox < \(ow); ox++) \(call), 1, 1);
-      """
+              long ox = 0;
+              for (; ox < \(x0); ox++) \(call), 1, 1);
+              long rest = \(x1) - ox;
+              for (; rest > 0 && rest % \(t) != 0; rest -= \(max(t - 1, 1)), ox += \(max(t - 1, 1))) \(call), \(max(t - 1, 1)), 0);
+              for (; ox < \(x1); ox += \(t)) \(call), \(t), 0);
+              for (; ox < \(ow); ox++) \(call), 1, 1);
+        """
     }
     return """
-    static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
-        const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long oy, long ox, const int T, const int CHECK) {
-    \(epilogue.declarations(first: 3))
-    \(tileAccumulatorInit)
-      \(icLoop) {
-        for (long ky = 0; ky < \(kh); ky++) {
-          long iy = oy*\(sh) - \(pt) + ky*\(dh);
-          if ((unsigned long)iy >= \(h)ul) continue;
-          const float *rowp = in + n*\(batchStride) + ib*\(icBlock * h * w) + iy*\(row);
-          for (long kx = 0; kx < \(kw); kx++) {
-            long ix = ox*\(sw) - \(pl) + kx*\(dw);
-    \(pixelPointers)
-    \(inner)
+      static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
+          const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long oy, long ox, const int T, const int CHECK) {
+      \(epilogue.declarations(first: 3))
+      \(tileAccumulatorInit)
+        \(icLoop) {
+          for (long ky = 0; ky < \(kh); ky++) {
+            long iy = oy*\(sh) - \(pt) + ky*\(dh);
+            if ((unsigned long)iy >= \(h)ul) continue;
+            const float *rowp = in + n*\(batchStride) + ib*\(icBlock * h * w) + iy*\(row);
+            for (long kx = 0; kx < \(kw); kx++) {
+              long ix = ox*\(sw) - \(pl) + kx*\(dw);
+      \(pixelPointers)
+      \(inner)
+            }
           }
         }
+        #undef PX
+      \(tileStores(offset: offset))
       }
-      #undef PX
-    \(tileStores(offset: offset))
-    }
 
-    \(entryPoint("    long oy = task % \(oh), og = (task / \(oh)) % \(groups), n = task / \(oh * groups);\n" + rowSchedule))
-    """
+      \(entryPoint("    long oy = task % \(oh), og = (task / \(oh)) % \(groups), n = task / \(oh * groups);\n" + rowSchedule))
+      """
   }
 
   /// The start of a register tile: `nv × T` accumulators initialized to the bias.
@@ -147,15 +150,15 @@ struct ConvTemplate {
     let store = epilogue.vectorC(acc: "acc[j][t]", offset: offset, channelBlock: "cb")
     let padLanes = TemplateText.padLanes(channels: cout, vector: v, block: "cb")
     return """
-      for (int j = 0; j < \(nv); j++) {
-        long cb = og*\(nv) + j;
-        for (int t = 0; t < T; t++) {
-          gf_vf r = \(store);
-          \(padLanes)
-          gf_store(out + \(offset), r);
+        for (int j = 0; j < \(nv); j++) {
+          long cb = og*\(nv) + j;
+          for (int t = 0; t < T; t++) {
+            gf_vf r = \(store);
+            \(padLanes)
+            gf_store(out + \(offset), r);
+          }
         }
-      }
-    """
+      """
   }
 
   /// The entry point over a task range: unpacks the buffers and runs `body` once per task.

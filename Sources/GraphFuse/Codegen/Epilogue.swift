@@ -54,7 +54,8 @@ struct Epilogue {
         } else if aligned == shape {
           operand = .full(input)
         } else if aligned.count == rank, aligned[1] == shape[1], aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 }),
-          let t = graph.constant(input) {
+          let t = graph.constant(input)
+        {
           operand = .channel(WeightPacking.channels(t, channels: shape[1], vector: v))
         } else {
           return nil

@@ -17,7 +17,9 @@ enum TemplateText {
   /// For input channel `i` of a register tile: the `nv` weight-vector loads from `wp`, and the
   /// FMAs of broadcast input `xv` into `acc[j][t]`.
   static func broadcastFMA(nv: Int) -> (loads: String, fmas: String) {
-    ((0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " "),
-     (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " "))
+    (
+      (0..<nv).map { "gf_vf w\($0) = gf_load(wp + (i*\(nv) + \($0))*GF_V);" }.joined(separator: " "),
+      (0..<nv).map { "acc[\($0)][t] += w\($0) * xv;" }.joined(separator: " ")
+    )
   }
 }

@@ -115,7 +115,8 @@ public struct ConvChain: Sendable, Equatable {
     let groups = a.int("group", default: 1)
     let unitDilation = a.ints("dilations", default: [1, 1]) == [1, 1]
     if groups == 1, w.shape[2] == 1, w.shape[3] == 1, unitDilation, a.ints("strides", default: [1, 1]) == [1, 1],
-      a.ints("pads", default: [0, 0, 0, 0]).allSatisfy({ $0 == 0 }) {
+      a.ints("pads", default: [0, 0, 0, 0]).allSatisfy({ $0 == 0 })
+    {
       return .pointwise
     }
     if groups > 1, groups == x[1], groups == y[1], w.shape[1] == 1, unitDilation, w.shape[2] <= 7, w.shape[3] <= 7 {

@@ -28,7 +28,9 @@ extension Graph {
       }
       for (k, (id, shape)) in zip(node.outputs, expected).enumerated() {
         guard values.indices.contains(id), !defined[id] else { throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op) }
-        guard values[id].source == .node(n, output: k) else { throw GraphFuseError("output %\(id) does not point back to the node", node: node.name, op: node.op) }
+        guard values[id].source == .node(n, output: k) else {
+          throw GraphFuseError("output %\(id) does not point back to the node", node: node.name, op: node.op)
+        }
         guard values[id].shape == shape else {
           throw GraphFuseError("output %\(id) is declared \(values[id].shape), inferred \(shape)", node: node.name, op: node.op)
         }

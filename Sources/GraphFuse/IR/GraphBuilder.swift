@@ -56,8 +56,9 @@ public final class GraphBuilder {
     _ x: ValueID, weight: ValueID, bias: ValueID? = nil, stride: Int = 1, padding: Int = 0,
     dilation: Int = 1, groups: Int = 1, name: String? = nil
   ) throws(GraphFuseError) -> ValueID {
-    try conv2d(x, weight: weight, bias: bias, strides: [stride, stride], pads: [padding, padding, padding, padding],
-               dilations: [dilation, dilation], groups: groups, name: name)
+    try conv2d(
+      x, weight: weight, bias: bias, strides: [stride, stride], pads: [padding, padding, padding, padding],
+      dilations: [dilation, dilation], groups: groups, name: name)
   }
 
   /// 2-d convolution with per-axis strides and dilations and ONNX-order pads `[top, left, bottom, right]`.
@@ -65,8 +66,9 @@ public final class GraphBuilder {
     _ x: ValueID, weight: ValueID, bias: ValueID? = nil, strides: [Int], pads: [Int], dilations: [Int] = [1, 1],
     groups: Int = 1, name: String? = nil
   ) throws(GraphFuseError) -> ValueID {
-    try one("conv2d", [x, weight] + (bias.map { [$0] } ?? []),
-            ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations), "group": .int(groups)], name: name)
+    try one(
+      "conv2d", [x, weight] + (bias.map { [$0] } ?? []),
+      ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations), "group": .int(groups)], name: name)
   }
 
   /// 2-d transposed convolution; `weight` is `[C, O/groups, kh, kw]`.
@@ -74,10 +76,13 @@ public final class GraphBuilder {
     _ x: ValueID, weight: ValueID, bias: ValueID? = nil, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
     dilation: Int = 1, groups: Int = 1, name: String? = nil
   ) throws(GraphFuseError) -> ValueID {
-    try one("conv_transpose2d", [x, weight] + (bias.map { [$0] } ?? []),
-            ["strides": .ints([stride, stride]), "pads": .ints([padding, padding, padding, padding]),
-             "output_padding": .ints([outputPadding, outputPadding]), "dilations": .ints([dilation, dilation]),
-             "group": .int(groups)], name: name)
+    try one(
+      "conv_transpose2d", [x, weight] + (bias.map { [$0] } ?? []),
+      [
+        "strides": .ints([stride, stride]), "pads": .ints([padding, padding, padding, padding]),
+        "output_padding": .ints([outputPadding, outputPadding]), "dilations": .ints([dilation, dilation]),
+        "group": .int(groups),
+      ], name: name)
   }
 
   /// batch_norm over `axis` with running statistics (inference) or batch statistics (`training`).
@@ -85,8 +90,9 @@ public final class GraphBuilder {
     _ x: ValueID, scale: ValueID, bias: ValueID, mean: ValueID, variance: ValueID, epsilon: Double = 1e-5,
     momentum: Double = 0.9, training: Bool = false, axis: Int = 1, name: String? = nil
   ) throws(GraphFuseError) -> ValueID {
-    try one("batch_norm", [x, scale, bias, mean, variance],
-            ["epsilon": .float(epsilon), "momentum": .float(momentum), "training": .int(training ? 1 : 0), "axis": .int(axis)], name: name)
+    try one(
+      "batch_norm", [x, scale, bias, mean, variance],
+      ["epsilon": .float(epsilon), "momentum": .float(momentum), "training": .int(training ? 1 : 0), "axis": .int(axis)], name: name)
   }
 
   /// A fully connected layer: `x · weightᵀ + bias` with `weight` `[out, in]` (gemm with transB).
@@ -99,8 +105,9 @@ public final class GraphBuilder {
     _ a: ValueID, _ b: ValueID, _ c: ValueID? = nil, alpha: Double = 1, beta: Double = 1,
     transA: Bool = false, transB: Bool = false, name: String? = nil
   ) throws(GraphFuseError) -> ValueID {
-    try one("gemm", [a, b] + (c.map { [$0] } ?? []),
-            ["alpha": .float(alpha), "beta": .float(beta), "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0)], name: name)
+    try one(
+      "gemm", [a, b] + (c.map { [$0] } ?? []),
+      ["alpha": .float(alpha), "beta": .float(beta), "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0)], name: name)
   }
 
   /// numpy matmul.
@@ -137,7 +144,9 @@ public final class GraphBuilder {
   public func maxPool2d(_ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) throws(GraphFuseError) -> ValueID {
     try one("max_pool2d", [x], poolAttributes(kernel, stride, padding, dilation, ceilMode))
   }
-  public func avgPool2d(_ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = false) throws(GraphFuseError) -> ValueID {
+  public func avgPool2d(_ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = false) throws(GraphFuseError)
+    -> ValueID
+  {
     var a = poolAttributes(kernel, stride, padding, 1, ceilMode)
     a["count_include_pad"] = .int(countIncludePad ? 1 : 0)
     return try one("avg_pool2d", [x], a)
@@ -145,8 +154,10 @@ public final class GraphBuilder {
   public func globalAvgPool(_ x: ValueID) throws(GraphFuseError) -> ValueID { try one("global_avg_pool", [x]) }
 
   private func poolAttributes(_ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int, _ ceilMode: Bool) -> Attributes {
-    ["kernel_shape": .ints([kernel, kernel]), "strides": .ints([stride, stride]), "pads": .ints([padding, padding, padding, padding]),
-     "dilations": .ints([dilation, dilation]), "ceil_mode": .int(ceilMode ? 1 : 0)]
+    [
+      "kernel_shape": .ints([kernel, kernel]), "strides": .ints([stride, stride]), "pads": .ints([padding, padding, padding, padding]),
+      "dilations": .ints([dilation, dilation]), "ceil_mode": .int(ceilMode ? 1 : 0),
+    ]
   }
 
   // MARK: Shape and layout
@@ -158,7 +169,9 @@ public final class GraphBuilder {
   public func slice(_ x: ValueID, starts: [Int], ends: [Int], axes: [Int], steps: [Int]? = nil) throws(GraphFuseError) -> ValueID {
     try one("slice", [x], ["starts": .ints(starts), "ends": .ints(ends), "axes": .ints(axes), "steps": .ints(steps ?? starts.map { _ in 1 })])
   }
-  public func pad(_ x: ValueID, pads: [Int], value: Double = 0) throws(GraphFuseError) -> ValueID { try one("pad", [x], ["pads": .ints(pads), "value": .float(value)]) }
+  public func pad(_ x: ValueID, pads: [Int], value: Double = 0) throws(GraphFuseError) -> ValueID {
+    try one("pad", [x], ["pads": .ints(pads), "value": .float(value)])
+  }
   public func squeeze(_ x: ValueID, axes: [Int]) throws(GraphFuseError) -> ValueID { try one("squeeze", [x], ["axes": .ints(axes)]) }
   public func unsqueeze(_ x: ValueID, axes: [Int]) throws(GraphFuseError) -> ValueID { try one("unsqueeze", [x], ["axes": .ints(axes)]) }
 

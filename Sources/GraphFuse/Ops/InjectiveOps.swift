@@ -159,11 +159,13 @@ let injectiveOps: [OpDefinition] = [
       let x = ctx.inputs[0]
       let perm = ctx.attributes.ints("perm", default: Array((0..<x.rank).reversed()))
       let strides = x.strides
-      return [Injective.gather(x, outShape: perm.map { x.shape[$0] }) { idx in
-        var off = 0
-        for (k, p) in perm.enumerated() { off += idx[k] * strides[p] }
-        return off
-      }]
+      return [
+        Injective.gather(x, outShape: perm.map { x.shape[$0] }) { idx in
+          var off = 0
+          for (k, p) in perm.enumerated() { off += idx[k] * strides[p] }
+          return off
+        }
+      ]
     }),
   OpDefinition(
     name: "concat", arity: 1...Int.max, pattern: { _ in .injective },
@@ -208,11 +210,13 @@ let injectiveOps: [OpDefinition] = [
       let x = ctx.inputs[0]
       let ranges = Injective.sliceRanges(ctx.attributes, shape: x.shape)!
       let strides = x.strides
-      return [Injective.gather(x, outShape: ranges.map(\.count)) { idx in
-        var off = 0
-        for k in idx.indices { off += (ranges[k].start + idx[k] * ranges[k].step) * strides[k] }
-        return off
-      }]
+      return [
+        Injective.gather(x, outShape: ranges.map(\.count)) { idx in
+          var off = 0
+          for k in idx.indices { off += (ranges[k].start + idx[k] * ranges[k].step) * strides[k] }
+          return off
+        }
+      ]
     }),
   OpDefinition(
     name: "pad", arity: 1...1, pattern: { _ in .injective },
@@ -230,14 +234,18 @@ let injectiveOps: [OpDefinition] = [
       let value = Float(ctx.attributes.float("value", default: 0))
       let outShape = x.shape.indices.map { x.shape[$0] + pads[$0] + pads[$0 + x.rank] }
       let strides = x.strides
-      return [Injective.gather(x, outShape: outShape, { idx in
-        var off = 0
-        for k in idx.indices {
-          let i = idx[k] - pads[k]
-          if i < 0 || i >= x.shape[k] { return nil }
-          off += i * strides[k]
-        }
-        return off
-      }, fill: value)]
+      return [
+        Injective.gather(
+          x, outShape: outShape,
+          { idx in
+            var off = 0
+            for k in idx.indices {
+              let i = idx[k] - pads[k]
+              if i < 0 || i >= x.shape[k] { return nil }
+              off += i * strides[k]
+            }
+            return off
+          }, fill: value)
+      ]
     }),
 ]

@@ -99,7 +99,8 @@ public struct OpDefinition: Sendable {
 public enum OpRegistry {
   /// Every definition, keyed by op name. Each op family contributes its list in its own file.
   public static let definitions: [String: OpDefinition] = {
-    let all = elementwiseOps + broadcastOps + convolutionOps + batchNormOps + denseOps + poolingOps
+    let all =
+      elementwiseOps + broadcastOps + convolutionOps + batchNormOps + denseOps + poolingOps
       + injectiveOps + gatherOps + reductionOps
     return Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
   }()

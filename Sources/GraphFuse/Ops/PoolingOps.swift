@@ -69,6 +69,8 @@ let poolingOps: [OpDefinition] = [
     .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
   OpDefinition(name: "avg_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: false) })
     .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
-  OpDefinition(name: "global_avg_pool", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: globalAvgPoolShape, reference: { globalAvgPoolReference($0) })
-    .withFlops { i, _, _ in i[0].reduce(1, *) },
+  OpDefinition(
+    name: "global_avg_pool", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: globalAvgPoolShape, reference: { globalAvgPoolReference($0) }
+  )
+  .withFlops { i, _, _ in i[0].reduce(1, *) },
 ]

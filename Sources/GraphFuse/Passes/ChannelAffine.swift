@@ -59,9 +59,11 @@ enum ChannelAffine {
       if inputs.count > 2, let c = graph.constant(inputs[2]) {
         let rows = c.rank == 2 && c.shape[0] == m && m > 1 ? m : 1
         let full = Broadcasting.evaluate(.operand(0), [c], outShape: [rows, channels])
-        newBias = Tensor(shape: rows == 1 ? [channels] : [rows, channels], data: (0..<(rows * channels)).map { e in
-          Float(beta * Double(full.data[e]) * scale[e % channels] + shift[e % channels])
-        })
+        newBias = Tensor(
+          shape: rows == 1 ? [channels] : [rows, channels],
+          data: (0..<(rows * channels)).map { e in
+            Float(beta * Double(full.data[e]) * scale[e % channels] + shift[e % channels])
+          })
       } else {
         newBias = Tensor(shift.map(Float.init))
       }

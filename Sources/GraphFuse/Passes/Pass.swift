@@ -17,7 +17,10 @@ public struct OptimizeOptions: Sendable, Equatable {
   public var verifyEachPass: Bool = false
 
   /// The full pipeline: fold and fuse.
-  public init(fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256, chainConvs: Bool = true, verifyEachPass: Bool = false) {
+  public init(
+    fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256, chainConvs: Bool = true,
+    verifyEachPass: Bool = false
+  ) {
     self.fold = fold
     self.fuse = fuse
     self.keep = keep

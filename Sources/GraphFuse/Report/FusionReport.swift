@@ -134,9 +134,11 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
         + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, \(megabytes(savedBytes)) no longer written")
     lines.append("")
     let rows = groups.enumerated().map { i, g in
-      [String(i), g.name, g.anchor, g.ops.joined(separator: " "),
-       g.inputShapes.map(shapeText).joined(separator: " ") + " → " + g.outputShapes.map(shapeText).joined(separator: " "),
-       String(format: "%.1f", Double(g.flops) / 1e6)]
+      [
+        String(i), g.name, g.anchor, g.ops.joined(separator: " "),
+        g.inputShapes.map(shapeText).joined(separator: " ") + " → " + g.outputShapes.map(shapeText).joined(separator: " "),
+        String(format: "%.1f", Double(g.flops) / 1e6),
+      ]
     }
     lines += table(header: ["#", "group", "anchor", "ops", "shapes", "MFLOP"], rows: rows, rightAligned: [0, 5])
     if !batchNorm.unfolded.isEmpty {

@@ -6,15 +6,19 @@ public enum GraphvizWriter {
   /// edges carry the tensor shape. Render with `dot -Tsvg`.
   public static func dot(_ optimized: OptimizedGraph, model: String = "graph") -> String {
     let graph = optimized.graph
-    var lines = ["digraph \"\(escape(model))\" {", "  rankdir=TB;", "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, fontsize=10];",
-                 "  edge [fontname=Helvetica, fontsize=8, color=gray40];"]
+    var lines = [
+      "digraph \"\(escape(model))\" {", "  rankdir=TB;", "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, fontsize=10];",
+      "  edge [fontname=Helvetica, fontsize=8, color=gray40];",
+    ]
     for id in graph.inputs {
       lines.append("  v\(id) [label=\"\(escape(graph.values[id].name))\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, fillcolor=lightyellow];")
     }
     let palette = ["#dbe9f6", "#e2f0d9", "#fde9d9", "#ece2f4", "#fff2cc", "#d9f2f0"]
     for (g, group) in optimized.plan.groups.enumerated() {
       lines.append("  subgraph cluster_\(g) {")
-      lines.append("    label=\"\(escape(group.name))\"; style=\"rounded,filled\"; fillcolor=\"\(palette[g % palette.count])\"; color=gray60; fontname=Helvetica; fontsize=9;")
+      lines.append(
+        "    label=\"\(escape(group.name))\"; style=\"rounded,filled\"; fillcolor=\"\(palette[g % palette.count])\"; color=gray60; fontname=Helvetica; fontsize=9;"
+      )
       for n in group.nodes {
         let node = graph.nodes[n]
         let bold = n == group.anchor ? ", penwidth=2" : ""

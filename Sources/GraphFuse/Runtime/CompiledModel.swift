@@ -60,7 +60,8 @@ public final class CompiledModel: @unchecked Sendable {
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
     let source = program.source
     let (path, cached) = try toolchain.library(for: source)
-    let model = try CompiledModel(graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
+    let model = try CompiledModel(
+      graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
     // GRAPHFUSE_DEBUG=1: one line per compile; 2: per-group times of every run;
     // 3: the schedule and loop nest of every group; 4: also the generated C.
     let debug = debugLevel
@@ -72,13 +73,17 @@ public final class CompiledModel: @unchecked Sendable {
     }
     if debug >= 1 {
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-      FileHandle.standardError.write(Data("graphfuse: \(plan.groups.count) groups, \(program.steps.count) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n".utf8))
+      FileHandle.standardError.write(
+        Data(
+          "graphfuse: \(plan.groups.count) groups, \(program.steps.count) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n"
+            .utf8))
     }
     if debug >= 4 { FileHandle.standardError.write(Data(source.utf8)) }
     return model
   }
 
-  private init(graph: Graph, plan: FusionPlan, program: ModelProgram, source: String, library: SharedLibrary, cached: Bool, threads: Int) throws(GraphFuseError) {
+  private init(graph: Graph, plan: FusionPlan, program: ModelProgram, source: String, library: SharedLibrary, cached: Bool, threads: Int) throws(GraphFuseError)
+  {
     self.graph = graph
     self.plan = plan
     self.program = program

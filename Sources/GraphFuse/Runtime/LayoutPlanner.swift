@@ -104,8 +104,9 @@ struct LayoutPlanner {
       guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
       let symbol = program.nextSymbol
-      let (code, tasks) = BlockedTemplates.pool(symbol, node: node, input: graph.shape(of: node.inputs[0]),
-                                                output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
+      let (code, tasks) = BlockedTemplates.pool(
+        symbol, node: node, input: graph.shape(of: node.inputs[0]),
+        output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
       program.addStep(code, symbol: symbol, buffers: [input] + operands + [output(e.output, into: &program)], tasks: tasks, group: g)
       return "\(node.op) over blocked NCHW\(v)c vectors, epilogue in registers"
     case "global_avg_pool":

@@ -10,47 +10,47 @@ public enum MachinePeak {
 
   /// The C source: every thread runs `chains` independent vector FMA chains.
   static let source = #"""
-#include <pthread.h>
-#include <time.h>
-#ifndef GF_V
-#define GF_V 16
-#endif
-typedef float gf_peak_vec __attribute__((vector_size(GF_V * 4)));
-enum { GF_PEAK_CHAINS = \#(chains) };
-typedef struct { long iters; float sink; } gf_peak_arg;
+    #include <pthread.h>
+    #include <time.h>
+    #ifndef GF_V
+    #define GF_V 16
+    #endif
+    typedef float gf_peak_vec __attribute__((vector_size(GF_V * 4)));
+    enum { GF_PEAK_CHAINS = \#(chains) };
+    typedef struct { long iters; float sink; } gf_peak_arg;
 
-static void *gf_peak_spin(void *raw) {
-  gf_peak_arg *arg = raw;
-  gf_peak_vec a[GF_PEAK_CHAINS], b, c;
-  for (int i = 0; i < GF_V; i++) { b[i] = 1.0000001f; c[i] = 0.9999999f; }
-  for (int k = 0; k < GF_PEAK_CHAINS; k++) for (int i = 0; i < GF_V; i++) a[k][i] = (float)k;
-  for (long n = 0; n < arg->iters; n++)
-    for (int k = 0; k < GF_PEAK_CHAINS; k++) a[k] = a[k] * b + c;
-  float s = 0;
-  for (int k = 0; k < GF_PEAK_CHAINS; k++) s += a[k][0];
-  arg->sink = s;
-  return 0;
-}
+    static void *gf_peak_spin(void *raw) {
+      gf_peak_arg *arg = raw;
+      gf_peak_vec a[GF_PEAK_CHAINS], b, c;
+      for (int i = 0; i < GF_V; i++) { b[i] = 1.0000001f; c[i] = 0.9999999f; }
+      for (int k = 0; k < GF_PEAK_CHAINS; k++) for (int i = 0; i < GF_V; i++) a[k][i] = (float)k;
+      for (long n = 0; n < arg->iters; n++)
+        for (int k = 0; k < GF_PEAK_CHAINS; k++) a[k] = a[k] * b + c;
+      float s = 0;
+      for (int k = 0; k < GF_PEAK_CHAINS; k++) s += a[k][0];
+      arg->sink = s;
+      return 0;
+    }
 
-/* Seconds for `threads` threads to run `iters` iterations each; -1 if a thread cannot start. */
-double gf_peak_seconds(int threads, long iters) {
-  pthread_t t[256];
-  gf_peak_arg args[256];
-  struct timespec a, b;
-  if (threads < 1 || threads > 256) return -1;
-  clock_gettime(CLOCK_MONOTONIC, &a);
-  int started = 0;
-  for (; started < threads; started++) {
-    args[started].iters = iters;
-    if (pthread_create(&t[started], 0, gf_peak_spin, &args[started]) != 0) break;
-  }
-  for (int i = 0; i < started; i++) pthread_join(t[i], 0);
-  clock_gettime(CLOCK_MONOTONIC, &b);
-  return started == threads ? (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9 : -1;
-}
+    /* Seconds for `threads` threads to run `iters` iterations each; -1 if a thread cannot start. */
+    double gf_peak_seconds(int threads, long iters) {
+      pthread_t t[256];
+      gf_peak_arg args[256];
+      struct timespec a, b;
+      if (threads < 1 || threads > 256) return -1;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      int started = 0;
+      for (; started < threads; started++) {
+        args[started].iters = iters;
+        if (pthread_create(&t[started], 0, gf_peak_spin, &args[started]) != 0) break;
+      }
+      for (int i = 0; i < started; i++) pthread_join(t[i], 0);
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      return started == threads ? (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9 : -1;
+    }
 
-int gf_peak_width(void) { return GF_V; }
-"""#
+    int gf_peak_width(void) { return GF_V; }
+    """#
 
   /// GFLOP/s of `threads` threads, the best of `repeats` runs of about `seconds` each.
   public static func measure(threads: Int, seconds: Double = 0.1, repeats: Int = 3, options: CompileOptions = .init()) throws(GraphFuseError) -> Double {

@@ -114,7 +114,9 @@ struct ModelProgram {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
     for (g, group) in plan.groups.enumerated() {
       for n in group.nodes {
-        guard graph.nodes.indices.contains(n) else { throw GraphFuseError("group \(group.name) names node \(n), the graph has \(graph.nodes.count)", op: "compile") }
+        guard graph.nodes.indices.contains(n) else {
+          throw GraphFuseError("group \(group.name) names node \(n), the graph has \(graph.nodes.count)", op: "compile")
+        }
         guard groupOf[n] == -1 else { throw GraphFuseError("node is in two groups of the plan", node: graph.nodes[n].name, op: graph.nodes[n].op) }
         groupOf[n] = g
       }

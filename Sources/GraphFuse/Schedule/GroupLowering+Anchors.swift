@@ -101,18 +101,24 @@ extension GroupLowering {
     let load = try value(node.inputs[0], at: [idx[0], channel, .variable(iy), .variable(ix)])
     let weight = try value(node.inputs[1], at: [idx[1], .variable(ic), .variable(ky), .variable(kx)])
     let initial: ValueExpr = node.inputs.count > 2 ? try value(node.inputs[2], at: [idx[1]]) : .constant(0)
-    let inner: Stmt = .loop(variable: kx, extent: w[3], kind: .serial, body: [
-      .let_(ix, idx[3] * win.strides[1] - win.pads[1] + .variable(kx) * win.dilations[1]),
-      .when([.inRange(.variable(ix), 0, x[3])], [.accumulate(acc, .sum, .binary(.mul, load, weight))]),
-    ])
+    let inner: Stmt = .loop(
+      variable: kx, extent: w[3], kind: .serial,
+      body: [
+        .let_(ix, idx[3] * win.strides[1] - win.pads[1] + .variable(kx) * win.dilations[1]),
+        .when([.inRange(.variable(ix), 0, x[3])], [.accumulate(acc, .sum, .binary(.mul, load, weight))]),
+      ])
     prelude += [
       .declare(acc, initial),
-      .loop(variable: ic, extent: cg, kind: .serial, body: [
-        .loop(variable: ky, extent: w[2], kind: .serial, body: [
-          .let_(iy, idx[2] * win.strides[0] - win.pads[0] + .variable(ky) * win.dilations[0]),
-          .when([.inRange(.variable(iy), 0, x[2])], [inner]),
-        ])
-      ]),
+      .loop(
+        variable: ic, extent: cg, kind: .serial,
+        body: [
+          .loop(
+            variable: ky, extent: w[2], kind: .serial,
+            body: [
+              .let_(iy, idx[2] * win.strides[0] - win.pads[0] + .variable(ky) * win.dilations[0]),
+              .when([.inRange(.variable(iy), 0, x[2])], [inner]),
+            ])
+        ]),
     ]
     return .local(acc)
   }
@@ -137,17 +143,25 @@ extension GroupLowering {
     }
     prelude += [
       .declare(acc, initial),
-      .loop(variable: ic, extent: cg, kind: .serial, body: [
-        .loop(variable: ky, extent: w[2], kind: .serial, body: [
-          .let_(ty, idx[2] + .constant(win.pads[0]) + .variable(ky) * (-win.dilations[0])),
-          .when(test(ty, sy, iy, x[2]), [
-            .loop(variable: kx, extent: w[3], kind: .serial, body: [
-              .let_(tx, idx[3] + .constant(win.pads[1]) + .variable(kx) * (-win.dilations[1])),
-              .when(test(tx, sx, ixe, x[3]), [.accumulate(acc, .sum, .binary(.mul, load, weight))]),
+      .loop(
+        variable: ic, extent: cg, kind: .serial,
+        body: [
+          .loop(
+            variable: ky, extent: w[2], kind: .serial,
+            body: [
+              .let_(ty, idx[2] + .constant(win.pads[0]) + .variable(ky) * (-win.dilations[0])),
+              .when(
+                test(ty, sy, iy, x[2]),
+                [
+                  .loop(
+                    variable: kx, extent: w[3], kind: .serial,
+                    body: [
+                      .let_(tx, idx[3] + .constant(win.pads[1]) + .variable(kx) * (-win.dilations[1])),
+                      .when(test(tx, sx, ixe, x[3]), [.accumulate(acc, .sum, .binary(.mul, load, weight))]),
+                    ])
+                ]),
             ])
-          ]),
-        ])
-      ]),
+        ]),
     ]
     return .local(acc)
   }
@@ -169,17 +183,23 @@ extension GroupLowering {
       .when([.inRange(.variable(iy), 0, x[2]), .inRange(.variable(ix), 0, x[3])], body),
     ]
     if !isMax && includePad {
-      kxBody.append(.when([.inRange(.variable(iy), -win.pads[0], x[2] + win.pads[2]), .inRange(.variable(ix), -win.pads[1], x[3] + win.pads[3])],
-        [.accumulate(count, .sum, .constant(1))]))
+      kxBody.append(
+        .when(
+          [.inRange(.variable(iy), -win.pads[0], x[2] + win.pads[2]), .inRange(.variable(ix), -win.pads[1], x[3] + win.pads[3])],
+          [.accumulate(count, .sum, .constant(1))]))
     }
-    prelude += [
-      .declare(acc, .constant(isMax ? -.infinity : 0))] + (isMax ? [] : [.declare(count, .constant(0))]) + [
-      
-      .loop(variable: ky, extent: kernel[0], kind: .serial, body: [
-        .let_(iy, idx[2] * win.strides[0] - win.pads[0] + .variable(ky) * win.dilations[0]),
-        .loop(variable: kx, extent: kernel[1], kind: .serial, body: kxBody),
-      ]),
-    ]
+    prelude +=
+      [
+        .declare(acc, .constant(isMax ? -.infinity : 0))
+      ] + (isMax ? [] : [.declare(count, .constant(0))]) + [
+
+        .loop(
+          variable: ky, extent: kernel[0], kind: .serial,
+          body: [
+            .let_(iy, idx[2] * win.strides[0] - win.pads[0] + .variable(ky) * win.dilations[0]),
+            .loop(variable: kx, extent: kernel[1], kind: .serial, body: kxBody),
+          ])
+      ]
     return isMax ? .local(acc) : .binary(.div, .local(acc), .binary(.max, .local(count), .constant(1)))
   }
 

@@ -74,8 +74,11 @@ extension GroupLowering {
       .declare(variance, .constant(0)),
       over([.accumulate(variance, .sum, .binary(.mul, centered, centered))]),
       .assign(variance, .binary(.div, .local(variance), .constant(count))),
-      .declare(scale, .binary(.div, .load(input(1), .variable(c)),
-        .unary(.sqrt, .binary(.add, .local(variance), .constant(a.float("epsilon", default: 1e-5)))))),
+      .declare(
+        scale,
+        .binary(
+          .div, .load(input(1), .variable(c)),
+          .unary(.sqrt, .binary(.add, .local(variance), .constant(a.float("epsilon", default: 1e-5)))))),
     ]
     if let y = names[node.outputs[0]] {
       body.append(over([.store(y, offset, .binary(.add, .binary(.mul, centered, .local(scale)), .load(input(2), .variable(c))))]))
@@ -83,10 +86,15 @@ extension GroupLowering {
     let m = a.float("momentum", default: 0.9)
     for (k, stat) in [(1, mean), (2, variance)] where node.outputs.count > k {
       guard let name = names[node.outputs[k]] else { continue }
-      body.append(.store(name, .variable(c), .binary(.add,
-        .binary(.mul, .load(input(2 + k), .variable(c)), .constant(m)), .binary(.mul, .local(stat), .constant(1 - m)))))
+      body.append(
+        .store(
+          name, .variable(c),
+          .binary(
+            .add,
+            .binary(.mul, .load(input(2 + k), .variable(c)), .constant(m)), .binary(.mul, .local(stat), .constant(1 - m)))))
     }
-    let buffers = group.inputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: false, value: $0) }
+    let buffers =
+      group.inputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: false, value: $0) }
       + group.outputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: true, value: $0) }
     return LoopNest(name: group.name, buffers: buffers, body: [.loop(variable: c, extent: channels, kind: .parallel, body: body)])
   }

@@ -11,17 +11,20 @@ enum ResNet {
     var y = try layers.conv(x, out: 64, kernel: 7, stride: 2, name: "conv1")
     y = try layers.batchNorm(y, name: "bn1")
     y = try layers.relu(y, name: "relu")
-    y = try layers.builder.apply("max_pool2d", [y], [
-      "kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]),
-      "dilations": .ints([1, 1]), "ceil_mode": .int(0),
-    ], name: "maxpool")[0]
+    y = try layers.builder.apply(
+      "max_pool2d", [y],
+      [
+        "kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]),
+        "dilations": .ints([1, 1]), "ceil_mode": .int(0),
+      ], name: "maxpool")[0]
 
     for (stage, count) in blocks.enumerated() {
       let planes = 64 << stage
       for index in 0..<count {
         let stride = stage > 0 && index == 0 ? 2 : 1
         let name = "layer\(stage + 1).\(index)"
-        y = bottleneck
+        y =
+          bottleneck
           ? try bottleneckBlock(&layers, y, planes: planes, stride: stride, name: name)
           : try basicBlock(&layers, y, planes: planes, stride: stride, name: name)
       }
