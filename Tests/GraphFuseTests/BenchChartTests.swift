@@ -66,10 +66,12 @@ struct SVGChartTests {
     #expect(inspector.texts.contains("31.4 ms"))
     #expect(inspector.texts.contains("13.6 ms"))
     #expect(inspector.texts.contains("latency (ms)"))
+    #expect(inspector.texts.contains("fusion ceiling 1.15×: unfused with elementwise kernels free"))
     if c.groups > 0 {
       #expect(inspector.texts.contains("fused_conv2d_add_relu_0"))
       #expect(inspector.texts.contains { $0.hasPrefix("2.00 ms · ") })
       #expect(inspector.texts.contains { $0.hasPrefix("time per inference (ms)") })
+      #expect(inspector.texts.contains("GFLOP/s · % of the 353 GFLOP/s peak"))
     }
     if c.others > 0 { #expect(inspector.texts.contains("others (14 groups)")) }
     // Bars stay inside the drawing.

@@ -108,6 +108,11 @@ public struct SVGChart: Sendable {
       y += rowHeight
     }
     scale.axis(&out, y: y, title: "latency (ms)")
+    if let ceiling = report.fusionCeiling {
+      out.text(
+        SVGChart.width - SVGChart.margin, y + 34, "fusion ceiling \(ratio(ceiling)): unfused with elementwise kernels free", size: 11,
+        fill: SVGChart.muted, anchor: "end")
+    }
     out.close("g")
     return y
   }
@@ -124,7 +129,9 @@ public struct SVGChart: Sendable {
     let shown = min(groupLimit, report.groups.count)
     let heading = "Where the fused time goes — " + (shown == report.groups.count ? "all \(shown) groups" : "top \(shown) of \(report.groups.count) groups")
     out.text(SVGChart.margin, y, heading, size: 15, weight: "bold")
-    out.text(SVGChart.width - SVGChart.margin, y, report.peakGFLOPS == nil ? "GFLOP/s" : "GFLOP/s · % of peak", size: 11, fill: SVGChart.muted, anchor: "end")
+    out.text(
+      SVGChart.width - SVGChart.margin, y, report.peakGFLOPS.map { String(format: "GFLOP/s · %% of the %.0f GFLOP/s peak", $0) } ?? "GFLOP/s", size: 11,
+      fill: SVGChart.muted, anchor: "end")
     y += 12
     let scale = AxisScale(maximum: rows.map(\.ms).max() ?? 0, from: x0, to: x1)
     let rowHeight = 24.0, barHeight = 16.0
