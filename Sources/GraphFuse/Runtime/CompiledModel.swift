@@ -112,10 +112,13 @@ public final class CompiledModel: @unchecked Sendable {
     for c in constants { c?.deallocate() }
   }
 
-  /// Bytes of intermediate tensors written to memory per inference: group outputs that are not graph outputs.
+  /// Bytes of intermediate tensors written to memory per inference: outputs of groups that run
+  /// a kernel (an in-place concat runs none: its inputs were written in place), not graph outputs.
   public var intermediateBytes: Int {
     let outputs = Set(graph.outputs)
-    return plan.groups.flatMap(\.outputs).filter { !outputs.contains($0) }.reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
+    let running = Set(program.steps.map(\.group))
+    return plan.groups.indices.filter(running.contains).flatMap { plan.groups[$0].outputs }.filter { !outputs.contains($0) }
+      .reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
   }
 
   /// Runs one inference; safe to call from several threads at once.

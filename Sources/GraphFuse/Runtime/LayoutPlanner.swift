@@ -129,6 +129,9 @@ struct LayoutPlanner {
       guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
         shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
       else { return nil }
+      if concatInPlace(node, into: &program) {
+        return "channel concat in place: its inputs were written into their slices of the output (no kernel)"
+      }
       var inputs: [Int] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
       let symbol = program.nextSymbol
@@ -138,6 +141,33 @@ struct LayoutPlanner {
     default:
       return nil
     }
+  }
+
+  /// Makes a channel concat free when its inputs can simply be written where they belong: with
+  /// batch 1 and whole channel blocks, input `k` of a blocked concat is one contiguous run of
+  /// the output, so each input's blocked buffer becomes a view into the output buffer at that
+  /// run (the buffers are placed in memory only after the program is built, so producers that
+  /// were already emitted write straight into the output). Each input must already be an arena
+  /// buffer of its own in blocked layout (not a constant, not a view, not a graph input), and
+  /// appear once. Returns false, changing nothing, otherwise.
+  mutating func concatInPlace(_ node: Node, into program: inout ModelProgram) -> Bool {
+    let out = graph.shape(of: node.outputs[0])
+    guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
+    var slices: [Int] = []
+    for x in node.inputs {
+      guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil,
+        !program.inputBuffers.contains(b), graph.producer(of: x) != nil
+      else { return false }
+      slices.append(b)
+    }
+    guard slices.reduce(0, { $0 + program.buffers[$1].count }) == blockedCount(out) else { return false }
+    let result = output(node.outputs[0], into: &program)
+    var offset = 0
+    for b in slices {
+      program.buffers[b].view = BufferView(base: result, offset: offset)
+      offset += program.buffers[b].count
+    }
+    return true
   }
 
   private mutating func emitConv(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {

@@ -12,6 +12,15 @@ struct BufferPlan {
   var storage: BufferStorage
   /// The graph value it holds (in plain or blocked layout), if any.
   var value: ValueID?
+  /// Set when the buffer is a slice of another arena buffer instead of memory of its own: a
+  /// concat input written straight into its place in the concat's output.
+  var view: BufferView?
+}
+
+/// A buffer that lives inside another: `count` floats starting `offset` floats into `base`.
+struct BufferView: Equatable {
+  var base: Int
+  var offset: Int
 }
 
 /// One kernel launch: a C function over task range `[0, tasks)` reading and writing buffers.
