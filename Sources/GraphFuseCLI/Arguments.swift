@@ -42,9 +42,11 @@ struct Arguments {
   func flag(_ name: String) -> Bool { flags.contains(name) }
   func value(_ name: String) -> String? { options[name] }
 
-  func int(_ name: String, default defaultValue: Int) throws(GraphFuseError) -> Int {
+  func int(_ name: String, default defaultValue: Int, minimum: Int = 1) throws(GraphFuseError) -> Int {
     guard let text = options[name] else { return defaultValue }
-    guard let v = Int(text), v > 0 else { throw GraphFuseError("--\(name) needs a positive integer, got '\(text)'") }
+    guard let v = Int(text), v >= minimum else {
+      throw GraphFuseError("--\(name) needs \(minimum == 1 ? "a positive" : minimum == 0 ? "a non-negative" : "an at least \(minimum)") integer, got '\(text)'")
+    }
     return v
   }
 

@@ -23,7 +23,7 @@ enum BenchCommand {
   static func benchOptions(_ args: Arguments, runs: Int = 50, warmup: Int = 5) throws(GraphFuseError) -> BenchOptions {
     let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount)
     var options = BenchOptions(
-      runs: try args.int("runs", default: runs), warmup: try args.int("warmup", default: warmup), threads: threads,
+      runs: try args.int("runs", default: runs), warmup: try args.int("warmup", default: warmup, minimum: 0), threads: threads,
       optimize: args.optimizeOptions(), interleaved: args.flag("interleave"))
     try peak(args, into: &options)
     return options

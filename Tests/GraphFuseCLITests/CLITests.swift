@@ -78,7 +78,7 @@ import Testing
 
   @Test func benchMeasuresThePeakUnlessGiven() throws {
     func object(_ extra: [String]) throws -> [String: Any] {
-      let result = try run(["bench", "zoo:tiny", "--runs", "1", "--warmup", "1", "--threads", "1", "--json"] + extra)
+      let result = try run(["bench", "zoo:tiny", "--runs", "1", "--warmup", "0", "--threads", "1", "--json"] + extra)
       #expect(result.status == 0, "\(result.stderr)")
       return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }
@@ -125,6 +125,7 @@ import Testing
     BadCall(arguments: ["bench", "/nonexistent/model.onnx", "--batch", "2"], mentions: "--shape"),
     BadCall(arguments: ["bench", "zoo:tiny", "--batch", "0"], mentions: "--batch"),
     BadCall(arguments: ["bench", "zoo:tiny", "--peak", "fast"], mentions: "--peak"),
+    BadCall(arguments: ["bench", "zoo:tiny", "--warmup", "-1"], mentions: "non-negative"),
   ]
 
   @Test(arguments: badCalls)
