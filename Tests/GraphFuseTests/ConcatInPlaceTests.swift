@@ -40,6 +40,7 @@ import Testing
     #expect(Self.schedules(model, op: "concat").allSatisfy { $0.hasPrefix("channel concat in place") })
     let concatGroup = try #require(model.plan.groups.firstIndex { model.graph.nodes[$0.anchor].op == "concat" })
     #expect(!model.program.steps.contains { $0.group == concatGroup })
+    #expect(model.launchingGroups == model.plan.groups.count - 1)
     // The concat output (1×48×9×9 floats) is no longer written by a kernel of its own.
     let all = model.plan.groups.flatMap(\.outputs).filter { !graph.outputs.contains($0) }.reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
     #expect(model.intermediateBytes == all - 48 * 81 * 4)

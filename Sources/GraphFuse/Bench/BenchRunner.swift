@@ -34,18 +34,23 @@ public struct BenchRunnable {
   /// Intermediate bytes written per inference as the backend counts them; when nil the
   /// harness counts group outputs that other groups read back.
   public var intermediateBytes: Int?
+  /// Plan groups that launch at least one kernel per inference, as the backend counts them
+  /// (an in-place concat launches none); when nil, every plan group counts.
+  public var kernels: Int?
 
   /// A runnable; only `run` is required.
   public init(
     run: @escaping () throws(GraphFuseError) -> Void,
     outputs: (() throws(GraphFuseError) -> [Tensor])? = nil,
     profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])? = nil,
-    intermediateBytes: Int? = nil
+    intermediateBytes: Int? = nil,
+    kernels: Int? = nil
   ) {
     self.run = run
     self.outputs = outputs
     self.profile = profile
     self.intermediateBytes = intermediateBytes
+    self.kernels = kernels
   }
 }
 
@@ -155,7 +160,8 @@ public enum BenchRunner {
   /// The measurements of one configuration.
   static func configuration(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats, prepareMs: Double) -> BenchReport.Configuration {
     let bytes = runnable.intermediateBytes ?? FusionReport.intermediates(optimized.graph, plan: optimized.plan).bytes
-    return BenchReport.Configuration(latency: latency, intermediateBytes: bytes, kernels: optimized.plan.groups.count, prepareMs: prepareMs)
+    return BenchReport.Configuration(
+      latency: latency, intermediateBytes: bytes, kernels: runnable.kernels ?? optimized.plan.groups.count, prepareMs: prepareMs)
   }
 
   /// Profiles the fused configuration group by group (joined with each group's FLOP count)

@@ -112,6 +112,9 @@ public final class CompiledModel: @unchecked Sendable {
     for c in constants { c?.deallocate() }
   }
 
+  /// Plan groups that launch at least one kernel per inference (an in-place concat launches none).
+  public var launchingGroups: Int { Set(program.steps.map(\.group)).count }
+
   /// Bytes of intermediate tensors written to memory per inference: outputs of groups that run
   /// a kernel (an in-place concat runs none: its inputs were written in place), not graph outputs.
   public var intermediateBytes: Int {
