@@ -112,15 +112,17 @@ public final class CompiledModel: @unchecked Sendable {
     for c in constants { c?.deallocate() }
   }
 
-  /// Plan groups that launch at least one kernel per inference (an in-place concat launches none).
-  public var launchingGroups: Int { Set(program.steps.map(\.group)).count }
+  /// Indices of the plan groups that launch at least one kernel (an in-place concat launches none).
+  private var launching: Set<Int> { Set(program.steps.map(\.group)) }
+
+  /// Plan groups that launch at least one kernel per inference.
+  public var launchingGroups: Int { launching.count }
 
   /// Bytes of intermediate tensors written to memory per inference: outputs of groups that run
   /// a kernel (an in-place concat runs none: its inputs were written in place), not graph outputs.
   public var intermediateBytes: Int {
     let outputs = Set(graph.outputs)
-    let running = Set(program.steps.map(\.group))
-    return plan.groups.indices.filter(running.contains).flatMap { plan.groups[$0].outputs }.filter { !outputs.contains($0) }
+    return plan.groups.indices.filter(launching.contains).flatMap { plan.groups[$0].outputs }.filter { !outputs.contains($0) }
       .reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
   }
 

@@ -155,8 +155,7 @@ struct LayoutPlanner {
     guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
     var slices: [Int] = []
     for x in node.inputs {
-      guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil,
-        !program.inputBuffers.contains(b), graph.producer(of: x) != nil
+      guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil, graph.producer(of: x) != nil
       else { return false }
       slices.append(b)
     }
