@@ -81,14 +81,9 @@ struct ConstantTensor: Sendable {
     return n
   }
 
-  /// Decodes a `TensorProto`, refusing external data and unsupported element types.
-  init(_ proto: TensorProto) throws(GraphFuseError) {
+  /// Decodes a `TensorProto`; external data is read through `external` (refused without one).
+  init(_ proto: TensorProto, external: ExternalDataResolver? = nil) throws(GraphFuseError) {
     let what = proto.name.isEmpty ? "a tensor" : "tensor '\(proto.name)'"
-    guard !proto.isExternal else {
-      throw GraphFuseError(
-        "\(what) keeps its data in an external file, which is not supported; re-save the model with all tensors inside it (onnx.save(model, path, save_as_external_data=False))"
-      )
-    }
     guard let type = ElementType(rawValue: proto.dataType), type == .float || type == .double || type.isInteger else {
       throw GraphFuseError(
         "\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), int64, int32, bool and other integers")
@@ -99,12 +94,23 @@ struct ConstantTensor: Sendable {
     }
     self.shape = proto.dims
     self.type = type
-    if let raw = proto.rawData {
-      let width = Self.byteWidth(type)
+    let width = Self.byteWidth(type)
+    if proto.isExternal {
+      guard let external else {
+        throw GraphFuseError(
+          "\(what) keeps its data in an external file, which needs the model's path; load the model from its file (or re-save it with save_as_external_data=False)"
+        )
+      }
+      let (data, range) = try external.bytes(of: proto, what: what)
+      guard range.count == count &* width else {
+        throw GraphFuseError("\(what) of dims \(proto.dims) needs \(count &* width) bytes of external data, has \(range.count)")
+      }
+      data.withUnsafeBytes { all in decodeRaw(UnsafeRawBufferPointer(rebasing: all[range]), count: count, width: width) }
+    } else if let raw = proto.rawData {
       guard raw.count == count &* width else {
         throw GraphFuseError("\(what) of dims \(proto.dims) needs \(count &* width) bytes of raw data, has \(raw.count)")
       }
-      try decodeRaw(raw, count: count, width: width)
+      raw.withUnsafeBytes { decodeRaw($0, count: count, width: width) }
     } else {
       try decodeFields(proto, count: count, what: what)
     }
@@ -119,19 +125,17 @@ struct ConstantTensor: Sendable {
     }
   }
 
-  private mutating func decodeRaw(_ raw: ArraySlice<UInt8>, count: Int, width: Int) throws(GraphFuseError) {
-    let base = raw.startIndex
+  /// Decodes `count` little-endian elements of `width` bytes from `raw` (exactly `count·width` bytes).
+  private mutating func decodeRaw(_ raw: UnsafeRawBufferPointer, count: Int, width: Int) {
     func word(_ i: Int) -> UInt64 {
       var v: UInt64 = 0
-      for k in 0..<width { v |= UInt64(raw[base &+ i &* width &+ k]) << UInt64(8 &* k) }
+      for k in 0..<width { v |= UInt64(raw[i &* width &+ k]) << UInt64(8 &* k) }
       return v
     }
     switch type {
     case .float:
       floats = [Float](repeating: 0, count: count)
-      floats.withUnsafeMutableBytes { dst in
-        raw.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(count &* 4)])) }
-      }
+      floats.withUnsafeMutableBytes { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count &* 4)])) }
       #if _endian(big)
         floats = floats.map { Float(bitPattern: $0.bitPattern.byteSwapped) }
       #endif

@@ -30,8 +30,10 @@ struct ImportSession {
   var nodeNames = Set<String>()
   /// Tensor names read by some node or listed as graph outputs.
   var usedNames = Set<String>()
+  /// Reads tensors whose data lives in files beside the model; nil when the model has no path.
+  let external: ExternalDataResolver?
 
-  init(model: ModelProto, shapes: [String: [Int]]) throws(GraphFuseError) {
+  init(model: ModelProto, shapes: [String: [Int]], external: ExternalDataResolver? = nil) throws(GraphFuseError) {
     guard model.hasGraph else { throw GraphFuseError("the file holds no ONNX graph (is it an ONNX model?)") }
     guard let opset = model.opsets.last(where: { $0.domain == "" || $0.domain == "ai.onnx" })?.version else {
       throw GraphFuseError("the model imports no opset of the default ONNX domain")
@@ -40,6 +42,7 @@ struct ImportSession {
     self.model = model
     self.opset = opset
     self.shapes = shapes
+    self.external = external
   }
 
   /// Runs the whole import and returns the verified graph.
@@ -49,7 +52,7 @@ struct ImportSession {
     guard !g.hasSparseInitializers else { throw GraphFuseError("sparse initializers are not supported") }
     for proto in g.initializers {
       let tensor: ConstantTensor
-      do { tensor = try ConstantTensor(proto) } catch { throw GraphFuseError("initializer '\(proto.name)': \(error.message)") }
+      do { tensor = try ConstantTensor(proto, external: external) } catch { throw GraphFuseError("initializer '\(proto.name)': \(error.message)") }
       env[proto.name] = .constant(tensor, name: proto.name)
     }
     try addInputs(g)

@@ -28,10 +28,11 @@ public enum ONNXImporter {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
       throw GraphFuseError("no such file", file: path)
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
       throw GraphFuseError("cannot read the file", file: path)
     }
-    return try load(data: [UInt8](data), name: path, shapes: shapes)
+    return try load(data: [UInt8](data), name: path, shapes: shapes, external: ExternalDataResolver(modelPath: path))
   }
 
   /// Parses a command-line shape option `NAME=1x3x224x224` (also `NAME=1,3,224,224`).
@@ -50,7 +51,16 @@ public enum ONNXImporter {
   }
 
   /// Imports a model from the bytes of an `.onnx` file; `name` is used in error messages.
+  ///
+  /// Tensors stored as external data need the model's folder: load such models with
+  /// ``load(path:shapes:)``.
   public static func load(data: [UInt8], name: String = "model.onnx", shapes: [String: [Int]] = [:]) throws(GraphFuseError) -> Graph {
+    try load(data: data, name: name, shapes: shapes, external: nil)
+  }
+
+  static func load(
+    data: [UInt8], name: String, shapes: [String: [Int]], external: ExternalDataResolver?
+  ) throws(GraphFuseError) -> Graph {
     do throws(GraphFuseError) {
       let model: ModelProto
       do {
@@ -58,7 +68,7 @@ public enum ONNXImporter {
       } catch {
         throw GraphFuseError("not a valid ONNX model (\(error.message))")
       }
-      var session = try ImportSession(model: model, shapes: shapes)
+      var session = try ImportSession(model: model, shapes: shapes, external: external)
       return try session.run()
     } catch {
       throw error.inFile(name)

@@ -39,6 +39,7 @@ struct FixtureGoldenTests {
     Case(name: "conv_transpose_old_opset"),
     Case(name: "misc_ops"),
     Case(name: "split_shuffle"),
+    Case(name: "external_weights"),
   ])
   func matchesGolden(_ c: Case) throws {
     let comparison = try goldenComparison(

@@ -152,6 +152,8 @@ struct TensorProto {
   var hasStringData = false
   /// `data_location == EXTERNAL` or a non-empty `external_data`.
   var isExternal = false
+  /// The `external_data` key–value entries (`location`, `offset`, `length`, …) in file order.
+  var externalData: [(key: String, value: String)] = []
   var hasSegment = false
 
   init(_ r: inout ProtobufReader) throws(GraphFuseError) {
@@ -168,6 +170,18 @@ struct TensorProto {
       case (9, .lengthDelimited): rawData = try r.readBytes()
       case (10, _): try r.readRepeatedDoubles(wire, into: &doubleData)
       case (11, _): try r.readRepeatedInts(wire, into: &uint64Data)
+      case (13, .lengthDelimited):
+        isExternal = true
+        var entry = try r.readMessage()
+        var key = "", value = ""
+        while let (f, w) = try entry.nextField() {
+          switch (f, w) {
+          case (1, .lengthDelimited): key = try entry.readString()
+          case (2, .lengthDelimited): value = try entry.readString()
+          default: try entry.skip(w)
+          }
+        }
+        externalData.append((key, value))
       case (13, _): isExternal = true; try r.skip(wire)
       case (14, .varint): if try r.readInt() == 1 { isExternal = true }
       default: try r.skip(wire)
