@@ -28,8 +28,10 @@ enum ConstantFolder {
     var scratch = Graph()
     let ids = inputs.map { scratch.addConstant($0, name: "") }
     let outputs = try scratch.addNode(op: op, inputs: ids, attributes: attributes, name: node.name)
-    for id in outputs where ConstantTensor.elementCount(scratch.shape(of: id)) == nil {
-      throw node.error("folding a constant of shape \(scratch.shape(of: id)) exceeds \(ConstantTensor.maxElements) elements")
+    // Folding may copy a large weight (a transposed initializer) but not conjure a huge tensor from a small one.
+    let limit = max(ConstantTensor.maxFoldedGrowth, inputs.map(\.count).max() ?? 0)
+    for id in outputs where ConstantTensor.elementCount(scratch.shape(of: id), limit: limit) == nil {
+      throw node.error("folding a constant of shape \(scratch.shape(of: id)) exceeds \(limit) elements")
     }
     scratch.outputs = [outputs[0]]
     let results = try ReferenceExecutor.run(scratch, inputs: [])

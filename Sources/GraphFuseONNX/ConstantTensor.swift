@@ -24,8 +24,12 @@ enum ElementType: Int, Sendable {
 /// A tensor known at import time: float data (float32, float64 converted) or integer data
 /// (int64, int32, bool, …) kept exact, so shape arithmetic never rounds.
 struct ConstantTensor: Sendable {
-  /// The largest constant the importer materializes or folds, in elements.
-  static let maxElements = 1 << 26
+  /// The largest constant the importer accepts, in elements: that of a runtime tensor. An
+  /// initializer's bytes must be in the file, so this only guards index arithmetic; memory is
+  /// the real limit.
+  static let maxElements = 1 << 31
+  /// The most elements folding may create beyond its largest input (ConstantOfShape, Expand).
+  static let maxFoldedGrowth = 1 << 26
 
   var shape: [Int]
   var type: ElementType

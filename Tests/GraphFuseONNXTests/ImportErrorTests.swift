@@ -164,4 +164,22 @@ struct ImportErrorTests {
     #expect(add.op == "Add")
     #expect(add.message.contains("broadcast"))
   }
+
+  /// VGG-11's classifier weight (4096×25088, above the old fixed cap of 2^26 elements) is not
+  /// refused for its size: a declaration without its data fails only for the missing values.
+  @Test func largeInitializersAreLimitedByTheirDataNotByACap() throws {
+    let model = ModelWriter.model { g in
+      ModelWriter.node(&g, op: "MatMul", name: "fc", inputs: ["x", "w"], outputs: ["y"])
+      g.message(5) { t in
+        t.int(1, 25088)
+        t.int(1, 4096)
+        t.int(2, 1)
+        t.string(8, "w")
+      }
+      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [1, 25088])
+      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [1, 4096])
+    }
+    let error = try #require(Self.importError(model))
+    #expect(error.message.contains("needs 102760448 values, has 0"), "\(error)")
+  }
 }
