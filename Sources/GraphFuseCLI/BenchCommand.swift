@@ -68,7 +68,7 @@ enum BenchCommand {
 /// `graphfuse lower MODEL [--group NAME] [--emit loops|c]`: the loop nest or C of fused groups.
 enum LowerCommand {
   static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["group", "emit", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse", "no-chain"])
+    let args = try Arguments(raw, valued: ["group", "emit", "shape", "keep", "opaque", "threads"], flags: ["no-fold", "no-fuse", "no-chain"])
     let model = try args.model("lower")
     let optimized = try ModelLoader.load(model, shapes: args.shapes()).optimized(args.optimizeOptions())
     let groups = optimized.plan.groups
@@ -82,9 +82,16 @@ enum LowerCommand {
     }
     let emit = args.value("emit") ?? "loops"
     guard emit == "loops" || emit == "c" else { throw GraphFuseError("--emit takes loops or c, got '\(emit)'") }
+    let threads = try args.value("threads") == nil ? nil : args.int("threads", default: 1)
+    if emit == "c" && args.value("group") == nil {
+      // The whole translation unit, byte for byte what `run` with these threads compiles.
+      let options = CompileOptions(threads: threads)
+      print(try Lowering.modelSource(optimized.graph, plan: optimized.plan, options: options), terminator: "")
+      return
+    }
     for index in selected {
       if emit == "c" {
-        print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index))
+        print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index, threads: threads))
       } else {
         print("// \(groups[index].name)")
         print(try Lowering.loops(optimized.graph, plan: optimized.plan, group: index))

@@ -1,8 +1,13 @@
-/// The C code every compiled model library starts with: math helpers, vector types and a
-/// persistent thread pool (N−1 workers plus the caller; tasks are index ranges handed out by an
-/// atomic counter; workers spin briefly, then block on a condition variable).
+/// The C code every compiled model library starts with: a header of math helpers and vector
+/// types that every translation unit includes, and a persistent thread pool (N−1 workers plus the
+/// caller; tasks are index ranges handed out by an atomic counter; workers spin briefly, then
+/// block on a condition variable) compiled once, in the first part of the source.
 enum CRuntime {
-  static let prelude = #"""
+  /// The header and the thread pool as one translation unit's start.
+  static var prelude: String { header + "\n" + threadPool }
+
+  /// Includes, math helpers, vector types and the kernel signature: shared by every part.
+  static let header = #"""
     #include <math.h>
     #include <pthread.h>
     #include <stdatomic.h>
@@ -25,8 +30,13 @@ enum CRuntime {
     typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
     static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
     static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
+    #if defined(__clang__)
     static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return __builtin_elementwise_max(a, b); }
     static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return __builtin_elementwise_min(a, b); }
+    #else  /* other C compilers (the file also compiles with gcc): lane by lane */
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = fmaxf(a[l], b[l]); return r; }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = fminf(a[l], b[l]); return r; }
+    #endif
     #define GF_LANEWISE(name, f) \
       static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
     GF_LANEWISE(gf_vexp, expf)
@@ -39,8 +49,14 @@ enum CRuntime {
     typedef void (*gf_kernel)(float *const *bufs, long begin, long end);
 
     /* The index of the calling thread in its pool: 0 for the caller of gf_parallel, 1… for workers.
-       Kernels with per-thread scratch (conv chains) use it to pick their slice of a scratch buffer. */
-    static __thread int gf_thread_index;
+       Kernels with per-thread scratch (conv chains) use it to pick their slice of a scratch buffer.
+       Defined once, with the pool; hidden so that it stays inside the library. */
+    extern __thread int gf_thread_index __attribute__((visibility("hidden")));
+    """#
+
+  /// The thread pool: `gf_pool_create`, `gf_pool_destroy` and `gf_parallel`, defined once per library.
+  static let threadPool = #"""
+    __thread int gf_thread_index __attribute__((visibility("hidden")));
 
     #if defined(__x86_64__)
     #define GF_PAUSE() __builtin_ia32_pause()

@@ -13,12 +13,16 @@ struct Toolchain: Sendable {
   let version: String
   /// Flags for every compile, each with its reason.
   let flags: [String]
+  /// Flags for linking objects into a library for `dlopen`.
+  var linkFlags: [String] { ["-shared", "-pthread"] }
   /// The CPU model and feature flags, part of the cache key.
   let cpu: String
   /// True when the target has AVX-512 (16-float vectors).
   let hasAVX512: Bool
   /// Where compiled libraries live.
   let cacheDirectory: String
+  /// Seconds one compiler run may take before it is stopped (`$GRAPHFUSE_COMPILE_TIMEOUT`).
+  var compileTimeout = Subprocess.compileTimeout
 
   /// Finds clang: `$CC`, then the clang next to the running Swift toolchain, then `PATH`.
   static func find(portable: Bool, cacheDirectory: String?) throws(GraphFuseError) -> Toolchain {
@@ -31,7 +35,11 @@ struct Toolchain: Sendable {
     guard let compiler = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
       throw GraphFuseError("no C compiler found; searched $CC, \(candidates.joined(separator: ", ")); set CC to a clang executable", op: "compile")
     }
-    let version = (try? run(compiler, ["--version"]).output) ?? "unknown"
+    let probe = try? Subprocess.output([compiler, "--version"], timeout: min(60, Subprocess.compileTimeout))
+    guard let probe, probe.0 == .exited(0) else {
+      throw GraphFuseError("the C compiler \(compiler) does not answer --version; set CC to a working clang", op: "compile")
+    }
+    let version = probe.1
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let cpuLines = cpuinfo.split(separator: "\n").filter { $0.hasPrefix("model name") || $0.hasPrefix("flags") }.prefix(2)
     let cpu = cpuLines.joined(separator: "\n")
@@ -39,7 +47,7 @@ struct Toolchain: Sendable {
     var flags = [
       "-O3",  // full optimization: unrolling, vectorization of the generated loops
       "-ffp-contract=fast",  // fuse a*b+c into one FMA
-      "-fPIC", "-shared",  // a position-independent shared library for dlopen
+      "-fPIC",  // position-independent code for a shared library loaded with dlopen
       "-fno-math-errno",  // lets sqrtf/fmaxf become instructions
       "-std=gnu11",  // vector extensions and statement expressions
       "-w",  // generated code: warnings are noise
@@ -73,7 +81,7 @@ struct Toolchain: Sendable {
     h.add(flags.joined(separator: " "))
     h.add(version)
     h.add(cpu)
-    var h2 = FNV1a(value: 0x84222325cbf29ce4)
+    var h2 = FNV1a(value: 0x8422_2325_cbf2_9ce4)
     h2.add(source + cpu + version)
     return h.hex + h2.hex
   }
@@ -81,46 +89,78 @@ struct Toolchain: Sendable {
   /// The path of a compiled library for `source`, compiling it when not cached.
   /// Returns the path and whether it came from the cache.
   func library(for source: String) throws(GraphFuseError) -> (path: String, cached: Bool) {
-    let k = key(source)
-    let path = "\(cacheDirectory)/gf_\(k).so"
-    if FileManager.default.fileExists(atPath: path) { return (path, true) }
+    try library(for: ModelSource(text: source))
+  }
+
+  /// The path of the compiled library of `source`, compiled (its parts in parallel) unless the
+  /// cache holds it. The cache keeps `gf_<key>.c` (the source), `gf_<key>.so` and `gf_<key>.sum`
+  /// (checksums of both); a library whose checksum does not match is compiled again. Compiles of
+  /// one key are serialized across processes by a lock file; files are published by rename.
+  func library(for source: ModelSource) throws(GraphFuseError) -> (path: String, cached: Bool) {
+    let stem = "\(cacheDirectory)/gf_\(key(source.text))"
+    let path = stem + ".so"
+    if CacheEntry.verified(stem) { return (path, true) }
     do {
       try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
     } catch {
-      throw GraphFuseError("cannot create cache directory \(cacheDirectory): \(error)", op: "compile")
+      throw GraphFuseError("cannot create cache directory \(cacheDirectory): \(error.localizedDescription)", op: "compile")
     }
-    let unique = "\(getpid())_\(UInt64.random(in: 0...UInt64.max))"
-    let cPath = "\(cacheDirectory)/gf_\(k)_\(unique).c"
-    let tmpLib = "\(cacheDirectory)/gf_\(k)_\(unique).so.tmp"
-    do { try source.write(toFile: cPath, atomically: true, encoding: .utf8) } catch {
-      throw GraphFuseError("cannot write \(cPath): \(error)", op: "compile")
+    let lock = try CacheEntry.lock(stem + ".lock")
+    defer { CacheEntry.unlock(lock) }
+    // Another process may have compiled it while this one waited for the lock.
+    if CacheEntry.verified(stem) { return (path, true) }
+    if FileManager.default.fileExists(atPath: path) {
+      FileHandle.standardError.write(Data("graphfuse: cached library \(path) failed its checksum; compiling it again\n".utf8))
     }
-    defer { try? FileManager.default.removeItem(atPath: cPath) }
-    let result: (status: Int32, output: String)
-    do { result = try Self.run(compiler, flags + ["-o", tmpLib, cPath, "-lm"]) } catch {
-      throw GraphFuseError("cannot run \(compiler): \(error)", op: "compile")
-    }
-    guard result.status == 0 else {
-      try? FileManager.default.removeItem(atPath: tmpLib)
-      throw GraphFuseError("clang failed (\(result.status)): \(result.output.prefix(2000))", op: "compile")
-    }
-    // Atomic publish: readers see either no file or a complete library.
-    guard rename(tmpLib, path) == 0 else { throw GraphFuseError("cannot rename \(tmpLib) to \(path)", op: "compile") }
+    try compile(source, stem: stem)
     return (path, false)
   }
 
-  /// Runs a program and returns its status and combined output.
-  static func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  /// Compiles `source` to `stem.so` (parts in parallel, then one link) and publishes it with its
+  /// source and checksums.
+  private func compile(_ source: ModelSource, stem: String) throws(GraphFuseError) {
+    let unique = "\(getpid())_\(UInt64.random(in: 0...UInt64.max))"
+    let temporary = "\(stem)_\(unique)"
+    let log = stem + ".log"
+    unlink(log)
+    try CacheEntry.write(source.text, to: stem + ".c", temporary: temporary + ".c")
+    var objects: [String] = []
+    defer {
+      for o in objects { unlink(o) }
+      unlink(temporary + ".so")
+    }
+    let timeout = compileTimeout
+    if source.parts == 1 {
+      try check(Subprocess.run([[compiler] + flags + linkFlags + ["-o", temporary + ".so", stem + ".c", "-lm"]], log: log, timeout: timeout), log: log)
+    } else {
+      var commands: [[String]] = []
+      for part in 0..<source.parts {
+        objects.append("\(temporary)_\(part).o")
+        commands.append([compiler] + flags + ["-DGF_PART=\(part)", "-c", "-o", objects[part], stem + ".c"])
+      }
+      try check(Subprocess.run(commands, log: log, timeout: timeout), log: log)
+      try check(Subprocess.run([[compiler] + linkFlags + ["-o", temporary + ".so"] + objects + ["-lm"]], log: log, timeout: timeout), log: log)
+    }
+    try CacheEntry.publish(library: temporary + ".so", source: source.text, stem: stem)
+    unlink(log)
+  }
+
+  /// Throws one line for the first compiler run that did not succeed, naming the log.
+  private func check(_ outcomes: [Subprocess.Outcome], log: String) throws(GraphFuseError) {
+    for outcome in outcomes {
+      let what: String
+      switch outcome {
+      case .exited(0): continue
+      case .exited(let status): what = "failed with status \(status)"
+      case .signaled(let signal): what = "was killed by signal \(signal)"
+      case .timedOut:
+        what = "did not finish within \(String(format: "%g", compileTimeout)) s (GRAPHFUSE_COMPILE_TIMEOUT) and was stopped"
+      }
+      let text = String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).prefix(4096), as: UTF8.self)
+      let first = text.split(separator: "\n").first { $0.contains("error") } ?? text.split(separator: "\n").first ?? ""
+      let detail = first.isEmpty ? "" : ": \(first.prefix(160))"
+      throw GraphFuseError("the C compiler \(what)\(detail); its output is in \(log)", op: "compile")
+    }
   }
 }
 

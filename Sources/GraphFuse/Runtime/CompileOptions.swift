@@ -8,6 +8,8 @@ public struct CompileOptions: Sendable {
   public var portable: Bool
   /// Where compiled libraries are cached (default `$GRAPHFUSE_CACHE_DIR` or `~/.cache/graphfuse`).
   public var cacheDirectory: String?
+  /// How the model's source is split into parts compiled in parallel (tests force several parts).
+  var sourceSplit = ModelSource.Split.machine
 
   /// Creates options.
   public init(threads: Int? = nil, portable: Bool = false, cacheDirectory: String? = nil) {

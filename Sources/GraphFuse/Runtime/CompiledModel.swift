@@ -58,8 +58,9 @@ public final class CompiledModel: @unchecked Sendable {
     let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
-    let source = program.source
-    let (path, cached) = try toolchain.library(for: source)
+    let modelSource = program.source(options.sourceSplit)
+    let source = modelSource.text
+    let (path, cached) = try toolchain.library(for: modelSource)
     let model = try CompiledModel(
       graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
     // GRAPHFUSE_DEBUG=1: one line per compile; 2: per-group times of every run;

@@ -36,7 +36,10 @@ struct StepPlan {
 struct ModelProgram {
   var buffers: [BufferPlan] = []
   var steps: [StepPlan] = []
-  var functions: [String] = []
+  /// The kernel functions, each emitted once: steps with the same kernel share its symbol.
+  var functions: [KernelFunction] = []
+  /// The symbol of each distinct kernel text (with its own symbol blanked out).
+  private var symbolOfKernel: [String: String] = [:]
   /// The buffers holding graph inputs and outputs in plain layout, in graph order.
   var inputBuffers: [Int] = []
   var outputBuffers: [Int] = []
@@ -47,8 +50,10 @@ struct ModelProgram {
   /// Floats per SIMD vector of the blocked layout.
   var vectorWidth = 16
 
-  /// The C source of the whole model.
-  var source: String { (["#define GF_V \(vectorWidth)", CRuntime.prelude] + functions).joined(separator: "\n\n") + "\n" }
+  /// The C source of the whole model, split into parts as `split` says.
+  func source(_ split: ModelSource.Split = .machine) -> ModelSource {
+    ModelSource(functions: functions, vectorWidth: vectorWidth, split: split)
+  }
 
   /// The plain-layout buffer of a value, created on first use.
   mutating func plainBuffer(_ graph: Graph, _ v: ValueID) -> Int {
@@ -60,10 +65,19 @@ struct ModelProgram {
     return buffers.count - 1
   }
 
-  /// Adds a C function and its launch.
+  /// Adds a C function and its launch. A function identical to one already emitted (same
+  /// schedule and shapes: the same text up to its symbol) is not emitted again; the step
+  /// launches the earlier one.
   mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int) {
-    functions.append(function)
-    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: max(0, tasks), group: group))
+    let key = KernelFunction.blanking(symbol, in: function)
+    var launched = symbol
+    if let existing = symbolOfKernel[key] {
+      launched = existing
+    } else {
+      symbolOfKernel[key] = symbol
+      functions.append(KernelFunction(symbol: symbol, text: function))
+    }
+    steps.append(StepPlan(symbol: launched, buffers: buffers, tasks: max(0, tasks), group: group))
   }
 
   /// The next unused kernel symbol.

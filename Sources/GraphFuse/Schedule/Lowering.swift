@@ -20,10 +20,20 @@ public enum Lowering {
     (try? Toolchain.find(portable: false, cacheDirectory: nil))?.hasAVX512 == false ? 8 : 16
   }
 
-  /// The C source of group `group` as the compiled model runs it (template or generic schedule).
-  public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int) throws(GraphFuseError) -> String {
+  /// The C of group `group` as the compiled model runs it: the kernels its steps launch.
+  public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int, threads: Int? = nil) throws(GraphFuseError) -> String {
     guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth)
-    return zip(program.steps, program.functions).filter { $0.0.group == group }.map(\.1).joined(separator: "\n\n")
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth, threads: CompileOptions(threads: threads).threads)
+    var symbols: [String] = []
+    for step in program.steps where step.group == group && !symbols.contains(step.symbol) { symbols.append(step.symbol) }
+    return symbols.compactMap { s in program.functions.first { $0.symbol == s }?.text }.joined(separator: "\n\n")
+  }
+
+  /// The whole model's C source, byte for byte the file `CompiledModel.compile` with the same
+  /// options compiles and keeps in the cache beside the library.
+  public static func modelSource(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError) -> String {
+    let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
+    return program.source(options.sourceSplit).text
   }
 }
