@@ -5,11 +5,41 @@ public enum ReferenceExecutor {
     try run(graph, inputs: inputs, keepIntermediates: false).outputs
   }
 
+  /// Runs `graph` after checking its peak memory against `maxMemory` bytes (and the limits of
+  /// ``MemoryBudget``); the plain ``run(_:inputs:)`` checks against those limits alone.
+  public static func run(_ graph: Graph, inputs: [Tensor], maxMemory: Int?) throws(GraphFuseError) -> [Tensor] {
+    try run(graph, inputs: inputs, keepIntermediates: false, maxMemory: maxMemory).outputs
+  }
+
+  /// The most bytes of tensors alive at once when running `graph` op by op (constants, inputs,
+  /// every value from its producer to its last use; all values when `keepIntermediates`).
+  public static func peakBytes(_ graph: Graph, keepIntermediates: Bool = false) -> Int {
+    var lastUse = [Int](repeating: -1, count: graph.values.count)
+    for (n, node) in graph.nodes.enumerated() { for i in node.inputs where i < lastUse.count { lastUse[i] = n } }
+    let keep = Set(graph.outputs)
+    func bytes(_ v: ValueID) -> Int { MemoryBudget.floatBytes(shape: graph.shape(of: v)) }
+    var live = MemoryBudget.sum(graph.constants.keys.map(bytes) + graph.inputs.map(bytes))
+    var peak = live
+    for (n, node) in graph.nodes.enumerated() {
+      live = MemoryBudget.sum([live] + node.outputs.map(bytes))
+      peak = max(peak, live)
+      guard !keepIntermediates else { continue }
+      for i in Set(node.inputs) where lastUse[i] == n && !keep.contains(i) && graph.constants[i] == nil {
+        live -= min(live, bytes(i))
+      }
+    }
+    return peak
+  }
+
   /// Runs `graph` and also returns every computed value when `keepIntermediates` is set.
-  public static func run(_ graph: Graph, inputs: [Tensor], keepIntermediates: Bool) throws(GraphFuseError) -> (outputs: [Tensor], values: [ValueID: Tensor]) {
+  public static func run(
+    _ graph: Graph, inputs: [Tensor], keepIntermediates: Bool, maxMemory: Int? = nil
+  ) throws(GraphFuseError) -> (outputs: [Tensor], values: [ValueID: Tensor]) {
     guard inputs.count == graph.inputs.count else {
       throw GraphFuseError("the graph takes \(graph.inputs.count) inputs, got \(inputs.count)")
     }
+    try MemoryBudget.check(
+      "the reference run", parts: [("tensors", peakBytes(graph, keepIntermediates: keepIntermediates))], option: maxMemory)
     var env: [ValueID: Tensor] = graph.constants
     for (id, tensor) in zip(graph.inputs, inputs) {
       guard tensor.shape == graph.shape(of: id) else {

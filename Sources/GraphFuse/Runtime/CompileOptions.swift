@@ -3,6 +3,7 @@ import Foundation
 /// How to compile a model.
 public struct CompileOptions: Sendable {
   /// Threads per run: the caller plus `threads − 1` pool workers (default: all cores).
+  /// Must lie in `1...CompileOptions.maxThreads`; ``CompiledModel/compile(_:plan:options:)`` checks.
   public var threads: Int
   /// Portable code: no `-march=native`.
   public var portable: Bool
@@ -10,12 +11,30 @@ public struct CompileOptions: Sendable {
   public var cacheDirectory: String?
   /// How the model's source is split into parts compiled in parallel (tests force several parts).
   var sourceSplit = ModelSource.Split.machine
+  /// The most bytes the model may allocate (weights, arena, outputs); nil: available physical
+  /// memory or `GRAPHFUSE_MAX_MEMORY`, whichever is smaller (see ``MemoryBudget``).
+  public var maxMemory: Int?
 
   /// Creates options.
-  public init(threads: Int? = nil, portable: Bool = false, cacheDirectory: String? = nil) {
+  public init(threads: Int? = nil, portable: Bool = false, cacheDirectory: String? = nil, maxMemory: Int? = nil) {
     self.threads = threads ?? System.coreCount
     self.portable = portable
     self.cacheDirectory = cacheDirectory
+    self.maxMemory = maxMemory
+  }
+
+  /// The largest thread count accepted: four per core, at least 64.
+  public static var maxThreads: Int { max(64, 4 * System.coreCount) }
+
+  /// Throws a one-line error when an option is out of range; called before anything is allocated.
+  public func validate() throws(GraphFuseError) {
+    guard (1...Self.maxThreads).contains(threads) else {
+      throw GraphFuseError(
+        "threads must be between 1 and \(Self.maxThreads) (4 per core, at least 64), got \(threads)", op: "compile")
+    }
+    if let maxMemory, maxMemory <= 0 {
+      throw GraphFuseError("maxMemory must be a positive number of bytes, got \(maxMemory)", op: "compile")
+    }
   }
 }
 

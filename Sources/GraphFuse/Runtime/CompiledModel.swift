@@ -30,8 +30,8 @@ public final class CompiledModel: @unchecked Sendable {
     let pointers: [UnsafeMutablePointer<UnsafeMutablePointer<Float>?>]
     let buffers: [UnsafeMutablePointer<Float>?]
 
-    init(_ model: CompiledModel) {
-      let base = UnsafeMutableRawPointer.allocate(byteCount: max(model.memory.size, 16) * 4, alignment: 64)
+    init(_ model: CompiledModel) throws(GraphFuseError) {
+      let base = try MemoryBudget.allocate(bytes: MemoryBudget.floatBytes(max(model.memory.size, 16)), what: "the arena")
       self.base = base
       let buffers: [UnsafeMutablePointer<Float>?] = model.program.buffers.indices.map { b in
         if let c = model.constants[b] { return c.assumingMemoryBound(to: Float.self) }
@@ -47,22 +47,26 @@ public final class CompiledModel: @unchecked Sendable {
     }
 
     deinit {
-      base.deallocate()
+      free(base)
       for p in pointers { p.deallocate() }
     }
   }
 
   /// Compiles every group of the plan into one library (cached by content) and prepares the runtime.
   public static func compile(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError) -> CompiledModel {
+    try options.validate()
     try graph.verify()
     let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
+    let memory = MemoryPlan(program)
+    try Self.checkMemory(graph, program: program, memory: memory, options: options)
     let modelSource = program.source(options.sourceSplit)
     let source = modelSource.text
     let (path, cached) = try toolchain.library(for: modelSource)
     let model = try CompiledModel(
-      graph: graph, plan: plan, program: program, source: source, library: SharedLibrary(path: path), cached: cached, threads: options.threads)
+      graph: graph, plan: plan, program: program, memory: memory, source: source, library: SharedLibrary(path: path), cached: cached,
+      threads: options.threads)
     // GRAPHFUSE_DEBUG=1: one line per compile; 2: per-group times of every run;
     // 3: the schedule and loop nest of every group; 4: also the generated C.
     let debug = debugLevel
@@ -83,34 +87,66 @@ public final class CompiledModel: @unchecked Sendable {
     return model
   }
 
-  private init(graph: Graph, plan: FusionPlan, program: ModelProgram, source: String, library: SharedLibrary, cached: Bool, threads: Int) throws(GraphFuseError)
-  {
+  private init(
+    graph: Graph, plan: FusionPlan, program: ModelProgram, memory: MemoryPlan, source: String, library: SharedLibrary, cached: Bool,
+    threads: Int
+  ) throws(GraphFuseError) {
     self.graph = graph
     self.plan = plan
     self.program = program
     self.source = source
     self.library = library
     self.cacheHit = cached
-    memory = MemoryPlan(program)
+    self.memory = memory
     var kernels: [UnsafeMutableRawPointer] = []
     for step in program.steps { kernels.append(try library.symbol(step.symbol)) }
     self.kernels = kernels
     parallel = unsafeBitCast(try library.symbol("gf_parallel"), to: Parallel.self)
     destroyPool = unsafeBitCast(try library.symbol("gf_pool_destroy"), to: PoolDestroy.self)
     let create = unsafeBitCast(try library.symbol("gf_pool_create"), to: PoolCreate.self)
-    guard let pool = create(Int32(max(1, threads))) else { throw GraphFuseError("cannot create thread pool", op: "compile") }
-    self.pool = pool
-    constants = program.buffers.map { b in
-      guard case .constant(let data) = b.storage else { return nil }
-      let p = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 16) * 4, alignment: 64)
-      data.withUnsafeBufferPointer { src in p.copyMemory(from: src.baseAddress!, byteCount: data.count * 4) }
-      return p
+    var constants: [UnsafeMutableRawPointer?] = []
+    do {
+      for b in program.buffers {
+        guard case .constant(let data) = b.storage else {
+          constants.append(nil)
+          continue
+        }
+        let p = try MemoryBudget.allocate(bytes: MemoryBudget.floatBytes(data.count), what: "weights")
+        data.withUnsafeBufferPointer { src in
+          if let base = src.baseAddress { p.copyMemory(from: base, byteCount: data.count * 4) }
+        }
+        constants.append(p)
+      }
+    } catch {
+      for c in constants { free(c) }
+      throw error
     }
+    guard let pool = create(Int32(clamping: max(1, threads))) else {
+      for c in constants { free(c) }
+      throw GraphFuseError("cannot create thread pool", op: "compile")
+    }
+    self.pool = pool
+    self.constants = constants
+  }
+
+  /// Refuses a plan whose weights, arena and output copies exceed the memory budget.
+  static func checkMemory(_ graph: Graph, program: ModelProgram, memory: MemoryPlan, options: CompileOptions) throws(GraphFuseError) {
+    let weights = MemoryBudget.sum(
+      program.buffers.map { b in
+        if case .constant(let data) = b.storage { return MemoryBudget.floatBytes(data.count) }
+        return 0
+      })
+    let outputs = MemoryBudget.sum(graph.outputs.map { MemoryBudget.floatBytes(shape: graph.shape(of: $0)) })
+    let pointers = program.steps.reduce(0) { $0 + $1.buffers.count * 8 }
+    try MemoryBudget.check(
+      "the compiled model",
+      parts: [("weights", weights), ("arena", MemoryBudget.floatBytes(memory.size)), ("outputs", outputs), ("launch tables", pointers)],
+      option: options.maxMemory)
   }
 
   deinit {
     destroyPool(pool)
-    for c in constants { c?.deallocate() }
+    for c in constants { free(c) }
   }
 
   /// Indices of the plan groups that launch at least one kernel (an in-place concat launches none).
@@ -163,8 +199,10 @@ public final class CompiledModel: @unchecked Sendable {
       throw GraphFuseError("input '\(graph.values[v].name)' has shape \(inputs[k].shape), expected \(graph.shape(of: v))", op: "run")
     }
     lock.lock()
-    let arena = arenas.popLast() ?? Arena(self)
+    let pooled = arenas.popLast()
     lock.unlock()
+    let arena: Arena
+    if let pooled { arena = pooled } else { arena = try Arena(self) }
     defer {
       lock.lock()
       arenas.append(arena)
