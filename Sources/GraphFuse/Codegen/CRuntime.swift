@@ -30,12 +30,20 @@ enum CRuntime {
     typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
     static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
     static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
+    /* Lanewise max/min that propagate NaN like PyTorch (relu(NaN) = NaN, max_pool2d keeps NaN):
+       the hardware max, then a NaN of either operand blended back in (one compare + blend each). */
+    typedef int gf_vi __attribute__((vector_size(GF_V * 4)));
+    static inline gf_vf gf_vnan(gf_vf a, gf_vf b, gf_vf m) {
+      gf_vi na = a != a, nb = b != b;
+      gf_vi r = ((gf_vi)m & ~(na | nb)) | ((gf_vi)a & na) | ((gf_vi)b & (nb & ~na));
+      return (gf_vf)r;
+    }
     #if defined(__clang__)
-    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return __builtin_elementwise_max(a, b); }
-    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return __builtin_elementwise_min(a, b); }
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return gf_vnan(a, b, __builtin_elementwise_max(a, b)); }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return gf_vnan(a, b, __builtin_elementwise_min(a, b)); }
     #else  /* other C compilers (the file also compiles with gcc): lane by lane */
-    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = fmaxf(a[l], b[l]); return r; }
-    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = fminf(a[l], b[l]); return r; }
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_max(a[l], b[l]); return r; }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_min(a[l], b[l]); return r; }
     #endif
     #define GF_LANEWISE(name, f) \
       static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
@@ -118,6 +126,7 @@ enum CRuntime {
 
     void *gf_pool_create(int nthreads) {
       gf_pool *p = (gf_pool *)calloc(1, sizeof(gf_pool));
+      if (!p) return NULL;
       if (nthreads > 256) nthreads = 256;
       p->nthreads = nthreads < 1 ? 1 : nthreads;
       pthread_mutex_init(&p->mu, NULL);

@@ -37,7 +37,7 @@ private func poolReference(_ ctx: KernelContext, max isMax: Bool) -> [Tensor] {
             if iy < h + win.pads[2], ix < w + win.pads[3] { padded += 1 }
             guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
             let v = x.data[(plane * h + iy) * w + ix]
-            best = max(best, v)
+            best = nanMax(best, v)
             sum += Double(v)
             inside += 1
           }

@@ -63,7 +63,7 @@ enum Reduction {
         for i in 0..<inner {
           let base = o * extent * inner + i
           var m = -Double.infinity
-          for k in 0..<extent { m = max(m, Double(x.data[base + k * inner])) }
+          for k in 0..<extent { m = nanMax(m, Double(x.data[base + k * inner])) }
           var sum = 0.0
           for k in 0..<extent { sum += exp(Double(x.data[base + k * inner]) - m) }
           for k in 0..<extent { out[base + k * inner] = Float(exp(Double(x.data[base + k * inner]) - m) / sum) }
@@ -76,6 +76,6 @@ enum Reduction {
 let reductionOps: [OpDefinition] = [
   Reduction.definition("reduce_sum", initial: 0, combine: +, mean: false),
   Reduction.definition("reduce_mean", initial: 0, combine: +, mean: true),
-  Reduction.definition("reduce_max", initial: -.infinity, combine: { max($0, $1) }, mean: false),
+  Reduction.definition("reduce_max", initial: -.infinity, combine: { nanMax($0, $1) }, mean: false),
   Reduction.softmax,
 ]

@@ -46,8 +46,8 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .sub: return x - y
       case .mul: return x * y
       case .div: return x / y
-      case .max: return x.isNaN || y.isNaN ? .nan : Swift.max(x, y)
-      case .min: return x.isNaN || y.isNaN ? .nan : Swift.min(x, y)
+      case .max: return nanMax(x, y)
+      case .min: return nanMin(x, y)
       case .pow: return Foundation.pow(x, y)
       }
     }
@@ -75,3 +75,9 @@ public indirect enum ScalarExpr: Sendable, Equatable {
   static func exp(_ a: ScalarExpr) -> ScalarExpr { .unary(.exp, a) }
   static func c(_ v: Double) -> ScalarExpr { .constant(v) }
 }
+
+/// The larger of two values, NaN when either is NaN (PyTorch's `maximum`, `relu`, `max_pool2d`).
+@inline(__always) func nanMax<T: FloatingPoint>(_ a: T, _ b: T) -> T { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+
+/// The smaller of two values, NaN when either is NaN (PyTorch's `minimum`, `clamp`).
+@inline(__always) func nanMin<T: FloatingPoint>(_ a: T, _ b: T) -> T { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
