@@ -27,15 +27,20 @@ extension GroupLowering {
       let axis = Injective.axis(a.int("axis", default: 1), rank: x.count) ?? 0
       var offsets: [Int] = [], offset = 0
       for input in node.inputs { offsets.append(offset); offset += graph.shape(of: input)[axis] }
-      var result: ValueExpr? = nil
-      for (k, input) in node.inputs.enumerated().reversed() {
-        var inIdx = idx
-        inIdx[axis] = idx[axis] - offsets[k]
-        let v = try value(input, at: inIdx)
-        let extent = graph.shape(of: input)[axis]
-        result = result.map { .select([.inRange(idx[axis], offsets[k], offsets[k] + extent)], v, $0) } ?? v
+      // A balanced tree of selects on the concat axis: depth log2(inputs), size linear, so a concat
+      // of thousands of inputs stays a small expression for clang.
+      offsets.append(offset)
+      func pick(_ lo: Int, _ hi: Int) throws(GraphFuseError) -> ValueExpr {
+        if hi - lo == 1 {
+          var inIdx = idx
+          inIdx[axis] = idx[axis] - offsets[lo]
+          return try value(node.inputs[lo], at: inIdx)
+        }
+        let mid = (lo + hi) / 2
+        let left = try pick(lo, mid), right = try pick(mid, hi)
+        return .select([.inRange(idx[axis], offsets[lo], offsets[mid])], left, right)
       }
-      return result!
+      return try pick(0, node.inputs.count)
     case "gather":
       let axis = Injective.axis(a.int("axis", default: 0), rank: x.count) ?? 0
       let indices = a.ints("indices", default: []).map { $0 < 0 ? $0 + x[axis] : $0 }
