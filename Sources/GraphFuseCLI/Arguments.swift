@@ -1,74 +1,128 @@
 import GraphFuse
 import GraphFuseONNX
 
-/// The command line after the subcommand: positional arguments and `--flag [value]` options.
+/// A command's parsed command line: positional arguments and validated option values.
 struct Arguments {
+  /// The command being run.
+  let command: Command
   private(set) var positional: [String] = []
-  private var options: [String: String] = [:]
-  private var flags: Set<String> = []
-  private var used: Set<String> = []
+  private var values: [String: [String]] = [:]
+  /// Set when `--help` or `-h` was given.
+  private(set) var wantsHelp = false
 
-  /// Parses `args`; `valued` names the options that take a value.
-  init(_ args: [String], valued: Set<String>, flags allowedFlags: Set<String>) throws(GraphFuseError) {
+  /// Parses `args` against the command's declared options; every value is validated here.
+  init(_ args: [String], for command: Command) throws(GraphFuseError) {
+    self.command = command
+    let byName = Dictionary(command.allOptions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     var i = 0
     while i < args.count {
       let arg = args[i]
-      if arg.hasPrefix("--") {
-        var name = String(arg.dropFirst(2))
-        var value: String?
-        if let eq = name.firstIndex(of: "=") {
-          value = String(name[name.index(after: eq)...])
-          name = String(name[..<eq])
-        }
-        if valued.contains(name) {
-          if value == nil {
-            i += 1
-            guard i < args.count else { throw GraphFuseError("option --\(name) needs a value") }
-            value = args[i]
-          }
-          if name == "shape", let existing = options[name] { options[name] = existing + ";" + value! } else { options[name] = value }
-        } else if allowedFlags.contains(name), value == nil {
-          flags.insert(name)
-        } else {
-          throw GraphFuseError("unknown option --\(name) (see graphfuse --help)")
-        }
-      } else {
-        positional.append(arg)
-      }
       i += 1
+      if arg == "-h" || arg == "--help" {
+        wantsHelp = true
+        continue
+      }
+      guard arg.hasPrefix("-"), arg.count > 1, Double(arg) == nil else {
+        positional.append(arg)
+        continue
+      }
+      var name = String(arg.drop(while: { $0 == "-" }))
+      var value: String?
+      if let eq = name.firstIndex(of: "=") {
+        value = String(name[name.index(after: eq)...])
+        name = String(name[..<eq])
+      }
+      guard arg.hasPrefix("--"), let option = byName[name] else {
+        throw GraphFuseError(Self.unknownOption(arg.hasPrefix("--") ? "--" + name : arg, in: command))
+      }
+      if option.isFlag {
+        guard value == nil else { throw GraphFuseError("--\(name) is a flag and takes no value") }
+        values[name] = [""]
+        continue
+      }
+      if value == nil {
+        guard i < args.count else { throw GraphFuseError("--\(name) needs a value: \(option.synopsis)") }
+        value = args[i]
+        i += 1
+      }
+      let text = value ?? ""
+      if let problem = option.check(text) { throw GraphFuseError("--\(name) \(problem)") }
+      if option.repeats { values[name, default: []].append(text) } else { values[name] = [text] }
     }
   }
 
-  func flag(_ name: String) -> Bool { flags.contains(name) }
-  func value(_ name: String) -> String? { options[name] }
-
-  func int(_ name: String, default defaultValue: Int, minimum: Int = 1) throws(GraphFuseError) -> Int {
-    guard let text = options[name] else { return defaultValue }
-    guard let v = Int(text), v >= minimum else {
-      throw GraphFuseError("--\(name) needs \(minimum == 1 ? "a positive" : minimum == 0 ? "a non-negative" : "an at least \(minimum)") integer, got '\(text)'")
+  /// The error for an option the command does not take, with a suggestion.
+  static func unknownOption(_ arg: String, in command: Command) -> String {
+    let name = String(arg.drop(while: { $0 == "-" }))
+    var message = "unknown option \(arg) for '\(command.name)'"
+    if let near = closest(to: name, among: command.allOptions.map(\.name)) {
+      message += "; did you mean --\(near)?"
+    } else if let near = closest(to: name, among: Command.all.flatMap { $0.options.map(\.name) }) {
+      let others = Command.all.filter { c in c.options.contains { $0.name == near } }.map(\.name)
+      message += " (--\(near) is an option of \(others.joined(separator: ", ")))"
     }
-    return v
+    return message + " (see graphfuse \(command.name) --help)"
   }
+
+  /// Whether a flag was given.
+  func flag(_ option: Option) -> Bool { values[option.name] != nil }
+
+  /// The value of an option (the last one), if given.
+  func value(_ option: Option) -> String? { values[option.name]?.last }
+
+  /// Every value of a repeating option.
+  func all(_ option: Option) -> [String] { values[option.name] ?? [] }
+
+  /// An integer option (validated when parsed), or `defaultValue`.
+  func int(_ option: Option, default defaultValue: Int) -> Int { value(option).flatMap { Int($0) } ?? defaultValue }
 
   /// The single positional argument MODEL.
-  func model(_ command: String) throws(GraphFuseError) -> String {
-    guard positional.count == 1 else { throw GraphFuseError("usage: graphfuse \(command) MODEL … (MODEL is a .onnx file or zoo:NAME)") }
+  func model() throws(GraphFuseError) -> String {
+    guard positional.count == 1 else {
+      throw GraphFuseError(
+        "usage: graphfuse \(command.name) \(command.arguments) … (MODEL is a .onnx file or zoo:NAME;"
+          + " see graphfuse \(command.name) --help)")
+    }
     return positional[0]
   }
 
-  /// Every `--shape NAME=1x3x224x224` (the option repeats, one input each) as a dictionary.
+  /// Every `--shape NAME=1x3x224x224` as a dictionary.
   func shapes() throws(GraphFuseError) -> [String: [Int]] {
     var result: [String: [Int]] = [:]
-    for item in (options["shape"] ?? "").split(separator: ";") {
-      let (name, shape) = try ONNXImporter.parseShapeOption(String(item))
+    for item in all(.shape) {
+      let (name, shape) = try ONNXImporter.parseShapeOption(item)
       result[name] = shape
     }
     return result
   }
 
   /// The optimization options from `--no-fold`, `--no-fuse`, `--no-chain`, `--keep`, `--opaque`.
-  func optimizeOptions() -> OptimizeOptions {
-    let list: (String) -> Set<String> = { name in Set((options[name] ?? "").split(separator: ",").map(String.init)) }
-    return OptimizeOptions(fold: !flag("no-fold"), fuse: !flag("no-fuse"), keep: list("keep"), opaque: list("opaque"), chainConvs: !flag("no-chain"))
+  func optimizeOptions() throws(GraphFuseError) -> OptimizeOptions {
+    OptimizeOptions(
+      fold: !flag(.noFold), fuse: !flag(.noFuse), keep: try OpNames.resolve(value(.keep), for: .keep),
+      opaque: try OpNames.resolve(value(.opaque), for: .opaque), chainConvs: !flag(.noChain))
   }
+}
+
+/// The candidate nearest to `word` by edit distance, if it is near enough to be a likely typo.
+func closest(to word: String, among candidates: [String]) -> String? {
+  let scored = candidates.map { ($0, editDistance(word.lowercased(), $0.lowercased())) }
+  guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+  let limit = word.count <= 3 ? 1 : word.count <= 6 ? 2 : 3
+  return best.1 <= limit || best.0.hasPrefix(word) && word.count >= 3 ? best.0 : nil
+}
+
+/// Levenshtein distance: insertions, deletions and substitutions.
+func editDistance(_ a: String, _ b: String) -> Int {
+  let a = Array(a), b = Array(b)
+  guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+  var previous = Array(0...b.count)
+  for i in 1...a.count {
+    var current = [i] + [Int](repeating: 0, count: b.count)
+    for j in 1...b.count {
+      current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.count]
 }

@@ -1,30 +1,28 @@
 import Foundation
 import GraphFuse
 
-/// `graphfuse bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F] [--peak GFLOPS|measure|none]`:
-/// unfused, folded and fused on the compiled backend in one process, and a per-group profile.
+/// `graphfuse bench MODEL`: unfused, folded and fused on the compiled backend in one process,
+/// and a per-group profile (options: ``Command/bench``).
 enum BenchCommand {
-  static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(
-      raw, valued: ["runs", "warmup", "threads", "svg", "peak", "shape", "keep", "opaque", "batch"], flags: ["json", "interleave", "no-chain"])
-    let model = try args.model("bench")
-    let batch = args.value("batch") == nil ? nil : try args.int("batch", default: 1)
+  static func run(_ args: Arguments) throws(GraphFuseError) {
+    let model = try args.model()
+    let batch = args.value(.batch).flatMap { Int($0) }
     let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: batch)
     let options = try benchOptions(args)
     let report = try measure(graph, model: model, options: options)
-    if let svg = args.value("svg") {
+    if let svg = args.value(.svg) {
       do { try SVGChart(report).svg.write(toFile: svg, atomically: true, encoding: .utf8) } catch {
         throw GraphFuseError("cannot write the chart: \(error.localizedDescription)", file: svg)
       }
     }
-    print(args.flag("json") ? report.json : report.description)
+    print(args.flag(.json) ? report.json : report.description)
   }
 
   static func benchOptions(_ args: Arguments, runs: Int = 50, warmup: Int = 5) throws(GraphFuseError) -> BenchOptions {
-    let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount)
+    let threads = args.int(.threads, default: ProcessInfo.processInfo.activeProcessorCount)
     var options = BenchOptions(
-      runs: try args.int("runs", default: runs), warmup: try args.int("warmup", default: warmup, minimum: 0), threads: threads,
-      optimize: args.optimizeOptions(), interleaved: args.flag("interleave"))
+      runs: args.int(.runs, default: runs), warmup: args.int(.warmup, default: warmup), threads: threads,
+      optimize: try args.optimizeOptions(), interleaved: args.flag(.interleave))
     try peak(args, into: &options)
     return options
   }
@@ -33,7 +31,7 @@ enum BenchCommand {
   /// peak the profile's "% of peak" is against. `measure` times FMA chains on `threads` threads
   /// with the kernels' compiler and flags (`MachinePeak`), about 0.4 s.
   static func peak(_ args: Arguments, into options: inout BenchOptions) throws(GraphFuseError) {
-    let text = args.value("peak") ?? ProcessInfo.processInfo.environment["GRAPHFUSE_PEAK_GFLOPS"] ?? "measure"
+    let text = args.value(.peak) ?? ProcessInfo.processInfo.environment["GRAPHFUSE_PEAK_GFLOPS"] ?? "measure"
     switch text {
     case "none": return
     case "measure":
@@ -67,23 +65,21 @@ enum BenchCommand {
 
 /// `graphfuse lower MODEL [--group NAME] [--emit loops|c]`: the loop nest or C of fused groups.
 enum LowerCommand {
-  static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["group", "emit", "shape", "keep", "opaque", "threads"], flags: ["no-fold", "no-fuse", "no-chain"])
-    let model = try args.model("lower")
+  static func run(_ args: Arguments) throws(GraphFuseError) {
+    let model = try args.model()
     let optimized = try ModelLoader.load(model, shapes: args.shapes()).optimized(args.optimizeOptions())
     let groups = optimized.plan.groups
     var selected = Array(groups.indices)
-    if let name = args.value("group") {
+    if let name = args.value(.group) {
       guard let index = groups.firstIndex(where: { $0.name == name }) else {
         let known = groups.prefix(8).map(\.name).joined(separator: ", ")
         throw GraphFuseError("no fused group named '\(name)' (groups: \(known)\(groups.count > 8 ? ", …" : ""))", file: model)
       }
       selected = [index]
     }
-    let emit = args.value("emit") ?? "loops"
-    guard emit == "loops" || emit == "c" else { throw GraphFuseError("--emit takes loops or c, got '\(emit)'") }
-    let threads = try args.value("threads") == nil ? nil : args.int("threads", default: 1)
-    if emit == "c" && args.value("group") == nil {
+    let emit = args.value(.emit) ?? "loops"
+    let threads = args.value(.threads).flatMap { Int($0) }
+    if emit == "c" && args.value(.group) == nil {
       // The whole translation unit, byte for byte what `run` with these threads compiles.
       let options = CompileOptions(threads: threads)
       print(try Lowering.modelSource(optimized.graph, plan: optimized.plan, options: options), terminator: "")

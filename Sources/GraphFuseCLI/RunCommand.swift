@@ -2,31 +2,55 @@ import Foundation
 import GraphFuse
 import GraphFuseONNX
 
-/// `graphfuse run MODEL --input F [--output F] [--backend compiled|reference]`.
+/// `graphfuse run MODEL --input F [--output PATH] [--expect F] [--backend compiled|reference]`.
 enum RunCommand {
-  static func run(_ raw: [String]) throws(GraphFuseError) {
-    let args = try Arguments(raw, valued: ["input", "output", "backend", "threads", "shape", "keep", "opaque"], flags: ["no-fold", "no-fuse", "no-chain"])
-    let model = try args.model("run")
+  static func run(_ args: Arguments) throws(GraphFuseError) {
+    let model = try args.model()
     let graph = try ModelLoader.load(model, shapes: args.shapes())
-    guard let inputPath = args.value("input") else { throw GraphFuseError("run needs --input FILE (raw little-endian float32)") }
+    guard let inputPath = args.value(.input) else {
+      throw GraphFuseError("run needs --input FILE (.npy float32 or raw little-endian float32)")
+    }
     let paths = inputPath.split(separator: ",").map(String.init)
     guard paths.count == graph.inputs.count else {
-      throw GraphFuseError("the model has \(graph.inputs.count) inputs; give --input with \(graph.inputs.count) comma-separated files")
+      throw GraphFuseError(
+        "the model has \(graph.inputs.count) inputs; give --input with \(graph.inputs.count) comma-separated files")
     }
     var inputs: [Tensor] = []
-    for (path, id) in zip(paths, graph.inputs) { inputs.append(try RawTensorFile.read(path: path, shape: graph.shape(of: id))) }
-    let backend = args.value("backend") ?? "compiled"
+    for (k, (path, id)) in zip(paths, graph.inputs).enumerated() {
+      inputs.append(try TensorFiles.read(path, shape: graph.shape(of: id), what: "model input \(k)"))
+    }
     let optimized = try graph.optimized(args.optimizeOptions())
     let outputs: [Tensor]
-    switch backend {
+    switch args.value(.backend) ?? "compiled" {
     case "reference": outputs = try ReferenceExecutor.run(optimized.graph, inputs: inputs)
-    case "compiled":
-      let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount)
-      outputs = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads)).run(inputs)
-    default: throw GraphFuseError("unknown backend '\(backend)' (compiled or reference)")
+    default:
+      let threads = args.int(.threads, default: ProcessInfo.processInfo.activeProcessorCount)
+      let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads))
+      outputs = try compiled.run(inputs)
     }
-    if let outputPath = args.value("output") { try RawTensorFile.write(outputs[0], path: outputPath) }
+    if let spec = args.value(.output) {
+      for (output, path) in zip(outputs, try TensorFiles.paths(spec, count: outputs.count, option: "--output")) {
+        try TensorFiles.write(output, to: path)
+      }
+    }
     for (k, out) in outputs.enumerated() { print(OutputSummary.describe(out, index: k)) }
+    if let spec = args.value(.expect) { try expect(outputs, spec: spec, tolerance: args.value(.tolerance)) }
+  }
+
+  /// Compares every output with its expected file; a difference above the tolerance is an error.
+  static func expect(_ outputs: [Tensor], spec: String, tolerance: String?) throws(GraphFuseError) {
+    let relative = Float(tolerance ?? "") ?? 1e-4
+    var failures: [String] = []
+    for (k, (output, path)) in zip(outputs, try TensorFiles.paths(spec, count: outputs.count, option: "--expect"))
+      .enumerated()
+    {
+      let expected = try TensorFiles.read(path, shape: output.shape, what: "output \(k)")
+      let comparison = output.compared(to: expected)
+      let ok = comparison.isWithin(relative: relative)
+      print("output \(k) vs \(path): \(comparison) — \(ok ? "ok" : "DIFFERS") (tolerance \(relative))")
+      if !ok { failures.append("output \(k) differs from \(path): \(comparison), tolerance \(relative)") }
+    }
+    if !failures.isEmpty { throw GraphFuseError(failures.joined(separator: "; ")) }
   }
 }
 

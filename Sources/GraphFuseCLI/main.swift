@@ -1,55 +1,77 @@
 import Foundation
 import GraphFuse
 
-let usage = """
-  graphfuse — fold batch norms, fuse operators, compile and run inference graphs
+/// The tool's version, printed by `graphfuse --version`.
+let graphfuseVersion = "0.5.0"
 
-  usage: graphfuse COMMAND [MODEL] [options]
-    MODEL is a path to an .onnx file or a built-in model: zoo:tiny, zoo:resnet18, zoo:resnet50, zoo:mobilenet_v2
-
-  commands:
-    demo                          optimize zoo:resnet18, print its report, time fused vs unfused
-    report MODEL [--json] [--no-fold] [--no-fuse] [--keep OP,…] [--opaque OP,…]
-                                  fused groups and batch-norm decisions
-    run MODEL --input F [--output F] [--backend compiled|reference] [--threads N]
-                                  inference on raw little-endian float32 files
-    bench MODEL [--runs N] [--warmup N] [--threads N] [--batch N] [--json] [--svg F]
-          [--peak GFLOPS|measure|none]
-                                  unfused / folded / fused timing, a per-group profile against
-                                  the FMA peak (measured on this host unless given)
-    lower MODEL [--group NAME] [--emit loops|c]
-                                  the loop nests or C of a fused group
-    dot MODEL                     Graphviz text with one cluster per fused group
-
-  common options:
-    --shape NAME=1x3x224x224      the shape of a graph input with symbolic dimensions
-    --no-chain                    fuse by TVM's rules only: no [1x1 ->] depthwise -> 1x1 conv chains
-  """
+/// The tool's help: the commands from ``Command/all``.
+func usage() -> String {
+  let width = (Command.all.map { $0.name.count + $0.arguments.count + 1 }.max() ?? 0) + 4
+  var lines = [
+    "graphfuse \(graphfuseVersion) — fold batch norms, fuse operators, compile and run inference graphs", "",
+    "usage: graphfuse COMMAND [MODEL] [options]",
+    "       graphfuse COMMAND --help      the command's options",
+    "       graphfuse --version", "",
+    "MODEL is an .onnx file or a built-in model: " + ModelZoo.names.map { "zoo:" + $0 }.joined(separator: ", "), "",
+    "commands:",
+  ]
+  for command in Command.all {
+    let head = "  \(command.name) \(command.arguments)"
+    lines.append(head + String(repeating: " ", count: max(2, width - head.count)) + command.summary)
+  }
+  lines += [
+    "", "environment:",
+    "  GRAPHFUSE_CACHE_DIR     where compiled kernels are cached (default ~/.cache/graphfuse)",
+    "  GRAPHFUSE_DEBUG=1..4    1: a line per compile, 2: per-group times of each run, 3: loop nests, 4: the C",
+    "  GRAPHFUSE_PEAK_GFLOPS   the FMA peak bench reports against (default: measured)",
+    "  CC                      the C compiler for the kernels (default clang)",
+  ]
+  return lines.joined(separator: "\n")
+}
 
 /// Runs one command; errors become one stderr line and exit status 1.
 func main() -> Int32 {
   var args = Array(CommandLine.arguments.dropFirst())
-  guard let command = args.first else {
-    print(usage)
+  guard let name = args.first else {
+    print(usage())
     return 0
   }
   args.removeFirst()
   do {
-    switch command {
-    case "-h", "--help", "help": print(usage)
-    case "demo": try DemoCommand.run(args)
-    case "report": try ReportCommand.run(args)
-    case "run": try RunCommand.run(args)
-    case "dot": try DotCommand.run(args)
-    case "bench": try BenchCommand.run(args)
-    case "lower": try LowerCommand.run(args)
-    default: throw GraphFuseError("unknown command '\(command)' (try graphfuse --help)")
+    switch name {
+    case "-h", "--help":
+      print(usage())
+    case "help":
+      guard let topic = args.first else {
+        print(usage())
+        return 0
+      }
+      print(try command(named: topic).help)
+    case "--version", "-V", "version":
+      print("graphfuse \(graphfuseVersion)")
+    default:
+      let command = try command(named: name)
+      let parsed = try Arguments(args, for: command)
+      if parsed.wantsHelp {
+        print(command.help)
+      } else {
+        try command.run(parsed)
+      }
     }
     return 0
   } catch {
     FileHandle.standardError.write(Data(("graphfuse: " + String(describing: error) + "\n").utf8))
     return 1
   }
+}
+
+/// The command called `name`; an unknown name is an error with a suggestion.
+func command(named name: String) throws(GraphFuseError) -> Command {
+  if let command = Command.all.first(where: { $0.name == name }) { return command }
+  var message = "unknown command '\(name)'"
+  if let near = closest(to: name, among: Command.all.map(\.name)) { message += "; did you mean '\(near)'?" }
+  if name.hasPrefix("-") { message = "unknown option \(name) (options follow the command: graphfuse COMMAND …)" }
+  throw GraphFuseError(message + " (see graphfuse --help)")
 }
 
 exit(main())

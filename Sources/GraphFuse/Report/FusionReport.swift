@@ -15,9 +15,11 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     public var inputShapes: [[Int]]
     public var outputShapes: [[Int]]
     public var flops: Int
+    /// The kind of each member conv2d, in order (``ConvKind``).
+    public var convs: [ConvKind] = []
 
     enum CodingKeys: String, CodingKey {
-      case name, anchor, pattern, ops, nodes, flops
+      case name, anchor, pattern, ops, nodes, flops, convs
       case inputShapes = "input_shapes"
       case outputShapes = "output_shapes"
     }
@@ -98,7 +100,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
         ops: g.nodes.map { graph.nodes[$0].op }, nodes: g.nodes.map { graph.nodes[$0].name },
         inputShapes: g.inputs.filter { graph.constant($0) == nil }.map(graph.shape(of:)),
         outputShapes: g.outputs.map(graph.shape(of:)),
-        flops: g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) })
+        flops: g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) },
+        convs: g.nodes.compactMap { ConvKind.of(graph.nodes[$0], in: graph) })
     }
   }
 
@@ -132,10 +135,20 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     lines.append(
       "intermediates written: \(intermediates.unfusedTensors) tensors (\(megabytes(intermediates.unfusedBytes))) unfused → "
         + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, \(megabytes(savedBytes)) no longer written")
+    let kinds = groups.flatMap(\.convs)
+    if !kinds.isEmpty {
+      let counts = ConvKind.allCases.compactMap { kind in
+        let n = kinds.filter { $0 == kind }.count
+        return n == 0 ? nil : "\(n) \(kind == .dense ? "dense k×k" : kind.rawValue.replacingOccurrences(of: "x", with: "×"))"
+      }
+      lines.append("convolutions: \(kinds.count) — " + counts.joined(separator: ", "))
+    }
     lines.append("")
     let rows = groups.enumerated().map { i, g in
-      [
-        String(i), g.name, g.anchor, g.ops.joined(separator: " "),
+      var convs = g.convs.makeIterator()
+      let ops = g.ops.map { $0 == "conv2d" ? (convs.next()?.label ?? $0) : $0 }
+      return [
+        String(i), g.name, g.anchor, ops.joined(separator: " "),
         g.inputShapes.map(shapeText).joined(separator: " ") + " → " + g.outputShapes.map(shapeText).joined(separator: " "),
         String(format: "%.1f", Double(g.flops) / 1e6),
       ]
