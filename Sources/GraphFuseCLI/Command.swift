@@ -20,9 +20,14 @@ struct Command: Sendable {
 
   /// The command's help text.
   var help: String {
-    var lines = ["usage: graphfuse \(name) \(arguments) [options]", "", wrap(summary.prefix(1).uppercased() + summary.dropFirst() + ". " + details, indent: "")]
+    var lines = [
+      "usage: graphfuse \(name) \(arguments) [options]", "",
+      wrap(summary.prefix(1).uppercased() + summary.dropFirst() + ". " + details, indent: ""),
+    ]
     if arguments.contains("MODEL") {
-      lines += ["", "MODEL is an .onnx file or a built-in model: " + ModelZoo.names.map { "zoo:" + $0 }.joined(separator: ", ")]
+      lines += [
+        "", "MODEL is an .onnx file or a built-in model: " + ModelZoo.names.map { "zoo:" + $0 }.joined(separator: ", "),
+      ]
     }
     lines += ["", "options:"]
     let width = min(30, (allOptions.map(\.synopsis.count).max() ?? 0) + 2)

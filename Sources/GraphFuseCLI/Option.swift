@@ -30,11 +30,13 @@ struct Option: Sendable, Hashable {
 
   /// An integer option in `range`.
   static func int(
-    _ name: String, _ value: String = "N", in range: ClosedRange<Int>, default defaultText: String? = nil, _ help: String
+    _ name: String, _ value: String = "N", in range: ClosedRange<Int>, default defaultText: String? = nil,
+    _ help: String
   ) -> Option {
     Option(name: name, value: value, help: help, defaultText: defaultText) { text in
       guard let v = Int(text), range.contains(v) else {
-        let bound = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "\(range.lowerBound)…\(range.upperBound)"
+        let bound =
+          range.upperBound == Int.max ? "at least \(range.lowerBound)" : "\(range.lowerBound)…\(range.upperBound)"
         return "needs an integer \(bound)\(range.lowerBound == 0 ? " (non-negative)" : ""), got '\(text)'"
       }
       return nil
@@ -42,7 +44,8 @@ struct Option: Sendable, Hashable {
   }
 
   /// An option taking one of `choices`.
-  static func choice(_ name: String, _ choices: [String], default defaultText: String? = nil, _ help: String) -> Option {
+  static func choice(_ name: String, _ choices: [String], default defaultText: String? = nil, _ help: String) -> Option
+  {
     Option(name: name, value: choices.joined(separator: "|"), help: help, defaultText: defaultText) { text in
       choices.contains(text) ? nil : "takes \(choices.joined(separator: " or ")), got '\(text)'"
     }

@@ -25,7 +25,8 @@ enum RunCommand {
     case "reference": outputs = try ReferenceExecutor.run(optimized.graph, inputs: inputs)
     default:
       let threads = args.int(.threads, default: ProcessInfo.processInfo.activeProcessorCount)
-      let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads))
+      let compiled = try CompiledModel.compile(
+        optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads))
       outputs = try compiled.run(inputs)
     }
     if let spec = args.value(.output) {

@@ -17,7 +17,11 @@ enum TensorFiles {
 
   /// Writes `.npy` for a `.npy` path, raw float32 otherwise.
   static func write(_ tensor: Tensor, to path: String) throws(GraphFuseError) {
-    if path.hasSuffix(".npy") { try NPYFile.write(tensor, path: path) } else { try RawTensorFile.write(tensor, path: path) }
+    if path.hasSuffix(".npy") {
+      try NPYFile.write(tensor, path: path)
+    } else {
+      try RawTensorFile.write(tensor, path: path)
+    }
   }
 
   /// The file of each of `count` outputs for `--output PATH` / `--expect PATH`: a pattern with
@@ -28,7 +32,9 @@ enum TensorFiles {
       return (0..<count).map { spec.replacingOccurrences(of: "{}", with: String($0)) }
     }
     var isDirectory: ObjCBool = false
-    if spec.hasSuffix("/") || FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) && isDirectory.boolValue {
+    if spec.hasSuffix("/")
+      || FileManager.default.fileExists(atPath: spec, isDirectory: &isDirectory) && isDirectory.boolValue
+    {
       do {
         try FileManager.default.createDirectory(atPath: spec, withIntermediateDirectories: true)
       } catch {

@@ -50,10 +50,12 @@ import Testing
     Suggestion(arguments: ["bnech"], mentions: "did you mean 'bench'?"),
     Suggestion(arguments: ["bench", "zoo:tiny", "--thread", "2"], mentions: "did you mean --threads?"),
     Suggestion(arguments: ["report", "zoo:tiny", "--runs", "2"], mentions: "--runs is an option of demo, bench"),
-    Suggestion(arguments: ["report", "zoo:tiny", "--keep", "NoSuchOp"], mentions: "valid: BatchNormalization, batch_norm"),
+    Suggestion(
+      arguments: ["report", "zoo:tiny", "--keep", "NoSuchOp"], mentions: "valid: BatchNormalization, batch_norm"),
     Suggestion(arguments: ["report", "zoo:tiny", "--keep", "Relu"], mentions: "--opaque"),
     Suggestion(arguments: ["report", "zoo:tiny", "--opaque", "Rleu"], mentions: "did you mean Relu?"),
-    Suggestion(arguments: ["run", "zoo:tiny", "--input", "x.bin", "--threads", "0"], mentions: "--threads needs an integer 1…"),
+    Suggestion(
+      arguments: ["run", "zoo:tiny", "--input", "x.bin", "--threads", "0"], mentions: "--threads needs an integer 1…"),
     Suggestion(arguments: ["run", "zoo:tiny", "--input", "x.bin", "--threads", "100000"], mentions: "--threads"),
     Suggestion(arguments: ["bench", "zoo:tiny", "--runs", "0"], mentions: "--runs needs an integer at least 1"),
     Suggestion(arguments: ["run", "zoo:tiny", "--input", "x.bin", "--tolerance", "-1"], mentions: "--tolerance"),
@@ -118,7 +120,9 @@ import Testing
     #expect(first.status == 0, "\(first.stderr)")
     let written = try Data(contentsOf: URL(fileURLWithPath: dir + "output0.npy"))
     #expect(written.count == 128 + 10 * 4 && written.prefix(6) == Data([0x93] + Array("NUMPY".utf8)))
-    let same = try cli.run(["run", "zoo:tiny", "--input", input, "--expect", dir + "output0.npy", "--backend", "reference"])
+    let same = try cli.run([
+      "run", "zoo:tiny", "--input", input, "--expect", dir + "output0.npy", "--backend", "reference",
+    ])
     #expect(same.status == 0, "\(same.stderr)")
     #expect(same.stdout.contains("— ok"))
 
@@ -133,10 +137,13 @@ import Testing
   }
 
   @Test func npyShapeIsCheckedAgainstTheModel() throws {
-    let input = try CLITests.temporaryFile("x.npy", Self.npy([1, 3, 16, 64], [Float](repeating: 0, count: 3 * 16 * 64)))
+    let input = try CLITests.temporaryFile(
+      "x.npy", Self.npy([1, 3, 16, 64], [Float](repeating: 0, count: 3 * 16 * 64)))
     let result = try cli.run(["run", "zoo:tiny", "--input", input])
     #expect(result.status == 1)
-    #expect(result.stderr.contains("has shape [1, 3, 16, 64], but model input 0 has shape [1, 3, 32, 32]"), "\(result.stderr)")
+    #expect(
+      result.stderr.contains("has shape [1, 3, 16, 64], but model input 0 has shape [1, 3, 32, 32]"), "\(result.stderr)"
+    )
   }
 
   @Test func outputPatternAndCountMismatch() throws {

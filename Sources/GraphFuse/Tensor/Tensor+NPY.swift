@@ -8,7 +8,8 @@ public enum NPYFile {
   /// Reads a tensor from an `.npy` file.
   public static func read(path: String) throws(GraphFuseError) -> Tensor {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw GraphFuseError(FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file", file: path)
+      throw GraphFuseError(
+        FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file", file: path)
     }
     return try decode([UInt8](data), name: path)
   }
@@ -30,7 +31,9 @@ public enum NPYFile {
     header += String(repeating: " ", count: (64 - (prefix + header.utf8.count + 1) % 64) % 64) + "\n"
     var bytes = magic + [large ? 2 : 1, 0]
     let length = header.utf8.count
-    bytes += large ? (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } : [UInt8(length & 0xff), UInt8(length >> 8)]
+    bytes +=
+      large
+      ? (0..<4).map { UInt8(truncatingIfNeeded: length >> (8 * $0)) } : [UInt8(length & 0xff), UInt8(length >> 8)]
     bytes += Array(header.utf8)
     var values = tensor.data
     #if _endian(big)
@@ -43,7 +46,9 @@ public enum NPYFile {
   /// Decodes `.npy` bytes; anything but float32 in C order is an error that says how to convert.
   public static func decode(_ bytes: [UInt8], name: String = "tensor") throws(GraphFuseError) -> Tensor {
     func fail(_ message: String) -> GraphFuseError { GraphFuseError(message, file: name) }
-    guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("is not an .npy file (no \\x93NUMPY magic)") }
+    guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+      throw fail("is not an .npy file (no \\x93NUMPY magic)")
+    }
     let major = bytes[6]
     let lengthBytes: Int
     switch major {
