@@ -44,8 +44,9 @@ struct Option: Sendable, Hashable {
   }
 
   /// An option taking one of `choices`.
-  static func choice(_ name: String, _ choices: [String], default defaultText: String? = nil, _ help: String) -> Option
-  {
+  static func choice(
+    _ name: String, _ choices: [String], default defaultText: String? = nil, _ help: String
+  ) -> Option {
     Option(name: name, value: choices.joined(separator: "|"), help: help, defaultText: defaultText) { text in
       choices.contains(text) ? nil : "takes \(choices.joined(separator: " or ")), got '\(text)'"
     }
