@@ -73,6 +73,7 @@ import Testing
         zoo:resnet18: 69 ops → 49 after folding → 24 fused groups
         batch norms: 20 of 20 folded
         intermediates written: 68 tensors (32.9 MB) unfused → 23 (10.7 MB) fused; 45 tensors, 22.2 MB no longer written
+        convolutions: 20 — 3 1×1, 17 dense k×k
 
          #  group                    anchor                 ops              shapes                                       MFLOP
          0  fused_conv2d_relu        conv1                  conv2d relu      [1,3,224,224] → [1,64,112,112]               236.8
@@ -82,17 +83,17 @@ import Testing
          4  fused_conv2d_relu_2      layer1.1.conv1         conv2d relu      [1,64,56,56] → [1,64,56,56]                  231.4
          5  fused_conv2d_add_relu_1  layer1.1.conv2         conv2d add relu  [1,64,56,56] [1,64,56,56] → [1,64,56,56]     231.6
          6  fused_conv2d_relu_3      layer2.0.conv1         conv2d relu      [1,64,56,56] → [1,128,28,28]                 115.7
-         7  fused_conv2d             layer2.0.downsample.0  conv2d           [1,64,56,56] → [1,128,28,28]                  12.8
+         7  fused_conv2d             layer2.0.downsample.0  conv2d(1x1)      [1,64,56,56] → [1,128,28,28]                  12.8
          8  fused_conv2d_add_relu_2  layer2.0.conv2         conv2d add relu  [1,128,28,28] [1,128,28,28] → [1,128,28,28]  231.4
          9  fused_conv2d_relu_4      layer2.1.conv1         conv2d relu      [1,128,28,28] → [1,128,28,28]                231.3
         10  fused_conv2d_add_relu_3  layer2.1.conv2         conv2d add relu  [1,128,28,28] [1,128,28,28] → [1,128,28,28]  231.4
         11  fused_conv2d_relu_5      layer3.0.conv1         conv2d relu      [1,128,28,28] → [1,256,14,14]                115.7
-        12  fused_conv2d_1           layer3.0.downsample.0  conv2d           [1,128,28,28] → [1,256,14,14]                 12.8
+        12  fused_conv2d_1           layer3.0.downsample.0  conv2d(1x1)      [1,128,28,28] → [1,256,14,14]                 12.8
         13  fused_conv2d_add_relu_4  layer3.0.conv2         conv2d add relu  [1,256,14,14] [1,256,14,14] → [1,256,14,14]  231.3
         14  fused_conv2d_relu_6      layer3.1.conv1         conv2d relu      [1,256,14,14] → [1,256,14,14]                231.3
         15  fused_conv2d_add_relu_5  layer3.1.conv2         conv2d add relu  [1,256,14,14] [1,256,14,14] → [1,256,14,14]  231.3
         16  fused_conv2d_relu_7      layer4.0.conv1         conv2d relu      [1,256,14,14] → [1,512,7,7]                  115.6
-        17  fused_conv2d_2           layer4.0.downsample.0  conv2d           [1,256,14,14] → [1,512,7,7]                   12.8
+        17  fused_conv2d_2           layer4.0.downsample.0  conv2d(1x1)      [1,256,14,14] → [1,512,7,7]                   12.8
         18  fused_conv2d_add_relu_6  layer4.0.conv2         conv2d add relu  [1,512,7,7] [1,512,7,7] → [1,512,7,7]        231.3
         19  fused_conv2d_relu_8      layer4.1.conv1         conv2d relu      [1,512,7,7] → [1,512,7,7]                    231.2
         20  fused_conv2d_add_relu_7  layer4.1.conv2         conv2d add relu  [1,512,7,7] [1,512,7,7] → [1,512,7,7]        231.3
