@@ -21,10 +21,11 @@ func usage() -> String {
   }
   lines += [
     "", "environment:",
-    "  GRAPHFUSE_CACHE_DIR     where compiled kernels are cached (default ~/.cache/graphfuse)",
-    "  GRAPHFUSE_DEBUG=1..4    1: a line per compile, 2: per-group times of each run, 3: loop nests, 4: the C",
-    "  GRAPHFUSE_PEAK_GFLOPS   the FMA peak bench reports against (default: measured)",
-    "  CC                      the C compiler for the kernels (default clang)",
+    "  GRAPHFUSE_CACHE_DIR        where compiled kernels are cached (default ~/.cache/graphfuse)",
+    "  GRAPHFUSE_DEBUG=1..4       1: a line per compile, 2: per-group times of each run, 3: loop nests, 4: the C",
+    "  GRAPHFUSE_PEAK_GFLOPS      the FMA peak bench reports against (default: measured)",
+    "  GRAPHFUSE_COMPILE_TIMEOUT  seconds one compiler run may take (default 300)",
+    "  CC                         the C compiler for the kernels (default clang)",
   ]
   return lines.joined(separator: "\n")
 }
