@@ -89,8 +89,9 @@ enum LowerCommand {
       if emit == "c" {
         print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index, threads: threads))
       } else {
-        print("// \(groups[index].name)")
-        print(try Lowering.loops(optimized.graph, plan: optimized.plan, group: index))
+        let nests = try Lowering.runningLoops(optimized.graph, plan: optimized.plan, group: index, options: CompileOptions(threads: threads))
+        if nests.isEmpty { print("// \(groups[index].name): no kernel (its inputs were written in place)") }
+        print(nests.map(\.description).joined(separator: "\n\n"))
       }
       print("")
     }

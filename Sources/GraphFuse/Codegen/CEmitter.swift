@@ -1,5 +1,6 @@
-/// Emits a ``LoopNest`` as one C function `void name(float *const *bufs, long begin, long end)`:
-/// the outermost parallel loop runs only the task range `[begin, end)`.
+/// The renderer: emits a ``LoopNest`` as one C function
+/// `void name(float *const *bufs, long task_begin, long task_end)` whose outermost parallel loop
+/// runs only the task range `[begin, end)`. Scalar and vector math both come from ``COps``.
 enum CEmitter {
   /// The C function for a loop nest; buffers are `bufs[0…]` in declaration order.
   static func function(_ nest: LoopNest, symbol: String) -> String {
@@ -13,6 +14,9 @@ enum CEmitter {
     for (i, b) in nest.buffers.enumerated() {
       lines.append("  \(b.isOutput ? "float" : "const float") *restrict \(b.name) = bufs[\(i)];")
     }
+    let vectors = nest.vectorLocals
+    func value(_ e: ValueExpr) -> String { ExprText.value(e, vectors: vectors) }
+    func vector(_ e: ValueExpr) -> String { ExprText.operand(e, true, vectors) }
     var parallelDone = false
     func emit(_ stmts: [Stmt], _ depth: Int) {
       let pad = String(repeating: "  ", count: depth)
@@ -29,11 +33,19 @@ enum CEmitter {
           }
           emit(body, depth + 1)
           lines.append("\(pad)}")
-        case .declare(let n, let e): lines.append("\(pad)float \(n) = \(ExprText.value(e));")
-        case .accumulate(let n, .sum, let e): lines.append("\(pad)\(n) += \(ExprText.value(e));")
-        case .accumulate(let n, .max, let e): lines.append("\(pad)\(n) = gf_max(\(n), \(ExprText.value(e)));")
-        case .assign(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e));")
-        case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(ExprText.value(e));")
+        case .declare(let n, let e): lines.append("\(pad)float \(n) = \(value(e));")
+        case .declareVector(let n, let e): lines.append("\(pad)gf_vf \(n) = \(vector(e));")
+        case .accumulate(let n, .sum, let e):
+          lines.append("\(pad)\(n) += \(vectors.contains(n) ? vector(e) : value(e));")
+        case .accumulate(let n, .max, let e):
+          let isVector = vectors.contains(n)
+          lines.append("\(pad)\(n) = \(COps.binary(.max, n, isVector ? vector(e) : value(e), vector: isVector));")
+        case .assign(let n, let e): lines.append("\(pad)\(n) = \(vectors.contains(n) ? vector(e) : value(e));")
+        case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(value(e));")
+        case .vstore(let b, let i, let e): lines.append("\(pad)gf_store(\(b) + \(ExprText.index(i)), \(vector(e)));")
+        case .setLane(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(value(e));")
+        case .copy(let t, let ti, let src, let si, let count):
+          lines.append("\(pad)memcpy(\(t) + \(ExprText.index(ti)), \(src) + \(ExprText.index(si)), \(count * 4));")
         case .when(let cs, let body):
           lines.append("\(pad)if (\(ExprText.conditions(cs))) {")
           emit(body, depth + 1)
@@ -66,7 +78,9 @@ enum CEmitter {
       case .table(let t, let a):
         if !out.contains(t) { out.append(t) }
         index(a)
-      case .add(let a, let b): index(a); index(b)
+      case .add(let a, let b):
+        index(a)
+        index(b)
       case .mul(let a, _), .div(let a, _), .mod(let a, _): index(a)
       default: break
       }
@@ -78,19 +92,31 @@ enum CEmitter {
     }
     func value(_ e: ValueExpr) {
       switch e {
-      case .load(_, let i): index(i)
-      case .unary(_, let a): value(a)
-      case .binary(_, let a, let b): value(a); value(b)
-      case .select(let cs, let a, let b): cs.forEach(cond); value(a); value(b)
-      default: break
+      case .load(_, let i), .vload(_, let i), .lane(_, let i): index(i)
+      case .unary(_, let a), .splat(let a): value(a)
+      case .binary(_, let a, let b):
+        value(a)
+        value(b)
+      case .select(let cs, let a, let b):
+        cs.forEach(cond)
+        value(a)
+        value(b)
+      case .local, .constant: break
       }
     }
     for s in stmts {
       switch s {
       case .loop(_, _, _, let b): collectTables(b, &out)
-      case .declare(_, let e), .accumulate(_, _, let e), .assign(_, let e): value(e)
-      case .store(_, let i, let e): index(i); value(e)
-      case .when(let cs, let b): cs.forEach(cond); collectTables(b, &out)
+      case .declare(_, let e), .accumulate(_, _, let e), .assign(_, let e), .declareVector(_, let e): value(e)
+      case .store(_, let i, let e), .vstore(_, let i, let e), .setLane(_, let i, let e):
+        index(i)
+        value(e)
+      case .copy(_, let ti, _, let si, _):
+        index(ti)
+        index(si)
+      case .when(let cs, let b):
+        cs.forEach(cond)
+        collectTables(b, &out)
       case .let_(_, let e): index(e)
       }
     }

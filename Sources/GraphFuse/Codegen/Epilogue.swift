@@ -17,6 +17,8 @@ struct Epilogue {
   var operands: [Operand]
   /// The group output the epilogue produces.
   var output: ValueID
+  /// Floats per vector of the blocked layout (per-channel operands are padded to it).
+  var vectorWidth: Int
 
   /// The epilogue of a group anchored at `anchor`, or nil when some member or operand does not fit
   /// (not elementwise, a different shape, a non-constant per-channel operand, several outputs).
@@ -71,38 +73,38 @@ struct Epilogue {
     // Every member other than the anchor must be part of the chain to the one output.
     guard let output = group.outputs.first, let expr = build(output) else { return nil }
     guard group.nodes.allSatisfy({ $0 == anchor || memo[graph.nodes[$0].outputs[0]] != nil }) else { return nil }
-    return Epilogue(expr: expr, operands: operands, output: output)
+    return Epilogue(expr: expr, operands: operands, output: output, vectorWidth: v)
   }
 
-  /// The C vector expression; `acc` is the accumulator text, `offset` the output element offset text,
-  /// `channelBlock` the channel-block index text; operand pointers are named `prefix` + index.
-  func vectorC(acc: String, offset: String, channelBlock: String, prefix: String = "e") -> String {
-    func operand(_ k: Int) -> String {
+  /// The epilogue as a vector expression of the loop IR: `acc` is the anchor's vector, `offset`
+  /// the output element offset (for full-tensor operands), `channelBlock` the channel-block index
+  /// (for per-channel operands); operand `k` is the buffer `prefix` + `k`.
+  func vector(acc: ValueExpr, offset: IndexExpr, channelBlock: IndexExpr, prefix: String = "e") -> ValueExpr {
+    func operand(_ k: Int) -> ValueExpr {
       switch operands[k] {
-      case .channel: return "gf_load(\(prefix)\(k) + (\(channelBlock))*GF_V)"
-      case .scalar: return "gf_splat(\(prefix)\(k)[0])"
-      case .full: return "gf_load(\(prefix)\(k) + \(offset))"
+      case .channel: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
+      case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
+      case .full: return .vload("\(prefix)\(k)", offset)
       }
     }
-    func text(_ e: ValueExpr) -> String {
+    func rewrite(_ e: ValueExpr) -> ValueExpr {
       switch e {
       case .local: return acc
       case .load(let name, _): return operand(Int(name.dropFirst())!)
-      case .constant(let c): return "gf_splat(\(ExprText.literal(c)))"
-      case .unary(.neg, let a): return "(-\(text(a)))"
-      case .unary(let f, let a): return "gf_v\(f.rawValue)(\(text(a)))"
-      case .binary(let f, let a, let b):
-        switch f {
-        case .add: return "(\(text(a)) + \(text(b)))"
-        case .sub: return "(\(text(a)) - \(text(b)))"
-        case .mul: return "(\(text(a)) * \(text(b)))"
-        case .div: return "(\(text(a)) / \(text(b)))"
-        default: return "gf_v\(f.rawValue)(\(text(a)), \(text(b)))"
-        }
-      case .select: return acc  // not produced by elementwise members
+      case .unary(let f, let a): return .unary(f, rewrite(a))
+      case .binary(let f, let a, let b): return .binary(f, rewrite(a), rewrite(b))
+      case .select(let cs, let a, let b): return .select(cs, rewrite(a), rewrite(b))
+      case .constant, .vload, .splat, .lane: return e
       }
     }
-    return text(expr)
+    return rewrite(expr)
+  }
+
+  /// The C vector expression for the hand-written templates, rendered from ``vector(acc:offset:channelBlock:prefix:)``:
+  /// `acc` is the accumulator's C lvalue, `offset` and `channelBlock` C index text.
+  func vectorC(acc: String, offset: String, channelBlock: String, prefix: String = "e") -> String {
+    let e = vector(acc: .local(acc), offset: .variable("(\(offset))"), channelBlock: .variable("(\(channelBlock))"), prefix: prefix)
+    return ExprText.operand(e, true, [acc])
   }
 
   /// C parameter declarations for the operand pointers `prefix0…`, read from `bufs[first…]`.

@@ -28,9 +28,7 @@ struct LayoutPlanner {
     guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
     let target = program.plainBuffer(graph, v)
     let s = graph.shape(of: v)
-    let symbol = program.nextSymbol
-    let (code, tasks) = BlockedTemplates.toPlain(symbol, n: s[0], c: s[1], hw: s[2] * s[3], v: vectorWidth)
-    program.addStep(code, symbol: symbol, buffers: [source, target], tasks: tasks, group: group)
+    program.addStep(BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], group: group)
     return target
   }
 
@@ -48,9 +46,7 @@ struct LayoutPlanner {
     let source = try plainBuffer(v, into: &program, group: group)
     program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     let target = program.buffers.count - 1
-    let symbol = program.nextSymbol
-    let (code, tasks) = BlockedTemplates.toBlocked(symbol, n: s[0], c: s[1], hw: s[2] * s[3], v: vectorWidth)
-    program.addStep(code, symbol: symbol, buffers: [source, target], tasks: tasks, group: group)
+    program.addStep(BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], group: group)
     blocked[v] = target
     return target
   }
@@ -94,20 +90,16 @@ struct LayoutPlanner {
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
       else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
-      let symbol = program.nextSymbol
-      let (code, tasks) = BlockedTemplates.elementwise(symbol, shape: graph.shape(of: e.output), v: v, epilogue: e)
-      program.addStep(code, symbol: symbol, buffers: operands + [output(e.output, into: &program)], tasks: tasks, group: g)
+      let nest = BlockedKernels.elementwise(shape: graph.shape(of: e.output), epilogue: e)
+      program.addStep(nest, buffers: operands + [output(e.output, into: &program)], group: g)
       return "elementwise over blocked NCHW\(v)c vectors"
     }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
       guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
-      let symbol = program.nextSymbol
-      let (code, tasks) = BlockedTemplates.pool(
-        symbol, node: node, input: graph.shape(of: node.inputs[0]),
-        output: graph.shape(of: node.outputs[0]), v: v, epilogue: e)
-      program.addStep(code, symbol: symbol, buffers: [input] + operands + [output(e.output, into: &program)], tasks: tasks, group: g)
+      let nest = BlockedKernels.pool(node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
+      program.addStep(nest, buffers: [input] + operands + [output(e.output, into: &program)], group: g)
       return "\(node.op) over blocked NCHW\(v)c vectors, epilogue in registers"
     case "global_avg_pool":
       let x = graph.shape(of: node.inputs[0])
@@ -115,9 +107,8 @@ struct LayoutPlanner {
         !e.readsTensors
       else { return nil }
       let operands = try operandBuffers(e, into: &program, group: g)
-      let symbol = program.nextSymbol
-      let (code, tasks) = BlockedTemplates.globalAveragePool(symbol, n: x[0], c: x[1], hw: x[2] * x[3], v: v, epilogue: e)
-      program.addStep(code, symbol: symbol, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], tasks: tasks, group: g)
+      let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
+      program.addStep(nest, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], group: g)
       return "global average pool over blocked NCHW\(v)c vectors, plain output"
     case "conv2d":
       return try emitConv(node, group: group, index: g, into: &program) ? "blocked NCHW\(v)c conv template (register tile, epilogue in registers)" : nil
@@ -134,9 +125,8 @@ struct LayoutPlanner {
       }
       var inputs: [Int] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
-      let symbol = program.nextSymbol
-      let (code, tasks) = BlockedTemplates.concat(symbol, n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], v: v)
-      program.addStep(code, symbol: symbol, buffers: inputs + [output(node.outputs[0], into: &program)], tasks: tasks, group: g)
+      let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
+      program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], group: g)
       return "channel concat of blocked NCHW\(v)c tensors (block copies)"
     default:
       return nil

@@ -68,16 +68,22 @@ struct ModelProgram {
   /// Adds a C function and its launch. A function identical to one already emitted (same
   /// schedule and shapes: the same text up to its symbol) is not emitted again; the step
   /// launches the earlier one.
-  mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int) {
+  mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int, nest: LoopNest? = nil) {
     let key = KernelFunction.blanking(symbol, in: function)
     var launched = symbol
     if let existing = symbolOfKernel[key] {
       launched = existing
     } else {
       symbolOfKernel[key] = symbol
-      functions.append(KernelFunction(symbol: symbol, text: function))
+      functions.append(KernelFunction(symbol: symbol, text: function, nest: nest))
     }
     steps.append(StepPlan(symbol: launched, buffers: buffers, tasks: max(0, tasks), group: group))
+  }
+
+  /// Adds the kernel a loop nest renders to and its launch (tasks: the nest's parallel extent).
+  mutating func addStep(_ nest: LoopNest, buffers: [Int], group: Int) {
+    let symbol = nextSymbol
+    addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount, group: group, nest: nest)
   }
 
   /// The next unused kernel symbol.
@@ -126,7 +132,7 @@ struct ModelProgram {
         bufferIDs.append(b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
       }
       let symbol = nextSymbol
-      addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: bufferIDs, tasks: nest.taskCount, group: g)
+      addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: bufferIDs, tasks: nest.taskCount, group: g, nest: nest)
     }
   }
 

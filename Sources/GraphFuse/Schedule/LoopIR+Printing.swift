@@ -48,29 +48,39 @@ enum ExprText {
     return "\(f)f"
   }
 
-  static func value(_ e: ValueExpr) -> String {
+  /// True when `e` is a vector: it loads or splats a vector, or reads a vector local.
+  static func isVector(_ e: ValueExpr, _ vectors: Set<String>) -> Bool {
+    switch e {
+    case .vload, .splat: return true
+    case .local(let n): return vectors.contains(n)
+    case .unary(_, let a): return isVector(a, vectors)
+    case .binary(_, let a, let b), .select(_, let a, let b): return isVector(a, vectors) || isVector(b, vectors)
+    case .load, .constant, .lane: return false
+    }
+  }
+
+  /// The C text of `e`; `vectors` names the vector locals. Scalars that meet vectors are splat.
+  static func value(_ e: ValueExpr, vectors: Set<String> = []) -> String {
     switch e {
     case .load(let b, let i): return "\(b)[\(index(i))]"
     case .local(let n): return n
     case .constant(let c): return literal(c)
-    case .unary(let f, let a):
-      switch f {
-      case .neg: return "(-\(value(a)))"
-      case .abs: return "fabsf(\(value(a)))"
-      default: return "\(f.rawValue)f(\(value(a)))"
-      }
+    case .unary(let f, let a): return COps.unary(f, value(a, vectors: vectors), vector: isVector(a, vectors))
     case .binary(let f, let a, let b):
-      switch f {
-      case .add: return "(\(value(a)) + \(value(b)))"
-      case .sub: return "(\(value(a)) - \(value(b)))"
-      case .mul: return "(\(value(a)) * \(value(b)))"
-      case .div: return "(\(value(a)) / \(value(b)))"
-      case .max: return "gf_max(\(value(a)), \(value(b)))"
-      case .min: return "gf_min(\(value(a)), \(value(b)))"
-      case .pow: return "powf(\(value(a)), \(value(b)))"
-      }
-    case .select(let cs, let a, let b): return "(\(conditions(cs)) ? \(value(a)) : \(value(b)))"
+      let vector = isVector(e, vectors)
+      return COps.binary(f, operand(a, vector, vectors), operand(b, vector, vectors), vector: vector)
+    case .select(let cs, let a, let b):
+      let vector = isVector(e, vectors)
+      return "(\(conditions(cs)) ? \(operand(a, vector, vectors)) : \(operand(b, vector, vectors)))"
+    case .vload(let b, let i): return "gf_load(\(b) + \(index(i)))"
+    case .splat(let a): return COps.splat(value(a, vectors: vectors))
+    case .lane(let n, let i): return "\(n)[\(index(i))]"
     }
+  }
+
+  /// `e` as a vector when `vector` (splat if it is a scalar), else as it is.
+  static func operand(_ e: ValueExpr, _ vector: Bool, _ vectors: Set<String>) -> String {
+    vector && !isVector(e, vectors) ? COps.splat(value(e, vectors: vectors)) : value(e, vectors: vectors)
   }
 }
 
@@ -95,6 +105,7 @@ extension LoopNest {
     var lines = ["// \(name)"]
     if let schedule { lines.append("// compiled as: \(schedule); this is the reference loop nest") }
     for b in buffers { lines.append("// \(b.isOutput ? "out" : "in ") \(b.name): float[\(b.count)]") }
+    let vectors = vectorLocals
     func emit(_ stmts: [Stmt], _ depth: Int) {
       let pad = String(repeating: "  ", count: depth)
       for s in stmts {
@@ -103,15 +114,21 @@ extension LoopNest {
           lines.append("\(pad)\(kind == .serial ? "for" : kind.rawValue) (\(v), 0, \(extent)) {")
           emit(body, depth + 1)
           lines.append("\(pad)}")
-        case .declare(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e))")
-        case .accumulate(let n, let op, let e): lines.append("\(pad)\(n) \(op.rawValue) \(ExprText.value(e))")
-        case .assign(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e))")
-        case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(ExprText.value(e))")
+        case .declare(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e, vectors: vectors))")
+        case .accumulate(let n, let op, let e): lines.append("\(pad)\(n) \(op.rawValue) \(ExprText.value(e, vectors: vectors))")
+        case .assign(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e, vectors: vectors))")
+        case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
         case .when(let cs, let body):
           lines.append("\(pad)if (\(ExprText.conditions(cs, forC: false))) {")
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .let_(let n, let e): lines.append("\(pad)\(n) = \(ExprText.index(e))")
+        case .declareVector(let n, let e): lines.append("\(pad)vector \(n) = \(ExprText.value(e, vectors: vectors))")
+        case .vstore(let b, let i, let e):
+          lines.append("\(pad)\(b)[\(ExprText.index(i)) +: V] = \(ExprText.value(e, vectors: vectors))")
+        case .setLane(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
+        case .copy(let t, let ti, let src, let si, let count):
+          lines.append("\(pad)\(t)[\(ExprText.index(ti)) +: \(count)] = \(src)[\(ExprText.index(si)) +: \(count)]")
         }
       }
     }

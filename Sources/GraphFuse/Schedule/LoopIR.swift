@@ -39,6 +39,20 @@ public indirect enum IndexExpr: Sendable, Equatable {
 
   /// `a - k`.
   public static func - (a: IndexExpr, k: Int) -> IndexExpr { a + .constant(-k) }
+
+  /// `a / k` (floor division of a non-negative value), folding constants.
+  public static func / (a: IndexExpr, k: Int) -> IndexExpr {
+    if k == 1 { return a }
+    if case .constant(let x) = a, x >= 0 { return .constant(x / k) }
+    return .div(a, k)
+  }
+
+  /// `a % k` of a non-negative value, folding constants.
+  public static func % (a: IndexExpr, k: Int) -> IndexExpr {
+    if k == 1 { return .constant(0) }
+    if case .constant(let x) = a, x >= 0 { return .constant(x % k) }
+    return .mod(a, k)
+  }
 }
 
 /// A boolean test on indices: guards padding and transposed-convolution strides.
@@ -63,6 +77,13 @@ public indirect enum ValueExpr: Sendable, Equatable {
   case binary(BinaryFunction, ValueExpr, ValueExpr)
   /// `conditions ? a : b`.
   case select([IndexCondition], ValueExpr, ValueExpr)
+  /// The vector of `GF_V` consecutive floats of a buffer from an index that is a multiple of
+  /// the vector width (an aligned vector load).
+  case vload(String, IndexExpr)
+  /// A scalar broadcast to every lane of a vector.
+  case splat(ValueExpr)
+  /// One lane of a vector local: a scalar.
+  case lane(String, IndexExpr)
 
   /// Translates a ``ScalarExpr`` whose operands are already value expressions.
   public init(_ scalar: ScalarExpr, operands: [ValueExpr]) {
@@ -109,6 +130,14 @@ public indirect enum Stmt: Sendable, Equatable {
   case when([IndexCondition], [Stmt])
   /// `int name = value` — an index local.
   case let_(String, IndexExpr)
+  /// `vector name = value`: a vector local of `GF_V` lanes (a register, when there are enough).
+  case declareVector(String, ValueExpr)
+  /// `buffer[index ..< index + GF_V] = value` for a vector value (an aligned vector store).
+  case vstore(String, IndexExpr, ValueExpr)
+  /// `name[lane] = value`: one lane of a vector local.
+  case setLane(String, IndexExpr, ValueExpr)
+  /// `count` floats from `source[sourceIndex…]` to `target[targetIndex…]`: a block copy.
+  case copy(target: String, IndexExpr, source: String, IndexExpr, count: Int)
 }
 
 /// A buffer a loop nest reads or writes, with its role and element count.
@@ -169,5 +198,23 @@ public struct LoopNest: Sendable, Equatable, CustomStringConvertible {
       stmts.contains { if case .loop(_, 0, _, _) = $0 { return true } else { return false } }
     }
     return empty(body) ? 0 : 1
+  }
+}
+
+extension LoopNest {
+  /// The names of the nest's vector locals (declared with ``Stmt/declareVector(_:_:)``).
+  var vectorLocals: Set<String> {
+    var names = Set<String>()
+    func scan(_ stmts: [Stmt]) {
+      for s in stmts {
+        switch s {
+        case .declareVector(let n, _): names.insert(n)
+        case .loop(_, _, _, let body), .when(_, let body): scan(body)
+        default: continue
+        }
+      }
+    }
+    scan(body)
+    return names
   }
 }

@@ -20,6 +20,31 @@ public enum Lowering {
     (try? Toolchain.find(portable: false, cacheDirectory: nil))?.hasAVX512 == false ? 8 : 16
   }
 
+  /// The loop nests that run for group `group`, in launch order: each kernel rendered from a loop
+  /// nest appears as that nest (headed by its kernel symbol and task count); kernels that are
+  /// still hand-written templates appear once as the group's reference loop nest, headed by the
+  /// template's name.
+  public static func runningLoops(_ graph: Graph, plan: FusionPlan, group: Int, options: CompileOptions = .init()) throws(GraphFuseError)
+    -> [LoopNest]
+  {
+    guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth, threads: options.threads)
+    var nests: [LoopNest] = []
+    var seen = Set<String>()
+    var reference = false
+    for step in program.steps where step.group == group && seen.insert(step.symbol).inserted {
+      guard let function = program.functions.first(where: { $0.symbol == step.symbol }) else { continue }
+      if var nest = function.nest {
+        nest.name = "\(plan.groups[group].name): \(nest.name) as \(step.symbol), \(step.tasks) task\(step.tasks == 1 ? "" : "s")"
+        nests.append(nest)
+      } else if !reference {
+        reference = true
+        nests.append(try loops(graph, plan: plan, group: group))
+      }
+    }
+    return nests
+  }
+
   /// The C of group `group` as the compiled model runs it: the kernels its steps launch.
   public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int, threads: Int? = nil) throws(GraphFuseError) -> String {
     guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }

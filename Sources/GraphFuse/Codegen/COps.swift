@@ -1,0 +1,32 @@
+/// The one table from loop-IR math to C, for scalar `float` and for `gf_vf` vectors of `GF_V`
+/// lanes (clang's vector extension: `+ - * /` work lanewise; functions come from the prelude).
+/// Every kernel that the renderer writes, scalar or vector, takes its math from here.
+enum COps {
+  /// `f(a)` in C.
+  static func unary(_ f: UnaryFunction, _ a: String, vector: Bool) -> String {
+    switch f {
+    case .neg: return "(-\(a))"
+    case .abs: return vector ? "gf_vabs(\(a))" : "fabsf(\(a))"
+    case .exp, .log, .sqrt, .tanh: return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
+    }
+  }
+
+  /// `f(a, b)` in C; for vectors both operands are vectors.
+  static func binary(_ f: BinaryFunction, _ a: String, _ b: String, vector: Bool) -> String {
+    switch f {
+    case .add: return "(\(a) + \(b))"
+    case .sub: return "(\(a) - \(b))"
+    case .mul: return "(\(a) * \(b))"
+    case .div: return "(\(a) / \(b))"
+    case .max: return vector ? "gf_vmax(\(a), \(b))" : "gf_max(\(a), \(b))"
+    case .min: return vector ? "gf_vmin(\(a), \(b))" : "gf_min(\(a), \(b))"
+    case .pow: return vector ? "gf_vpow(\(a), \(b))" : "powf(\(a), \(b))"
+    }
+  }
+
+  /// A scalar broadcast to a vector.
+  static func splat(_ a: String) -> String { "gf_splat(\(a))" }
+
+  /// The C type of a local.
+  static func type(vector: Bool) -> String { vector ? "gf_vf" : "float" }
+}

@@ -1,0 +1,160 @@
+/// The loop nests of the smaller blocked-layout kernels: layout changes, pooling, global average
+/// pooling, elementwise-only groups and channel concatenation. Each is a parallel loop over rows
+/// or channel blocks with one `GF_V`-lane vector per pixel, rendered to C by ``CEmitter``.
+enum BlockedKernels {
+  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+
+  /// Zeroes the lanes of vector `r` that hold padded channels when `block` is the last channel
+  /// block; nothing when the channels fill whole vectors.
+  static func padLanes(_ r: String, channels c: Int, vector: Int, block: IndexExpr) -> [Stmt] {
+    guard c % vector != 0 else { return [] }
+    let blocks = (c + vector - 1) / vector
+    let lanes = Stmt.loop(variable: "l", extent: vector - c % vector, kind: .serial, body: [.setLane(r, v("l") + .constant(c % vector), .constant(0))])
+    return [.when([.inRange(block, blocks - 1, blocks)], [lanes])]
+  }
+
+  /// Plain `[n, c, hw]` → blocked `[n, c/v, hw, v]`, padded channels zero. Tasks: n × c/v.
+  static func toBlocked(n: Int, c: Int, hw: Int, vector: Int) -> LoopNest {
+    let cb = (c + vector - 1) / vector
+    let target = v("task") * (hw * vector) + v("p") * vector + v("l")
+    let copy = Stmt.loop(variable: "p", extent: hw, kind: .serial, body: [.store("out", target, .load("in", (v("b") * c + v("ch")) * hw + v("p")))])
+    let zero = Stmt.loop(variable: "p", extent: hw, kind: .serial, body: [.store("out", target, .constant(0))])
+    let lanes = Stmt.loop(
+      variable: "l", extent: vector, kind: .serial,
+      body: [.let_("ch", v("blk") * vector + v("l")), .when([.inRange(v("ch"), 0, c)], [copy])]
+        + (c % vector == 0 ? [] : [.when([.inRange(v("ch"), c, cb * vector)], [zero])]))
+    return LoopNest(
+      name: "to_blocked", buffers: [buffer("in", n * c * hw), buffer("out", n * cb * vector * hw, output: true)],
+      body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])])
+  }
+
+  /// Blocked `[n, c/v, hw, v]` → plain `[n, c, hw]`. Tasks: n × c/v.
+  static func toPlain(n: Int, c: Int, hw: Int, vector: Int) -> LoopNest {
+    let cb = (c + vector - 1) / vector
+    let copy = Stmt.loop(
+      variable: "p", extent: hw, kind: .serial,
+      body: [.store("out", (v("b") * c + v("ch")) * hw + v("p"), .load("in", v("task") * (hw * vector) + v("p") * vector + v("l")))])
+    let lanes = Stmt.loop(
+      variable: "l", extent: vector, kind: .serial, body: [.let_("ch", v("blk") * vector + v("l")), .when([.inRange(v("ch"), 0, c)], [copy])])
+    return LoopNest(
+      name: "to_plain", buffers: [buffer("in", n * cb * vector * hw), buffer("out", n * c * hw, output: true)],
+      body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])])
+  }
+
+  /// Max or average pooling of a blocked input, the epilogue applied to each output vector.
+  /// Tasks: n × c/v × output rows.
+  static func pool(_ node: Node, input: [Int], output: [Int], epilogue: Epilogue) -> LoopNest {
+    let a = node.attributes
+    let kernel = a.ints("kernel_shape", default: [1, 1])
+    let win = Window2D(a, kernel: kernel)
+    let isMax = node.op == "max_pool2d"
+    let includePad = a.bool("count_include_pad", default: false)
+    let vector = epilogue.vectorWidth
+    let (n, c, h, w) = (input[0], input[1], input[2], input[3])
+    let (oh, ow) = (output[2], output[3])
+    let cb = (c + vector - 1) / vector
+    let x = ValueExpr.vload("in", v("plane") + (v("iy") * w + v("ix")) * vector)
+    var inside: [Stmt] = [isMax ? .accumulate("acc", .max, x) : .accumulate("acc", .sum, x)]
+    if !isMax && !includePad { inside.append(.accumulate("cnt", .sum, .constant(1))) }
+    var window: [Stmt] = [.let_("ix", v("ox") * win.strides[1] - win.pads[1] + v("kx") * win.dilations[1])]
+    if !isMax && includePad {
+      let padded: [IndexCondition] = [.inRange(v("iy"), -win.pads[0], h + win.pads[2]), .inRange(v("ix"), -win.pads[1], w + win.pads[3])]
+      window.append(.when(padded, [.accumulate("cnt", .sum, .constant(1))]))
+    }
+    window.append(.when([.inRange(v("iy"), 0, h), .inRange(v("ix"), 0, w)], inside))
+    let rows = Stmt.loop(
+      variable: "ky", extent: kernel[0], kind: .serial,
+      body: [
+        .let_("iy", v("oy") * win.strides[0] - win.pads[0] + v("ky") * win.dilations[0]),
+        .loop(variable: "kx", extent: kernel[1], kind: .serial, body: window),
+      ])
+    let offset = ((v("b") * cb + v("blk")) * oh + v("oy")) * (ow * vector) + v("ox") * vector
+    var pixel: [Stmt] = [.declareVector("acc", .constant(isMax ? -Double.infinity : 0))]
+    if !isMax { pixel.append(.declare("cnt", .constant(0))) }
+    pixel.append(rows)
+    if !isMax { pixel.append(.assign("acc", .binary(.div, .local("acc"), .binary(.max, .local("cnt"), .constant(1))))) }
+    pixel.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: offset, channelBlock: v("blk"))))
+    pixel += padLanes("r", channels: c, vector: vector, block: v("blk"))
+    pixel.append(.vstore("out", offset, .local("r")))
+    let task: [Stmt] = [
+      .let_("oy", v("task") % oh), .let_("blk", (v("task") / oh) % cb), .let_("b", v("task") / (oh * cb)),
+      .let_("plane", (v("b") * cb + v("blk")) * (h * w * vector)),
+      .loop(variable: "ox", extent: ow, kind: .serial, body: pixel),
+    ]
+    return LoopNest(
+      name: node.op, buffers: [buffer("in", n * cb * vector * h * w)] + operandBuffers(epilogue) + [buffer("out", n * cb * vector * oh * ow, output: true)],
+      body: [.loop(variable: "task", extent: n * cb * oh, kind: .parallel, body: task)])
+  }
+
+  /// An elementwise-only group over blocked operands of `shape`. Tasks: n × c/v × h.
+  static func elementwise(shape: [Int], epilogue: Epilogue) -> LoopNest {
+    let vector = epilogue.vectorWidth
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+    let cb = (c + vector - 1) / vector
+    let offset = v("task") * (w * vector) + v("x") * vector
+    let pixel: [Stmt] =
+      [.declareVector("r", epilogue.vector(acc: .splat(.constant(0)), offset: offset, channelBlock: v("blk")))]
+      + padLanes("r", channels: c, vector: vector, block: v("blk")) + [.vstore("out", offset, .local("r"))]
+    return LoopNest(
+      name: "elementwise", buffers: operandBuffers(epilogue) + [buffer("out", n * cb * vector * h * w, output: true)],
+      body: [
+        .loop(
+          variable: "task", extent: n * cb * h, kind: .parallel,
+          body: [.let_("blk", (v("task") / h) % cb), .loop(variable: "x", extent: w, kind: .serial, body: pixel)])
+      ])
+  }
+
+  /// Channel concatenation of blocked inputs whose channel counts are whole vectors: one block
+  /// copy per output channel block. Tasks: n × output channel blocks.
+  static func concat(n: Int, channels: [Int], hw: Int, vector: Int) -> LoopNest {
+    let blocks = channels.map { $0 / vector }
+    let total = blocks.reduce(0, +)
+    var cases: [Stmt] = []
+    var start = 0
+    for (k, count) in blocks.enumerated() {
+      let source = (v("b") * count + v("blk") - start) * (hw * vector)
+      cases.append(
+        .when([.inRange(v("blk"), start, start + count)], [.copy(target: "out", v("task") * (hw * vector), source: "x\(k)", source, count: hw * vector)]))
+      start += count
+    }
+    let inputs = blocks.enumerated().map { k, count in buffer("x\(k)", n * count * vector * hw) }
+    return LoopNest(
+      name: "concat", buffers: inputs + [buffer("out", n * total * vector * hw, output: true)],
+      body: [.loop(variable: "task", extent: n * total, kind: .parallel, body: [.let_("b", v("task") / total), .let_("blk", v("task") % total)] + cases)])
+  }
+
+  /// Global average pooling of a blocked `[n, c/v, hw, v]` input into a plain `[n, c, 1, 1]`
+  /// output: two vector sums per channel block, the epilogue applied to the mean. Tasks: n × c/v.
+  static func globalAveragePool(n: Int, c: Int, hw: Int, epilogue: Epilogue) -> LoopNest {
+    let vector = epilogue.vectorWidth
+    let cb = (c + vector - 1) / vector
+    let base = v("task") * (hw * vector)
+    var body: [Stmt] = [
+      .let_("b", v("task") / cb), .let_("blk", v("task") % cb),
+      .declareVector("s0", .constant(0)), .declareVector("s1", .constant(0)),
+      .loop(
+        variable: "p", extent: hw / 2, kind: .serial,
+        body: [
+          .accumulate("s0", .sum, .vload("in", base + v("p") * (2 * vector))),
+          .accumulate("s1", .sum, .vload("in", base + v("p") * (2 * vector) + .constant(vector))),
+        ]),
+    ]
+    if hw % 2 == 1 { body.append(.accumulate("s0", .sum, .vload("in", base + .constant((hw - 1) * vector)))) }
+    body.append(.declareVector("acc", .binary(.mul, .binary(.add, .local("s0"), .local("s1")), .constant(1.0 / Double(hw)))))
+    body.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: .constant(0), channelBlock: v("blk"))))
+    let store = Stmt.when([.inRange(v("blk") * vector + v("l"), 0, c)], [.store("out", v("b") * c + v("blk") * vector + v("l"), .lane("r", v("l")))])
+    body.append(.loop(variable: "l", extent: vector, kind: .serial, body: [store]))
+    return LoopNest(
+      name: "global_avg_pool", buffers: [buffer("in", n * cb * vector * hw)] + operandBuffers(epilogue) + [buffer("out", n * c, output: true)],
+      body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: body)])
+  }
+
+  private static func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
+    BufferDecl(name: name, count: count, isOutput: output, value: -1)
+  }
+
+  /// The epilogue operands as buffers `e0…`, read-only.
+  private static func operandBuffers(_ epilogue: Epilogue) -> [BufferDecl] {
+    epilogue.operands.indices.map { buffer("e\($0)", 0) }
+  }
+}
