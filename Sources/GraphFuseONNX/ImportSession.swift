@@ -48,6 +48,7 @@ struct ImportSession {
   /// Runs the whole import and returns the verified graph.
   mutating func run() throws(GraphFuseError) -> Graph {
     let g = model.graph
+    try ONNXValidation.check(model, opset: opset)
     try checkSupported(g.nodes)
     guard !g.hasSparseInitializers else { throw GraphFuseError("sparse initializers are not supported") }
     for proto in g.initializers {
