@@ -121,3 +121,28 @@ import Testing
     #expect(cmp.isWithin(relative: 1e-5), "\(kind): \(cmp)")
   }
 }
+
+/// Errors are one line: invisible characters escaped, long names and messages cut.
+@Suite struct ErrorTextTests {
+  @Test func controlCharactersAreEscaped() {
+    let e = GraphFuseError("bad\nthing\u{1B}[31m\r\tend\u{2028}x", node: "a\nb", op: "op\u{7}", file: "f\u{0}.onnx")
+    #expect(e.description == "f\\u{0}.onnx: node 'a\\nb' (op\\u{7}): bad\\nthing\\u{1B}[31m\\r\\tend\\u{2028}x")
+  }
+
+  @Test func longNamesAndMessagesAreCut() {
+    let long = String(repeating: "n", count: 300)
+    let e = GraphFuseError("input '\(long)' is missing; " + String(repeating: "clang says ", count: 200), node: long, file: long)
+    let text = e.description
+    #expect(!text.contains(long))
+    #expect(text.contains("node '" + String(repeating: "n", count: 79) + "…'"))
+    #expect(text.contains("input '" + String(repeating: "n", count: 79) + "…' is missing"))
+    #expect(text.count < 80 * 2 + GraphFuseError.maxMessageLength + 20, "\(text.count)")
+    #expect(!text.contains("\n"))
+  }
+
+  @Test func ordinaryErrorsAreUnchanged() {
+    let e = GraphFuseError("needs input 1", node: "conv", op: "Conv", file: "m.onnx")
+    #expect(e.description == "m.onnx: node 'conv' (Conv): needs input 1")
+    #expect(GraphFuseError("it's fine, isn't it").description == "it's fine, isn't it")
+  }
+}
