@@ -1,3 +1,4 @@
+import Foundation
 import GraphFuse
 import Testing
 
@@ -52,5 +53,76 @@ struct FuzzTests {
     print("fuzz \(name): \(imported) damaged variants imported, \(refused) refused with GraphFuseError")
     #expect(refused > 0, "damage was noticed at least sometimes")
     #expect(imported + refused >= 500)
+  }
+}
+
+/// Seeded byte-level mutants of every committed model fixture through import and, where accepted,
+/// both backends: each gives a result or a clean one-line `GraphFuseError` (a crash fails the run).
+@Suite("Mutants through both backends")
+struct MutantBackendTests {
+  static let options = CompileOptions(threads: 2, cacheDirectory: NSTemporaryDirectory() + "graphfuse-test-cache")
+
+  /// The outcome of one mutant: the stage it reached and the error, if any.
+  enum Outcome { case refusedAtImport, ran, refusedAtRun }
+
+  static func attempt(_ bytes: [UInt8], shapes: [String: [Int]], compile: Bool) -> (Outcome, GraphFuseError?) {
+    let graph: Graph
+    do {
+      graph = try ONNXImporter.load(data: bytes, name: "mutant.onnx", shapes: shapes)
+    } catch {
+      return (.refusedAtImport, error)
+    }
+    do {
+      // Small graphs only: the point is robustness, not arithmetic on big tensors.
+      guard graph.values.allSatisfy({ $0.shape.reduce(1, *) <= 200_000 }) else { return (.ran, nil) }
+      let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 1) }
+      _ = try ReferenceExecutor.run(graph, inputs: inputs)
+      if compile {
+        let optimized = try graph.optimized()
+        _ = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options).run(inputs)
+      }
+      return (.ran, nil)
+    } catch {
+      return (.refusedAtRun, error)
+    }
+  }
+
+  static let fixtures: [(String, [String: [Int]])] = [
+    ("conv_bn_relu.onnx", ["x": [1, 3, 9, 9]]), ("shuffle_reshape.onnx", [:]), ("slice_pad_concat.onnx", [:]),
+    ("pooling.onnx", [:]), ("activations.onnx", [:]), ("misc_ops.onnx", [:]), ("gemm_bn1d.onnx", [:]),
+  ]
+
+  @Test(arguments: fixtures.indices)
+  func mutantsGiveAResultOrAOneLineError(index: Int) throws {
+    let (name, shapes) = Self.fixtures[index]
+    let original = try Fixtures.bytes(name)
+    #expect(Self.attempt(original, shapes: shapes, compile: true).0 == .ran, "\(name) runs undamaged")
+    var rng = SplitMix64(seed: 0x5EED &+ UInt64(index))
+    var counts: [String: Int] = [:]
+    var compiled = 0
+    for k in 0..<60 {
+      var bytes = original
+      switch k % 3 {
+      case 0:  // 1–3 random bytes
+        for _ in 0...(rng.next() % 3) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+      case 1:  // one bit flip
+        bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(1) << (rng.next() % 8)
+      default:  // a truncation
+        bytes = Array(bytes[..<Int(rng.next() % UInt64(bytes.count))])
+      }
+      // The compiled backend on a few mutants per model keeps the test fast (clang is the cost).
+      let compile = compiled < 6 && k % 3 != 2
+      let (outcome, error) = Self.attempt(bytes, shapes: shapes, compile: compile)
+      if compile && outcome == .ran { compiled += 1 }
+      counts["\(outcome)", default: 0] += 1
+      if let error {
+        let text = error.description
+        #expect(!text.isEmpty && !text.contains("\n") && !text.contains("\r"), "\(name) mutant \(k): \(text)")
+        #expect(text.count <= 3 * GraphFuseError.maxNameLength + GraphFuseError.maxMessageLength + 20, "\(name) mutant \(k)")
+        #expect(text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }, "\(name) mutant \(k): \(text)")
+      }
+    }
+    print("mutants of \(name): \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+    #expect(counts.values.reduce(0, +) == 60)
   }
 }
