@@ -59,13 +59,12 @@ public enum MemoryBudget {
     if let physical = availablePhysical() { best = (physical, "available physical memory") }
     if let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty {
       guard let bytes = parse(text) else {
-        throw GraphFuseError(
-          "\(environmentVariable)='\(text)' is not a size (bytes, or a number with K, M, G or T)", op: "memory")
+        throw GraphFuseError("\(environmentVariable)='\(text)' is not a size (bytes, or a number with K, M, G or T)")
       }
       if bytes < best.bytes { best = (bytes, environmentVariable) }
     }
     if let option {
-      guard option > 0 else { throw GraphFuseError("maxMemory must be positive, got \(option)", op: "memory") }
+      guard option > 0 else { throw GraphFuseError("maxMemory must be positive, got \(option)") }
       if option < best.bytes { best = (option, "the maxMemory option") }
     }
     return best
@@ -77,8 +76,7 @@ public enum MemoryBudget {
     let (limit, source) = try limit(option: option)
     guard total > limit else { return }
     let detail = parts.filter { $0.1 > 0 }.map { "\($0.0) \(format($0.1))" }.joined(separator: ", ")
-    throw GraphFuseError(
-      "\(what) needs \(format(total)) (\(detail)), more than the \(format(limit)) of \(source)", op: "memory")
+    throw GraphFuseError("\(what) needs \(format(total)) (\(detail)), more than the \(format(limit)) of \(source)")
   }
 
   /// The sum of byte counts, saturating at `Int.max` instead of overflowing.
@@ -123,7 +121,7 @@ public enum MemoryBudget {
     var p: UnsafeMutableRawPointer? = nil
     let size = Swift.max(bytes, 64)
     guard posix_memalign(&p, 64, size) == 0, let p else {
-      throw GraphFuseError("cannot allocate \(format(size)) for \(what)", op: "memory")
+      throw GraphFuseError("cannot allocate \(format(size)) for \(what)")
     }
     return p
   }
