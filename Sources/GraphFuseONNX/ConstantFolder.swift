@@ -10,13 +10,13 @@ import GraphFuse
 enum ConstantFolder {
   /// Ops that only move elements around; integers go through them by index.
   static let injective: Set<String> = [
-    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "concat", "slice", "pad", "gather", "identity",
+    "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "concat", "slice", "pad", "gather", "identity", "expand",
   ]
 
   static func evaluate(_ op: String, _ inputs: [ConstantTensor], _ attributes: Attributes, node: ONNXNode) throws(GraphFuseError) -> ConstantTensor {
     if !inputs.isEmpty, inputs.allSatisfy(\.isInteger) {
       if injective.contains(op) { return try remap(op, inputs, attributes, node: node) }
-      if let result = try integerMath(op, inputs, node: node) { return result }
+      if let result = try integerMath(op, inputs, attributes, node: node) { return result }
     }
     return ConstantTensor(try run(op, inputs.map(\.tensor), attributes, node: node))
   }
@@ -56,48 +56,42 @@ enum ConstantFolder {
     return ConstantTensor(shape: result.shape, ints: ints, type: inputs[0].type)
   }
 
-  /// Integer add/sub/mul/div/max/min/neg with numpy broadcasting, or nil for other ops.
-  private static func integerMath(_ op: String, _ inputs: [ConstantTensor], node: ONNXNode) throws(GraphFuseError) -> ConstantTensor? {
-    if op == "neg", inputs.count == 1 {
-      var c = inputs[0]
-      c.ints = c.ints.map { 0 &- $0 }
-      return c
+  /// The integer ops folded exactly: arity, and the result type from the input types.
+  private static let integerOps: [String: Int] = [
+    "add": 2, "sub": 2, "mul": 2, "div": 2, "max": 2, "min": 2, "mod": 2, "equal": 2, "where": 3, "not": 1, "neg": 1,
+  ]
+
+  /// Integer arithmetic, comparisons and selects with numpy broadcasting, or nil for other ops.
+  private static func integerMath(
+    _ op: String, _ inputs: [ConstantTensor], _ attributes: Attributes, node: ONNXNode
+  ) throws(GraphFuseError) -> ConstantTensor? {
+    guard let arity = integerOps[op], inputs.count == arity else { return nil }
+    let rank = inputs.map(\.shape.count).max() ?? 0
+    let shapes = inputs.map { [Int](repeating: 1, count: rank - $0.shape.count) + $0.shape }
+    var out = [Int](repeating: 1, count: rank)
+    for s in shapes {
+      for k in 0..<rank {
+        guard out[k] == s[k] || out[k] == 1 || s[k] == 1 else {
+          throw node.error("cannot broadcast shapes \(inputs.map(\.shape))")
+        }
+        if s[k] != 1 { out[k] = s[k] }
+      }
     }
-    guard inputs.count == 2, ["add", "sub", "mul", "div", "max", "min"].contains(op) else { return nil }
-    let a = inputs[0], b = inputs[1]
-    let rank = max(a.shape.count, b.shape.count)
-    let sa = [Int](repeating: 1, count: rank - a.shape.count) + a.shape
-    let sb = [Int](repeating: 1, count: rank - b.shape.count) + b.shape
-    var out: [Int] = []
-    for (x, y) in zip(sa, sb) {
-      guard x == y || x == 1 || y == 1 else { throw node.error("cannot broadcast shapes \(a.shape) and \(b.shape)") }
-      out.append(x == 1 ? y : x)
+    guard let count = ConstantTensor.elementCount(out, limit: ConstantTensor.maxFoldedGrowth) else {
+      throw node.error("result \(out) is too large")
     }
-    guard let count = ConstantTensor.elementCount(out) else { throw node.error("result \(out) is too large") }
-    let stA = Tensor.strides(of: sa).enumerated().map { sa[$0.offset] == 1 ? 0 : $0.element }
-    let stB = Tensor.strides(of: sb).enumerated().map { sb[$0.offset] == 1 ? 0 : $0.element }
+    let strides = shapes.map { s in Tensor.strides(of: s).enumerated().map { s[$0.offset] == 1 ? 0 : $0.element } }
+    let fmod = attributes.int("fmod", default: 0) == 1
     var values = [Int](repeating: 0, count: count)
     var index = [Int](repeating: 0, count: rank)
+    var args = [Int](repeating: 0, count: arity)
     for flat in 0..<count {
-      var ia = 0, ib = 0
-      for k in 0..<rank {
-        ia += index[k] * stA[k]
-        ib += index[k] * stB[k]
+      for (j, input) in inputs.enumerated() {
+        var offset = 0
+        for k in 0..<rank { offset += index[k] * strides[j][k] }
+        args[j] = input.ints[offset]
       }
-      let x = a.ints[ia], y = b.ints[ib]
-      let r: (Int, Bool)
-      switch op {
-      case "add": r = x.addingReportingOverflow(y)
-      case "sub": r = x.subtractingReportingOverflow(y)
-      case "mul": r = x.multipliedReportingOverflow(by: y)
-      case "div":
-        guard y != 0 else { throw node.error("integer division by zero while folding constants") }
-        r = x.dividedReportingOverflow(by: y)
-      case "max": r = (max(x, y), false)
-      default: r = (min(x, y), false)
-      }
-      guard !r.1 else { throw node.error("integer overflow while folding constants") }
-      values[flat] = r.0
+      values[flat] = try apply(op, args, fmod: fmod, node: node)
       var k = rank - 1
       while k >= 0 {
         index[k] += 1
@@ -106,6 +100,33 @@ enum ConstantFolder {
         k -= 1
       }
     }
-    return ConstantTensor(shape: out, ints: values, type: a.type)
+    let type: ElementType = op == "equal" || op == "not" ? .bool : op == "where" ? inputs[1].type : inputs[0].type
+    return ConstantTensor(shape: out, ints: values, type: type)
+  }
+
+  private static func apply(_ op: String, _ v: [Int], fmod: Bool, node: ONNXNode) throws(GraphFuseError) -> Int {
+    let r: (Int, Bool)
+    switch op {
+    case "neg": r = (0).subtractingReportingOverflow(v[0])
+    case "not": return v[0] == 0 ? 1 : 0
+    case "equal": return v[0] == v[1] ? 1 : 0
+    case "where": return v[0] != 0 ? v[1] : v[2]
+    case "add": r = v[0].addingReportingOverflow(v[1])
+    case "sub": r = v[0].subtractingReportingOverflow(v[1])
+    case "mul": r = v[0].multipliedReportingOverflow(by: v[1])
+    case "div", "mod":
+      guard v[1] != 0 else { throw node.error("integer division by zero while folding constants") }
+      if op == "div" {
+        r = v[0].dividedReportingOverflow(by: v[1])
+      } else {
+        let rem = v[0].remainderReportingOverflow(dividingBy: v[1])
+        // fmod=0 takes the divisor's sign (Python), fmod=1 the dividend's (C).
+        r = (!fmod && rem.0 != 0 && (rem.0 < 0) != (v[1] < 0) ? rem.0 &+ v[1] : rem.0, rem.1)
+      }
+    case "max": r = (max(v[0], v[1]), false)
+    default: r = (min(v[0], v[1]), false)
+    }
+    guard !r.1 else { throw node.error("integer overflow while folding constants") }
+    return r.0
   }
 }

@@ -8,6 +8,7 @@ extension ImportSession {
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
     "Concat", "Reshape", "Transpose", "Identity", "Dropout", "Constant", "ConstantOfShape", "Shape", "Size",
     "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad", "Split",
+    "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -52,6 +53,14 @@ extension ImportSession {
     case "Softmax": return try softmax(node)
     case "Pad": return try pad(node)
     case "Split": return try split(node)
+    case "LayerNormalization": return try layerNorm(node)
+    case "Gelu": return try gelu(node)
+    case "Mod": return try mod(node)
+    case "Where": return try whereOp(node)
+    case "Expand": return try expand(node)
+    case "Einsum": return try einsum(node)
+    case "Range": return try range(node)
+    case "ScatterND": return try scatterND(node)
     default: throw node.error("is not supported")
     }
   }

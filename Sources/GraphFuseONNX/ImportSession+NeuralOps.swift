@@ -4,10 +4,11 @@ import GraphFuse
 extension ImportSession {
   static let unaryOps: [String: String] = [
     "Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hard_swish",
-    "Sqrt": "sqrt", "Exp": "exp", "Log": "log", "Neg": "neg",
+    "Sqrt": "sqrt", "Exp": "exp", "Log": "log", "Neg": "neg", "Erf": "erf", "Not": "not",
   ]
   static let binaryOps: [String: String] = [
     "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow", "Max": "max", "Min": "min", "Sum": "add",
+    "Equal": "equal",
   ]
 
   mutating func unary(_ node: ONNXNode, _ op: String, _ attributes: Attributes = [:]) throws(GraphFuseError) -> [Binding?] {

@@ -40,6 +40,8 @@ struct FixtureGoldenTests {
     Case(name: "misc_ops"),
     Case(name: "split_shuffle"),
     Case(name: "external_weights"),
+    Case(name: "transformer_block"),
+    Case(name: "mask_ops"),
   ])
   func matchesGolden(_ c: Case) throws {
     let comparison = try goldenComparison(

@@ -7,8 +7,13 @@ enum CEmitter {
     var lines: [String] = []
     var tables: [[Int]] = []
     collectTables(nest.body, &tables)
+    // Functions of one model share a C file, and may share a table: each is defined once.
     for t in tables {
-      lines.append("static const long tab\(ExprText.tableID(t))[\(t.count)] = {\(t.map(String.init).joined(separator: ","))};")
+      let id = ExprText.tableID(t)
+      lines.append("#ifndef GF_TAB_\(id)")
+      lines.append("#define GF_TAB_\(id)")
+      lines.append("static const long tab\(id)[\(t.count)] = {\(t.map(String.init).joined(separator: ","))};")
+      lines.append("#endif")
     }
     lines.append("void \(symbol)(float *const *bufs, long task_begin, long task_end) {")
     for (i, b) in nest.buffers.enumerated() {

@@ -7,7 +7,7 @@ enum COps {
     switch f {
     case .neg: return "(-\(a))"
     case .abs: return vector ? "gf_vabs(\(a))" : "fabsf(\(a))"
-    case .exp, .log, .sqrt, .tanh: return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
+    case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc: return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
     }
   }
 
@@ -21,6 +21,8 @@ enum COps {
     case .max: return vector ? "gf_vmax(\(a), \(b))" : "gf_max(\(a), \(b))"
     case .min: return vector ? "gf_vmin(\(a), \(b))" : "gf_min(\(a), \(b))"
     case .pow: return vector ? "gf_vpow(\(a), \(b))" : "powf(\(a), \(b))"
+    case .eq: return vector ? "gf_veq(\(a), \(b))" : "(\(a) == \(b) ? 1.0f : 0.0f)"
+    case .keep: return vector ? "gf_vkeep(\(a), \(b))" : "(\(a) != 0.0f ? \(b) : 0.0f)"
     }
   }
 

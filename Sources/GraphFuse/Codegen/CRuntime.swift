@@ -52,6 +52,13 @@ enum CRuntime {
     GF_LANEWISE(gf_vsqrt, sqrtf)
     GF_LANEWISE(gf_vtanh, tanhf)
     GF_LANEWISE(gf_vabs, fabsf)
+    GF_LANEWISE(gf_verf, erff)
+    GF_LANEWISE(gf_vfloor, floorf)
+    GF_LANEWISE(gf_vtrunc, truncf)
+    #define GF_LANEWISE2(name, e) \
+      static inline gf_vf name(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = (e); return r; }
+    GF_LANEWISE2(gf_veq, a[l] == b[l] ? 1.0f : 0.0f)
+    GF_LANEWISE2(gf_vkeep, a[l] != 0.0f ? b[l] : 0.0f)
     static inline gf_vf gf_vpow(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r; }
 
     typedef void (*gf_kernel)(float *const *bufs, long begin, long end);

@@ -68,6 +68,12 @@ public struct Attributes: Sendable, Equatable, CustomStringConvertible, Expressi
     }
   }
 
+  /// A string attribute, or `defaultValue` when absent.
+  public func string(_ name: String, default defaultValue: String) -> String {
+    if case .string(let v)? = values[name] { return v }
+    return defaultValue
+  }
+
   /// A float-list attribute, or `defaultValue` when absent.
   public func floats(_ name: String, default defaultValue: [Double]) -> [Double] {
     switch values[name] {

@@ -2,12 +2,16 @@ import Foundation
 
 /// A unary scalar function.
 public enum UnaryFunction: String, Sendable {
-  case neg, exp, log, sqrt, tanh, abs
+  case neg, exp, log, sqrt, tanh, abs, erf, floor, trunc
 }
 
 /// A binary scalar function.
 public enum BinaryFunction: String, Sendable {
   case add, sub, mul, div, max, min, pow
+  /// `a == b ? 1 : 0`.
+  case eq
+  /// `a != 0 ? b : 0` (a select without multiplying, so infinities and NaNs in the other branch do not leak).
+  case keep
 }
 
 /// The per-element math of an elementwise or broadcast op, over its operands.
@@ -38,6 +42,9 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .sqrt: return x.squareRoot()
       case .tanh: return Foundation.tanh(x)
       case .abs: return Swift.abs(x)
+      case .erf: return Foundation.erf(x)
+      case .floor: return x.rounded(.down)
+      case .trunc: return x.rounded(.towardZero)
       }
     case .binary(let f, let a, let b):
       let x = a.evaluate(operands), y = b.evaluate(operands)
@@ -49,6 +56,8 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .max: return nanMax(x, y)
       case .min: return nanMin(x, y)
       case .pow: return Foundation.pow(x, y)
+      case .eq: return x == y ? 1 : 0
+      case .keep: return x != 0 ? y : 0
       }
     }
   }

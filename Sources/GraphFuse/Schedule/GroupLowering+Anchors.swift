@@ -51,6 +51,8 @@ extension GroupLowering {
       prelude += stats
       let e = try value(node.inputs[0], at: idx)
       return .binary(.div, .unary(.exp, .binary(.sub, e, .local(locals.max))), .local(locals.sum))
+    case "layer_norm": return try layerNorm(n, at: idx)
+    case "einsum": return try einsum(node, at: idx, acc: acc)
     default:
       throw GraphFuseError("no compiled schedule for this op", node: node.name, op: node.op)
     }

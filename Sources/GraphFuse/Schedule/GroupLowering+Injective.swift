@@ -41,6 +41,8 @@ extension GroupLowering {
         return .select([.inRange(idx[axis], offsets[lo], offsets[mid])], left, right)
       }
       return try pick(0, node.inputs.count)
+    case "expand":
+      return try value(node.inputs[0], at: Self.broadcast(idx, to: x))
     case "gather":
       let axis = Injective.axis(a.int("axis", default: 0), rank: x.count) ?? 0
       let indices = a.ints("indices", default: []).map { $0 < 0 ? $0 + x[axis] : $0 }

@@ -124,6 +124,12 @@ struct GroupLowering {
     if anchorNode.op == "softmax", graph.shape(of: anchorNode.outputs[0]) == shape, shape.count > 0 {
       rowAxis = Injective.axis(anchorNode.attributes.int("axis", default: -1), rank: shape.count)
     }
+    // So does a layer norm over the last axis: mean and 1/σ once per row.
+    if anchorNode.op == "layer_norm", graph.shape(of: anchorNode.outputs[0]) == shape, shape.count > 0,
+      LayerNorm.axis(anchorNode.attributes, rank: shape.count) == shape.count - 1
+    {
+      rowAxis = shape.count - 1
+    }
     let vars = shape.indices.map { _ in fresh("i") }
     // Extent-1 axes get no loop.
     var idx = shape.indices.map { shape[$0] == 1 ? IndexExpr.constant(0) : .variable(vars[$0]) }
@@ -146,7 +152,9 @@ struct GroupLowering {
     }
     var inner: [Stmt]
     if let r = rowAxis {
-      let (stats, _) = try softmaxRow(group.anchor, idx: idx, axis: r, rowVar: vars[r])
+      let (stats, _) =
+        anchorNode.op == "softmax"
+        ? try softmaxRow(group.anchor, idx: idx, axis: r, rowVar: vars[r]) : try layerNormRow(group.anchor, idx: idx, axis: r)
       prelude = []
       let e = try value(out, at: idx)
       let store = prelude + [.store(name, Self.flat(idx, shape), e)]

@@ -90,8 +90,113 @@ def external_data():
         print("error_external_" + suffix)
 
 
+def const(out, array):
+    return helper.make_node("Constant", [], [out], value=numpy_helper.from_array(np.asarray(array)))
+
+
+def transformer_block():
+    """Opset 20 (the default exporter): a pre-norm attention block with every new op at runtime."""
+    n = helper.make_node
+    nodes = [
+        n("LayerNormalization", ["x", "ln1_s", "ln1_b"], ["ln1"], name="ln1", axis=-1, epsilon=1e-5),
+        n("MatMul", ["ln1", "w_qkv"], ["qkv0"], name="qkv"),
+        n("Add", ["qkv0", "b_qkv"], ["qkv1"], name="qkv_bias"),
+        n("Split", ["qkv1"], ["q", "k", "v"], name="split", axis=2, num_outputs=3),
+    ]
+    for t in "qkv":
+        nodes += [n("Reshape", [t, "heads"], [t + "r"], name=t + "_reshape"),
+                  n("Transpose", [t + "r"], [t + "h"], name=t + "_heads", perm=[0, 2, 1, 3])]
+    nodes += [
+        n("Einsum", ["qh", "kh"], ["scores"], name="scores", equation="b h i d, b h j d -> b h i j"),
+        n("Mul", ["scores", "scale"], ["scaled"], name="scale"),
+        n("Where", ["causal", "scaled", "neg_big"], ["masked"], name="mask"),
+        n("Softmax", ["masked"], ["attn"], name="softmax", axis=-1),
+        n("MatMul", ["attn", "vh"], ["ctx"], name="ctx"),
+        n("Transpose", ["ctx"], ["ctx_t"], name="merge_t", perm=[0, 2, 1, 3]),
+        n("Reshape", ["ctx_t", "merged_shape"], ["merged"], name="merge"),
+        n("Add", ["x", "merged"], ["h"], name="residual1"),
+        n("LayerNormalization", ["h", "ln2_s"], ["ln2"], name="ln2", axis=-1, epsilon=1e-6),
+        n("MatMul", ["ln2", "w1"], ["m1"], name="fc1"),
+        n("Gelu", ["m1"], ["g_exact"], name="gelu_exact"),
+        n("Gelu", ["m1"], ["g_tanh"], name="gelu_tanh", approximate="tanh"),
+        n("Add", ["g_exact", "g_tanh"], ["g"], name="gelu_sum"),
+        n("MatMul", ["g", "w2"], ["m2"], name="fc2"),
+        n("Add", ["h", "m2"], ["y0"], name="residual2"),
+        # Comparisons, selects and the rest on runtime tensors.
+        n("Relu", ["y0"], ["pos"], name="relu"),
+        n("Equal", ["pos", "zero"], ["is_zero"], name="equal"),
+        n("Not", ["is_zero"], ["positive"], name="not"),
+        n("Erf", ["y0"], ["erf"], name="erf"),
+        n("Where", ["positive", "y0", "erf"], ["sel"], name="select"),
+        n("Mod", ["y0", "mod_b"], ["fm"], name="fmod", fmod=1),
+        n("ReduceMean", ["y0", "axis2"], ["mean"], name="mean", keepdims=1),
+        n("Expand", ["mean", "full_shape"], ["mean_x"], name="expand"),
+        n("Add", ["sel", "fm"], ["s1"], name="sum1"),
+        n("Add", ["s1", "mean_x"], ["y"], name="sum2"),
+    ]
+    d, hidden = 8, 16
+    inits = [
+        init("ln1_s", rand(d, lo=0.5, hi=1.5)), init("ln1_b", rand(d)), init("w_qkv", rand(d, 3 * d)),
+        init("b_qkv", rand(3 * d)), ints("heads", [2, 5, 2, 4]), init("scale", np.float32(0.5)),
+        init("causal", np.tril(np.ones((5, 5), dtype=bool))), init("neg_big", np.float32(-1e4)),
+        ints("merged_shape", [2, 5, d]), init("ln2_s", rand(d, lo=0.5, hi=1.5)), init("w1", rand(d, hidden)),
+        init("w2", rand(hidden, d)), init("zero", np.float32(0)), init("mod_b", np.float32(0.7)),
+        ints("axis2", [2]), ints("full_shape", [2, 5, d]),
+    ]
+    save("transformer_block", nodes, [vi("x", [2, 5, d])], [vi("y", None)], inits, 20, rand(2, 5, d, lo=-2, hi=2))
+
+
+def mask_ops():
+    """Opset 17 (the TorchScript exporter): shape and mask arithmetic that folds at import."""
+    n = helper.make_node
+    nodes = [
+        # Swin-style attention mask: regions written by ScatterND, compared, selected.
+        n("ConstantOfShape", ["mask_shape"], ["zeros"], name="zeros",
+          value=numpy_helper.from_array(np.array([0], dtype=np.int64))),
+        n("ScatterND", ["zeros", "region_idx", "region_val"], ["regions"], name="scatter"),
+        n("Range", ["r0", "r4", "r1"], ["ar"], name="range"),
+        n("Mod", ["ar", "two"], ["parity"], name="mod"),
+        n("Unsqueeze", ["parity", "ax0"], ["parity_row"], name="parity_row"),
+        n("Add", ["regions", "parity_row"], ["labels"], name="labels"),
+        n("Unsqueeze", ["labels", "ax1"], ["la"], name="la"),
+        n("Unsqueeze", ["labels", "ax2"], ["lb"], name="lb"),
+        n("Sub", ["la", "lb"], ["diff"], name="diff"),
+        n("Equal", ["diff", "zero_i"], ["same"], name="same"),
+        n("Not", ["same"], ["other"], name="other"),
+        n("Cast", ["diff"], ["diff_f"], name="diff_f", to=TensorProto.FLOAT),
+        n("Where", ["other", "minus100", "diff_f"], ["mask0"], name="mask0"),
+        n("Where", ["same", "zero_f", "mask0"], ["mask"], name="mask"),
+        # ViT-style class token: Expand to a shape computed by Shape/Equal/Where.
+        n("Shape", ["x"], ["xs"], name="shape"),
+        n("Gather", ["xs", "idx0"], ["batch"], name="batch"),
+        n("Concat", ["batch", "minus1", "minus1"], ["tok_shape0"], name="tok_shape0", axis=0),
+        n("Equal", ["tok_shape0", "minus1_3"], ["is_m1"], name="is_m1"),
+        n("Where", ["is_m1", "ones3", "tok_shape0"], ["tok_shape"], name="tok_shape"),
+        n("Expand", ["cls", "tok_shape"], ["tok"], name="tok"),
+        n("Concat", ["tok", "x"], ["seq"], name="cat", axis=1),
+        # Exact GELU as exported before opset 20: x * 0.5 * (1 + erf(x / sqrt 2)).
+        n("Div", ["seq", "sqrt2"], ["xs2"], name="div"),
+        n("Erf", ["xs2"], ["e"], name="erf"),
+        n("Add", ["e", "one"], ["e1"], name="add1"),
+        n("Mul", ["seq", "e1"], ["xe"], name="mul1"),
+        n("Mul", ["xe", "half"], ["gelu"], name="mul2"),
+        # Layer norm over the last two axes (not a row: the generic path).
+        n("LayerNormalization", ["gelu", "ln_s", "ln_b"], ["ln"], name="ln", axis=-2, epsilon=1e-5),
+        n("MatMul", ["mask", "ln"], ["y"], name="mix"),
+    ]
+    inits = [
+        ints("mask_shape", [5]), ints("region_idx", [[1], [3]]), ints("region_val", [4, 9]),
+        ints("r0", 0), ints("r4", 5), ints("r1", 1), ints("two", [2]), ints("ax0", [0]), ints("ax1", [2]),
+        ints("ax2", [1]), ints("zero_i", 0), init("minus100", np.float32(-100)), init("zero_f", np.float32(0)),
+        ints("idx0", [0]), ints("minus1", [-1]), ints("minus1_3", [-1, -1, -1]), ints("ones3", [1, 1, 1]),
+        init("cls", rand(1, 1, 6)), init("sqrt2", np.float32(np.sqrt(2))), init("one", np.float32(1)),
+        init("half", np.float32(0.5)), init("ln_s", rand(5, 6, lo=0.5, hi=1.5)), init("ln_b", rand(6)),
+    ]
+    save("mask_ops", nodes, [vi("x", [1, 4, 6])], [vi("y", None)], inits, 17, rand(1, 4, 6, lo=-2, hi=2))
+
+
 if __name__ == "__main__":
     wanted = sys.argv[1:]
-    for fn in [external_data]:
+    for fn in [external_data, transformer_block, mask_ops]:
         if not wanted or fn.__name__ in wanted:
             fn()
