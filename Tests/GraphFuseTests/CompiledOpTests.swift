@@ -122,7 +122,7 @@ import Testing
 
   @Test func registryHasTheExpectedOps() {
     #expect(Self.unaryOps.count >= 14, "\(Self.unaryOps)")
-    #expect(Set(Self.binaryOps) == ["add", "sub", "mul", "div", "max", "min", "pow"])
+    #expect(Set(Self.binaryOps) == ["add", "sub", "mul", "div", "max", "min", "pow", "equal", "mod"])
   }
 
   @Test(arguments: unaryOps) func unaryPlainAndInEpilogue(_ op: String) throws {

@@ -43,7 +43,7 @@ import Testing
     Breakage(name: "undefined graph output", fragment: "graph output %9 is never defined") { g in g.outputs = [9] },
     Breakage(name: "input out of range", fragment: "reads %42 before it is defined") { g in g.nodes[1].inputs = [42] },
     Breakage(name: "wrong arity", fragment: "takes 2...2 inputs, has 1") { g in g.nodes[0].inputs = [0] },
-    Breakage(name: "unknown op", fragment: "unknown op 'gelu'") { g in g.nodes[1].op = "gelu" },
+    Breakage(name: "unknown op", fragment: "unknown op 'swishy'") { g in g.nodes[1].op = "swishy" },
     Breakage(name: "value defined twice", fragment: "redefines %2") { g in g.nodes[1].outputs = [2] },
     Breakage(name: "output does not point back", fragment: "does not point back") { g in g.values[3].source = .node(0, output: 0) },
     Breakage(name: "duplicate graph input", fragment: "input %0 is not a unique graph input") { g in g.inputs = [0, 0] },
