@@ -154,7 +154,7 @@ import Testing
     try c.build(b)
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: c.partition!(graph)))
-    #expect(try ModelProgram.build(graph, plan: plan, vectorWidth: 16).schedules[1].hasPrefix("global average pool over blocked"))
+    #expect(try ModelProgram.build(graph, plan: plan, vectorWidth: 16).schedules[1].map(\.kind) == [.globalAveragePool])
   }
 
   @Test func convUsesBlockedTemplate() throws {

@@ -43,10 +43,12 @@ import Testing
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
     let nest = try Lowering.loops(graph, plan: plan, group: 0)
     let v = try Toolchain.find(portable: false, cacheDirectory: nil).hasAVX512 ? 16 : 8
+    let reason = "1 accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
     #expect(
       nest.description == """
         // fused_conv2d_relu
-        // compiled as: blocked NCHW\(v)c conv template (register tile, epilogue in registers); this is the reference loop nest
+        // compiled as: conv dense · in plain, packed, packed -> NCHW\(v)c · tile 1 px x 1 vector (\(reason)) \
+        · parallel over batch x output channel vector group x output row: 2 tasks · epilogue relu; this is the reference loop nest
         // in  v_x: float[32]
         // in  v_w: float[54]
         // out v_out: float[12]

@@ -51,7 +51,10 @@ extension LayoutPlanner {
     buffers.append(program.buffers.count - 1)
     buffers.append(output(group.outputs[0], into: &program))
     t.symbol = program.nextSymbol
-    program.addStep(t.source, symbol: t.symbol, buffers: buffers, tasks: t.tasks, group: g)
+    let schedule = KernelSchedule(
+      .convChain, group: g, inputs: [.blocked(v)] + [KernelSchedule.Layout](repeating: .packed, count: buffers.count - 3) + [.plain],
+      output: .blocked(v), parallel: [.batch, .rowBand], epilogue: epilogueOps(group, anchor: chain.stages.last?.first))
+    program.addStep(t.source, symbol: t.symbol, buffers: buffers, tasks: t.tasks, schedule: schedule)
     return true
   }
 }

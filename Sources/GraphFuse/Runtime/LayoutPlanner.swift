@@ -28,7 +28,9 @@ struct LayoutPlanner {
     guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
     let target = program.plainBuffer(graph, v)
     let s = graph.shape(of: v)
-    program.addStep(BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], group: group)
+    var schedule = KernelSchedule(.toPlain, group: group, inputs: [.blocked(vectorWidth)], output: .plain, parallel: [.batch, .channelBlock])
+    schedule.value = graph.values[v].name
+    program.addStep(BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], schedule: schedule)
     return target
   }
 
@@ -46,7 +48,9 @@ struct LayoutPlanner {
     let source = try plainBuffer(v, into: &program, group: group)
     program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     let target = program.buffers.count - 1
-    program.addStep(BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], group: group)
+    var schedule = KernelSchedule(.toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth), parallel: [.batch, .channelBlock])
+    schedule.value = graph.values[v].name
+    program.addStep(BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], schedule: schedule)
     blocked[v] = target
     return target
   }
@@ -73,63 +77,92 @@ struct LayoutPlanner {
     return program.buffers.count - 1
   }
 
-  /// Emits a template schedule for the group when one applies and names it; nil means use the generic one.
-  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> String? {
+  /// Emits the group through a blocked-layout schedule when one applies; false means use the generic one.
+  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
     try emitTemplate(plan.groups[g], index: g, into: &program)
   }
 
-  /// Emits a template schedule for `group` (plan group `g`, or one stage of it); nil means use the generic one.
-  mutating func emitTemplate(_ group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> String? {
+  /// The layouts in which an epilogue's operands are read.
+  func layouts(_ e: Epilogue) -> [KernelSchedule.Layout] {
+    e.operands.map { operand in
+      switch operand {
+      case .channel: return .packed
+      case .scalar: return .plain
+      case .full: return .blocked(vectorWidth)
+      }
+    }
+  }
+
+  /// The IR op names of a group's members other than its anchor, in order.
+  func epilogueOps(_ group: FusedGroup, anchor: Int?) -> [String] {
+    group.nodes.filter { $0 != anchor }.map { graph.nodes[$0].op }
+  }
+
+  /// Emits `group` (plan group `g`, or one stage of it) through a blocked-layout schedule when one
+  /// applies; false, having emitted nothing, means use the generic one.
+  mutating func emitTemplate(_ group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
     if let chain = ConvChain.match(graph, nodes: group.nodes) {
-      return try emitChain(chain, group: group, index: g, into: &program) ? "conv chain template (row bands, expanded rows in a per-thread ring)" : nil
+      return try emitChain(chain, group: group, index: g, into: &program)
     }
     let node = graph.nodes[group.anchor]
     let v = vectorWidth
     if group.pattern <= .broadcast {
       guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
-      else { return nil }
+      else { return false }
       let operands = try operandBuffers(e, into: &program, group: g)
       let nest = BlockedKernels.elementwise(shape: graph.shape(of: e.output), epilogue: e)
-      program.addStep(nest, buffers: operands + [output(e.output, into: &program)], group: g)
-      return "elementwise over blocked NCHW\(v)c vectors"
+      let schedule = KernelSchedule(
+        .elementwise, group: g, inputs: layouts(e), output: .blocked(v), parallel: [.batch, .channelBlock, .row],
+        epilogue: epilogueOps(group, anchor: nil))
+      program.addStep(nest, buffers: operands + [output(e.output, into: &program)], schedule: schedule)
+      return true
     }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
-      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return nil }
+      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
       let operands = try operandBuffers(e, into: &program, group: g)
       let nest = BlockedKernels.pool(node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
-      program.addStep(nest, buffers: [input] + operands + [output(e.output, into: &program)], group: g)
-      return "\(node.op) over blocked NCHW\(v)c vectors, epilogue in registers"
+      let schedule = KernelSchedule(
+        .pool, group: g, inputs: [.blocked(v)] + layouts(e), output: .blocked(v), parallel: [.batch, .channelBlock, .row],
+        epilogue: epilogueOps(group, anchor: group.anchor))
+      program.addStep(nest, buffers: [input] + operands + [output(e.output, into: &program)], schedule: schedule)
+      return true
     case "global_avg_pool":
       let x = graph.shape(of: node.inputs[0])
       guard let input = blocked[node.inputs[0]], x.count == 4, let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
         !e.readsTensors
-      else { return nil }
+      else { return false }
       let operands = try operandBuffers(e, into: &program, group: g)
       let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
-      program.addStep(nest, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], group: g)
-      return "global average pool over blocked NCHW\(v)c vectors, plain output"
+      let schedule = KernelSchedule(
+        .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain, parallel: [.batch, .channelBlock],
+        epilogue: epilogueOps(group, anchor: group.anchor))
+      program.addStep(nest, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], schedule: schedule)
+      return true
     case "conv2d":
-      return try emitConv(node, group: group, index: g, into: &program) ? "blocked NCHW\(v)c conv template (register tile, epilogue in registers)" : nil
+      return try emitConv(node, group: group, index: g, into: &program)
     case "gemm":
-      return try emitDense(node, group: group, index: g, into: &program) ? "dense template (packed weights, epilogue in registers)" : nil
+      return try emitDense(node, group: group, index: g, into: &program)
     case "concat":
       let out = graph.shape(of: node.outputs[0])
       let shapes = node.inputs.map { graph.shape(of: $0) }
       guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
         shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
-      else { return nil }
+      else { return false }
+      let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
       if concatInPlace(node, into: &program) {
-        return "channel concat in place: its inputs were written into their slices of the output (no kernel)"
+        program.schedules[g].append(KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
+        return true
       }
       var inputs: [Int] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
       let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
-      program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], group: g)
-      return "channel concat of blocked NCHW\(v)c tensors (block copies)"
+      let schedule = KernelSchedule(.concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
+      program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
+      return true
     default:
-      return nil
+      return false
     }
   }
 
@@ -187,7 +220,18 @@ struct LayoutPlanner {
     template.symbol = symbol
     let result = output(e.output, into: &program)
     let (code, tasks) = template.compiled
-    program.addStep(code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, group: g)
+    let kind: KernelSchedule.Kind = depthwise ? .convDepthwise : weight.shape[2] * weight.shape[3] == 1 ? .convPointwise : .convDense
+    let flat = template.usesFlatPixels
+    let pixels = flat ? template.flatTiles.size : inputBlocked || depthwise ? template.rowTiles.size : template.tile
+    let reason =
+      flat
+      ? "runs of consecutive pixels across rows: rows narrower than two tiles"
+      : "\(template.nv * pixels) accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
+    let schedule = KernelSchedule(
+      kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, .packed, .packed] + layouts(e), output: .blocked(v),
+      tile: .init(pixels: pixels, vectors: template.nv, reason: reason),
+      parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row], epilogue: epilogueOps(group, anchor: group.anchor))
+    program.addStep(code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, schedule: schedule)
     return true
   }
 
@@ -218,7 +262,10 @@ struct LayoutPlanner {
     let result = program.plainBuffer(graph, e.output)
     let symbol = program.nextSymbol
     let t = DenseTemplate(symbol: symbol, m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, v: v, epilogue: e)
-    program.addStep(t.source, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: t.tasks, group: g)
+    let schedule = KernelSchedule(
+      .dense, group: g, inputs: [.plain, .packed, .packed] + layouts(e), output: .plain, parallel: [.batch, .channelBlock],
+      epilogue: epilogueOps(group, anchor: group.anchor))
+    program.addStep(t.source, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: t.tasks, schedule: schedule)
     return true
   }
 }

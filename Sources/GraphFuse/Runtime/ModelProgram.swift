@@ -45,8 +45,8 @@ struct ModelProgram {
   var outputBuffers: [Int] = []
   /// Buffer of each value in plain layout.
   var plain: [ValueID: Int] = [:]
-  /// The schedule each plan group compiled to, in plan order.
-  var schedules: [String] = []
+  /// The schedules of each plan group's kernels (layout changes it needs included), in plan order.
+  var schedules: [[KernelSchedule]] = []
   /// Floats per SIMD vector of the blocked layout.
   var vectorWidth = 16
 
@@ -68,7 +68,8 @@ struct ModelProgram {
   /// Adds a C function and its launch. A function identical to one already emitted (same
   /// schedule and shapes: the same text up to its symbol) is not emitted again; the step
   /// launches the earlier one.
-  mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, group: Int, nest: LoopNest? = nil) {
+  mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, schedule: KernelSchedule, nest: LoopNest? = nil) {
+    let group = schedule.group
     let key = KernelFunction.blanking(symbol, in: function)
     var launched = symbol
     if let existing = symbolOfKernel[key] {
@@ -78,12 +79,16 @@ struct ModelProgram {
       functions.append(KernelFunction(symbol: symbol, text: function, nest: nest))
     }
     steps.append(StepPlan(symbol: launched, buffers: buffers, tasks: max(0, tasks), group: group))
+    var done = schedule
+    done.symbol = launched
+    done.tasks = max(0, tasks)
+    schedules[group].append(done)
   }
 
   /// Adds the kernel a loop nest renders to and its launch (tasks: the nest's parallel extent).
-  mutating func addStep(_ nest: LoopNest, buffers: [Int], group: Int) {
+  mutating func addStep(_ nest: LoopNest, buffers: [Int], schedule: KernelSchedule) {
     let symbol = nextSymbol
-    addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount, group: group, nest: nest)
+    addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount, schedule: schedule, nest: nest)
   }
 
   /// The next unused kernel symbol.
@@ -97,25 +102,16 @@ struct ModelProgram {
     for v in graph.inputs { program.inputBuffers.append(program.plainBuffer(graph, v)) }
     var layouts = LayoutPlanner(graph: graph, plan: plan, vectorWidth: vectorWidth)
     layouts.threads = threads
-    program.schedules = [String](repeating: "", count: plan.groups.count)
+    program.schedules = [[KernelSchedule]](repeating: [], count: plan.groups.count)
     for g in order {
       let group = plan.groups[g]
-      if let name = try layouts.emitTemplate(group: g, into: &program) {
-        program.schedules[g] = name
-        continue
-      }
-      // A group no template runs whole (a conv chain that does not fit) runs stage by stage.
+      if try layouts.emitTemplate(group: g, into: &program) { continue }
+      // A group no blocked schedule runs whole (a conv chain that does not fit) runs stage by stage.
       let stages = group.stages(in: graph)
-      var names: [String] = []
       for stage in stages {
-        if stages.count > 1, let name = try layouts.emitTemplate(stage, index: g, into: &program) {
-          names.append(name)
-          continue
-        }
-        names.append("generic loop nest (plain NCHW)")
+        if stages.count > 1, try layouts.emitTemplate(stage, index: g, into: &program) { continue }
         try program.emitGeneric(graph, group: stage, index: g, layouts: &layouts)
       }
-      program.schedules[g] = names.count == 1 ? names[0] : "in stages: " + names.joined(separator: "; ")
     }
     for v in graph.outputs {
       program.outputBuffers.append(try layouts.plainBuffer(v, into: &program, group: plan.groups.count - 1))
@@ -131,8 +127,11 @@ struct ModelProgram {
       for b in nest.buffers {
         bufferIDs.append(b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
       }
-      let symbol = nextSymbol
-      addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: bufferIDs, tasks: nest.taskCount, group: g, nest: nest)
+      let inputs = nest.buffers.filter { !$0.isOutput }.map { _ in KernelSchedule.Layout.plain }
+      let schedule = KernelSchedule(
+        .loops, group: g, inputs: inputs, output: .plain, parallel: nest.taskCount > 1 ? [.element] : [],
+        epilogue: group.nodes.filter { $0 != group.anchor }.map { graph.nodes[$0].op })
+      addStep(nest, buffers: bufferIDs, schedule: schedule)
     }
   }
 

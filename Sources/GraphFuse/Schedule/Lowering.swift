@@ -9,7 +9,8 @@ public enum Lowering {
       nests += try lowering.lower()
     }
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth)
-    let schedule = program.schedules[group].hasPrefix("generic") ? nil : program.schedules[group]
+    let templates = program.schedules[group].filter { ![.loops, .toBlocked, .toPlain].contains($0.kind) }
+    let schedule = templates.isEmpty ? nil : templates.map(\.description).joined(separator: "; ")
     var seen = Set<String>()
     let buffers = nests.flatMap(\.buffers).filter { seen.insert($0.name).inserted }
     return LoopNest(name: plan.groups[group].name, buffers: buffers, body: nests.flatMap(\.body), schedule: schedule)
@@ -35,7 +36,8 @@ public enum Lowering {
     for step in program.steps where step.group == group && seen.insert(step.symbol).inserted {
       guard let function = program.functions.first(where: { $0.symbol == step.symbol }) else { continue }
       if var nest = function.nest {
-        nest.name = "\(plan.groups[group].name): \(nest.name) as \(step.symbol), \(step.tasks) task\(step.tasks == 1 ? "" : "s")"
+        let schedule = program.schedules[group].first { $0.symbol == step.symbol }
+        nest.name = "\(plan.groups[group].name) as \(step.symbol)\n// schedule: \(schedule?.description ?? "")"
         nests.append(nest)
       } else if !reference {
         reference = true

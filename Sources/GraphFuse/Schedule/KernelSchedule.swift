@@ -1,0 +1,108 @@
+/// How one kernel of a compiled model runs, as data: its kind, operand layouts, register tile
+/// and why, the parallel axes and task count, and the fused epilogue members.
+public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
+  /// What the kernel computes.
+  public enum Kind: String, Sendable {
+    case convDense = "conv dense"
+    case convPointwise = "conv 1x1"
+    case convDepthwise = "conv depthwise"
+    case convChain = "conv chain [1x1 ->] depthwise -> 1x1"
+    case pool = "pool"
+    case globalAveragePool = "global average pool"
+    case dense = "dense"
+    case elementwise = "elementwise"
+    case concat = "concat"
+    case concatInPlace = "concat in place"
+    case toBlocked = "layout change plain -> blocked"
+    case toPlain = "layout change blocked -> plain"
+    case loops = "generic loop nest"
+  }
+
+  /// The memory layout of an operand.
+  public enum Layout: Sendable, Equatable, CustomStringConvertible {
+    /// Row-major as the graph declares it (NCHW for images).
+    case plain
+    /// `NCHW[v]c`: channels in blocks of `v` floats, innermost.
+    case blocked(Int)
+    /// Packed once at compile time for this kernel (weights, per-channel vectors).
+    case packed
+
+    /// `NCHW`, `NCHW16c` or `packed`.
+    public var description: String {
+      switch self {
+      case .plain: return "plain"
+      case .blocked(let v): return "NCHW\(v)c"
+      case .packed: return "packed"
+      }
+    }
+  }
+
+  /// A loop whose iterations are split into the kernel's tasks.
+  public enum Axis: String, Sendable {
+    case batch, channelBlock = "channel block", channelGroup = "output channel vector group", row = "output row"
+    case pixelTile = "pixel tile", rowBand = "row band", element = "element block"
+  }
+
+  /// The register tile of a microkernel: `pixels` output pixels × `vectors` channel vectors of
+  /// accumulators.
+  public struct Tile: Sendable, Equatable {
+    /// Output pixels per tile.
+    public var pixels: Int
+    /// Channel vectors per tile.
+    public var vectors: Int
+    /// Why this size.
+    public var reason: String
+  }
+
+  /// What the kernel computes.
+  public var kind: Kind
+  /// The plan group it belongs to.
+  public var group: Int
+  /// The C symbol it runs as (nil: no kernel, such as a concat in place).
+  public var symbol: String?
+  /// Layouts of the operands it reads, in buffer order.
+  public var inputs: [Layout]
+  /// Layout of what it writes.
+  public var output: Layout
+  /// The register tile, for microkernels.
+  public var tile: Tile?
+  /// The loops split into tasks, outermost first.
+  public var parallel: [Axis]
+  /// The task count.
+  public var tasks: Int
+  /// The fused members applied in registers before the store (their IR op names).
+  public var epilogue: [String]
+  /// For a layout change: the graph value it converts.
+  public var value: String?
+
+  /// Creates a schedule; the symbol and task count are filled in when the kernel is emitted.
+  public init(
+    _ kind: Kind, group: Int, inputs: [Layout], output: Layout, tile: Tile? = nil, parallel: [Axis] = [], epilogue: [String] = [],
+    symbol: String? = nil, tasks: Int = 0
+  ) {
+    self.kind = kind
+    self.group = group
+    self.inputs = inputs
+    self.output = output
+    self.tile = tile
+    self.parallel = parallel
+    self.epilogue = epilogue
+    self.symbol = symbol
+    self.tasks = tasks
+  }
+
+  /// One line: `conv dense · in NCHW16c, packed → NCHW16c · tile 12 px × 2 vectors (…) · …`.
+  public var description: String {
+    var parts = ["\(kind.rawValue)"]
+    parts.append("in " + inputs.map(\.description).joined(separator: ", ") + " -> \(output)")
+    if let tile { parts.append("tile \(tile.pixels) px x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))") }
+    if symbol != nil {
+      let axes = parallel.isEmpty ? "" : " over " + parallel.map(\.rawValue).joined(separator: " x ")
+      parts.append("parallel\(axes): \(tasks) task\(tasks == 1 ? "" : "s")")
+    } else {
+      parts.append("no kernel")
+    }
+    if !epilogue.isEmpty { parts.append("epilogue " + epilogue.joined(separator: ", ")) }
+    return parts.joined(separator: " · ")
+  }
+}
