@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """Time one ONNX model with ONNX Runtime (all graph optimizations / none), PyTorch (only if
-onnx2torch is installed) and `graphfuse bench`, in one run, on the same threads.
+onnx2torch is installed) and `graphfuse bench`, interleaved in rounds, on the same threads.
 
-    /work/venv/bin/python bench/compare_peers.py ../shared/models/resnet18.onnx --threads 2 --runs 50
+    python bench/compare_peers.py path/to/resnet18.onnx --threads 2 --runs 50 --rounds 5
+
+The engines take turns: in each of --rounds rounds every engine runs --runs/--rounds timed
+inferences (the order rotates from round to round), so a machine that gets busier or quieter
+during the measurement affects every engine alike. GraphFuse runs as `graphfuse bench` once per
+round (with --warmup passed through); its per-round medians are combined.
 
 The input comes from MODEL.input.bin (raw little-endian float32) next to the model, with the
 shape from MODEL.json or the model's declared input; without the file a fixed random input is
-used. Every engine's output is checked against MODEL.output.bin when present.
+used. Every engine's output is checked against MODEL.output.bin when present, and the script
+exits 1 when one differs by more than --max-error (default 1e-4, relative to the golden
+output's largest magnitude).
 
 Absolute times drift between machines and runs; read the ratios. Optional: not part of the
 Swift build or tests.
@@ -33,18 +40,6 @@ def stats(samples_ms):
         "mean_ms": statistics.fmean(samples_ms),
         "runs": len(samples_ms),
     }
-
-
-def measure(fn, runs, warmup):
-    """Warm up, then time `fn` `runs` times on the monotonic clock."""
-    for _ in range(warmup):
-        fn()
-    samples = [0.0] * runs
-    for i in range(runs):
-        start = time.perf_counter_ns()
-        fn()
-        samples[i] = (time.perf_counter_ns() - start) / 1e6
-    return stats(samples)
 
 
 def load_input(model_path, session):
@@ -93,70 +88,42 @@ def ort_session(model, threads, optimize):
     return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
 
 
-def run_ort(model, x, expected, threads, runs, warmup, optimize):
-    """ONNX Runtime with all graph optimizations or none."""
+def ort_engine(model, x, optimize):
+    """(run function, first output, version) of an ONNX Runtime session."""
     import onnxruntime as ort
 
-    session = ort_session(model, threads, optimize)
-    name = session.get_inputs()[0].name
-    feeds = {name: x}
+    session = ort_session(model, ARGS.threads, optimize)
+    feeds = {session.get_inputs()[0].name: x}
     out = session.run(None, feeds)[0]
-    result = measure(lambda: session.run(None, feeds), runs, warmup)
-    result["relative_error"] = check("ort", out, expected)
-    result["version"] = ort.__version__
-    return result
+    return (lambda: session.run(None, feeds)), out, ort.__version__
 
 
-def run_ort_interleaved(model, x, expected, threads, runs, warmup):
-    """Both ONNX Runtime sessions timed run by run in turn, so machine drift hits both alike."""
-    import onnxruntime as ort
-
-    sessions = {key: ort_session(model, threads, key == "ort_all") for key in ("ort_all", "ort_none")}
-    feeds = {key: {s.get_inputs()[0].name: x} for key, s in sessions.items()}
-    samples = {key: [0.0] * runs for key in sessions}
-    results = {}
-    for key, s in sessions.items():
-        out = s.run(None, feeds[key])[0]
-        results[key] = {"relative_error": check(key, out, expected), "version": ort.__version__}
-        for _ in range(warmup):
-            s.run(None, feeds[key])
-    for i in range(runs):
-        for key, s in sessions.items():
-            start = time.perf_counter_ns()
-            s.run(None, feeds[key])
-            samples[key][i] = (time.perf_counter_ns() - start) / 1e6
-    for key in sessions:
-        results[key].update(stats(samples[key]))
-    return results
-
-
-def run_torch(model, x, expected, threads, runs, warmup):
-    """PyTorch eager through onnx2torch, only when both are installed (bench/README.md)."""
+def torch_engine(model, x):
+    """(run function, first output, version) of PyTorch eager through onnx2torch, or a reason to skip."""
     try:
         import torch
         from onnx2torch import convert
     except ImportError as error:
-        return {"skipped": f"PyTorch path needs torch and onnx2torch ({error.name} is not installed)"}
-    torch.set_num_threads(threads)
+        return f"PyTorch path needs torch and onnx2torch ({error.name} is not installed)"
+    torch.set_num_threads(ARGS.threads)
     torch.set_num_interop_threads(1)
     try:
         module = convert(model).eval()
     except Exception as error:  # onnx2torch covers part of ONNX; say what it refused
-        return {"skipped": f"onnx2torch could not convert the model: {type(error).__name__}: {error}"}
+        return f"onnx2torch could not convert the model: {type(error).__name__}: {error}"
     tx = torch.from_numpy(x)
-    with torch.inference_mode():
-        out = module(tx).numpy()
-        result = measure(lambda: module(tx), runs, warmup)
-    result["relative_error"] = check("torch", out, expected)
-    result["version"] = torch.__version__
-    return result
+
+    def run():
+        with torch.inference_mode():
+            return module(tx)
+
+    return run, run().numpy(), torch.__version__
 
 
-def run_graphfuse(binary, model, threads, runs):
-    """`graphfuse bench MODEL --json --threads N --runs N`; its JSON document, or why it was skipped."""
-    if not os.path.exists(binary):
-        return {"skipped": f"{binary} not found (swift build -c release)"}
-    cmd = [binary, "bench", model, "--json", "--threads", str(threads), "--runs", str(runs)]
+def graphfuse_round(binary, model, runs, warmup):
+    """One `graphfuse bench MODEL --json` with `runs` timed runs; its JSON document, or why it failed."""
+    cmd = [binary, "bench", model, "--json", "--threads", str(ARGS.threads), "--runs", str(runs),
+           "--warmup", str(warmup), "--peak", "none"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         first = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -174,26 +141,97 @@ def check_graphfuse(binary, model, expected):
         return None
     with tempfile.TemporaryDirectory() as tmp:
         out_path = os.path.join(tmp, "out.bin")
-        cmd = [binary, "run", model, "--input", base + ".input.bin", "--output", out_path, "--backend", "compiled"]
+        cmd = [binary, "run", model, "--input", base + ".input.bin", "--output", out_path, "--backend", "compiled",
+               "--threads", str(ARGS.threads)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or not os.path.exists(out_path):
-            return None
+            return float("inf")
         return check("graphfuse", np.fromfile(out_path, dtype="<f4"), expected)
 
 
+def timed(fn, count):
+    """`count` timings of `fn` in milliseconds on the monotonic clock."""
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - start) / 1e6)
+    return samples
+
+
+def measure_all(x, expected):
+    """Prepares every engine, then times them in rounds with a rotating order."""
+    results, runners = {}, {}
+    print("  preparing ONNX Runtime (all graph optimizations, none) and PyTorch…", file=sys.stderr)
+    for key, make in (("ort_all", lambda: ort_engine(ARGS.model, x, True)),
+                      ("ort_none", lambda: ort_engine(ARGS.model, x, False)),
+                      ("torch", lambda: torch_engine(ARGS.model, x))):
+        made = make()
+        if isinstance(made, str):
+            results[key] = {"skipped": made}
+            continue
+        run, out, version = made
+        for _ in range(ARGS.warmup):
+            run()
+        runners[key] = run
+        results[key] = {"relative_error": check(key, out, expected), "version": version}
+    samples = {key: [] for key in runners}
+    graphfuse_rounds = []
+    use_graphfuse = not ARGS.skip_graphfuse
+    if use_graphfuse and not os.path.exists(ARGS.graphfuse):
+        results["graphfuse"] = {"skipped": f"{ARGS.graphfuse} not found (swift build -c release)"}
+        use_graphfuse = False
+    per_round = max(1, ARGS.runs // ARGS.rounds)
+    engines = list(runners) + (["graphfuse"] if use_graphfuse else [])
+    for r in range(ARGS.rounds):
+        order = engines[r % len(engines):] + engines[:r % len(engines)] if engines else []
+        print(f"  round {r + 1}/{ARGS.rounds}: {', '.join(order)}…", file=sys.stderr)
+        for key in order:
+            if key == "graphfuse":
+                document = graphfuse_round(ARGS.graphfuse, ARGS.model, per_round, ARGS.warmup)
+                if "skipped" in document:
+                    results["graphfuse"] = document
+                    engines.remove("graphfuse")
+                    use_graphfuse = False
+                else:
+                    graphfuse_rounds.append(document)
+            else:
+                samples[key] += timed(runners[key], per_round)
+    for key, values in samples.items():
+        results[key].update(stats(values))
+    if graphfuse_rounds:
+        for config in ("unfused", "folded", "fused"):
+            latencies = [d[config]["latency"] for d in graphfuse_rounds]
+            results[f"graphfuse_{config}"] = {
+                "median_ms": statistics.median(l["median_ms"] for l in latencies),
+                "min_ms": min(l["min_ms"] for l in latencies),
+                "max_ms": max(l["max_ms"] for l in latencies),
+                "runs": sum(l["runs"] for l in latencies),
+                "reference_rel_error": graphfuse_rounds[0][config].get("reference_rel_error"),
+            }
+        results["graphfuse_report"] = graphfuse_rounds[-1]
+        results["graphfuse_fused"]["relative_error"] = check_graphfuse(ARGS.graphfuse, ARGS.model, expected)
+    return results
+
+
 def main():
+    global ARGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="path to an .onnx file (MODEL.input.bin next to it is used as input)")
     parser.add_argument("--threads", type=int, default=2, help="intra-op threads for every engine (default 2)")
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per engine (default 50)")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed runs before timing (default 5)")
+    parser.add_argument("--runs", type=int, default=50, help="timed runs per engine, over all rounds (default 50)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds the engines take turns in (default 5)")
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="untimed runs before timing (default 5; passed to every graphfuse bench round)")
+    parser.add_argument("--max-error", type=float, default=1e-4,
+                        help="largest accepted golden error, relative to the golden max |value| (default 1e-4)")
     parser.add_argument("--graphfuse", default=".build/release/graphfuse", help="graphfuse binary")
-    parser.add_argument("--interleave", action="store_true", help="time the two ORT sessions run by run in turn")
     parser.add_argument("--skip-graphfuse", action="store_true", help="time only the peers")
     parser.add_argument("--json", metavar="FILE", help="also write all results as JSON")
-    args = parser.parse_args()
-    if args.threads < 1 or args.runs < 1 or args.warmup < 0:
-        parser.error("--threads and --runs must be positive, --warmup non-negative")
+    ARGS = parser.parse_args()
+    args = ARGS
+    if args.threads < 1 or args.runs < 1 or args.rounds < 1 or args.warmup < 0:
+        parser.error("--threads, --runs and --rounds must be positive, --warmup non-negative")
 
     import onnxruntime as ort
 
@@ -201,30 +239,9 @@ def main():
     x, source, expected = load_input(args.model, probe)
     del probe
 
-    results = {}
-    print(f"{args.model}: input {list(x.shape)} from {source}; {args.threads} threads, median of {args.runs} runs after {args.warmup} warm-up", file=sys.stderr)
-    if args.interleave:
-        print("  ONNX Runtime, all graph optimizations and ORT_DISABLE_ALL in turn…", file=sys.stderr)
-        results.update(run_ort_interleaved(args.model, x, expected, args.threads, args.runs, args.warmup))
-    else:
-        print("  ONNX Runtime, all graph optimizations…", file=sys.stderr)
-        results["ort_all"] = run_ort(args.model, x, expected, args.threads, args.runs, args.warmup, optimize=True)
-        print("  ONNX Runtime, ORT_DISABLE_ALL…", file=sys.stderr)
-        results["ort_none"] = run_ort(args.model, x, expected, args.threads, args.runs, args.warmup, optimize=False)
-    print("  PyTorch eager…", file=sys.stderr)
-    results["torch"] = run_torch(args.model, x, expected, args.threads, args.runs, args.warmup)
-    if not args.skip_graphfuse:
-        print("  graphfuse bench…", file=sys.stderr)
-        gf = run_graphfuse(args.graphfuse, args.model, args.threads, args.runs)
-        if "skipped" in gf:
-            results["graphfuse"] = gf
-        else:
-            for config in ("unfused", "folded", "fused"):
-                entry = dict(gf.get(config, {}).get("latency", {}))
-                entry["median_ms"] = gf[f"{config}_ms"]
-                results[f"graphfuse_{config}"] = entry
-            results["graphfuse_report"] = gf
-            results["graphfuse_fused"]["relative_error"] = check_graphfuse(args.graphfuse, args.model, expected)
+    print(f"{args.model}: input {list(x.shape)} from {source}; {args.threads} threads, {args.runs} runs in "
+          f"{args.rounds} rounds after {args.warmup} warm-up", file=sys.stderr)
+    results = measure_all(x, expected)
 
     rows = [
         ("ort_all", "ONNX Runtime (all opts)"),
@@ -235,6 +252,7 @@ def main():
         ("graphfuse_fused", "GraphFuse fused"),
     ]
     base = results["ort_all"]["median_ms"]
+    failures = []
     print(f"\n{'engine':<30} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'vs ORT all':>10} {'rel err':>9}")
     for key, label in rows:
         r = results.get(key)
@@ -245,8 +263,10 @@ def main():
             continue
         err = r.get("relative_error")
         err_text = "" if err is None else f"{err:.1e}"
-        print(f"{label:<30} {r['median_ms']:>10.2f} {r.get('min_ms', float('nan')):>8.2f} {r.get('max_ms', float('nan')):>8.2f} "
-              f"{r['median_ms'] / base:>9.2f}× {err_text:>9}")
+        if err is not None and not err <= args.max_error:
+            failures.append(f"{label}: golden error {err:.1e} > {args.max_error:.0e}")
+        print(f"{label:<30} {r['median_ms']:>10.2f} {r.get('min_ms', float('nan')):>8.2f} "
+              f"{r.get('max_ms', float('nan')):>8.2f} {r['median_ms'] / base:>9.2f}× {err_text:>9}")
     if "graphfuse" in results:
         print(f"{'GraphFuse':<30} skipped: {results['graphfuse']['skipped']}")
     if "graphfuse_fused" in results:
@@ -261,8 +281,8 @@ def main():
             "model": args.model,
             "threads": args.threads,
             "runs": args.runs,
+            "rounds": args.rounds,
             "warmup": args.warmup,
-            "interleaved": args.interleave,
             "load_average": os.getloadavg(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "results": results,
@@ -270,7 +290,12 @@ def main():
         with open(args.json, "w") as f:
             json.dump(document, f, indent=2)
         print(f"wrote {args.json}", file=sys.stderr)
+    if failures:
+        print("FAIL: " + "; ".join(failures), file=sys.stderr)
+        sys.exit(1)
 
+
+ARGS = None
 
 if __name__ == "__main__":
     main()

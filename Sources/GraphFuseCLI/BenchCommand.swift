@@ -37,7 +37,9 @@ enum BenchCommand {
     case "measure":
       let progress = ProgressLine()
       progress.update("measuring the FMA peak on \(options.threads) thread\(options.threads == 1 ? "" : "s")…")
-      options.peakGFLOPS = try MachinePeak.measure(threads: options.threads)
+      let peak = try MachinePeak.measureSpread(threads: options.threads)
+      options.peakGFLOPS = peak.best
+      options.peakSpread = peak.best > 0 ? peak.worst / peak.best : nil
       options.peakMeasured = true
       progress.finish()
     default:
@@ -49,16 +51,28 @@ enum BenchCommand {
   }
 
   /// Compiles each configuration (outside the timed loop) and times it with the bench harness.
-  static func measure(_ graph: Graph, model: String, options: BenchOptions) throws(GraphFuseError) -> BenchReport {
+  /// Every configuration is checked against `reference` (computed here when nil): the reference
+  /// executor's outputs on the unoptimized graph for the same inputs.
+  static func measure(
+    _ graph: Graph, model: String, options: BenchOptions, reference known: [Tensor]? = nil
+  ) throws(GraphFuseError) -> BenchReport {
     let inputs = graph.inputs.enumerated().map { Tensor.random(shape: graph.shape(of: $1), seed: 42 + UInt64($0)) }
     let compileOptions = CompileOptions(threads: options.threads)
-    return try BenchRunner.run(graph: graph, model: model, options: options, progress: ProgressLine()) { _, optimized throws(GraphFuseError) in
+    let progress = ProgressLine()
+    var reference = known ?? []
+    if known == nil {
+      progress.update("running the reference executor (the outputs every configuration is checked against)…")
+      reference = try ReferenceExecutor.run(graph, inputs: inputs)
+    }
+    return try BenchRunner.run(
+      graph: graph, model: model, options: options, progress: progress, reference: reference
+    ) { _, optimized throws(GraphFuseError) in
       let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: compileOptions)
       return BenchRunnable(
         run: { () throws(GraphFuseError) in _ = try compiled.run(inputs) },
         outputs: { () throws(GraphFuseError) in try compiled.run(inputs) },
         profile: { () throws(GraphFuseError) in try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3) } },
-        intermediateBytes: compiled.intermediateBytes, kernels: compiled.launchingGroups)
+        intermediateBytes: compiled.intermediateBytes, kernels: compiled.launchingGroups, cached: compiled.cacheHit)
     }
   }
 }

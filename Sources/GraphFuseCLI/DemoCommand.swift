@@ -38,7 +38,7 @@ enum DemoCommand {
       if !json { print(OutputSummary.describe(output, index: k)) }
     }
     if !json { print("") }
-    let report = try BenchCommand.measure(graph, model: model, options: options)
+    let report = try BenchCommand.measure(graph, model: model, options: options, reference: references)
     print(json ? report.json : report.description)
   }
 }

@@ -154,4 +154,17 @@ import Testing
     let two = try cli.run(["run", "zoo:tiny", "--input", input, "--output", "a.bin,b.bin"])
     #expect(two.status == 1 && two.stderr.contains("for 1 outputs"))
   }
+
+  @Test func benchChecksEveryConfigurationAgainstTheReference() throws {
+    let result = try cli.run([
+      "bench", "zoo:tiny", "--runs", "1", "--warmup", "0", "--threads", "1", "--peak", "none", "--json",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    for config in ["unfused", "folded", "fused"] {
+      let entry = try #require(object[config] as? [String: Any])
+      #expect(try #require(entry["reference_rel_error"] as? Double) < 1e-4)
+      #expect(entry["cached"] is Bool)
+    }
+  }
 }

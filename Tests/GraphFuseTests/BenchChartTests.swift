@@ -66,7 +66,7 @@ struct SVGChartTests {
     #expect(inspector.texts.contains("31.4 ms"))
     #expect(inspector.texts.contains("13.6 ms"))
     #expect(inspector.texts.contains("latency (ms)"))
-    #expect(inspector.texts.contains("fusion ceiling 1.15×: unfused with elementwise kernels free"))
+    #expect(inspector.texts.contains("fusion ceiling 1.15×: unfused with elementwise kernels free, convs unchanged"))
     if c.groups > 0 {
       #expect(inspector.texts.contains("fused_conv2d_add_relu_0"))
       #expect(inspector.texts.contains { $0.hasPrefix("2.00 ms · ") })
@@ -95,12 +95,22 @@ struct SVGChartTests {
     #expect(inspector.parse(SVGChart(report).svg))
     #expect(inspector.texts.contains("fused_<odd>&\"name\""))
     #expect(inspector.texts.contains { $0.hasPrefix("a&b.onnx") })
-    let long = "fused_conv2d_batch_norm_relu_max_pool2d_transpose_reshape_17"
-    let cut = SVGChart.truncated(long)
-    #expect(cut.count == SVGChart.maxNameLength)
-    #expect(cut.hasPrefix("fused_conv2d_batch_norm"))
-    #expect(cut.hasSuffix("…shape_17"))
     #expect(SVGChart.truncated("fused_conv2d_relu_3") == "fused_conv2d_relu_3")
+    let names = [
+      "fused_conv2d_batch_norm_relu_max_pool2d_transpose_reshape_17",
+      "fused_conv2d_clip_conv2d_clip_conv2d_add_clip_conv2d_clip_conv2d_12",
+      "fused_conv2d_clip_conv2d_clip_conv2d_add_1",
+    ]
+    for long in names {
+      let cut = SVGChart.truncated(long)
+      #expect(cut.count <= SVGChart.maxNameLength, "\(cut)")
+      // Cut only between words: every kept word is a whole word of the name.
+      let words = Set(long.split(separator: "_").map(String.init))
+      for part in cut.split(whereSeparator: { $0 == "_" || $0 == "…" }) { #expect(words.contains(String(part)), "\(cut)") }
+      #expect(cut.hasPrefix("conv2d_"))
+      #expect(cut.hasSuffix("_" + (long.split(separator: "_").last.map(String.init) ?? "")))
+    }
+    #expect(SVGChart.truncated(names[0]) == "conv2d_batch_norm…reshape_17")
   }
 
   @Test(arguments: [(0.0, 1.0, 0.2), (13.6, 15.0, 2.5), (31.4 * 1.2, 40.0, 10.0), (2.0, 2.0, 0.5), (0.07, 0.08, 0.02), (230, 250, 50)])

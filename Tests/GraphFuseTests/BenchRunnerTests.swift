@@ -86,6 +86,36 @@ struct BenchRunnerTests {
     #expect(error?.message.hasPrefix("fused output 0 differs from unfused") == true)
   }
 
+  /// A bug shared by all three configurations passes their mutual check but not the reference's.
+  @Test func everyConfigurationIsCheckedAgainstTheReference() throws {
+    let graph = try ModelZoo.build("tiny")
+    let inputs = TestNets.input(graph)
+    let golden = try ReferenceExecutor.run(graph, inputs: inputs)
+    func prepare(offset: Float) -> (BenchConfiguration, OptimizedGraph) throws(GraphFuseError) -> BenchRunnable {
+      { _, optimized in
+        let graph = optimized.graph
+        return BenchRunnable(
+          run: {},
+          outputs: { () throws(GraphFuseError) in
+            var out = try ReferenceExecutor.run(graph, inputs: inputs)
+            out[0].data[0] += offset
+            return out
+          }, cached: true)
+      }
+    }
+    let options = BenchOptions(runs: 1, warmup: 0)
+    _ = try BenchRunner.run(graph: graph, model: "zoo:tiny", options: options, prepare: prepare(offset: 1))
+    let error = #expect(throws: GraphFuseError.self) {
+      try BenchRunner.run(graph: graph, model: "zoo:tiny", options: options, reference: golden, prepare: prepare(offset: 1))
+    }
+    #expect(error?.message.hasPrefix("unfused output 0 differs from the reference executor") == true, "\(String(describing: error))")
+    let report = try BenchRunner.run(graph: graph, model: "zoo:tiny", options: options, reference: golden, prepare: prepare(offset: 0))
+    for (_, c) in report.configurations {
+      #expect(try #require(c.referenceRelError) < 1e-5)
+      #expect(c.cached == true)
+    }
+  }
+
   @Test func zeroRunsIsAnError() throws {
     let graph = try ModelZoo.build("tiny")
     #expect(throws: GraphFuseError.self) {

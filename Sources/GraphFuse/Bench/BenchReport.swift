@@ -1,7 +1,7 @@
 import Foundation
 
-/// Timing of unfused, folded and fused execution of one model, with a per-group profile
-/// (DESIGN §6); prints as a table and encodes as the `bench --json` document (DESIGN §7).
+/// Timing of unfused, folded and fused execution of one model, with a per-group profile;
+/// prints as a table and encodes as the `bench --json` document (Docs/Benchmarks.md lists its keys).
 public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// One configuration's measurements.
   public struct Configuration: Codable, Sendable, Equatable {
@@ -13,19 +13,30 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     public var kernels: Int
     /// Time to optimize and prepare (compile) this configuration, once, untimed by the runs.
     public var prepareMs: Double
+    /// Whether preparing found the compiled code in the cache (then `prepareMs` is no compile time).
+    public var cached: Bool?
+    /// Max |error| of the outputs against the reference executor on the unoptimized graph,
+    /// relative to the reference's largest magnitude; nil when not checked.
+    public var referenceRelError: Double?
 
     enum CodingKeys: String, CodingKey {
-      case latency, kernels
+      case latency, kernels, cached
       case intermediateBytes = "intermediate_bytes"
       case prepareMs = "prepare_ms"
+      case referenceRelError = "reference_rel_error"
     }
 
     /// A configuration's measurements.
-    public init(latency: LatencyStats, intermediateBytes: Int, kernels: Int, prepareMs: Double = 0) {
+    public init(
+      latency: LatencyStats, intermediateBytes: Int, kernels: Int, prepareMs: Double = 0, cached: Bool? = nil,
+      referenceRelError: Double? = nil
+    ) {
       self.latency = latency
       self.intermediateBytes = intermediateBytes
       self.kernels = kernels
       self.prepareMs = prepareMs
+      self.cached = cached
+      self.referenceRelError = referenceRelError
     }
   }
 
@@ -70,10 +81,12 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   public var date: String
   /// Floating-point operations of one inference of the source graph.
   public var flops: Int
-  /// The machine's float32 FMA peak for `threads` threads, when known (`tools/peak.sh`).
+  /// The machine's float32 FMA peak for `threads` threads, when known (`MachinePeak`).
   public var peakGFLOPS: Double?
   /// Whether the peak was measured on this host in the same process (`MachinePeak`) rather than given.
   public var peakMeasured: Bool
+  /// The slowest repeat of the peak measurement over the fastest (1 on a quiet machine), when measured.
+  public var peakSpread: Double?
   public var unfused: Configuration
   public var folded: Configuration
   public var fused: Configuration
@@ -111,6 +124,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     case model, threads, runs, warmup, date, flops, unfused, folded, fused, groups, speedup
     case peakGFLOPS = "peak_gflops"
     case peakMeasured = "peak_measured"
+    case peakSpread = "peak_spread"
+    case warnings
     case unfusedByPattern = "unfused_by_pattern"
     case fusionCeiling = "fusion_ceiling"
     case unfusedMs = "unfused_ms"
@@ -121,6 +136,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// A report; `groups` are sorted slowest first and get their share and peak fraction.
   public init(
     model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil, peakMeasured: Bool = false,
+    peakSpread: Double? = nil,
     unfused: Configuration, folded: Configuration, fused: Configuration, groups: [Group] = [],
     unfusedByPattern: [String: Double] = [:]
   ) {
@@ -132,6 +148,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     self.flops = flops
     self.peakGFLOPS = peakGFLOPS
     self.peakMeasured = peakMeasured
+    self.peakSpread = peakSpread
     self.unfused = unfused
     self.folded = folded
     self.fused = fused
@@ -160,6 +177,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     flops = try c.decode(Int.self, forKey: .flops)
     peakGFLOPS = try c.decodeIfPresent(Double.self, forKey: .peakGFLOPS)
     peakMeasured = try c.decodeIfPresent(Bool.self, forKey: .peakMeasured) ?? false
+    peakSpread = try c.decodeIfPresent(Double.self, forKey: .peakSpread)
     unfused = try c.decode(Configuration.self, forKey: .unfused)
     folded = try c.decode(Configuration.self, forKey: .folded)
     fused = try c.decode(Configuration.self, forKey: .fused)
@@ -177,6 +195,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     try c.encode(flops, forKey: .flops)
     try c.encodeIfPresent(peakGFLOPS, forKey: .peakGFLOPS)
     if peakGFLOPS != nil { try c.encode(peakMeasured, forKey: .peakMeasured) }
+    try c.encodeIfPresent(peakSpread, forKey: .peakSpread)
     try c.encode(unfusedMs, forKey: .unfusedMs)
     try c.encode(foldedMs, forKey: .foldedMs)
     try c.encode(fusedMs, forKey: .fusedMs)
@@ -187,6 +206,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     try c.encode(groups, forKey: .groups)
     if !unfusedByPattern.isEmpty { try c.encode(unfusedByPattern, forKey: .unfusedByPattern) }
     try c.encodeIfPresent(fusionCeiling, forKey: .fusionCeiling)
+    if !warnings.isEmpty { try c.encode(warnings, forKey: .warnings) }
   }
 
   /// The report as pretty-printed JSON with sorted keys.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One of the three configurations DESIGN §6 compares.
+/// One of the three configurations `graphfuse bench` compares.
 public enum BenchConfiguration: String, CaseIterable, Sendable {
   /// No folding, no fusion: every op its own kernel.
   case unfused
@@ -37,6 +37,8 @@ public struct BenchRunnable {
   /// Plan groups that launch at least one kernel per inference, as the backend counts them
   /// (an in-place concat launches none); when nil, every plan group counts.
   public var kernels: Int?
+  /// Whether preparing found the compiled code in a cache (so its prepare time is not a compile time).
+  public var cached: Bool?
 
   /// A runnable; only `run` is required.
   public init(
@@ -44,13 +46,15 @@ public struct BenchRunnable {
     outputs: (() throws(GraphFuseError) -> [Tensor])? = nil,
     profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])? = nil,
     intermediateBytes: Int? = nil,
-    kernels: Int? = nil
+    kernels: Int? = nil,
+    cached: Bool? = nil
   ) {
     self.run = run
     self.outputs = outputs
     self.profile = profile
     self.intermediateBytes = intermediateBytes
     self.kernels = kernels
+    self.cached = cached
   }
 }
 
@@ -62,10 +66,12 @@ public struct BenchOptions: Sendable {
   public var warmup = 5
   /// Worker threads, as passed to the backend (recorded in the report).
   public var threads = 1
-  /// The machine's FMA peak for `threads` threads in GFLOP/s (`MachinePeak`, `tools/peak.sh`), if known.
+  /// The machine's FMA peak for `threads` threads in GFLOP/s (`MachinePeak`), if known.
   public var peakGFLOPS: Double?
   /// Whether `peakGFLOPS` was measured in this process (`MachinePeak`) rather than given.
   public var peakMeasured = false
+  /// The slowest of the peak measurement's repeats over the fastest (1 on a quiet machine), when measured.
+  public var peakSpread: Double?
   /// Optimizer options of the fused configuration; `keep` and `opaque` apply to all three.
   public var optimize = OptimizeOptions()
   /// Round-robin the configurations run by run instead of timing each in one block, so
@@ -73,6 +79,8 @@ public struct BenchOptions: Sendable {
   public var interleaved = false
   /// Relative tolerance (of the largest magnitude) when checking outputs agree.
   public var tolerance: Float = 1e-3
+  /// The largest accepted error against the reference outputs, relative to their largest magnitude.
+  public var referenceTolerance: Float = 1e-4
 
   /// Options with the given counts.
   public init(runs: Int = 50, warmup: Int = 5, threads: Int = 1, peakGFLOPS: Double? = nil, optimize: OptimizeOptions = .init(), interleaved: Bool = false) {
@@ -98,18 +106,21 @@ public struct BenchOptions: Sendable {
 /// ```
 public enum BenchRunner {
   /// Optimizes `graph` three ways, asks `prepare` for a runnable of each, times them and
-  /// profiles the unfused and fused ones. Throws when a configuration's outputs differ from unfused.
+  /// profiles the unfused and fused ones. Throws when a configuration's outputs differ from unfused,
+  /// or from `reference` (the reference executor's outputs on the same inputs) by more than
+  /// `options.referenceTolerance`.
   public static func run(
-    graph: Graph, model: String, options: BenchOptions = .init(), progress: ProgressLine? = nil,
+    graph: Graph, model: String, options: BenchOptions = .init(), progress: ProgressLine? = nil, reference: [Tensor]? = nil,
     prepare: (BenchConfiguration, OptimizedGraph) throws(GraphFuseError) -> BenchRunnable
   ) throws(GraphFuseError) -> BenchReport {
     guard options.runs > 0 else { throw GraphFuseError("--runs must be positive, got \(options.runs)") }
     var results: [BenchConfiguration: BenchReport.Configuration] = [:]
-    var reference: [Tensor]?
+    var unfusedOutputs: [Tensor]?
     var groups: [BenchReport.Group] = []
     var unfusedByPattern: [String: Double] = [:]
     var prepared: [(BenchConfiguration, OptimizedGraph, BenchRunnable)] = []
     var prepareMs: [BenchConfiguration: Double] = [:]
+    var referenceErrors: [BenchConfiguration: Double] = [:]
 
     for config in BenchConfiguration.allCases {
       progress?.update("optimizing \(config.rawValue)…")
@@ -122,10 +133,13 @@ public enum BenchRunner {
       for _ in 0..<options.warmup { try runnable.run() }
       if let outputs = runnable.outputs {
         let got = try outputs()
-        if let expected = reference {
+        if let golden = reference {
+          referenceErrors[config] = try checkReference(got, against: golden, config: config, tolerance: options.referenceTolerance)
+        }
+        if let expected = unfusedOutputs {
           try check(got, against: expected, config: config, tolerance: options.tolerance)
         } else {
-          reference = got
+          unfusedOutputs = got
         }
       }
       if options.interleaved {
@@ -135,6 +149,7 @@ public enum BenchRunner {
           progress?.update("timing \(config.rawValue) \(done)/\(options.runs)")
         }
         results[config] = configuration(optimized, runnable, latency, prepareMs: prepareMs[config] ?? 0)
+        results[config]?.referenceRelError = referenceErrors[config]
         try profile(config, optimized, runnable, progress: progress, groups: &groups, byPattern: &unfusedByPattern)
       }
     }
@@ -146,6 +161,7 @@ public enum BenchRunner {
       }
       for (k, (config, optimized, runnable)) in prepared.enumerated() {
         results[config] = configuration(optimized, runnable, LatencyStats(nanoseconds: samples[k]), prepareMs: prepareMs[config] ?? 0)
+        results[config]?.referenceRelError = referenceErrors[config]
         try profile(config, optimized, runnable, progress: progress, groups: &groups, byPattern: &unfusedByPattern)
       }
     }
@@ -153,7 +169,8 @@ public enum BenchRunner {
     let flops = graph.nodes.reduce(0) { $0 + OpRegistry.flops(of: $1, in: graph) }
     return BenchReport(
       model: model, threads: options.threads, runs: options.runs, warmup: options.warmup, flops: flops,
-      peakGFLOPS: options.peakGFLOPS, peakMeasured: options.peakMeasured, unfused: results[.unfused]!, folded: results[.folded]!, fused: results[.fused]!,
+      peakGFLOPS: options.peakGFLOPS, peakMeasured: options.peakMeasured, peakSpread: options.peakSpread, unfused: results[.unfused]!,
+      folded: results[.folded]!, fused: results[.fused]!,
       groups: groups, unfusedByPattern: unfusedByPattern)
   }
 
@@ -161,7 +178,8 @@ public enum BenchRunner {
   static func configuration(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats, prepareMs: Double) -> BenchReport.Configuration {
     let bytes = runnable.intermediateBytes ?? FusionReport.intermediates(optimized.graph, plan: optimized.plan).bytes
     return BenchReport.Configuration(
-      latency: latency, intermediateBytes: bytes, kernels: runnable.kernels ?? optimized.plan.groups.count, prepareMs: prepareMs)
+      latency: latency, intermediateBytes: bytes, kernels: runnable.kernels ?? optimized.plan.groups.count, prepareMs: prepareMs,
+      cached: runnable.cached)
   }
 
   /// Profiles the fused configuration group by group (joined with each group's FLOP count)
@@ -184,6 +202,25 @@ public enum BenchRunner {
       flops[g.name] = g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) }
     }
     groups = timings.map { BenchReport.Group(name: $0.name, ms: $0.ms, flops: flops[$0.name] ?? 0) }
+  }
+
+  /// The largest relative error of `got` against the reference outputs; throws above `tolerance`.
+  static func checkReference(
+    _ got: [Tensor], against golden: [Tensor], config: BenchConfiguration, tolerance: Float
+  ) throws(GraphFuseError) -> Double {
+    guard got.count == golden.count else {
+      throw GraphFuseError("\(config.rawValue) produced \(got.count) outputs, the reference executor \(golden.count)")
+    }
+    var worst = 0.0
+    for (k, (g, e)) in zip(got, golden).enumerated() {
+      let c = g.compared(to: e)
+      guard c.isWithin(relative: tolerance) else {
+        throw GraphFuseError(
+          "\(config.rawValue) output \(k) differs from the reference executor: \(c), above the \(tolerance) bench accepts")
+      }
+      worst = max(worst, Double(c.relativeError))
+    }
+    return worst
   }
 
   /// Throws unless `got` matches `expected` within `tolerance` of the largest magnitude.

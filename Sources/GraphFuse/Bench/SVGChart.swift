@@ -110,7 +110,7 @@ public struct SVGChart: Sendable {
     scale.axis(&out, y: y, title: "latency (ms)")
     if let ceiling = report.fusionCeiling {
       out.text(
-        SVGChart.width - SVGChart.margin, y + 34, "fusion ceiling \(ratio(ceiling)): unfused with elementwise kernels free", size: 11,
+        SVGChart.width - SVGChart.margin, y + 34, "fusion ceiling \(ratio(ceiling)): unfused with elementwise kernels free, convs unchanged", size: 11,
         fill: SVGChart.muted, anchor: "end")
     }
     out.close("g")
@@ -159,11 +159,36 @@ public struct SVGChart: Sendable {
     return other >= fused ? "\(ratio(other / fused)) faster than \(name)" : "\(ratio(fused / other)) slower than \(name)"
   }
 
-  /// `name` cut to `maxNameLength` characters, keeping its end (the numeric suffix that tells groups apart).
+  /// `name` in at most `limit` characters, cut only between `_`-separated words: the `fused_`
+  /// prefix goes first, then words from the middle (shown as `…`), keeping the first ops and the
+  /// end (the last op and the numeric suffix that tells groups apart).
   static func truncated(_ name: String, to limit: Int = maxNameLength) -> String {
     guard name.count > limit else { return name }
-    let tail = min(8, limit / 3)
-    return String(name.prefix(limit - tail - 1)) + "…" + String(name.suffix(tail))
+    let short = name.hasPrefix("fused_") ? String(name.dropFirst(6)) : name
+    guard short.count > limit else { return short }
+    let words = short.split(separator: "_", omittingEmptySubsequences: false).map(String.init)
+    var tailCount = words.last.map { Int($0) != nil && words.count > 2 ? 2 : 1 } ?? 1
+    var headCount = 1
+    func joined(_ head: Int, _ tail: Int) -> String {
+      words.prefix(head).joined(separator: "_") + "…" + words.suffix(tail).joined(separator: "_")
+    }
+    guard headCount + tailCount < words.count, joined(headCount, tailCount).count <= limit else {
+      return String(short.prefix(limit - 1)) + "…"
+    }
+    // Grow the kept head and tail alternately while they fit.
+    var grew = true
+    while grew {
+      grew = false
+      if headCount + tailCount < words.count - 1, joined(headCount + 1, tailCount).count <= limit {
+        headCount += 1
+        grew = true
+      }
+      if headCount + tailCount < words.count - 1, joined(headCount, tailCount + 1).count <= limit {
+        tailCount += 1
+        grew = true
+      }
+    }
+    return joined(headCount, tailCount)
   }
 }
 

@@ -1,8 +1,8 @@
 import Foundation
 
-/// The float32 FMA peak of this machine, measured the way `tools/peak.sh` measures it but
-/// with the compiler and flags of the generated kernels, so "% of peak" is against the host
-/// the kernels actually ran on (hosts of one machine kind differ: 116 and 182 GFLOP/s per
+/// The float32 FMA peak of this machine: every thread runs 16 independent vector FMA chains,
+/// built with the compiler and flags of the generated kernels, so "% of peak" is against the
+/// host the kernels actually ran on (hosts of one machine kind differ: 116 and 182 GFLOP/s per
 /// core have both been seen).
 public enum MachinePeak {
   /// Independent FMA chains per thread: enough to cover two FMA pipes of latency 4–5.
@@ -53,7 +53,16 @@ public enum MachinePeak {
     """#
 
   /// GFLOP/s of `threads` threads, the best of `repeats` runs of about `seconds` each.
-  public static func measure(threads: Int, seconds: Double = 0.1, repeats: Int = 3, options: CompileOptions = .init()) throws(GraphFuseError) -> Double {
+  public static func measure(
+    threads: Int, seconds: Double = 0.1, repeats: Int = 3, options: CompileOptions = .init()
+  ) throws(GraphFuseError) -> Double {
+    try measureSpread(threads: threads, seconds: seconds, repeats: repeats, options: options).best
+  }
+
+  /// The best and the worst GFLOP/s of `repeats` runs: far apart, the machine was busy.
+  public static func measureSpread(
+    threads: Int, seconds: Double = 0.1, repeats: Int = 3, options: CompileOptions = .init()
+  ) throws(GraphFuseError) -> (best: Double, worst: Double) {
     guard threads >= 1 else { throw GraphFuseError("peak: threads must be positive, got \(threads)", op: "peak") }
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let width = toolchain.hasAVX512 ? 16 : 8
@@ -66,12 +75,14 @@ public enum MachinePeak {
     let probe = run(Int32(threads), iterations)
     guard probe > 0 else { throw GraphFuseError("peak: could not start \(threads) threads", op: "peak") }
     iterations = max(iterations, Int(Double(iterations) * seconds / probe))
-    var best = 0.0
+    var best = 0.0, worst = Double.infinity
     for _ in 0..<max(1, repeats) {
       let t = run(Int32(threads), iterations)
       guard t > 0 else { throw GraphFuseError("peak: could not start \(threads) threads", op: "peak") }
-      best = max(best, 2.0 * Double(width * chains * iterations * threads) / t / 1e9)
+      let gflops = 2.0 * Double(width * chains * iterations * threads) / t / 1e9
+      best = max(best, gflops)
+      worst = min(worst, gflops)
     }
-    return best
+    return (best, worst)
   }
 }
