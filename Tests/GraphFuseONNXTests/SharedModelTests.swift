@@ -32,9 +32,17 @@ struct SharedModelTests {
     #expect(comparison.isWithin(relative: 1e-4), "\(path): \(comparison)")
   }
 
-  @Test(.enabled(if: !cases.isEmpty), arguments: cases)
+  @Test(
+    .enabled(
+      if: !cases.isEmpty,
+      "skipped: needs ../shared/cases beside the package (PyTorch-exported cases with golden outputs), absent here"),
+    arguments: cases)
   func caseMatchesGolden(_ path: String) throws { try Self.check(path) }
 
-  @Test(.enabled(if: !models.isEmpty), arguments: models)
+  @Test(
+    .enabled(
+      if: !models.isEmpty,
+      "skipped: needs ../shared/models beside the package and GRAPHFUSE_BIG_MODELS=1 (slow in debug builds)"),
+    arguments: models)
   func modelMatchesGolden(_ path: String) throws { try Self.check(path) }
 }

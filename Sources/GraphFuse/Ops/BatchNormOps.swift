@@ -1,6 +1,6 @@
 import Foundation
 
-/// batch_norm semantics (DESIGN §4).
+/// batch_norm semantics (Docs/Passes/BatchNormFolding.md).
 ///
 /// Inputs: `x, scale γ, bias β, mean μ, variance σ²`; attributes `axis` (default 1),
 /// `epsilon` (1e-5), `momentum` (0.9), `training` (0 or 1), `outputs` (1, or 3 in training

@@ -1,4 +1,4 @@
-/// Batch-norm folding (DESIGN §4): every inference batch_norm whose producer is a conv2d,
+/// Batch-norm folding (Docs/Passes/BatchNormFolding.md): every inference batch_norm whose producer is a conv2d,
 /// conv_transpose2d or gemm with constant weights and a single consumer is folded into it with
 /// `s = γ/sqrt(σ²+ε)`, `W' = W·s`, `b' = (b − μ)·s + β`. Every batch norm gets a decision.
 let foldBatchNormPass = Pass("foldBatchNorm") { (ctx: inout PassContext) throws(GraphFuseError) in

@@ -30,9 +30,9 @@ public struct OptimizeOptions: Sendable, Equatable {
     self.verifyEachPass = verifyEachPass
   }
 
-  /// DESIGN §6 "unfused": no folding, no fusion.
+  /// The "unfused" bench configuration: no folding, no fusion.
   public static let unfused = OptimizeOptions(fold: false, fuse: false)
-  /// DESIGN §6 "folded": batch norms folded, no fusion.
+  /// The "folded" bench configuration: batch norms folded, no fusion.
   public static let folded = OptimizeOptions(fold: true, fuse: false)
 }
 

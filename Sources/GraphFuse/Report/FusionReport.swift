@@ -1,6 +1,6 @@
 import Foundation
 
-/// What the optimizer did, as a value: prints as a table, encodes as JSON (DESIGN §7).
+/// What the optimizer did, as a value: prints as a table, encodes as JSON (`graphfuse report --json`).
 public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   /// One fused group as reported.
   public struct Group: Sendable, Codable, Equatable {
