@@ -32,7 +32,12 @@ struct Arguments {
         value = String(name[name.index(after: eq)...])
         name = String(name[..<eq])
       }
-      guard arg.hasPrefix("--"), let option = byName[name] else {
+      var aliased = false
+      if !arg.hasPrefix("--"), let alias = command.allOptions.first(where: { $0.short.map(String.init) == name }) {
+        name = alias.name
+        aliased = true
+      }
+      guard arg.hasPrefix("--") || aliased, let option = byName[name] else {
         throw GraphFuseError(Self.unknownOption(arg.hasPrefix("--") ? "--" + name : arg, in: command))
       }
       if option.isFlag {

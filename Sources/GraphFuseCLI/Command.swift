@@ -65,7 +65,7 @@ func wrap(_ text: String, indent: String, width: Int = 100) -> String {
 
 extension Command {
   /// Every command, in the order help lists them.
-  static let all: [Command] = [demo, report, run, bench, lower, dot]
+  static let all: [Command] = [demo, report, run, bench, compile, lower, dot]
 
   static let demo = Command(
     name: "demo", arguments: "[MODEL]", summary: "the whole pipeline on one model (default zoo:resnet18)",
@@ -100,6 +100,15 @@ extension Command {
       + " against the machine's FMA peak.",
     options: [.runs, .warmup, .threads, .batch, .interleave, .peak, .json, .svg, .shape, .noChain, .keep, .opaque],
     run: { args throws(GraphFuseError) in try BenchCommand.run(args) })
+
+  static let compile = Command(
+    name: "compile", arguments: "MODEL", summary: "the optimized model as a C library for plain C programs",
+    details: "Writes DIR/model.h (the C API: gf_model_open, gf_model_run, gf_model_close, shapes, gf_model_error),"
+      + " DIR/libmodel.so (needs only libc, libm and pthreads), DIR/weights.bin (the packed weights, read when the"
+      + " model is opened) and DIR/model.c (the library's source). --threads is the most threads the library runs"
+      + " with. Build a program with: cc main.c -IDIR -LDIR -lmodel -Wl,-rpath,DIR",
+    options: [.outputDirectory, .threads, .batch] + Option.optimizer,
+    run: { args throws(GraphFuseError) in try CompileCommand.run(args) })
 
   static let lower = Command(
     name: "lower", arguments: "MODEL", summary: "the loop nests or C of fused groups",

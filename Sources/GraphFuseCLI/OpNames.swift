@@ -21,6 +21,8 @@ enum OpNames {
     "Transpose": ["transpose"], "Gather": ["gather"], "Unsqueeze": ["unsqueeze"], "Squeeze": ["squeeze"],
     "Slice": ["slice"], "Split": ["slice"], "Pad": ["pad"], "ReduceMean": ["reduce_mean"],
     "ReduceSum": ["reduce_sum"], "ReduceMax": ["reduce_max"], "Softmax": ["softmax"],
+    "LayerNormalization": ["layer_norm"], "Gelu": ["gelu"], "Erf": ["erf"], "Einsum": ["einsum"],
+    "Equal": ["equal"], "Not": ["not"], "Where": ["where"], "Mod": ["mod"], "Expand": ["expand"],
   ]
 
   /// The IR ops `--keep` can keep whole (the ones the optimizer would otherwise fold or decompose).

@@ -16,6 +16,8 @@ struct Option: Sendable, Hashable {
   var defaultText: String?
   /// Whether the option may repeat (each occurrence is kept).
   var repeats = false
+  /// A one-letter alias (`o` for `-o`), if any.
+  var short: Character? = nil
   /// Checks a value; returns what is wrong with it, or nil.
   var check: @Sendable (String) -> String? = { _ in nil }
 
@@ -61,7 +63,7 @@ struct Option: Sendable, Hashable {
   }
 
   /// `--name VALUE` as shown in help.
-  var synopsis: String { "--\(name)" + (value.map { " " + $0 } ?? "") }
+  var synopsis: String { (short.map { "-\($0), " } ?? "") + "--\(name)" + (value.map { " " + $0 } ?? "") }
 }
 
 /// The largest `--threads` accepted: 4 × the core count, at least 64.
@@ -120,6 +122,12 @@ extension Option {
   static let backend = Option.choice(
     "backend", ["compiled", "reference"], default: "compiled",
     "compiled C kernels, or the reference executor (plain loops, the ground truth)")
+  static let outputDirectory: Option = {
+    var option = Option.text(
+      "output", "DIR", "the directory for model.h, libmodel.so, weights.bin and model.c (created)")
+    option.short = "o"
+    return option
+  }()
   static let group = Option.text("group", "NAME", "only this fused group (default: all)")
   static let emit = Option.choice("emit", ["loops", "c"], default: "loops", "print loop nests or C")
 

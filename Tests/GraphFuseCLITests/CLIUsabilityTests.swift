@@ -5,7 +5,7 @@ import Testing
 @Suite struct CLIUsabilityTests {
   let cli = CLITests()
 
-  static let commands = ["demo", "report", "run", "bench", "lower", "dot"]
+  static let commands = ["demo", "report", "run", "bench", "compile", "lower", "dot"]
 
   @Test(arguments: commands) func everyCommandHasHelp(_ command: String) throws {
     for flag in ["--help", "-h"] {

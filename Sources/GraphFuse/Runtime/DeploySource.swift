@@ -1,0 +1,231 @@
+/// The C text of a deployable model library: the public header and the glue that runs a
+/// ``ModelProgram`` from tables (buffers, arena offsets, weight offsets, steps) with the
+/// kernels and thread pool of the model's own source.
+enum DeploySource {
+  /// `model.h`: the C API of a library written by `graphfuse compile`.
+  static let header = #"""
+    /* A model compiled by GraphFuse (`graphfuse compile MODEL -o DIR`).
+       Link with -lmodel (libmodel.so); the library needs only libc, libm and pthreads and reads
+       its weights from DIR/weights.bin when opened. Tensors are float32 in C (row-major) order. */
+    #ifndef GRAPHFUSE_MODEL_H
+    #define GRAPHFUSE_MODEL_H
+    #include <stdint.h>
+    #ifdef __cplusplus
+    extern "C" {
+    #endif
+
+    typedef struct gf_model gf_model;
+
+    /* Opens the model whose files are in `dir` with `threads` worker threads (<= 0: as many as it
+       was compiled for; more are capped at that). NULL on error (see gf_model_error). */
+    gf_model   *gf_model_open(const char *dir, int threads);
+    /* The last error of the calling thread, one line. */
+    const char *gf_model_error(void);
+    int  gf_model_num_inputs(const gf_model *m);
+    int  gf_model_num_outputs(const gf_model *m);
+    /* Writes the dimensions of input / output `index` to dims and returns the rank (-1: no such index). */
+    int  gf_model_input_shape(const gf_model *m, int index, int64_t dims[8]);
+    int  gf_model_output_shape(const gf_model *m, int index, int64_t dims[8]);
+    /* One inference: inputs[i] and outputs[i] point to whole tensors. 0 = ok. Safe to call from
+       several threads at once (each concurrent call gets its own working memory). */
+    int  gf_model_run(gf_model *m, const float *const *inputs, float *const *outputs);
+    void gf_model_close(gf_model *m);
+
+    #ifdef __cplusplus
+    }
+    #endif
+    #endif
+    """#
+
+  /// The magic at the start of `weights.bin`, followed by the float count (uint64, little-endian).
+  static let weightsMagic = "GFWEIGHT"
+
+  /// Tables describing `program` (with arena offsets from `memory` and weight offsets in floats).
+  static func tables(
+    _ program: ModelProgram, memory: MemoryPlan, weightOffsets: [Int?], weightFloats: Int,
+    inputShapes: [[Int]], outputShapes: [[Int]], threads: Int
+  ) -> String {
+    func list<T>(_ values: [T], _ render: (T) -> String) -> String {
+      values.isEmpty ? "{0}" : "{" + values.map(render).joined(separator: ", ") + "}"
+    }
+    var stepBuffers: [Int] = [], stepStart: [Int] = []
+    for step in program.steps {
+      stepStart.append(stepBuffers.count)
+      stepBuffers += step.buffers
+    }
+    stepStart.append(stepBuffers.count)
+    let dims = { (shapes: [[Int]]) in shapes.flatMap { $0 + [Int](repeating: 0, count: 8 - $0.count) } }
+    var lines = [
+      "#define GF_NBUF \(program.buffers.count)",
+      "#define GF_NSTEP \(program.steps.count)",
+      "#define GF_NIN \(program.inputBuffers.count)",
+      "#define GF_NOUT \(program.outputBuffers.count)",
+      "#define GF_ARENA_FLOATS \(max(memory.size, 16))L",
+      "#define GF_WEIGHT_FLOATS \(weightFloats)L",
+      "#define GF_BUILT_THREADS \(threads)",
+      "static const long gf_buf_arena[GF_NBUF > 0 ? GF_NBUF : 1] = \(list(program.buffers.indices.map { memory.offsets[$0] ?? -1 }, String.init));",
+      "static const long gf_buf_weight[GF_NBUF > 0 ? GF_NBUF : 1] = \(list(weightOffsets.map { $0 ?? -1 }, String.init));",
+      "static const int gf_step_start[GF_NSTEP + 1] = \(list(stepStart, String.init));",
+      "static const int gf_step_buf[\(max(stepBuffers.count, 1))] = \(list(stepBuffers, String.init));",
+      "static const long gf_step_tasks[GF_NSTEP > 0 ? GF_NSTEP : 1] = \(list(program.steps.map(\.tasks), String.init));",
+      "static const gf_kernel gf_step_fn[GF_NSTEP > 0 ? GF_NSTEP : 1] = \(list(program.steps.map(\.symbol), { $0 }));",
+      "static const int gf_in_buf[GF_NIN > 0 ? GF_NIN : 1] = \(list(program.inputBuffers, String.init));",
+      "static const int gf_out_buf[GF_NOUT > 0 ? GF_NOUT : 1] = \(list(program.outputBuffers, String.init));",
+      "static const int gf_in_rank[GF_NIN > 0 ? GF_NIN : 1] = \(list(inputShapes.map(\.count), String.init));",
+      "static const int gf_out_rank[GF_NOUT > 0 ? GF_NOUT : 1] = \(list(outputShapes.map(\.count), String.init));",
+      "static const int64_t gf_in_dims[GF_NIN > 0 ? GF_NIN * 8 : 1] = \(list(dims(inputShapes), String.init));",
+      "static const int64_t gf_out_dims[GF_NOUT > 0 ? GF_NOUT * 8 : 1] = \(list(dims(outputShapes), String.init));",
+      "static const long gf_in_count[GF_NIN > 0 ? GF_NIN : 1] = \(list(inputShapes.map { $0.reduce(1, *) }, String.init));",
+      "static const long gf_out_count[GF_NOUT > 0 ? GF_NOUT : 1] = \(list(outputShapes.map { $0.reduce(1, *) }, String.init));",
+    ]
+    lines.insert(
+      "/* The program: buffers (arena or weight offsets in floats, -1: none), steps and their buffers. */", at: 0)
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// The API over the tables: weights loaded once, one arena per concurrent run from a
+  /// mutex-guarded free list, steps launched on the model's thread pool.
+  static let api = #"""
+    #include <stdint.h>
+    #include <stdio.h>
+    #include <errno.h>
+    #define GF_API __attribute__((visibility("default")))
+
+    void *gf_pool_create(int nthreads);
+    void gf_pool_destroy(void *handle);
+    void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total);
+
+    typedef struct gf_model gf_model;
+    typedef struct gf_arena { struct gf_arena *next; float *base; float **ptrs; } gf_arena;
+    struct gf_model { float *weights; void *pool; pthread_mutex_t mu; gf_arena *free_list; };
+
+    static __thread char gf_last_error[512];
+    static void gf_fail(const char *what, const char *detail) {
+      snprintf(gf_last_error, sizeof gf_last_error, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+    }
+    GF_API const char *gf_model_error(void) { return gf_last_error; }
+
+    static void gf_arena_free(gf_arena *a) {
+      if (!a) return;
+      free(a->base);
+      free(a->ptrs);
+      free(a);
+    }
+
+    static gf_arena *gf_arena_new(const gf_model *m) {
+      gf_arena *a = (gf_arena *)calloc(1, sizeof(gf_arena));
+      if (!a) return NULL;
+      void *base = NULL;
+      if (posix_memalign(&base, 64, (size_t)GF_ARENA_FLOATS * 4) != 0) { free(a); return NULL; }
+      a->base = (float *)base;
+      a->ptrs = (float **)calloc((size_t)gf_step_start[GF_NSTEP] + 1, sizeof(float *));
+      if (!a->ptrs) { gf_arena_free(a); return NULL; }
+      for (int s = 0; s < GF_NSTEP; s++)
+        for (int i = gf_step_start[s]; i < gf_step_start[s + 1]; i++) {
+          int b = gf_step_buf[i];
+          a->ptrs[i] = gf_buf_weight[b] >= 0 ? m->weights + gf_buf_weight[b]
+                     : gf_buf_arena[b] >= 0 ? a->base + gf_buf_arena[b] : NULL;
+        }
+      return a;
+    }
+
+    GF_API gf_model *gf_model_open(const char *dir, int threads) {
+      if (!dir) { gf_fail("gf_model_open: no directory given", NULL); return NULL; }
+      char path[4096];
+      if (snprintf(path, sizeof path, "%s/weights.bin", dir) >= (int)sizeof path) {
+        gf_fail("gf_model_open: directory path too long", dir);
+        return NULL;
+      }
+      FILE *f = fopen(path, "rb");
+      if (!f) { gf_fail(path, strerror(errno)); return NULL; }
+      char magic[8];
+      uint64_t count = 0;
+      if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "GFWEIGHT", 8) != 0 || fread(&count, 8, 1, f) != 1) {
+        fclose(f);
+        gf_fail(path, "not a GraphFuse weights file");
+        return NULL;
+      }
+      if (count != (uint64_t)GF_WEIGHT_FLOATS) {
+        fclose(f);
+        gf_fail(path, "holds the weights of another model (float count differs)");
+        return NULL;
+      }
+      gf_model *m = (gf_model *)calloc(1, sizeof(gf_model));
+      void *weights = NULL;
+      if (!m || posix_memalign(&weights, 64, (size_t)(GF_WEIGHT_FLOATS > 0 ? GF_WEIGHT_FLOATS : 16) * 4) != 0) {
+        free(m);
+        fclose(f);
+        gf_fail("gf_model_open: out of memory for the weights", NULL);
+        return NULL;
+      }
+      m->weights = (float *)weights;
+      size_t got = GF_WEIGHT_FLOATS > 0 ? fread(m->weights, 4, (size_t)GF_WEIGHT_FLOATS, f) : 0;
+      int extra = fgetc(f);
+      fclose(f);
+      if (got != (size_t)GF_WEIGHT_FLOATS || extra != EOF) {
+        free(m->weights);
+        free(m);
+        gf_fail(path, "is truncated or too long");
+        return NULL;
+      }
+      if (threads <= 0 || threads > GF_BUILT_THREADS) threads = GF_BUILT_THREADS;
+      m->pool = gf_pool_create(threads);
+      if (!m->pool) { free(m->weights); free(m); gf_fail("gf_model_open: cannot start the thread pool", NULL); return NULL; }
+      pthread_mutex_init(&m->mu, NULL);
+      return m;
+    }
+
+    GF_API int gf_model_num_inputs(const gf_model *m) { return m ? GF_NIN : 0; }
+    GF_API int gf_model_num_outputs(const gf_model *m) { return m ? GF_NOUT : 0; }
+
+    static int gf_shape(int n, const int *rank, const int64_t *all, int index, int64_t dims[8]) {
+      if (index < 0 || index >= n) { gf_fail("shape: no tensor with that index", NULL); return -1; }
+      for (int d = 0; d < rank[index]; d++) dims[d] = all[index * 8 + d];
+      return rank[index];
+    }
+    GF_API int gf_model_input_shape(const gf_model *m, int index, int64_t dims[8]) {
+      return m ? gf_shape(GF_NIN, gf_in_rank, gf_in_dims, index, dims) : -1;
+    }
+    GF_API int gf_model_output_shape(const gf_model *m, int index, int64_t dims[8]) {
+      return m ? gf_shape(GF_NOUT, gf_out_rank, gf_out_dims, index, dims) : -1;
+    }
+
+    GF_API int gf_model_run(gf_model *m, const float *const *inputs, float *const *outputs) {
+      if (!m || !inputs || !outputs) { gf_fail("gf_model_run: a NULL argument", NULL); return 1; }
+      for (int k = 0; k < GF_NIN; k++) if (!inputs[k]) { gf_fail("gf_model_run: an input pointer is NULL", NULL); return 1; }
+      for (int k = 0; k < GF_NOUT; k++) if (!outputs[k]) { gf_fail("gf_model_run: an output pointer is NULL", NULL); return 1; }
+      pthread_mutex_lock(&m->mu);
+      gf_arena *a = m->free_list;
+      if (a) m->free_list = a->next;
+      pthread_mutex_unlock(&m->mu);
+      if (!a && !(a = gf_arena_new(m))) { gf_fail("gf_model_run: out of memory for the working arena", NULL); return 1; }
+      for (int k = 0; k < GF_NIN; k++) {
+        int b = gf_in_buf[k];
+        if (gf_buf_arena[b] >= 0) memcpy(a->base + gf_buf_arena[b], inputs[k], (size_t)gf_in_count[k] * 4);
+      }
+      for (int s = 0; s < GF_NSTEP; s++)
+        gf_parallel(m->pool, gf_step_fn[s], (float *const *)(a->ptrs + gf_step_start[s]), gf_step_tasks[s]);
+      for (int k = 0; k < GF_NOUT; k++) {
+        int b = gf_out_buf[k];
+        const float *src = gf_buf_weight[b] >= 0 ? m->weights + gf_buf_weight[b]
+                         : gf_buf_arena[b] >= 0 ? a->base + gf_buf_arena[b] : NULL;
+        if (src) memcpy(outputs[k], src, (size_t)gf_out_count[k] * 4);
+        else memset(outputs[k], 0, (size_t)gf_out_count[k] * 4);
+      }
+      pthread_mutex_lock(&m->mu);
+      a->next = m->free_list;
+      m->free_list = a;
+      pthread_mutex_unlock(&m->mu);
+      return 0;
+    }
+
+    GF_API void gf_model_close(gf_model *m) {
+      if (!m) return;
+      gf_pool_destroy(m->pool);
+      while (m->free_list) { gf_arena *a = m->free_list; m->free_list = a->next; gf_arena_free(a); }
+      pthread_mutex_destroy(&m->mu);
+      free(m->weights);
+      free(m);
+    }
+    """#
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// `graphfuse compile MODEL -o DIR` and the C API: the example C program (Examples/DeployC/main.c),
+/// built with clang against the library, runs the model and matches the reference executor, also
+/// with several calls at once.
+@Suite struct DeployTests {
+  let cli = CLITests()
+
+  /// The repository root (this file is Tests/GraphFuseCLITests/DeployTests.swift).
+  static var root: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+  }
+
+  /// clang: `$CC`, the one beside the Swift toolchain, or on PATH.
+  static var clang: String? {
+    var candidates: [String] = []
+    if let cc = ProcessInfo.processInfo.environment["CC"], !cc.isEmpty { candidates.append(cc) }
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+      candidates += ["\(dir)/clang", "\(dir)/cc"]
+    }
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+  }
+
+  func shell(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: arguments[0])
+    process.arguments = Array(arguments.dropFirst())
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  @Test(arguments: [["zoo:tiny"], ["zoo:tiny", "--no-fuse"], ["zoo:tiny", "--no-chain"]])
+  func compiledLibraryMatchesTheReference(_ model: [String]) throws {
+    let clang = try #require(Self.clang, "no C compiler found (set CC)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/out"
+    let compile = try cli.run(["compile"] + model + ["-o", out, "--threads", "2"])
+    #expect(compile.status == 0, "\(compile.stderr)")
+    for file in ["model.h", "libmodel.so", "weights.bin", "model.c"] {
+      #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing")
+    }
+    // The library needs only libc, libm and pthreads (and the C runtime's own loader).
+    if FileManager.default.isExecutableFile(atPath: "/usr/bin/readelf") {
+      let needed = try shell(["/usr/bin/readelf", "-d", out + "/libmodel.so"]).output.split(separator: "\n")
+        .filter { $0.contains("(NEEDED)") }
+      for line in needed {
+        #expect(["libc.so", "libm.so", "libpthread.so", "ld-linux"].contains { line.contains($0) }, "\(line)")
+      }
+    }
+    let app = dir + "/app"
+    let example = Self.root.appendingPathComponent("Examples/DeployC/main.c").path
+    let build = try shell([
+      clang, example, "-I" + out, "-L" + out, "-lmodel", "-Wl,-rpath," + out, "-lpthread", "-o", app,
+    ])
+    #expect(build.status == 0, "\(build.output)")
+
+    let shape = [1, 3, 32, 32]
+    let values = (0..<shape.reduce(1, *)).map { Float(($0 * 7919) % 1000) / 1000 - 0.5 }
+    let input = dir + "/x.bin"
+    try Data(values.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: input))
+    let expected = dir + "/expected.bin"
+    let reference = try cli.run(["run", model[0], "--input", input, "--output", expected, "--backend", "reference"])
+    #expect(reference.status == 0, "\(reference.stderr)")
+    let got = dir + "/got.bin"
+    let run = try shell([app, out, input, got, "2", "4"])  // 2 threads, 4 concurrent calls that must agree
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("4 concurrent calls agreed"))
+    let check = try cli.run(["run", model[0], "--input", input, "--expect", got, "--backend", "reference"])
+    #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+  }
+
+  @Test func openingAMissingDirectoryIsAnError() throws {
+    let clang = try #require(Self.clang, "no C compiler found (set CC)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/out"
+    #expect(try cli.run(["compile", "zoo:tiny", "-o", out, "--threads", "1"]).status == 0)
+    let app = dir + "/app"
+    let example = Self.root.appendingPathComponent("Examples/DeployC/main.c").path
+    #expect(
+      try shell([clang, example, "-I" + out, "-L" + out, "-lmodel", "-Wl,-rpath," + out, "-lpthread", "-o", app]).status
+        == 0)
+    let missing = try shell([app, dir + "/nowhere", "/dev/null"])
+    #expect(missing.status == 1)
+    #expect(missing.output.contains("gf_model_open: " + dir + "/nowhere/weights.bin"), "\(missing.output)")
+    // Weights of another model are refused.
+    try Data("GFWEIGHT".utf8 + [1, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 0]).write(
+      to: URL(fileURLWithPath: out + "/weights.bin"))
+    let wrong = try shell([app, out, "/dev/null"])
+    #expect(wrong.status == 1 && wrong.output.contains("another model"), "\(wrong.output)")
+  }
+
+  @Test func compileNeedsADirectory() throws {
+    let result = try cli.run(["compile", "zoo:tiny"])
+    #expect(result.status == 1 && result.stderr.contains("-o DIR"))
+  }
+}
