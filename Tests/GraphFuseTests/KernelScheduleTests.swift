@@ -45,3 +45,22 @@ import Testing
     #expect(program.schedules[2][0].description.hasPrefix("global average pool · in NCHW16c -> plain · parallel over batch x channel block"))
   }
 }
+
+/// The report lists where values change layout.
+@Suite struct LayoutReportTests {
+  /// A 3-channel input to a 1×1 conv (which reads blocked input), then a reshape that needs
+  /// plain layout: one conversion each way.
+  @Test func reportListsTheConversions() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 32, 4, 4])
+    let c = try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [32, 32, 1, 1], seed: 2)), name: "conv"))
+    b.output(try b.reshape(c, to: [1, 512]))
+    let report = try b.finish().optimized().report(model: "m")
+    let layouts = try #require(report.layouts)
+    #expect(layouts.changes.map(\.from) == ["plain", "NCHW\(System.vectorWidth)c"])
+    #expect(layouts.changes.map(\.to) == ["NCHW\(System.vectorWidth)c", "plain"])
+    #expect(layouts.changes[0].value == "x")
+    #expect(report.description.contains("2 layout conversions:"))
+    #expect(report.json.contains("\"vector_width\" : \(System.vectorWidth)"))
+  }
+}

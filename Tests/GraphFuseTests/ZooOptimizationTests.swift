@@ -100,6 +100,8 @@ import Testing
         21  fused_global_avg_pool    avgpool                global_avg_pool  [1,512,7,7] → [1,512,1,1]                      0.0
         22  fused_flatten            flatten                flatten          [1,512,1,1] → [1,512]                          0.0
         23  fused_gemm               fc                     gemm             [1,512] → [1,1000]                             1.0
+
+        layouts: 22 kernels in NCHW\(System.vectorWidth)c; 0 layout conversions
         """)
   }
 }

@@ -73,9 +73,34 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   public var batchNorm: BatchNorms
   public var intermediates: Intermediates
   public var groups: [Group]
+  /// The layout assignment: values kept in the blocked layout and the conversions between layouts.
+  public var layouts: Layouts?
+
+  /// The layouts the compiled backend gives the values (on this machine's vector width).
+  public struct Layouts: Codable, Sendable {
+    /// One layout conversion kernel: the value it converts and the plan group that runs it.
+    public struct Change: Codable, Sendable {
+      public var value: String
+      public var from: String
+      public var to: String
+      public var group: String
+    }
+    /// Floats per vector of the blocked layout.
+    public var vectorWidth: Int
+    /// Kernels that read or write the blocked layout.
+    public var blockedKernels: Int
+    /// Every conversion, in launch order.
+    public var changes: [Change]
+
+    enum CodingKeys: String, CodingKey {
+      case changes
+      case vectorWidth = "vector_width"
+      case blockedKernels = "blocked_kernels"
+    }
+  }
 
   enum CodingKeys: String, CodingKey {
-    case model, ops, groups, intermediates
+    case model, ops, groups, intermediates, layouts
     case sourceOps = "source_ops"
     case batchNorm = "batch_norm"
   }
@@ -103,6 +128,21 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
         flops: g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) },
         convs: g.nodes.compactMap { ConvKind.of(graph.nodes[$0], in: graph) })
     }
+    layouts = Self.layouts(graph, plan: optimized.plan)
+  }
+
+  /// The layout decisions of the compiled backend for `plan` (nil when it cannot be built).
+  static func layouts(_ graph: Graph, plan: FusionPlan) -> Layouts? {
+    let width = System.vectorWidth
+    guard let program = try? ModelProgram.build(graph, plan: plan, vectorWidth: width, threads: 1) else { return nil }
+    let all = program.schedules.flatMap { $0 }
+    let changes = all.filter { $0.kind == .toBlocked || $0.kind == .toPlain }.map { s in
+      Layouts.Change(value: s.value ?? "", from: s.inputs.first?.description ?? "", to: s.output.description, group: plan.groups[s.group].name)
+    }
+    let blocked = all.filter { s in
+      ![.toBlocked, .toPlain].contains(s.kind) && (s.inputs + [s.output]).contains(.blocked(width))
+    }
+    return Layouts(vectorWidth: width, blockedKernels: blocked.count, changes: changes)
   }
 
   /// Tensors (and their float32 bytes) that groups write to memory and other groups read back.
@@ -154,6 +194,15 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       ]
     }
     lines += table(header: ["#", "group", "anchor", "ops", "shapes", "MFLOP"], rows: rows, rightAligned: [0, 5])
+    if let layouts {
+      lines.append("")
+      let count = layouts.changes.count
+      lines.append(
+        "layouts: \(layouts.blockedKernels) kernels in NCHW\(layouts.vectorWidth)c; \(count) layout conversion\(count == 1 ? "" : "s")"
+          + (count == 0 ? "" : ":"))
+      for c in layouts.changes.prefix(12) { lines.append("  \(c.value): \(c.from) -> \(c.to) (in \(c.group))") }
+      if count > 12 { lines.append("  … \(count - 12) more (report --json lists all)") }
+    }
     if !batchNorm.unfolded.isEmpty {
       lines.append("")
       lines.append("batch norms not folded:")
