@@ -89,6 +89,7 @@ extension ImportSession {
   }
 
   private func window(_ node: ONNXNode, x: [Int], kernel: [Int]) throws(GraphFuseError) -> Attributes {
+    if x.count == 3 { return try window1d(node, x: x, kernel: kernel) }
     guard x.count == 4 else { throw node.error("only 2-d windows (4-d NCHW inputs) are supported, got input shape \(x)") }
     let strides = try node.ints("strides") ?? [1, 1]
     let dilations = try node.ints("dilations") ?? [1, 1]
@@ -102,14 +103,16 @@ extension ImportSession {
   mutating func conv(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let x = try required(node, 0), w = try required(node, 1)
     let ws = shape(w)
-    guard ws.count == 4 else { throw node.error("only 2-d convolution is supported, got weight shape \(ws)") }
+    let oneD = ws.count == 3 && shape(x).count == 3
+    guard ws.count == 4 || oneD else { throw node.error("only 1-d and 2-d convolution are supported, got weight shape \(ws)") }
     if let kernel = try node.ints("kernel_shape"), kernel != Array(ws[2...]) {
       throw node.error("kernel_shape \(kernel) does not match the weight shape \(ws)")
     }
     var attributes = try window(node, x: shape(x), kernel: Array(ws[2...]))
     attributes["group"] = .int(try node.int("group", default: 1))
-    var inputs = [x, w]
+    var inputs = oneD ? [try lift1d(x, node: node, irName: "as_2d"), try lift1d(w, node: node, irName: "weight_2d")] : [x, w]
     if let b = try input(node, 2) { inputs.append(b) }
+    if oneD { return [try drop1d(try emit("conv2d", inputs, attributes, node: node, irName: "conv2d"), node: node)] }
     return [try emit("conv2d", inputs, attributes, node: node)]
   }
 
@@ -183,10 +186,16 @@ extension ImportSession {
     let x = try required(node, 0)
     guard let kernel = try node.ints("kernel_shape") else { throw node.error("needs kernel_shape") }
     var attributes = try window(node, x: shape(x), kernel: kernel)
-    attributes["kernel_shape"] = .ints(kernel)
+    let oneD = shape(x).count == 3
+    attributes["kernel_shape"] = .ints(oneD ? [1] + kernel : kernel)
     attributes["ceil_mode"] = .int(try node.int("ceil_mode", default: 0))
     if !isMax { attributes["count_include_pad"] = .int(try node.int("count_include_pad", default: 0)) }
-    return [try emit(isMax ? "max_pool2d" : "avg_pool2d", [x], attributes, node: node)]
+    let op = isMax ? "max_pool2d" : "avg_pool2d"
+    if oneD {
+      let pooled = try emit(op, [try lift1d(x, node: node, irName: "as_2d")], attributes, node: node, irName: op)
+      return [try drop1d(pooled, node: node)]
+    }
+    return [try emit(op, [x], attributes, node: node)]
   }
 
   mutating func globalPool(_ node: ONNXNode, max isMax: Bool) throws(GraphFuseError) -> [Binding?] {

@@ -42,6 +42,7 @@ struct FixtureGoldenTests {
     Case(name: "external_weights"),
     Case(name: "transformer_block"),
     Case(name: "mask_ops"),
+    Case(name: "windows_1d"),
   ])
   func matchesGolden(_ c: Case) throws {
     let comparison = try goldenComparison(

@@ -153,12 +153,12 @@ struct ImportErrorTests {
 
   @Test func nodeErrorsNameTheONNXNodeAndOpType() throws {
     // Conv over a 3-d input: refused by the translator with the node's name and type.
-    let conv1d = ModelWriter.model { g in
+    let conv3d = ModelWriter.model { g in
       ModelWriter.node(&g, op: "Conv", name: "c1", inputs: ["x", "x"], outputs: ["y"])
-      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [1, 2, 8])
-      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [1, 2, 8])
+      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [1, 2, 4, 4, 4])
+      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [1, 2, 4, 4, 4])
     }
-    let error = try #require(Self.importError(conv1d, name: "c.onnx"))
+    let error = try #require(Self.importError(conv3d, name: "c.onnx"))
     #expect(error.description.hasPrefix("c.onnx: node 'c1' (Conv): "), "\(error)")
     // Shape inference failures from the IR are reported against the ONNX node too.
     let mismatch = ModelWriter.model { g in

@@ -20,7 +20,7 @@ func compiledGoldenComparison(model: String, input: String, output: String) thro
 struct ModernModelTests {
   /// The committed fixtures of the new ops, on the compiled backend (the reference backend runs
   /// them in `FixtureGoldenTests`).
-  @Test(arguments: ["transformer_block", "mask_ops", "external_weights"])
+  @Test(arguments: ["transformer_block", "mask_ops", "external_weights", "windows_1d"])
   func fixtureMatchesGoldenCompiled(_ name: String) throws {
     let comparison = try compiledGoldenComparison(
       model: Fixtures.path(name + ".onnx"), input: Fixtures.path(name + ".input.bin"),
@@ -38,6 +38,19 @@ struct ModernModelTests {
     let mask = try #require(graph.nodes.last.flatMap { graph.constant($0.inputs[0]) })
     #expect(mask.shape == [1, 5, 5])
     #expect(Set(mask.data) == [0, -100], "the mask selects 0 (same region) or -100")
+  }
+
+  @Test func oneDimensionalWindowsRunAsTwoDimensionalOnes() throws {
+    let graph = try ONNXImporter.load(path: Fixtures.path("windows_1d.onnx"))
+    let conv = try #require(graph.nodes.first { $0.op == "conv2d" })
+    #expect(conv.name == "conv1/conv2d")
+    #expect(conv.attributes["pads"] == .ints([0, 2, 0, 1]))
+    #expect(conv.attributes["strides"] == .ints([1, 2]))
+    #expect(conv.attributes["dilations"] == .ints([1, 2]))
+    #expect(graph.constant(conv.inputs[1])?.shape == [6, 2, 1, 3], "the weight is reshaped at import")
+    let pool = try #require(graph.nodes.first { $0.op == "max_pool2d" })
+    #expect(pool.attributes["kernel_shape"] == .ints([1, 3]))
+    #expect(graph.shape(of: graph.outputs[0]) == [2, 5, 3])
   }
 
   @Test func transformerOpsStayAtRuntime() throws {

@@ -195,8 +195,24 @@ def mask_ops():
     save("mask_ops", nodes, [vi("x", [1, 4, 6])], [vi("y", None)], inits, 17, rand(1, 4, 6, lo=-2, hi=2))
 
 
+def windows_1d():
+    """Opset 18: 1-d Conv (pads, strides, dilations, groups, bias, SAME_UPPER) and 1-d pooling."""
+    n = helper.make_node
+    nodes = [
+        n("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[2, 1], strides=[2], dilations=[2], group=2),
+        n("Relu", ["c1"], ["r1"], name="relu1"),
+        n("Conv", ["r1", "w2"], ["c2"], name="conv2", auto_pad="SAME_UPPER", strides=[2]),
+        n("MaxPool", ["c2"], ["p1"], name="maxpool", kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1),
+        n("AveragePool", ["c2"], ["p2"], name="avgpool", kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1,
+          count_include_pad=1),
+        n("Add", ["p1", "p2"], ["y"], name="add"),
+    ]
+    inits = [init("w1", rand(6, 2, 3)), init("b1", rand(6)), init("w2", rand(5, 6, 4))]
+    save("windows_1d", nodes, [vi("x", [2, 4, 19])], [vi("y", None)], inits, 18, rand(2, 4, 19))
+
+
 if __name__ == "__main__":
     wanted = sys.argv[1:]
-    for fn in [external_data, transformer_block, mask_ops]:
+    for fn in [external_data, transformer_block, mask_ops, windows_1d]:
         if not wanted or fn.__name__ in wanted:
             fn()
