@@ -25,6 +25,7 @@ func usage() -> String {
     "  GRAPHFUSE_DEBUG=1..4       1: a line per compile, 2: per-group times of each run, 3: loop nests, 4: the C",
     "  GRAPHFUSE_PEAK_GFLOPS      the FMA peak bench reports against (default: measured)",
     "  GRAPHFUSE_COMPILE_TIMEOUT  seconds one compiler run may take (default 300)",
+    "  GRAPHFUSE_MAX_MEMORY       the most memory a model may plan for (bytes; K, M, G, T; default: available)",
     "  CC                         the C compiler for the kernels (default clang)",
   ]
   return lines.joined(separator: "\n")

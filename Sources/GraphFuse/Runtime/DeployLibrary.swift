@@ -25,6 +25,11 @@ public enum DeployLibrary {
   ) throws(GraphFuseError) -> Files {
     try options.validate()
     try graph.verify()
+    for v in graph.inputs + graph.outputs where graph.shape(of: v).count > 8 {
+      throw GraphFuseError(
+        "'\(graph.values[v].name)' has rank \(graph.shape(of: v).count); the C API describes shapes of rank 8 at most",
+        op: "compile")
+    }
     let threads = options.threads
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: threads)

@@ -45,16 +45,18 @@ enum DeploySource {
     _ program: ModelProgram, memory: MemoryPlan, weightOffsets: [Int?], weightFloats: Int,
     inputShapes: [[Int]], outputShapes: [[Int]], threads: Int
   ) -> String {
-    func list<T>(_ values: [T], _ render: (T) -> String) -> String {
-      values.isEmpty ? "{0}" : "{" + values.map(render).joined(separator: ", ") + "}"
+    /// `static const TYPE NAME[n] = {…};` (one zero element when empty: C has no empty arrays).
+    func array(_ type: String, _ name: String, _ values: [String]) -> String {
+      "static const \(type) \(name)[\(max(values.count, 1))] = {\(values.isEmpty ? "0" : values.joined(separator: ", "))};"
     }
+    func ints(_ values: [Int]) -> [String] { values.map(String.init) }
     var stepBuffers: [Int] = [], stepStart: [Int] = []
     for step in program.steps {
       stepStart.append(stepBuffers.count)
       stepBuffers += step.buffers
     }
     stepStart.append(stepBuffers.count)
-    let dims = { (shapes: [[Int]]) in shapes.flatMap { $0 + [Int](repeating: 0, count: 8 - $0.count) } }
+    let dims = { (shapes: [[Int]]) in shapes.flatMap { $0 + [Int](repeating: 0, count: max(0, 8 - $0.count)) } }
     var lines = [
       "#define GF_NBUF \(program.buffers.count)",
       "#define GF_NSTEP \(program.steps.count)",
@@ -63,20 +65,20 @@ enum DeploySource {
       "#define GF_ARENA_FLOATS \(max(memory.size, 16))L",
       "#define GF_WEIGHT_FLOATS \(weightFloats)L",
       "#define GF_BUILT_THREADS \(threads)",
-      "static const long gf_buf_arena[GF_NBUF > 0 ? GF_NBUF : 1] = \(list(program.buffers.indices.map { memory.offsets[$0] ?? -1 }, String.init));",
-      "static const long gf_buf_weight[GF_NBUF > 0 ? GF_NBUF : 1] = \(list(weightOffsets.map { $0 ?? -1 }, String.init));",
-      "static const int gf_step_start[GF_NSTEP + 1] = \(list(stepStart, String.init));",
-      "static const int gf_step_buf[\(max(stepBuffers.count, 1))] = \(list(stepBuffers, String.init));",
-      "static const long gf_step_tasks[GF_NSTEP > 0 ? GF_NSTEP : 1] = \(list(program.steps.map(\.tasks), String.init));",
-      "static const gf_kernel gf_step_fn[GF_NSTEP > 0 ? GF_NSTEP : 1] = \(list(program.steps.map(\.symbol), { $0 }));",
-      "static const int gf_in_buf[GF_NIN > 0 ? GF_NIN : 1] = \(list(program.inputBuffers, String.init));",
-      "static const int gf_out_buf[GF_NOUT > 0 ? GF_NOUT : 1] = \(list(program.outputBuffers, String.init));",
-      "static const int gf_in_rank[GF_NIN > 0 ? GF_NIN : 1] = \(list(inputShapes.map(\.count), String.init));",
-      "static const int gf_out_rank[GF_NOUT > 0 ? GF_NOUT : 1] = \(list(outputShapes.map(\.count), String.init));",
-      "static const int64_t gf_in_dims[GF_NIN > 0 ? GF_NIN * 8 : 1] = \(list(dims(inputShapes), String.init));",
-      "static const int64_t gf_out_dims[GF_NOUT > 0 ? GF_NOUT * 8 : 1] = \(list(dims(outputShapes), String.init));",
-      "static const long gf_in_count[GF_NIN > 0 ? GF_NIN : 1] = \(list(inputShapes.map { $0.reduce(1, *) }, String.init));",
-      "static const long gf_out_count[GF_NOUT > 0 ? GF_NOUT : 1] = \(list(outputShapes.map { $0.reduce(1, *) }, String.init));",
+      array("long", "gf_buf_arena", ints(program.buffers.indices.map { memory.offsets[$0] ?? -1 })),
+      array("long", "gf_buf_weight", ints(weightOffsets.map { $0 ?? -1 })),
+      array("int", "gf_step_start", ints(stepStart)),
+      array("int", "gf_step_buf", ints(stepBuffers)),
+      array("long", "gf_step_tasks", ints(program.steps.map(\.tasks))),
+      array("gf_kernel", "gf_step_fn", program.steps.map(\.symbol)),
+      array("int", "gf_in_buf", ints(program.inputBuffers)),
+      array("int", "gf_out_buf", ints(program.outputBuffers)),
+      array("int", "gf_in_rank", ints(inputShapes.map(\.count))),
+      array("int", "gf_out_rank", ints(outputShapes.map(\.count))),
+      array("int64_t", "gf_in_dims", ints(dims(inputShapes))),
+      array("int64_t", "gf_out_dims", ints(dims(outputShapes))),
+      array("long", "gf_in_count", ints(inputShapes.map { $0.reduce(1, *) })),
+      array("long", "gf_out_count", ints(outputShapes.map { $0.reduce(1, *) })),
     ]
     lines.insert(
       "/* The program: buffers (arena or weight offsets in floats, -1: none), steps and their buffers. */", at: 0)
