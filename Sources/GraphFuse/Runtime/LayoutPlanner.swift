@@ -252,7 +252,7 @@ struct LayoutPlanner {
       bias = Tensor((0..<out[1]).map { beta * (c.count == 1 ? c.data[0] : c.data[$0]) })
     }
     let v = vectorWidth
-    let packed = DenseTemplate.pack(b, transB: transB, alpha: Float(a.float("alpha", default: 1)), vector: v)
+    let packed = WeightPacking.dense(b, transB: transB, alpha: Float(a.float("alpha", default: 1)), vector: v)
     let input = try plainBuffer(node.inputs[0], into: &program, group: g)
     program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
     let w = program.buffers.count - 1
@@ -260,12 +260,11 @@ struct LayoutPlanner {
     program.buffers.append(BufferPlan(count: padded.count, storage: .constant(padded), value: nil))
     let operands = try operandBuffers(e, into: &program, group: g)
     let result = program.plainBuffer(graph, e.output)
-    let symbol = program.nextSymbol
-    let t = DenseTemplate(symbol: symbol, m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, v: v, epilogue: e)
+    let nest = BlockedKernels.dense(m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, epilogue: e)
     let schedule = KernelSchedule(
       .dense, group: g, inputs: [.plain, .packed, .packed] + layouts(e), output: .plain, parallel: [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
-    program.addStep(t.source, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: t.tasks, schedule: schedule)
+    program.addStep(nest, buffers: [input, w, w + 1] + operands + [result], schedule: schedule)
     return true
   }
 }

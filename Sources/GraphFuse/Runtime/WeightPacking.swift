@@ -60,4 +60,17 @@ enum WeightPacking {
     }
     return out
   }
+
+  /// Dense weights: `B'` (`[K, N]` after transB) times alpha, as `[N/v][K][v]`, zero-padded.
+  static func dense(_ b: Tensor, transB: Bool, alpha: Float, vector v: Int) -> [Float] {
+    let (k, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+    let blocks = (n + v - 1) / v
+    var out = [Float](repeating: 0, count: blocks * k * v)
+    for j in 0..<n {
+      for p in 0..<k {
+        out[((j / v) * k + p) * v + j % v] = alpha * (transB ? b.data[j * k + p] : b.data[p * n + j])
+      }
+    }
+    return out
+  }
 }

@@ -158,3 +158,47 @@ enum BlockedKernels {
     epilogue.operands.indices.map { buffer("e\($0)", 0) }
   }
 }
+
+extension BlockedKernels {
+  /// The dense (gemm) kernel over weights packed as `[N/v][K][v]` (`WeightPacking.dense`): one
+  /// task per output row × output-feature vector, four independent vector accumulators over K
+  /// (hiding the FMA latency), the bias and the epilogue applied before one store. With one input
+  /// row (a classifier head) it streams its weights once and is bound by memory bandwidth.
+  /// Buffers: the input rows, the packed weights, the padded bias, epilogue operands, the output.
+  static func dense(m: Int, k: Int, n: Int, transA: Bool, epilogue: Epilogue) -> LoopNest {
+    let vector = epilogue.vectorWidth
+    let blocks = (n + vector - 1) / vector
+    let v = { (name: String) in IndexExpr.variable(name) }
+    func a(_ p: IndexExpr) -> ValueExpr { .load("a", transA ? p * m + v("row") : v("row") * k + p) }
+    func term(_ p: IndexExpr) -> ValueExpr { .binary(.mul, .vload("wt", v("w") + p * vector), a(p)) }
+    var body: [Stmt] = [
+      .let_("row", v("task") / blocks), .let_("jb", v("task") % blocks), .let_("w", v("jb") * (k * vector)),
+      .declareVector("acc0", .vload("bias", v("jb") * vector)),
+      .declareVector("acc1", .constant(0)), .declareVector("acc2", .constant(0)), .declareVector("acc3", .constant(0)),
+      .loop(
+        variable: "q", extent: k / 4, kind: .serial,
+        body: (0..<4).map { j in .accumulate("acc\(j)", .sum, term(v("q") * 4 + .constant(j))) }),
+    ]
+    for p in (k / 4 * 4)..<k { body.append(.accumulate("acc0", .sum, term(.constant(p)))) }
+    let sum = ValueExpr.binary(.add, .binary(.add, .local("acc0"), .local("acc1")), .binary(.add, .local("acc2"), .local("acc3")))
+    body.append(.declareVector("acc", sum))
+    let offset = v("row") * n + v("jb") * vector
+    body.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: offset, channelBlock: v("jb"))))
+    let tail = n % vector
+    if tail == 0 {
+      body.append(.vstoreUnaligned("out", offset, .local("r")))
+    } else {
+      body.append(.when([.inRange(v("jb"), 0, blocks - 1)], [.vstoreUnaligned("out", offset, .local("r"))]))
+      let lanes = Stmt.loop(variable: "l", extent: tail, kind: .serial, body: [.store("out", offset + v("l"), .lane("r", v("l")))])
+      body.append(.when([.inRange(v("jb"), blocks - 1, blocks)], [lanes]))
+    }
+    let inputs = [
+      BufferDecl(name: "a", count: m * k, isOutput: false, value: -1), BufferDecl(name: "wt", count: blocks * k * vector, isOutput: false, value: -1),
+      BufferDecl(name: "bias", count: blocks * vector, isOutput: false, value: -1),
+    ]
+    let operands = epilogue.operands.indices.map { BufferDecl(name: "e\($0)", count: 0, isOutput: false, value: -1) }
+    return LoopNest(
+      name: "dense", buffers: inputs + operands + [BufferDecl(name: "out", count: m * n, isOutput: true, value: -1)],
+      body: [.loop(variable: "task", extent: m * blocks, kind: .parallel, body: body)])
+  }
+}

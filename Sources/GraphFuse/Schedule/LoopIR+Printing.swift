@@ -124,7 +124,7 @@ extension LoopNest {
           lines.append("\(pad)}")
         case .let_(let n, let e): lines.append("\(pad)\(n) = \(ExprText.index(e))")
         case .declareVector(let n, let e): lines.append("\(pad)vector \(n) = \(ExprText.value(e, vectors: vectors))")
-        case .vstore(let b, let i, let e):
+        case .vstore(let b, let i, let e), .vstoreUnaligned(let b, let i, let e):
           lines.append("\(pad)\(b)[\(ExprText.index(i)) +: V] = \(ExprText.value(e, vectors: vectors))")
         case .setLane(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
         case .copy(let t, let ti, let src, let si, let count):

@@ -134,6 +134,8 @@ public indirect enum Stmt: Sendable, Equatable {
   case declareVector(String, ValueExpr)
   /// `buffer[index ..< index + GF_V] = value` for a vector value (an aligned vector store).
   case vstore(String, IndexExpr, ValueExpr)
+  /// The same store at an index that need not be a multiple of the vector width.
+  case vstoreUnaligned(String, IndexExpr, ValueExpr)
   /// `name[lane] = value`: one lane of a vector local.
   case setLane(String, IndexExpr, ValueExpr)
   /// `count` floats from `source[sourceIndex…]` to `target[targetIndex…]`: a block copy.
