@@ -8,7 +8,7 @@ extension ImportSession {
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
     "Concat", "Reshape", "Transpose", "Identity", "Dropout", "Constant", "ConstantOfShape", "Shape", "Size",
     "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad", "Split",
-    "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND",
+    "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -61,6 +61,7 @@ extension ImportSession {
     case "Einsum": return try einsum(node)
     case "Range": return try range(node)
     case "ScatterND": return try scatterND(node)
+    case "Resize": return try resize(node)
     default: throw node.error("is not supported")
     }
   }

@@ -44,6 +44,10 @@ enum ONNXValidation {
     "Erf": [], "Not": [], "Equal": [], "Where": [], "Expand": [], "Range": [], "Gelu": ["approximate"],
     "LayerNormalization": ["axis", "epsilon", "stash_type"], "Mod": ["fmod"], "Einsum": ["equation"],
     "ScatterND": ["reduction"],
+    "Resize": [
+      "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside", "extrapolation_value",
+      "antialias", "axes", "keep_aspect_ratio_policy",
+    ],
   ]
 
   /// Throws the first problem found, naming the node (the importer's name: the ONNX name, or `OpType_index`).

@@ -43,6 +43,7 @@ struct FixtureGoldenTests {
     Case(name: "transformer_block"),
     Case(name: "mask_ops"),
     Case(name: "windows_1d"),
+    Case(name: "resize"),
   ])
   func matchesGolden(_ c: Case) throws {
     let comparison = try goldenComparison(

@@ -55,10 +55,8 @@ struct ImportErrorTests {
   @Test func unsupportedOpsAreListedTogether() throws {
     let error = try Self.fixtureError("error_unsupported.onnx")
     let text = error.description
-    for piece in ["Resize (node 'resize')", "com.microsoft::FusedConv (node 'fused')"] {
-      #expect(text.contains(piece), "\(text) lacks \(piece)")
-    }
-    #expect(!text.contains("erf"), "Erf is supported now")
+    #expect(text.contains("com.microsoft::FusedConv (node 'fused')"), "\(text)")
+    #expect(!text.contains("erf") && !text.contains("resize"), "Erf and Resize are supported now")
     let twice = ModelWriter.model { g in
       ModelWriter.node(&g, op: "Det", name: "det1", inputs: ["x"], outputs: ["a"])
       ModelWriter.node(&g, op: "Det", name: "det2", inputs: ["a"], outputs: ["y"])

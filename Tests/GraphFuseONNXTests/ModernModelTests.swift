@@ -20,7 +20,7 @@ func compiledGoldenComparison(model: String, input: String, output: String) thro
 struct ModernModelTests {
   /// The committed fixtures of the new ops, on the compiled backend (the reference backend runs
   /// them in `FixtureGoldenTests`).
-  @Test(arguments: ["transformer_block", "mask_ops", "external_weights", "windows_1d"])
+  @Test(arguments: ["transformer_block", "mask_ops", "external_weights", "windows_1d", "resize"])
   func fixtureMatchesGoldenCompiled(_ name: String) throws {
     let comparison = try compiledGoldenComparison(
       model: Fixtures.path(name + ".onnx"), input: Fixtures.path(name + ".input.bin"),
@@ -51,6 +51,16 @@ struct ModernModelTests {
     let pool = try #require(graph.nodes.first { $0.op == "max_pool2d" })
     #expect(pool.attributes["kernel_shape"] == .ints([1, 3]))
     #expect(graph.shape(of: graph.outputs[0]) == [2, 5, 3])
+  }
+
+  @Test func resizeBecomesGathersAndWeightedSums() throws {
+    let graph = try ONNXImporter.load(path: Fixtures.path("resize.onnx"))
+    let nearest = graph.nodes.filter { $0.name.hasPrefix("nearest_asym/") }
+    // floor(o / 2) on both resized axes, the others untouched.
+    #expect(nearest.map(\.op) == ["gather", "gather"])
+    #expect(nearest.first?.attributes["indices"] == .ints([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]))
+    let linear = graph.nodes.filter { $0.name.hasPrefix("linear_align/") }.map(\.op)
+    #expect(linear.filter { $0 == "gather" }.count == 4 && linear.contains("mul"), "\(linear)")
   }
 
   @Test func transformerOpsStayAtRuntime() throws {

@@ -211,8 +211,34 @@ def windows_1d():
     save("windows_1d", nodes, [vi("x", [2, 4, 19])], [vi("y", None)], inits, 18, rand(2, 4, 19))
 
 
+def resize():
+    """Opset 18 Resize: nearest and linear with each coordinate transformation, scales and sizes."""
+    n = helper.make_node
+    nodes = [
+        n("Resize", ["x", "", "s2"], ["a"], name="nearest_asym", mode="nearest",
+          coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        n("Resize", ["a", "", "", "size_a"], ["b"], name="nearest_half", mode="nearest"),
+        n("Resize", ["x", "", "", "size_b"], ["c"], name="linear_half", mode="linear"),
+        n("Resize", ["x", "", "", "size_b"], ["d"], name="linear_align", mode="linear",
+          coordinate_transformation_mode="align_corners"),
+        n("Resize", ["x", "", "", "size_b"], ["e"], name="linear_torch", mode="linear",
+          coordinate_transformation_mode="pytorch_half_pixel"),
+        n("Resize", ["x", "", "s_down"], ["f0"], name="nearest_down", mode="nearest", nearest_mode="round_prefer_ceil"),
+        n("Resize", ["f0", "", "", "size_b"], ["f"], name="linear_up", mode="linear"),
+        n("Add", ["b", "c"], ["s1"], name="add1"),
+        n("Add", ["s1", "d"], ["s2_"], name="add2"),
+        n("Add", ["s2_", "e"], ["s3"], name="add3"),
+        n("Add", ["s3", "f"], ["y"], name="add4"),
+    ]
+    inits = [
+        init("s2", np.array([1, 1, 2, 2], dtype=np.float32)), ints("size_a", [1, 3, 7, 9]),
+        ints("size_b", [1, 3, 7, 9]), init("s_down", np.array([1, 1, 0.6, 0.5], dtype=np.float32)),
+    ]
+    save("resize", nodes, [vi("x", [1, 3, 5, 6])], [vi("y", None)], inits, 18, rand(1, 3, 5, 6))
+
+
 if __name__ == "__main__":
     wanted = sys.argv[1:]
-    for fn in [external_data, transformer_block, mask_ops, windows_1d]:
+    for fn in [external_data, transformer_block, mask_ops, windows_1d, resize]:
         if not wanted or fn.__name__ in wanted:
             fn()
