@@ -16,10 +16,10 @@ public enum Lowering {
     return LoopNest(name: plan.groups[group].name, buffers: buffers, body: nests.flatMap(\.body), schedule: schedule)
   }
 
-  /// The blocked-layout vector width of this machine (16 with AVX-512, else 8).
-  private static var vectorWidth: Int {
-    (try? Toolchain.find(portable: false, cacheDirectory: nil))?.hasAVX512 == false ? 8 : 16
-  }
+  /// The blocked-layout vector width of this machine (16 with AVX-512, else 8), read from the CPU
+  /// flags: printing a group needs no compiler.
+  private static var vectorWidth: Int { System.vectorWidth }
+
 
   /// The loop nests that run for group `group`, in launch order: each kernel rendered from a loop
   /// nest appears as that nest (headed by its kernel symbol and task count); kernels that are
