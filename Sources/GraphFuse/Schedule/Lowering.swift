@@ -20,7 +20,6 @@ public enum Lowering {
   /// flags: printing a group needs no compiler.
   private static var vectorWidth: Int { System.vectorWidth }
 
-
   /// The loop nests that run for group `group`, in launch order: each kernel rendered from a loop
   /// nest appears as that nest (headed by its kernel symbol and task count); kernels that are
   /// still hand-written templates appear once as the group's reference loop nest, headed by the
