@@ -127,7 +127,7 @@ struct ImportSession {
     var unsupported: [(type: String, node: String)] = []
     var seen = Set<String>()
     for (index, node) in nodes.enumerated() {
-      let key: String
+      var key: String
       if node.domain != "" && node.domain != "ai.onnx" {
         key = "\(node.domain)::\(node.opType)"
       } else if !Self.supportedOps.contains(node.opType) {
@@ -135,6 +135,7 @@ struct ImportSession {
       } else {
         continue
       }
+      if key.count > GraphFuseError.maxNameLength { key = String(key.prefix(GraphFuseError.maxNameLength - 1)) + "…" }
       if seen.insert(key).inserted {
         unsupported.append((key, node.name.isEmpty ? "\(node.opType)_\(index)" : node.name))
       }

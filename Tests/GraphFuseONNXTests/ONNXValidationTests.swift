@@ -132,6 +132,18 @@ struct ONNXValidationTests {
     #expect(error.message.contains("unsupported ONNX op"), "\(error)")
   }
 
+  @Test func longOpTypesAndNamesAreCut() throws {
+    let long = String(repeating: "Q", count: 300)
+    let model = ModelWriter.model { g in
+      ModelWriter.node(&g, op: long, name: long + "\n", inputs: ["x"], outputs: ["y"])
+      Self.io(&g)
+    }
+    let error = try #require(Self.error(model))
+    #expect(error.description.contains("unsupported ONNX op"))
+    #expect(!error.description.contains(String(repeating: "Q", count: 81)), "\(error)")
+    #expect(!error.description.contains("\n"))
+  }
+
   @Test func attributeTableCoversEverySupportedOp() {
     let missing = ImportSession.supportedOps.subtracting(ONNXValidation.attributes.keys)
     #expect(missing.isEmpty, "no attribute list for \(missing.sorted())")
