@@ -41,7 +41,7 @@ enum ONNXValidation {
     "ReduceMean": ["axes", "keepdims", "noop_with_empty_axes"], "ReduceSum": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceMax": ["axes", "keepdims", "noop_with_empty_axes"], "Cast": ["to", "saturate", "round_mode"],
     "Softmax": ["axis"], "Pad": ["mode", "pads", "value", "paddings"], "Split": ["axis", "split", "num_outputs"],
-    "Erf": [], "Not": [], "Equal": [], "Where": [], "Expand": [], "Range": [], "Gelu": ["approximate"],
+    "Erf": [], "Not": [], "Equal": ["broadcast", "axis"], "Where": [], "Expand": [], "Range": [], "Gelu": ["approximate"],
     "LayerNormalization": ["axis", "epsilon", "stash_type"], "Mod": ["fmod"], "Einsum": ["equation"],
     "ScatterND": ["reduction"],
     "Resize": [

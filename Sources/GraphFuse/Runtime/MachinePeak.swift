@@ -63,7 +63,9 @@ public enum MachinePeak {
   public static func measureSpread(
     threads: Int, seconds: Double = 0.1, repeats: Int = 3, options: CompileOptions = .init()
   ) throws(GraphFuseError) -> (best: Double, worst: Double) {
-    guard threads >= 1 else { throw GraphFuseError("peak: threads must be positive, got \(threads)", op: "peak") }
+    guard (1...CompileOptions.maxThreads).contains(threads) else {
+      throw GraphFuseError("peak: threads must be between 1 and \(CompileOptions.maxThreads), got \(threads)", op: "peak")
+    }
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let width = toolchain.hasAVX512 ? 16 : 8
     let (path, _) = try toolchain.library(for: "#define GF_V \(width)\n" + source)
@@ -72,12 +74,12 @@ public enum MachinePeak {
     let run = unsafeBitCast(try library.symbol("gf_peak_seconds"), to: Run.self)
     // Calibrate on a short run, then size the timed runs to about `seconds`.
     var iterations = 200_000
-    let probe = run(Int32(threads), iterations)
+    let probe = run(Int32(clamping: threads), iterations)
     guard probe > 0 else { throw GraphFuseError("peak: could not start \(threads) threads", op: "peak") }
-    iterations = max(iterations, Int(Double(iterations) * seconds / probe))
+    iterations = max(iterations, Int(min(1e12, max(0, Double(iterations) * seconds / probe))))
     var best = 0.0, worst = Double.infinity
     for _ in 0..<max(1, repeats) {
-      let t = run(Int32(threads), iterations)
+      let t = run(Int32(clamping: threads), iterations)
       guard t > 0 else { throw GraphFuseError("peak: could not start \(threads) threads", op: "peak") }
       let gflops = 2.0 * Double(width * chains * iterations * threads) / t / 1e9
       best = max(best, gflops)
