@@ -20,7 +20,8 @@ do {
   let x = naive.input("data", shape: [c, n, n])
   let view = { (t: Tensor, name: String) in naive.constant(t.reshaped([c, 1, 1]), name: name) }
   let centered = try naive.sub(x, view(mean, "mean"))
-  let shifted = try naive.apply("add", [view(variance, "var"), naive.constant(Tensor(scalar: Float(epsilon)), name: "eps")])[0]
+  let shifted = try naive.apply(
+    "add", [view(variance, "var"), naive.constant(Tensor(scalar: Float(epsilon)), name: "eps")])[0]
   let root = try naive.sqrt(shifted)
   let normalized = try naive.div(centered, root)
   naive.output(try naive.add(try naive.mul(normalized, view(gamma, "gamma")), view(beta, "beta")))
@@ -69,4 +70,6 @@ let actual = try model.run([data])[0]
 let comparison = actual.compared(to: expected)
 print("compiled vs reference batch_norm: \(comparison)")
 print(comparison.isWithin(relative: 1e-5) ? "OK within 1e-5" : "MISMATCH")
-print("intermediate bytes: naive \(try CompiledModel.compile(naiveGraph, plan: naivePlan).intermediateBytes), fused \(model.intermediateBytes)")
+print(
+  "intermediate bytes: naive \(try CompiledModel.compile(naiveGraph, plan: naivePlan).intermediateBytes), fused \(model.intermediateBytes)"
+)

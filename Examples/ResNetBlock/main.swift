@@ -56,7 +56,9 @@ func blockFolded() throws -> Graph {
     let (scale, shift) = norms[k].scaleShift
     var w = weights[k]
     for o in 0..<channels { for i in 0..<(channels * 9) { w.data[o * channels * 9 + i] *= scale[o] } }
-    h = try b.conv2d(h, weight: b.constant(w, name: "w\(k)"), bias: b.constant(Tensor(shift), name: "b\(k)"), padding: 1, name: "conv\(k)")
+    h = try b.conv2d(
+      h, weight: b.constant(w, name: "w\(k)"), bias: b.constant(Tensor(shift), name: "b\(k)"), padding: 1,
+      name: "conv\(k)")
     if k == 1 { h = try b.add(h, x, name: "residual") }
     h = try b.relu(h, name: "relu\(k)")
   }
@@ -82,10 +84,15 @@ let expected = try ReferenceExecutor.run(original, inputs: [input])[0]
 // Node order: conv0 bn0 relu0 conv1 bn1 residual relu1 (batch norm graph); conv0 relu0 conv1 residual relu1 (folded).
 let variants: [(String, Graph, FusionPlan)] = [
   ("unfused", original, .unfused(original)),
-  ("fused, batch norm kept whole", original, FusionPlan(groups: FusionPlan.makeGroups(original, partition: [[0, 1, 2], [3, 4, 5, 6]]))),
+  (
+    "fused, batch norm kept whole", original,
+    FusionPlan(groups: FusionPlan.makeGroups(original, partition: [[0, 1, 2], [3, 4, 5, 6]]))
+  ),
   ("folded + fused", folded, FusionPlan(groups: FusionPlan.makeGroups(folded, partition: [[0, 1], [2, 3, 4]]))),
 ]
-print("ResNet basic block, \(channels)×\(size)×\(size), \(ProcessInfo.processInfo.activeProcessorCount) threads, median of \(runs) runs")
+print(
+  "ResNet basic block, \(channels)×\(size)×\(size), \(ProcessInfo.processInfo.activeProcessorCount) threads, median of \(runs) runs"
+)
 let models = try variants.map { try CompiledModel.compile($0.1, plan: $0.2) }
 // The variants are timed in turns, three rounds, keeping each one's best median: on a shared
 // machine this compares them under the same load.
@@ -97,8 +104,10 @@ for ((name, graph, plan), (model, ms)) in zip(variants, zip(models, best)) {
   let comparison = try model.run([input])[0].compared(to: expected)
   print(
     String(
-      format: "%@ %2d groups  %7.3f ms  intermediates %8d bytes  %@", name.padding(toLength: 30, withPad: " ", startingAt: 0),
-      plan.groups.count, ms, model.intermediateBytes, comparison.isWithin(relative: 1e-4) ? "matches reference" : "MISMATCH \(comparison)"))
+      format: "%@ %2d groups  %7.3f ms  intermediates %8d bytes  %@",
+      name.padding(toLength: 30, withPad: " ", startingAt: 0),
+      plan.groups.count, ms, model.intermediateBytes,
+      comparison.isWithin(relative: 1e-4) ? "matches reference" : "MISMATCH \(comparison)"))
   _ = graph
   for t in try model.profile([input], runs: 20) {
     print(String(format: "    %8.3f ms  %@", t.seconds * 1e3, t.name))

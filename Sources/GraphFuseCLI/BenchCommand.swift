@@ -71,7 +71,9 @@ enum BenchCommand {
       return BenchRunnable(
         run: { () throws(GraphFuseError) in _ = try compiled.run(inputs) },
         outputs: { () throws(GraphFuseError) in try compiled.run(inputs) },
-        profile: { () throws(GraphFuseError) in try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3) } },
+        profile: { () throws(GraphFuseError) in
+          try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3) }
+        },
         intermediateBytes: compiled.intermediateBytes, kernels: compiled.launchingGroups, cached: compiled.cacheHit)
     }
   }
@@ -87,7 +89,8 @@ enum LowerCommand {
     if let name = args.value(.group) {
       guard let index = groups.firstIndex(where: { $0.name == name }) else {
         let known = groups.prefix(8).map(\.name).joined(separator: ", ")
-        throw GraphFuseError("no fused group named '\(name)' (groups: \(known)\(groups.count > 8 ? ", …" : ""))", file: model)
+        throw GraphFuseError(
+          "no fused group named '\(name)' (groups: \(known)\(groups.count > 8 ? ", …" : ""))", file: model)
       }
       selected = [index]
     }
@@ -103,7 +106,8 @@ enum LowerCommand {
       if emit == "c" {
         print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index, threads: threads))
       } else {
-        let nests = try Lowering.runningLoops(optimized.graph, plan: optimized.plan, group: index, options: CompileOptions(threads: threads))
+        let nests = try Lowering.runningLoops(
+          optimized.graph, plan: optimized.plan, group: index, options: CompileOptions(threads: threads))
         if nests.isEmpty { print("// \(groups[index].name): no kernel (its inputs were written in place)") }
         print(nests.map(\.description).joined(separator: "\n\n"))
       }

@@ -7,7 +7,8 @@ enum ModelLoader {
   static func load(_ spec: String, shapes: [String: [Int]] = [:], batch: Int? = nil) throws(GraphFuseError) -> Graph {
     if spec.hasPrefix("zoo:") { return try ModelZoo.build(String(spec.dropFirst(4)), batch: batch ?? 1) }
     if batch != nil {
-      throw GraphFuseError("--batch sizes built-in zoo: models; give an ONNX model's input shape with --shape NAME=NxCxHxW", file: spec)
+      throw GraphFuseError(
+        "--batch sizes built-in zoo: models; give an ONNX model's input shape with --shape NAME=NxCxHxW", file: spec)
     }
     return try ONNXImporter.load(path: spec, shapes: shapes)
   }

@@ -13,7 +13,9 @@ enum ConstantFolder {
     "reshape", "flatten", "squeeze", "unsqueeze", "transpose", "concat", "slice", "pad", "gather", "identity", "expand",
   ]
 
-  static func evaluate(_ op: String, _ inputs: [ConstantTensor], _ attributes: Attributes, node: ONNXNode) throws(GraphFuseError) -> ConstantTensor {
+  static func evaluate(_ op: String, _ inputs: [ConstantTensor], _ attributes: Attributes, node: ONNXNode)
+    throws(GraphFuseError) -> ConstantTensor
+  {
     if !inputs.isEmpty, inputs.allSatisfy(\.isInteger) {
       if injective.contains(op) { return try remap(op, inputs, attributes, node: node) }
       if let result = try integerMath(op, inputs, attributes, node: node) { return result }
@@ -22,9 +24,13 @@ enum ConstantFolder {
   }
 
   /// Runs one op with the reference kernels on constant tensors.
-  static func run(_ op: String, _ inputs: [Tensor], _ attributes: Attributes, node: ONNXNode) throws(GraphFuseError) -> Tensor {
+  static func run(_ op: String, _ inputs: [Tensor], _ attributes: Attributes, node: ONNXNode) throws(GraphFuseError)
+    -> Tensor
+  {
     let definition = try OpRegistry.definition(of: op, node: node.name)
-    guard definition.arity.contains(inputs.count) else { throw node.error("\(op) takes \(definition.arity) inputs, got \(inputs.count)") }
+    guard definition.arity.contains(inputs.count) else {
+      throw node.error("\(op) takes \(definition.arity) inputs, got \(inputs.count)")
+    }
     var scratch = Graph()
     let ids = inputs.map { scratch.addConstant($0, name: "") }
     let outputs = try scratch.addNode(op: op, inputs: ids, attributes: attributes, name: node.name)
@@ -40,11 +46,15 @@ enum ConstantFolder {
   }
 
   /// Runs an injective op on element indices and maps the result back to the integers.
-  private static func remap(_ op: String, _ inputs: [ConstantTensor], _ attributes: Attributes, node: ONNXNode) throws(GraphFuseError) -> ConstantTensor {
+  private static func remap(_ op: String, _ inputs: [ConstantTensor], _ attributes: Attributes, node: ONNXNode)
+    throws(GraphFuseError) -> ConstantTensor
+  {
     var pool: [Int] = []
     var indexTensors: [Tensor] = []
     for c in inputs {
-      guard pool.count + c.ints.count <= 1 << 24 else { throw node.error("integer constants above 2^24 elements are not supported") }
+      guard pool.count + c.ints.count <= 1 << 24 else {
+        throw node.error("integer constants above 2^24 elements are not supported")
+      }
       indexTensors.append(Tensor(shape: c.shape, data: (pool.count..<(pool.count + c.ints.count)).map { Float($0) }))
       pool += c.ints
     }

@@ -90,11 +90,13 @@ struct ConstantTensor: Sendable {
     let what = proto.name.isEmpty ? "a tensor" : "tensor '\(proto.name)'"
     guard let type = ElementType(rawValue: proto.dataType), type == .float || type == .double || type.isInteger else {
       throw GraphFuseError(
-        "\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), int64, int32, bool and other integers")
+        "\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), int64, int32, bool and other integers"
+      )
     }
     guard !proto.hasSegment else { throw GraphFuseError("\(what) is segmented, which is not supported") }
     guard let count = Self.elementCount(proto.dims) else {
-      throw GraphFuseError("\(what) has dims \(proto.dims), which are negative or hold more than \(Self.maxElements) elements")
+      throw GraphFuseError(
+        "\(what) has dims \(proto.dims), which are negative or hold more than \(Self.maxElements) elements")
     }
     self.shape = proto.dims
     self.type = type
@@ -107,12 +109,15 @@ struct ConstantTensor: Sendable {
       }
       let (data, range) = try external.bytes(of: proto, what: what)
       guard range.count == count &* width else {
-        throw GraphFuseError("\(what) of dims \(proto.dims) needs \(count &* width) bytes of external data, has \(range.count)")
+        throw GraphFuseError(
+          "\(what) of dims \(proto.dims) needs \(count &* width) bytes of external data, has \(range.count)")
       }
-      data.withUnsafeBytes { all in decodeRaw(UnsafeRawBufferPointer(rebasing: all[range]), count: count, width: width) }
+      data.withUnsafeBytes { all in decodeRaw(UnsafeRawBufferPointer(rebasing: all[range]), count: count, width: width)
+      }
     } else if let raw = proto.rawData {
       guard raw.count == count &* width else {
-        throw GraphFuseError("\(what) of dims \(proto.dims) needs \(count &* width) bytes of raw data, has \(raw.count)")
+        throw GraphFuseError(
+          "\(what) of dims \(proto.dims) needs \(count &* width) bytes of raw data, has \(raw.count)")
       }
       raw.withUnsafeBytes { decodeRaw($0, count: count, width: width) }
     } else {
@@ -139,7 +144,9 @@ struct ConstantTensor: Sendable {
     switch type {
     case .float:
       floats = [Float](repeating: 0, count: count)
-      floats.withUnsafeMutableBytes { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count &* 4)])) }
+      floats.withUnsafeMutableBytes { dst in
+        dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(count &* 4)]))
+      }
       #if _endian(big)
         floats = floats.map { Float(bitPattern: $0.bitPattern.byteSwapped) }
       #endif

@@ -35,7 +35,9 @@ final class ExternalDataResolver {
       default: continue  // "checksum" and unknown keys do not change where the bytes are.
       }
     }
-    guard let location, !location.isEmpty else { throw GraphFuseError("\(what) keeps its data externally but names no location") }
+    guard let location, !location.isEmpty else {
+      throw GraphFuseError("\(what) keeps its data externally but names no location")
+    }
     let file = try resolve(location, what: what)
     let data = try map(file, location: location, what: what)
     let available = data.count - min(offset, data.count)

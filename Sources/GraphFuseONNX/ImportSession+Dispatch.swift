@@ -7,7 +7,8 @@ extension ImportSession {
     "Conv", "ConvTranspose", "BatchNormalization", "LeakyRelu", "HardSigmoid", "Clip",
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
     "Concat", "Reshape", "Transpose", "Identity", "Dropout", "Constant", "ConstantOfShape", "Shape", "Size",
-    "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad", "Split",
+    "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad",
+    "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
   ])
 
@@ -19,12 +20,14 @@ extension ImportSession {
     case "Conv": return try conv(node)
     case "ConvTranspose": return try convTranspose(node)
     case "BatchNormalization": return try batchNorm(node)
-    case "LeakyRelu": return try unary(node, "leaky_relu", ["alpha": .float(Double(try node.float("alpha", default: 0.01)))])
+    case "LeakyRelu":
+      return try unary(node, "leaky_relu", ["alpha": .float(Double(try node.float("alpha", default: 0.01)))])
     case "HardSigmoid":
       return try unary(
         node, "hard_sigmoid",
         [
-          "alpha": .float(Double(try node.float("alpha", default: 0.2))), "beta": .float(Double(try node.float("beta", default: 0.5))),
+          "alpha": .float(Double(try node.float("alpha", default: 0.2))),
+          "beta": .float(Double(try node.float("beta", default: 0.5))),
         ])
     case "Clip": return try clip(node)
     case "MaxPool": return try pool(node, max: true)

@@ -11,7 +11,9 @@ extension ImportSession {
     "Equal": "equal",
   ]
 
-  mutating func unary(_ node: ONNXNode, _ op: String, _ attributes: Attributes = [:]) throws(GraphFuseError) -> [Binding?] {
+  mutating func unary(_ node: ONNXNode, _ op: String, _ attributes: Attributes = [:]) throws(GraphFuseError)
+    -> [Binding?]
+  {
     [try emit(op, [try required(node, 0)], attributes, node: node)]
   }
 
@@ -26,7 +28,9 @@ extension ImportSession {
       let a = shape(operands[0]), b = shape(operands[1])
       let rawAxis = try node.int("axis", default: 0)
       let axis = rawAxis < 0 ? rawAxis + a.count : rawAxis
-      guard axis >= 0, axis + b.count <= a.count else { throw node.error("axis \(rawAxis) does not place \(b) inside \(a)") }
+      guard axis >= 0, axis + b.count <= a.count else {
+        throw node.error("axis \(rawAxis) does not place \(b) inside \(a)")
+      }
       let aligned = b + [Int](repeating: 1, count: a.count - axis - b.count)
       operands[1] = try emit("reshape", [operands[1]], ["shape": .ints(aligned)], node: node, irName: "align")
     }
@@ -64,7 +68,9 @@ extension ImportSession {
   }
 
   /// Resolves `auto_pad` and `pads` into explicit `[top, left, bottom, right]` pads.
-  func windowPads(_ node: ONNXNode, input: [Int], kernel: [Int], strides: [Int], dilations: [Int]) throws(GraphFuseError) -> [Int] {
+  func windowPads(_ node: ONNXNode, input: [Int], kernel: [Int], strides: [Int], dilations: [Int])
+    throws(GraphFuseError) -> [Int]
+  {
     let autoPad = try node.string("auto_pad", default: "NOTSET")
     switch autoPad {
     case "NOTSET", "":
@@ -90,11 +96,14 @@ extension ImportSession {
 
   private func window(_ node: ONNXNode, x: [Int], kernel: [Int]) throws(GraphFuseError) -> Attributes {
     if x.count == 3 { return try window1d(node, x: x, kernel: kernel) }
-    guard x.count == 4 else { throw node.error("only 2-d windows (4-d NCHW inputs) are supported, got input shape \(x)") }
+    guard x.count == 4 else {
+      throw node.error("only 2-d windows (4-d NCHW inputs) are supported, got input shape \(x)")
+    }
     let strides = try node.ints("strides") ?? [1, 1]
     let dilations = try node.ints("dilations") ?? [1, 1]
     guard kernel.count == 2, strides.count == 2, dilations.count == 2 else {
-      throw node.error("expects 2-d kernel, strides and dilations, got kernel \(kernel), strides \(strides), dilations \(dilations)")
+      throw node.error(
+        "expects 2-d kernel, strides and dilations, got kernel \(kernel), strides \(strides), dilations \(dilations)")
     }
     let pads = try windowPads(node, input: Array(x[2...]), kernel: kernel, strides: strides, dilations: dilations)
     return ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations)]
@@ -104,13 +113,16 @@ extension ImportSession {
     let x = try required(node, 0), w = try required(node, 1)
     let ws = shape(w)
     let oneD = ws.count == 3 && shape(x).count == 3
-    guard ws.count == 4 || oneD else { throw node.error("only 1-d and 2-d convolution are supported, got weight shape \(ws)") }
+    guard ws.count == 4 || oneD else {
+      throw node.error("only 1-d and 2-d convolution are supported, got weight shape \(ws)")
+    }
     if let kernel = try node.ints("kernel_shape"), kernel != Array(ws[2...]) {
       throw node.error("kernel_shape \(kernel) does not match the weight shape \(ws)")
     }
     var attributes = try window(node, x: shape(x), kernel: Array(ws[2...]))
     attributes["group"] = .int(try node.int("group", default: 1))
-    var inputs = oneD ? [try lift1d(x, node: node, irName: "as_2d"), try lift1d(w, node: node, irName: "weight_2d")] : [x, w]
+    var inputs =
+      oneD ? [try lift1d(x, node: node, irName: "as_2d"), try lift1d(w, node: node, irName: "weight_2d")] : [x, w]
     if let b = try input(node, 2) { inputs.append(b) }
     if oneD { return [try drop1d(try emit("conv2d", inputs, attributes, node: node, irName: "conv2d"), node: node)] }
     return [try emit("conv2d", inputs, attributes, node: node)]
@@ -119,7 +131,9 @@ extension ImportSession {
   mutating func convTranspose(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let x = try required(node, 0), w = try required(node, 1)
     let xs = shape(x), ws = shape(w)
-    guard xs.count == 4, ws.count == 4 else { throw node.error("only 2-d transposed convolution is supported, got input \(xs), weight \(ws)") }
+    guard xs.count == 4, ws.count == 4 else {
+      throw node.error("only 2-d transposed convolution is supported, got input \(xs), weight \(ws)")
+    }
     let autoPad = try node.string("auto_pad", default: "NOTSET")
     guard autoPad == "NOTSET" || autoPad == "" || autoPad == "VALID" else {
       throw node.error("auto_pad '\(autoPad)' is not supported for ConvTranspose; export with explicit pads")
@@ -131,11 +145,17 @@ extension ImportSession {
     }
     var pads = autoPad == "VALID" ? [0, 0, 0, 0] : (try node.ints("pads") ?? [0, 0, 0, 0])
     if let outputShape = try node.ints("output_shape") {
-      guard outputShape.count >= 2 else { throw node.error("output_shape \(outputShape) needs the two spatial extents") }
+      guard outputShape.count >= 2 else {
+        throw node.error("output_shape \(outputShape) needs the two spatial extents")
+      }
       let target = Array(outputShape.suffix(2))
       for axis in 0..<2 {
-        let total = strides[axis] * (xs[axis + 2] - 1) + outputPadding[axis] + (ws[axis + 2] - 1) * dilations[axis] + 1 - target[axis]
-        guard total >= 0 else { throw node.error("output_shape \(outputShape) is larger than the transposed convolution can produce") }
+        let total =
+          strides[axis] * (xs[axis + 2] - 1) + outputPadding[axis] + (ws[axis + 2] - 1) * dilations[axis] + 1
+          - target[axis]
+        guard total >= 0 else {
+          throw node.error("output_shape \(outputShape) is larger than the transposed convolution can produce")
+        }
         // ONNX (and onnxruntime) put the larger half at the start unless auto_pad is SAME_UPPER.
         pads[axis] = total - total / 2
         pads[axis + 2] = total / 2
@@ -163,7 +183,8 @@ extension ImportSession {
     for i in 1..<5 where shape(inputs[i]) != [xs[1]] {
       let count = shape(inputs[i]).reduce(1, &*)
       throw node.error(
-        "parameter '\(names[i - 1])' ('\(node.proto.inputs[i])') has \(count) values (shape \(shape(inputs[i]))), but the input has \(xs[1]) channels")
+        "parameter '\(names[i - 1])' ('\(node.proto.inputs[i])') has \(count) values (shape \(shape(inputs[i]))), but the input has \(xs[1]) channels"
+      )
     }
     let extras = node.proto.outputs.dropFirst()
     let extraUsed = extras.prefix(2).contains { !$0.isEmpty && usedNames.contains($0) }
@@ -177,8 +198,10 @@ extension ImportSession {
     if !extraUsed { return [try emit("batch_norm", inputs, attributes, node: node)] }
     var ids: [ValueID] = []
     for b in inputs { ids.append(try materialize(b)) }
-    let names3 = Array(node.proto.outputs.prefix(3)) + [String](repeating: "", count: max(0, 3 - node.proto.outputs.count))
-    let outputs = try graph.addNode(op: "batch_norm", inputs: ids, attributes: attributes, name: node.name, outputNames: names3)
+    let names3 =
+      Array(node.proto.outputs.prefix(3)) + [String](repeating: "", count: max(0, 3 - node.proto.outputs.count))
+    let outputs = try graph.addNode(
+      op: "batch_norm", inputs: ids, attributes: attributes, name: node.name, outputNames: names3)
     return outputs.map { Binding.value($0) }
   }
 
@@ -202,7 +225,9 @@ extension ImportSession {
     let x = try required(node, 0)
     let rank = shape(x).count
     guard rank >= 3 else { throw node.error("expects an input of rank ≥ 3, got \(shape(x))") }
-    if isMax { return [try emit("reduce_max", [x], ["axes": .ints(Array(2..<rank)), "keepdims": .int(1)], node: node)] }
+    if isMax {
+      return [try emit("reduce_max", [x], ["axes": .ints(Array(2..<rank)), "keepdims": .int(1)], node: node)]
+    }
     return [try emit("global_avg_pool", [x], node: node)]
   }
 
@@ -210,7 +235,8 @@ extension ImportSession {
     var inputs = [try required(node, 0), try required(node, 1)]
     if let c = try input(node, 2) { inputs.append(c) }
     let attributes: Attributes = [
-      "alpha": .float(Double(try node.float("alpha", default: 1))), "beta": .float(Double(try node.float("beta", default: 1))),
+      "alpha": .float(Double(try node.float("alpha", default: 1))),
+      "beta": .float(Double(try node.float("beta", default: 1))),
       "transA": .int(try node.int("transA", default: 0)), "transB": .int(try node.int("transB", default: 0)),
     ]
     return [try emit("gemm", inputs, attributes, node: node)]

@@ -10,16 +10,23 @@ extension ImportSession {
     var x = try required(node, 0)
     let xs = shape(x)
     let mode = try node.string("mode", default: "nearest")
-    guard mode == "nearest" || mode == "linear" else { throw node.error("mode '\(mode)' is not supported (nearest, linear)") }
+    guard mode == "nearest" || mode == "linear" else {
+      throw node.error("mode '\(mode)' is not supported (nearest, linear)")
+    }
     guard try node.int("antialias", default: 0) == 0 else { throw node.error("antialias=1 is not supported") }
-    let transform = try node.string("coordinate_transformation_mode", default: node.opset < 11 ? "asymmetric" : "half_pixel")
+    let transform = try node.string(
+      "coordinate_transformation_mode", default: node.opset < 11 ? "asymmetric" : "half_pixel")
     let known = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"]
-    guard known.contains(transform) else { throw node.error("coordinate_transformation_mode '\(transform)' is not supported") }
+    guard known.contains(transform) else {
+      throw node.error("coordinate_transformation_mode '\(transform)' is not supported")
+    }
     let policy = try node.string("keep_aspect_ratio_policy", default: "stretch")
     guard policy == "stretch" else { throw node.error("keep_aspect_ratio_policy '\(policy)' is not supported") }
     let rank = xs.count
     let axes = (try node.ints("axes") ?? Array(0..<rank)).map { $0 < 0 ? $0 + rank : $0 }
-    guard axes.allSatisfy({ $0 >= 0 && $0 < rank }), Set(axes).count == axes.count else { throw node.error("axes are out of range") }
+    guard axes.allSatisfy({ $0 >= 0 && $0 < rank }), Set(axes).count == axes.count else {
+      throw node.error("axes are out of range")
+    }
     // Scales or sizes: opset 10 has (X, scales); later (X, roi, scales, sizes).
     let scaleInput = node.opset < 11 ? 1 : 2
     var scales = [Double](repeating: 1, count: rank), sizes = xs
@@ -39,7 +46,9 @@ extension ImportSession {
       for (k, a) in axes.enumerated() {
         scales[a] = Double(values[k])
         let size = (Double(xs[a]) * scales[a]).rounded(.down)
-        guard size >= 1, size <= Double(ImportSession.maxRuntimeElements) else { throw node.error("scale \(values[k]) gives extent \(size)") }
+        guard size >= 1, size <= Double(ImportSession.maxRuntimeElements) else {
+          throw node.error("scale \(values[k]) gives extent \(size)")
+        }
         sizes[a] = Int(size)
       }
     } else {
@@ -71,7 +80,9 @@ extension ImportSession {
           }
           indices.append(min(max(Int(r), 0), n - 1))
         }
-        let attributes: Attributes = ["axis": .int(a), "indices": .ints(indices), "indices_shape": .ints([indices.count])]
+        let attributes: Attributes = [
+          "axis": .int(a), "indices": .ints(indices), "indices_shape": .ints([indices.count]),
+        ]
         x = try emit("gather", [x], attributes, node: node, irName: "axis\(a)")
         continue
       }
@@ -87,8 +98,12 @@ extension ImportSession {
       let w = Binding.constant(ConstantTensor(shape: along, floats: weight), name: "")
       let w0 = Binding.constant(ConstantTensor(shape: along, floats: weight.map { 1 - $0 }), name: "")
       let shapeOfIndices: Attribute = .ints([sizes[a]])
-      let g0 = try emit("gather", [x], ["axis": .int(a), "indices": .ints(low), "indices_shape": shapeOfIndices], node: node, irName: "axis\(a)_low")
-      let g1 = try emit("gather", [x], ["axis": .int(a), "indices": .ints(high), "indices_shape": shapeOfIndices], node: node, irName: "axis\(a)_high")
+      let g0 = try emit(
+        "gather", [x], ["axis": .int(a), "indices": .ints(low), "indices_shape": shapeOfIndices], node: node,
+        irName: "axis\(a)_low")
+      let g1 = try emit(
+        "gather", [x], ["axis": .int(a), "indices": .ints(high), "indices_shape": shapeOfIndices], node: node,
+        irName: "axis\(a)_high")
       let m0 = try emit("mul", [g0, w0], node: node, irName: "axis\(a)_wlow")
       let m1 = try emit("mul", [g1, w], node: node, irName: "axis\(a)_whigh")
       x = try emit("add", [m0, m1], node: node, irName: "axis\(a)")

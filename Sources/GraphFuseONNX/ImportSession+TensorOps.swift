@@ -6,21 +6,35 @@ extension ImportSession {
   mutating func constant(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let name = node.proto.outputs.first ?? node.name
     if let t = try node.tensor("value") { return [.constant(t, name: name)] }
-    if node.has("value_float") { return [.constant(ConstantTensor(shape: [], floats: [try node.float("value_float", default: 0)]), name: name)] }
-    if let a = node.proto.attribute("value_floats") { return [.constant(ConstantTensor(shape: [a.floats.count], floats: a.floats), name: name)] }
-    if node.has("value_int") { return [.constant(ConstantTensor(shape: [], ints: [node.proto.attribute("value_int")?.i ?? 0]), name: name)] }
-    if let a = node.proto.attribute("value_ints") { return [.constant(ConstantTensor(shape: [a.ints.count], ints: a.ints), name: name)] }
+    if node.has("value_float") {
+      return [.constant(ConstantTensor(shape: [], floats: [try node.float("value_float", default: 0)]), name: name)]
+    }
+    if let a = node.proto.attribute("value_floats") {
+      return [.constant(ConstantTensor(shape: [a.floats.count], floats: a.floats), name: name)]
+    }
+    if node.has("value_int") {
+      return [.constant(ConstantTensor(shape: [], ints: [node.proto.attribute("value_int")?.i ?? 0]), name: name)]
+    }
+    if let a = node.proto.attribute("value_ints") {
+      return [.constant(ConstantTensor(shape: [a.ints.count], ints: a.ints), name: name)]
+    }
     throw node.error("only tensor, float and int constants are supported (not strings or sparse tensors)")
   }
 
   mutating func constantOfShape(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     guard let dims = try intsInput(node, 0, "shape") else { throw node.error("needs a shape input") }
-    guard let count = ConstantTensor.elementCount(dims) else { throw node.error("shape \(dims) is negative or too large") }
+    guard let count = ConstantTensor.elementCount(dims) else {
+      throw node.error("shape \(dims) is negative or too large")
+    }
     let value = try node.tensor("value") ?? ConstantTensor(shape: [1], floats: [0])
     guard value.count == 1 else { throw node.error("value must hold one element") }
     var c = value
     c.shape = dims
-    if c.isInteger { c.ints = [Int](repeating: value.ints[0], count: count) } else { c.floats = [Float](repeating: value.floats[0], count: count) }
+    if c.isInteger {
+      c.ints = [Int](repeating: value.ints[0], count: count)
+    } else {
+      c.floats = [Float](repeating: value.floats[0], count: count)
+    }
     return [.constant(c, name: node.proto.outputs.first ?? node.name)]
   }
 
@@ -42,7 +56,9 @@ extension ImportSession {
     guard let indices = try constantInput(node, 1, "indices") else { throw node.error("needs indices") }
     let values = try indices.intValues("indices")
     try node.checkBounded(values, "indices")
-    let attributes: Attributes = ["axis": .int(try node.int("axis", default: 0)), "indices": .ints(values), "indices_shape": .ints(indices.shape)]
+    let attributes: Attributes = [
+      "axis": .int(try node.int("axis", default: 0)), "indices": .ints(values), "indices_shape": .ints(indices.shape),
+    ]
     return [try emit("gather", [data], attributes, node: node)]
   }
 
@@ -68,7 +84,10 @@ extension ImportSession {
   mutating func reshape(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let x = try required(node, 0)
     let xs = shape(x)
-    guard let target = node.opset >= 5 ? try intsInput(node, 1, "shape", bounded: false) : try node.ints("shape", bounded: false) else {
+    guard
+      let target = node.opset >= 5
+        ? try intsInput(node, 1, "shape", bounded: false) : try node.ints("shape", bounded: false)
+    else {
       throw node.error("needs a target shape")
     }
     let allowZero = try node.int("allowzero", default: 0) != 0
@@ -92,7 +111,9 @@ extension ImportSession {
       throw node.error("cannot reshape \(xs) to \(target)")
     }
     if let k = inferred {
-      guard known > 0, total % known == 0 else { throw node.error("cannot reshape \(xs) (\(total) elements) to \(target)") }
+      guard known > 0, total % known == 0 else {
+        throw node.error("cannot reshape \(xs) (\(total) elements) to \(target)")
+      }
       resolved[k] = total / known
     } else if known != total {
       throw node.error("cannot reshape \(xs) (\(total) elements) to \(target) (\(known) elements)")
@@ -118,7 +139,9 @@ extension ImportSession {
       throw node.error("casting to \(ElementType.name(raw)) is not supported")
     }
     guard var c = x.constant else {
-      guard to == .float else { throw node.error("casting a runtime tensor to \(to) is not supported; runtime tensors are float32") }
+      guard to == .float else {
+        throw node.error("casting a runtime tensor to \(to) is not supported; runtime tensors are float32")
+      }
       return [x]
     }
     if to.isInteger {
@@ -136,16 +159,21 @@ extension ImportSession {
     let xs = shape(x)
     let starts: [Int], ends: [Int], axes: [Int]?, steps: [Int]?
     if node.opset < 10 {
-      guard let s = try node.ints("starts", bounded: false), let e = try node.ints("ends", bounded: false) else { throw node.error("needs starts and ends") }
+      guard let s = try node.ints("starts", bounded: false), let e = try node.ints("ends", bounded: false) else {
+        throw node.error("needs starts and ends")
+      }
       (starts, ends, axes, steps) = (s, e, try node.ints("axes"), nil)
     } else {
-      guard let s = try intsInput(node, 1, "starts", bounded: false), let e = try intsInput(node, 2, "ends", bounded: false) else {
+      guard let s = try intsInput(node, 1, "starts", bounded: false),
+        let e = try intsInput(node, 2, "ends", bounded: false)
+      else {
         throw node.error("needs starts and ends")
       }
       (starts, ends, axes, steps) = (s, e, try intsInput(node, 3, "axes"), try intsInput(node, 4, "steps"))
     }
     let resolvedAxes = axes ?? Array(0..<starts.count)
-    guard ends.count == starts.count, resolvedAxes.count == starts.count, (steps?.count ?? starts.count) == starts.count else {
+    guard ends.count == starts.count, resolvedAxes.count == starts.count, (steps?.count ?? starts.count) == starts.count
+    else {
       throw node.error("starts, ends, axes and steps must have the same length")
     }
     // Clamp starts/ends to ±(extent + 1): the same slice, without INT64_MAX reaching the index math.
@@ -157,7 +185,9 @@ extension ImportSession {
       clampedStarts.append(min(max(starts[k], -bound), bound))
       clampedEnds.append(min(max(ends[k], -bound), bound))
     }
-    var attributes: Attributes = ["starts": .ints(clampedStarts), "ends": .ints(clampedEnds), "axes": .ints(resolvedAxes)]
+    var attributes: Attributes = [
+      "starts": .ints(clampedStarts), "ends": .ints(clampedEnds), "axes": .ints(resolvedAxes),
+    ]
     if let steps { attributes["steps"] = .ints(steps) }
     return [try emit("slice", [x], attributes, node: node)]
   }
@@ -181,7 +211,9 @@ extension ImportSession {
         value = v.floatValues[0]
       }
       if let axes = try intsInput(node, 3, "axes") {
-        guard pads.count == 2 * axes.count else { throw node.error("needs \(2 * axes.count) pads for axes \(axes), got \(pads.count)") }
+        guard pads.count == 2 * axes.count else {
+          throw node.error("needs \(2 * axes.count) pads for axes \(axes), got \(pads.count)")
+        }
         var full = [Int](repeating: 0, count: 2 * rank)
         for (k, rawAxis) in axes.enumerated() {
           let axis = rawAxis < 0 ? rawAxis + rank : rawAxis
@@ -208,7 +240,9 @@ extension ImportSession {
     var sizes = node.opset >= 13 ? try intsInput(node, 1, "split") : try node.ints("split")
     if sizes == nil {
       let count = node.opset >= 18 ? try node.int("num_outputs", default: parts) : parts
-      guard count == parts, count > 0 else { throw node.error("num_outputs \(count) differs from the \(parts) outputs") }
+      guard count == parts, count > 0 else {
+        throw node.error("num_outputs \(count) differs from the \(parts) outputs")
+      }
       let chunk = (xs[axis] + count - 1) / count
       sizes = (0..<count).map { min(chunk, max(0, xs[axis] - $0 * chunk)) }
     }
@@ -219,7 +253,9 @@ extension ImportSession {
     var start = 0
     for (k, size) in sizes.enumerated() {
       let attributes: Attributes = ["starts": .ints([start]), "ends": .ints([start + size]), "axes": .ints([axis])]
-      results.append(try emit("slice", [x], attributes, node: node, output: k, irName: k == 0 ? nil : "slice_\(k)", namesOutput: true))
+      results.append(
+        try emit(
+          "slice", [x], attributes, node: node, output: k, irName: k == 0 ? nil : "slice_\(k)", namesOutput: true))
       start += size
     }
     return results

@@ -11,7 +11,9 @@ extension ImportSession {
     guard axis >= 0, axis < rank else { throw node.error("axis \(rawAxis) is out of range for \(shape(x))") }
     var inputs = [x, try required(node, 1)]
     if let bias = try input(node, 2) { inputs.append(bias) }
-    let attributes: Attributes = ["axis": .int(axis), "epsilon": .float(Double(try node.float("epsilon", default: 1e-5)))]
+    let attributes: Attributes = [
+      "axis": .int(axis), "epsilon": .float(Double(try node.float("epsilon", default: 1e-5))),
+    ]
     return [try emit("layer_norm", inputs, attributes, node: node)]
   }
 
@@ -60,7 +62,9 @@ extension ImportSession {
 
   mutating func einsum(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let equation: EinsumEquation
-    do throws(GraphFuseError) { equation = try EinsumEquation(try node.string("equation", default: "")) } catch { throw node.error(error.message) }
+    do throws(GraphFuseError) { equation = try EinsumEquation(try node.string("equation", default: "")) } catch {
+      throw node.error(error.message)
+    }
     var inputs: [Binding] = []
     for i in node.proto.inputs.indices { inputs.append(try required(node, i)) }
     return [try emit("einsum", inputs, ["equation": .string(equation.text)], node: node)]
@@ -70,7 +74,9 @@ extension ImportSession {
   mutating func range(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     var values: [ConstantTensor] = []
     for (i, what) in ["start", "limit", "delta"].enumerated() {
-      guard let c = try constantInput(node, i, what), c.count == 1 else { throw node.error("\(what) must be a scalar constant") }
+      guard let c = try constantInput(node, i, what), c.count == 1 else {
+        throw node.error("\(what) must be a scalar constant")
+      }
       values.append(c)
     }
     let name = node.proto.outputs.first ?? node.name
@@ -80,14 +86,25 @@ extension ImportSession {
       let span = Double(limit) - Double(start)
       let count = max(Int((span / Double(delta)).rounded(.up)), 0)
       guard count <= ConstantTensor.maxFoldedGrowth else { throw node.error("the range holds \(count) elements") }
-      return [.constant(ConstantTensor(shape: [count], ints: (0..<count).map { start + $0 * delta }, type: values[0].type), name: name)]
+      return [
+        .constant(
+          ConstantTensor(shape: [count], ints: (0..<count).map { start + $0 * delta }, type: values[0].type), name: name
+        )
+      ]
     }
-    let (start, limit, delta) = (Double(values[0].floatValues[0]), Double(values[1].floatValues[0]), Double(values[2].floatValues[0]))
-    guard delta != 0, start.isFinite, limit.isFinite, delta.isFinite else { throw node.error("start, limit and delta must be finite, delta ≠ 0") }
+    let (start, limit, delta) = (
+      Double(values[0].floatValues[0]), Double(values[1].floatValues[0]), Double(values[2].floatValues[0])
+    )
+    guard delta != 0, start.isFinite, limit.isFinite, delta.isFinite else {
+      throw node.error("start, limit and delta must be finite, delta ≠ 0")
+    }
     let steps = ((limit - start) / delta).rounded(.up)
     guard steps <= Double(ConstantTensor.maxFoldedGrowth) else { throw node.error("the range holds \(steps) elements") }
     let count = max(Int(steps), 0)
-    return [.constant(ConstantTensor(shape: [count], floats: (0..<count).map { Float(start + Double($0) * delta) }), name: name)]
+    return [
+      .constant(
+        ConstantTensor(shape: [count], floats: (0..<count).map { Float(start + Double($0) * delta) }), name: name)
+    ]
   }
 
   /// ScatterND (reduction none): data, indices and updates must be constants.
@@ -103,16 +120,21 @@ extension ImportSession {
     let slice = Array(data.shape[k...])
     let sliceCount = slice.reduce(1, *)
     let expected = Array(indices.shape.dropLast()) + slice
-    guard updates.shape == expected else { throw node.error("updates have shape \(updates.shape), expected \(expected)") }
+    guard updates.shape == expected else {
+      throw node.error("updates have shape \(updates.shape), expected \(expected)")
+    }
     let strides = Tensor.strides(of: data.shape)
     let rows = indices.count / max(k, 1)
-    let updateValues = data.isInteger ? try updates.intValues("updates").map(Double.init) : updates.floatValues.map(Double.init)
+    let updateValues =
+      data.isInteger ? try updates.intValues("updates").map(Double.init) : updates.floatValues.map(Double.init)
     for r in 0..<(k == 0 ? 1 : rows) {
       var base = 0
       for a in 0..<k {
         var i = indices.ints[r * k + a]
         if i < 0 { i += data.shape[a] }
-        guard i >= 0, i < data.shape[a] else { throw node.error("index \(indices.ints[r * k + a]) is out of range on axis \(a)") }
+        guard i >= 0, i < data.shape[a] else {
+          throw node.error("index \(indices.ints[r * k + a]) is out of range on axis \(a)")
+        }
         base += i * strides[a]
       }
       for e in 0..<sliceCount {

@@ -10,7 +10,8 @@ extension ImportSession {
     let strides = try node.ints("strides") ?? [1]
     let dilations = try node.ints("dilations") ?? [1]
     guard kernel.count == 1, strides.count == 1, dilations.count == 1 else {
-      throw node.error("expects 1-d kernel, strides and dilations, got kernel \(kernel), strides \(strides), dilations \(dilations)")
+      throw node.error(
+        "expects 1-d kernel, strides and dilations, got kernel \(kernel), strides \(strides), dilations \(dilations)")
     }
     let autoPad = try node.string("auto_pad", default: "NOTSET")
     let pads: [Int]
@@ -35,6 +36,7 @@ extension ImportSession {
   /// `[A, B, 1, L]` → `[A, B, L]`, named after the ONNX output.
   mutating func drop1d(_ b: Binding, node: ONNXNode) throws(GraphFuseError) -> Binding {
     let s = shape(b)
-    return try emit("reshape", [b], ["shape": .ints([s[0], s[1], s[3]])], node: node, irName: "as_1d", namesOutput: true)
+    return try emit(
+      "reshape", [b], ["shape": .ints([s[0], s[1], s[3]])], node: node, irName: "as_1d", namesOutput: true)
   }
 }

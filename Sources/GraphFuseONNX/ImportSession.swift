@@ -53,7 +53,9 @@ struct ImportSession {
     guard !g.hasSparseInitializers else { throw GraphFuseError("sparse initializers are not supported") }
     for proto in g.initializers {
       let tensor: ConstantTensor
-      do { tensor = try ConstantTensor(proto, external: external) } catch { throw GraphFuseError("initializer '\(proto.name)': \(error.message)") }
+      do { tensor = try ConstantTensor(proto, external: external) } catch {
+        throw GraphFuseError("initializer '\(proto.name)': \(error.message)")
+      }
       env[proto.name] = .constant(tensor, name: proto.name)
     }
     try addInputs(g)
@@ -79,7 +81,8 @@ struct ImportSession {
   private mutating func addInputs(_ g: GraphProto) throws(GraphFuseError) {
     let inputNames = g.inputs.map(\.name).filter { env[$0] == nil }
     for name in shapes.keys where !inputNames.contains(name) {
-      throw GraphFuseError("a shape is given for '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
+      throw GraphFuseError(
+        "a shape is given for '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
     }
     for info in g.inputs where env[info.name] == nil {
       guard !info.isNonTensor, info.elementType == ElementType.float.rawValue else {
@@ -88,8 +91,10 @@ struct ImportSession {
         )
       }
       let shape = try inputShape(info)
-      guard ConstantTensor.elementCount(shape, limit: Self.maxRuntimeElements) != nil, shape.allSatisfy({ $0 > 0 }) else {
-        throw GraphFuseError("graph input '\(info.name)' has shape \(shape); extents must be positive and the tensor below 2^31 elements")
+      guard ConstantTensor.elementCount(shape, limit: Self.maxRuntimeElements) != nil, shape.allSatisfy({ $0 > 0 })
+      else {
+        throw GraphFuseError(
+          "graph input '\(info.name)' has shape \(shape); extents must be positive and the tensor below 2^31 elements")
       }
       env[info.name] = .value(graph.addInput(name: info.name, shape: shape))
     }
@@ -100,11 +105,13 @@ struct ImportSession {
     if let given = shapes[info.name] {
       if let dims = info.dims {
         guard dims.count == given.count else {
-          throw GraphFuseError("graph input '\(info.name)' has rank \(dims.count), but the given shape \(given) has rank \(given.count)")
+          throw GraphFuseError(
+            "graph input '\(info.name)' has rank \(dims.count), but the given shape \(given) has rank \(given.count)")
         }
         for (k, dim) in dims.enumerated() {
           if case .value(let v) = dim, v > 0, v != given[k] {
-            throw GraphFuseError("graph input '\(info.name)' has extent \(v) on axis \(k), but the given shape \(given) says \(given[k])")
+            throw GraphFuseError(
+              "graph input '\(info.name)' has extent \(v) on axis \(k), but the given shape \(given) says \(given[k])")
           }
         }
       }
@@ -142,8 +149,11 @@ struct ImportSession {
     }
     guard !unsupported.isEmpty else { return }
     let list = unsupported.map { "\($0.type) (node '\($0.node)')" }.joined(separator: ", ")
-    let domainNote = unsupported.contains { $0.type.contains("::") } ? " (only the default ONNX domain is imported)" : ""
-    throw GraphFuseError("unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list)\(domainNote); Docs/ONNX.md lists the supported ops")
+    let domainNote =
+      unsupported.contains { $0.type.contains("::") } ? " (only the default ONNX domain is imported)" : ""
+    throw GraphFuseError(
+      "unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list)\(domainNote); Docs/ONNX.md lists the supported ops"
+    )
   }
 
   /// A node name not used before: the ONNX name, or `OpType_index`, with a numeric suffix when taken.
@@ -187,7 +197,9 @@ struct ImportSession {
     guard i < node.proto.inputs.count, !node.proto.inputs[i].isEmpty else { return nil }
     let name = node.proto.inputs[i]
     guard let binding = env[name] else {
-      throw node.error("input '\(name)' is not produced by any node, initializer or graph input (missing initializer, or nodes out of order)")
+      throw node.error(
+        "input '\(name)' is not produced by any node, initializer or graph input (missing initializer, or nodes out of order)"
+      )
     }
     return binding
   }
@@ -241,13 +253,16 @@ struct ImportSession {
   /// node that becomes several; its value is named after ONNX output `output` (always when
   /// `namesOutput`, else only without `irName`).
   mutating func emit(
-    _ op: String, _ inputs: [Binding], _ attributes: Attributes = [:], node: ONNXNode, output: Int = 0, irName: String? = nil,
+    _ op: String, _ inputs: [Binding], _ attributes: Attributes = [:], node: ONNXNode, output: Int = 0,
+    irName: String? = nil,
     namesOutput: Bool = false
   ) throws(GraphFuseError) -> Binding {
     let outputName = output < node.proto.outputs.count ? node.proto.outputs[output] : ""
     let valueName = namesOutput ? outputName : irName.map { "\(node.name)/\($0)" } ?? outputName
     let definition = try OpRegistry.definition(of: op, node: node.name)
-    guard definition.arity.contains(inputs.count) else { throw node.error("\(op) takes \(definition.arity) inputs, got \(inputs.count)") }
+    guard definition.arity.contains(inputs.count) else {
+      throw node.error("\(op) takes \(definition.arity) inputs, got \(inputs.count)")
+    }
     let constants = inputs.compactMap(\.constant)
     if constants.count == inputs.count {
       return .constant(try ConstantFolder.evaluate(op, constants, attributes, node: node), name: valueName)
@@ -255,7 +270,8 @@ struct ImportSession {
     var ids: [ValueID] = []
     for b in inputs { ids.append(try materialize(b)) }
     let nodeName = irName.map { uniqueName("\(node.name)/\($0)") } ?? node.name
-    let outputs = try graph.addNode(op: op, inputs: ids, attributes: attributes, name: nodeName, outputNames: [valueName])
+    let outputs = try graph.addNode(
+      op: op, inputs: ids, attributes: attributes, name: nodeName, outputNames: [valueName])
     for id in outputs where ConstantTensor.elementCount(graph.shape(of: id), limit: Self.maxRuntimeElements) == nil {
       throw node.error("the output shape \(graph.shape(of: id)) holds more than 2^31 elements")
     }

@@ -40,7 +40,8 @@ public enum ONNXImporter {
     let usage = "expected NAME=DIMS such as input=1x3x224x224, got '\(text)'"
     guard let equals = text.lastIndex(of: "=") else { throw GraphFuseError(usage) }
     let name = String(text[..<equals])
-    let dims = text[text.index(after: equals)...].split(omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "," || $0 == "X" })
+    let dims = text[text.index(after: equals)...].split(
+      omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "," || $0 == "X" })
     var shape: [Int] = []
     for d in dims {
       guard let v = Int(d), v > 0, v <= 1 << 31 else { throw GraphFuseError(usage) }
@@ -54,7 +55,9 @@ public enum ONNXImporter {
   ///
   /// Tensors stored as external data need the model's folder: load such models with
   /// ``load(path:shapes:)``.
-  public static func load(data: [UInt8], name: String = "model.onnx", shapes: [String: [Int]] = [:]) throws(GraphFuseError) -> Graph {
+  public static func load(data: [UInt8], name: String = "model.onnx", shapes: [String: [Int]] = [:])
+    throws(GraphFuseError) -> Graph
+  {
     try load(data: data, name: name, shapes: shapes, external: nil)
   }
 

@@ -23,7 +23,9 @@ enum ONNXValidation {
     "Mul": ["broadcast", "axis", "consumed_inputs"], "Div": ["broadcast", "axis", "consumed_inputs"],
     "Pow": ["broadcast", "axis"], "Max": ["consumed_inputs"], "Min": ["consumed_inputs"], "Sum": ["consumed_inputs"],
     "Conv": ["auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"],
-    "ConvTranspose": ["auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads", "strides"],
+    "ConvTranspose": [
+      "auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads", "strides",
+    ],
     "BatchNormalization": ["epsilon", "momentum", "spatial", "is_test", "consumed_inputs", "training_mode"],
     "LeakyRelu": ["alpha", "consumed_inputs"], "HardSigmoid": ["alpha", "beta", "consumed_inputs"],
     "Clip": ["min", "max", "consumed_inputs"],
@@ -34,18 +36,22 @@ enum ONNXValidation {
     "Reshape": ["shape", "allowzero", "consumed_inputs"], "Transpose": ["perm"], "Identity": [],
     "Dropout": ["ratio", "is_test", "seed", "consumed_inputs"],
     "Constant": [
-      "value", "sparse_value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings",
+      "value", "sparse_value", "value_float", "value_floats", "value_int", "value_ints", "value_string",
+      "value_strings",
     ],
     "ConstantOfShape": ["value"], "Shape": ["start", "end"], "Size": [], "Gather": ["axis"],
     "Unsqueeze": ["axes"], "Squeeze": ["axes"], "Slice": ["starts", "ends", "axes"],
-    "ReduceMean": ["axes", "keepdims", "noop_with_empty_axes"], "ReduceSum": ["axes", "keepdims", "noop_with_empty_axes"],
+    "ReduceMean": ["axes", "keepdims", "noop_with_empty_axes"],
+    "ReduceSum": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceMax": ["axes", "keepdims", "noop_with_empty_axes"], "Cast": ["to", "saturate", "round_mode"],
     "Softmax": ["axis"], "Pad": ["mode", "pads", "value", "paddings"], "Split": ["axis", "split", "num_outputs"],
-    "Erf": [], "Not": [], "Equal": ["broadcast", "axis"], "Where": [], "Expand": [], "Range": [], "Gelu": ["approximate"],
+    "Erf": [], "Not": [], "Equal": ["broadcast", "axis"], "Where": [], "Expand": [], "Range": [],
+    "Gelu": ["approximate"],
     "LayerNormalization": ["axis", "epsilon", "stash_type"], "Mod": ["fmod"], "Einsum": ["equation"],
     "ScatterND": ["reduction"],
     "Resize": [
-      "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside", "extrapolation_value",
+      "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside",
+      "extrapolation_value",
       "antialias", "axes", "keep_aspect_ratio_policy",
     ],
   ]
@@ -56,7 +62,8 @@ enum ONNXValidation {
     guard opset <= newestOpset else {
       let graph = g.name.isEmpty ? "" : " (graph '\(g.name)')"
       throw GraphFuseError(
-        "the model\(graph) imports opset \(opset) of the default ONNX domain; the newest this importer knows is \(newestOpset)")
+        "the model\(graph) imports opset \(opset) of the default ONNX domain; the newest this importer knows is \(newestOpset)"
+      )
     }
     var inputs = Set<String>()
     for input in g.inputs where !inputs.insert(input.name).inserted {
@@ -65,11 +72,14 @@ enum ONNXValidation {
     let declared = Dictionary(g.inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     var initializers = Set<String>()
     for t in g.initializers {
-      guard initializers.insert(t.name).inserted else { throw GraphFuseError("initializer '\(t.name)' is listed twice") }
+      guard initializers.insert(t.name).inserted else {
+        throw GraphFuseError("initializer '\(t.name)' is listed twice")
+      }
       guard let input = declared[t.name], let dims = input.dims else { continue }
       let known: [Int] = dims.compactMap { if case .value(let v) = $0 { return v } else { return nil } }
       if known.count == dims.count, known != t.dims {
-        throw GraphFuseError("initializer '\(t.name)' has shape \(t.dims) but shadows graph input '\(t.name)' of shape \(known)")
+        throw GraphFuseError(
+          "initializer '\(t.name)' has shape \(t.dims) but shadows graph input '\(t.name)' of shape \(known)")
       }
     }
     var writer: [String: String] = [:]

@@ -7,7 +7,8 @@ public enum RawTensorFile {
   /// Reads a tensor of `shape` from `path`; the file must hold exactly `4 · count` bytes.
   public static func read(path: String, shape: [Int]) throws(GraphFuseError) -> Tensor {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw GraphFuseError(FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file", file: path)
+      throw GraphFuseError(
+        FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file", file: path)
     }
     return try decode([UInt8](data), shape: shape, name: path)
   }

@@ -30,11 +30,15 @@ import Testing
     try process.run()
     let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    return Result(
+      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
   }
 
   static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("graphfuse-cli-\(UUID().uuidString)-\(name)").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "graphfuse-cli-\(UUID().uuidString)-\(name)"
+    ).path
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     return path
   }
@@ -62,12 +66,16 @@ import Testing
     let chained = try run(["report", "zoo:mobilenet_v2"])
     let tvm = try run(["report", "zoo:mobilenet_v2", "--no-chain"])
     #expect(chained.status == 0 && tvm.status == 0)
-    #expect(chained.stdout.contains("→ 22 fused groups") && chained.stdout.contains("fused_conv2d_clip_conv2d_clip_conv2d_add"))
+    #expect(
+      chained.stdout.contains("→ 22 fused groups")
+        && chained.stdout.contains("fused_conv2d_clip_conv2d_clip_conv2d_add"))
     #expect(tvm.stdout.contains("→ 55 fused groups") && !tvm.stdout.contains("fused_conv2d_clip_conv2d"))
   }
 
   @Test func benchTakesABatchForZooModels() throws {
-    let result = try run(["bench", "zoo:tiny", "--batch", "3", "--runs", "2", "--warmup", "1", "--threads", "1", "--json"])
+    let result = try run([
+      "bench", "zoo:tiny", "--batch", "3", "--runs", "2", "--warmup", "1", "--threads", "1", "--json",
+    ])
     #expect(result.status == 0, "\(result.stderr)")
     let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     #expect((object["speedup"] as? Double ?? 0) > 0)

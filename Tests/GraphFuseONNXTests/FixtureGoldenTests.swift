@@ -5,12 +5,16 @@ import Testing
 @testable import GraphFuseONNX
 
 /// Imports a model, runs it on the reference executor with its golden input and compares.
-func goldenComparison(model: String, input: String, output: String, shapes: [String: [Int]] = [:], report: Bool = false) throws -> TensorComparison {
+func goldenComparison(model: String, input: String, output: String, shapes: [String: [Int]] = [:], report: Bool = false)
+  throws -> TensorComparison
+{
   let start = Date()
   let graph = try ONNXImporter.load(path: model, shapes: shapes)
   if report {
     let ops = graph.opCounts.map { "\($0.op)×\($0.count)" }.joined(separator: " ")
-    print("imported \(URL(fileURLWithPath: model).lastPathComponent) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(ops)")
+    print(
+      "imported \(URL(fileURLWithPath: model).lastPathComponent) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(ops)"
+    )
   }
   try graph.verify()
   #expect(graph.inputs.count == 1)

@@ -7,7 +7,9 @@ import Testing
 /// Damaged models must import or throw `GraphFuseError` — never trap.
 @Suite("ONNX importer fuzzing")
 struct FuzzTests {
-  static let models = ["conv_bn_relu.onnx", "shuffle_reshape.onnx", "slice_pad_concat.onnx", "conv_transpose_old_opset.onnx"]
+  static let models = [
+    "conv_bn_relu.onnx", "shuffle_reshape.onnx", "slice_pad_concat.onnx", "conv_transpose_old_opset.onnx",
+  ]
 
   /// Imports damaged bytes; the only acceptable failure is a thrown GraphFuseError.
   /// A graph that imported must also run on the reference executor or throw (small graphs only).
@@ -104,7 +106,9 @@ struct MutantBackendTests {
       var bytes = original
       switch k % 3 {
       case 0:  // 1–3 random bytes
-        for _ in 0...(rng.next() % 3) { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+        for _ in 0...(rng.next() % 3) {
+          bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next())
+        }
       case 1:  // one bit flip
         bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(1) << (rng.next() % 8)
       default:  // a truncation
@@ -118,11 +122,14 @@ struct MutantBackendTests {
       if let error {
         let text = error.description
         #expect(!text.isEmpty && !text.contains("\n") && !text.contains("\r"), "\(name) mutant \(k): \(text)")
-        #expect(text.count <= 3 * GraphFuseError.maxNameLength + GraphFuseError.maxMessageLength + 20, "\(name) mutant \(k)")
+        #expect(
+          text.count <= 3 * GraphFuseError.maxNameLength + GraphFuseError.maxMessageLength + 20, "\(name) mutant \(k)")
         #expect(text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }, "\(name) mutant \(k): \(text)")
       }
     }
-    print("mutants of \(name): \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+    print(
+      "mutants of \(name): \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
+    )
     #expect(counts.values.reduce(0, +) == 60)
   }
 }

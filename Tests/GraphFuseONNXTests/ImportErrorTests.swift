@@ -37,8 +37,11 @@ struct ImportErrorTests {
 
   @Test(arguments: [
     FixtureCase(file: "error_external.onnx", expected: ["'w'", "'weights.bin'", "missing"]),
-    FixtureCase(file: "error_external_escape.onnx", expected: ["'w'", "'../external_weights.onnx.data'", "leaves the model's folder"]),
-    FixtureCase(file: "error_external_absolute.onnx", expected: ["'w'", "'/tmp/external_weights.onnx.data'", "leaves"]),
+    FixtureCase(
+      file: "error_external_escape.onnx",
+      expected: ["'w'", "'../external_weights.onnx.data'", "leaves the model's folder"]),
+    FixtureCase(
+      file: "error_external_absolute.onnx", expected: ["'w'", "'/tmp/external_weights.onnx.data'", "leaves"]),
     FixtureCase(file: "error_external_short.onnx", expected: ["'w'", "too short", "64..<1048640"]),
     FixtureCase(file: "error_missing_init.onnx", expected: ["'w_missing'", "not produced"], node: "conv"),
     FixtureCase(file: "error_float16.onnx", expected: ["'w'", "float16"]),

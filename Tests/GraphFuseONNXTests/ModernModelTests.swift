@@ -66,7 +66,9 @@ struct ModernModelTests {
   @Test func transformerOpsStayAtRuntime() throws {
     let graph = try ONNXImporter.load(path: Fixtures.path("transformer_block.onnx"))
     let ops = Set(graph.nodes.map(\.op))
-    let expected: Set<String> = ["layer_norm", "einsum", "gelu", "where", "equal", "not", "erf", "mod", "expand", "softmax"]
+    let expected: Set<String> = [
+      "layer_norm", "einsum", "gelu", "where", "equal", "not", "erf", "mod", "expand", "softmax",
+    ]
     #expect(ops.isSuperset(of: expected), "missing \(expected.subtracting(ops))")
     let gelu = graph.nodes.filter { $0.op == "gelu" }.map { $0.attributes.int("approximate", default: -1) }
     #expect(gelu.sorted() == [0, 1])
@@ -82,7 +84,8 @@ struct ModernModelTests {
 
   /// Every mini (ViT, Swin, ConvNeXt, MaxViT from both exporters) and the default exporter's
   /// MobileNetV2 (external data), compiled, against their goldens.
-  @Test(.enabled(if: !sharedModels().isEmpty, "needs ../shared/models/minis beside the package"), arguments: sharedModels())
+  @Test(
+    .enabled(if: !sharedModels().isEmpty, "needs ../shared/models/minis beside the package"), arguments: sharedModels())
   func sharedModelMatchesGoldenCompiled(_ path: String) throws {
     let stem = String(path.dropLast(".onnx".count))
     let comparison = try compiledGoldenComparison(model: path, input: stem + ".input.bin", output: stem + ".output.bin")

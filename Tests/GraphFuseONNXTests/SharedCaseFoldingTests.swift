@@ -27,10 +27,14 @@ struct SharedCaseFoldingTests {
     Case(name: "preact_bn_relu_conv", reason: "no conv/dense producer (is first)"),
   ]
 
-  static var available: Bool { Fixtures.shared.map { FileManager.default.fileExists(atPath: $0 + "/cases/conv_bn_relu.onnx") } ?? false }
+  static var available: Bool {
+    Fixtures.shared.map { FileManager.default.fileExists(atPath: $0 + "/cases/conv_bn_relu.onnx") } ?? false
+  }
 
   @Test(
-    .enabled(if: available, "skipped: needs ../shared/cases beside the package (PyTorch-exported batch-norm cases), absent here"),
+    .enabled(
+      if: available,
+      "skipped: needs ../shared/cases beside the package (PyTorch-exported batch-norm cases), absent here"),
     arguments: cases)
   func foldsAsExpected(_ c: Case) throws {
     let stem = Fixtures.shared! + "/cases/" + c.name
@@ -50,7 +54,8 @@ struct SharedCaseFoldingTests {
     let folded = try ReferenceExecutor.run(optimized.graph, inputs: [input])[0]
     #expect(folded.compared(to: unfolded).isWithin(relative: 1e-4), "\(folded.compared(to: unfolded))")
     #expect(folded.compared(to: golden).isWithin(relative: 1e-4), "\(folded.compared(to: golden))")
-    let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: 2)).run([input])[0]
+    let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: 2))
+      .run([input])[0]
     #expect(compiled.compared(to: golden).isWithin(relative: 1e-4), "compiled: \(compiled.compared(to: golden))")
   }
 }

@@ -24,7 +24,8 @@ struct SharedModelTests {
   static func check(_ path: String) throws {
     let stem = String(path.dropLast(".onnx".count))
     let start = Date()
-    let comparison = try goldenComparison(model: path, input: stem + ".input.bin", output: stem + ".output.bin", report: true)
+    let comparison = try goldenComparison(
+      model: path, input: stem + ".input.bin", output: stem + ".output.bin", report: true)
     let seconds = Date().timeIntervalSince(start)
     print(
       "golden \(URL(fileURLWithPath: path).lastPathComponent): relative error \(comparison.relativeError) (\(comparison)) in \(String(format: "%.1f", seconds)) s"

@@ -15,7 +15,8 @@ enum Fixtures {
 
   /// `../shared` next to the package root, when present.
   static var shared: String? {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
     let path = root.deletingLastPathComponent().appendingPathComponent("shared").path
     return FileManager.default.fileExists(atPath: path) ? path : nil
   }

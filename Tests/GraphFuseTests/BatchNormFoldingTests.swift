@@ -5,7 +5,9 @@ import Testing
 /// Batch-norm folding: legality, reasons and numerical equality with the unfolded graph.
 @Suite struct BatchNormFoldingTests {
   /// Optimizes with the verifier after every pass and checks the folded graph computes what the source did.
-  func foldAndCompare(_ graph: Graph, options: OptimizeOptions = OptimizeOptions(verifyEachPass: true)) throws -> OptimizedGraph {
+  func foldAndCompare(_ graph: Graph, options: OptimizeOptions = OptimizeOptions(verifyEachPass: true)) throws
+    -> OptimizedGraph
+  {
     let optimized = try graph.optimized(options)
     let inputs = TestNets.input(graph)
     let expected = try ReferenceExecutor.run(graph, inputs: inputs)
@@ -168,7 +170,10 @@ import Testing
     }
     let optimized = try foldAndCompare(graph)
     #expect(optimized.batchNorms.map(\.reason) == [.noProducer(follows: nil), .noProducer(follows: "relu")])
-    #expect(optimized.batchNorms.map { $0.reason?.description } == ["no conv/dense producer (is first)", "no conv/dense producer (follows relu)"])
+    #expect(
+      optimized.batchNorms.map { $0.reason?.description } == [
+        "no conv/dense producer (is first)", "no conv/dense producer (follows relu)",
+      ])
     // The unfolded batch norms become scale-shifts that fuse like any broadcast op.
     #expect(optimized.graph.nodes.filter { $0.op == "scale_shift" }.count == 2)
   }
@@ -225,7 +230,8 @@ import Testing
     let cx = constantBad.input("x", shape: [1, 2, 4, 4])
     let c1 = constantBad.constant(Tensor([1, 1])), c0 = constantBad.constant(Tensor([0, 0]))
     #expect(throws: GraphFuseError.self) {
-      _ = try constantBad.batchNorm(cx, scale: c1, bias: c0, mean: c0, variance: constantBad.constant(Tensor([1, -.nan])), name: "bn_nan")
+      _ = try constantBad.batchNorm(
+        cx, scale: c1, bias: c0, mean: c0, variance: constantBad.constant(Tensor([1, -.nan])), name: "bn_nan")
     }
   }
 }

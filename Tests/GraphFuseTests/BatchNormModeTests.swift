@@ -13,9 +13,12 @@ import Testing
   static let epsilon = 1e-5
 
   /// batch_norm with every operand a graph input, run on the reference executor.
-  func run(_ x: Tensor, _ params: [[Float]], training: Bool, outputs: Int = 1, momentum: Double = 0.9) throws -> [Tensor] {
+  func run(_ x: Tensor, _ params: [[Float]], training: Bool, outputs: Int = 1, momentum: Double = 0.9) throws
+    -> [Tensor]
+  {
     let attributes: Attributes = [
-      "epsilon": .float(Self.epsilon), "momentum": .float(momentum), "training": .int(training ? 1 : 0), "outputs": .int(outputs),
+      "epsilon": .float(Self.epsilon), "momentum": .float(momentum), "training": .int(training ? 1 : 0),
+      "outputs": .int(outputs),
     ]
     return try runOp("batch_norm", [x] + params.map { Tensor($0) }, attributes)
   }
@@ -28,18 +31,24 @@ import Testing
       (1 - Double(Self.mean[channel])) / (Double(Self.variance[channel]) + Self.epsilon).squareRoot()
       * Double(Self.gamma[channel]) + Double(Self.beta[channel])
     for h in 0..<4 {
-      for w in 0..<4 { #expect(abs(Double(y[0, channel, h, w]) - expected) < 1e-4, "channel \(channel): \(y[0, channel, h, w]) vs \(expected)") }
+      for w in 0..<4 {
+        #expect(
+          abs(Double(y[0, channel, h, w]) - expected) < 1e-4,
+          "channel \(channel): \(y[0, channel, h, w]) vs \(expected)")
+      }
     }
   }
 
   @Test func tvmCaseValueIs60_47() throws {
-    let y = try run(Tensor(shape: [1, 4, 4, 4], repeating: 1), [Self.gamma, Self.beta, Self.mean, Self.variance], training: false)[0]
+    let y = try run(
+      Tensor(shape: [1, 4, 4, 4], repeating: 1), [Self.gamma, Self.beta, Self.mean, Self.variance], training: false)[0]
     // channel 3: (1 + 1) / sqrt(0.01001) · 3 + 0.5 = 60.4700…; TVM 0.27 LegalizeOps returns 0.5.
     #expect(abs(y[0, 3, 0, 0] - 60.47) < 1e-3)
   }
 
   @Test func trainingOnConstantInputCollapsesToBeta() throws {
-    let y = try run(Tensor(shape: [1, 4, 4, 4], repeating: 1), [Self.gamma, Self.beta, Self.mean, Self.variance], training: true)[0]
+    let y = try run(
+      Tensor(shape: [1, 4, 4, 4], repeating: 1), [Self.gamma, Self.beta, Self.mean, Self.variance], training: true)[0]
     for c in 0..<4 { #expect(y[0, c, 2, 1] == Self.beta[c]) }
   }
 
@@ -51,7 +60,8 @@ import Testing
   static let runningMean: [Float] = [0.5, -1], runningVariance: [Float] = [1, 2]
 
   @Test func trainingNormalizesWithBatchStatistics() throws {
-    let y = try run(Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance], training: true)[0]
+    let y = try run(
+      Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance], training: true)[0]
     let s0 = 2 / (5 + Self.epsilon).squareRoot(), s1 = 0.5 / (4 + Self.epsilon).squareRoot()
     let expected: [Double] = [
       (1 - 4) * s0 + 1, (3 - 4) * s0 + 1, 2 * s1 - 1, 2 * s1 - 1,
@@ -77,7 +87,8 @@ import Testing
 
   @Test func inferenceIgnoresTheBatch() throws {
     // Same batch in inference mode: each element uses the running statistics only.
-    let y = try run(Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance], training: false)[0]
+    let y = try run(
+      Self.batch, [Self.batchGamma, Self.batchBeta, Self.runningMean, Self.runningVariance], training: false)[0]
     let s0 = 2 / (1 + Self.epsilon).squareRoot(), s1 = 0.5 / (2 + Self.epsilon).squareRoot()
     let expected: [Double] = [
       (1 - 0.5) * s0 + 1, (3 - 0.5) * s0 + 1, 3 * s1 - 1, 3 * s1 - 1,
@@ -95,7 +106,10 @@ import Testing
   @Test func rankTwoInput() throws {
     // The default channel axis 1 on a [2, 3] input (a dense layer's output): per-column statistics, (x − μ) / 2.
     let y = try runOp(
-      "batch_norm", [T([2, 3], [1, 2, 3, 4, 5, 6]), Tensor([1, 1, 1]), Tensor([0, 0, 0]), Tensor([1, 2, 3]), Tensor([4, 4, 4])],
+      "batch_norm",
+      [
+        T([2, 3], [1, 2, 3, 4, 5, 6]), Tensor([1, 1, 1]), Tensor([0, 0, 0]), Tensor([1, 2, 3]), Tensor([4, 4, 4]),
+      ],
       ["epsilon": .float(0)])[0]
     #expect(y.data == [0, 0, 0, 1.5, 1.5, 1.5])
   }

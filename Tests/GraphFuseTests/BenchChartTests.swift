@@ -21,7 +21,10 @@ final class SVGInspector: NSObject, XMLParserDelegate {
     return parser.parse()
   }
 
-  func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+  func parser(
+    _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+    attributes: [String: String] = [:]
+  ) {
     elements.append((name, attributes))
     if name == "text" { textDepth += 1; if textDepth == 1 { current = "" } }
   }
@@ -47,7 +50,8 @@ struct SVGChartTests {
   }
 
   @Test(arguments: [
-    Case(groups: 24, groupBars: 10, others: 1), Case(groups: 10, groupBars: 10, others: 0), Case(groups: 3, groupBars: 3, others: 0),
+    Case(groups: 24, groupBars: 10, others: 1), Case(groups: 10, groupBars: 10, others: 0),
+    Case(groups: 3, groupBars: 3, others: 0),
     Case(groups: 0, groupBars: 0, others: 0),
   ])
   func wellFormedWithExpectedBars(_ c: Case) throws {
@@ -82,7 +86,10 @@ struct SVGChartTests {
     }
   }
 
-  @Test(arguments: [(31.4, 13.6, "2.31× faster than unfused"), (10.0, 10.5, "1.05× slower than folded"), (0.0, 1.0, "not measured against folded")])
+  @Test(arguments: [
+    (31.4, 13.6, "2.31× faster than unfused"), (10.0, 10.5, "1.05× slower than folded"),
+    (0.0, 1.0, "not measured against folded"),
+  ])
   func speedupPhrasing(_ other: Double, _ fused: Double, _ expected: String) {
     #expect(SVGChart.comparison(other, fused, expected.hasSuffix("unfused") ? "unfused" : "folded") == expected)
   }
@@ -106,17 +113,23 @@ struct SVGChartTests {
       #expect(cut.count <= SVGChart.maxNameLength, "\(cut)")
       // Cut only between words: every kept word is a whole word of the name.
       let words = Set(long.split(separator: "_").map(String.init))
-      for part in cut.split(whereSeparator: { $0 == "_" || $0 == "…" }) { #expect(words.contains(String(part)), "\(cut)") }
+      for part in cut.split(whereSeparator: { $0 == "_" || $0 == "…" }) {
+        #expect(words.contains(String(part)), "\(cut)")
+      }
       #expect(cut.hasPrefix("conv2d_"))
       #expect(cut.hasSuffix("_" + (long.split(separator: "_").last.map(String.init) ?? "")))
     }
     #expect(SVGChart.truncated(names[0]) == "conv2d_batch_norm…reshape_17")
   }
 
-  @Test(arguments: [(0.0, 1.0, 0.2), (13.6, 15.0, 2.5), (31.4 * 1.2, 40.0, 10.0), (2.0, 2.0, 0.5), (0.07, 0.08, 0.02), (230, 250, 50)])
+  @Test(arguments: [
+    (0.0, 1.0, 0.2), (13.6, 15.0, 2.5), (31.4 * 1.2, 40.0, 10.0), (2.0, 2.0, 0.5), (0.07, 0.08, 0.02), (230, 250, 50),
+  ])
   func axisUsesNiceSteps(_ value: Double, _ maximum: Double, _ step: Double) {
     let scale = AxisScale(maximum: value, from: 0, to: 100)
-    #expect(scale.label(step) == String(format: step == 2.5 ? "%.1f" : step >= 1 ? "%.0f" : step >= 0.1 ? "%.1f" : "%.2f", step))
+    #expect(
+      scale.label(step)
+        == String(format: step == 2.5 ? "%.1f" : step >= 1 ? "%.0f" : step >= 0.1 ? "%.1f" : "%.2f", step))
     #expect(abs(scale.maximum - maximum) < 1e-9)
     #expect(abs(scale.step - step) < 1e-9)
     #expect(scale.x(scale.maximum) == 100)

@@ -7,7 +7,9 @@ import Testing
 struct BenchRunnerTests {
   /// The reference executor as the stand-in backend; the "profile" times each group's nodes
   /// as a node count so the result is deterministic.
-  static func reference(_ inputs: [Tensor], prepared: Recorder) -> (BenchConfiguration, OptimizedGraph) throws(GraphFuseError) -> BenchRunnable {
+  static func reference(_ inputs: [Tensor], prepared: Recorder) -> (BenchConfiguration, OptimizedGraph)
+    throws(GraphFuseError) -> BenchRunnable
+  {
     { config, optimized in
       prepared.configs.append(config)
       let graph = optimized.graph
@@ -28,7 +30,8 @@ struct BenchRunnerTests {
     var lines = ""
     let progress = ProgressLine(isTerminal: false) { lines += $0 }
     let report = try BenchRunner.run(
-      graph: graph, model: "zoo:tiny", options: BenchOptions(runs: 3, warmup: 1, threads: 1, peakGFLOPS: 100, interleaved: interleaved),
+      graph: graph, model: "zoo:tiny",
+      options: BenchOptions(runs: 3, warmup: 1, threads: 1, peakGFLOPS: 100, interleaved: interleaved),
       progress: progress, prepare: BenchRunnerTests.reference(inputs, prepared: recorder))
     #expect(recorder.configs == [.unfused, .folded, .fused])
     #expect(report.model == "zoo:tiny")
@@ -72,7 +75,8 @@ struct BenchRunnerTests {
     let graph = try ModelZoo.build("tiny")
     let inputs = TestNets.input(graph)
     let error = #expect(throws: GraphFuseError.self) {
-      try BenchRunner.run(graph: graph, model: "zoo:tiny", options: BenchOptions(runs: 1, warmup: 0)) { config, optimized throws(GraphFuseError) in
+      try BenchRunner.run(graph: graph, model: "zoo:tiny", options: BenchOptions(runs: 1, warmup: 0)) {
+        config, optimized throws(GraphFuseError) in
         let graph = optimized.graph
         return BenchRunnable(
           run: {},
@@ -106,10 +110,14 @@ struct BenchRunnerTests {
     let options = BenchOptions(runs: 1, warmup: 0)
     _ = try BenchRunner.run(graph: graph, model: "zoo:tiny", options: options, prepare: prepare(offset: 1))
     let error = #expect(throws: GraphFuseError.self) {
-      try BenchRunner.run(graph: graph, model: "zoo:tiny", options: options, reference: golden, prepare: prepare(offset: 1))
+      try BenchRunner.run(
+        graph: graph, model: "zoo:tiny", options: options, reference: golden, prepare: prepare(offset: 1))
     }
-    #expect(error?.message.hasPrefix("unfused output 0 differs from the reference executor") == true, "\(String(describing: error))")
-    let report = try BenchRunner.run(graph: graph, model: "zoo:tiny", options: options, reference: golden, prepare: prepare(offset: 0))
+    #expect(
+      error?.message.hasPrefix("unfused output 0 differs from the reference executor") == true,
+      "\(String(describing: error))")
+    let report = try BenchRunner.run(
+      graph: graph, model: "zoo:tiny", options: options, reference: golden, prepare: prepare(offset: 0))
     for (_, c) in report.configurations {
       #expect(try #require(c.referenceRelError) < 1e-5)
       #expect(c.cached == true)
@@ -119,7 +127,9 @@ struct BenchRunnerTests {
   @Test func zeroRunsIsAnError() throws {
     let graph = try ModelZoo.build("tiny")
     #expect(throws: GraphFuseError.self) {
-      try BenchRunner.run(graph: graph, model: "zoo:tiny", options: BenchOptions(runs: 0)) { _, _ in BenchRunnable(run: {}) }
+      try BenchRunner.run(graph: graph, model: "zoo:tiny", options: BenchOptions(runs: 0)) { _, _ in
+        BenchRunnable(run: {})
+      }
     }
   }
 }

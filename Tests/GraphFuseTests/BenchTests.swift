@@ -11,7 +11,8 @@ enum BenchSamples {
       "fused_conv2d_batch_norm_relu_max_pool2d_transpose_reshape",
     ]
     let groups = (0..<count).map { i in
-      BenchReport.Group(name: "\(names[i % names.count])_\(i)", ms: 2.0 / Double(i + 1), flops: 200_000_000 / (i + 1) / (i % 3 + 1))
+      BenchReport.Group(
+        name: "\(names[i % names.count])_\(i)", ms: 2.0 / Double(i + 1), flops: 200_000_000 / (i + 1) / (i % 3 + 1))
     }
     func config(_ median: Double, kernels: Int, bytes: Int) -> BenchReport.Configuration {
       .init(
@@ -115,7 +116,9 @@ struct BenchReportTests {
     let encoded: Double = object["fusion_ceiling"] as? Double ?? 0
     #expect(abs(encoded - 31.0 / 27.0) < 1e-12)
     #expect((object["unfused_by_pattern"] as? [String: Double])?["broadcast"] == 2.5)
-    #expect(report.description.contains("conv/dense (TVM: outEWiseFusable) 27.00 ms (87%), broadcast (add, mul, batch norm…) 2.50 ms (8%)"))
+    #expect(
+      report.description.contains(
+        "conv/dense (TVM: outEWiseFusable) 27.00 ms (87%), broadcast (add, mul, batch norm…) 2.50 ms (8%)"))
     #expect(report.description.contains("fusion ceiling 1.15×: the speedup if fusion only removed kernels"))
     // 31.4 / 13.6 = 2.31× beats the 1.15× ceiling, and the report says why that is possible.
     #expect(report.description.contains("the speedup beats the ceiling: fused kernels are themselves faster"))
@@ -127,7 +130,8 @@ struct BenchReportTests {
   }
 
   @Test func peakFieldsAreAbsentWhenPeakIsUnknown() throws {
-    let object = try #require(try JSONSerialization.jsonObject(with: Data(BenchSamples.report(peak: nil).json.utf8)) as? [String: Any])
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(BenchSamples.report(peak: nil).json.utf8)) as? [String: Any])
     #expect(object["peak_gflops"] == nil)
     let groups = try #require(object["groups"] as? [[String: Any]])
     #expect(groups[0]["peak_fraction"] == nil)
@@ -161,7 +165,8 @@ struct BenchReportTests {
     #expect(text.contains("% of the 353 GFLOP/s peak"))
     #expect(lines.contains { $0.contains("others (9 groups)") })
     #expect(lines.contains { $0.contains("total (24 groups)") && $0.contains("100.0%") })
-    #expect(lines.contains { $0.hasPrefix(" 1  fused_conv2d_add_relu_0") && $0.contains("2.000") && $0.contains("100.0") })
+    #expect(
+      lines.contains { $0.hasPrefix(" 1  fused_conv2d_add_relu_0") && $0.contains("2.000") && $0.contains("100.0") })
     #expect(!lines.contains { $0.contains("_15 ") || $0.hasSuffix("_15") })
   }
 
@@ -249,7 +254,8 @@ struct ProgressLineTests {
 
   @Test(arguments: noises) func busyMachinesGetAWarning(_ noise: Noise) throws {
     var report = BenchSamples.report()
-    report.fused.latency = LatencyStats(median: noise.median, min: noise.min, max: noise.max, mean: noise.median, runs: 50)
+    report.fused.latency = LatencyStats(
+      median: noise.median, min: noise.min, max: noise.max, mean: noise.median, runs: 50)
     report.unfused.latency = LatencyStats(median: 31, min: 30, max: 33, mean: 31, runs: 50)
     report.folded.latency = LatencyStats(median: 24, min: 23.5, max: 25, mean: 24, runs: 50)
     report.peakSpread = noise.peakSpread

@@ -26,7 +26,9 @@ import Testing
 
   @Test func blankingReplacesOnlyTheWholeSymbol() {
     let text = "void gf_k1_tile(); void gf_k1(long a) { gf_k12(a); gf_k1_tile(); }"
-    #expect(KernelFunction.blanking("gf_k1", in: text) == "void \u{1}_tile(); void \u{1}(long a) { gf_k12(a); \u{1}_tile(); }")
+    #expect(
+      KernelFunction.blanking("gf_k1", in: text) == "void \u{1}_tile(); void \u{1}(long a) { gf_k12(a); \u{1}_tile(); }"
+    )
   }
 
   @Test func identicalKernelsAreEmittedOnce() throws {
@@ -35,7 +37,9 @@ import Testing
     let launched = Set(program.steps.map(\.symbol))
     #expect(program.steps.count >= 5)
     #expect(program.functions.count == launched.count, "every emitted kernel is launched")
-    #expect(program.functions.count < program.steps.count, "\(program.functions.map(\.symbol)) for \(program.steps.count) steps")
+    #expect(
+      program.functions.count < program.steps.count,
+      "\(program.functions.map(\.symbol)) for \(program.steps.count) steps")
     // The four blocks launch one kernel with four different buffer sets (group 0 first converts
     // the graph input to the blocked layout).
     let second = try #require(program.steps.first { $0.group == 1 })
@@ -75,7 +79,8 @@ import Testing
     let toolchain = try Toolchain.find(portable: false, cacheDirectory: options.cacheDirectory)
     let object = options.cacheDirectory! + "/alone.o"
     let source = String(model.library.path.dropLast(3)) + ".c"
-    let (outcome, output) = try Subprocess.output([toolchain.compiler, "-c", "-O1", "-w", "-o", object, source], timeout: 120)
+    let (outcome, output) = try Subprocess.output(
+      [toolchain.compiler, "-c", "-O1", "-w", "-o", object, source], timeout: 120)
     #expect(outcome == .exited(0), "\(output)")
   }
 
@@ -117,7 +122,8 @@ import Testing
     chmod(script, 0o755)
     let real = try Toolchain.find(portable: false, cacheDirectory: dir)
     var toolchain = Toolchain(
-      compiler: script, version: "hanging 1.0", flags: real.flags, cpu: real.cpu, hasAVX512: real.hasAVX512, cacheDirectory: dir)
+      compiler: script, version: "hanging 1.0", flags: real.flags, cpu: real.cpu, hasAVX512: real.hasAVX512,
+      cacheDirectory: dir)
     toolchain.compileTimeout = 0.5
     let start = Date()
     let error = #expect(throws: GraphFuseError.self) { try toolchain.library(for: "void f(void) {}\n") }
@@ -126,15 +132,20 @@ import Testing
     #expect(message.contains("did not finish within 0.5 s") && message.contains(".log"), "\(message)")
     #expect(!message.contains("\n"))
     #expect(
-      try String(contentsOfFile: dir + "/" + (FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".log") } ?? ""), encoding: .utf8)
-        .contains("compiling"))
+      try String(
+        contentsOfFile: dir + "/"
+          + (FileManager.default.contentsOfDirectory(atPath: dir).first { $0.hasSuffix(".log") } ?? ""), encoding: .utf8
+      )
+      .contains("compiling"))
   }
 
   @Test func aFailingCompilerGivesOneLineAndKeepsItsOutputInALog() throws {
     let dir = Self.scratch()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let toolchain = try Toolchain.find(portable: false, cacheDirectory: dir)
-    let error = #expect(throws: GraphFuseError.self) { try toolchain.library(for: "int f(void) { return undeclared_thing; }\n") }
+    let error = #expect(throws: GraphFuseError.self) {
+      try toolchain.library(for: "int f(void) { return undeclared_thing; }\n")
+    }
     let message = String(describing: error!)
     #expect(message.contains("undeclared_thing") && message.contains(".log") && !message.contains("\n"), "\(message)")
   }

@@ -22,7 +22,8 @@ import Testing
       let x = b.input("x", shape: [1, 16, 10, 10])
       let c1 = try b.relu(try b.conv2d(x, weight: T.weight(b, [16, 16, 3, 3], seed: 1), padding: 1))
       _ = c1
-      let c2 = try b.conv2d(x, weight: T.weight(b, [16, 16, 3, 3], seed: 2), bias: T.weight(b, [16], seed: 3), padding: 1)
+      let c2 = try b.conv2d(
+        x, weight: T.weight(b, [16, 16, 3, 3], seed: 2), bias: T.weight(b, [16], seed: 3), padding: 1)
       b.output(try b.relu(try b.add(c2, x)))
     },
     CompiledCase("conv+relu6 odd channels", partition: runs([2])) { b throws(GraphFuseError) in
@@ -57,9 +58,13 @@ import Testing
       let d = try b.relu(try b.dense(x, weight: T.weight(b, [24, 40], seed: 16), bias: T.weight(b, [24], seed: 17)))
       b.output(try b.mul(try b.softmax(d, axis: 1), T.weight(b, [24], seed: 18)))
     },
-    CompiledCase("dense template: whole vectors, odd K, clip; gemm with a runtime C falls back", partition: runs([2])) { b throws(GraphFuseError) in
+    CompiledCase("dense template: whole vectors, odd K, clip; gemm with a runtime C falls back", partition: runs([2])) {
+      b throws(GraphFuseError) in
       let x = b.input("x", shape: [2, 7])
-      b.output(try b.clip(try b.dense(x, weight: T.weight(b, [32, 7], seed: 20), bias: T.weight(b, [32], seed: 21)), min: -0.5, max: 0.5))
+      b.output(
+        try b.clip(
+          try b.dense(x, weight: T.weight(b, [32, 7], seed: 20), bias: T.weight(b, [32], seed: 21)), min: -0.5, max: 0.5
+        ))
       b.output(try b.gemm(x, T.weight(b, [7, 3], seed: 22), b.input("c", shape: [2, 3]), alpha: 2, beta: 0.5))
     },
     CompiledCase("max pool+relu, global pool+flatten", partition: runs([2, 2])) { b throws(GraphFuseError) in
@@ -83,18 +88,21 @@ import Testing
   static let blockedChains: [CompiledCase] = [
     CompiledCase("conv, relu, max pool, avg pool, add, depthwise, conv 1x1") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 3, 20, 18])
-      let c = try b.relu(try b.conv2d(x, weight: T.weight(b, [40, 3, 3, 3], seed: 1), bias: T.weight(b, [40], seed: 2), padding: 1))
+      let c = try b.relu(
+        try b.conv2d(x, weight: T.weight(b, [40, 3, 3, 3], seed: 1), bias: T.weight(b, [40], seed: 2), padding: 1))
       let p = try b.maxPool2d(c, kernel: 3, stride: 2, padding: 1, ceilMode: true)
       let q = try b.avgPool2d(p, kernel: 3, stride: 1, padding: 1)
       let s = try b.add(try b.mul(p, q), T.weight(b, [40, 1, 1], seed: 3))
-      let d = try b.conv2d(s, weight: T.weight(b, [40, 1, 3, 3], seed: 4), strides: [2, 1], pads: [0, 1, 2, 1], groups: 40)
+      let d = try b.conv2d(
+        s, weight: T.weight(b, [40, 1, 3, 3], seed: 4), strides: [2, 1], pads: [0, 1, 2, 1], groups: 40)
       let o = try b.conv2d(d, weight: T.weight(b, [64, 40, 1, 1], seed: 5), bias: T.weight(b, [64], seed: 6))
       b.output(try b.clip(o, min: -1, max: 1))
       b.output(d)
     },
     CompiledCase("two-vector tile with dilation and residual") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 32, 30, 29])
-      let c = try b.conv2d(x, weight: T.weight(b, [32, 32, 3, 3], seed: 7), bias: T.weight(b, [32], seed: 8), padding: 2, dilation: 2)
+      let c = try b.conv2d(
+        x, weight: T.weight(b, [32, 32, 3, 3], seed: 7), bias: T.weight(b, [32], seed: 8), padding: 2, dilation: 2)
       b.output(try b.relu(try b.add(c, x)))
     },
     CompiledCase("wide rows, one-vector tile, 5x5 asymmetric pads") { b throws(GraphFuseError) in
@@ -110,15 +118,18 @@ import Testing
       let e3 = try b.relu(try b.conv2d(s, weight: T.weight(b, [16, 16, 3, 3], seed: 13), padding: 1))
       b.output(try b.maxPool2d(try b.concat([e1, e3], axis: 1), kernel: 3, stride: 2, ceilMode: true))
     },
-    CompiledCase("batch 3: conv, depthwise, pool, residual", partition: { _ in [[0], [1, 2], [3], [4, 5, 6, 7]] }) { b throws(GraphFuseError) in
+    CompiledCase("batch 3: conv, depthwise, pool, residual", partition: { _ in [[0], [1, 2], [3], [4, 5, 6, 7]] }) {
+      b throws(GraphFuseError) in
       let x = b.input("x", shape: [3, 16, 11, 12])
-      let c = try b.conv2d(x, weight: T.weight(b, [32, 16, 3, 3], seed: 14), bias: T.weight(b, [32], seed: 15), padding: 1)
+      let c = try b.conv2d(
+        x, weight: T.weight(b, [32, 16, 3, 3], seed: 14), bias: T.weight(b, [32], seed: 15), padding: 1)
       let d = try b.relu6(try b.conv2d(c, weight: T.weight(b, [32, 1, 3, 3], seed: 16), padding: 1, groups: 32))
       let p = try b.avgPool2d(d, kernel: 2, stride: 1, padding: 1, countIncludePad: true)
       let e = try b.conv2d(p, weight: T.weight(b, [32, 32, 2, 2], seed: 17), bias: T.weight(b, [32], seed: 18))
       b.output(try b.relu(try b.add(try b.mul(e, T.weight(b, [1], seed: 19)), c)))
     },
-    CompiledCase("conv plus a constant tensor of the output's shape", partition: { _ in [[0, 1]] }) { b throws(GraphFuseError) in
+    CompiledCase("conv plus a constant tensor of the output's shape", partition: { _ in [[0, 1]] }) {
+      b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 8, 6, 6])
       let c = try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 23), padding: 1)
       b.output(try b.add(c, T.weight(b, [1, 20, 6, 6], seed: 24)))
@@ -137,15 +148,18 @@ import Testing
     let model = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
     #expect(model.source.contains("memcpy(out + task*400"))
     let input = Tensor.random(shape: [2, 16, 5, 5], seed: 3)
-    #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 1e-5))
+    #expect(
+      try model.run([input])[0].compared(to: ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 1e-5))
   }
 
   /// A global average pool over a blocked conv output (20 channels: a padded last block) runs
   /// the blocked template, writes plain output, and feeds a 1×1 conv and a flatten.
   @Test func globalAveragePoolOfBlockedInput() throws {
-    let c = CompiledCase("conv+relu, global average pool, 1×1 conv and flatten", partition: Self.runs([2, 1])) { b throws(GraphFuseError) in
+    let c = CompiledCase("conv+relu, global average pool, 1×1 conv and flatten", partition: Self.runs([2, 1])) {
+      b throws(GraphFuseError) in
       let x = b.input("x", shape: [2, 8, 7, 5])
-      let g = try b.globalAvgPool(try b.relu(try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 30), padding: 1)))
+      let g = try b.globalAvgPool(
+        try b.relu(try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 30), padding: 1)))
       b.output(try b.conv2d(g, weight: T.weight(b, [12, 20, 1, 1], seed: 31)))
       b.output(try b.flatten(g))
     }
@@ -176,7 +190,8 @@ import Testing
     let c = try b.conv2d(x, weight: T.weight(b, [16, 16, 3, 3], seed: 1), bias: T.weight(b, [16], seed: 2), padding: 1)
     b.output(try b.relu(try b.add(c, x)))
     let graph = try b.finish()
-    let model = try CompiledModel.compile(graph, plan: FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1, 2]])), options: T.options)
+    let model = try CompiledModel.compile(
+      graph, plan: FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1, 2]])), options: T.options)
     let input = Tensor.random(shape: [1, 16, 12, 12], seed: 3)
     let expected = try ReferenceExecutor.run(graph, inputs: [input])[0]
     let results = try await withThrowingTaskGroup(of: [Tensor].self) { group in
@@ -219,7 +234,8 @@ import Testing
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 2, 3], [1]]))
     let model = try CompiledModel.compile(graph, plan: plan, options: T.options)
     let input = Tensor.random(shape: [1, 16, 6, 6], seed: 3)
-    #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 1e-4))
+    #expect(
+      try model.run([input])[0].compared(to: ReferenceExecutor.run(graph, inputs: [input])[0]).isWithin(relative: 1e-4))
     #expect(try model.profile([input], runs: 3).map(\.name) == plan.groups.map(\.name))
   }
 
@@ -252,7 +268,8 @@ import Testing
     b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [4, 4, 3, 3], seed: 1), padding: 1)))
     let graph = try b.finish()
     let unfused = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
-    let fused = try CompiledModel.compile(graph, plan: FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]])), options: T.options)
+    let fused = try CompiledModel.compile(
+      graph, plan: FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]])), options: T.options)
     #expect(unfused.intermediateBytes == 1 * 4 * 5 * 5 * 4)
     #expect(fused.intermediateBytes == 0)
   }

@@ -9,19 +9,27 @@ import Testing
   static let convCases: [CompiledCase] = [
     CompiledCase("conv 3x3 pad1") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 5, 9, 9])
-      b.output(try b.conv2d(x, weight: T.weight(b, [7, 5, 3, 3], seed: 1), bias: T.weight(b, [7], seed: 2), padding: 1))
+      b.output(
+        try b.conv2d(x, weight: T.weight(b, [7, 5, 3, 3], seed: 1), bias: T.weight(b, [7], seed: 2), padding: 1))
     },
     CompiledCase("conv stride2 4-sided pads dilation") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [2, 3, 11, 10])
-      b.output(try b.conv2d(x, weight: T.weight(b, [4, 3, 3, 2], seed: 3), strides: [2, 1], pads: [1, 0, 2, 1], dilations: [2, 1]))
+      b.output(
+        try b.conv2d(
+          x, weight: T.weight(b, [4, 3, 3, 2], seed: 3), strides: [2, 1], pads: [1, 0, 2, 1], dilations: [2, 1]))
     },
     CompiledCase("conv groups 2") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 6, 8, 8])
-      b.output(try b.conv2d(x, weight: T.weight(b, [4, 3, 3, 3], seed: 4), bias: T.weight(b, [4], seed: 5), padding: 1, groups: 2))
+      b.output(
+        try b.conv2d(
+          x, weight: T.weight(b, [4, 3, 3, 3], seed: 4), bias: T.weight(b, [4], seed: 5), padding: 1, groups: 2))
     },
     CompiledCase("depthwise conv") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 19, 10, 10])
-      b.output(try b.conv2d(x, weight: T.weight(b, [19, 1, 3, 3], seed: 6), bias: T.weight(b, [19], seed: 7), stride: 2, padding: 1, groups: 19))
+      b.output(
+        try b.conv2d(
+          x, weight: T.weight(b, [19, 1, 3, 3], seed: 6), bias: T.weight(b, [19], seed: 7), stride: 2, padding: 1,
+          groups: 19))
     },
     CompiledCase("conv 1x1 odd channels") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 17, 7, 7])
@@ -40,7 +48,8 @@ import Testing
     },
     CompiledCase("conv_transpose dilation") { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, 3, 4, 4])
-      b.output(try b.convTranspose2d(x, weight: T.weight(b, [3, 5, 2, 3], seed: 13), stride: 1, padding: 0, dilation: 2))
+      b.output(
+        try b.convTranspose2d(x, weight: T.weight(b, [3, 5, 2, 3], seed: 13), stride: 1, padding: 0, dilation: 2))
     },
   ]
 
@@ -65,7 +74,8 @@ import Testing
     },
     CompiledCase("gemm transA alpha beta") { b throws(GraphFuseError) in
       let a = b.input("a", shape: [6, 4])
-      b.output(try b.gemm(a, T.weight(b, [6, 5], seed: 16), T.weight(b, [5], seed: 17), alpha: 0.5, beta: 2, transA: true))
+      b.output(
+        try b.gemm(a, T.weight(b, [6, 5], seed: 16), T.weight(b, [5], seed: 17), alpha: 0.5, beta: 2, transA: true))
     },
     CompiledCase("matmul batch broadcast and 1-d") { b throws(GraphFuseError) in
       let a = b.input("a", shape: [2, 3, 4, 5])
@@ -84,7 +94,10 @@ import Testing
       let y = b.input("y", shape: [3, 1, 5])
       let s = try b.add(try b.mul(x, y), try b.sigmoid(x))
       let t = try b.hardSwish(try b.leakyRelu(try b.sub(s, try b.tanh(y)), alpha: 0.1))
-      b.output(try b.div(try b.exp(try b.neg(t)), try b.add(try b.sqrt(try b.relu6(try b.relu(x))), T.weight(b, [1], seed: 20, range: 1...2))))
+      b.output(
+        try b.div(
+          try b.exp(try b.neg(t)),
+          try b.add(try b.sqrt(try b.relu6(try b.relu(x))), T.weight(b, [1], seed: 20, range: 1...2))))
       b.output(try b.pow(try b.maximum(x, y), T.weight(b, [5], seed: 21, range: 1...2)))
     },
     CompiledCase("injective ops") { b throws(GraphFuseError) in

@@ -11,7 +11,10 @@ struct CompiledCase: Sendable, CustomStringConvertible {
   var partition: (@Sendable (Graph) -> [[Int]])? = nil
   var description: String { name }
 
-  init(_ name: String, partition: (@Sendable (Graph) -> [[Int]])? = nil, build: @escaping @Sendable (GraphBuilder) throws(GraphFuseError) -> Void) {
+  init(
+    _ name: String, partition: (@Sendable (Graph) -> [[Int]])? = nil,
+    build: @escaping @Sendable (GraphBuilder) throws(GraphFuseError) -> Void
+  ) {
     self.name = name
     self.partition = partition
     self.build = build
@@ -37,7 +40,9 @@ enum CompiledTesting {
     let plan =
       fused && c.partition != nil
       ? FusionPlan(groups: FusionPlan.makeGroups(graph, partition: c.partition!(graph))) : FusionPlan.unfused(graph)
-    let inputs = graph.inputs.enumerated().map { k, v in Tensor.random(shape: graph.shape(of: v), in: inputRange, seed: UInt64(17 + k)) }
+    let inputs = graph.inputs.enumerated().map { k, v in
+      Tensor.random(shape: graph.shape(of: v), in: inputRange, seed: UInt64(17 + k))
+    }
     let expected = try ReferenceExecutor.run(graph, inputs: inputs)
     let model = try CompiledModel.compile(graph, plan: plan, options: options)
     let actual = try model.run(inputs)

@@ -8,7 +8,8 @@ import Testing
   static func graph() throws -> Graph {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 16, 6, 6])
-    b.output(try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [16, 16, 3, 3], seed: 4)), padding: 1)))
+    b.output(
+      try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [16, 16, 3, 3], seed: 4)), padding: 1)))
     return try b.finish()
   }
 
@@ -16,8 +17,10 @@ import Testing
     let dir = NSTemporaryDirectory() + "graphfuse-cache-test-\(UInt64.random(in: 0...UInt64.max))"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let g = try Self.graph()
-    let first = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 1, cacheDirectory: dir))
-    let second = try CompiledModel.compile(g, plan: .unfused(g), options: CompileOptions(threads: 1, cacheDirectory: dir))
+    let first = try CompiledModel.compile(
+      g, plan: .unfused(g), options: CompileOptions(threads: 1, cacheDirectory: dir))
+    let second = try CompiledModel.compile(
+      g, plan: .unfused(g), options: CompileOptions(threads: 1, cacheDirectory: dir))
     #expect(!first.cacheHit)
     #expect(second.cacheHit)
     let files = try FileManager.default.contentsOfDirectory(atPath: dir)
@@ -41,14 +44,18 @@ import Testing
   @Test func portableBuildMatchesTheReference() throws {
     let g = try Self.graph()
     let model = try CompiledModel.compile(
-      g, plan: .unfused(g), options: CompileOptions(threads: 2, portable: true, cacheDirectory: CompiledTesting.options.cacheDirectory))
+      g, plan: .unfused(g),
+      options: CompileOptions(threads: 2, portable: true, cacheDirectory: CompiledTesting.options.cacheDirectory))
     let input = Tensor.random(shape: [1, 16, 6, 6], seed: 2)
-    #expect(try model.run([input])[0].compared(to: ReferenceExecutor.run(g, inputs: [input])[0]).isWithin(relative: 1e-4))
+    #expect(
+      try model.run([input])[0].compared(to: ReferenceExecutor.run(g, inputs: [input])[0]).isWithin(relative: 1e-4))
   }
 
   @Test func findsTheClangNextToTheSwiftToolchain() throws {
     let bin = try #require(Toolchain.swiftToolchainBin())
-    #expect(FileManager.default.isExecutableFile(atPath: bin + "/swift") || FileManager.default.isExecutableFile(atPath: bin + "/swift-frontend"), "\(bin)")
+    #expect(
+      FileManager.default.isExecutableFile(atPath: bin + "/swift")
+        || FileManager.default.isExecutableFile(atPath: bin + "/swift-frontend"), "\(bin)")
   }
 
   @Test func flagsAreWrittenOutAndKeyedOnTheCPU() throws {

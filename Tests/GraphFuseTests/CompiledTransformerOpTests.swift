@@ -80,7 +80,9 @@ struct CompiledTransformerOpTests {
   @Test(arguments: 0..<6) func whereEqualNotWithBroadcasting(_ seed: Int) throws {
     var r = ShapeRandom(state: UInt64(seed) &+ 7)
     let out = (0..<r.next(1...4)).map { _ in r.next(2...5) }
-    func operand(_ r: inout ShapeRandom) -> [Int] { Array(out.dropFirst(r.next(0...(out.count - 1)))).map { r.next(0...2) == 0 ? 1 : $0 } }
+    func operand(_ r: inout ShapeRandom) -> [Int] {
+      Array(out.dropFirst(r.next(0...(out.count - 1)))).map { r.next(0...2) == 0 ? 1 : $0 }
+    }
     let (c, x, y) = (operand(&r), operand(&r), operand(&r))
     let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
       let source = b.input("c", shape: c)

@@ -25,7 +25,9 @@ import Testing
   }
 
   static func schedules(_ model: CompiledModel, op: String) -> [[KernelSchedule.Kind]] {
-    model.plan.groups.indices.filter { model.graph.nodes[model.plan.groups[$0].anchor].op == op }.map { model.program.schedules[$0].map(\.kind) }
+    model.plan.groups.indices.filter { model.graph.nodes[model.plan.groups[$0].anchor].op == op }.map {
+      model.program.schedules[$0].map(\.kind)
+    }
   }
 
   @Test func fireModuleConcatRunsNoKernel() throws {
@@ -42,7 +44,9 @@ import Testing
     #expect(!model.program.steps.contains { $0.group == concatGroup })
     #expect(model.launchingGroups == model.plan.groups.count - 1)
     // The concat output (1×48×9×9 floats) is no longer written by a kernel of its own.
-    let all = model.plan.groups.flatMap(\.outputs).filter { !graph.outputs.contains($0) }.reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
+    let all = model.plan.groups.flatMap(\.outputs).filter { !graph.outputs.contains($0) }.reduce(0) {
+      $0 + graph.shape(of: $1).reduce(1, *) * 4
+    }
     #expect(model.intermediateBytes == all - 48 * 81 * 4)
     // The relus wrote into the concat's buffer: their buffers are views at offsets 0 and 32 channels.
     let views = model.program.buffers.compactMap(\.view)

@@ -25,7 +25,8 @@ import Testing
     }
     let c = s.expand ? s.mid : s.cin
     let dw = CompiledTesting.weight(b, [c, 1, s.kernel, s.kernel], seed: 3, range: -0.5...0.5)
-    y = try b.conv2d(y, weight: dw, bias: CompiledTesting.weight(b, [c], seed: 4), stride: s.stride, padding: s.kernel / 2, groups: c)
+    y = try b.conv2d(
+      y, weight: dw, bias: CompiledTesting.weight(b, [c], seed: 4), stride: s.stride, padding: s.kernel / 2, groups: c)
     y = try b.clip(y, min: 0, max: 6)
     let pw = CompiledTesting.weight(b, [s.cout, c, 1, 1], seed: 5, range: -0.3...0.3)
     y = try b.conv2d(y, weight: pw, bias: CompiledTesting.weight(b, [s.cout], seed: 6))
@@ -41,7 +42,9 @@ import Testing
     #expect(chains.count == 17)
     #expect(chains.filter { $0.expand == nil }.count == 1)
     // Every depthwise conv is in a chain; residual adds stay in the projection's stage.
-    let depthwise = graph.nodes.indices.filter { graph.nodes[$0].op == "conv2d" && graph.nodes[$0].attributes.int("group", default: 1) > 1 }
+    let depthwise = graph.nodes.indices.filter {
+      graph.nodes[$0].op == "conv2d" && graph.nodes[$0].attributes.int("group", default: 1) > 1
+    }
     #expect(Set(chains.map { $0.depthwise[0] }) == Set(depthwise))
     #expect(chains.filter { c in c.project.contains { graph.nodes[$0].op == "add" } }.count == 10)
     // TVM's rules alone never put two convs in one group.
@@ -51,11 +54,14 @@ import Testing
   }
 
   @Test func chainsNeedSoleConsumersConstantTailsAndNoOpaqueOps() throws {
-    func groups(_ options: OptimizeOptions = .init(), _ edit: (GraphBuilder, ValueID) throws(GraphFuseError) -> ValueID) throws -> [FusedGroup] {
+    func groups(_ options: OptimizeOptions = .init(), _ edit: (GraphBuilder, ValueID) throws(GraphFuseError) -> ValueID)
+      throws -> [FusedGroup]
+    {
       let b = GraphBuilder()
       let x = b.input("x", shape: [1, 16, 8, 8])
       let e = try b.relu(try b.conv2d(x, weight: CompiledTesting.weight(b, [32, 16, 1, 1], seed: 1)))
-      let d = try edit(b, try b.conv2d(e, weight: CompiledTesting.weight(b, [32, 1, 3, 3], seed: 2), padding: 1, groups: 32))
+      let d = try edit(
+        b, try b.conv2d(e, weight: CompiledTesting.weight(b, [32, 1, 3, 3], seed: 2), padding: 1, groups: 32))
       b.output(try b.conv2d(d, weight: CompiledTesting.weight(b, [16, 32, 1, 1], seed: 3)))
       let graph = try b.finish()
       return try graph.optimized(options).plan.groups
@@ -125,7 +131,9 @@ import Testing
     let inputs = [Tensor.random(shape: [1, 16, 6, 6], seed: 5)]
     let model = try CompiledModel.compile(graph, plan: plan, options: CompiledTesting.options)
     #expect(!model.program.schedules[0].map(\.kind).contains(.convChain))
-    #expect(try model.run(inputs)[0].compared(to: try ReferenceExecutor.run(graph, inputs: inputs)[0]).isWithin(relative: 1e-4))
+    #expect(
+      try model.run(inputs)[0].compared(to: try ReferenceExecutor.run(graph, inputs: inputs)[0]).isWithin(
+        relative: 1e-4))
   }
 
   @Test func chainGroupSplitsIntoItsStagesForLowering() throws {
@@ -149,7 +157,9 @@ import Testing
       for k in 0..<4 {
         group.addTask {
           var wrong = 0
-          for _ in 0..<25 where !(try model.run([inputs[k]])[0].compared(to: expected[k]).isWithin(relative: 1e-4)) { wrong += 1 }
+          for _ in 0..<25 where !(try model.run([inputs[k]])[0].compared(to: expected[k]).isWithin(relative: 1e-4)) {
+            wrong += 1
+          }
           return wrong
         }
       }

@@ -40,9 +40,13 @@ import Testing
     let (_, _, program) = try Self.program()
     let kernel = program.schedules[0][1]
     #expect(
-      kernel.description == "conv dense · in NCHW16c, packed, packed -> NCHW16c · tile \(kernel.tile!.pixels) px x 2 vectors ("
-        + "\(kernel.tile!.reason)) · parallel over batch x output channel vector group x output row: 56 tasks · epilogue relu")
-    #expect(program.schedules[2][0].description.hasPrefix("global average pool · in NCHW16c -> plain · parallel over batch x channel block"))
+      kernel.description
+        == "conv dense · in NCHW16c, packed, packed -> NCHW16c · tile \(kernel.tile!.pixels) px x 2 vectors ("
+        + "\(kernel.tile!.reason)) · parallel over batch x output channel vector group x output row: 56 tasks · epilogue relu"
+    )
+    #expect(
+      program.schedules[2][0].description.hasPrefix(
+        "global average pool · in NCHW16c -> plain · parallel over batch x channel block"))
   }
 }
 
@@ -53,7 +57,8 @@ import Testing
   @Test func reportListsTheConversions() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 32, 4, 4])
-    let c = try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [32, 32, 1, 1], seed: 2)), name: "conv"))
+    let c = try b.relu(
+      try b.conv2d(x, weight: b.constant(Tensor.random(shape: [32, 32, 1, 1], seed: 2)), name: "conv"))
     b.output(try b.reshape(c, to: [1, 512]))
     let report = try b.finish().optimized().report(model: "m")
     let layouts = try #require(report.layouts)

@@ -37,7 +37,8 @@ import Testing
   @Test func convWithReluInlinesTheEpilogue() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 2, 4, 4])
-    let c = try b.conv2d(x, weight: b.constant(Tensor(shape: [3, 2, 3, 3], repeating: 1), name: "w"), stride: 2, padding: 1, name: "conv")
+    let c = try b.conv2d(
+      x, weight: b.constant(Tensor(shape: [3, 2, 3, 3], repeating: 1), name: "w"), stride: 2, padding: 1, name: "conv")
     b.output(try b.relu(c, name: "out"))
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
@@ -79,7 +80,8 @@ import Testing
     let nest = LoopNest(
       name: "k",
       buffers: [
-        BufferDecl(name: "a", count: 8, isOutput: false, value: 0), BufferDecl(name: "b", count: 8, isOutput: true, value: 1),
+        BufferDecl(name: "a", count: 8, isOutput: false, value: 0),
+        BufferDecl(name: "b", count: 8, isOutput: true, value: 1),
       ],
       body: [
         .loop(
@@ -108,7 +110,9 @@ import Testing
     #expect(ExprText.condition(.inRange(i, 0, 7)) == "(unsigned long)(i) < 7ul")
   }
 
-  @Test(arguments: [(1e40, "INFINITY"), (-.infinity, "-INFINITY"), (2, "2.0f"), (0.5, "0.5f"), (1e-5, "1e-05f")] as [(Double, String)])
+  @Test(
+    arguments: [(1e40, "INFINITY"), (-.infinity, "-INFINITY"), (2, "2.0f"), (0.5, "0.5f"), (1e-5, "1e-05f")]
+      as [(Double, String)])
   func floatLiteralsParseInC(_ value: Double, _ text: String) {
     #expect(ExprText.literal(value) == text)
   }

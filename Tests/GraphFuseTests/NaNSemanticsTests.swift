@@ -23,19 +23,26 @@ import Testing
   }
 
   /// NaN positions equal, ±Inf equal bit for bit, finite values within 1e-4 of the largest finite magnitude.
-  static func agree(_ actual: Tensor, _ expected: Tensor, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+  static func agree(
+    _ actual: Tensor, _ expected: Tensor, _ name: String, sourceLocation: SourceLocation = #_sourceLocation
+  ) {
     #expect(actual.shape == expected.shape, "\(name)", sourceLocation: sourceLocation)
     guard actual.shape == expected.shape else { return }
     let scale = expected.data.filter(\.isFinite).map(abs).max() ?? 1
     var mismatches: [String] = []
     for (i, (a, e)) in zip(actual.data, expected.data).enumerated() {
-      let ok = a.isNaN || e.isNaN ? a.isNaN && e.isNaN : (a.isFinite && e.isFinite ? abs(a - e) <= 1e-4 * max(scale, 1) : a == e)
+      let ok =
+        a.isNaN || e.isNaN
+        ? a.isNaN && e.isNaN : (a.isFinite && e.isFinite ? abs(a - e) <= 1e-4 * max(scale, 1) : a == e)
       if !ok { mismatches.append("[\(i)] \(a) vs \(e)") }
     }
-    #expect(mismatches.isEmpty, "\(name): \(mismatches.prefix(4).joined(separator: ", "))", sourceLocation: sourceLocation)
+    #expect(
+      mismatches.isEmpty, "\(name): \(mismatches.prefix(4).joined(separator: ", "))", sourceLocation: sourceLocation)
   }
 
-  static func compare(_ name: String, fused: Bool, _ build: (GraphBuilder) throws(GraphFuseError) -> Void) throws -> [Tensor] {
+  static func compare(_ name: String, fused: Bool, _ build: (GraphBuilder) throws(GraphFuseError) -> Void) throws
+    -> [Tensor]
+  {
     let b = GraphBuilder()
     try build(b)
     let graph = try b.finish()

@@ -43,7 +43,9 @@ struct OpCase: Sendable, CustomTestStringConvertible {
     for (actual, wanted) in zip(outputs, expected) {
       #expect(actual.shape == wanted.shape, "\(name): shape \(actual.shape), expected \(wanted.shape)")
       let comparison = actual.compared(to: wanted)
-      #expect(comparison.isWithin(relative: tolerance, absolute: tolerance), "\(name): \(comparison)\n got \(actual.data)\n want \(wanted.data)")
+      #expect(
+        comparison.isWithin(relative: tolerance, absolute: tolerance),
+        "\(name): \(comparison)\n got \(actual.data)\n want \(wanted.data)")
     }
   }
 }
@@ -76,7 +78,8 @@ extension Attributes {
       ["pads": .ints([1, 0, 0, 2])], expect: T([1, 1, 3, 5], [0, 0, 0, 0, 0, 2, 4, 6, 0, 0, 8, 10, 12, 0, 0])),
     // dilation 2 on 1…9: taps at corners 1, 3, 7, 9 → 1·1 + 3·10 + 7·100 + 9·1000.
     OpCase(
-      "conv2d dilation 2", "conv2d", [T([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]), T([1, 1, 2, 2], [1, 10, 100, 1000])],
+      "conv2d dilation 2", "conv2d",
+      [T([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]), T([1, 1, 2, 2], [1, 10, 100, 1000])],
       ["dilations": .ints([2, 2])], expect: T([1, 1, 1, 1], [9731])),
     // group 2: out0 = 1·1 + 1·2, out1 = 1·3 − 1·4.
     OpCase(
@@ -85,11 +88,14 @@ extension Attributes {
     // depthwise: channel 0 box sum 1+2+3+4, channel 1 = 5 − 8; bias [0.5, −0.5].
     OpCase(
       "conv2d depthwise with bias", "conv2d",
-      [T([1, 2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]), T([2, 1, 2, 2], [1, 1, 1, 1, 1, 0, 0, -1]), T([2], [0.5, -0.5])],
+      [
+        T([1, 2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8]), T([2, 1, 2, 2], [1, 1, 1, 1, 1, 0, 0, -1]), T([2], [0.5, -0.5]),
+      ],
       ["group": .int(2)], expect: T([1, 2, 1, 1], [10.5, -3.5])),
     // depthwise 3×3 with padding 1 on a 2×2 of ones: every output sees all four pixels.
     OpCase(
-      "conv2d depthwise padded", "conv2d", [T([1, 2, 2, 2], [Float](repeating: 1, count: 8)), T([2, 1, 3, 3], (0..<18).map { $0 < 9 ? 1 : 2 })],
+      "conv2d depthwise padded", "conv2d",
+      [T([1, 2, 2, 2], [Float](repeating: 1, count: 8)), T([2, 1, 3, 3], (0..<18).map { $0 < 9 ? 1 : 2 })],
       ["group": .int(2), "pads": .ints([1, 1, 1, 1])], expect: T([1, 2, 2, 2], [4, 4, 4, 4, 8, 8, 8, 8])),
     // batch of 2: the second image is the first times −1.
     OpCase(
@@ -97,12 +103,15 @@ extension Attributes {
       expect: T([2, 1, 1, 1], [11, -11])),
     // transposed, stride 1, 2×2 ones: overlapping windows add up ([[1,3,2],[4,10,6],[3,7,4]]).
     OpCase(
-      "conv_transpose2d overlap", "conv_transpose2d", [T([1, 1, 2, 2], [1, 2, 3, 4]), T([1, 1, 2, 2], [1, 1, 1, 1])],
+      "conv_transpose2d overlap", "conv_transpose2d",
+      [T([1, 1, 2, 2], [1, 2, 3, 4]), T([1, 1, 2, 2], [1, 1, 1, 1])],
       expect: T([1, 1, 3, 3], [1, 3, 2, 4, 10, 6, 3, 7, 4])),
     // transposed, stride 2, group 2, output_padding 1, bias: out[2i+ky, 2j+kx] = x[i,j]·w[ky,kx] + b, row/col 4 = b.
     OpCase(
       "conv_transpose2d stride 2 groups 2 output_padding", "conv_transpose2d",
-      [T([1, 2, 2, 2], [1, 2, 3, 4, 1, -1, 2, 0]), T([2, 1, 2, 2], [1, 2, 3, 4, 1, 1, 1, 1]), T([2], [0.5, -0.5])],
+      [
+        T([1, 2, 2, 2], [1, 2, 3, 4, 1, -1, 2, 0]), T([2, 1, 2, 2], [1, 2, 3, 4, 1, 1, 1, 1]), T([2], [0.5, -0.5]),
+      ],
       ["strides": .ints([2, 2]), "output_padding": .ints([1, 1]), "group": .int(2)],
       expect: T(
         [1, 2, 5, 5],
@@ -121,11 +130,13 @@ extension Attributes {
   static let matrixCases: [OpCase] = [
     // A·B = [[4,5],[10,11]]; 2·AB + 0.5·[10,20] (C broadcast along rows).
     OpCase(
-      "gemm alpha beta row C", "gemm", [T([2, 3], [1, 2, 3, 4, 5, 6]), T([3, 2], [1, 0, 0, 1, 1, 1]), T([2], [10, 20])],
+      "gemm alpha beta row C", "gemm",
+      [T([2, 3], [1, 2, 3, 4, 5, 6]), T([3, 2], [1, 0, 0, 1, 1, 1]), T([2], [10, 20])],
       ["alpha": .float(2), "beta": .float(0.5)], expect: T([2, 2], [13, 20, 25, 32])),
     // the same product from Aᵀ and Bᵀ, C [[1],[2]] broadcast along columns.
     OpCase(
-      "gemm transA transB column C", "gemm", [T([3, 2], [1, 4, 2, 5, 3, 6]), T([2, 3], [1, 0, 1, 0, 1, 1]), T([2, 1], [1, 2])],
+      "gemm transA transB column C", "gemm",
+      [T([3, 2], [1, 4, 2, 5, 3, 6]), T([2, 3], [1, 0, 1, 0, 1, 1]), T([2, 1], [1, 2])],
       ["transA": .int(1), "transB": .int(1)], expect: T([2, 2], [5, 6, 12, 13])),
     // dense: x·Wᵀ + b with W [out 3, in 2].
     OpCase(
@@ -140,7 +151,8 @@ extension Attributes {
       "matmul broadcast both", "matmul", [T([2, 1, 1, 2], [1, 1, 2, 1]), T([3, 2, 1], [0, 1, 1, 1, 2, 1])],
       expect: T([2, 3, 1, 1], [1, 2, 3, 1, 3, 5])),
     OpCase("matmul vectors", "matmul", [T([3], [1, 2, 3]), T([3], [4, 5, 6])], expect: T([], [32])),
-    OpCase("matmul matrix vector", "matmul", [T([2, 3], [1, 2, 3, 4, 5, 6]), T([3], [1, 0, -1])], expect: T([2], [-2, -2])),
+    OpCase(
+      "matmul matrix vector", "matmul", [T([2, 3], [1, 2, 3, 4, 5, 6]), T([3], [1, 0, -1])], expect: T([2], [-2, -2])),
   ]
 
   @Test(arguments: matrixCases) func matrix(_ c: OpCase) throws { try c.check() }
@@ -169,7 +181,9 @@ extension Attributes {
 
   static let spotValues: [OpCase] = [
     // Written out: relu6 via clip, hard_swish at −3/0/3, sigmoid(0), log and sqrt of exact values.
-    OpCase("clip to [0,6]", "clip", [T([4], [-1, 3, 6, 7])], ["min": .float(0), "max": .float(6)], expect: T([4], [0, 3, 6, 6])),
+    OpCase(
+      "clip to [0,6]", "clip", [T([4], [-1, 3, 6, 7])], ["min": .float(0), "max": .float(6)],
+      expect: T([4], [0, 3, 6, 6])),
     OpCase("hard_swish", "hard_swish", [T([3], [-3, 0, 3])], expect: T([3], [0, 0, 3])),
     OpCase("sigmoid 0", "sigmoid", [T([1], [0])], expect: T([1], [0.5])),
     OpCase("log", "log", [T([3], [1, Float(M_E), 0.5])], expect: T([3], [0, 1, -0.6931472])),
@@ -193,7 +207,8 @@ extension Attributes {
       "add [C,1,1] to [N,C,H,W]", "add", [iota([2, 2, 1, 2]), T([2, 1, 1], [10, 20])],
       expect: T([2, 2, 1, 2], [10, 11, 22, 23, 14, 15, 26, 27])),
     // both operands broadcast: [2,1] + [3] → [2,3].
-    OpCase("add outer broadcast", "add", [T([2, 1], [0, 10]), T([3], [1, 2, 3])], expect: T([2, 3], [1, 2, 3, 11, 12, 13])),
+    OpCase(
+      "add outer broadcast", "add", [T([2, 1], [0, 10]), T([3], [1, 2, 3])], expect: T([2, 3], [1, 2, 3, 11, 12, 13])),
     OpCase(
       "scale_shift", "scale_shift", [iota([1, 2, 1, 2]), T([2, 1, 1], [2, 3]), T([2, 1, 1], [1, -1])],
       expect: T([1, 2, 1, 2], [1, 3, 5, 8])),
@@ -202,26 +217,40 @@ extension Attributes {
   @Test(arguments: binaryCases) func binary(_ c: OpCase) throws { try c.check() }
 
   static let pool = ["kernel_shape": Attribute.ints([2, 2]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1])]
-  static let ceilPool: Attributes = ["kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "ceil_mode": .int(1)]
+  static let ceilPool: Attributes = [
+    "kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]), "pads": .ints([1, 1, 1, 1]), "ceil_mode": .int(1),
+  ]
   static let poolingCases: [OpCase] = [
     // 1…9 in 3×3, 2×2 windows at stride 2 starting at −1: {1}, {2,3}, {4,7}, {5,6,8,9}.
-    OpCase("max_pool2d pads", "max_pool2d", [T([1, 1, 3, 3], (1...9).map(Float.init))], Attributes(pool), expect: T([1, 1, 2, 2], [1, 3, 7, 9])),
-    OpCase("avg_pool2d pads exclude", "avg_pool2d", [T([1, 1, 3, 3], (1...9).map(Float.init))], Attributes(pool), expect: T([1, 1, 2, 2], [1, 2.5, 5.5, 7])),
     OpCase(
-      "avg_pool2d pads include", "avg_pool2d", [T([1, 1, 3, 3], (1...9).map(Float.init))], Attributes(pool).setting("count_include_pad", .int(1)),
+      "max_pool2d pads", "max_pool2d", [T([1, 1, 3, 3], (1...9).map(Float.init))], Attributes(pool),
+      expect: T([1, 1, 2, 2], [1, 3, 7, 9])),
+    OpCase(
+      "avg_pool2d pads exclude", "avg_pool2d", [T([1, 1, 3, 3], (1...9).map(Float.init))], Attributes(pool),
+      expect: T([1, 1, 2, 2], [1, 2.5, 5.5, 7])),
+    OpCase(
+      "avg_pool2d pads include", "avg_pool2d", [T([1, 1, 3, 3], (1...9).map(Float.init))],
+      Attributes(pool).setting("count_include_pad", .int(1)),
       expect: T([1, 1, 2, 2], [0.25, 1.25, 2.75, 7])),
     // x = 4i+j on 4×4, 3×3/2 pad 1 ceil_mode → 3×3; window rows {0,1}, {1,2,3}, {3} (and likewise columns).
-    OpCase("max_pool2d ceil_mode", "max_pool2d", [iota([1, 1, 4, 4])], ceilPool, expect: T([1, 1, 3, 3], [5, 7, 7, 13, 15, 15, 13, 15, 15])),
+    OpCase(
+      "max_pool2d ceil_mode", "max_pool2d", [iota([1, 1, 4, 4])], ceilPool,
+      expect: T([1, 1, 3, 3], [5, 7, 7, 13, 15, 15, 13, 15, 15])),
     OpCase(
       "avg_pool2d ceil_mode exclude pad", "avg_pool2d", [iota([1, 1, 4, 4])], ceilPool,
       expect: T([1, 1, 3, 3], [2.5, 4, 5, 8.5, 10, 11, 12.5, 14, 15])),
     // include pad: divisors 9 9 6 / 9 9 6 / 6 6 4 (the ceil-mode overhang beyond the pad is not counted).
     OpCase(
-      "avg_pool2d ceil_mode include pad", "avg_pool2d", [iota([1, 1, 4, 4])], ceilPool.setting("count_include_pad", .int(1)),
+      "avg_pool2d ceil_mode include pad", "avg_pool2d", [iota([1, 1, 4, 4])],
+      ceilPool.setting("count_include_pad", .int(1)),
       expect: T([1, 1, 3, 3], [10.0 / 9, 24.0 / 9, 10.0 / 6, 51.0 / 9, 10, 5.5, 25.0 / 6, 7, 3.75])),
     // floor mode on the same input: only the first two windows per axis.
-    OpCase("max_pool2d floor mode", "max_pool2d", [iota([1, 1, 4, 4])], ceilPool.setting("ceil_mode", .int(0)), expect: T([1, 1, 2, 2], [5, 7, 13, 15])),
-    OpCase("global_avg_pool", "global_avg_pool", [T([1, 2, 2, 2], [1, 2, 3, 4, -1, -1, -1, 7])], expect: T([1, 2, 1, 1], [2.5, 1])),
+    OpCase(
+      "max_pool2d floor mode", "max_pool2d", [iota([1, 1, 4, 4])], ceilPool.setting("ceil_mode", .int(0)),
+      expect: T([1, 1, 2, 2], [5, 7, 13, 15])),
+    OpCase(
+      "global_avg_pool", "global_avg_pool", [T([1, 2, 2, 2], [1, 2, 3, 4, -1, -1, -1, 7])],
+      expect: T([1, 2, 1, 1], [2.5, 1])),
   ]
 
   @Test(arguments: poolingCases) func pooling(_ c: OpCase) throws { try c.check() }
@@ -231,21 +260,31 @@ extension Attributes {
     OpCase("flatten axis 0", "flatten", [iota([2, 3])], ["axis": .int(0)], expect: iota([1, 6])),
     OpCase("reshape 0 and -1", "reshape", [iota([2, 3, 4])], ["shape": .ints([0, -1])], expect: iota([2, 12])),
     OpCase("reshape -1 first", "reshape", [iota([2, 3, 4])], ["shape": .ints([-1, 4, 1])], expect: iota([6, 4, 1])),
-    OpCase("transpose 2-d", "transpose", [T([2, 3], [1, 2, 3, 4, 5, 6])], ["perm": .ints([1, 0])], expect: T([3, 2], [1, 4, 2, 5, 3, 6])),
-    // [2,1,3] with perm [2,0,1]: out[k][i][0] = x[i][0][k].
-    OpCase("transpose 3-d", "transpose", [iota([2, 1, 3])], ["perm": .ints([2, 0, 1])], expect: T([3, 2, 1], [0, 3, 1, 4, 2, 5])),
-    OpCase("concat axis 1", "concat", [T([2, 1], [1, 2]), T([2, 2], [3, 4, 5, 6])], ["axis": .int(1)], expect: T([2, 3], [1, 3, 4, 2, 5, 6])),
     OpCase(
-      "concat axis 0 three inputs", "concat", [T([1, 2], [1, 2]), T([1, 2], [3, 4]), T([2, 2], [5, 6, 7, 8])], ["axis": .int(0)],
+      "transpose 2-d", "transpose", [T([2, 3], [1, 2, 3, 4, 5, 6])], ["perm": .ints([1, 0])],
+      expect: T([3, 2], [1, 4, 2, 5, 3, 6])),
+    // [2,1,3] with perm [2,0,1]: out[k][i][0] = x[i][0][k].
+    OpCase(
+      "transpose 3-d", "transpose", [iota([2, 1, 3])], ["perm": .ints([2, 0, 1])],
+      expect: T([3, 2, 1], [0, 3, 1, 4, 2, 5])),
+    OpCase(
+      "concat axis 1", "concat", [T([2, 1], [1, 2]), T([2, 2], [3, 4, 5, 6])], ["axis": .int(1)],
+      expect: T([2, 3], [1, 3, 4, 2, 5, 6])),
+    OpCase(
+      "concat axis 0 three inputs", "concat", [T([1, 2], [1, 2]), T([1, 2], [3, 4]), T([2, 2], [5, 6, 7, 8])],
+      ["axis": .int(0)],
       expect: T([4, 2], [1, 2, 3, 4, 5, 6, 7, 8])),
     OpCase(
-      "slice columns", "slice", [iota([3, 4])], ["starts": .ints([1]), "ends": .ints([3]), "axes": .ints([1]), "steps": .ints([1])],
+      "slice columns", "slice", [iota([3, 4])],
+      ["starts": .ints([1]), "ends": .ints([3]), "axes": .ints([1]), "steps": .ints([1])],
       expect: T([3, 2], [1, 2, 5, 6, 9, 10])),
     OpCase(
-      "slice reverse", "slice", [iota([10])], ["starts": .ints([-1]), "ends": .ints([-100]), "axes": .ints([0]), "steps": .ints([-1])],
+      "slice reverse", "slice", [iota([10])],
+      ["starts": .ints([-1]), "ends": .ints([-100]), "axes": .ints([0]), "steps": .ints([-1])],
       expect: T([10], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0])),
     OpCase(
-      "slice step -3", "slice", [iota([10])], ["starts": .ints([8]), "ends": .ints([1]), "axes": .ints([0]), "steps": .ints([-3])],
+      "slice step -3", "slice", [iota([10])],
+      ["starts": .ints([8]), "ends": .ints([1]), "axes": .ints([0]), "steps": .ints([-3])],
       expect: T([3], [8, 5, 2])),
     // rows 2, 1, 0 and columns 3, 1 of 0…11 in 3×4.
     OpCase(
@@ -253,7 +292,8 @@ extension Attributes {
       ["starts": .ints([-1, 3]), "ends": .ints([-4, 0]), "axes": .ints([0, 1]), "steps": .ints([-1, -2])],
       expect: T([3, 2], [11, 9, 7, 5, 3, 1])),
     OpCase(
-      "slice clamps ends", "slice", [iota([4])], ["starts": .ints([2]), "ends": .ints([1000]), "axes": .ints([0]), "steps": .ints([1])],
+      "slice clamps ends", "slice", [iota([4])],
+      ["starts": .ints([2]), "ends": .ints([1000]), "axes": .ints([0]), "steps": .ints([1])],
       expect: T([2], [2, 3])),
     // pads [begin0 1, begin1 0, end0 0, end1 2] with value 9.
     OpCase(
@@ -276,16 +316,26 @@ extension Attributes {
 
   static let m = T([2, 3], [1, 2, 3, 4, 5, 6])
   static let reductionCases: [OpCase] = [
-    OpCase("reduce_sum keepdims", "reduce_sum", [m], ["axes": .ints([1]), "keepdims": .int(1)], expect: T([2, 1], [6, 15])),
+    OpCase(
+      "reduce_sum keepdims", "reduce_sum", [m], ["axes": .ints([1]), "keepdims": .int(1)], expect: T([2, 1], [6, 15])),
     OpCase("reduce_sum drop", "reduce_sum", [m], ["axes": .ints([1]), "keepdims": .int(0)], expect: T([2], [6, 15])),
     OpCase("reduce_sum all", "reduce_sum", [m], expect: T([1, 1], [21])),
-    OpCase("reduce_mean keepdims", "reduce_mean", [m], ["axes": .ints([0]), "keepdims": .int(1)], expect: T([1, 3], [2.5, 3.5, 4.5])),
-    OpCase("reduce_mean drop", "reduce_mean", [m], ["axes": .ints([0]), "keepdims": .int(0)], expect: T([3], [2.5, 3.5, 4.5])),
-    // axes 0 and 2 of 0…7 in [2,2,2]: {0,1,4,5} and {2,3,6,7}.
-    OpCase("reduce_mean two axes", "reduce_mean", [iota([2, 2, 2])], ["axes": .ints([0, 2]), "keepdims": .int(0)], expect: T([2], [2.5, 4.5])),
     OpCase(
-      "reduce_max keepdims", "reduce_max", [T([2, 3], [1, 9, 3, -4, -5, -6])], ["axes": .ints([-1]), "keepdims": .int(1)], expect: T([2, 1], [9, -4])),
-    OpCase("reduce_max drop", "reduce_max", [T([2, 3], [1, 9, 3, -4, -5, -6])], ["axes": .ints([0]), "keepdims": .int(0)], expect: T([3], [1, 9, 3])),
+      "reduce_mean keepdims", "reduce_mean", [m], ["axes": .ints([0]), "keepdims": .int(1)],
+      expect: T([1, 3], [2.5, 3.5, 4.5])),
+    OpCase(
+      "reduce_mean drop", "reduce_mean", [m], ["axes": .ints([0]), "keepdims": .int(0)],
+      expect: T([3], [2.5, 3.5, 4.5])),
+    // axes 0 and 2 of 0…7 in [2,2,2]: {0,1,4,5} and {2,3,6,7}.
+    OpCase(
+      "reduce_mean two axes", "reduce_mean", [iota([2, 2, 2])], ["axes": .ints([0, 2]), "keepdims": .int(0)],
+      expect: T([2], [2.5, 4.5])),
+    OpCase(
+      "reduce_max keepdims", "reduce_max", [T([2, 3], [1, 9, 3, -4, -5, -6])],
+      ["axes": .ints([-1]), "keepdims": .int(1)], expect: T([2, 1], [9, -4])),
+    OpCase(
+      "reduce_max drop", "reduce_max", [T([2, 3], [1, 9, 3, -4, -5, -6])], ["axes": .ints([0]), "keepdims": .int(0)],
+      expect: T([3], [1, 9, 3])),
   ]
 
   @Test(arguments: reductionCases) func reduction(_ c: OpCase) throws { try c.check() }
@@ -340,7 +390,8 @@ extension Attributes {
             for ic in 0..<(c / groups) {
               for ky in 0..<k {
                 for kx in 0..<k {
-                  let iy = i * strides[0] - pads[0] + ky * dilations[0], ix = j * strides[1] - pads[1] + kx * dilations[1]
+                  let iy = i * strides[0] - pads[0] + ky * dilations[0],
+                    ix = j * strides[1] - pads[1] + kx * dilations[1]
                   if iy >= 0 && iy < h && ix >= 0 && ix < w {
                     sum += Double(x[b, oc / (o / groups) * (c / groups) + ic, iy, ix]) * Double(weight[oc, ic, ky, kx])
                   }

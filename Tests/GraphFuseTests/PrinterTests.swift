@@ -35,7 +35,9 @@ import Testing
     let b = GraphBuilder()
     let x = b.input("x", shape: [2, 2])
     let p = (0..<4).map { b.input("p\($0)", shape: [2]) }
-    let attributes: Attributes = ["training": .int(1), "outputs": .int(3), "momentum": .float(0.9), "epsilon": .float(1e-3)]
+    let attributes: Attributes = [
+      "training": .int(1), "outputs": .int(3), "momentum": .float(0.9), "epsilon": .float(1e-3),
+    ]
     for y in try b.apply("batch_norm", [x] + p, attributes) { b.output(y) }
     #expect(
       try b.finish().description == """
@@ -47,7 +49,9 @@ import Testing
   }
 
   @Test func printsAttributesOfEveryKind() throws {
-    let attributes: Attributes = ["b": .ints([1, -2]), "a": .float(2.5), "c": .floats([1, 0.25]), "d": .string("x"), "e": .int(3)]
+    let attributes: Attributes = [
+      "b": .ints([1, -2]), "a": .float(2.5), "c": .floats([1, 0.25]), "d": .string("x"), "e": .int(3),
+    ]
     #expect(attributes.description == #"{a=2.5, b=[1,-2], c=[1,0.25], d="x", e=3}"#)
     #expect(Attributes().description == "")
   }

@@ -72,11 +72,14 @@ import Testing
       _ = try CompiledModel.compile(graph, plan: .unfused(graph), options: options)
     }
     let compiledText = compiled?.description ?? ""
-    #expect(compiledText.contains("needs 17.2 GB") && compiledText.contains("1.1 GB of the maxMemory option"), "\(compiledText)")
+    #expect(
+      compiledText.contains("needs 17.2 GB") && compiledText.contains("1.1 GB of the maxMemory option"),
+      "\(compiledText)")
     let reference = #expect(throws: GraphFuseError.self) {
       _ = try ReferenceExecutor.run(graph, inputs: [x], maxMemory: 1 << 30)
     }
-    #expect(reference?.description.contains("the reference run needs 8.6 GB") == true, "\(reference?.description ?? "")")
+    #expect(
+      reference?.description.contains("the reference run needs 8.6 GB") == true, "\(reference?.description ?? "")")
     for text in [compiledText, reference?.description ?? ""] { #expect(!text.contains("\n")) }
   }
 
@@ -85,8 +88,12 @@ import Testing
     let x = b.input("x", shape: [1, 1, 4, 4])
     b.output(try b.pad(x, pads: [0, 0, 0, 0, 0, 0, 1 << 20, 1 << 20]))  // 4 TB
     let graph = try b.finish()
-    #expect(throws: GraphFuseError.self) { _ = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options) }
-    #expect(throws: GraphFuseError.self) { _ = try ReferenceExecutor.run(graph, inputs: [Tensor.random(shape: [1, 1, 4, 4], seed: 3)]) }
+    #expect(throws: GraphFuseError.self) {
+      _ = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
+    }
+    #expect(throws: GraphFuseError.self) {
+      _ = try ReferenceExecutor.run(graph, inputs: [Tensor.random(shape: [1, 1, 4, 4], seed: 3)])
+    }
   }
 
   @Test func reasonablePlansPassTheCheck() throws {
@@ -131,7 +138,8 @@ import Testing
 
   @Test func longNamesAndMessagesAreCut() {
     let long = String(repeating: "n", count: 300)
-    let e = GraphFuseError("input '\(long)' is missing; " + String(repeating: "clang says ", count: 200), node: long, file: long)
+    let e = GraphFuseError(
+      "input '\(long)' is missing; " + String(repeating: "clang says ", count: 200), node: long, file: long)
     let text = e.description
     #expect(!text.contains(long))
     #expect(text.contains("node '" + String(repeating: "n", count: 79) + "…'"))

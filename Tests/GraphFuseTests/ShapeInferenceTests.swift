@@ -17,7 +17,9 @@ struct ShapeErrorCase: Sendable, CustomTestStringConvertible {
   var fragments: [String]
   var testDescription: String { name }
 
-  init(_ name: String, _ op: String, _ operands: [Operand], _ attributes: Attributes = [:], mentions fragments: [String]) {
+  init(
+    _ name: String, _ op: String, _ operands: [Operand], _ attributes: Attributes = [:], mentions fragments: [String]
+  ) {
     self.name = name
     self.op = op
     self.operands = operands
@@ -57,7 +59,8 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
     ShapeErrorCase(
       "conv kernel larger than input", "conv2d", [.input([1, 1, 2, 2]), .input([1, 1, 3, 3])],
       mentions: ["[3, 3]", "[1, 1, 2, 2]"]),
-    ShapeErrorCase("conv 3-d input", "conv2d", [.input([1, 3, 8]), .input([4, 3, 3, 3])], mentions: ["[1, 3, 8]", "4-d"]),
+    ShapeErrorCase(
+      "conv 3-d input", "conv2d", [.input([1, 3, 8]), .input([4, 3, 3, 3])], mentions: ["[1, 3, 8]", "4-d"]),
     ShapeErrorCase(
       "conv bad strides", "conv2d", [.input([1, 1, 4, 4]), .input([1, 1, 1, 1])], ["strides": .ints([0, 1])],
       mentions: ["strides"]),
@@ -65,43 +68,68 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
       "conv_transpose output_padding", "conv_transpose2d", [.input([1, 2, 4, 4]), .input([2, 1, 2, 2])],
       ["output_padding": .ints([1, 1])], mentions: ["conv_transpose2d", "output_padding [1, 1]"]),
     ShapeErrorCase("broadcast mismatch", "add", [.input([2, 3]), .input([4])], mentions: ["add", "[2, 3]", "[4]"]),
-    ShapeErrorCase("broadcast mismatch 4-d", "mul", [.input([1, 64, 8, 8]), .input([32, 1, 1])], mentions: ["[1, 64, 8, 8]", "[32, 1, 1]"]),
-    ShapeErrorCase("gemm inner dimension", "gemm", [.input([2, 3]), .input([4, 5])], mentions: ["gemm", "[2, 3]", "[4, 5]"]),
+    ShapeErrorCase(
+      "broadcast mismatch 4-d", "mul", [.input([1, 64, 8, 8]), .input([32, 1, 1])],
+      mentions: ["[1, 64, 8, 8]", "[32, 1, 1]"]),
+    ShapeErrorCase(
+      "gemm inner dimension", "gemm", [.input([2, 3]), .input([4, 5])], mentions: ["gemm", "[2, 3]", "[4, 5]"]),
     ShapeErrorCase(
       "dense weight width", "gemm", [.input([1, 512]), .input([1000, 256])], ["transB": .int(1)],
       mentions: ["[1, 512]", "[1000, 256]", "transB=1"]),
-    ShapeErrorCase("gemm C does not broadcast", "gemm", [.input([2, 3]), .input([3, 4]), .input([3])], mentions: ["[3]", "[2, 4]"]),
-    ShapeErrorCase("matmul mismatch", "matmul", [.input([2, 3]), .input([2, 3])], mentions: ["matmul", "[2, 3] and [2, 3]"]),
-    ShapeErrorCase("reshape count", "reshape", [.input([2, 3])], ["shape": .ints([4, 2])], mentions: ["reshape", "[2, 3]", "[4, 2]"]),
+    ShapeErrorCase(
+      "gemm C does not broadcast", "gemm", [.input([2, 3]), .input([3, 4]), .input([3])], mentions: ["[3]", "[2, 4]"]),
+    ShapeErrorCase(
+      "matmul mismatch", "matmul", [.input([2, 3]), .input([2, 3])], mentions: ["matmul", "[2, 3] and [2, 3]"]),
+    ShapeErrorCase(
+      "reshape count", "reshape", [.input([2, 3])], ["shape": .ints([4, 2])], mentions: ["reshape", "[2, 3]", "[4, 2]"]),
     ShapeErrorCase("reshape two -1", "reshape", [.input([2, 3])], ["shape": .ints([-1, -1])], mentions: ["[-1, -1]"]),
     ShapeErrorCase(
       "bn scale length", "batch_norm", [x4, .input([3]), c4, c4, c4],
       mentions: ["batch_norm", "scale", "[3]", "[1, 4, 2, 2]", "4 channels"]),
-    ShapeErrorCase("bn variance length", "batch_norm", [x4, c4, c4, c4, .input([5])], mentions: ["variance", "[5]", "[1, 4, 2, 2]"]),
-    ShapeErrorCase("bn negative constant variance", "batch_norm", bn([0, 0, 0, 0], [1, -1, 1, 1]), mentions: ["variance", "-1.0"]),
-    ShapeErrorCase("bn NaN constant variance", "batch_norm", bn([0, 0, 0, 0], [1, .nan, 1, 1]), mentions: ["variance", "nan"]),
-    ShapeErrorCase("bn infinite constant mean", "batch_norm", bn([0, .infinity, 0, 0], [1, 1, 1, 1]), mentions: ["mean", "inf"]),
-    ShapeErrorCase("bn running stats in inference", "batch_norm", [x4, c4, c4, c4, c4], ["outputs": .int(3)], mentions: ["training", "outputs=3"]),
-    ShapeErrorCase("bn too few inputs", "batch_norm", [x4, c4, c4], mentions: ["batch_norm", "takes 5...5 inputs, got 3"]),
+    ShapeErrorCase(
+      "bn variance length", "batch_norm", [x4, c4, c4, c4, .input([5])], mentions: ["variance", "[5]", "[1, 4, 2, 2]"]),
+    ShapeErrorCase(
+      "bn negative constant variance", "batch_norm", bn([0, 0, 0, 0], [1, -1, 1, 1]), mentions: ["variance", "-1.0"]),
+    ShapeErrorCase(
+      "bn NaN constant variance", "batch_norm", bn([0, 0, 0, 0], [1, .nan, 1, 1]), mentions: ["variance", "nan"]),
+    ShapeErrorCase(
+      "bn infinite constant mean", "batch_norm", bn([0, .infinity, 0, 0], [1, 1, 1, 1]), mentions: ["mean", "inf"]),
+    ShapeErrorCase(
+      "bn running stats in inference", "batch_norm", [x4, c4, c4, c4, c4], ["outputs": .int(3)],
+      mentions: ["training", "outputs=3"]),
+    ShapeErrorCase(
+      "bn too few inputs", "batch_norm", [x4, c4, c4], mentions: ["batch_norm", "takes 5...5 inputs, got 3"]),
     ShapeErrorCase("relu with two inputs", "relu", [c4, c4], mentions: ["relu", "got 2"]),
     ShapeErrorCase("unknown op", "frobnicate", [c4], mentions: ["unknown op 'frobnicate'"]),
-    ShapeErrorCase("concat mismatch", "concat", [.input([2, 3]), .input([3, 3])], ["axis": .int(1)], mentions: ["concat", "[2, 3]", "[3, 3]"]),
-    ShapeErrorCase("transpose bad perm", "transpose", [.input([2, 3])], ["perm": .ints([0, 0])], mentions: ["perm [0, 0]"]),
     ShapeErrorCase(
-      "pool kernel too large", "max_pool2d", [.input([1, 1, 2, 2])], ["kernel_shape": .ints([3, 3])], mentions: ["max_pool2d", "[3, 3]", "[1, 1, 2, 2]"]),
+      "concat mismatch", "concat", [.input([2, 3]), .input([3, 3])], ["axis": .int(1)],
+      mentions: ["concat", "[2, 3]", "[3, 3]"]),
     ShapeErrorCase(
-      "pool pad not below kernel", "avg_pool2d", [.input([1, 1, 4, 4])], ["kernel_shape": .ints([2, 2]), "pads": .ints([2, 2, 2, 2])],
+      "transpose bad perm", "transpose", [.input([2, 3])], ["perm": .ints([0, 0])], mentions: ["perm [0, 0]"]),
+    ShapeErrorCase(
+      "pool kernel too large", "max_pool2d", [.input([1, 1, 2, 2])], ["kernel_shape": .ints([3, 3])],
+      mentions: ["max_pool2d", "[3, 3]", "[1, 1, 2, 2]"]),
+    ShapeErrorCase(
+      "pool pad not below kernel", "avg_pool2d", [.input([1, 1, 4, 4])],
+      ["kernel_shape": .ints([2, 2]), "pads": .ints([2, 2, 2, 2])],
       mentions: ["pads [2, 2, 2, 2]", "[2, 2]"]),
     ShapeErrorCase(
-      "slice step 0", "slice", [.input([4])], ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([0]), "steps": .ints([0])],
+      "slice step 0", "slice", [.input([4])],
+      ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([0]), "steps": .ints([0])],
       mentions: ["slice", "[4]"]),
     ShapeErrorCase(
-      "slice axis out of range", "slice", [.input([4])], ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([3]), "steps": .ints([1])],
+      "slice axis out of range", "slice", [.input([4])],
+      ["starts": .ints([0]), "ends": .ints([4]), "axes": .ints([3]), "steps": .ints([1])],
       mentions: ["[4]"]),
-    ShapeErrorCase("pad count", "pad", [.input([2, 2])], ["pads": .ints([1, 1])], mentions: ["pad", "4 pads", "[2, 2]"]),
-    ShapeErrorCase("squeeze non-unit axis", "squeeze", [.input([2, 1])], ["axes": .ints([0])], mentions: ["squeeze", "[2, 1]"]),
-    ShapeErrorCase("unsqueeze duplicate axes", "unsqueeze", [.input([2])], ["axes": .ints([0, 0])], mentions: ["[0, 0]", "[2]"]),
-    ShapeErrorCase("gather index out of range", "gather", [.input([3, 2])], ["indices": .ints([3]), "axis": .int(0)], mentions: ["gather", "extent 3"]),
+    ShapeErrorCase(
+      "pad count", "pad", [.input([2, 2])], ["pads": .ints([1, 1])], mentions: ["pad", "4 pads", "[2, 2]"]),
+    ShapeErrorCase(
+      "squeeze non-unit axis", "squeeze", [.input([2, 1])], ["axes": .ints([0])], mentions: ["squeeze", "[2, 1]"]),
+    ShapeErrorCase(
+      "unsqueeze duplicate axes", "unsqueeze", [.input([2])], ["axes": .ints([0, 0])], mentions: ["[0, 0]", "[2]"]),
+    ShapeErrorCase(
+      "gather index out of range", "gather", [.input([3, 2])], ["indices": .ints([3]), "axis": .int(0)],
+      mentions: ["gather", "extent 3"]),
     ShapeErrorCase("flatten axis", "flatten", [.input([2, 3])], ["axis": .int(5)], mentions: ["axis 5", "[2, 3]"]),
     ShapeErrorCase("reduce axis", "reduce_sum", [.input([2, 3])], ["axes": .ints([2])], mentions: ["[2]", "[2, 3]"]),
     ShapeErrorCase("softmax axis", "softmax", [.input([2, 3])], ["axis": .int(2)], mentions: ["axis 2", "[2, 3]"]),
@@ -129,16 +157,23 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
     #expect(b.shape(of: p) == [2, 8, 9, 16])
     let f = try b.flatten(try b.globalAvgPool(p))
     #expect(b.shape(of: f) == [2, 8])
-    let t = try b.convTranspose2d(x, weight: b.constant(Tensor(zeros: [3, 2, 4, 4])), stride: 2, padding: 1, outputPadding: 1)
+    let t = try b.convTranspose2d(
+      x, weight: b.constant(Tensor(zeros: [3, 2, 4, 4])), stride: 2, padding: 1, outputPadding: 1)
     // (32 − 1)·2 − 2 + 3 + 1 + 1 = 65
     #expect(b.shape(of: t) == [2, 2, 65, 65])
   }
 
   static let runtimeCases: [(name: String, inputs: [Tensor], fragment: String)] = [
     ("wrong input count", [Tensor(zeros: [1, 4, 2, 2])], "takes 5 inputs, got 1"),
-    ("wrong input shape", [Tensor(zeros: [1, 4, 2, 3])] + [Tensor](repeating: Tensor(zeros: [4]), count: 4), "[1, 4, 2, 2], got [1, 4, 2, 3]"),
     (
-      "negative variance fed at run time", [Tensor(zeros: [1, 4, 2, 2]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor([1, 1, -2, 1])],
+      "wrong input shape", [Tensor(zeros: [1, 4, 2, 3])] + [Tensor](repeating: Tensor(zeros: [4]), count: 4),
+      "[1, 4, 2, 2], got [1, 4, 2, 3]"
+    ),
+    (
+      "negative variance fed at run time",
+      [
+        Tensor(zeros: [1, 4, 2, 2]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor(zeros: [4]), Tensor([1, 1, -2, 1]),
+      ],
       "variance holds -2.0"
     ),
   ]

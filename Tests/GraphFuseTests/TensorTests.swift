@@ -53,15 +53,30 @@ import Testing
   }
 
   static let comparisons: [ComparisonCase] = [
-    ComparisonCase(name: "equal", actual: Tensor([1, 2]), expected: Tensor([1, 2]), relative: 0, absolute: 0, within: true),
-    ComparisonCase(name: "shape differs", actual: Tensor([1, 2]), expected: Tensor(shape: [1, 2], data: [1, 2]), relative: 1, absolute: 1, within: false),
+    ComparisonCase(
+      name: "equal", actual: Tensor([1, 2]), expected: Tensor([1, 2]), relative: 0, absolute: 0, within: true),
+    ComparisonCase(
+      name: "shape differs", actual: Tensor([1, 2]), expected: Tensor(shape: [1, 2], data: [1, 2]), relative: 1,
+      absolute: 1, within: false),
     // error 0.01 against magnitude 100: relative 1e-4
-    ComparisonCase(name: "relative passes", actual: Tensor([100.01, 0]), expected: Tensor([100, 0]), relative: 2e-4, absolute: 0, within: true),
-    ComparisonCase(name: "relative fails", actual: Tensor([100.1, 0]), expected: Tensor([100, 0]), relative: 2e-4, absolute: 0, within: false),
-    ComparisonCase(name: "absolute passes", actual: Tensor([0.001]), expected: Tensor([0]), relative: 0, absolute: 0.01, within: true),
-    ComparisonCase(name: "NaN against number", actual: Tensor([.nan]), expected: Tensor([1]), relative: 1, absolute: 1, within: false),
-    ComparisonCase(name: "NaN against NaN", actual: Tensor([.nan, 1]), expected: Tensor([.nan, 1]), relative: 0, absolute: 0, within: true),
-    ComparisonCase(name: "infinities", actual: Tensor([.infinity]), expected: Tensor([.infinity]), relative: 0, absolute: 0, within: true),
+    ComparisonCase(
+      name: "relative passes", actual: Tensor([100.01, 0]), expected: Tensor([100, 0]), relative: 2e-4, absolute: 0,
+      within: true),
+    ComparisonCase(
+      name: "relative fails", actual: Tensor([100.1, 0]), expected: Tensor([100, 0]), relative: 2e-4, absolute: 0,
+      within: false),
+    ComparisonCase(
+      name: "absolute passes", actual: Tensor([0.001]), expected: Tensor([0]), relative: 0, absolute: 0.01, within: true
+    ),
+    ComparisonCase(
+      name: "NaN against number", actual: Tensor([.nan]), expected: Tensor([1]), relative: 1, absolute: 1, within: false
+    ),
+    ComparisonCase(
+      name: "NaN against NaN", actual: Tensor([.nan, 1]), expected: Tensor([.nan, 1]), relative: 0, absolute: 0,
+      within: true),
+    ComparisonCase(
+      name: "infinities", actual: Tensor([.infinity]), expected: Tensor([.infinity]), relative: 0, absolute: 0,
+      within: true),
   ]
 
   @Test(arguments: comparisons) func comparison(_ c: ComparisonCase) {

@@ -5,7 +5,10 @@ enum TestNets {
   static func weight(_ shape: [Int], seed: UInt64) -> Tensor { Tensor.random(shape: shape, in: -0.5...0.5, seed: seed) }
 
   /// A conv weight `[out, in/groups, k, k]` as a constant.
-  static func conv(_ b: GraphBuilder, _ x: ValueID, out: Int, k: Int = 3, stride: Int = 1, groups: Int = 1, bias: Bool = false, seed: UInt64)
+  static func conv(
+    _ b: GraphBuilder, _ x: ValueID, out: Int, k: Int = 3, stride: Int = 1, groups: Int = 1, bias: Bool = false,
+    seed: UInt64
+  )
     throws(GraphFuseError) -> ValueID
   {
     let c = b.shape(of: x)[1]
@@ -15,7 +18,9 @@ enum TestNets {
   }
 
   /// Inference batch-norm parameters with non-trivial statistics.
-  static func batchNormParameters(_ b: GraphBuilder, channels c: Int, seed: UInt64) -> (ValueID, ValueID, ValueID, ValueID) {
+  static func batchNormParameters(_ b: GraphBuilder, channels c: Int, seed: UInt64) -> (
+    ValueID, ValueID, ValueID, ValueID
+  ) {
     (
       b.constant(Tensor.random(shape: [c], in: 0.5...1.5, seed: seed)),
       b.constant(Tensor.random(shape: [c], in: -0.2...0.2, seed: seed + 1)),
@@ -24,7 +29,9 @@ enum TestNets {
     )
   }
 
-  static func batchNorm(_ b: GraphBuilder, _ x: ValueID, seed: UInt64, epsilon: Double = 1e-5, training: Bool = false) throws(GraphFuseError) -> ValueID {
+  static func batchNorm(_ b: GraphBuilder, _ x: ValueID, seed: UInt64, epsilon: Double = 1e-5, training: Bool = false)
+    throws(GraphFuseError) -> ValueID
+  {
     let (g, be, m, v) = batchNormParameters(b, channels: b.shape(of: x)[1], seed: seed)
     return try b.batchNorm(x, scale: g, bias: be, mean: m, variance: v, epsilon: epsilon, training: training)
   }

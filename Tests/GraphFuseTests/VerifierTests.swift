@@ -36,17 +36,26 @@ import Testing
       g.values[2].source = .node(1, output: 0)
       g.values[3].source = .node(0, output: 0)
     },
-    Breakage(name: "wrong declared shape", fragment: "declared [2, 4], inferred [2, 3]") { g in g.values[3].shape = [2, 4] },
-    Breakage(name: "duplicate node name", fragment: "node 'add' (relu): node name is not unique") { g in g.nodes[1].name = "add" },
+    Breakage(name: "wrong declared shape", fragment: "declared [2, 4], inferred [2, 3]") { g in
+      g.values[3].shape = [2, 4]
+    },
+    Breakage(name: "duplicate node name", fragment: "node 'add' (relu): node name is not unique") { g in
+      g.nodes[1].name = "add"
+    },
     Breakage(name: "missing constant tensor", fragment: "constant %w1 has no tensor") { g in g.constants[1] = nil },
-    Breakage(name: "constant of the wrong shape", fragment: "constant %w1 is [4], declared [3]") { g in g.constants[1] = Tensor([1, 2, 3, 4]) },
+    Breakage(name: "constant of the wrong shape", fragment: "constant %w1 is [4], declared [3]") { g in
+      g.constants[1] = Tensor([1, 2, 3, 4])
+    },
     Breakage(name: "undefined graph output", fragment: "graph output %9 is never defined") { g in g.outputs = [9] },
     Breakage(name: "input out of range", fragment: "reads %42 before it is defined") { g in g.nodes[1].inputs = [42] },
     Breakage(name: "wrong arity", fragment: "takes 2...2 inputs, has 1") { g in g.nodes[0].inputs = [0] },
     Breakage(name: "unknown op", fragment: "unknown op 'swishy'") { g in g.nodes[1].op = "swishy" },
     Breakage(name: "value defined twice", fragment: "redefines %2") { g in g.nodes[1].outputs = [2] },
-    Breakage(name: "output does not point back", fragment: "does not point back") { g in g.values[3].source = .node(0, output: 0) },
-    Breakage(name: "duplicate graph input", fragment: "input %0 is not a unique graph input") { g in g.inputs = [0, 0] },
+    Breakage(name: "output does not point back", fragment: "does not point back") { g in
+      g.values[3].source = .node(0, output: 0)
+    },
+    Breakage(name: "duplicate graph input", fragment: "input %0 is not a unique graph input") { g in g.inputs = [0, 0]
+    },
   ]
 
   @Test(arguments: breakages) func rejects(_ breakage: Breakage) throws {

@@ -31,7 +31,8 @@ import Testing
     // One conv per group, except the conv chains GraphFuse adds to TVM's rules.
     #expect(
       plan.groups.allSatisfy { g in
-        g.nodes.filter { OpRegistry.pattern(of: graph.nodes[$0]) == .outEWiseFusable }.count <= 1 || ConvChain.match(graph, nodes: g.nodes) != nil
+        g.nodes.filter { OpRegistry.pattern(of: graph.nodes[$0]) == .outEWiseFusable }.count <= 1
+          || ConvChain.match(graph, nodes: g.nodes) != nil
       })
   }
 
@@ -55,7 +56,10 @@ import Testing
     #expect((bn["unfolded"] as? [Any])?.isEmpty == true)
     let groups = try #require(object["groups"] as? [[String: Any]])
     #expect(groups.count == report.groups.count)
-    #expect(groups.allSatisfy { $0["name"] is String && $0["anchor"] is String && $0["pattern"] is String && $0["ops"] is [String] })
+    #expect(
+      groups.allSatisfy {
+        $0["name"] is String && $0["anchor"] is String && $0["pattern"] is String && $0["ops"] is [String]
+      })
   }
 
   @Test func dotHasOneClusterPerGroup() throws {

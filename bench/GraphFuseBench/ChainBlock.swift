@@ -8,7 +8,9 @@ enum ChainBlock {
     let b = GraphBuilder()
     let batch = Int(ProcessInfo.processInfo.environment["BATCH"] ?? "1") ?? 1
     let x = b.input("x", shape: [batch, cin, size, size])
-    func conv(_ x: ValueID, _ o: Int, _ i: Int, k: Int, stride: Int = 1, groups: Int = 1, seed: UInt64) throws -> ValueID {
+    func conv(_ x: ValueID, _ o: Int, _ i: Int, k: Int, stride: Int = 1, groups: Int = 1, seed: UInt64) throws
+      -> ValueID
+    {
       let r = Tensor.random(shape: [o, i / groups, k, k], seed: seed)
       let w = b.constant(Tensor(shape: r.shape, data: r.data.map { $0 * 0.2 }))
       let bias = b.constant(Tensor.random(shape: [o], seed: seed + 1))
@@ -32,12 +34,14 @@ enum ChainBlock {
     let reference = try ReferenceExecutor.run(graph, inputs: inputs)[0]
     for chain in [true, false] {
       let optimized = try graph.optimized(OptimizeOptions(chainConvs: chain))
-      let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads))
+      let model = try CompiledModel.compile(
+        optimized.graph, plan: optimized.plan, options: CompileOptions(threads: threads))
       let check = try model.run(inputs)[0].compared(to: reference)
       let t = try latency(model, inputs, runs: runs)
       print(
         String(
-          format: "%@: %d groups, median %.4f ms (min %.4f)  %@", chain ? "chain   " : "no chain", optimized.plan.groups.count,
+          format: "%@: %d groups, median %.4f ms (min %.4f)  %@", chain ? "chain   " : "no chain",
+          optimized.plan.groups.count,
           t.median * 1e3, t.min * 1e3, "\(check)"))
     }
   }

@@ -8,7 +8,9 @@ enum Networks {
     return b.constant(Tensor.random(shape: shape, in: -scale...scale, seed: seed))
   }
 
-  static func conv(_ b: GraphBuilder, _ x: ValueID, _ cin: Int, _ cout: Int, k: Int, s: Int, p: Int, groups: Int = 1) throws -> ValueID {
+  static func conv(_ b: GraphBuilder, _ x: ValueID, _ cin: Int, _ cout: Int, k: Int, s: Int, p: Int, groups: Int = 1)
+    throws -> ValueID
+  {
     let fan = Float(cin / groups * k * k)
     return try b.conv2d(
       x, weight: w(b, [cout, cin / groups, k, k], scale: (3 / fan).squareRoot()), bias: w(b, [cout], scale: 0.1),

@@ -6,26 +6,34 @@ extension BenchReport {
 
   /// A readable table: the three configurations, the speedup, then the per-group profile.
   public var description: String {
-    var lines = ["\(model) — \(threads) thread\(threads == 1 ? "" : "s"), median of \(runs) runs after \(warmup) warm-up (\(date))", ""]
+    var lines = [
+      "\(model) — \(threads) thread\(threads == 1 ? "" : "s"), median of \(runs) runs after \(warmup) warm-up (\(date))",
+      "",
+    ]
     let rows = configurations.map { name, c in
       [
-        name, formatMilliseconds(c.latency.median), formatMilliseconds(c.latency.min), formatMilliseconds(c.latency.max),
+        name, formatMilliseconds(c.latency.median), formatMilliseconds(c.latency.min),
+        formatMilliseconds(c.latency.max),
         String(c.kernels), String(format: "%.1f", Double(c.intermediateBytes) / 1e6),
         String(format: "%.0f", c.prepareMs) + (c.cached == true ? " (cached)" : ""),
         c.referenceRelError.map { String(format: "%.1e", $0) } ?? "",
       ]
     }
     lines += table(
-      header: ["configuration", "median ms", "min ms", "max ms", "kernels", "intermediate MB", "prepare ms", "vs reference"],
+      header: [
+        "configuration", "median ms", "min ms", "max ms", "kernels", "intermediate MB", "prepare ms", "vs reference",
+      ],
       rows: rows, rightAligned: [1, 2, 3, 4, 5, 6, 7])
     if configurations.contains(where: { $0.result.cached == true }) {
       lines.append("(cached: the compiled kernels came from the cache, so prepare ms is no compile time)")
     }
     lines.append("")
-    lines.append("speedup (unfused / fused): \(ratio(speedup))   folded / fused: \(ratio(fusedMs > 0 ? foldedMs / fusedMs : 0))")
+    lines.append(
+      "speedup (unfused / fused): \(ratio(speedup))   folded / fused: \(ratio(fusedMs > 0 ? foldedMs / fusedMs : 0))")
     if let ceiling = fusionCeiling {
       let total = unfusedByPattern.values.reduce(0, +)
-      let parts = unfusedByPattern.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { name, ms in
+      let parts = unfusedByPattern.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map {
+        name, ms in
         String(format: "%@ %.2f ms (%.0f%%)", OpPattern(name: name)?.plainName ?? name, ms, 100 * ms / total)
       }
       lines.append("unfused kernel time by kind of op: " + parts.joined(separator: ", "))
@@ -39,10 +47,12 @@ extension BenchReport {
       }
     }
     if flops > 0, fusedMs > 0 {
-      var line = String(format: "fused: %.2f GFLOP per inference at %.1f GFLOP/s", Double(flops) / 1e9, Double(flops) / (fusedMs * 1e6))
+      var line = String(
+        format: "fused: %.2f GFLOP per inference at %.1f GFLOP/s", Double(flops) / 1e9, Double(flops) / (fusedMs * 1e6))
       if let peak = peakGFLOPS, peak > 0 {
         let source = peakMeasured ? "measured on \(threads) thread\(threads == 1 ? "" : "s")" : "given"
-        line += String(format: " (%.0f%% of the %.0f GFLOP/s peak, %@)", 100 * Double(flops) / (fusedMs * 1e6) / peak, peak, source)
+        line += String(
+          format: " (%.0f%% of the %.0f GFLOP/s peak, %@)", 100 * Double(flops) / (fusedMs * 1e6) / peak, peak, source)
       }
       lines.append(line)
     }
@@ -60,9 +70,12 @@ extension BenchReport {
     let top = groups.prefix(BenchReport.tableGroupLimit)
     let rest = groups.dropFirst(BenchReport.tableGroupLimit)
     let hasPeak = peakGFLOPS != nil
-    func row(_ index: String, _ name: String, ms: Double, share: Double, flops: Int, peakFraction: Double?) -> [String] {
+    func row(_ index: String, _ name: String, ms: Double, share: Double, flops: Int, peakFraction: Double?) -> [String]
+    {
       let gflops = ms > 0 ? Double(flops) / (ms * 1e6) : 0
-      var cells = [index, name, String(format: "%.3f", ms), String(format: "%.1f%%", 100 * share), String(format: "%.1f", gflops)]
+      var cells = [
+        index, name, String(format: "%.3f", ms), String(format: "%.1f%%", 100 * share), String(format: "%.1f", gflops),
+      ]
       if hasPeak { cells.append(peakFraction.map { String(format: "%.0f%%", 100 * $0) } ?? "") }
       return cells
     }
@@ -75,7 +88,10 @@ extension BenchReport {
     }
     if !rest.isEmpty {
       let ms = rest.reduce(0) { $0 + $1.ms }, f = rest.reduce(0) { $0 + $1.flops }
-      rows.append(row("", "others (\(rest.count) groups)", ms: ms, share: rest.reduce(0) { $0 + $1.share }, flops: f, peakFraction: peakOf(ms, f)))
+      rows.append(
+        row(
+          "", "others (\(rest.count) groups)", ms: ms, share: rest.reduce(0) { $0 + $1.share }, flops: f,
+          peakFraction: peakOf(ms, f)))
     }
     let ms = groups.reduce(0) { $0 + $1.ms }, f = groups.reduce(0) { $0 + $1.flops }
     rows.append(row("", "total (\(groups.count) groups)", ms: ms, share: 1, flops: f, peakFraction: peakOf(ms, f)))

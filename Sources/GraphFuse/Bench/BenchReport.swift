@@ -60,7 +60,9 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     }
 
     /// A group's timing; `share` and `peakFraction` are filled by `BenchReport.profile`.
-    public init(name: String, ms: Double, share: Double = 0, flops: Int, gflops: Double? = nil, peakFraction: Double? = nil) {
+    public init(
+      name: String, ms: Double, share: Double = 0, flops: Int, gflops: Double? = nil, peakFraction: Double? = nil
+    ) {
       self.name = name
       self.ms = ms
       self.share = share
@@ -135,7 +137,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
 
   /// A report; `groups` are sorted slowest first and get their share and peak fraction.
   public init(
-    model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil, peakMeasured: Bool = false,
+    model: String, threads: Int, runs: Int, warmup: Int, date: Date = Date(), flops: Int, peakGFLOPS: Double? = nil,
+    peakMeasured: Bool = false,
     peakSpread: Double? = nil,
     unfused: Configuration, folded: Configuration, fused: Configuration, groups: [Group] = [],
     unfusedByPattern: [String: Double] = [:]

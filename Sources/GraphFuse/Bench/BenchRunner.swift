@@ -83,7 +83,10 @@ public struct BenchOptions: Sendable {
   public var referenceTolerance: Float = 1e-4
 
   /// Options with the given counts.
-  public init(runs: Int = 50, warmup: Int = 5, threads: Int = 1, peakGFLOPS: Double? = nil, optimize: OptimizeOptions = .init(), interleaved: Bool = false) {
+  public init(
+    runs: Int = 50, warmup: Int = 5, threads: Int = 1, peakGFLOPS: Double? = nil, optimize: OptimizeOptions = .init(),
+    interleaved: Bool = false
+  ) {
     self.runs = runs
     self.warmup = warmup
     self.threads = threads
@@ -110,7 +113,8 @@ public enum BenchRunner {
   /// or from `reference` (the reference executor's outputs on the same inputs) by more than
   /// `options.referenceTolerance`.
   public static func run(
-    graph: Graph, model: String, options: BenchOptions = .init(), progress: ProgressLine? = nil, reference: [Tensor]? = nil,
+    graph: Graph, model: String, options: BenchOptions = .init(), progress: ProgressLine? = nil,
+    reference: [Tensor]? = nil,
     prepare: (BenchConfiguration, OptimizedGraph) throws(GraphFuseError) -> BenchRunnable
   ) throws(GraphFuseError) -> BenchReport {
     guard options.runs > 0 else { throw GraphFuseError("--runs must be positive, got \(options.runs)") }
@@ -134,7 +138,8 @@ public enum BenchRunner {
       if let outputs = runnable.outputs {
         let got = try outputs()
         if let golden = reference {
-          referenceErrors[config] = try checkReference(got, against: golden, config: config, tolerance: options.referenceTolerance)
+          referenceErrors[config] = try checkReference(
+            got, against: golden, config: config, tolerance: options.referenceTolerance)
         }
         if let expected = unfusedOutputs {
           try check(got, against: expected, config: config, tolerance: options.tolerance)
@@ -160,7 +165,8 @@ public enum BenchRunner {
         progress?.update("timing all three \(i + 1)/\(options.runs)")
       }
       for (k, (config, optimized, runnable)) in prepared.enumerated() {
-        results[config] = configuration(optimized, runnable, LatencyStats(nanoseconds: samples[k]), prepareMs: prepareMs[config] ?? 0)
+        results[config] = configuration(
+          optimized, runnable, LatencyStats(nanoseconds: samples[k]), prepareMs: prepareMs[config] ?? 0)
         results[config]?.referenceRelError = referenceErrors[config]
         try profile(config, optimized, runnable, progress: progress, groups: &groups, byPattern: &unfusedByPattern)
       }
@@ -169,16 +175,20 @@ public enum BenchRunner {
     let flops = graph.nodes.reduce(0) { $0 + OpRegistry.flops(of: $1, in: graph) }
     return BenchReport(
       model: model, threads: options.threads, runs: options.runs, warmup: options.warmup, flops: flops,
-      peakGFLOPS: options.peakGFLOPS, peakMeasured: options.peakMeasured, peakSpread: options.peakSpread, unfused: results[.unfused]!,
+      peakGFLOPS: options.peakGFLOPS, peakMeasured: options.peakMeasured, peakSpread: options.peakSpread,
+      unfused: results[.unfused]!,
       folded: results[.folded]!, fused: results[.fused]!,
       groups: groups, unfusedByPattern: unfusedByPattern)
   }
 
   /// The measurements of one configuration.
-  static func configuration(_ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats, prepareMs: Double) -> BenchReport.Configuration {
+  static func configuration(
+    _ optimized: OptimizedGraph, _ runnable: BenchRunnable, _ latency: LatencyStats, prepareMs: Double
+  ) -> BenchReport.Configuration {
     let bytes = runnable.intermediateBytes ?? FusionReport.intermediates(optimized.graph, plan: optimized.plan).bytes
     return BenchReport.Configuration(
-      latency: latency, intermediateBytes: bytes, kernels: runnable.kernels ?? optimized.plan.groups.count, prepareMs: prepareMs,
+      latency: latency, intermediateBytes: bytes, kernels: runnable.kernels ?? optimized.plan.groups.count,
+      prepareMs: prepareMs,
       cached: runnable.cached)
   }
 
@@ -193,7 +203,8 @@ public enum BenchRunner {
     let graph = optimized.graph
     let timings = try profile()
     if config == .unfused {
-      let pattern = Dictionary(optimized.plan.groups.map { ($0.name, $0.pattern.description) }, uniquingKeysWith: { a, _ in a })
+      let pattern = Dictionary(
+        optimized.plan.groups.map { ($0.name, $0.pattern.description) }, uniquingKeysWith: { a, _ in a })
       for t in timings { byPattern[pattern[t.name] ?? "unknown", default: 0] += t.ms }
       return
     }
@@ -216,7 +227,8 @@ public enum BenchRunner {
       let c = g.compared(to: e)
       guard c.isWithin(relative: tolerance) else {
         throw GraphFuseError(
-          "\(config.rawValue) output \(k) differs from the reference executor: \(c), above the \(tolerance) bench accepts")
+          "\(config.rawValue) output \(k) differs from the reference executor: \(c), above the \(tolerance) bench accepts"
+        )
       }
       worst = max(worst, Double(c.relativeError))
     }
@@ -224,7 +236,9 @@ public enum BenchRunner {
   }
 
   /// Throws unless `got` matches `expected` within `tolerance` of the largest magnitude.
-  static func check(_ got: [Tensor], against expected: [Tensor], config: BenchConfiguration, tolerance: Float) throws(GraphFuseError) {
+  static func check(_ got: [Tensor], against expected: [Tensor], config: BenchConfiguration, tolerance: Float)
+    throws(GraphFuseError)
+  {
     guard got.count == expected.count else {
       throw GraphFuseError("\(config.rawValue) produced \(got.count) outputs, unfused \(expected.count)")
     }

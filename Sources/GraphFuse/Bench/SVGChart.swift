@@ -41,7 +41,9 @@ public struct SVGChart: Sendable {
   /// The top groups as rows, then one "others" row summing the rest.
   var groupRows: [GroupRow] {
     var rows = report.groups.prefix(groupLimit).map {
-      GroupRow(label: SVGChart.truncated($0.name), full: $0.name, ms: $0.ms, share: $0.share, gflops: $0.gflops, peak: $0.peakFraction)
+      GroupRow(
+        label: SVGChart.truncated($0.name), full: $0.name, ms: $0.ms, share: $0.share, gflops: $0.gflops,
+        peak: $0.peakFraction)
     }
     let rest = report.groups.dropFirst(groupLimit)
     if !rest.isEmpty {
@@ -82,8 +84,11 @@ public struct SVGChart: Sendable {
     let speedup =
       "fused is " + SVGChart.comparison(report.unfusedMs, report.fusedMs, "unfused") + ", "
       + SVGChart.comparison(report.foldedMs, report.fusedMs, "folded")
-    out.text(SVGChart.margin, y, "Latency per inference", size: 15, weight: "bold", spans: [(speedup, SVGChart.colors["fused"]!, "bold", 13)])
-    out.text(SVGChart.width - SVGChart.margin, y, "kernels · intermediates", size: 11, fill: SVGChart.muted, anchor: "end")
+    out.text(
+      SVGChart.margin, y, "Latency per inference", size: 15, weight: "bold",
+      spans: [(speedup, SVGChart.colors["fused"]!, "bold", 13)])
+    out.text(
+      SVGChart.width - SVGChart.margin, y, "kernels · intermediates", size: 11, fill: SVGChart.muted, anchor: "end")
     y += 16
     let scale = AxisScale(maximum: report.configurations.map { $0.result.latency.max }.max() ?? 0, from: x0, to: x1)
     let rowHeight = 40.0, barHeight = 24.0
@@ -92,9 +97,13 @@ public struct SVGChart: Sendable {
       let mid = y + rowHeight / 2
       let median = "\(formatMilliseconds(c.latency.median)) ms"
       out.text(x0 - 10, mid - 2, name, size: 13, weight: name == "fused" ? "bold" : "normal", anchor: "end")
-      out.text(x0 - 10, mid + 12, "\(formatMilliseconds(c.latency.min))–\(formatMilliseconds(c.latency.max)) ms", size: 10, fill: SVGChart.muted, anchor: "end")
+      out.text(
+        x0 - 10, mid + 12, "\(formatMilliseconds(c.latency.min))–\(formatMilliseconds(c.latency.max)) ms", size: 10,
+        fill: SVGChart.muted, anchor: "end")
       let end = scale.x(c.latency.median)
-      out.rect(x0, mid - barHeight / 2, end - x0, barHeight, fill: SVGChart.colors[name]!, cls: "bar latency", title: "\(name): \(median)")
+      out.rect(
+        x0, mid - barHeight / 2, end - x0, barHeight, fill: SVGChart.colors[name]!, cls: "bar latency",
+        title: "\(name): \(median)")
       var labelX = end
       if c.latency.max > c.latency.min {
         let a = scale.x(c.latency.min), b = scale.x(c.latency.max)
@@ -104,13 +113,16 @@ public struct SVGChart: Sendable {
         labelX = max(labelX, b)
       }
       out.text(labelX + 6, mid + 4.5, median, size: 13, weight: "bold")
-      out.text(SVGChart.width - SVGChart.margin, mid + 4.5, "\(c.kernels) · \(megabytes(c.intermediateBytes))", size: 12, fill: SVGChart.muted, anchor: "end")
+      out.text(
+        SVGChart.width - SVGChart.margin, mid + 4.5, "\(c.kernels) · \(megabytes(c.intermediateBytes))", size: 12,
+        fill: SVGChart.muted, anchor: "end")
       y += rowHeight
     }
     scale.axis(&out, y: y, title: "latency (ms)")
     if let ceiling = report.fusionCeiling {
       out.text(
-        SVGChart.width - SVGChart.margin, y + 34, "fusion ceiling \(ratio(ceiling)): unfused with elementwise kernels free, convs unchanged", size: 11,
+        SVGChart.width - SVGChart.margin, y + 34,
+        "fusion ceiling \(ratio(ceiling)): unfused with elementwise kernels free, convs unchanged", size: 11,
         fill: SVGChart.muted, anchor: "end")
     }
     out.close("g")
@@ -127,10 +139,13 @@ public struct SVGChart: Sendable {
       return y + 10
     }
     let shown = min(groupLimit, report.groups.count)
-    let heading = "Where the fused time goes — " + (shown == report.groups.count ? "all \(shown) groups" : "top \(shown) of \(report.groups.count) groups")
+    let heading =
+      "Where the fused time goes — "
+      + (shown == report.groups.count ? "all \(shown) groups" : "top \(shown) of \(report.groups.count) groups")
     out.text(SVGChart.margin, y, heading, size: 15, weight: "bold")
     out.text(
-      SVGChart.width - SVGChart.margin, y, report.peakGFLOPS.map { String(format: "GFLOP/s · %% of the %.0f GFLOP/s peak", $0) } ?? "GFLOP/s", size: 11,
+      SVGChart.width - SVGChart.margin, y,
+      report.peakGFLOPS.map { String(format: "GFLOP/s · %% of the %.0f GFLOP/s peak", $0) } ?? "GFLOP/s", size: 11,
       fill: SVGChart.muted, anchor: "end")
     y += 12
     let scale = AxisScale(maximum: rows.map(\.ms).max() ?? 0, from: x0, to: x1)
@@ -138,12 +153,15 @@ public struct SVGChart: Sendable {
     scale.gridlines(&out, top: y, bottom: y + Double(rows.count) * rowHeight)
     for row in rows {
       let mid = y + rowHeight / 2
-      out.text(x0 - 10, mid + 4, row.label, size: 12, fill: row.isOthers ? SVGChart.muted : SVGChart.ink, anchor: "end", family: "monospace")
+      out.text(
+        x0 - 10, mid + 4, row.label, size: 12, fill: row.isOthers ? SVGChart.muted : SVGChart.ink, anchor: "end",
+        family: "monospace")
       let end = scale.x(row.ms)
       out.rect(
         x0, mid - barHeight / 2, end - x0, barHeight, fill: SVGChart.colors[row.isOthers ? "others" : "fused"]!,
         cls: row.isOthers ? "bar others" : "bar group", title: "\(row.full): \(String(format: "%.3f", row.ms)) ms")
-      out.text(end + 6, mid + 4, "\(formatMilliseconds(row.ms)) ms · " + String(format: "%.1f%%", 100 * row.share), size: 12)
+      out.text(
+        end + 6, mid + 4, "\(formatMilliseconds(row.ms)) ms · " + String(format: "%.1f%%", 100 * row.share), size: 12)
       var right = String(format: row.gflops >= 99.95 ? "%.0f" : "%.1f", row.gflops)
       if let peak = row.peak { right += String(format: " · %.0f%%", 100 * peak) }
       out.text(SVGChart.width - SVGChart.margin, mid + 4, right, size: 12, fill: SVGChart.muted, anchor: "end")
@@ -156,7 +174,8 @@ public struct SVGChart: Sendable {
   /// `2.31× faster than unfused`, or `1.05× slower than folded` when `fused` is the larger time.
   static func comparison(_ other: Double, _ fused: Double, _ name: String) -> String {
     guard other > 0, fused > 0 else { return "not measured against \(name)" }
-    return other >= fused ? "\(ratio(other / fused)) faster than \(name)" : "\(ratio(fused / other)) slower than \(name)"
+    return other >= fused
+      ? "\(ratio(other / fused)) faster than \(name)" : "\(ratio(fused / other)) slower than \(name)"
   }
 
   /// `name` in at most `limit` characters, cut only between `_`-separated words: the `fused_`

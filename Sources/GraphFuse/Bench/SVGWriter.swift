@@ -17,9 +17,12 @@ struct SVGWriter {
   }
 
   /// A filled rectangle, with an optional tooltip.
-  mutating func rect(_ x: Double, _ y: Double, _ width: Double, _ height: Double, fill: String, cls: String, title: String? = nil) {
+  mutating func rect(
+    _ x: Double, _ y: Double, _ width: Double, _ height: Double, fill: String, cls: String, title: String? = nil
+  ) {
     let attrs = SVGWriter.attributes([
-      ("class", cls), ("x", n(x)), ("y", n(y)), ("width", n(max(0, width))), ("height", n(height)), ("fill", fill), ("rx", "2"),
+      ("class", cls), ("x", n(x)), ("y", n(y)), ("width", n(max(0, width))), ("height", n(height)), ("fill", fill),
+      ("rx", "2"),
     ])
     if let title {
       emit("<rect\(attrs)><title>\(SVGWriter.escape(title))</title></rect>")
@@ -29,7 +32,9 @@ struct SVGWriter {
   }
 
   mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double) {
-    emit("<line\(SVGWriter.attributes([("x1", n(x1)), ("y1", n(y1)), ("x2", n(x2)), ("y2", n(y2)), ("stroke", stroke), ("stroke-width", n(width))]))/>")
+    emit(
+      "<line\(SVGWriter.attributes([("x1", n(x1)), ("y1", n(y1)), ("x2", n(x2)), ("y2", n(y2)), ("stroke", stroke), ("stroke-width", n(width))]))/>"
+    )
   }
 
   /// Text at a baseline point; `spans` append differently styled runs (text, fill, weight, size).
@@ -43,7 +48,8 @@ struct SVGWriter {
     if let family { attrs.append(("font-family", family)) }
     var inner = SVGWriter.escape(content)
     for (text, color, w, s) in spans {
-      inner += "<tspan\(SVGWriter.attributes([("dx", n(s)), ("fill", color), ("font-weight", w), ("font-size", n(s))]))>\(SVGWriter.escape(text))</tspan>"
+      inner +=
+        "<tspan\(SVGWriter.attributes([("dx", n(s)), ("fill", color), ("font-weight", w), ("font-size", n(s))]))>\(SVGWriter.escape(text))</tspan>"
     }
     emit("<text\(SVGWriter.attributes(attrs))>\(inner)</text>")
   }

@@ -48,7 +48,8 @@ enum CEmitter {
         case .assign(let n, let e): lines.append("\(pad)\(n) = \(vectors.contains(n) ? vector(e) : value(e));")
         case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(value(e));")
         case .vstore(let b, let i, let e): lines.append("\(pad)gf_store(\(b) + \(ExprText.index(i)), \(vector(e)));")
-        case .vstoreUnaligned(let b, let i, let e): lines.append("\(pad)gf_storeu(\(b) + \(ExprText.index(i)), \(vector(e)));")
+        case .vstoreUnaligned(let b, let i, let e):
+          lines.append("\(pad)gf_storeu(\(b) + \(ExprText.index(i)), \(vector(e)));")
         case .setLane(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(value(e));")
         case .copy(let t, let ti, let src, let si, let count):
           lines.append("\(pad)memcpy(\(t) + \(ExprText.index(ti)), \(src) + \(ExprText.index(si)), \(count * 4));")
@@ -114,7 +115,8 @@ enum CEmitter {
       switch s {
       case .loop(_, _, _, let b): collectTables(b, &out)
       case .declare(_, let e), .accumulate(_, _, let e), .assign(_, let e), .declareVector(_, let e): value(e)
-      case .store(_, let i, let e), .vstore(_, let i, let e), .vstoreUnaligned(_, let i, let e), .setLane(_, let i, let e):
+      case .store(_, let i, let e), .vstore(_, let i, let e), .vstoreUnaligned(_, let i, let e),
+        .setLane(_, let i, let e):
         index(i)
         value(e)
       case .copy(_, let ti, _, let si, _):

@@ -7,7 +7,8 @@ enum COps {
     switch f {
     case .neg: return "(-\(a))"
     case .abs: return vector ? "gf_vabs(\(a))" : "fabsf(\(a))"
-    case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc: return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
+    case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc:
+      return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
     }
   }
 

@@ -66,7 +66,9 @@ enum CacheEntry {
   /// Takes the exclusive lock at `path` (created if missing), waiting for other processes.
   static func lock(_ path: String) throws(GraphFuseError) -> Int32 {
     let fd = open(path, O_RDWR | O_CREAT, 0o644)
-    guard fd >= 0 else { throw GraphFuseError("cannot open the cache lock \(path): \(String(cString: strerror(errno)))", op: "compile") }
+    guard fd >= 0 else {
+      throw GraphFuseError("cannot open the cache lock \(path): \(String(cString: strerror(errno)))", op: "compile")
+    }
     while flock(fd, LOCK_EX) != 0 {
       guard errno == EINTR else {
         close(fd)

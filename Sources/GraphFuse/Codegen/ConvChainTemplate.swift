@@ -144,11 +144,14 @@ struct ConvChainTemplate {
     parts.append(
       pointwiseTile(
         "project", weights: l.project, inBlocks: midBlocks, nv: projectVectors, epilogue: projectEpilogue,
-        prefix: "c", srcStride: ow * v, dst: "out", dstOffset: "((n*\(outBlocks) + cb)*\(oh) + oy)*\(ow * v) + (ox + t)*GF_V",
+        prefix: "c", srcStride: ow * v, dst: "out",
+        dstOffset: "((n*\(outBlocks) + cb)*\(oh) + oy)*\(ow * v) + (ox + t)*GF_V",
         channels: cout))
     let rowSource: String
     if hasExpand {
-      let expandRow = rowTiles(w, maxTile: expandVectors == 2 ? 12 : 14) { "\(symbol)_expand(bufs, xin + iy*\(w * v), dst, n, iy, og, ox, \($0))" }
+      let expandRow = rowTiles(w, maxTile: expandVectors == 2 ? 12 : 14) {
+        "\(symbol)_expand(bufs, xin + iy*\(w * v), dst, n, iy, og, ox, \($0))"
+      }
       rowSource = """
               long slot = iy % \(kh);
               float *dst = ring + slot*\(midBlocks * w * v);
@@ -166,7 +169,9 @@ struct ConvChainTemplate {
     let dwRow = rowTiles(ow, maxTile: 14) {
       "if (ox < \(x0) || ox + \($0) > \(x1)) \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 1); else \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 0)"
     }
-    let projectRow = rowTiles(ow, maxTile: projectVectors == 2 ? 12 : 14) { "\(symbol)_project(bufs, drow, out, n, oy, og, ox, \($0))" }
+    let projectRow = rowTiles(ow, maxTile: projectVectors == 2 ? 12 : 14) {
+      "\(symbol)_project(bufs, drow, out, n, oy, og, ox, \($0))"
+    }
     parts.append(
       """
       void \(symbol)(float *const *bufs, long task_begin, long task_end) {

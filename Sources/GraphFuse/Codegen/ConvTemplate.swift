@@ -85,7 +85,9 @@ struct ConvTemplate {
               const float *px = rowp + ix*\(pix);
               #define PX(t) (px + (t)*\(sw * pix))
       """
-    let icLoop = depthwise ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = 0; ib < \(inputBlocked ? inBlocks : 1); ib++)"
+    let icLoop =
+      depthwise
+      ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = 0; ib < \(inputBlocked ? inBlocks : 1); ib++)"
     let call = "\(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox"
     let rowSchedule: String
     if inputBlocked {

@@ -37,7 +37,8 @@ struct Epilogue {
       if let e = memo[value] { return e }
       guard let n = graph.producer(of: value), members.contains(n) else { return nil }
       let node = graph.nodes[n]
-      guard let def = OpRegistry.definitions[node.op], let scalar = def.scalar, def.pattern(node.attributes) <= .broadcast,
+      guard let def = OpRegistry.definitions[node.op], let scalar = def.scalar,
+        def.pattern(node.attributes) <= .broadcast,
         graph.shape(of: value) == shape, node.outputs.count == 1
       else { return nil }
       let viewed = def.broadcastShapes(node.attributes, node.inputs.map { graph.shape(of: $0) })
@@ -55,7 +56,8 @@ struct Epilogue {
           operand = .scalar(input)
         } else if aligned == shape {
           operand = .full(input)
-        } else if aligned.count == rank, aligned[1] == shape[1], aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 }),
+        } else if aligned.count == rank, aligned[1] == shape[1],
+          aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 }),
           let t = graph.constant(input)
         {
           operand = .channel(WeightPacking.channels(t, channels: shape[1], vector: v))
@@ -103,7 +105,8 @@ struct Epilogue {
   /// The C vector expression for the hand-written templates, rendered from ``vector(acc:offset:channelBlock:prefix:)``:
   /// `acc` is the accumulator's C lvalue, `offset` and `channelBlock` C index text.
   func vectorC(acc: String, offset: String, channelBlock: String, prefix: String = "e") -> String {
-    let e = vector(acc: .local(acc), offset: .variable("(\(offset))"), channelBlock: .variable("(\(channelBlock))"), prefix: prefix)
+    let e = vector(
+      acc: .local(acc), offset: .variable("(\(offset))"), channelBlock: .variable("(\(channelBlock))"), prefix: prefix)
     return ExprText.operand(e, true, [acc])
   }
 

@@ -33,15 +33,19 @@ struct Toolchain: Sendable {
     for dir in (env["PATH"] ?? "").split(separator: ":") { candidates.append("\(dir)/clang") }
     candidates.append("/opt/swift/usr/bin/clang")
     guard let compiler = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-      throw GraphFuseError("no C compiler found; searched $CC, \(candidates.joined(separator: ", ")); set CC to a clang executable", op: "compile")
+      throw GraphFuseError(
+        "no C compiler found; searched $CC, \(candidates.joined(separator: ", ")); set CC to a clang executable",
+        op: "compile")
     }
     let probe = try? Subprocess.output([compiler, "--version"], timeout: min(60, Subprocess.compileTimeout))
     guard let probe, probe.0 == .exited(0) else {
-      throw GraphFuseError("the C compiler \(compiler) does not answer --version; set CC to a working clang", op: "compile")
+      throw GraphFuseError(
+        "the C compiler \(compiler) does not answer --version; set CC to a working clang", op: "compile")
     }
     let version = probe.1
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let cpuLines = cpuinfo.split(separator: "\n").filter { $0.hasPrefix("model name") || $0.hasPrefix("flags") }.prefix(2)
+    let cpuLines = cpuinfo.split(separator: "\n").filter { $0.hasPrefix("model name") || $0.hasPrefix("flags") }.prefix(
+      2)
     let cpu = cpuLines.joined(separator: "\n")
     let avx512 = !portable && cpu.contains("avx512f")
     var flags = [
@@ -55,7 +59,8 @@ struct Toolchain: Sendable {
     if !portable { flags.append("-march=native") }  // every instruction this CPU has (AVX-512, FMA)
     if avx512 { flags.append("-mprefer-vector-width=512") }  // keep 16-float vectors whole (96 → 182 GFLOP/s/core)
     let dir = cacheDirectory ?? env["GRAPHFUSE_CACHE_DIR"] ?? (NSHomeDirectory() + "/.cache/graphfuse")
-    return Toolchain(compiler: compiler, version: version, flags: flags, cpu: cpu, hasAVX512: avx512, cacheDirectory: dir)
+    return Toolchain(
+      compiler: compiler, version: version, flags: flags, cpu: cpu, hasAVX512: avx512, cacheDirectory: dir)
   }
 
   /// The `bin` directory of the Swift toolchain this process runs on: found from where the
@@ -70,7 +75,8 @@ struct Toolchain: Sendable {
     else { return nil }
     let library = URL(fileURLWithPath: String(line[slash...])).resolvingSymlinksInPath()
     // …/usr/lib/swift/linux/libswiftCore.so → …/usr/bin
-    let usr = library.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let usr = library.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent()
     return usr.appendingPathComponent("bin").path
   }
 
@@ -103,14 +109,16 @@ struct Toolchain: Sendable {
     do {
       try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
     } catch {
-      throw GraphFuseError("cannot create cache directory \(cacheDirectory): \(error.localizedDescription)", op: "compile")
+      throw GraphFuseError(
+        "cannot create cache directory \(cacheDirectory): \(error.localizedDescription)", op: "compile")
     }
     let lock = try CacheEntry.lock(stem + ".lock")
     defer { CacheEntry.unlock(lock) }
     // Another process may have compiled it while this one waited for the lock.
     if CacheEntry.verified(stem) { return (path, true) }
     if FileManager.default.fileExists(atPath: path) {
-      FileHandle.standardError.write(Data("graphfuse: cached library \(path) failed its checksum; compiling it again\n".utf8))
+      FileHandle.standardError.write(
+        Data("graphfuse: cached library \(path) failed its checksum; compiling it again\n".utf8))
     }
     try compile(source, stem: stem)
     return (path, false)
@@ -131,7 +139,10 @@ struct Toolchain: Sendable {
     }
     let timeout = compileTimeout
     if source.parts == 1 {
-      try check(Subprocess.run([[compiler] + flags + linkFlags + ["-o", temporary + ".so", stem + ".c", "-lm"]], log: log, timeout: timeout), log: log)
+      try check(
+        Subprocess.run(
+          [[compiler] + flags + linkFlags + ["-o", temporary + ".so", stem + ".c", "-lm"]], log: log, timeout: timeout),
+        log: log)
     } else {
       var commands: [[String]] = []
       for part in 0..<source.parts {
@@ -139,7 +150,10 @@ struct Toolchain: Sendable {
         commands.append([compiler] + flags + ["-DGF_PART=\(part)", "-c", "-o", objects[part], stem + ".c"])
       }
       try check(Subprocess.run(commands, log: log, timeout: timeout), log: log)
-      try check(Subprocess.run([[compiler] + linkFlags + ["-o", temporary + ".so"] + objects + ["-lm"]], log: log, timeout: timeout), log: log)
+      try check(
+        Subprocess.run(
+          [[compiler] + linkFlags + ["-o", temporary + ".so"] + objects + ["-lm"]], log: log, timeout: timeout),
+        log: log)
     }
     try CacheEntry.publish(library: temporary + ".so", source: source.text, stem: stem)
     unlink(log)
@@ -154,7 +168,8 @@ struct Toolchain: Sendable {
       case .exited(let status): what = "failed with status \(status)"
       case .signaled(let signal): what = "was killed by signal \(signal)"
       case .timedOut:
-        what = "did not finish within \(String(format: "%g", compileTimeout)) s (GRAPHFUSE_COMPILE_TIMEOUT) and was stopped"
+        what =
+          "did not finish within \(String(format: "%g", compileTimeout)) s (GRAPHFUSE_COMPILE_TIMEOUT) and was stopped"
       }
       let text = String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).prefix(4096), as: UTF8.self)
       let first = text.split(separator: "\n").first { $0.contains("error") } ?? text.split(separator: "\n").first ?? ""

@@ -30,7 +30,9 @@ public struct ConvChain: Sendable, Equatable {
       guard k + 1 < stages.count else { break }
       let value = graph.nodes[stage.last!].outputs[0]
       let next = stages[k + 1][0]
-      guard graph.nodes[next].inputs.first == value, consumers[value] == [next], !graph.outputs.contains(value) else { return nil }
+      guard graph.nodes[next].inputs.first == value, consumers[value] == [next], !graph.outputs.contains(value) else {
+        return nil
+      }
     }
     let kinds = stages.map { kind(graph, $0[0]) }
     if stages.count == 3, kinds == [.pointwise, .depthwise, .pointwise] {
@@ -57,7 +59,8 @@ public struct ConvChain: Sendable, Equatable {
       let members = Set(partition[g])
       var outputs: [ValueID] = []
       for n in partition[g] {
-        for v in graph.nodes[n].outputs where graphOutputs.contains(v) || consumers[v].contains(where: { !members.contains($0) }) {
+        for v in graph.nodes[n].outputs
+        where graphOutputs.contains(v) || consumers[v].contains(where: { !members.contains($0) }) {
           outputs.append(v)
         }
       }
@@ -76,7 +79,8 @@ public struct ConvChain: Sendable, Equatable {
       }
     }
     func convGroup(_ g: Int, _ k: Kind) -> Bool {
-      guard let first = partition[g].first, kind(graph, first) == k, !partition[g].contains(where: { opaque.contains(graph.nodes[$0].op) })
+      guard let first = partition[g].first, kind(graph, first) == k,
+        !partition[g].contains(where: { opaque.contains(graph.nodes[$0].op) })
       else { return false }
       return partition[g].dropFirst().allSatisfy { OpRegistry.pattern(of: graph.nodes[$0]) <= .broadcast }
     }
@@ -87,11 +91,15 @@ public struct ConvChain: Sendable, Equatable {
       let outputValue = graph.nodes[partition[d].last!].outputs[0]
       guard consumers[outputValue].count == 1 else { continue }
       let p = groupOf[consumers[outputValue][0]]
-      guard p != d, !taken.contains(p), convGroup(p, .pointwise), soleOutput(d, readBy: partition[p][0]) else { continue }
+      guard p != d, !taken.contains(p), convGroup(p, .pointwise), soleOutput(d, readBy: partition[p][0]) else {
+        continue
+      }
       var chain = [d, p]
       if let producer = graph.producer(of: graph.nodes[dwConv].inputs[0]) {
         let e = groupOf[producer]
-        if !taken.contains(e), convGroup(e, .pointwise), selfContained(e), soleOutput(e, readBy: dwConv) { chain.insert(e, at: 0) }
+        if !taken.contains(e), convGroup(e, .pointwise), selfContained(e), soleOutput(e, readBy: dwConv) {
+          chain.insert(e, at: 0)
+        }
       }
       guard chain.reduce(0, { $0 + partition[$1].count }) <= maxGroupSize else { continue }
       for g in chain { mergedInto[g] = p; taken.insert(g) }
@@ -132,7 +140,9 @@ extension FusedGroup {
   /// possible in a plan built by hand), one stage per anchor in node order; else the group itself.
   public func stages(in graph: Graph) -> [FusedGroup] {
     if let chain = ConvChain.match(graph, nodes: nodes) { return FusionPlan.makeGroups(graph, partition: chain.stages) }
-    let isAnchor = { (n: Int) in [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n])) }
+    let isAnchor = { (n: Int) in
+      [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n]))
+    }
     guard nodes.filter(isAnchor).count > 1 else { return [self] }
     var parts: [[Int]] = []
     var seenAnchor = false

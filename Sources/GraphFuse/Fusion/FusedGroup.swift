@@ -63,7 +63,8 @@ public struct FusionPlan: Sendable, Equatable {
           seen.insert(v)
           inputs.append(v)
         }
-        for v in graph.nodes[n].outputs where graphOutputs.contains(v) || consumers[v].contains(where: { groupOf[$0] != g }) {
+        for v in graph.nodes[n].outputs
+        where graphOutputs.contains(v) || consumers[v].contains(where: { groupOf[$0] != g }) {
           outputs.append(v)
         }
       }
@@ -74,7 +75,9 @@ public struct FusionPlan: Sendable, Equatable {
       let base = "fused_" + members.map { graph.nodes[$0].op }.joined(separator: "_")
       let k = nameCounts[base, default: 0]
       nameCounts[base] = k + 1
-      return FusedGroup(name: k == 0 ? base : "\(base)_\(k)", anchor: anchor, pattern: pattern, nodes: members, inputs: inputs, outputs: outputs)
+      return FusedGroup(
+        name: k == 0 ? base : "\(base)_\(k)", anchor: anchor, pattern: pattern, nodes: members, inputs: inputs,
+        outputs: outputs)
     }
   }
 }

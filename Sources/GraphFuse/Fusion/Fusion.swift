@@ -4,10 +4,12 @@ public enum Fusion {
   /// The fused groups of `graph`; with `options.fuse` off, every node is its own group.
   public static func plan(_ graph: Graph, options: OptimizeOptions = .init()) -> FusionPlan {
     guard options.fuse else { return .unfused(graph) }
-    var partitioner = GraphPartitioner(IndexedForwardGraph(graph, opaque: options.opaque), maxGroupSize: options.maxGroupSize)
+    var partitioner = GraphPartitioner(
+      IndexedForwardGraph(graph, opaque: options.opaque), maxGroupSize: options.maxGroupSize)
     var partition = partitioner.partition()
     if options.chainConvs {
-      partition = ConvChain.merge(graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
+      partition = ConvChain.merge(
+        graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     }
     return FusionPlan(groups: FusionPlan.makeGroups(graph, partition: partition))
   }

@@ -54,7 +54,9 @@ struct GraphPartitioner {
       let path = tree.pathPattern[node]
       if phase == 2 {
         // Injective nodes into a tuple already fused into injective consumers.
-        guard pattern <= .injective, graph.patterns[sink] == .tuple, groupPattern[find(sink)] <= .injective else { continue }
+        guard pattern <= .injective, graph.patterns[sink] == .tuple, groupPattern[find(sink)] <= .injective else {
+          continue
+        }
         if checkPath(node, sink, { kind, _ in kind <= .injective }) { commitFuse(node, sink) }
         continue
       }

@@ -4,17 +4,23 @@ extension Graph {
   public func verify() throws(GraphFuseError) {
     var defined = [Bool](repeating: false, count: values.count)
     for id in inputs {
-      guard values.indices.contains(id), values[id].source == .input, !defined[id] else { throw GraphFuseError("input %\(id) is not a unique graph input") }
+      guard values.indices.contains(id), values[id].source == .input, !defined[id] else {
+        throw GraphFuseError("input %\(id) is not a unique graph input")
+      }
       defined[id] = true
     }
     for (id, value) in values.enumerated() where value.source == .constant {
       guard let tensor = constants[id] else { throw GraphFuseError("constant \(ssaName(id)) has no tensor") }
-      guard tensor.shape == value.shape else { throw GraphFuseError("constant \(ssaName(id)) is \(tensor.shape), declared \(value.shape)") }
+      guard tensor.shape == value.shape else {
+        throw GraphFuseError("constant \(ssaName(id)) is \(tensor.shape), declared \(value.shape)")
+      }
       defined[id] = true
     }
     var names = Set<String>()
     for (n, node) in nodes.enumerated() {
-      guard names.insert(node.name).inserted else { throw GraphFuseError("node name is not unique", node: node.name, op: node.op) }
+      guard names.insert(node.name).inserted else {
+        throw GraphFuseError("node name is not unique", node: node.name, op: node.op)
+      }
       let definition = try OpRegistry.definition(of: node.op, node: node.name)
       guard definition.arity.contains(node.inputs.count) else {
         throw GraphFuseError("takes \(definition.arity) inputs, has \(node.inputs.count)", node: node.name, op: node.op)
@@ -22,17 +28,22 @@ extension Graph {
       for input in node.inputs where !values.indices.contains(input) || !defined[input] {
         throw GraphFuseError("reads %\(input) before it is defined", node: node.name, op: node.op)
       }
-      let expected = try definition.inferShapes(ShapeQuery(graph: self, inputs: node.inputs, attributes: node.attributes, node: node.name, op: node.op))
+      let expected = try definition.inferShapes(
+        ShapeQuery(graph: self, inputs: node.inputs, attributes: node.attributes, node: node.name, op: node.op))
       guard expected.count == node.outputs.count else {
-        throw GraphFuseError("has \(node.outputs.count) outputs, expected \(expected.count)", node: node.name, op: node.op)
+        throw GraphFuseError(
+          "has \(node.outputs.count) outputs, expected \(expected.count)", node: node.name, op: node.op)
       }
       for (k, (id, shape)) in zip(node.outputs, expected).enumerated() {
-        guard values.indices.contains(id), !defined[id] else { throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op) }
+        guard values.indices.contains(id), !defined[id] else {
+          throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op)
+        }
         guard values[id].source == .node(n, output: k) else {
           throw GraphFuseError("output %\(id) does not point back to the node", node: node.name, op: node.op)
         }
         guard values[id].shape == shape else {
-          throw GraphFuseError("output %\(id) is declared \(values[id].shape), inferred \(shape)", node: node.name, op: node.op)
+          throw GraphFuseError(
+            "output %\(id) is declared \(values[id].shape), inferred \(shape)", node: node.name, op: node.op)
         }
         defined[id] = true
       }

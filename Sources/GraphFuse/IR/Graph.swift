@@ -103,11 +103,13 @@ public struct Graph: Sendable {
     for input in inputs where input < 0 || input >= values.count {
       throw GraphFuseError("reads %\(input), which does not exist", node: nodeName, op: op)
     }
-    let shapes = try definition.inferShapes(ShapeQuery(graph: self, inputs: inputs, attributes: attributes, node: nodeName, op: op))
+    let shapes = try definition.inferShapes(
+      ShapeQuery(graph: self, inputs: inputs, attributes: attributes, node: nodeName, op: op))
     let index = nodes.count
     var outputs: [ValueID] = []
     for (k, shape) in shapes.enumerated() {
-      let valueName = outputNames.flatMap { k < $0.count ? $0[k] : nil } ?? (shapes.count == 1 ? nodeName : "\(nodeName):\(k)")
+      let valueName =
+        outputNames.flatMap { k < $0.count ? $0[k] : nil } ?? (shapes.count == 1 ? nodeName : "\(nodeName):\(k)")
       outputs.append(addValue(name: valueName, shape: shape, source: .node(index, output: k)))
     }
     nodes.append(Node(name: nodeName, op: op, attributes: attributes, inputs: inputs, outputs: outputs))

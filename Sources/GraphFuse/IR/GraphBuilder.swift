@@ -39,13 +39,17 @@ public final class GraphBuilder {
 
   /// Appends any registered op; the general form every helper below uses.
   @discardableResult
-  public func apply(_ op: String, _ inputs: [ValueID], _ attributes: Attributes = [:], name: String? = nil) throws(GraphFuseError) -> [ValueID] {
+  public func apply(_ op: String, _ inputs: [ValueID], _ attributes: Attributes = [:], name: String? = nil)
+    throws(GraphFuseError) -> [ValueID]
+  {
     let k = counters[op, default: 0]
     counters[op] = k + 1
     return try graph.addNode(op: op, inputs: inputs, attributes: attributes, name: name ?? "\(op)_\(k)")
   }
 
-  private func one(_ op: String, _ inputs: [ValueID], _ attributes: Attributes = [:], name: String? = nil) throws(GraphFuseError) -> ValueID {
+  private func one(_ op: String, _ inputs: [ValueID], _ attributes: Attributes = [:], name: String? = nil)
+    throws(GraphFuseError) -> ValueID
+  {
     try apply(op, inputs, attributes, name: name)[0]
   }
 
@@ -68,7 +72,8 @@ public final class GraphBuilder {
   ) throws(GraphFuseError) -> ValueID {
     try one(
       "conv2d", [x, weight] + (bias.map { [$0] } ?? []),
-      ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations), "group": .int(groups)], name: name)
+      ["strides": .ints(strides), "pads": .ints(pads), "dilations": .ints(dilations), "group": .int(groups)], name: name
+    )
   }
 
   /// 2-d transposed convolution; `weight` is `[C, O/groups, kh, kw]`.
@@ -92,11 +97,16 @@ public final class GraphBuilder {
   ) throws(GraphFuseError) -> ValueID {
     try one(
       "batch_norm", [x, scale, bias, mean, variance],
-      ["epsilon": .float(epsilon), "momentum": .float(momentum), "training": .int(training ? 1 : 0), "axis": .int(axis)], name: name)
+      [
+        "epsilon": .float(epsilon), "momentum": .float(momentum), "training": .int(training ? 1 : 0),
+        "axis": .int(axis),
+      ], name: name)
   }
 
   /// A fully connected layer: `x · weightᵀ + bias` with `weight` `[out, in]` (gemm with transB).
-  public func dense(_ x: ValueID, weight: ValueID, bias: ValueID? = nil, name: String? = nil) throws(GraphFuseError) -> ValueID {
+  public func dense(_ x: ValueID, weight: ValueID, bias: ValueID? = nil, name: String? = nil) throws(GraphFuseError)
+    -> ValueID
+  {
     try one("gemm", [x, weight] + (bias.map { [$0] } ?? []), ["transB": .int(1)], name: name)
   }
 
@@ -107,7 +117,8 @@ public final class GraphBuilder {
   ) throws(GraphFuseError) -> ValueID {
     try one(
       "gemm", [a, b] + (c.map { [$0] } ?? []),
-      ["alpha": .float(alpha), "beta": .float(beta), "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0)], name: name)
+      ["alpha": .float(alpha), "beta": .float(beta), "transA": .int(transA ? 1 : 0), "transB": .int(transB ? 1 : 0)],
+      name: name)
   }
 
   /// numpy matmul.
@@ -115,16 +126,24 @@ public final class GraphBuilder {
 
   // MARK: Elementwise and broadcast
 
-  public func add(_ a: ValueID, _ b: ValueID, name: String? = nil) throws(GraphFuseError) -> ValueID { try one("add", [a, b], name: name) }
+  public func add(_ a: ValueID, _ b: ValueID, name: String? = nil) throws(GraphFuseError) -> ValueID {
+    try one("add", [a, b], name: name)
+  }
   public func sub(_ a: ValueID, _ b: ValueID) throws(GraphFuseError) -> ValueID { try one("sub", [a, b]) }
   public func mul(_ a: ValueID, _ b: ValueID) throws(GraphFuseError) -> ValueID { try one("mul", [a, b]) }
   public func div(_ a: ValueID, _ b: ValueID) throws(GraphFuseError) -> ValueID { try one("div", [a, b]) }
   public func maximum(_ a: ValueID, _ b: ValueID) throws(GraphFuseError) -> ValueID { try one("max", [a, b]) }
   public func minimum(_ a: ValueID, _ b: ValueID) throws(GraphFuseError) -> ValueID { try one("min", [a, b]) }
   public func pow(_ a: ValueID, _ b: ValueID) throws(GraphFuseError) -> ValueID { try one("pow", [a, b]) }
-  public func relu(_ x: ValueID, name: String? = nil) throws(GraphFuseError) -> ValueID { try one("relu", [x], name: name) }
-  public func leakyRelu(_ x: ValueID, alpha: Double = 0.01) throws(GraphFuseError) -> ValueID { try one("leaky_relu", [x], ["alpha": .float(alpha)]) }
-  public func clip(_ x: ValueID, min: Double, max: Double) throws(GraphFuseError) -> ValueID { try one("clip", [x], ["min": .float(min), "max": .float(max)]) }
+  public func relu(_ x: ValueID, name: String? = nil) throws(GraphFuseError) -> ValueID {
+    try one("relu", [x], name: name)
+  }
+  public func leakyRelu(_ x: ValueID, alpha: Double = 0.01) throws(GraphFuseError) -> ValueID {
+    try one("leaky_relu", [x], ["alpha": .float(alpha)])
+  }
+  public func clip(_ x: ValueID, min: Double, max: Double) throws(GraphFuseError) -> ValueID {
+    try one("clip", [x], ["min": .float(min), "max": .float(max)])
+  }
   /// relu6, as MobileNetV2 uses: `clip(x, 0, 6)`.
   public func relu6(_ x: ValueID) throws(GraphFuseError) -> ValueID { try clip(x, min: 0, max: 6) }
   public func sigmoid(_ x: ValueID) throws(GraphFuseError) -> ValueID { try one("sigmoid", [x]) }
@@ -141,10 +160,14 @@ public final class GraphBuilder {
 
   // MARK: Pooling
 
-  public func maxPool2d(_ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) throws(GraphFuseError) -> ValueID {
+  public func maxPool2d(
+    _ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false
+  ) throws(GraphFuseError) -> ValueID {
     try one("max_pool2d", [x], poolAttributes(kernel, stride, padding, dilation, ceilMode))
   }
-  public func avgPool2d(_ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = false) throws(GraphFuseError)
+  public func avgPool2d(
+    _ x: ValueID, kernel: Int, stride: Int, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = false
+  ) throws(GraphFuseError)
     -> ValueID
   {
     var a = poolAttributes(kernel, stride, padding, 1, ceilMode)
@@ -153,27 +176,49 @@ public final class GraphBuilder {
   }
   public func globalAvgPool(_ x: ValueID) throws(GraphFuseError) -> ValueID { try one("global_avg_pool", [x]) }
 
-  private func poolAttributes(_ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int, _ ceilMode: Bool) -> Attributes {
+  private func poolAttributes(_ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int, _ ceilMode: Bool)
+    -> Attributes
+  {
     [
-      "kernel_shape": .ints([kernel, kernel]), "strides": .ints([stride, stride]), "pads": .ints([padding, padding, padding, padding]),
+      "kernel_shape": .ints([kernel, kernel]), "strides": .ints([stride, stride]),
+      "pads": .ints([padding, padding, padding, padding]),
       "dilations": .ints([dilation, dilation]), "ceil_mode": .int(ceilMode ? 1 : 0),
     ]
   }
 
   // MARK: Shape and layout
 
-  public func flatten(_ x: ValueID, axis: Int = 1) throws(GraphFuseError) -> ValueID { try one("flatten", [x], ["axis": .int(axis)]) }
-  public func reshape(_ x: ValueID, to shape: [Int]) throws(GraphFuseError) -> ValueID { try one("reshape", [x], ["shape": .ints(shape)]) }
-  public func transpose(_ x: ValueID, perm: [Int]) throws(GraphFuseError) -> ValueID { try one("transpose", [x], ["perm": .ints(perm)]) }
-  public func concat(_ xs: [ValueID], axis: Int = 1) throws(GraphFuseError) -> ValueID { try one("concat", xs, ["axis": .int(axis)]) }
-  public func slice(_ x: ValueID, starts: [Int], ends: [Int], axes: [Int], steps: [Int]? = nil) throws(GraphFuseError) -> ValueID {
-    try one("slice", [x], ["starts": .ints(starts), "ends": .ints(ends), "axes": .ints(axes), "steps": .ints(steps ?? starts.map { _ in 1 })])
+  public func flatten(_ x: ValueID, axis: Int = 1) throws(GraphFuseError) -> ValueID {
+    try one("flatten", [x], ["axis": .int(axis)])
+  }
+  public func reshape(_ x: ValueID, to shape: [Int]) throws(GraphFuseError) -> ValueID {
+    try one("reshape", [x], ["shape": .ints(shape)])
+  }
+  public func transpose(_ x: ValueID, perm: [Int]) throws(GraphFuseError) -> ValueID {
+    try one("transpose", [x], ["perm": .ints(perm)])
+  }
+  public func concat(_ xs: [ValueID], axis: Int = 1) throws(GraphFuseError) -> ValueID {
+    try one("concat", xs, ["axis": .int(axis)])
+  }
+  public func slice(_ x: ValueID, starts: [Int], ends: [Int], axes: [Int], steps: [Int]? = nil) throws(GraphFuseError)
+    -> ValueID
+  {
+    try one(
+      "slice", [x],
+      [
+        "starts": .ints(starts), "ends": .ints(ends), "axes": .ints(axes),
+        "steps": .ints(steps ?? starts.map { _ in 1 }),
+      ])
   }
   public func pad(_ x: ValueID, pads: [Int], value: Double = 0) throws(GraphFuseError) -> ValueID {
     try one("pad", [x], ["pads": .ints(pads), "value": .float(value)])
   }
-  public func squeeze(_ x: ValueID, axes: [Int]) throws(GraphFuseError) -> ValueID { try one("squeeze", [x], ["axes": .ints(axes)]) }
-  public func unsqueeze(_ x: ValueID, axes: [Int]) throws(GraphFuseError) -> ValueID { try one("unsqueeze", [x], ["axes": .ints(axes)]) }
+  public func squeeze(_ x: ValueID, axes: [Int]) throws(GraphFuseError) -> ValueID {
+    try one("squeeze", [x], ["axes": .ints(axes)])
+  }
+  public func unsqueeze(_ x: ValueID, axes: [Int]) throws(GraphFuseError) -> ValueID {
+    try one("unsqueeze", [x], ["axes": .ints(axes)])
+  }
 
   // MARK: Reductions
 
@@ -186,5 +231,7 @@ public final class GraphBuilder {
   public func reduceMax(_ x: ValueID, axes: [Int], keepDims: Bool = true) throws(GraphFuseError) -> ValueID {
     try one("reduce_max", [x], ["axes": .ints(axes), "keepdims": .int(keepDims ? 1 : 0)])
   }
-  public func softmax(_ x: ValueID, axis: Int = -1) throws(GraphFuseError) -> ValueID { try one("softmax", [x], ["axis": .int(axis)]) }
+  public func softmax(_ x: ValueID, axis: Int = -1) throws(GraphFuseError) -> ValueID {
+    try one("softmax", [x], ["axis": .int(axis)])
+  }
 }

@@ -14,7 +14,8 @@ struct Window2D {
 
   func validate(_ q: ShapeQuery) throws(GraphFuseError) {
     guard strides.count == 2, pads.count == 4, dilations.count == 2 else {
-      throw q.error("expects 2 strides, 4 pads and 2 dilations, got strides=\(strides) pads=\(pads) dilations=\(dilations)")
+      throw q.error(
+        "expects 2 strides, 4 pads and 2 dilations, got strides=\(strides) pads=\(pads) dilations=\(dilations)")
     }
     guard strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else {
       throw q.error("strides and dilations must be positive and pads non-negative")
@@ -132,7 +133,9 @@ private func convTransposeShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int
   let win = Window2D(q.attributes, kernel: [w[2], w[3]])
   try win.validate(q)
   let op = q.attributes.ints("output_padding", default: [0, 0])
-  guard op.count == 2, op[0] >= 0, op[1] >= 0, op[0] < max(win.strides[0], win.dilations[0]), op[1] < max(win.strides[1], win.dilations[1]) else {
+  guard op.count == 2, op[0] >= 0, op[1] >= 0, op[0] < max(win.strides[0], win.dilations[0]),
+    op[1] < max(win.strides[1], win.dilations[1])
+  else {
     throw q.error("output_padding \(op) must be smaller than stride or dilation")
   }
   let h = transposedExtent(x[2], win, op, axis: 0), wd = transposedExtent(x[3], win, op, axis: 1)

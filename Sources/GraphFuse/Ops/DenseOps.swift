@@ -6,7 +6,9 @@ private func gemmShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int]] {
   let transA = q.attributes.bool("transA", default: false), transB = q.attributes.bool("transB", default: false)
   let (m, k) = transA ? (a[1], a[0]) : (a[0], a[1])
   let (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1])
-  guard k == kb else { throw q.error("inner dimensions differ: A \(a) (transA=\(transA ? 1 : 0)) and B \(b) (transB=\(transB ? 1 : 0))") }
+  guard k == kb else {
+    throw q.error("inner dimensions differ: A \(a) (transA=\(transA ? 1 : 0)) and B \(b) (transB=\(transB ? 1 : 0))")
+  }
   if q.inputs.count == 3, Broadcasting.shape([m, n], q.shape(2)) != [m, n] {
     throw q.error("C of shape \(q.shape(2)) does not broadcast to [\(m), \(n)]")
   }
@@ -84,8 +86,14 @@ private func matmulReference(_ ctx: KernelContext) -> [Tensor] {
 }
 
 let denseOps: [OpDefinition] = [
-  OpDefinition(name: "gemm", arity: 2...3, pattern: { _ in .outEWiseFusable }, inferShapes: gemmShape, reference: { gemmReference($0) })
-    .withFlops { i, o, a in 2 * o.reduce(1, *) * (a.bool("transA", default: false) ? i[0][0] : i[0][1]) },
-  OpDefinition(name: "matmul", arity: 2...2, pattern: { _ in .outEWiseFusable }, inferShapes: matmulShape, reference: { matmulReference($0) })
-    .withFlops { i, o, _ in 2 * o.reduce(1, *) * (i[0].last ?? 1) },
+  OpDefinition(
+    name: "gemm", arity: 2...3, pattern: { _ in .outEWiseFusable }, inferShapes: gemmShape,
+    reference: { gemmReference($0) }
+  )
+  .withFlops { i, o, a in 2 * o.reduce(1, *) * (a.bool("transA", default: false) ? i[0][0] : i[0][1]) },
+  OpDefinition(
+    name: "matmul", arity: 2...2, pattern: { _ in .outEWiseFusable }, inferShapes: matmulShape,
+    reference: { matmulReference($0) }
+  )
+  .withFlops { i, o, _ in 2 * o.reduce(1, *) * (i[0].last ?? 1) },
 ]

@@ -12,7 +12,9 @@ public struct EinsumEquation: Sendable, Equatable {
   /// Parses an equation; implicit output (no `->`) is the labels used once, alphabetically.
   public init(_ text: String) throws(GraphFuseError) {
     let compact = text.filter { !$0.isWhitespace }
-    guard !compact.contains(".") else { throw GraphFuseError("einsum equation '\(text)' uses an ellipsis, which is not supported") }
+    guard !compact.contains(".") else {
+      throw GraphFuseError("einsum equation '\(text)' uses an ellipsis, which is not supported")
+    }
     let sides = compact.components(separatedBy: "->")
     guard sides.count <= 2 else { throw GraphFuseError("einsum equation '\(text)' has more than one '->'") }
     inputs = sides[0].split(separator: ",", omittingEmptySubsequences: false).map(Array.init)

@@ -6,8 +6,12 @@ private func gatherShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int]] {
   }
   let indices = q.attributes.ints("indices", default: [])
   let indicesShape = q.attributes.ints("indices_shape", default: [indices.count])
-  guard indicesShape.reduce(1, *) == indices.count else { throw q.error("indices_shape \(indicesShape) does not hold \(indices.count) indices") }
-  guard indices.allSatisfy({ $0 >= -x[axis] && $0 < x[axis] }) else { throw q.error("an index is out of range for extent \(x[axis])") }
+  guard indicesShape.reduce(1, *) == indices.count else {
+    throw q.error("indices_shape \(indicesShape) does not hold \(indices.count) indices")
+  }
+  guard indices.allSatisfy({ $0 >= -x[axis] && $0 < x[axis] }) else {
+    throw q.error("an index is out of range for extent \(x[axis])")
+  }
   return [Array(x[..<axis]) + indicesShape + Array(x[(axis + 1)...])]
 }
 
@@ -29,5 +33,7 @@ private func gatherReference(_ ctx: KernelContext) -> [Tensor] {
 }
 
 let gatherOps: [OpDefinition] = [
-  OpDefinition(name: "gather", arity: 1...1, pattern: { _ in .injective }, inferShapes: gatherShape, reference: { gatherReference($0) })
+  OpDefinition(
+    name: "gather", arity: 1...1, pattern: { _ in .injective }, inferShapes: gatherShape,
+    reference: { gatherReference($0) })
 ]

@@ -61,7 +61,9 @@ enum Injective {
     let starts = a.ints("starts", default: []), ends = a.ints("ends", default: [])
     let axes = a.ints("axes", default: Array(0..<starts.count))
     let steps = a.ints("steps", default: [Int](repeating: 1, count: starts.count))
-    guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !steps.contains(0) else { return nil }
+    guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count, !steps.contains(0) else {
+      return nil
+    }
     var ranges = shape.map { (start: 0, step: 1, count: $0) }
     for (k, rawAxis) in axes.enumerated() {
       guard let axis = axis(rawAxis, rank: shape.count) else { return nil }
@@ -79,7 +81,9 @@ enum Injective {
   }
 }
 
-private func shapeFn(_ body: @escaping @Sendable (ShapeQuery) throws(GraphFuseError) -> [Int]) -> @Sendable (ShapeQuery) throws(GraphFuseError) -> [[Int]] {
+private func shapeFn(_ body: @escaping @Sendable (ShapeQuery) throws(GraphFuseError) -> [Int])
+  -> @Sendable (ShapeQuery) throws(GraphFuseError) -> [[Int]]
+{
   { q throws(GraphFuseError) in [try body(q)] }
 }
 
@@ -93,7 +97,10 @@ let injectiveOps: [OpDefinition] = [
       return s
     },
     reference: { ctx in
-      [ctx.inputs[0].reshaped(Injective.reshapeTarget(ctx.attributes.ints("shape", default: []), input: ctx.inputs[0].shape)!)]
+      [
+        ctx.inputs[0].reshaped(
+          Injective.reshapeTarget(ctx.attributes.ints("shape", default: []), input: ctx.inputs[0].shape)!)
+      ]
     }),
   OpDefinition(
     name: "flatten", arity: 1...1, pattern: { _ in .injective },
@@ -152,7 +159,9 @@ let injectiveOps: [OpDefinition] = [
     inferShapes: shapeFn { q throws(GraphFuseError) in
       let x = q.shape(0)
       let perm = q.attributes.ints("perm", default: Array((0..<x.count).reversed()))
-      guard perm.sorted() == Array(0..<x.count) else { throw q.error("perm \(perm) is not a permutation of \(x.count) axes") }
+      guard perm.sorted() == Array(0..<x.count) else {
+        throw q.error("perm \(perm) is not a permutation of \(x.count) axes")
+      }
       return perm.map { x[$0] }
     },
     reference: { ctx in

@@ -101,7 +101,9 @@ public enum OpRegistry {
   public static let definitions: [String: OpDefinition] = {
     let all =
       elementwiseOps + broadcastOps + convolutionOps + batchNormOps + denseOps + poolingOps
-      + injectiveOps + gatherOps + reductionOps + transformerElementwiseOps + [expandOp, LayerNorm.definition, einsumOp]
+      + injectiveOps + gatherOps + reductionOps + transformerElementwiseOps + [
+        expandOp, LayerNorm.definition, einsumOp,
+      ]
     return Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
   }()
 

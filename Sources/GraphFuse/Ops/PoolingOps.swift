@@ -4,7 +4,9 @@ private func poolShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int]] {
   let x = q.shape(0)
   guard x.count == 4 else { throw q.error("expects a 4-d input, got \(x)") }
   let kernel = q.attributes.ints("kernel_shape", default: [])
-  guard kernel.count == 2, kernel.allSatisfy({ $0 > 0 }) else { throw q.error("needs kernel_shape of two positive extents, got \(kernel)") }
+  guard kernel.count == 2, kernel.allSatisfy({ $0 > 0 }) else {
+    throw q.error("needs kernel_shape of two positive extents, got \(kernel)")
+  }
   let win = Window2D(q.attributes, kernel: kernel)
   try win.validate(q)
   guard win.pads[0] < kernel[0] * win.dilations[0], win.pads[1] < kernel[1] * win.dilations[1] else {
@@ -65,12 +67,19 @@ private func globalAvgPoolReference(_ ctx: KernelContext) -> [Tensor] {
 }
 
 let poolingOps: [OpDefinition] = [
-  OpDefinition(name: "max_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: true) })
-    .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
-  OpDefinition(name: "avg_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape, reference: { poolReference($0, max: false) })
-    .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
   OpDefinition(
-    name: "global_avg_pool", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: globalAvgPoolShape, reference: { globalAvgPoolReference($0) }
+    name: "max_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape,
+    reference: { poolReference($0, max: true) }
+  )
+  .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
+  OpDefinition(
+    name: "avg_pool2d", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: poolShape,
+    reference: { poolReference($0, max: false) }
+  )
+  .withFlops { _, o, a in o.reduce(1, *) * a.ints("kernel_shape", default: [1, 1]).reduce(1, *) },
+  OpDefinition(
+    name: "global_avg_pool", arity: 1...1, pattern: { _ in .outEWiseFusable }, inferShapes: globalAvgPoolShape,
+    reference: { globalAvgPoolReference($0) }
   )
   .withFlops { i, _, _ in i[0].reduce(1, *) },
 ]

@@ -9,10 +9,14 @@ enum Reduction {
   }
 
   static func outShape(_ shape: [Int], axes: [Int], keepDims: Bool) -> [Int] {
-    keepDims ? shape.indices.map { axes.contains($0) ? 1 : shape[$0] } : shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
+    keepDims
+      ? shape.indices.map { axes.contains($0) ? 1 : shape[$0] }
+      : shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
   }
 
-  static func definition(_ name: String, initial: Double, combine: @escaping @Sendable (Double, Double) -> Double, mean: Bool) -> OpDefinition {
+  static func definition(
+    _ name: String, initial: Double, combine: @escaping @Sendable (Double, Double) -> Double, mean: Bool
+  ) -> OpDefinition {
     OpDefinition(
       name: name, arity: 1...1, pattern: { _ in .commReduce },
       inferShapes: { q throws(GraphFuseError) in
@@ -41,7 +45,10 @@ enum Reduction {
         }
         let n = Double(x.count / max(acc.count, 1))
         let data = acc.map { Float(mean ? $0 / n : $0) }
-        return [Tensor(shape: outShape(x.shape, axes: axes, keepDims: ctx.attributes.bool("keepdims", default: true)), data: data)]
+        return [
+          Tensor(
+            shape: outShape(x.shape, axes: axes, keepDims: ctx.attributes.bool("keepdims", default: true)), data: data)
+        ]
       })
   }
 

@@ -64,7 +64,8 @@ enum LayerNorm {
       let normalized = Array(x.shape[axis...])
       let d = normalized.reduce(1, *), rows = x.count / max(d, 1)
       let scale = Broadcasting.evaluate(.operand(0), [ctx.inputs[1]], outShape: normalized).data
-      let bias = ctx.inputs.count > 2 ? Broadcasting.evaluate(.operand(0), [ctx.inputs[2]], outShape: normalized).data : nil
+      let bias =
+        ctx.inputs.count > 2 ? Broadcasting.evaluate(.operand(0), [ctx.inputs[2]], outShape: normalized).data : nil
       let epsilon = ctx.attributes.float("epsilon", default: 1e-5)
       var out = x.data
       for r in 0..<rows {

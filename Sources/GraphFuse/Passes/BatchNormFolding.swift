@@ -30,19 +30,24 @@ private enum Verdict {
 }
 
 /// The producer to fold into, or the reason the batch norm stays.
-private func batchNormVerdict(_ bn: Node, graph: Graph, removed: Set<Int>, options: OptimizeOptions) throws(GraphFuseError) -> Verdict {
+private func batchNormVerdict(_ bn: Node, graph: Graph, removed: Set<Int>, options: OptimizeOptions)
+  throws(GraphFuseError) -> Verdict
+{
   let x = bn.inputs[0]
   // Statistics computed from x (PyTorch track_running_stats=False) is the more specific reason,
   // whether or not the exporter also set training_mode.
   let statistics = bn.inputs[3...4]
-  if statistics.contains(where: { graph.constant($0) == nil && graph.depends($0, on: x) }) { return .keep(.batchStatistics) }
+  if statistics.contains(where: { graph.constant($0) == nil && graph.depends($0, on: x) }) {
+    return .keep(.batchStatistics)
+  }
   if BatchNorm.isTraining(bn.attributes) { return .keep(.trainingMode) }
   if options.keep.contains("batch_norm") { return .keep(.keptWhole) }
   if !options.fold { return .keep(.foldingDisabled) }
   if bn.inputs.dropFirst().contains(where: { graph.constant($0) == nil }) { return .keep(.nonConstantParameters) }
   guard let producer = graph.producer(of: x) else { return .keep(.noProducer(follows: nil)) }
   let node = graph.nodes[producer]
-  guard ChannelAffine.producers.contains(node.op), BatchNorm.axis(bn.attributes, rank: graph.shape(of: x).count) == 1 else {
+  guard ChannelAffine.producers.contains(node.op), BatchNorm.axis(bn.attributes, rank: graph.shape(of: x).count) == 1
+  else {
     return .keep(.noProducer(follows: node.op))
   }
   guard ChannelAffine.hasConstantParameters(graph, node) else { return .keep(.nonConstantParameters) }

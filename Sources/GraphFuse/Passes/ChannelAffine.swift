@@ -69,7 +69,8 @@ enum ChannelAffine {
       }
       attributes["beta"] = .float(1)
     } else {
-      let old = inputs.count > 2 ? graph.constant(inputs[2])!.data.map(Double.init) : [Double](repeating: 0, count: channels)
+      let old =
+        inputs.count > 2 ? graph.constant(inputs[2])!.data.map(Double.init) : [Double](repeating: 0, count: channels)
       newBias = Tensor((0..<channels).map { Float(old[$0] * scale[$0] + shift[$0]) })
     }
     let biasName = node.name + ".bias.folded"
@@ -90,7 +91,10 @@ enum ChannelAffine {
     guard c.rank <= outShape.count, outShape.count >= 2 else { return nil }
     let aligned = [Int](repeating: 1, count: outShape.count - c.rank) + c.shape
     let channels = outShape[1]
-    guard aligned.enumerated().allSatisfy({ $0.offset == 1 ? ($0.element == channels || $0.element == 1) : $0.element == 1 }) else { return nil }
+    guard
+      aligned.enumerated().allSatisfy({ $0.offset == 1 ? ($0.element == channels || $0.element == 1) : $0.element == 1 }
+      )
+    else { return nil }
     return aligned[1] == 1 ? [Double](repeating: Double(c.data[0]), count: channels) : c.data.map(Double.init)
   }
 }

@@ -7,7 +7,8 @@ let foldConstantsPass = Pass("foldConstants") { (ctx: inout PassContext) throws(
     let definition = try OpRegistry.definition(of: node.op, node: node.name)
     guard definition.pattern(node.attributes) != .opaque else { continue }
     let results = try definition.reference(
-      KernelContext(inputs: node.inputs.map { graph.constant($0)! }, attributes: node.attributes, node: node.name, op: node.op))
+      KernelContext(
+        inputs: node.inputs.map { graph.constant($0)! }, attributes: node.attributes, node: node.name, op: node.op))
     for (id, tensor) in zip(node.outputs, results) {
       graph.values[id].source = .constant
       graph.constants[id] = tensor

@@ -19,7 +19,9 @@ let simplifyBatchNormPass = Pass("simplifyBatchNorm") { (ctx: inout PassContext)
   var graph = ctx.graph
   for index in graph.nodes.indices where graph.nodes[index].op == "batch_norm" {
     let bn = graph.nodes[index]
-    guard !BatchNorm.isTraining(bn.attributes), bn.inputs.dropFirst().allSatisfy({ graph.constant($0) != nil }) else { continue }
+    guard !BatchNorm.isTraining(bn.attributes), bn.inputs.dropFirst().allSatisfy({ graph.constant($0) != nil }) else {
+      continue
+    }
     let (scale, shift) = try scaleShift(of: bn, graph: graph)
     let rank = graph.shape(of: bn.inputs[0]).count
     let axis = BatchNorm.axis(bn.attributes, rank: rank)

@@ -18,7 +18,8 @@ public struct OptimizeOptions: Sendable, Equatable {
 
   /// The full pipeline: fold and fuse.
   public init(
-    fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256, chainConvs: Bool = true,
+    fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256,
+    chainConvs: Bool = true,
     verifyEachPass: Bool = false
   ) {
     self.fold = fold

@@ -12,7 +12,9 @@ public enum Pipeline {
   ]
 
   /// Runs the passes and fusion on `graph`.
-  public static func optimize(_ graph: Graph, options: OptimizeOptions = .init()) throws(GraphFuseError) -> OptimizedGraph {
+  public static func optimize(_ graph: Graph, options: OptimizeOptions = .init()) throws(GraphFuseError)
+    -> OptimizedGraph
+  {
     var ctx = PassContext(graph: graph, options: options)
     for pass in passes {
       try pass.run(&ctx)

@@ -39,7 +39,8 @@ public enum ReferenceExecutor {
       throw GraphFuseError("the graph takes \(graph.inputs.count) inputs, got \(inputs.count)")
     }
     try MemoryBudget.check(
-      "the reference run", parts: [("tensors", peakBytes(graph, keepIntermediates: keepIntermediates))], option: maxMemory)
+      "the reference run", parts: [("tensors", peakBytes(graph, keepIntermediates: keepIntermediates))],
+      option: maxMemory)
     var env: [ValueID: Tensor] = graph.constants
     for (id, tensor) in zip(graph.inputs, inputs) {
       guard tensor.shape == graph.shape(of: id) else {
@@ -54,7 +55,8 @@ public enum ReferenceExecutor {
     for (n, node) in graph.nodes.enumerated() {
       let definition = try OpRegistry.definition(of: node.op, node: node.name)
       let args = node.inputs.map { env[$0]! }
-      let results = try definition.reference(KernelContext(inputs: args, attributes: node.attributes, node: node.name, op: node.op))
+      let results = try definition.reference(
+        KernelContext(inputs: args, attributes: node.attributes, node: node.name, op: node.op))
       for (id, tensor) in zip(node.outputs, results) { env[id] = tensor }
       if !keepIntermediates {
         for i in node.inputs where lastUse[i] == n && !keep.contains(i) && graph.constants[i] == nil { env[i] = nil }

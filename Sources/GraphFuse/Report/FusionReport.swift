@@ -118,7 +118,9 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       unfolded: decisions.compactMap { d in d.reason.map { Unfolded(node: d.node, reason: $0.description) } })
     let unfused = FusionReport.intermediates(optimized.source, plan: .unfused(optimized.source))
     let fused = FusionReport.intermediates(graph, plan: optimized.plan)
-    intermediates = Intermediates(unfusedTensors: unfused.tensors, unfusedBytes: unfused.bytes, fusedTensors: fused.tensors, fusedBytes: fused.bytes)
+    intermediates = Intermediates(
+      unfusedTensors: unfused.tensors, unfusedBytes: unfused.bytes, fusedTensors: fused.tensors, fusedBytes: fused.bytes
+    )
     groups = optimized.plan.groups.map { g in
       Group(
         name: g.name, anchor: graph.nodes[g.anchor].name, pattern: g.pattern.description,
@@ -137,7 +139,9 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     guard let program = try? ModelProgram.build(graph, plan: plan, vectorWidth: width, threads: 1) else { return nil }
     let all = program.schedules.flatMap { $0 }
     let changes = all.filter { $0.kind == .toBlocked || $0.kind == .toPlain }.map { s in
-      Layouts.Change(value: s.value ?? "", from: s.inputs.first?.description ?? "", to: s.output.description, group: plan.groups[s.group].name)
+      Layouts.Change(
+        value: s.value ?? "", from: s.inputs.first?.description ?? "", to: s.output.description,
+        group: plan.groups[s.group].name)
     }
     let blocked = all.filter { s in
       ![.toBlocked, .toPlain].contains(s.kind) && (s.inputs + [s.output]).contains(.blocked(width))
@@ -168,18 +172,21 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   /// The summary and the table of groups.
   public var description: String {
     var lines: [String] = []
-    lines.append("\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused group\(groups.count == 1 ? "" : "s")")
+    lines.append(
+      "\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused group\(groups.count == 1 ? "" : "s")")
     lines.append("batch norms: \(batchNorm.folded) of \(batchNorm.total) folded")
     let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
     let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes
     lines.append(
       "intermediates written: \(intermediates.unfusedTensors) tensors (\(megabytes(intermediates.unfusedBytes))) unfused → "
-        + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, \(megabytes(savedBytes)) no longer written")
+        + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, \(megabytes(savedBytes)) no longer written"
+    )
     let kinds = groups.flatMap(\.convs)
     if !kinds.isEmpty {
       let counts = ConvKind.allCases.compactMap { kind in
         let n = kinds.filter { $0 == kind }.count
-        return n == 0 ? nil : "\(n) \(kind == .dense ? "dense k×k" : kind.rawValue.replacingOccurrences(of: "x", with: "×"))"
+        return n == 0
+          ? nil : "\(n) \(kind == .dense ? "dense k×k" : kind.rawValue.replacingOccurrences(of: "x", with: "×"))"
       }
       lines.append("convolutions: \(kinds.count) — " + counts.joined(separator: ", "))
     }
@@ -189,7 +196,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       let ops = g.ops.map { $0 == "conv2d" ? (convs.next()?.label ?? $0) : $0 }
       return [
         String(i), g.name, g.anchor, ops.joined(separator: " "),
-        g.inputShapes.map(shapeText).joined(separator: " ") + " → " + g.outputShapes.map(shapeText).joined(separator: " "),
+        g.inputShapes.map(shapeText).joined(separator: " ") + " → "
+          + g.outputShapes.map(shapeText).joined(separator: " "),
         String(format: "%.1f", Double(g.flops) / 1e6),
       ]
     }

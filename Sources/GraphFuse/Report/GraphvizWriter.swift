@@ -7,11 +7,14 @@ public enum GraphvizWriter {
   public static func dot(_ optimized: OptimizedGraph, model: String = "graph") -> String {
     let graph = optimized.graph
     var lines = [
-      "digraph \"\(escape(model))\" {", "  rankdir=TB;", "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, fontsize=10];",
+      "digraph \"\(escape(model))\" {", "  rankdir=TB;",
+      "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=Helvetica, fontsize=10];",
       "  edge [fontname=Helvetica, fontsize=8, color=gray40];",
     ]
     for id in graph.inputs {
-      lines.append("  v\(id) [label=\"\(escape(graph.values[id].name))\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, fillcolor=lightyellow];")
+      lines.append(
+        "  v\(id) [label=\"\(escape(graph.values[id].name))\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, fillcolor=lightyellow];"
+      )
     }
     let palette = ["#dbe9f6", "#e2f0d9", "#fde9d9", "#ece2f4", "#fff2cc", "#d9f2f0"]
     for (g, group) in optimized.plan.groups.enumerated() {
@@ -33,7 +36,8 @@ public enum GraphvizWriter {
       }
     }
     for (k, id) in graph.outputs.enumerated() {
-      lines.append("  out\(k) [label=\"output \(k)\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, fillcolor=lightyellow];")
+      lines.append(
+        "  out\(k) [label=\"output \(k)\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, fillcolor=lightyellow];")
       let source = graph.producer(of: id).map { "n\($0)" } ?? "v\(id)"
       lines.append("  \(source) -> out\(k);")
     }

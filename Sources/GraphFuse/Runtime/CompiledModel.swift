@@ -3,7 +3,8 @@ import Foundation
 /// A model compiled to native code: one shared library for all groups, weights packed once,
 /// intermediates in a liveness-planned arena (one per concurrent run), a persistent thread pool.
 public final class CompiledModel: @unchecked Sendable {
-  typealias Parallel = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int) -> Void
+  typealias Parallel =
+    @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int) -> Void
   typealias PoolCreate = @convention(c) (Int32) -> UnsafeMutableRawPointer?
   typealias PoolDestroy = @convention(c) (UnsafeMutableRawPointer?) -> Void
 
@@ -31,7 +32,8 @@ public final class CompiledModel: @unchecked Sendable {
     let buffers: [UnsafeMutablePointer<Float>?]
 
     init(_ model: CompiledModel) throws(GraphFuseError) {
-      let base = try MemoryBudget.allocate(bytes: MemoryBudget.floatBytes(max(model.memory.size, 16)), what: "the arena")
+      let base = try MemoryBudget.allocate(
+        bytes: MemoryBudget.floatBytes(max(model.memory.size, 16)), what: "the arena")
       self.base = base
       let buffers: [UnsafeMutablePointer<Float>?] = model.program.buffers.indices.map { b in
         if let c = model.constants[b] { return c.assumingMemoryBound(to: Float.self) }
@@ -53,19 +55,23 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   /// Compiles every group of the plan into one library (cached by content) and prepares the runtime.
-  public static func compile(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError) -> CompiledModel {
+  public static func compile(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError)
+    -> CompiledModel
+  {
     try options.validate()
     try graph.verify()
     let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
+    let program = try ModelProgram.build(
+      graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
     let memory = MemoryPlan(program)
     try Self.checkMemory(graph, program: program, memory: memory, options: options)
     let modelSource = program.source(options.sourceSplit)
     let source = modelSource.text
     let (path, cached) = try toolchain.library(for: modelSource)
     let model = try CompiledModel(
-      graph: graph, plan: plan, program: program, memory: memory, source: source, library: SharedLibrary(path: path), cached: cached,
+      graph: graph, plan: plan, program: program, memory: memory, source: source, library: SharedLibrary(path: path),
+      cached: cached,
       threads: options.threads)
     // GRAPHFUSE_DEBUG=1: one line per compile; 2: per-group times of every run;
     // 3: the schedule and loop nest of every group; 4: also the generated C.
@@ -88,7 +94,8 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   private init(
-    graph: Graph, plan: FusionPlan, program: ModelProgram, memory: MemoryPlan, source: String, library: SharedLibrary, cached: Bool,
+    graph: Graph, plan: FusionPlan, program: ModelProgram, memory: MemoryPlan, source: String, library: SharedLibrary,
+    cached: Bool,
     threads: Int
   ) throws(GraphFuseError) {
     self.graph = graph
@@ -130,7 +137,9 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   /// Refuses a plan whose weights, arena and output copies exceed the memory budget.
-  static func checkMemory(_ graph: Graph, program: ModelProgram, memory: MemoryPlan, options: CompileOptions) throws(GraphFuseError) {
+  static func checkMemory(_ graph: Graph, program: ModelProgram, memory: MemoryPlan, options: CompileOptions)
+    throws(GraphFuseError)
+  {
     let weights = MemoryBudget.sum(
       program.buffers.map { b in
         if case .constant(let data) = b.storage { return MemoryBudget.floatBytes(data.count) }
@@ -140,7 +149,10 @@ public final class CompiledModel: @unchecked Sendable {
     let pointers = program.steps.reduce(0) { $0 + $1.buffers.count * 8 }
     try MemoryBudget.check(
       "the compiled model",
-      parts: [("weights", weights), ("arena", MemoryBudget.floatBytes(memory.size)), ("outputs", outputs), ("launch tables", pointers)],
+      parts: [
+        ("weights", weights), ("arena", MemoryBudget.floatBytes(memory.size)), ("outputs", outputs),
+        ("launch tables", pointers),
+      ],
       option: options.maxMemory)
   }
 
@@ -159,8 +171,10 @@ public final class CompiledModel: @unchecked Sendable {
   /// a kernel (an in-place concat runs none: its inputs were written in place), not graph outputs.
   public var intermediateBytes: Int {
     let outputs = Set(graph.outputs)
-    return plan.groups.indices.filter(launching.contains).flatMap { plan.groups[$0].outputs }.filter { !outputs.contains($0) }
-      .reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
+    return plan.groups.indices.filter(launching.contains).flatMap { plan.groups[$0].outputs }.filter {
+      !outputs.contains($0)
+    }
+    .reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
   }
 
   /// Runs one inference; safe to call from several threads at once.
@@ -191,12 +205,14 @@ public final class CompiledModel: @unchecked Sendable {
     }
   }
 
-  private func execute(_ inputs: [Tensor], timings: UnsafeMutablePointer<[Double]>?) throws(GraphFuseError) -> [Tensor] {
+  private func execute(_ inputs: [Tensor], timings: UnsafeMutablePointer<[Double]>?) throws(GraphFuseError) -> [Tensor]
+  {
     guard inputs.count == graph.inputs.count else {
       throw GraphFuseError("expected \(graph.inputs.count) inputs, got \(inputs.count)", op: "run")
     }
     for (k, v) in graph.inputs.enumerated() where inputs[k].shape != graph.shape(of: v) {
-      throw GraphFuseError("input '\(graph.values[v].name)' has shape \(inputs[k].shape), expected \(graph.shape(of: v))", op: "run")
+      throw GraphFuseError(
+        "input '\(graph.values[v].name)' has shape \(inputs[k].shape), expected \(graph.shape(of: v))", op: "run")
     }
     lock.lock()
     let pooled = arenas.popLast()

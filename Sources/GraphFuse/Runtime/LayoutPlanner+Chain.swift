@@ -1,24 +1,31 @@
 extension LayoutPlanner {
   /// Emits a conv chain group as one ``ConvChainTemplate`` kernel. Returns false, having emitted
   /// nothing, when a stage does not fit the template (the caller then runs the stages one by one).
-  mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+    throws(GraphFuseError) -> Bool
+  {
     let v = vectorWidth
     let stages = FusionPlan.makeGroups(graph, partition: chain.stages)
     var epilogues: [Epilogue] = []
     var weights: [Tensor] = [], biases: [Tensor] = []
     for stage in stages {
       let conv = graph.nodes[stage.anchor]
-      guard stage.anchor == stage.nodes.first, let e = Epilogue.make(graph, group: stage, anchor: stage.anchor, vector: v),
+      guard stage.anchor == stage.nodes.first,
+        let e = Epilogue.make(graph, group: stage, anchor: stage.anchor, vector: v),
         let w = graph.constant(conv.inputs[1])
       else { return false }
       let channels = graph.shape(of: conv.outputs[0])[1]
-      guard let b = conv.inputs.count > 2 ? graph.constant(conv.inputs[2]) : Tensor(zeros: [channels]) else { return false }
+      guard let b = conv.inputs.count > 2 ? graph.constant(conv.inputs[2]) : Tensor(zeros: [channels]) else {
+        return false
+      }
       epilogues.append(e)
       weights.append(w)
       biases.append(b)
     }
     // Only the last stage may read tensors: the earlier ones never materialize their output.
-    guard epilogues.dropLast().allSatisfy({ !$0.readsTensors }), group.outputs == [epilogues.last!.output] else { return false }
+    guard epilogues.dropLast().allSatisfy({ !$0.readsTensors }), group.outputs == [epilogues.last!.output] else {
+      return false
+    }
     let hasExpand = chain.expand != nil
     let dwNode = graph.nodes[chain.depthwise[0]]
     let input = hasExpand ? graph.nodes[chain.expand![0]].inputs[0] : dwNode.inputs[0]
@@ -29,7 +36,8 @@ extension LayoutPlanner {
     var t = ConvChainTemplate(
       symbol: "", v: v, n: x[0], cin: x[1], h: mid[2], w: mid[3], cout: out[1], oh: dwOut[2], ow: dwOut[3],
       mid: mid[1], hasExpand: hasExpand, kh: win.kernel[0], kw: win.kernel[1], sh: win.strides[0], sw: win.strides[1],
-      pt: win.pads[0], pl: win.pads[1], expandEpilogue: hasExpand ? epilogues[0] : nil, depthwiseEpilogue: epilogues[hasExpand ? 1 : 0],
+      pt: win.pads[0], pl: win.pads[1], expandEpilogue: hasExpand ? epilogues[0] : nil,
+      depthwiseEpilogue: epilogues[hasExpand ? 1 : 0],
       projectEpilogue: epilogues.last!, bands: 1)
     t.bands = ConvChainTemplate.bands(rows: t.oh, threads: threads)
 
@@ -43,7 +51,11 @@ extension LayoutPlanner {
       let isDepthwise = conv.attributes.int("group", default: 1) > 1
       let channels = graph.shape(of: conv.outputs[0])[1]
       let nv = k == 0 && hasExpand ? t.expandVectors : t.projectVectors
-      buffers.append(constant(isDepthwise ? WeightPacking.depthwise(weights[k], vector: v) : WeightPacking.conv(weights[k], vector: v, nv: nv, icBlock: v)))
+      buffers.append(
+        constant(
+          isDepthwise
+            ? WeightPacking.depthwise(weights[k], vector: v)
+            : WeightPacking.conv(weights[k], vector: v, nv: nv, icBlock: v)))
       buffers.append(constant(WeightPacking.channels(biases[k], channels: channels, vector: v)))
       buffers += try operandBuffers(epilogues[k], into: &program, group: g)
     }
@@ -52,7 +64,8 @@ extension LayoutPlanner {
     buffers.append(output(group.outputs[0], into: &program))
     t.symbol = program.nextSymbol
     let schedule = KernelSchedule(
-      .convChain, group: g, inputs: [.blocked(v)] + [KernelSchedule.Layout](repeating: .packed, count: buffers.count - 3) + [.plain],
+      .convChain, group: g,
+      inputs: [.blocked(v)] + [KernelSchedule.Layout](repeating: .packed, count: buffers.count - 3) + [.plain],
       output: .blocked(v), parallel: [.batch, .rowBand], epilogue: epilogueOps(group, anchor: chain.stages.last?.first))
     program.addStep(t.source, symbol: t.symbol, buffers: buffers, tasks: t.tasks, schedule: schedule)
     return true

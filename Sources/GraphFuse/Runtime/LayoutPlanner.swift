@@ -28,14 +28,18 @@ struct LayoutPlanner {
     guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
     let target = program.plainBuffer(graph, v)
     let s = graph.shape(of: v)
-    var schedule = KernelSchedule(.toPlain, group: group, inputs: [.blocked(vectorWidth)], output: .plain, parallel: [.batch, .channelBlock])
+    var schedule = KernelSchedule(
+      .toPlain, group: group, inputs: [.blocked(vectorWidth)], output: .plain, parallel: [.batch, .channelBlock])
     schedule.value = graph.values[v].name
-    program.addStep(BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], schedule: schedule)
+    program.addStep(
+      BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target],
+      schedule: schedule)
     return target
   }
 
   /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
-  mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int {
+  mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int
+  {
     if let b = blocked[v] { return b }
     let s = graph.shape(of: v)
     if let t = graph.constant(v) {
@@ -48,15 +52,20 @@ struct LayoutPlanner {
     let source = try plainBuffer(v, into: &program, group: group)
     program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     let target = program.buffers.count - 1
-    var schedule = KernelSchedule(.toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth), parallel: [.batch, .channelBlock])
+    var schedule = KernelSchedule(
+      .toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth), parallel: [.batch, .channelBlock])
     schedule.value = graph.values[v].name
-    program.addStep(BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target], schedule: schedule)
+    program.addStep(
+      BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target],
+      schedule: schedule)
     blocked[v] = target
     return target
   }
 
   /// Buffers for the epilogue operands, in operand order.
-  mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> [Int] {
+  mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: Int) throws(GraphFuseError)
+    -> [Int]
+  {
     var result: [Int] = []
     for operand in e.operands {
       switch operand {
@@ -100,7 +109,9 @@ struct LayoutPlanner {
 
   /// Emits `group` (plan group `g`, or one stage of it) through a blocked-layout schedule when one
   /// applies; false, having emitted nothing, means use the generic one.
-  mutating func emitTemplate(_ group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  mutating func emitTemplate(_ group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError)
+    -> Bool
+  {
     if let chain = ConvChain.match(graph, nodes: group.nodes) {
       return try emitChain(chain, group: group, index: g, into: &program)
     }
@@ -120,23 +131,29 @@ struct LayoutPlanner {
     }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
-      guard let input = blocked[node.inputs[0]], let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
+      guard let input = blocked[node.inputs[0]],
+        let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v)
+      else { return false }
       let operands = try operandBuffers(e, into: &program, group: g)
-      let nest = BlockedKernels.pool(node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
+      let nest = BlockedKernels.pool(
+        node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
       let schedule = KernelSchedule(
-        .pool, group: g, inputs: [.blocked(v)] + layouts(e), output: .blocked(v), parallel: [.batch, .channelBlock, .row],
+        .pool, group: g, inputs: [.blocked(v)] + layouts(e), output: .blocked(v),
+        parallel: [.batch, .channelBlock, .row],
         epilogue: epilogueOps(group, anchor: group.anchor))
       program.addStep(nest, buffers: [input] + operands + [output(e.output, into: &program)], schedule: schedule)
       return true
     case "global_avg_pool":
       let x = graph.shape(of: node.inputs[0])
-      guard let input = blocked[node.inputs[0]], x.count == 4, let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
+      guard let input = blocked[node.inputs[0]], x.count == 4,
+        let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
         !e.readsTensors
       else { return false }
       let operands = try operandBuffers(e, into: &program, group: g)
       let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
       let schedule = KernelSchedule(
-        .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain, parallel: [.batch, .channelBlock],
+        .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain,
+        parallel: [.batch, .channelBlock],
         epilogue: epilogueOps(group, anchor: group.anchor))
       program.addStep(nest, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], schedule: schedule)
       return true
@@ -147,8 +164,10 @@ struct LayoutPlanner {
     case "concat":
       let out = graph.shape(of: node.outputs[0])
       let shapes = node.inputs.map { graph.shape(of: $0) }
-      guard group.nodes == [group.anchor], out.count == 4, Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
-        shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }), group.outputs == node.outputs
+      guard group.nodes == [group.anchor], out.count == 4,
+        Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
+        shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }),
+        group.outputs == node.outputs
       else { return false }
       let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
       if concatInPlace(node, into: &program) {
@@ -158,7 +177,8 @@ struct LayoutPlanner {
       var inputs: [Int] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
       let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
-      let schedule = KernelSchedule(.concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
+      let schedule = KernelSchedule(
+        .concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
       program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
       return true
     default:
@@ -178,7 +198,8 @@ struct LayoutPlanner {
     guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
     var slices: [Int] = []
     for x in node.inputs {
-      guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil, graph.producer(of: x) != nil
+      guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil,
+        graph.producer(of: x) != nil
       else { return false }
       slices.append(b)
     }
@@ -192,7 +213,9 @@ struct LayoutPlanner {
     return true
   }
 
-  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+    throws(GraphFuseError) -> Bool
+  {
     let v = vectorWidth
     let x = graph.shape(of: node.inputs[0]), out = graph.shape(of: node.outputs[0])
     guard let weight = graph.constant(node.inputs[1]) else { return false }
@@ -206,10 +229,16 @@ struct LayoutPlanner {
     let inputBlocked = depthwise || blocked[node.inputs[0]] != nil || x[1] >= v
     let t = ConvTemplate(
       symbol: "", n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
-      kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0], pl: win.pads[1],
+      kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
+      pl: win.pads[1],
       dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e)
-    let input = inputBlocked ? try blockedBuffer(node.inputs[0], into: &program, group: g) : try plainBuffer(node.inputs[0], into: &program, group: g)
-    let packed = depthwise ? WeightPacking.depthwise(weight, vector: v) : WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
+    let input =
+      inputBlocked
+      ? try blockedBuffer(node.inputs[0], into: &program, group: g)
+      : try plainBuffer(node.inputs[0], into: &program, group: g)
+    let packed =
+      depthwise
+      ? WeightPacking.depthwise(weight, vector: v) : WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
     program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
     let w = program.buffers.count - 1
     let b = WeightPacking.channels(bias, channels: out[1], vector: v)
@@ -220,7 +249,8 @@ struct LayoutPlanner {
     template.symbol = symbol
     let result = output(e.output, into: &program)
     let (code, tasks) = template.compiled
-    let kind: KernelSchedule.Kind = depthwise ? .convDepthwise : weight.shape[2] * weight.shape[3] == 1 ? .convPointwise : .convDense
+    let kind: KernelSchedule.Kind =
+      depthwise ? .convDepthwise : weight.shape[2] * weight.shape[3] == 1 ? .convPointwise : .convDense
     let flat = template.usesFlatPixels
     let pixels = flat ? template.flatTiles.size : inputBlocked || depthwise ? template.rowTiles.size : template.tile
     let reason =
@@ -230,12 +260,16 @@ struct LayoutPlanner {
     let schedule = KernelSchedule(
       kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, .packed, .packed] + layouts(e), output: .blocked(v),
       tile: .init(pixels: pixels, vectors: template.nv, reason: reason),
-      parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row], epilogue: epilogueOps(group, anchor: group.anchor))
-    program.addStep(code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, schedule: schedule)
+      parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
+      epilogue: epilogueOps(group, anchor: group.anchor))
+    program.addStep(
+      code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, schedule: schedule)
     return true
   }
 
-  private mutating func emitDense(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  private mutating func emitDense(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+    throws(GraphFuseError) -> Bool
+  {
     let a = node.attributes
     let transA = a.bool("transA", default: false), transB = a.bool("transB", default: false)
     let out = graph.shape(of: node.outputs[0])
@@ -247,7 +281,9 @@ struct LayoutPlanner {
     // The bias C must be one value per output feature (or absent).
     var bias = Tensor(zeros: [out[1]])
     if node.inputs.count > 2 {
-      guard let c = graph.constant(node.inputs[2]), c.count == out[1] || c.count == 1, c.shape.last == c.count || c.count == 1 else { return false }
+      guard let c = graph.constant(node.inputs[2]), c.count == out[1] || c.count == 1,
+        c.shape.last == c.count || c.count == 1
+      else { return false }
       let beta = Float(a.float("beta", default: 1))
       bias = Tensor((0..<out[1]).map { beta * (c.count == 1 ? c.data[0] : c.data[$0]) })
     }
@@ -260,9 +296,11 @@ struct LayoutPlanner {
     program.buffers.append(BufferPlan(count: padded.count, storage: .constant(padded), value: nil))
     let operands = try operandBuffers(e, into: &program, group: g)
     let result = program.plainBuffer(graph, e.output)
-    let nest = BlockedKernels.dense(m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, epilogue: e)
+    let nest = BlockedKernels.dense(
+      m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, epilogue: e)
     let schedule = KernelSchedule(
-      .dense, group: g, inputs: [.plain, .packed, .packed] + layouts(e), output: .plain, parallel: [.batch, .channelBlock],
+      .dense, group: g, inputs: [.plain, .packed, .packed] + layouts(e), output: .plain,
+      parallel: [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
     program.addStep(nest, buffers: [input, w, w + 1] + operands + [result], schedule: schedule)
     return true

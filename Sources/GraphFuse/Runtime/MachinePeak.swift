@@ -64,7 +64,8 @@ public enum MachinePeak {
     threads: Int, seconds: Double = 0.1, repeats: Int = 3, options: CompileOptions = .init()
   ) throws(GraphFuseError) -> (best: Double, worst: Double) {
     guard (1...CompileOptions.maxThreads).contains(threads) else {
-      throw GraphFuseError("peak: threads must be between 1 and \(CompileOptions.maxThreads), got \(threads)", op: "peak")
+      throw GraphFuseError(
+        "peak: threads must be between 1 and \(CompileOptions.maxThreads), got \(threads)", op: "peak")
     }
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let width = toolchain.hasAVX512 ? 16 : 8

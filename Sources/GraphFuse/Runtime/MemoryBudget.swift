@@ -25,7 +25,9 @@ public enum MemoryBudget {
       scale = f
       s.removeLast()
     }
-    guard !s.isEmpty, s.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(s), value.isFinite else { return nil }
+    guard !s.isEmpty, s.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(s), value.isFinite else {
+      return nil
+    }
     let bytes = value * scale
     guard bytes >= 1, bytes < 9.0e18 else { return nil }
     return Int(bytes)

@@ -29,7 +29,9 @@ struct MemoryPlan {
       first[roots[b].root] = min(first[roots[b].root], first[b])
       last[roots[b].root] = max(last[roots[b].root], last[b])
     }
-    let arena = (0..<n).filter { program.buffers[$0].storage == .arena && roots[$0].root == $0 && last[$0] >= first[$0] }
+    let arena = (0..<n).filter {
+      program.buffers[$0].storage == .arena && roots[$0].root == $0 && last[$0] >= first[$0]
+    }
     let order = arena.sorted { program.buffers[$0].count > program.buffers[$1].count }
     var placed: [(offset: Int, end: Int, first: Int, last: Int)] = []
     var offsets = [Int?](repeating: nil, count: n)

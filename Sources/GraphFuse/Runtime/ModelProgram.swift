@@ -68,7 +68,9 @@ struct ModelProgram {
   /// Adds a C function and its launch. A function identical to one already emitted (same
   /// schedule and shapes: the same text up to its symbol) is not emitted again; the step
   /// launches the earlier one.
-  mutating func addStep(_ function: String, symbol: String, buffers: [Int], tasks: Int, schedule: KernelSchedule, nest: LoopNest? = nil) {
+  mutating func addStep(
+    _ function: String, symbol: String, buffers: [Int], tasks: Int, schedule: KernelSchedule, nest: LoopNest? = nil
+  ) {
     let group = schedule.group
     let key = KernelFunction.blanking(symbol, in: function)
     var launched = symbol
@@ -88,14 +90,18 @@ struct ModelProgram {
   /// Adds the kernel a loop nest renders to and its launch (tasks: the nest's parallel extent).
   mutating func addStep(_ nest: LoopNest, buffers: [Int], schedule: KernelSchedule) {
     let symbol = nextSymbol
-    addStep(CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount, schedule: schedule, nest: nest)
+    addStep(
+      CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount,
+      schedule: schedule, nest: nest)
   }
 
   /// The next unused kernel symbol.
   var nextSymbol: String { "gf_k\(steps.count)" }
 
   /// Builds the program: each group through its schedule, generic loops when no template fits.
-  static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1) throws(GraphFuseError) -> ModelProgram {
+  static func build(_ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1) throws(GraphFuseError)
+    -> ModelProgram
+  {
     let order = try executionOrder(graph, plan: plan)
     var program = ModelProgram()
     program.vectorWidth = vectorWidth
@@ -120,12 +126,15 @@ struct ModelProgram {
   }
 
   /// The generic schedule: inlined loops in plain layout.
-  mutating func emitGeneric(_ graph: Graph, group: FusedGroup, index g: Int, layouts: inout LayoutPlanner) throws(GraphFuseError) {
+  mutating func emitGeneric(_ graph: Graph, group: FusedGroup, index g: Int, layouts: inout LayoutPlanner)
+    throws(GraphFuseError)
+  {
     var lowering = GroupLowering(graph: graph, group: group)
     for nest in try lowering.lower() {
       var bufferIDs: [Int] = []
       for b in nest.buffers {
-        bufferIDs.append(b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
+        bufferIDs.append(
+          b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
       }
       let inputs = nest.buffers.filter { !$0.isOutput }.map { _ in KernelSchedule.Layout.plain }
       let schedule = KernelSchedule(
@@ -145,12 +154,15 @@ struct ModelProgram {
         guard graph.nodes.indices.contains(n) else {
           throw GraphFuseError("group \(group.name) names node \(n), the graph has \(graph.nodes.count)", op: "compile")
         }
-        guard groupOf[n] == -1 else { throw GraphFuseError("node is in two groups of the plan", node: graph.nodes[n].name, op: graph.nodes[n].op) }
+        guard groupOf[n] == -1 else {
+          throw GraphFuseError("node is in two groups of the plan", node: graph.nodes[n].name, op: graph.nodes[n].op)
+        }
         groupOf[n] = g
       }
     }
     if let missing = groupOf.firstIndex(of: -1) {
-      throw GraphFuseError("node is in no group of the plan", node: graph.nodes[missing].name, op: graph.nodes[missing].op)
+      throw GraphFuseError(
+        "node is in no group of the plan", node: graph.nodes[missing].name, op: graph.nodes[missing].op)
     }
     var dependencies = [Set<Int>](repeating: [], count: plan.groups.count)
     for (g, group) in plan.groups.enumerated() {
@@ -163,9 +175,11 @@ struct ModelProgram {
     }
     var done = [Bool](repeating: false, count: plan.groups.count), order: [Int] = []
     while order.count < plan.groups.count {
-      guard let next = plan.groups.indices.first(where: { !done[$0] && dependencies[$0].allSatisfy { done[$0] } }) else {
+      guard let next = plan.groups.indices.first(where: { !done[$0] && dependencies[$0].allSatisfy { done[$0] } })
+      else {
         let stuck = plan.groups.indices.first { !done[$0] }!
-        throw GraphFuseError("groups of the plan depend on each other in a cycle (at \(plan.groups[stuck].name))", op: "compile")
+        throw GraphFuseError(
+          "groups of the plan depend on each other in a cycle (at \(plan.groups[stuck].name))", op: "compile")
       }
       done[next] = true
       order.append(next)

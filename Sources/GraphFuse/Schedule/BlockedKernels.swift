@@ -9,7 +9,9 @@ enum BlockedKernels {
   static func padLanes(_ r: String, channels c: Int, vector: Int, block: IndexExpr) -> [Stmt] {
     guard c % vector != 0 else { return [] }
     let blocks = (c + vector - 1) / vector
-    let lanes = Stmt.loop(variable: "l", extent: vector - c % vector, kind: .serial, body: [.setLane(r, v("l") + .constant(c % vector), .constant(0))])
+    let lanes = Stmt.loop(
+      variable: "l", extent: vector - c % vector, kind: .serial,
+      body: [.setLane(r, v("l") + .constant(c % vector), .constant(0))])
     return [.when([.inRange(block, blocks - 1, blocks)], [lanes])]
   }
 
@@ -17,7 +19,9 @@ enum BlockedKernels {
   static func toBlocked(n: Int, c: Int, hw: Int, vector: Int) -> LoopNest {
     let cb = (c + vector - 1) / vector
     let target = v("task") * (hw * vector) + v("p") * vector + v("l")
-    let copy = Stmt.loop(variable: "p", extent: hw, kind: .serial, body: [.store("out", target, .load("in", (v("b") * c + v("ch")) * hw + v("p")))])
+    let copy = Stmt.loop(
+      variable: "p", extent: hw, kind: .serial,
+      body: [.store("out", target, .load("in", (v("b") * c + v("ch")) * hw + v("p")))])
     let zero = Stmt.loop(variable: "p", extent: hw, kind: .serial, body: [.store("out", target, .constant(0))])
     let lanes = Stmt.loop(
       variable: "l", extent: vector, kind: .serial,
@@ -25,7 +29,11 @@ enum BlockedKernels {
         + (c % vector == 0 ? [] : [.when([.inRange(v("ch"), c, cb * vector)], [zero])]))
     return LoopNest(
       name: "to_blocked", buffers: [buffer("in", n * c * hw), buffer("out", n * cb * vector * hw, output: true)],
-      body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])])
+      body: [
+        .loop(
+          variable: "task", extent: n * cb, kind: .parallel,
+          body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])
+      ])
   }
 
   /// Blocked `[n, c/v, hw, v]` → plain `[n, c, hw]`. Tasks: n × c/v.
@@ -33,12 +41,21 @@ enum BlockedKernels {
     let cb = (c + vector - 1) / vector
     let copy = Stmt.loop(
       variable: "p", extent: hw, kind: .serial,
-      body: [.store("out", (v("b") * c + v("ch")) * hw + v("p"), .load("in", v("task") * (hw * vector) + v("p") * vector + v("l")))])
+      body: [
+        .store(
+          "out", (v("b") * c + v("ch")) * hw + v("p"), .load("in", v("task") * (hw * vector) + v("p") * vector + v("l"))
+        )
+      ])
     let lanes = Stmt.loop(
-      variable: "l", extent: vector, kind: .serial, body: [.let_("ch", v("blk") * vector + v("l")), .when([.inRange(v("ch"), 0, c)], [copy])])
+      variable: "l", extent: vector, kind: .serial,
+      body: [.let_("ch", v("blk") * vector + v("l")), .when([.inRange(v("ch"), 0, c)], [copy])])
     return LoopNest(
       name: "to_plain", buffers: [buffer("in", n * cb * vector * hw), buffer("out", n * c * hw, output: true)],
-      body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])])
+      body: [
+        .loop(
+          variable: "task", extent: n * cb, kind: .parallel,
+          body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])
+      ])
   }
 
   /// Max or average pooling of a blocked input, the epilogue applied to each output vector.
@@ -58,7 +75,9 @@ enum BlockedKernels {
     if !isMax && !includePad { inside.append(.accumulate("cnt", .sum, .constant(1))) }
     var window: [Stmt] = [.let_("ix", v("ox") * win.strides[1] - win.pads[1] + v("kx") * win.dilations[1])]
     if !isMax && includePad {
-      let padded: [IndexCondition] = [.inRange(v("iy"), -win.pads[0], h + win.pads[2]), .inRange(v("ix"), -win.pads[1], w + win.pads[3])]
+      let padded: [IndexCondition] = [
+        .inRange(v("iy"), -win.pads[0], h + win.pads[2]), .inRange(v("ix"), -win.pads[1], w + win.pads[3]),
+      ]
       window.append(.when(padded, [.accumulate("cnt", .sum, .constant(1))]))
     }
     window.append(.when([.inRange(v("iy"), 0, h), .inRange(v("ix"), 0, w)], inside))
@@ -82,7 +101,10 @@ enum BlockedKernels {
       .loop(variable: "ox", extent: ow, kind: .serial, body: pixel),
     ]
     return LoopNest(
-      name: node.op, buffers: [buffer("in", n * cb * vector * h * w)] + operandBuffers(epilogue) + [buffer("out", n * cb * vector * oh * ow, output: true)],
+      name: node.op,
+      buffers: [buffer("in", n * cb * vector * h * w)] + operandBuffers(epilogue) + [
+        buffer("out", n * cb * vector * oh * ow, output: true)
+      ],
       body: [.loop(variable: "task", extent: n * cb * oh, kind: .parallel, body: task)])
   }
 
@@ -114,13 +136,19 @@ enum BlockedKernels {
     for (k, count) in blocks.enumerated() {
       let source = (v("b") * count + v("blk") - start) * (hw * vector)
       cases.append(
-        .when([.inRange(v("blk"), start, start + count)], [.copy(target: "out", v("task") * (hw * vector), source: "x\(k)", source, count: hw * vector)]))
+        .when(
+          [.inRange(v("blk"), start, start + count)],
+          [.copy(target: "out", v("task") * (hw * vector), source: "x\(k)", source, count: hw * vector)]))
       start += count
     }
     let inputs = blocks.enumerated().map { k, count in buffer("x\(k)", n * count * vector * hw) }
     return LoopNest(
       name: "concat", buffers: inputs + [buffer("out", n * total * vector * hw, output: true)],
-      body: [.loop(variable: "task", extent: n * total, kind: .parallel, body: [.let_("b", v("task") / total), .let_("blk", v("task") % total)] + cases)])
+      body: [
+        .loop(
+          variable: "task", extent: n * total, kind: .parallel,
+          body: [.let_("b", v("task") / total), .let_("blk", v("task") % total)] + cases)
+      ])
   }
 
   /// Global average pooling of a blocked `[n, c/v, hw, v]` input into a plain `[n, c, 1, 1]`
@@ -140,12 +168,16 @@ enum BlockedKernels {
         ]),
     ]
     if hw % 2 == 1 { body.append(.accumulate("s0", .sum, .vload("in", base + .constant((hw - 1) * vector)))) }
-    body.append(.declareVector("acc", .binary(.mul, .binary(.add, .local("s0"), .local("s1")), .constant(1.0 / Double(hw)))))
+    body.append(
+      .declareVector("acc", .binary(.mul, .binary(.add, .local("s0"), .local("s1")), .constant(1.0 / Double(hw)))))
     body.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: .constant(0), channelBlock: v("blk"))))
-    let store = Stmt.when([.inRange(v("blk") * vector + v("l"), 0, c)], [.store("out", v("b") * c + v("blk") * vector + v("l"), .lane("r", v("l")))])
+    let store = Stmt.when(
+      [.inRange(v("blk") * vector + v("l"), 0, c)],
+      [.store("out", v("b") * c + v("blk") * vector + v("l"), .lane("r", v("l")))])
     body.append(.loop(variable: "l", extent: vector, kind: .serial, body: [store]))
     return LoopNest(
-      name: "global_avg_pool", buffers: [buffer("in", n * cb * vector * hw)] + operandBuffers(epilogue) + [buffer("out", n * c, output: true)],
+      name: "global_avg_pool",
+      buffers: [buffer("in", n * cb * vector * hw)] + operandBuffers(epilogue) + [buffer("out", n * c, output: true)],
       body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: body)])
   }
 
@@ -180,7 +212,8 @@ extension BlockedKernels {
         body: (0..<4).map { j in .accumulate("acc\(j)", .sum, term(v("q") * 4 + .constant(j))) }),
     ]
     for p in (k / 4 * 4)..<k { body.append(.accumulate("acc0", .sum, term(.constant(p)))) }
-    let sum = ValueExpr.binary(.add, .binary(.add, .local("acc0"), .local("acc1")), .binary(.add, .local("acc2"), .local("acc3")))
+    let sum = ValueExpr.binary(
+      .add, .binary(.add, .local("acc0"), .local("acc1")), .binary(.add, .local("acc2"), .local("acc3")))
     body.append(.declareVector("acc", sum))
     let offset = v("row") * n + v("jb") * vector
     body.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: offset, channelBlock: v("jb"))))
@@ -189,11 +222,13 @@ extension BlockedKernels {
       body.append(.vstoreUnaligned("out", offset, .local("r")))
     } else {
       body.append(.when([.inRange(v("jb"), 0, blocks - 1)], [.vstoreUnaligned("out", offset, .local("r"))]))
-      let lanes = Stmt.loop(variable: "l", extent: tail, kind: .serial, body: [.store("out", offset + v("l"), .lane("r", v("l")))])
+      let lanes = Stmt.loop(
+        variable: "l", extent: tail, kind: .serial, body: [.store("out", offset + v("l"), .lane("r", v("l")))])
       body.append(.when([.inRange(v("jb"), blocks - 1, blocks)], [lanes]))
     }
     let inputs = [
-      BufferDecl(name: "a", count: m * k, isOutput: false, value: -1), BufferDecl(name: "wt", count: blocks * k * vector, isOutput: false, value: -1),
+      BufferDecl(name: "a", count: m * k, isOutput: false, value: -1),
+      BufferDecl(name: "wt", count: blocks * k * vector, isOutput: false, value: -1),
       BufferDecl(name: "bias", count: blocks * vector, isOutput: false, value: -1),
     ]
     let operands = epilogue.operands.indices.map { BufferDecl(name: "e\($0)", count: 0, isOutput: false, value: -1) }

@@ -37,7 +37,10 @@ extension GroupLowering {
       }
       let isMax = node.op == "reduce_max"
       let load = try value(node.inputs[0], at: inIdx)
-      prelude += [.declare(acc, .constant(isMax ? -.infinity : 0)), nest(vars, extents, [.accumulate(acc, isMax ? .max : .sum, load)])]
+      prelude += [
+        .declare(acc, .constant(isMax ? -.infinity : 0)),
+        nest(vars, extents, [.accumulate(acc, isMax ? .max : .sum, load)]),
+      ]
       let count = extents.reduce(1, *)
       return node.op == "reduce_mean" ? .binary(.div, .local(acc), .constant(Double(count))) : .local(acc)
     case "softmax":
@@ -69,7 +72,9 @@ extension GroupLowering {
   }
 
   /// Statements computing a softmax row's max and sum of exponentials; records them in `rowLocals`.
-  mutating func softmaxRow(_ n: Int, idx: [IndexExpr], axis: Int, rowVar: String?) throws(GraphFuseError) -> ([Stmt], (max: String, sum: String)) {
+  mutating func softmaxRow(_ n: Int, idx: [IndexExpr], axis: Int, rowVar: String?) throws(GraphFuseError) -> (
+    [Stmt], (max: String, sum: String)
+  ) {
     let node = graph.nodes[n]
     let extent = graph.shape(of: node.inputs[0])[axis]
     let m = fresh("rowmax"), s = fresh("rowsum"), r = fresh("r")
@@ -85,7 +90,9 @@ extension GroupLowering {
       .declare(m, .constant(-.infinity)),
       .loop(variable: r, extent: extent, kind: .serial, body: inner + [.accumulate(m, .max, x1)]),
       .declare(s, .constant(0)),
-      .loop(variable: r, extent: extent, kind: .serial, body: inner + [.accumulate(s, .sum, .unary(.exp, .binary(.sub, x2, .local(m))))]),
+      .loop(
+        variable: r, extent: extent, kind: .serial,
+        body: inner + [.accumulate(s, .sum, .unary(.exp, .binary(.sub, x2, .local(m))))]),
     ]
     rowLocals[n] = (m, s)
     _ = rowVar
@@ -125,7 +132,9 @@ extension GroupLowering {
     return .local(acc)
   }
 
-  private mutating func convTranspose(_ node: Node, at idx: [IndexExpr], acc: String) throws(GraphFuseError) -> ValueExpr {
+  private mutating func convTranspose(_ node: Node, at idx: [IndexExpr], acc: String) throws(GraphFuseError)
+    -> ValueExpr
+  {
     let x = graph.shape(of: node.inputs[0]), w = graph.shape(of: node.inputs[1])
     let groups = node.attributes.int("group", default: 1)
     let win = Window2D(node.attributes, kernel: [w[2], w[3]])
@@ -141,7 +150,8 @@ extension GroupLowering {
     let weight = try value(node.inputs[1], at: [channel, j, .variable(ky), .variable(kx)])
     let initial: ValueExpr = node.inputs.count > 2 ? try value(node.inputs[2], at: [idx[1]]) : .constant(0)
     func test(_ t: String, _ s: Int, _ e: IndexExpr, _ extent: Int) -> [IndexCondition] {
-      s == 1 ? [.inRange(.variable(t), 0, extent)] : [.inRange(.variable(t), 0, extent * s), .divisible(.variable(t), s)]
+      s == 1
+        ? [.inRange(.variable(t), 0, extent)] : [.inRange(.variable(t), 0, extent * s), .divisible(.variable(t), s)]
     }
     prelude += [
       .declare(acc, initial),
@@ -187,7 +197,10 @@ extension GroupLowering {
     if !isMax && includePad {
       kxBody.append(
         .when(
-          [.inRange(.variable(iy), -win.pads[0], x[2] + win.pads[2]), .inRange(.variable(ix), -win.pads[1], x[3] + win.pads[3])],
+          [
+            .inRange(.variable(iy), -win.pads[0], x[2] + win.pads[2]),
+            .inRange(.variable(ix), -win.pads[1], x[3] + win.pads[3]),
+          ],
           [.accumulate(count, .sum, .constant(1))]))
     }
     prelude +=
@@ -213,7 +226,10 @@ extension GroupLowering {
     let p = fresh("k")
     let av = try value(node.inputs[0], at: transA ? [.variable(p), idx[0]] : [idx[0], .variable(p)])
     let bv = try value(node.inputs[1], at: transB ? [idx[1], .variable(p)] : [.variable(p), idx[1]])
-    prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
+    prelude += [
+      .declare(acc, .constant(0)),
+      .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))]),
+    ]
     let alpha = a.float("alpha", default: 1), beta = a.float("beta", default: 1)
     var result: ValueExpr = alpha == 1 ? .local(acc) : .binary(.mul, .local(acc), .constant(alpha))
     if node.inputs.count > 2 {
@@ -232,10 +248,15 @@ extension GroupLowering {
     let j: IndexExpr = b.count > 1 ? idx[out.count - 1] : .constant(0)
     let p = fresh("k")
     let k = a[a.count - 1]
-    let aIdx = a.count == 1 ? [IndexExpr.variable(p)] : Self.broadcast(batchIdx, to: Array(a.dropLast(2))) + [i, .variable(p)]
-    let bIdx = b.count == 1 ? [IndexExpr.variable(p)] : Self.broadcast(batchIdx, to: Array(b.dropLast(2))) + [.variable(p), j]
+    let aIdx =
+      a.count == 1 ? [IndexExpr.variable(p)] : Self.broadcast(batchIdx, to: Array(a.dropLast(2))) + [i, .variable(p)]
+    let bIdx =
+      b.count == 1 ? [IndexExpr.variable(p)] : Self.broadcast(batchIdx, to: Array(b.dropLast(2))) + [.variable(p), j]
     let av = try value(node.inputs[0], at: aIdx), bv = try value(node.inputs[1], at: bIdx)
-    prelude += [.declare(acc, .constant(0)), .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))])]
+    prelude += [
+      .declare(acc, .constant(0)),
+      .loop(variable: p, extent: k, kind: .vectorized, body: [.accumulate(acc, .sum, .binary(.mul, av, bv))]),
+    ]
     return .local(acc)
   }
 }

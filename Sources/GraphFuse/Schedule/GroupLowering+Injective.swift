@@ -14,13 +14,17 @@ extension GroupLowering {
       for (k, p) in perm.enumerated() { inIdx[p] = idx[k] }
       return try value(node.inputs[0], at: inIdx)
     case "slice":
-      guard let ranges = Injective.sliceRanges(a, shape: x) else { throw GraphFuseError("bad slice", node: node.name, op: node.op) }
+      guard let ranges = Injective.sliceRanges(a, shape: x) else {
+        throw GraphFuseError("bad slice", node: node.name, op: node.op)
+      }
       let inIdx = idx.indices.map { k in .constant(ranges[k].start) + idx[k] * ranges[k].step }
       return try value(node.inputs[0], at: inIdx)
     case "pad":
       let pads = a.ints("pads", default: [Int](repeating: 0, count: 2 * x.count))
       let inIdx = idx.indices.map { k in idx[k] - pads[k] }
-      let conditions = x.indices.filter { pads[$0] != 0 || pads[$0 + x.count] != 0 }.map { IndexCondition.inRange(inIdx[$0], 0, x[$0]) }
+      let conditions = x.indices.filter { pads[$0] != 0 || pads[$0 + x.count] != 0 }.map {
+        IndexCondition.inRange(inIdx[$0], 0, x[$0])
+      }
       let inside = try value(node.inputs[0], at: inIdx)
       return conditions.isEmpty ? inside : .select(conditions, inside, .constant(a.float("value", default: 0)))
     case "concat":
@@ -71,7 +75,8 @@ extension GroupLowering {
     let xv = ValueExpr.load(input(0), offset)
     let count = Double(outer * inner)
     func over(_ body: [Stmt]) -> Stmt {
-      .loop(variable: o, extent: outer, kind: .serial, body: [.loop(variable: i, extent: inner, kind: .serial, body: body)])
+      .loop(
+        variable: o, extent: outer, kind: .serial, body: [.loop(variable: i, extent: inner, kind: .serial, body: body)])
     }
     let centered = ValueExpr.binary(.sub, xv, .local(mean))
     var body: [Stmt] = [
@@ -88,7 +93,8 @@ extension GroupLowering {
           .unary(.sqrt, .binary(.add, .local(variance), .constant(a.float("epsilon", default: 1e-5)))))),
     ]
     if let y = names[node.outputs[0]] {
-      body.append(over([.store(y, offset, .binary(.add, .binary(.mul, centered, .local(scale)), .load(input(2), .variable(c))))]))
+      body.append(
+        over([.store(y, offset, .binary(.add, .binary(.mul, centered, .local(scale)), .load(input(2), .variable(c))))]))
     }
     let m = a.float("momentum", default: 0.9)
     for (k, stat) in [(1, mean), (2, variance)] where node.outputs.count > k {
@@ -98,11 +104,17 @@ extension GroupLowering {
           name, .variable(c),
           .binary(
             .add,
-            .binary(.mul, .load(input(2 + k), .variable(c)), .constant(m)), .binary(.mul, .local(stat), .constant(1 - m)))))
+            .binary(.mul, .load(input(2 + k), .variable(c)), .constant(m)),
+            .binary(.mul, .local(stat), .constant(1 - m)))))
     }
     let buffers =
-      group.inputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: false, value: $0) }
-      + group.outputs.map { BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: true, value: $0) }
-    return LoopNest(name: group.name, buffers: buffers, body: [.loop(variable: c, extent: channels, kind: .parallel, body: body)])
+      group.inputs.map {
+        BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: false, value: $0)
+      }
+      + group.outputs.map {
+        BufferDecl(name: names[$0]!, count: graph.shape(of: $0).reduce(1, *), isOutput: true, value: $0)
+      }
+    return LoopNest(
+      name: group.name, buffers: buffers, body: [.loop(variable: c, extent: channels, kind: .parallel, body: body)])
   }
 }

@@ -2,7 +2,9 @@
 extension GroupLowering {
   /// Statements computing a layer-norm row's mean and 1/σ over axes `axis…` at `idx` (whose
   /// entries on those axes are ignored); records them in `rowLocals` as (mean, rstd).
-  mutating func layerNormRow(_ n: Int, idx: [IndexExpr], axis: Int) throws(GraphFuseError) -> ([Stmt], (max: String, sum: String)) {
+  mutating func layerNormRow(_ n: Int, idx: [IndexExpr], axis: Int) throws(GraphFuseError) -> (
+    [Stmt], (max: String, sum: String)
+  ) {
     let node = graph.nodes[n]
     let x = graph.shape(of: node.inputs[0])
     let mean = fresh("mean"), rstd = fresh("rstd")
@@ -26,7 +28,11 @@ extension GroupLowering {
       .assign(mean, .binary(.div, .local(mean), .constant(d))),
       .declare(rstd, .constant(0)),
       serialNest(vars, extents, inner2 + [.accumulate(rstd, .sum, .binary(.mul, centered, centered))]),
-      .assign(rstd, .binary(.div, .constant(1), .unary(.sqrt, .binary(.add, .binary(.div, .local(rstd), .constant(d)), .constant(epsilon))))),
+      .assign(
+        rstd,
+        .binary(
+          .div, .constant(1),
+          .unary(.sqrt, .binary(.add, .binary(.div, .local(rstd), .constant(d)), .constant(epsilon))))),
     ]
     rowLocals[n] = (mean, rstd)
     return (stats, (mean, rstd))
@@ -58,7 +64,8 @@ extension GroupLowering {
     let scale = try value(node.inputs[1], at: Self.broadcast(normalizedIdx, to: graph.shape(of: node.inputs[1])))
     var y = ValueExpr.binary(.mul, .binary(.mul, .binary(.sub, xv, .local(locals.max)), .local(locals.sum)), scale)
     if node.inputs.count > 2 {
-      y = .binary(.add, y, try value(node.inputs[2], at: Self.broadcast(normalizedIdx, to: graph.shape(of: node.inputs[2]))))
+      y = .binary(
+        .add, y, try value(node.inputs[2], at: Self.broadcast(normalizedIdx, to: graph.shape(of: node.inputs[2]))))
     }
     return y
   }
@@ -84,7 +91,10 @@ extension GroupLowering {
     }
     guard let product else { throw GraphFuseError("einsum without operands", node: node.name, op: node.op) }
     if vars.isEmpty { return product }
-    prelude += [.declare(acc, .constant(0)), nest(vars, equation.contracted.map { extents[$0]! }, [.accumulate(acc, .sum, product)])]
+    prelude += [
+      .declare(acc, .constant(0)),
+      nest(vars, equation.contracted.map { extents[$0]! }, [.accumulate(acc, .sum, product)]),
+    ]
     return .local(acc)
   }
 }

@@ -73,7 +73,9 @@ struct GroupLowering {
   /// The value `v` at multi-index `idx` (in `v`'s shape); may append reduction statements to `prelude`.
   mutating func value(_ v: ValueID, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
     guard let n = graph.producer(of: v), members.contains(n) else {
-      guard let name = names[v] else { throw GraphFuseError("value \(graph.values[v].name) has no buffer", op: "lowering") }
+      guard let name = names[v] else {
+        throw GraphFuseError("value \(graph.values[v].name) has no buffer", op: "lowering")
+      }
       return .load(name, Self.flat(idx, graph.shape(of: v)))
     }
     let node = graph.nodes[n]
@@ -154,7 +156,8 @@ struct GroupLowering {
     if let r = rowAxis {
       let (stats, _) =
         anchorNode.op == "softmax"
-        ? try softmaxRow(group.anchor, idx: idx, axis: r, rowVar: vars[r]) : try layerNormRow(group.anchor, idx: idx, axis: r)
+        ? try softmaxRow(group.anchor, idx: idx, axis: r, rowVar: vars[r])
+        : try layerNormRow(group.anchor, idx: idx, axis: r)
       prelude = []
       let e = try value(out, at: idx)
       let store = prelude + [.store(name, Self.flat(idx, shape), e)]

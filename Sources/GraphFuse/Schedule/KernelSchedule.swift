@@ -77,7 +77,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
 
   /// Creates a schedule; the symbol and task count are filled in when the kernel is emitted.
   public init(
-    _ kind: Kind, group: Int, inputs: [Layout], output: Layout, tile: Tile? = nil, parallel: [Axis] = [], epilogue: [String] = [],
+    _ kind: Kind, group: Int, inputs: [Layout], output: Layout, tile: Tile? = nil, parallel: [Axis] = [],
+    epilogue: [String] = [],
     symbol: String? = nil, tasks: Int = 0
   ) {
     self.kind = kind
@@ -95,7 +96,9 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
   public var description: String {
     var parts = ["\(kind.rawValue)"]
     parts.append("in " + inputs.map(\.description).joined(separator: ", ") + " -> \(output)")
-    if let tile { parts.append("tile \(tile.pixels) px x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))") }
+    if let tile {
+      parts.append("tile \(tile.pixels) px x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))")
+    }
     if symbol != nil {
       let axes = parallel.isEmpty ? "" : " over " + parallel.map(\.rawValue).joined(separator: " x ")
       parts.append("parallel\(axes): \(tasks) task\(tasks == 1 ? "" : "s")")

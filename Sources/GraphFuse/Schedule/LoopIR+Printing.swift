@@ -115,9 +115,11 @@ extension LoopNest {
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .declare(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e, vectors: vectors))")
-        case .accumulate(let n, let op, let e): lines.append("\(pad)\(n) \(op.rawValue) \(ExprText.value(e, vectors: vectors))")
+        case .accumulate(let n, let op, let e):
+          lines.append("\(pad)\(n) \(op.rawValue) \(ExprText.value(e, vectors: vectors))")
         case .assign(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e, vectors: vectors))")
-        case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
+        case .store(let b, let i, let e):
+          lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
         case .when(let cs, let body):
           lines.append("\(pad)if (\(ExprText.conditions(cs, forC: false))) {")
           emit(body, depth + 1)
@@ -126,7 +128,8 @@ extension LoopNest {
         case .declareVector(let n, let e): lines.append("\(pad)vector \(n) = \(ExprText.value(e, vectors: vectors))")
         case .vstore(let b, let i, let e), .vstoreUnaligned(let b, let i, let e):
           lines.append("\(pad)\(b)[\(ExprText.index(i)) +: V] = \(ExprText.value(e, vectors: vectors))")
-        case .setLane(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
+        case .setLane(let n, let i, let e):
+          lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
         case .copy(let t, let ti, let src, let si, let count):
           lines.append("\(pad)\(t)[\(ExprText.index(ti)) +: \(count)] = \(src)[\(ExprText.index(si)) +: \(count)]")
         }

@@ -91,7 +91,8 @@ public indirect enum ValueExpr: Sendable, Equatable {
     case .operand(let i): self = operands[i]
     case .constant(let c): self = .constant(c)
     case .unary(let f, let a): self = .unary(f, ValueExpr(a, operands: operands))
-    case .binary(let f, let a, let b): self = .binary(f, ValueExpr(a, operands: operands), ValueExpr(b, operands: operands))
+    case .binary(let f, let a, let b):
+      self = .binary(f, ValueExpr(a, operands: operands), ValueExpr(b, operands: operands))
     }
   }
 }

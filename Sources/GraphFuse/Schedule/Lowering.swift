@@ -2,7 +2,9 @@
 public enum Lowering {
   /// The generic loop nest of group `group` (all its outputs in one printable nest).
   public static func loops(_ graph: Graph, plan: FusionPlan, group: Int) throws(GraphFuseError) -> LoopNest {
-    guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
+    guard plan.groups.indices.contains(group) else {
+      throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
+    }
     var nests: [LoopNest] = []
     for stage in plan.groups[group].stages(in: graph) {
       var lowering = GroupLowering(graph: graph, group: stage)
@@ -24,10 +26,13 @@ public enum Lowering {
   /// nest appears as that nest (headed by its kernel symbol and task count); kernels that are
   /// still hand-written templates appear once as the group's reference loop nest, headed by the
   /// template's name.
-  public static func runningLoops(_ graph: Graph, plan: FusionPlan, group: Int, options: CompileOptions = .init()) throws(GraphFuseError)
+  public static func runningLoops(_ graph: Graph, plan: FusionPlan, group: Int, options: CompileOptions = .init())
+    throws(GraphFuseError)
     -> [LoopNest]
   {
-    guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
+    guard plan.groups.indices.contains(group) else {
+      throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
+    }
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth, threads: options.threads)
     var nests: [LoopNest] = []
     var seen = Set<String>()
@@ -47,19 +52,29 @@ public enum Lowering {
   }
 
   /// The C of group `group` as the compiled model runs it: the kernels its steps launch.
-  public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int, threads: Int? = nil) throws(GraphFuseError) -> String {
-    guard plan.groups.indices.contains(group) else { throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower") }
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth, threads: CompileOptions(threads: threads).threads)
+  public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int, threads: Int? = nil) throws(GraphFuseError)
+    -> String
+  {
+    guard plan.groups.indices.contains(group) else {
+      throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
+    }
+    let program = try ModelProgram.build(
+      graph, plan: plan, vectorWidth: vectorWidth, threads: CompileOptions(threads: threads).threads)
     var symbols: [String] = []
-    for step in program.steps where step.group == group && !symbols.contains(step.symbol) { symbols.append(step.symbol) }
+    for step in program.steps where step.group == group && !symbols.contains(step.symbol) {
+      symbols.append(step.symbol)
+    }
     return symbols.compactMap { s in program.functions.first { $0.symbol == s }?.text }.joined(separator: "\n\n")
   }
 
   /// The whole model's C source, byte for byte the file `CompiledModel.compile` with the same
   /// options compiles and keeps in the cache beside the library.
-  public static func modelSource(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init()) throws(GraphFuseError) -> String {
+  public static func modelSource(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init())
+    throws(GraphFuseError) -> String
+  {
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
+    let program = try ModelProgram.build(
+      graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
     return program.source(options.sourceSplit).text
   }
 }

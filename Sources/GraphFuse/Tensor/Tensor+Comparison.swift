@@ -41,7 +41,8 @@ extension Tensor {
       magnitude = max(magnitude, abs(e))
       maxError = max(maxError, a == e ? 0 : abs(a - e))
     }
-    return TensorComparison(shapesMatch: true, maxAbsoluteError: maxError, maxMagnitude: magnitude, nanMismatch: nanMismatch)
+    return TensorComparison(
+      shapesMatch: true, maxAbsoluteError: maxError, maxMagnitude: magnitude, nanMismatch: nanMismatch)
   }
 
   /// Whether this tensor equals `other` in shape and, within tolerance, in value.

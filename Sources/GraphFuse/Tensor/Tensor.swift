@@ -8,7 +8,8 @@ public struct Tensor: Sendable, Equatable {
   /// Creates a tensor from a shape and its row-major elements.
   public init(shape: [Int], data: [Float]) {
     precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in \(shape)")
-    precondition(data.count == shape.reduce(1, *), "shape \(shape) needs \(shape.reduce(1, *)) elements, got \(data.count)")
+    precondition(
+      data.count == shape.reduce(1, *), "shape \(shape) needs \(shape.reduce(1, *)) elements, got \(data.count)")
     self.shape = shape
     self.data = data
   }

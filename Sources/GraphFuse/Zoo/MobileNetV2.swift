@@ -50,7 +50,8 @@ enum MobileNetV2 {
       y = try convBNReLU6(&layers, y, out: hidden, kernel: 1, name: "\(name).conv.\(part)")
       part += 1
     }
-    y = try convBNReLU6(&layers, y, out: hidden, kernel: 3, stride: stride, groups: hidden, name: "\(name).conv.\(part)")
+    y = try convBNReLU6(
+      &layers, y, out: hidden, kernel: 3, stride: stride, groups: hidden, name: "\(name).conv.\(part)")
     y = try layers.conv(y, out: out, kernel: 1, name: "\(name).conv.\(part + 1)")
     y = try layers.batchNorm(y, name: "\(name).conv.\(part + 2)")
     guard stride == 1, inChannels == out else { return y }

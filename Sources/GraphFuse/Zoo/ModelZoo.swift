@@ -17,7 +17,8 @@ public enum ModelZoo {
     case "resnet50": return try ResNet.build(blocks: [3, 4, 6, 3], bottleneck: true, batch: batch)
     case "mobilenet_v2": return try MobileNetV2.build(batch: batch)
     default:
-      throw GraphFuseError("unknown model 'zoo:\(name)'; known models: " + names.map { "zoo:\($0)" }.joined(separator: ", "))
+      throw GraphFuseError(
+        "unknown model 'zoo:\(name)'; known models: " + names.map { "zoo:\($0)" }.joined(separator: ", "))
     }
   }
 }

@@ -165,7 +165,9 @@ struct ProtobufReader {
     case .fixed32: values.append(try readFloat())
     case .lengthDelimited:
       let range = try readLengthDelimited()
-      guard range.count % 4 == 0 else { throw malformed("packed float field of \(range.count) bytes is not a multiple of 4") }
+      guard range.count % 4 == 0 else {
+        throw malformed("packed float field of \(range.count) bytes is not a multiple of 4")
+      }
       values.reserveCapacity(values.count &+ range.count / 4)
       var packed = ProtobufReader(bytes: bytes, range: range, depth: depth)
       while !packed.isAtEnd { values.append(try packed.readFloat()) }
@@ -179,7 +181,9 @@ struct ProtobufReader {
     case .fixed64: values.append(try readDouble())
     case .lengthDelimited:
       let range = try readLengthDelimited()
-      guard range.count % 8 == 0 else { throw malformed("packed double field of \(range.count) bytes is not a multiple of 8") }
+      guard range.count % 8 == 0 else {
+        throw malformed("packed double field of \(range.count) bytes is not a multiple of 8")
+      }
       var packed = ProtobufReader(bytes: bytes, range: range, depth: depth)
       while !packed.isAtEnd { values.append(try packed.readDouble()) }
     default: throw malformed("repeated double field has wire type \(wire.rawValue)")
