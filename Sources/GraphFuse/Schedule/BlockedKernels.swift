@@ -73,19 +73,24 @@ enum BlockedKernels {
     let x = ValueExpr.vload("in", v("plane") + (v("iy") * w + v("ix")) * vector)
     var inside: [Stmt] = [isMax ? .accumulate("acc", .max, x) : .accumulate("acc", .sum, x)]
     if !isMax && !includePad { inside.append(.accumulate("cnt", .sum, .constant(1))) }
+    let padCounted = !isMax && includePad
     var window: [Stmt] = [.let_("ix", v("ox") * win.strides[1] - win.pads[1] + v("kx") * win.dilations[1])]
-    if !isMax && includePad {
+    if padCounted {
       let padded: [IndexCondition] = [
         .inRange(v("iy"), -win.pads[0], h + win.pads[2]), .inRange(v("ix"), -win.pads[1], w + win.pads[3]),
       ]
       window.append(.when(padded, [.accumulate("cnt", .sum, .constant(1))]))
+      window.append(.when([.inRange(v("iy"), 0, h), .inRange(v("ix"), 0, w)], inside))
+    } else {
+      // Rows outside the input are skipped whole; only the column is tested per window position.
+      window.append(.when([.inRange(v("ix"), 0, w)], inside))
     }
-    window.append(.when([.inRange(v("iy"), 0, h), .inRange(v("ix"), 0, w)], inside))
+    let columns = Stmt.loop(variable: "kx", extent: kernel[1], kind: .serial, body: window)
     let rows = Stmt.loop(
       variable: "ky", extent: kernel[0], kind: .serial,
       body: [
         .let_("iy", v("oy") * win.strides[0] - win.pads[0] + v("ky") * win.dilations[0]),
-        .loop(variable: "kx", extent: kernel[1], kind: .serial, body: window),
+        padCounted ? columns : .when([.inRange(v("iy"), 0, h)], [columns]),
       ])
     let offset = ((v("b") * cb + v("blk")) * oh + v("oy")) * (ow * vector) + v("ox") * vector
     var pixel: [Stmt] = [.declareVector("acc", .constant(isMax ? -Double.infinity : 0))]
