@@ -44,7 +44,7 @@ enum CEmitter {
           lines.append("\(pad)\(n) += \(vectors.contains(n) ? vector(e) : value(e));")
         case .accumulate(let n, .max, let e):
           let isVector = vectors.contains(n)
-          lines.append("\(pad)\(n) = \(COps.binary(.max, n, isVector ? vector(e) : value(e), vector: isVector));")
+          lines.append("\(pad)\(n) = \(COps.accumulateMax(n, isVector ? vector(e) : value(e), vector: isVector));")
         case .assign(let n, let e): lines.append("\(pad)\(n) = \(vectors.contains(n) ? vector(e) : value(e));")
         case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(value(e));")
         case .vstore(let b, let i, let e): lines.append("\(pad)gf_store(\(b) + \(ExprText.index(i)), \(vector(e)));")

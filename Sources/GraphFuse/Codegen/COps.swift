@@ -27,6 +27,12 @@ enum COps {
     }
   }
 
+  /// `acc = max(acc, x)` for a running reduction, NaN-propagating like ``binary(_:_:_:vector:)``'s
+  /// max; the vector form is a single select, which keeps a max pool's loop-carried chain short.
+  static func accumulateMax(_ acc: String, _ x: String, vector: Bool) -> String {
+    vector ? "gf_vmaxacc(\(acc), \(x))" : "gf_max(\(acc), \(x))"
+  }
+
   /// A scalar broadcast to a vector.
   static func splat(_ a: String) -> String { "gf_splat(\(a))" }
 

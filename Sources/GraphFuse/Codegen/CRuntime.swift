@@ -31,12 +31,28 @@ enum CRuntime {
     static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
     static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
     /* Lanewise max/min that propagate NaN like PyTorch (relu(NaN) = NaN, max_pool2d keeps NaN):
-       a where a > b (a < b) or a is NaN, else b (a NaN b is then taken). With AVX-512 clang makes
-       two compares and one masked move of this; any C compiler with vector extensions takes it. */
+       the hardware max, then a NaN of either operand blended back in. clang folds this to vmaxps,
+       one unordered compare and a masked move; a single select on (a > b) | (a != a) measured
+       5-8 % slower on MobileNetV2, whose every conv ends in relu6. */
     typedef int gf_vi __attribute__((vector_size(GF_V * 4)));
-    static inline gf_vf gf_vpick(gf_vi p, gf_vf a, gf_vf b) { return (gf_vf)((p & (gf_vi)a) | (~p & (gf_vi)b)); }
-    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return gf_vpick((a > b) | (a != a), a, b); }
-    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return gf_vpick((a < b) | (a != a), a, b); }
+    static inline gf_vf gf_vnan(gf_vf a, gf_vf b, gf_vf m) {
+      gf_vi na = a != a, nb = b != b;
+      gf_vi r = ((gf_vi)m & ~(na | nb)) | ((gf_vi)a & na) | ((gf_vi)b & (nb & ~na));
+      return (gf_vf)r;
+    }
+    #if defined(__clang__)
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return gf_vnan(a, b, __builtin_elementwise_max(a, b)); }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return gf_vnan(a, b, __builtin_elementwise_min(a, b)); }
+    #else  /* other C compilers (the file also compiles with gcc): lane by lane */
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_max(a[l], b[l]); return r; }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_min(a[l], b[l]); return r; }
+    #endif
+    /* The same max as a running reduction (max pool): acc keeps its NaN, a NaN x is taken. One select
+       on (x > acc) | (x != x) keeps the loop-carried chain short: 2-3x faster in max pools than gf_vmax. */
+    static inline gf_vf gf_vmaxacc(gf_vf acc, gf_vf x) {
+      gf_vi p = (x > acc) | (x != x);
+      return (gf_vf)((p & (gf_vi)x) | (~p & (gf_vi)acc));
+    }
     #define GF_LANEWISE(name, f) \
       static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
     GF_LANEWISE(gf_vexp, expf)
