@@ -14,6 +14,8 @@ enum CompileCommand {
     let files = try DeployLibrary.write(
       optimized.graph, plan: optimized.plan, to: directory, options: CompileOptions(threads: threads))
     print("wrote \(files.header), \(files.library), \(files.weights) (and the source \(files.source))")
-    print("build a program:  cc main.c -I\(directory) -L\(directory) -lmodel -Wl,-rpath,\"$PWD/\(directory)\" -o app")
+    // The run-time search path must be absolute: relative to the working directory unless given so.
+    let rpath = directory.hasPrefix("/") ? directory : "$PWD/\(directory)"
+    print("build a program:  cc main.c -I\(directory) -L\(directory) -lmodel -Wl,-rpath,\"\(rpath)\" -o app")
   }
 }
