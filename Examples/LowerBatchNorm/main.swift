@@ -71,5 +71,6 @@ let comparison = actual.compared(to: expected)
 print("compiled vs reference batch_norm: \(comparison)")
 print(comparison.isWithin(relative: 1e-5) ? "OK within 1e-5" : "MISMATCH")
 print(
-  "intermediate bytes: naive \(try CompiledModel.compile(naiveGraph, plan: naivePlan).intermediateBytes), fused \(model.intermediateBytes)"
+  "intermediate bytes: naive \(try CompiledModel.compile(naiveGraph, plan: naivePlan).intermediateBytes), fused "
+    + "\(model.intermediateBytes)"
 )

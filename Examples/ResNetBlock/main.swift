@@ -91,7 +91,8 @@ let variants: [(String, Graph, FusionPlan)] = [
   ("folded + fused", folded, FusionPlan(groups: FusionPlan.makeGroups(folded, partition: [[0, 1], [2, 3, 4]]))),
 ]
 print(
-  "ResNet basic block, \(channels)×\(size)×\(size), \(ProcessInfo.processInfo.activeProcessorCount) threads, median of \(runs) runs"
+  "ResNet basic block, \(channels)×\(size)×\(size), \(ProcessInfo.processInfo.activeProcessorCount) threads, median "
+    + "of \(runs) runs"
 )
 let models = try variants.map { try CompiledModel.compile($0.1, plan: $0.2) }
 // The variants are timed in turns, three rounds, keeping each one's best median: on a shared

@@ -90,7 +90,8 @@ struct ConstantTensor: Sendable {
     let what = proto.name.isEmpty ? "a tensor" : "tensor '\(proto.name)'"
     guard let type = ElementType(rawValue: proto.dataType), type == .float || type == .double || type.isInteger else {
       throw GraphFuseError(
-        "\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), int64, int32, bool and other integers"
+        "\(what) has element type \(ElementType.name(proto.dataType)); supported are float32, float64 (converted), "
+          + "int64, int32, bool and other integers"
       )
     }
     guard !proto.hasSegment else { throw GraphFuseError("\(what) is segmented, which is not supported") }
@@ -104,7 +105,8 @@ struct ConstantTensor: Sendable {
     if proto.isExternal {
       guard let external else {
         throw GraphFuseError(
-          "\(what) keeps its data in an external file, which needs the model's path; load the model from its file (or re-save it with save_as_external_data=False)"
+          "\(what) keeps its data in an external file, which needs the model's path; load the model from its file (or "
+            + "re-save it with save_as_external_data=False)"
         )
       }
       let (data, range) = try external.bytes(of: proto, what: what)

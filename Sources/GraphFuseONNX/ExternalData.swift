@@ -44,7 +44,8 @@ final class ExternalDataResolver {
     let count = length ?? available
     guard offset <= data.count, count <= available else {
       throw GraphFuseError(
-        "\(what): external data file '\(location)' is too short (\(data.count) bytes; the tensor needs bytes \(offset)..<\(offset + count))"
+        "\(what): external data file '\(location)' is too short (\(data.count) bytes; the tensor needs bytes "
+          + "\(offset)..<\(offset + count))"
       )
     }
     return (data, offset..<(offset + count))

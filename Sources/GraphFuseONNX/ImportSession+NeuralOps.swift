@@ -183,7 +183,8 @@ extension ImportSession {
     for i in 1..<5 where shape(inputs[i]) != [xs[1]] {
       let count = shape(inputs[i]).reduce(1, &*)
       throw node.error(
-        "parameter '\(names[i - 1])' ('\(node.proto.inputs[i])') has \(count) values (shape \(shape(inputs[i]))), but the input has \(xs[1]) channels"
+        "parameter '\(names[i - 1])' ('\(node.proto.inputs[i])') has \(count) values (shape \(shape(inputs[i]))), but "
+          + "the input has \(xs[1]) channels"
       )
     }
     let extras = node.proto.outputs.dropFirst()

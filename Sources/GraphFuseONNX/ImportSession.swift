@@ -152,7 +152,8 @@ struct ImportSession {
     let domainNote =
       unsupported.contains { $0.type.contains("::") } ? " (only the default ONNX domain is imported)" : ""
     throw GraphFuseError(
-      "unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list)\(domainNote); Docs/ONNX.md lists the supported ops"
+      "unsupported ONNX op\(unsupported.count == 1 ? "" : "s"): \(list)\(domainNote); Docs/ONNX.md lists the "
+        + "supported ops"
     )
   }
 
@@ -198,7 +199,8 @@ struct ImportSession {
     let name = node.proto.inputs[i]
     guard let binding = env[name] else {
       throw node.error(
-        "input '\(name)' is not produced by any node, initializer or graph input (missing initializer, or nodes out of order)"
+        "input '\(name)' is not produced by any node, initializer or graph input (missing initializer, or nodes out "
+          + "of order)"
       )
     }
     return binding

@@ -62,7 +62,8 @@ enum ONNXValidation {
     guard opset <= newestOpset else {
       let graph = g.name.isEmpty ? "" : " (graph '\(g.name)')"
       throw GraphFuseError(
-        "the model\(graph) imports opset \(opset) of the default ONNX domain; the newest this importer knows is \(newestOpset)"
+        "the model\(graph) imports opset \(opset) of the default ONNX domain; the newest this importer knows is "
+          + "\(newestOpset)"
       )
     }
     var inputs = Set<String>()

@@ -28,7 +28,8 @@ struct SharedModelTests {
       model: path, input: stem + ".input.bin", output: stem + ".output.bin", report: true)
     let seconds = Date().timeIntervalSince(start)
     print(
-      "golden \(URL(fileURLWithPath: path).lastPathComponent): relative error \(comparison.relativeError) (\(comparison)) in \(String(format: "%.1f", seconds)) s"
+      "golden \(URL(fileURLWithPath: path).lastPathComponent): relative error \(comparison.relativeError) "
+        + "(\(comparison)) in \(String(format: "%.1f", seconds)) s"
     )
     #expect(comparison.isWithin(relative: 1e-4), "\(path): \(comparison)")
   }

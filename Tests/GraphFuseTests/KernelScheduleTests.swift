@@ -42,7 +42,8 @@ import Testing
     #expect(
       kernel.description
         == "conv dense · in NCHW16c, packed, packed -> NCHW16c · tile \(kernel.tile!.pixels) px x 2 vectors ("
-        + "\(kernel.tile!.reason)) · parallel over batch x output channel vector group x output row: 56 tasks · epilogue relu"
+        + "\(kernel.tile!.reason)) · parallel over batch x output channel vector group x output row: 56 tasks · "
+        + "epilogue relu"
     )
     #expect(
       program.schedules[2][0].description.hasPrefix(

@@ -155,7 +155,8 @@ import Testing
     #expect(throws: GraphFuseError.self) { try ModelZoo.build("tiny", batch: 0) }
   }
 
-  /// `GRAPHFUSE_SLOW=1 swift test -c release --filter ZooTests/resnet50OnTheReferenceExecutor`: issue 2 asks for < 1 minute.
+  /// `GRAPHFUSE_SLOW=1 swift test -c release --filter ZooTests/resnet50OnTheReferenceExecutor`:
+  /// issue 2 asks for < 1 minute.
   @Test(
     .enabled(if: ProcessInfo.processInfo.environment["GRAPHFUSE_SLOW"] == "1", "skipped: slow; set GRAPHFUSE_SLOW=1"))
   func resnet50OnTheReferenceExecutor() throws {

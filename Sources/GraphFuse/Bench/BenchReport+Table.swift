@@ -7,7 +7,8 @@ extension BenchReport {
   /// A readable table: the three configurations, the speedup, then the per-group profile.
   public var description: String {
     var lines = [
-      "\(model) — \(threads) thread\(threads == 1 ? "" : "s"), median of \(runs) runs after \(warmup) warm-up (\(date))",
+      "\(model) — \(threads) thread\(threads == 1 ? "" : "s"), median of \(runs) runs after \(warmup) warm-up "
+        + "(\(date))",
       "",
     ]
     let rows = configurations.map { name, c in

@@ -99,7 +99,8 @@ public struct BenchOptions: Sendable {
 /// Times unfused, folded and fused execution of a graph and builds a `BenchReport`.
 ///
 /// ```swift
-/// let report = try BenchRunner.run(graph: graph, model: "zoo:resnet18", options: .init(threads: 2)) { config, optimized in
+/// let options = BenchOptions(threads: 2)
+/// let report = try BenchRunner.run(graph: graph, model: "zoo:resnet18", options: options) { config, optimized in
 ///   let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: .init(threads: 2))
 ///   return BenchRunnable(run: { _ = try model.run(inputs) }, outputs: { try model.run(inputs) },
 ///                        profile: { try model.profile(inputs, runs: 20).map { ($0.name, $0.ms) } },
@@ -227,7 +228,8 @@ public enum BenchRunner {
       let c = g.compared(to: e)
       guard c.isWithin(relative: tolerance) else {
         throw GraphFuseError(
-          "\(config.rawValue) output \(k) differs from the reference executor: \(c), above the \(tolerance) bench accepts"
+          "\(config.rawValue) output \(k) differs from the reference executor: \(c), above the \(tolerance) bench "
+            + "accepts"
         )
       }
       worst = max(worst, Double(c.relativeError))

@@ -69,7 +69,8 @@ public struct SVGChart: Sendable {
     let name = report.model.split(separator: "/").last.map(String.init) ?? report.model
     out.text(SVGChart.margin, 34, "\(name) — fused vs unfused", size: 20, weight: "bold")
     let subtitle =
-      "\(report.threads) thread\(report.threads == 1 ? "" : "s") · median of \(report.runs) runs after \(report.warmup) warm-up · \(report.date.prefix(10)) · whiskers: min–max"
+      "\(report.threads) thread\(report.threads == 1 ? "" : "s") · median of \(report.runs) runs after "
+      + "\(report.warmup) warm-up · \(report.date.prefix(10)) · whiskers: min–max"
     out.text(SVGChart.margin, 56, subtitle, size: 13, fill: SVGChart.muted)
 
     var y = latencyPanel(&out, top: 92, x0: x0, x1: x1)

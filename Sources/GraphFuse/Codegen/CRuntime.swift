@@ -44,8 +44,12 @@ enum CRuntime {
     static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { return gf_vnan(a, b, __builtin_elementwise_max(a, b)); }
     static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { return gf_vnan(a, b, __builtin_elementwise_min(a, b)); }
     #else  /* other C compilers (the file also compiles with gcc): lane by lane */
-    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_max(a[l], b[l]); return r; }
-    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_min(a[l], b[l]); return r; }
+    static inline gf_vf gf_vmax(gf_vf a, gf_vf b) {
+      gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_max(a[l], b[l]); return r;
+    }
+    static inline gf_vf gf_vmin(gf_vf a, gf_vf b) {
+      gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = gf_min(a[l], b[l]); return r;
+    }
     #endif
     /* The same max as a running reduction (max pool): acc keeps its NaN, a NaN x is taken. One select
        on (x > acc) | (x != x) keeps the loop-carried chain short: 2-3x faster in max pools than gf_vmax. */
@@ -67,7 +71,9 @@ enum CRuntime {
       static inline gf_vf name(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = (e); return r; }
     GF_LANEWISE2(gf_veq, a[l] == b[l] ? 1.0f : 0.0f)
     GF_LANEWISE2(gf_vkeep, a[l] != 0.0f ? b[l] : 0.0f)
-    static inline gf_vf gf_vpow(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r; }
+    static inline gf_vf gf_vpow(gf_vf a, gf_vf b) {
+      gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r;
+    }
 
     typedef void (*gf_kernel)(float *const *bufs, long begin, long end);
 

@@ -167,7 +167,8 @@ struct ConvChainTemplate {
       rowSource = "      rows[ky] = xin + iy*\(w * v);"
     }
     let dwRow = rowTiles(ow, maxTile: 14) {
-      "if (ox < \(x0) || ox + \($0) > \(x1)) \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 1); else \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 0)"
+      "if (ox < \(x0) || ox + \($0) > \(x1)) \(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 1); else "
+        + "\(symbol)_depthwise(bufs, rows, drow, cb, ox, \($0), 0)"
     }
     let projectRow = rowTiles(ow, maxTile: projectVectors == 2 ? 12 : 14) {
       "\(symbol)_project(bufs, drow, out, n, oy, og, ox, \($0))"

@@ -43,11 +43,11 @@ struct Toolchain: Sendable {
         "the C compiler \(compiler) does not answer --version; set CC to a working clang", op: "compile")
     }
     let version = probe.1
-    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let cpuinfo = System.cpuInfo
     let cpuLines = cpuinfo.split(separator: "\n").filter { $0.hasPrefix("model name") || $0.hasPrefix("flags") }.prefix(
       2)
     let cpu = cpuLines.joined(separator: "\n")
-    let avx512 = !portable && cpu.contains("avx512f")
+    let avx512 = !portable && System.hasAVX512(cpu)
     var flags = [
       "-O3",  // full optimization: unrolling, vectorization of the generated loops
       "-ffp-contract=fast",  // fuse a*b+c into one FMA

@@ -3,7 +3,8 @@
 /// ```swift
 /// let b = GraphBuilder()
 /// let x = b.input("x", shape: [1, 3, 224, 224])
-/// let y = try b.relu(b.batchNorm(b.conv2d(x, weight: w, stride: 2, padding: 3), scale: g, bias: be, mean: m, variance: v))
+/// let c = try b.conv2d(x, weight: w, stride: 2, padding: 3)
+/// let y = try b.relu(b.batchNorm(c, scale: g, bias: be, mean: m, variance: v))
 /// b.output(y)
 /// let graph = try b.finish()
 /// ```

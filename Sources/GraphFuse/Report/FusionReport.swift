@@ -178,8 +178,10 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
     let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes
     lines.append(
-      "intermediates written: \(intermediates.unfusedTensors) tensors (\(megabytes(intermediates.unfusedBytes))) unfused → "
-        + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, \(megabytes(savedBytes)) no longer written"
+      "intermediates written: \(intermediates.unfusedTensors) tensors (\(megabytes(intermediates.unfusedBytes))) "
+        + "unfused → "
+        + "\(intermediates.fusedTensors) (\(megabytes(intermediates.fusedBytes))) fused; \(savedTensors) tensors, "
+        + "\(megabytes(savedBytes)) no longer written"
     )
     let kinds = groups.flatMap(\.convs)
     if !kinds.isEmpty {
@@ -206,7 +208,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       lines.append("")
       let count = layouts.changes.count
       lines.append(
-        "layouts: \(layouts.blockedKernels) kernels in NCHW\(layouts.vectorWidth)c; \(count) layout conversion\(count == 1 ? "" : "s")"
+        "layouts: \(layouts.blockedKernels) kernels in NCHW\(layouts.vectorWidth)c; \(count) layout "
+          + "conversion\(count == 1 ? "" : "s")"
           + (count == 0 ? "" : ":"))
       for c in layouts.changes.prefix(12) { lines.append("  \(c.value): \(c.from) -> \(c.to) (in \(c.group))") }
       if count > 12 { lines.append("  … \(count - 12) more (report --json lists all)") }

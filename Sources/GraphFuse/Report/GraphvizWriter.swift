@@ -13,14 +13,16 @@ public enum GraphvizWriter {
     ]
     for id in graph.inputs {
       lines.append(
-        "  v\(id) [label=\"\(escape(graph.values[id].name))\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, fillcolor=lightyellow];"
+        "  v\(id) [label=\"\(escape(graph.values[id].name))\\n\(shapeText(graph.shape(of: id)))\", shape=ellipse, "
+          + "fillcolor=lightyellow];"
       )
     }
     let palette = ["#dbe9f6", "#e2f0d9", "#fde9d9", "#ece2f4", "#fff2cc", "#d9f2f0"]
     for (g, group) in optimized.plan.groups.enumerated() {
       lines.append("  subgraph cluster_\(g) {")
       lines.append(
-        "    label=\"\(escape(group.name))\"; style=\"rounded,filled\"; fillcolor=\"\(palette[g % palette.count])\"; color=gray60; fontname=Helvetica; fontsize=9;"
+        "    label=\"\(escape(group.name))\"; style=\"rounded,filled\"; fillcolor=\"\(palette[g % palette.count])\"; "
+          + "color=gray60; fontname=Helvetica; fontsize=9;"
       )
       for n in group.nodes {
         let node = graph.nodes[n]

@@ -45,7 +45,14 @@ enum System {
 
   /// Floats per vector of the blocked layout on this CPU: 16 with AVX-512, else 8.
   static var vectorWidth: Int {
-    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    return cpuinfo.contains(" avx512f") ? 16 : 8
+    hasAVX512(cpuInfo) ? 16 : 8
+  }
+
+  /// `/proc/cpuinfo` (empty where there is none).
+  static var cpuInfo: String { (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "" }
+
+  /// True when CPU information text lists AVX-512 Foundation.
+  static func hasAVX512(_ cpuinfo: String) -> Bool {
+    cpuinfo.contains("avx512f")
   }
 }

@@ -5,12 +5,19 @@ public enum Lowering {
     guard plan.groups.indices.contains(group) else {
       throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
     }
+    return try referenceNest(
+      graph, plan: plan, group: group, program: ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth))
+  }
+
+  /// The generic nest of `group`, headed by the schedules `program` gave the group's templates.
+  private static func referenceNest(_ graph: Graph, plan: FusionPlan, group: Int, program: ModelProgram)
+    throws(GraphFuseError) -> LoopNest
+  {
     var nests: [LoopNest] = []
     for stage in plan.groups[group].stages(in: graph) {
       var lowering = GroupLowering(graph: graph, group: stage)
       nests += try lowering.lower()
     }
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth)
     let templates = program.schedules[group].filter { ![.loops, .toBlocked, .toPlain].contains($0.kind) }
     let schedule = templates.isEmpty ? nil : templates.map(\.description).joined(separator: "; ")
     var seen = Set<String>()
@@ -45,7 +52,7 @@ public enum Lowering {
         nests.append(nest)
       } else if !reference {
         reference = true
-        nests.append(try loops(graph, plan: plan, group: group))
+        nests.append(try referenceNest(graph, plan: plan, group: group, program: program))
       }
     }
     return nests

@@ -48,7 +48,8 @@ enum ResNet {
     return try layers.relu(y, name: "\(name).relu2")
   }
 
-  /// conv1×1 → bn → relu → conv3×3 (stride) → bn → relu → conv1×1 (4× wider) → bn, plus the shortcut, then relu.
+  /// conv1×1 → bn → relu → conv3×3 (stride) → bn → relu → conv1×1 (4× wider) → bn, plus the shortcut,
+  /// then relu.
   static func bottleneckBlock(
     _ layers: inout ZooLayers, _ x: ValueID, planes: Int, stride: Int, name: String
   ) throws(GraphFuseError) -> ValueID {
