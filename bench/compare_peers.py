@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
-"""Time one ONNX model with ONNX Runtime (all graph optimizations / none), PyTorch (only if
-onnx2torch is installed) and `graphfuse bench`, interleaved in rounds, on the same threads.
+"""Time ONNX models with ONNX Runtime (all graph optimizations / none) and GraphFuse, interleaved
+in rounds in one process, at one or more thread counts, and print one table with the geomean.
 
-    python bench/compare_peers.py path/to/resnet18.onnx --threads 2 --runs 50 --rounds 5
+    python bench/compare_peers.py models/                       # every .onnx in the folder
+    python bench/compare_peers.py resnet18.onnx mobilenet_v2.onnx --threads 1,2 --rounds 5 --runs 20
 
-The engines take turns: in each of --rounds rounds every engine runs --runs/--rounds timed
-inferences (the order rotates from round to round), so a machine that gets busier or quieter
-during the measurement affects every engine alike. GraphFuse runs as `graphfuse bench` once per
-round (with --warmup passed through); its per-round medians are combined.
+GraphFuse runs the way a deployed program runs it: `graphfuse compile MODEL -o DIR --threads T`
+(fused; with --unfused also `--no-fold --no-fuse`) builds DIR/libmodel.so, which this script
+loads with ctypes and calls through its C API (gf_model_open / gf_model_run), next to the
+onnxruntime sessions in the same process. For each model and thread count the engines take
+turns: in each of --rounds rounds every engine runs --warmup untimed and --runs timed inferences,
+the order rotating from round to round, so a machine that gets busier or quieter affects every
+engine alike. The table gives the median over all timed runs.
 
 The input comes from MODEL.input.bin (raw little-endian float32) next to the model, with the
-shape from MODEL.json or the model's declared input; without the file a fixed random input is
-used. Every engine's output is checked against MODEL.output.bin when present, and the script
-exits 1 when one differs by more than --max-error (default 1e-4, relative to the golden
-output's largest magnitude).
+shape from MODEL.json ("input_shape") or the model's declared input; without the file a fixed
+random input is used. Every engine's output is checked against MODEL.output.bin when present
+(else against ONNX Runtime with all optimizations), and the script exits 1 when one differs by
+more than --max-error (default 1e-4, relative to the reference output's largest magnitude).
 
 Absolute times drift between machines and runs; read the ratios. Optional: not part of the
-Swift build or tests.
+Swift build or tests; needs onnxruntime and numpy.
 """
 
 import argparse
+import ctypes
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -31,51 +37,43 @@ import time
 import numpy as np
 
 
-def stats(samples_ms):
-    """Median, min, max and mean of a list of milliseconds."""
-    return {
-        "median_ms": statistics.median(samples_ms),
-        "min_ms": min(samples_ms),
-        "max_ms": max(samples_ms),
-        "mean_ms": statistics.fmean(samples_ms),
-        "runs": len(samples_ms),
-    }
+def model_paths(paths):
+    """The .onnx files named, with folders expanded to their .onnx files (sorted)."""
+    found = []
+    for path in paths:
+        if os.path.isdir(path):
+            found += sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".onnx"))
+        else:
+            found.append(path)
+    return found
 
 
-def load_input(model_path, session):
-    """The model's input as float32: MODEL.input.bin with MODEL.json's shape, else random."""
+def load_input(model_path, declared):
+    """(input float32 array, where it came from, golden output or None)."""
     base = model_path[:-5] if model_path.endswith(".onnx") else model_path
     meta = {}
     if os.path.exists(base + ".json"):
         with open(base + ".json") as f:
             meta = json.load(f)
-    declared = session.get_inputs()[0].shape
     shape = meta.get("input_shape") or [d if isinstance(d, int) else 1 for d in declared]
     if os.path.exists(base + ".input.bin"):
-        x = np.fromfile(base + ".input.bin", dtype="<f4").reshape(shape)
-        source = base + ".input.bin"
+        x, source = np.fromfile(base + ".input.bin", dtype="<f4").reshape(shape), "MODEL.input.bin"
     else:
-        x = np.random.default_rng(0).uniform(-1, 1, size=shape).astype(np.float32)
-        source = "random (no .input.bin)"
-    expected = None
-    if os.path.exists(base + ".output.bin"):
-        expected = np.fromfile(base + ".output.bin", dtype="<f4")
-    return x, source, expected
+        x, source = np.random.default_rng(0).uniform(-1, 1, size=shape).astype(np.float32), "random"
+    golden = np.fromfile(base + ".output.bin", dtype="<f4") if os.path.exists(base + ".output.bin") else None
+    return x, source, golden
 
 
-def check(name, output, expected):
-    """Max |error| relative to the largest golden magnitude, or None without a golden output."""
-    if expected is None:
-        return None
+def relative_error(output, expected):
+    """Max |error| relative to the largest reference magnitude."""
     out = np.asarray(output, dtype=np.float32).reshape(-1)
     if out.size != expected.size:
-        print(f"  warning: {name} output has {out.size} elements, golden {expected.size}", file=sys.stderr)
         return float("inf")
     return float(np.max(np.abs(out - expected)) / max(1e-30, float(np.max(np.abs(expected)))))
 
 
-def ort_session(model, threads, optimize):
-    """An ONNX Runtime CPU session: intra-op threads = `threads`, inter-op 1, sequential execution."""
+def ort_engine(model, x, threads, optimize):
+    """(run function, output) of an ONNX Runtime CPU session with `threads` intra-op threads."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -85,68 +83,45 @@ def ort_session(model, threads, optimize):
     so.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     )
-    return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-
-
-def ort_engine(model, x, optimize):
-    """(run function, first output, version) of an ONNX Runtime session."""
-    import onnxruntime as ort
-
-    session = ort_session(model, ARGS.threads, optimize)
+    session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     feeds = {session.get_inputs()[0].name: x}
-    out = session.run(None, feeds)[0]
-    return (lambda: session.run(None, feeds)), out, ort.__version__
+    return (lambda: session.run(None, feeds)), session.run(None, feeds)[0]
 
 
-def torch_engine(model, x):
-    """(run function, first output, version) of PyTorch eager through onnx2torch, or a reason to skip."""
-    try:
-        import torch
-        from onnx2torch import convert
-    except ImportError as error:
-        return f"PyTorch path needs torch and onnx2torch ({error.name} is not installed)"
-    torch.set_num_threads(ARGS.threads)
-    torch.set_num_interop_threads(1)
-    try:
-        module = convert(model).eval()
-    except Exception as error:  # onnx2torch covers part of ONNX; say what it refused
-        return f"onnx2torch could not convert the model: {type(error).__name__}: {error}"
-    tx = torch.from_numpy(x)
+class GraphFuseLibrary:
+    """A model compiled by `graphfuse compile`, run in this process through its C API."""
 
-    def run():
-        with torch.inference_mode():
-            return module(tx)
-
-    return run, run().numpy(), torch.__version__
-
-
-def graphfuse_round(binary, model, runs, warmup):
-    """One `graphfuse bench MODEL --json` with `runs` timed runs; its JSON document, or why it failed."""
-    cmd = [binary, "bench", model, "--json", "--threads", str(ARGS.threads), "--runs", str(runs),
-           "--warmup", str(warmup), "--peak", "none"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        first = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"skipped": f"`{' '.join(cmd)}` failed: {first}"}
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        return {"skipped": "graphfuse bench did not print JSON"}
-
-
-def check_graphfuse(binary, model, expected):
-    """`graphfuse run MODEL --backend compiled` on MODEL.input.bin, compared with the golden output."""
-    base = model[:-5] if model.endswith(".onnx") else model
-    if expected is None or not os.path.exists(base + ".input.bin"):
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        out_path = os.path.join(tmp, "out.bin")
-        cmd = [binary, "run", model, "--input", base + ".input.bin", "--output", out_path, "--backend", "compiled",
-               "--threads", str(ARGS.threads)]
+    def __init__(self, binary, model, x, threads, flags, workdir):
+        self.dir = os.path.join(workdir, f"{os.path.basename(model)}-{threads}-{'-'.join(flags) or 'fused'}")
+        cmd = [binary, "compile", model, "-o", self.dir, "--threads", str(threads)] + flags
         proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or not os.path.exists(out_path):
-            return float("inf")
-        return check("graphfuse", np.fromfile(out_path, dtype="<f4"), expected)
+        if proc.returncode != 0:
+            raise RuntimeError((proc.stderr.strip().splitlines() or ["no output"])[-1])
+        lib = ctypes.CDLL(os.path.join(self.dir, "libmodel.so"), mode=ctypes.RTLD_LOCAL)
+        lib.gf_model_open.restype = ctypes.c_void_p
+        lib.gf_model_open.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        lib.gf_model_error.restype = ctypes.c_char_p
+        lib.gf_model_output_shape.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int64)]
+        lib.gf_model_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.gf_model_close.argtypes = [ctypes.c_void_p]
+        self.lib = lib
+        self.handle = lib.gf_model_open(self.dir.encode(), threads)
+        if not self.handle:
+            raise RuntimeError(lib.gf_model_error().decode())
+        dims = (ctypes.c_int64 * 8)()
+        rank = lib.gf_model_output_shape(self.handle, 0, dims)
+        self.x = np.ascontiguousarray(x, dtype=np.float32)
+        self.y = np.zeros([dims[i] for i in range(rank)], dtype=np.float32)
+        self.inputs = (ctypes.c_void_p * 1)(self.x.ctypes.data)
+        self.outputs = (ctypes.c_void_p * 1)(self.y.ctypes.data)
+
+    def run(self):
+        if self.lib.gf_model_run(self.handle, self.inputs, self.outputs) != 0:
+            raise RuntimeError(self.lib.gf_model_error().decode())
+        return self.y
+
+    def close(self):
+        self.lib.gf_model_close(self.handle)
 
 
 def timed(fn, count):
@@ -159,143 +134,136 @@ def timed(fn, count):
     return samples
 
 
-def measure_all(x, expected):
-    """Prepares every engine, then times them in rounds with a rotating order."""
-    results, runners = {}, {}
-    print("  preparing ONNX Runtime (all graph optimizations, none) and PyTorch…", file=sys.stderr)
-    for key, make in (("ort_all", lambda: ort_engine(ARGS.model, x, True)),
-                      ("ort_none", lambda: ort_engine(ARGS.model, x, False)),
-                      ("torch", lambda: torch_engine(ARGS.model, x))):
-        made = make()
-        if isinstance(made, str):
-            results[key] = {"skipped": made}
+def measure(model, threads, args, workdir):
+    """One row: every engine's median ms and reference error for `model` at `threads`."""
+    import onnxruntime as ort
+
+    probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    x, source, golden = load_input(model, probe.get_inputs()[0].shape)
+    del probe
+    runners, row, libraries = {}, {"model": os.path.basename(model), "threads": threads, "input": source}, []
+    run, out = ort_engine(model, x, threads, True)
+    reference = golden if golden is not None else np.asarray(out, dtype=np.float32).reshape(-1)
+    row["reference"] = "golden" if golden is not None else "ort_all"
+    outputs = {"ort_all": out}
+    runners["ort_all"] = run
+    runners["ort_none"], outputs["ort_none"] = ort_engine(model, x, threads, False)
+    configs = [("gf_fused", [])] + ([("gf_unfused", ["--no-fold", "--no-fuse"])] if args.unfused else [])
+    for key, flags in configs:
+        try:
+            library = GraphFuseLibrary(args.graphfuse, model, x, threads, flags, workdir)
+        except RuntimeError as error:
+            row[key] = {"skipped": str(error)}
             continue
-        run, out, version = made
-        for _ in range(ARGS.warmup):
-            run()
-        runners[key] = run
-        results[key] = {"relative_error": check(key, out, expected), "version": version}
+        libraries.append(library)
+        runners[key], outputs[key] = library.run, library.run().copy()
+    for key, out in outputs.items():
+        row.setdefault(key, {})["relative_error"] = relative_error(out, reference)
     samples = {key: [] for key in runners}
-    graphfuse_rounds = []
-    use_graphfuse = not ARGS.skip_graphfuse
-    if use_graphfuse and not os.path.exists(ARGS.graphfuse):
-        results["graphfuse"] = {"skipped": f"{ARGS.graphfuse} not found (swift build -c release)"}
-        use_graphfuse = False
-    per_round = max(1, ARGS.runs // ARGS.rounds)
-    engines = list(runners) + (["graphfuse"] if use_graphfuse else [])
-    for r in range(ARGS.rounds):
-        order = engines[r % len(engines):] + engines[:r % len(engines)] if engines else []
-        print(f"  round {r + 1}/{ARGS.rounds}: {', '.join(order)}…", file=sys.stderr)
-        for key in order:
-            if key == "graphfuse":
-                document = graphfuse_round(ARGS.graphfuse, ARGS.model, per_round, ARGS.warmup)
-                if "skipped" in document:
-                    results["graphfuse"] = document
-                    engines.remove("graphfuse")
-                    use_graphfuse = False
-                else:
-                    graphfuse_rounds.append(document)
-            else:
-                samples[key] += timed(runners[key], per_round)
+    engines = list(runners)
+    for r in range(args.rounds):
+        for key in engines[r % len(engines):] + engines[:r % len(engines)]:
+            for _ in range(args.warmup):
+                runners[key]()
+            samples[key] += timed(runners[key], args.runs)
     for key, values in samples.items():
-        results[key].update(stats(values))
-    if graphfuse_rounds:
-        for config in ("unfused", "folded", "fused"):
-            latencies = [d[config]["latency"] for d in graphfuse_rounds]
-            results[f"graphfuse_{config}"] = {
-                "median_ms": statistics.median(l["median_ms"] for l in latencies),
-                "min_ms": min(l["min_ms"] for l in latencies),
-                "max_ms": max(l["max_ms"] for l in latencies),
-                "runs": sum(l["runs"] for l in latencies),
-                "reference_rel_error": graphfuse_rounds[0][config].get("reference_rel_error"),
-            }
-        results["graphfuse_report"] = graphfuse_rounds[-1]
-        results["graphfuse_fused"]["relative_error"] = check_graphfuse(ARGS.graphfuse, ARGS.model, expected)
-    return results
+        row[key]["median_ms"] = statistics.median(values)
+        row[key]["min_ms"] = min(values)
+    for library in libraries:
+        library.close()
+    return row
+
+
+def geomean(values):
+    values = [v for v in values if v and math.isfinite(v)]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def print_table(rows, threads, args):
+    """The markdown table of one thread count, with the geomean of every ratio."""
+    head = "| model | ORT all ms | ORT none ms | GraphFuse fused ms | fused ÷ ORT all | fused ÷ ORT none |"
+    rule = "|---|---:|---:|---:|---:|---:|"
+    if args.unfused:
+        head += " unfused ms | unfused ÷ fused |"
+        rule += "---:|---:|"
+    print(f"\n{threads} thread{'s' if threads > 1 else ''}:\n\n{head} max rel err |\n{rule}---:|")
+    ratios = {"all": [], "none": [], "fusion": []}
+    for row in rows:
+        fused = row.get("gf_fused", {}).get("median_ms")
+        base, none = row["ort_all"]["median_ms"], row["ort_none"]["median_ms"]
+        cells = [f"{base:.2f}", f"{none:.2f}"]
+        if fused is None:
+            cells += ["skipped: " + row.get("gf_fused", {}).get("skipped", "?"), "", ""]
+        else:
+            cells += [f"{fused:.2f}", f"{fused / base:.2f}", f"{fused / none:.2f}"]
+            ratios["all"].append(fused / base)
+            ratios["none"].append(fused / none)
+        if args.unfused:
+            unfused = row.get("gf_unfused", {}).get("median_ms")
+            if unfused is None or fused is None:
+                cells += ["", ""]
+            else:
+                cells += [f"{unfused:.2f}", f"{unfused / fused:.2f}"]
+                ratios["fusion"].append(unfused / fused)
+        errors = [v["relative_error"] for k, v in row.items() if isinstance(v, dict) and "relative_error" in v]
+        cells.append(f"{max(errors):.1e}")
+        print(f"| {row['model']} | " + " | ".join(cells) + " |")
+    tail = f"| geomean | | | | {geomean(ratios['all']):.2f} | {geomean(ratios['none']):.2f} |"
+    if args.unfused:
+        tail += f" | {geomean(ratios['fusion']):.2f} |"
+    print(tail + " |")
 
 
 def main():
-    global ARGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", help="path to an .onnx file (MODEL.input.bin next to it is used as input)")
-    parser.add_argument("--threads", type=int, default=2, help="intra-op threads for every engine (default 2)")
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per engine, over all rounds (default 50)")
+    parser.add_argument("models", nargs="+", help=".onnx files or folders of them")
+    parser.add_argument("--threads", default="2", help="comma-separated thread counts (default 2), e.g. 1,2")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per engine per round (default 20)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds the engines take turns in (default 5)")
-    parser.add_argument("--warmup", type=int, default=5,
-                        help="untimed runs before timing (default 5; passed to every graphfuse bench round)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs before each turn (default 3)")
     parser.add_argument("--max-error", type=float, default=1e-4,
-                        help="largest accepted golden error, relative to the golden max |value| (default 1e-4)")
+                        help="largest accepted error, relative to the reference's max |value| (default 1e-4)")
     parser.add_argument("--graphfuse", default=".build/release/graphfuse", help="graphfuse binary")
-    parser.add_argument("--skip-graphfuse", action="store_true", help="time only the peers")
-    parser.add_argument("--json", metavar="FILE", help="also write all results as JSON")
-    ARGS = parser.parse_args()
-    args = ARGS
-    if args.threads < 1 or args.runs < 1 or args.rounds < 1 or args.warmup < 0:
+    parser.add_argument("--unfused", action="store_true", help="also time GraphFuse unfused (--no-fold --no-fuse)")
+    parser.add_argument("--json", metavar="FILE", help="also write all rows as JSON")
+    args = parser.parse_args()
+    try:
+        thread_counts = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        parser.error("--threads takes comma-separated positive integers, e.g. 1,2")
+    if min(thread_counts) < 1 or args.runs < 1 or args.rounds < 1 or args.warmup < 0:
         parser.error("--threads, --runs and --rounds must be positive, --warmup non-negative")
-
+    models = model_paths(args.models)
+    if not models:
+        parser.error("no .onnx files found")
+    if not os.path.exists(args.graphfuse):
+        parser.error(f"{args.graphfuse} not found (swift build -c release)")
     import onnxruntime as ort
 
-    probe = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
-    x, source, expected = load_input(args.model, probe)
-    del probe
-
-    print(f"{args.model}: input {list(x.shape)} from {source}; {args.threads} threads, {args.runs} runs in "
-          f"{args.rounds} rounds after {args.warmup} warm-up", file=sys.stderr)
-    results = measure_all(x, expected)
-
-    rows = [
-        ("ort_all", "ONNX Runtime (all opts)"),
-        ("ort_none", "ONNX Runtime (no graph opts)"),
-        ("torch", "PyTorch eager (onnx2torch)"),
-        ("graphfuse_unfused", "GraphFuse unfused"),
-        ("graphfuse_folded", "GraphFuse folded"),
-        ("graphfuse_fused", "GraphFuse fused"),
-    ]
-    base = results["ort_all"]["median_ms"]
-    failures = []
-    print(f"\n{'engine':<30} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'vs ORT all':>10} {'rel err':>9}")
-    for key, label in rows:
-        r = results.get(key)
-        if r is None:
-            continue
-        if "skipped" in r:
-            print(f"{label:<30} skipped: {r['skipped']}")
-            continue
-        err = r.get("relative_error")
-        err_text = "" if err is None else f"{err:.1e}"
-        if err is not None and not err <= args.max_error:
-            failures.append(f"{label}: golden error {err:.1e} > {args.max_error:.0e}")
-        print(f"{label:<30} {r['median_ms']:>10.2f} {r.get('min_ms', float('nan')):>8.2f} "
-              f"{r.get('max_ms', float('nan')):>8.2f} {r['median_ms'] / base:>9.2f}× {err_text:>9}")
-    if "graphfuse" in results:
-        print(f"{'GraphFuse':<30} skipped: {results['graphfuse']['skipped']}")
-    if "graphfuse_fused" in results:
-        fused = results["graphfuse_fused"]["median_ms"]
-        print(f"\nGraphFuse fused / ORT all opts: {fused / base:.2f}   "
-              f"fused / ORT no opts: {fused / results['ort_none']['median_ms']:.2f}   "
-              f"GraphFuse unfused / fused: {results['graphfuse_unfused']['median_ms'] / fused:.2f}")
-    print(f"ORT no opts / all opts: {results['ort_none']['median_ms'] / base:.2f}")
-
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, onnxruntime {ort.__version__}, "
+          f"load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds × {args.runs} runs per engine",
+          file=sys.stderr)
+    rows, failures = [], []
+    with tempfile.TemporaryDirectory() as workdir:
+        for threads in thread_counts:
+            for model in models:
+                print(f"  {os.path.basename(model)}, {threads} threads…", file=sys.stderr)
+                row = measure(model, threads, args, workdir)
+                rows.append(row)
+                for key, value in row.items():
+                    if isinstance(value, dict) and not value.get("relative_error", 0) <= args.max_error:
+                        failures.append(f"{row['model']} {key} ({threads} threads): error "
+                                        f"{value['relative_error']:.1e} > {args.max_error:.0e}")
+    for threads in thread_counts:
+        print_table([r for r in rows if r["threads"] == threads], threads, args)
     if args.json:
-        document = {
-            "model": args.model,
-            "threads": args.threads,
-            "runs": args.runs,
-            "rounds": args.rounds,
-            "warmup": args.warmup,
-            "load_average": os.getloadavg(),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "results": results,
-        }
         with open(args.json, "w") as f:
-            json.dump(document, f, indent=2)
-        print(f"wrote {args.json}", file=sys.stderr)
+            json.dump({"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rounds": args.rounds,
+                       "runs": args.runs, "load_average": os.getloadavg(), "rows": rows}, f, indent=2)
     if failures:
         print("FAIL: " + "; ".join(failures), file=sys.stderr)
         sys.exit(1)
 
-
-ARGS = None
 
 if __name__ == "__main__":
     main()
