@@ -99,7 +99,7 @@ enum CEmitter {
     }
     func value(_ e: ValueExpr) {
       switch e {
-      case .load(_, let i), .vload(_, let i), .lane(_, let i): index(i)
+      case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .lane(_, let i): index(i)
       case .unary(_, let a), .splat(let a): value(a)
       case .binary(_, let a, let b):
         value(a)

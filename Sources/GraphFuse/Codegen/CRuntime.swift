@@ -29,6 +29,7 @@ enum CRuntime {
     static inline void gf_store(float *p, gf_vf v) { *(gf_vf *)p = v; }
     typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
     static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
+    static inline gf_vf gf_loadu(const float *p) { return *(const gf_vfu *)p; }
     static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
     /* Lanewise max/min that propagate NaN like PyTorch (relu(NaN) = NaN, max_pool2d keeps NaN):
        the hardware max, then a NaN of either operand blended back in. clang folds this to vmaxps,

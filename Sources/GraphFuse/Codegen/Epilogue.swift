@@ -22,8 +22,9 @@ struct Epilogue {
 
   /// The epilogue of a group anchored at `anchor`, or nil when some member or operand does not fit
   /// (not elementwise, a different shape, a non-constant per-channel operand, several outputs).
-  /// `anchor` nil builds an elementwise-only group over its inputs.
-  static func make(_ graph: Graph, group: FusedGroup, anchor: Int?, vector v: Int) -> Epilogue? {
+  /// `anchor` nil builds an elementwise-only group over its inputs. Per-channel operands vary
+  /// along `channelAxis` (1: the channels of NCHW; the last axis for a matmul's output features).
+  static func make(_ graph: Graph, group: FusedGroup, anchor: Int?, vector v: Int, channelAxis: Int = 1) -> Epilogue? {
     let anchorOut = anchor.map { graph.nodes[$0].outputs[0] } ?? -1
     guard let last = group.outputs.first else { return nil }
     let shape = graph.shape(of: anchor == nil ? last : anchorOut)
@@ -56,11 +57,11 @@ struct Epilogue {
           operand = .scalar(input)
         } else if aligned == shape {
           operand = .full(input)
-        } else if aligned.count == rank, aligned[1] == shape[1],
-          aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 }),
+        } else if aligned.count == rank, channelAxis < rank, aligned[channelAxis] == shape[channelAxis],
+          aligned.indices.allSatisfy({ $0 == channelAxis || aligned[$0] == 1 }),
           let t = graph.constant(input)
         {
-          operand = .channel(WeightPacking.channels(t, channels: shape[1], vector: v))
+          operand = .channel(WeightPacking.channels(t, channels: shape[channelAxis], vector: v))
         } else {
           return nil
         }
@@ -81,14 +82,34 @@ struct Epilogue {
   /// The epilogue as a vector expression of the loop IR: `acc` is the anchor's vector, `offset`
   /// the output element offset (for full-tensor operands), `channelBlock` the channel-block index
   /// (for per-channel operands); operand `k` is the buffer `prefix` + `k`.
-  func vector(acc: ValueExpr, offset: IndexExpr, channelBlock: IndexExpr, prefix: String = "e") -> ValueExpr {
+  /// `unaligned` reads full-tensor operands with unaligned loads (a plain-layout output whose
+  /// rows are not whole vectors).
+  func vector(
+    acc: ValueExpr, offset: IndexExpr, channelBlock: IndexExpr, prefix: String = "e", unaligned: Bool = false
+  ) -> ValueExpr {
     func operand(_ k: Int) -> ValueExpr {
       switch operands[k] {
       case .channel: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
-      case .full: return .vload("\(prefix)\(k)", offset)
+      case .full: return unaligned ? .vloadUnaligned("\(prefix)\(k)", offset) : .vload("\(prefix)\(k)", offset)
       }
     }
+    return substitute(acc: acc, operand: operand)
+  }
+
+  /// The epilogue for one scalar element: `acc` its anchor value, `offset` its element offset in a
+  /// plain-layout output, `channel` its channel (index into the padded per-channel operands).
+  func scalar(acc: ValueExpr, offset: IndexExpr, channel: IndexExpr, prefix: String = "e") -> ValueExpr {
+    substitute(acc: acc) { k in
+      switch operands[k] {
+      case .channel: return .load("\(prefix)\(k)", channel)
+      case .scalar: return .load("\(prefix)\(k)", .constant(0))
+      case .full: return .load("\(prefix)\(k)", offset)
+      }
+    }
+  }
+
+  private func substitute(acc: ValueExpr, operand: (Int) -> ValueExpr) -> ValueExpr {
     func rewrite(_ e: ValueExpr) -> ValueExpr {
       switch e {
       case .local: return acc
@@ -96,7 +117,7 @@ struct Epilogue {
       case .unary(let f, let a): return .unary(f, rewrite(a))
       case .binary(let f, let a, let b): return .binary(f, rewrite(a), rewrite(b))
       case .select(let cs, let a, let b): return .select(cs, rewrite(a), rewrite(b))
-      case .constant, .vload, .splat, .lane: return e
+      case .constant, .vload, .vloadUnaligned, .splat, .lane: return e
       }
     }
     return rewrite(expr)

@@ -160,7 +160,9 @@ struct LayoutPlanner {
     case "conv2d":
       return try emitConv(node, group: group, index: g, into: &program)
     case "gemm":
-      return try emitDense(node, group: group, index: g, into: &program)
+      return try emitGemm(node, group: group, index: g, into: &program)
+    case "matmul":
+      return try emitMatmul(node, group: group, index: g, into: &program)
     case "concat":
       let out = graph.shape(of: node.outputs[0])
       let shapes = node.inputs.map { graph.shape(of: $0) }
@@ -264,45 +266,6 @@ struct LayoutPlanner {
       epilogue: epilogueOps(group, anchor: group.anchor))
     program.addStep(
       code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, schedule: schedule)
-    return true
-  }
-
-  private mutating func emitDense(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram)
-    throws(GraphFuseError) -> Bool
-  {
-    let a = node.attributes
-    let transA = a.bool("transA", default: false), transB = a.bool("transB", default: false)
-    let out = graph.shape(of: node.outputs[0])
-    let aShape = graph.shape(of: node.inputs[0])
-    guard let b = graph.constant(node.inputs[1]), group.nodes.first == group.anchor,
-      let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: vectorWidth),
-      !e.operands.contains(where: { if case .full = $0 { return true } else { return false } })
-    else { return false }
-    // The bias C must be one value per output feature (or absent).
-    var bias = Tensor(zeros: [out[1]])
-    if node.inputs.count > 2 {
-      guard let c = graph.constant(node.inputs[2]), c.count == out[1] || c.count == 1,
-        c.shape.last == c.count || c.count == 1
-      else { return false }
-      let beta = Float(a.float("beta", default: 1))
-      bias = Tensor((0..<out[1]).map { beta * (c.count == 1 ? c.data[0] : c.data[$0]) })
-    }
-    let v = vectorWidth
-    let packed = WeightPacking.dense(b, transB: transB, alpha: Float(a.float("alpha", default: 1)), vector: v)
-    let input = try plainBuffer(node.inputs[0], into: &program, group: g)
-    program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
-    let w = program.buffers.count - 1
-    let padded = WeightPacking.channels(bias, channels: out[1], vector: v)
-    program.buffers.append(BufferPlan(count: padded.count, storage: .constant(padded), value: nil))
-    let operands = try operandBuffers(e, into: &program, group: g)
-    let result = program.plainBuffer(graph, e.output)
-    let nest = BlockedKernels.dense(
-      m: out[0], k: transA ? aShape[0] : aShape[1], n: out[1], transA: transA, epilogue: e)
-    let schedule = KernelSchedule(
-      .dense, group: g, inputs: [.plain, .packed, .packed] + layouts(e), output: .plain,
-      parallel: [.batch, .channelBlock],
-      epilogue: epilogueOps(group, anchor: group.anchor))
-    program.addStep(nest, buffers: [input, w, w + 1] + operands + [result], schedule: schedule)
     return true
   }
 }

@@ -130,7 +130,10 @@ struct ModelProgram {
     throws(GraphFuseError)
   {
     var lowering = GroupLowering(graph: graph, group: group)
-    for nest in try lowering.lower() {
+    for var nest in try lowering.lower() {
+      // Innermost loops over contiguous elements become explicit vector loops (softmax and layer
+      // norm rows, elementwise tails with exp/erf/tanh that clang would not vectorize).
+      nest.body = InnerVectorize.apply(nest.body, width: vectorWidth)
       var bufferIDs: [Int] = []
       for b in nest.buffers {
         bufferIDs.append(

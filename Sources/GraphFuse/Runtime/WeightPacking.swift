@@ -60,15 +60,21 @@ enum WeightPacking {
     }
     return out
   }
+}
 
-  /// Dense weights: `B'` (`[K, N]` after transB) times alpha, as `[N/v][K][v]`, zero-padded.
-  static func dense(_ b: Tensor, transB: Bool, alpha: Float, vector v: Int) -> [Float] {
-    let (k, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
-    let blocks = (n + v - 1) / v
-    var out = [Float](repeating: 0, count: blocks * k * v)
-    for j in 0..<n {
-      for p in 0..<k {
-        out[((j / v) * k + p) * v + j % v] = alpha * (transB ? b.data[j * k + p] : b.data[p * n + j])
+extension WeightPacking {
+  /// A matmul's constant right-hand side `B` (`[K, N]`, or `[N, K]` when `transposed`) times
+  /// alpha as `[N/(vectors·v)][K][vectors·v]`, zero-padded: a register tile's `vectors` B vectors
+  /// for one k are adjacent, and each column tile streams its K rows once.
+  static func matmul(_ b: Tensor, transposed: Bool, alpha: Float, vector v: Int, vectors: Int) -> [Float] {
+    let rank = b.shape.count
+    let (k, n) = transposed ? (b.shape[rank - 1], b.shape[rank - 2]) : (b.shape[rank - 2], b.shape[rank - 1])
+    let width = v * vectors
+    let tiles = (n + width - 1) / width
+    var out = [Float](repeating: 0, count: tiles * k * width)
+    for p in 0..<k {
+      for j in 0..<n {
+        out[((j / width) * k + p) * width + j % width] = alpha * (transposed ? b.data[j * k + p] : b.data[p * n + j])
       }
     }
     return out

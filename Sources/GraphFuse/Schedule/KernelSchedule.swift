@@ -10,6 +10,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case pool = "pool"
     case globalAveragePool = "global average pool"
     case dense = "dense"
+    case matmul = "matmul"
     case elementwise = "elementwise"
     case concat = "concat"
     case concatInPlace = "concat in place"
@@ -97,7 +98,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     var parts = ["\(kind.rawValue)"]
     parts.append("in " + inputs.map(\.description).joined(separator: ", ") + " -> \(output)")
     if let tile {
-      parts.append("tile \(tile.pixels) px x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))")
+      let unit = kind == .dense || kind == .matmul ? "rows" : "px"
+      parts.append("tile \(tile.pixels) \(unit) x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))")
     }
     if symbol != nil {
       let axes = parallel.isEmpty ? "" : " over " + parallel.map(\.rawValue).joined(separator: " x ")

@@ -51,7 +51,7 @@ enum ExprText {
   /// True when `e` is a vector: it loads or splats a vector, or reads a vector local.
   static func isVector(_ e: ValueExpr, _ vectors: Set<String>) -> Bool {
     switch e {
-    case .vload, .splat: return true
+    case .vload, .vloadUnaligned, .splat: return true
     case .local(let n): return vectors.contains(n)
     case .unary(_, let a): return isVector(a, vectors)
     case .binary(_, let a, let b), .select(_, let a, let b): return isVector(a, vectors) || isVector(b, vectors)
@@ -73,6 +73,7 @@ enum ExprText {
       let vector = isVector(e, vectors)
       return "(\(conditions(cs)) ? \(operand(a, vector, vectors)) : \(operand(b, vector, vectors)))"
     case .vload(let b, let i): return "gf_load(\(b) + \(index(i)))"
+    case .vloadUnaligned(let b, let i): return "gf_loadu(\(b) + \(index(i)))"
     case .splat(let a): return COps.splat(value(a, vectors: vectors))
     case .lane(let n, let i): return "\(n)[\(index(i))]"
     }

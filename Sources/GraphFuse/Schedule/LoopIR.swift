@@ -80,6 +80,8 @@ public indirect enum ValueExpr: Sendable, Equatable {
   /// The vector of `GF_V` consecutive floats of a buffer from an index that is a multiple of
   /// the vector width (an aligned vector load).
   case vload(String, IndexExpr)
+  /// The same `GF_V` consecutive floats from any index (an unaligned vector load).
+  case vloadUnaligned(String, IndexExpr)
   /// A scalar broadcast to every lane of a vector.
   case splat(ValueExpr)
   /// One lane of a vector local: a scalar.

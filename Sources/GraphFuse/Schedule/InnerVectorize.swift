@@ -1,0 +1,142 @@
+/// Vectorizes the innermost loops of a generic loop nest explicitly: a loop whose body is only
+/// scalar locals, reductions into locals declared outside it and stores, and whose loads and
+/// stores are contiguous in the loop variable (or do not depend on it), becomes a loop over
+/// `GF_V`-lane vectors (unaligned loads and stores, the math from ``COps``' vector forms, e.g.
+/// `gf_vexp`), a lane-combining step for each reduction, and a scalar loop over the remainder.
+///
+/// This is what makes a softmax or a layer norm over the last axis a vectorized row kernel:
+/// its max / sum / mean / variance passes and its output pass are exactly such loops, with the
+/// group's elementwise neighbours inlined into them. Loops that do not qualify (strided or
+/// gathered accesses, conditions on the loop variable, nested statements) stay as they are.
+enum InnerVectorize {
+  /// `stmts` with every qualifying innermost loop vectorized at `width` lanes.
+  static func apply(_ stmts: [Stmt], width: Int) -> [Stmt] {
+    var counter = 0
+    return rewrite(stmts, width: width, counter: &counter)
+  }
+
+  private static func rewrite(_ stmts: [Stmt], width: Int, counter: inout Int) -> [Stmt] {
+    var out: [Stmt] = []
+    for s in stmts {
+      switch s {
+      case .loop(let v, let extent, let kind, let body):
+        if kind != .parallel, extent >= width, let vectorized = vectorize(v, extent, body, width, &counter) {
+          out += vectorized
+        } else {
+          out.append(.loop(variable: v, extent: extent, kind: kind, body: rewrite(body, width: width, counter: &counter)))
+        }
+      case .when(let cs, let body): out.append(.when(cs, rewrite(body, width: width, counter: &counter)))
+      default: out.append(s)
+      }
+    }
+    return out
+  }
+
+  /// The coefficient of `v` in `e` when `e` is affine in it (`nil`: `v` appears under a division,
+  /// modulo or table, so consecutive iterations are not consecutive elements).
+  static func coefficient(of v: String, in e: IndexExpr) -> Int? {
+    switch e {
+    case .variable(let name): return name == v ? 1 : 0
+    case .constant: return 0
+    case .add(let a, let b):
+      guard let x = coefficient(of: v, in: a), let y = coefficient(of: v, in: b) else { return nil }
+      return x + y
+    case .mul(let a, let k): return coefficient(of: v, in: a).map { $0 * k }
+    case .div(let a, _), .mod(let a, _), .table(_, let a): return coefficient(of: v, in: a) == 0 ? 0 : nil
+    }
+  }
+
+  private static func mentions(_ v: String, _ c: IndexCondition) -> Bool {
+    switch c {
+    case .inRange(let e, _, _), .divisible(let e, _): return coefficient(of: v, in: e) != 0
+    }
+  }
+
+  /// The vector form of a scalar expression in loop variable `v` (locals renamed by `names`).
+  private static func vector(_ e: ValueExpr, _ v: String, _ names: [String: String]) -> ValueExpr? {
+    switch e {
+    case .load(let b, let i):
+      guard let c = coefficient(of: v, in: i) else { return nil }
+      if c == 0 { return .splat(e) }
+      return c == 1 ? .vloadUnaligned(b, i) : nil
+    case .local(let n): return names[n].map { .local($0) } ?? .splat(e)
+    case .constant: return .splat(e)
+    case .unary(let f, let a): return vector(a, v, names).map { .unary(f, $0) }
+    case .binary(let f, let a, let b):
+      guard let x = vector(a, v, names), let y = vector(b, v, names) else { return nil }
+      return .binary(f, x, y)
+    case .select(let cs, let a, let b):
+      guard !cs.contains(where: { mentions(v, $0) }), let x = vector(a, v, names), let y = vector(b, v, names)
+      else { return nil }
+      return .select(cs, x, y)
+    case .vload, .vloadUnaligned, .splat, .lane: return nil
+    }
+  }
+
+  private static func vectorize(_ v: String, _ extent: Int, _ body: [Stmt], _ width: Int, _ counter: inout Int)
+    -> [Stmt]?
+  {
+    counter += 1
+    let suffix = "_v\(counter)"
+    var names: [String: String] = [:]  // scalar locals declared in the body → vector locals
+    var reductions: [(name: String, op: Accumulate, vector: String)] = []
+    var vectorBody: [Stmt] = []
+    for s in body {
+      switch s {
+      case .declare(let n, let e):
+        guard let x = vector(e, v, names) else { return nil }
+        names[n] = n + suffix
+        vectorBody.append(.declareVector(n + suffix, x))
+      case .accumulate(let n, let op, let e):
+        guard names[n] == nil, let x = vector(e, v, names) else { return nil }
+        if let known = reductions.first(where: { $0.name == n }) {
+          guard known.op == op else { return nil }
+        } else {
+          reductions.append((n, op, n + suffix))
+        }
+        vectorBody.append(.accumulate(n + suffix, op, x))
+      case .store(let b, let i, let e):
+        guard coefficient(of: v, in: i) == 1, let x = vector(e, v, names) else { return nil }
+        vectorBody.append(.vstoreUnaligned(b, i, x))
+      default:
+        return nil
+      }
+    }
+    // A reduction's running value must not be read inside the loop (lanes hold partial results).
+    let reduced = Set(reductions.map(\.name))
+    guard !body.contains(where: { reads($0, reduced) }) else { return nil }
+    let q = v + "q"
+    var out: [Stmt] = reductions.map { r in
+      .declareVector(r.vector, .splat(.constant(r.op == .sum ? 0 : -Double.infinity)))
+    }
+    out.append(
+      .loop(variable: q, extent: extent / width, kind: .serial, body: [.let_(v, .variable(q) * width)] + vectorBody))
+    for r in reductions {
+      let lane = ValueExpr.lane(r.vector, .variable(q))
+      out.append(.loop(variable: q, extent: width, kind: .serial, body: [.accumulate(r.name, r.op, lane)]))
+    }
+    if extent % width != 0 {
+      out.append(
+        .loop(
+          variable: q, extent: extent % width, kind: .serial,
+          body: [.let_(v, .variable(q) + .constant(extent / width * width))] + body))
+    }
+    return out
+  }
+
+  /// True when a statement's value reads one of `locals`.
+  private static func reads(_ s: Stmt, _ locals: Set<String>) -> Bool {
+    func uses(_ e: ValueExpr) -> Bool {
+      switch e {
+      case .local(let n): return locals.contains(n)
+      case .unary(_, let a), .splat(let a): return uses(a)
+      case .binary(_, let a, let b), .select(_, let a, let b): return uses(a) || uses(b)
+      case .load, .constant, .vload, .vloadUnaligned, .lane: return false
+      }
+    }
+    switch s {
+    case .declare(_, let e), .accumulate(_, _, let e), .store(_, _, let e): return uses(e)
+    default: return false
+    }
+  }
+}

@@ -1,0 +1,207 @@
+/// A register-tiled matrix multiply `out[b] = epilogue(A[b] · B[b])` over plain row-major
+/// operands, as a loop nest: each task computes a tile of `rows` output rows × `vectors` vectors
+/// of `GF_V` output columns in registers, streaming K once: per k, `vectors` loads of B, `rows`
+/// broadcasts of A and `rows × vectors` FMAs. The epilogue (bias, GELU, residual add, scale) is
+/// applied to each accumulator before its one store. Tasks: batch × row tiles × column tiles,
+/// column tiles innermost so a task's A rows stay in L1 across neighbouring tasks.
+///
+/// B is either a constant packed at compile time as `[N/(vectors·v)][K][vectors·v]`
+/// (``WeightPacking/matmul(_:transposed:alpha:vector:vectors:)``, zero-padded: the last column
+/// tile computes padded lanes and stores only the real ones), or an activation read in place
+/// (contiguous along N, any batch and row strides: a transposed producer's layout is an index
+/// map, not a copy); then the columns past the last whole vector are a scalar tile.
+struct MatmulKernel {
+  /// How B is read.
+  enum RHS: Equatable {
+    /// Packed constant; `bias` adds a padded per-column vector (buffer `bias`) to the accumulators.
+    case packed(bias: Bool)
+    /// `B[b](p, j) = b[batchOffset(b) + p · rowStride + j]`.
+    case plain(batchStrides: [Int], rowStride: Int)
+  }
+
+  /// Output batch extents (broadcast batch axes of the operands), outermost first.
+  var batch: [Int]
+  /// A's element stride per batch axis (0 where A is broadcast).
+  var aBatchStrides: [Int]
+  var m: Int, k: Int, n: Int
+  /// `A(i, p) = a[batchOffset + i · aRowStride + p · aColumnStride]`.
+  var aRowStride: Int, aColumnStride: Int
+  var rhs: RHS
+  var epilogue: Epilogue
+
+  /// Accumulator tile: rows × vectors.
+  var tile: (rows: Int, vectors: Int) {
+    let v = epilogue.vectorWidth
+    let registers = v == 16 ? 32 : 16
+    let columnVectors = max(1, (n + v - 1) / v)
+    let vectors = min(v == 16 ? 4 : 2, columnVectors)
+    let rows = min(m, 12, max(1, (registers - vectors - 1) / vectors))
+    return (rows, vectors)
+  }
+
+  /// Why the tile has its size (for the schedule printout).
+  var tileReason: String {
+    "\(tile.rows * tile.vectors) accumulators + \(tile.vectors) B vectors + 1 broadcast within "
+      + "\(epilogue.vectorWidth == 16 ? 32 : 16) registers"
+  }
+
+  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+
+  /// Output vectors computed by the vector tiles (B packed: every column, padded; plain: whole vectors only).
+  private var vectorColumns: Int {
+    let v = epilogue.vectorWidth
+    if case .packed = rhs { return (n + v - 1) / v }
+    return n / v
+  }
+
+  /// The loop nest. Buffers: `a`, then `wt` (+ `bias`) for packed B or `b` for plain B, the
+  /// epilogue operands `e0…`, `out`.
+  var nest: LoopNest {
+    let v = epilogue.vectorWidth
+    let (mr, nr) = tile
+    let vecs = vectorColumns
+    let columnTiles = (vecs + nr - 1) / nr
+    let scalarColumns = n - vecs * v > 0 ? 1 : 0  // plain B: one more "tile" for the tail columns
+    let rowTiles = (m + mr - 1) / mr
+    let columnTasks = columnTiles + scalarColumns
+    let batchCount = batch.reduce(1, *)
+    var body: [Stmt] = [
+      .let_("bt", Self.v("task") / (rowTiles * columnTasks)),
+      .let_("rt", (Self.v("task") / columnTasks) % rowTiles),
+      .let_("ct", Self.v("task") % columnTasks),
+      .let_("abase", batchOffset(aBatchStrides) + Self.v("rt") * (mr * aRowStride)),
+      .let_("obase", Self.v("bt") * (m * n) + Self.v("rt") * (mr * n)),
+    ]
+    if case .plain(let strides, _) = rhs { body.append(.let_("bbase", batchOffset(strides))) }
+    // Up to four bodies: whole or last (partial) row tile × whole or last (partial) column tile.
+    let tailRows = m - (rowTiles - 1) * mr
+    let tailVectors = vecs - (columnTiles - 1) * nr
+    // Packed B computes padded columns: the very last vector stores only the real lanes.
+    var lanes = v
+    if case .packed = rhs, n % v != 0 { lanes = n % v }
+    for (rows, rowCondition) in rowCases(rowTiles, mr, tailRows) {
+      var columnCases: [Stmt] = []
+      if columnTiles > 0 {
+        if tailVectors == nr && lanes == v {
+          columnCases.append(
+            .when([.inRange(Self.v("ct"), 0, columnTiles)], vectorTile(rows: rows, vectors: nr, lastLanes: v)))
+        } else {
+          if columnTiles > 1 {
+            columnCases.append(
+              .when([.inRange(Self.v("ct"), 0, columnTiles - 1)], vectorTile(rows: rows, vectors: nr, lastLanes: v)))
+          }
+          let last = vectorTile(rows: rows, vectors: tailVectors, lastLanes: lanes)
+          columnCases.append(.when([.inRange(Self.v("ct"), columnTiles - 1, columnTiles)], last))
+        }
+      }
+      if scalarColumns == 1 {
+        columnCases.append(.when([.inRange(Self.v("ct"), columnTiles, columnTiles + 1)], scalarTile(rows: rows)))
+      }
+      if let rowCondition { body.append(.when([rowCondition], columnCases)) } else { body += columnCases }
+    }
+    var buffers = [buffer("a", 0)]
+    switch rhs {
+    case .packed(let bias):
+      buffers.append(buffer("wt", 0))
+      if bias { buffers.append(buffer("bias", 0)) }
+    case .plain: buffers.append(buffer("b", 0))
+    }
+    buffers += epilogue.operands.indices.map { buffer("e\($0)", 0) }
+    buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true, value: -1))
+    return LoopNest(
+      name: "matmul", buffers: buffers,
+      body: [.loop(variable: "task", extent: batchCount * rowTiles * columnTasks, kind: .parallel, body: body)])
+  }
+
+  private func buffer(_ name: String, _ count: Int) -> BufferDecl {
+    BufferDecl(name: name, count: count, isOutput: false, value: -1)
+  }
+
+  /// The element offset of batch `bt` in an operand with these per-axis strides.
+  private func batchOffset(_ strides: [Int]) -> IndexExpr {
+    guard !batch.isEmpty else { return .constant(0) }
+    let index = GroupLowering.unflatten(Self.v("bt"), batch)
+    var e = IndexExpr.constant(0)
+    for (i, s) in zip(index, strides) where s != 0 { e = e + i * s }
+    return e
+  }
+
+  /// Row cases: whole tiles, then the last partial tile (condition nil: every tile is whole).
+  private func rowCases(_ rowTiles: Int, _ mr: Int, _ tailRows: Int) -> [(Int, IndexCondition?)] {
+    if tailRows == mr { return [(mr, nil)] }
+    var cases: [(Int, IndexCondition?)] = []
+    if rowTiles > 1 { cases.append((mr, .inRange(Self.v("rt"), 0, rowTiles - 1))) }
+    cases.append((tailRows, .inRange(Self.v("rt"), rowTiles - 1, rowTiles)))
+    return cases
+  }
+
+  /// The B vector `j` of column tile `ct` at depth `p`.
+  private func bVector(_ j: Int, p: IndexExpr) -> ValueExpr {
+    let v = epilogue.vectorWidth, nr = tile.vectors
+    switch rhs {
+    case .packed:
+      return .vload("wt", Self.v("ct") * (k * nr * v) + p * (nr * v) + .constant(j * v))
+    case .plain(_, let rowStride):
+      return .vloadUnaligned("b", Self.v("bbase") + p * rowStride + Self.v("ct") * (nr * v) + .constant(j * v))
+    }
+  }
+
+  /// A `rows × vectors` register tile: the K loop, then the epilogue and store of each vector;
+  /// the last vector stores only its first `lastLanes` lanes.
+  private func vectorTile(rows: Int, vectors: Int, lastLanes lanes: Int) -> [Stmt] {
+    let v = epilogue.vectorWidth, nr = tile.vectors
+    func acc(_ r: Int, _ j: Int) -> String { "c\(r)_\(j)" }
+    var stmts: [Stmt] = []
+    for r in 0..<rows {
+      for j in 0..<vectors {
+        var initial = ValueExpr.constant(0)
+        if case .packed(true) = rhs { initial = .vload("bias", Self.v("ct") * (nr * v) + .constant(j * v)) }
+        stmts.append(.declareVector(acc(r, j), initial))
+      }
+    }
+    var step: [Stmt] = (0..<vectors).map { j in .declareVector("b\(j)", bVector(j, p: Self.v("p"))) }
+    for r in 0..<rows {
+      let a = ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
+      step.append(.declareVector("a\(r)", .splat(a)))
+      for j in 0..<vectors {
+        step.append(.accumulate(acc(r, j), .sum, .binary(.mul, .local("a\(r)"), .local("b\(j)"))))
+      }
+    }
+    stmts.append(.loop(variable: "p", extent: k, kind: .serial, body: step))
+    for r in 0..<rows {
+      for j in 0..<vectors {
+        let channel = Self.v("ct") * nr + .constant(j)
+        let offset = Self.v("obase") + .constant(r * n) + channel * v
+        if j == vectors - 1 && lanes < v {
+          let element = epilogue.scalar(
+            acc: .lane(acc(r, j), Self.v("l")), offset: offset + Self.v("l"), channel: channel * v + Self.v("l"))
+          stmts.append(
+            .loop(variable: "l", extent: lanes, kind: .serial, body: [.store("out", offset + Self.v("l"), element)]))
+        } else {
+          let result = epilogue.vector(acc: .local(acc(r, j)), offset: offset, channelBlock: channel, unaligned: true)
+          stmts.append(.vstoreUnaligned("out", offset, result))
+        }
+      }
+    }
+    return stmts
+  }
+
+  /// The columns past the last whole vector (plain B): `rows` scalar accumulators per column.
+  private func scalarTile(rows: Int) -> [Stmt] {
+    guard case .plain(_, let rowStride) = rhs else { return [] }
+    let first = vectorColumns * epilogue.vectorWidth
+    let column = Self.v("j") + .constant(first)
+    var stmts: [Stmt] = (0..<rows).map { r in .declare("s\(r)", .constant(0)) }
+    let b = ValueExpr.load("b", Self.v("bbase") + Self.v("p") * rowStride + column)
+    let step: [Stmt] = (0..<rows).map { r in
+      let a = ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
+      return .accumulate("s\(r)", .sum, .binary(.mul, a, b))
+    }
+    stmts.append(.loop(variable: "p", extent: k, kind: .serial, body: step))
+    for r in 0..<rows {
+      let offset = Self.v("obase") + .constant(r * n) + column
+      stmts.append(.store("out", offset, epilogue.scalar(acc: .local("s\(r)"), offset: offset, channel: column)))
+    }
+    return [.loop(variable: "j", extent: n - first, kind: .serial, body: stmts)]
+  }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+private typealias CT = CompiledTesting
+
+/// A tiny deterministic generator for the random shapes.
+private struct MatmulRandom {
+  var state: UInt64
+  mutating func next(_ range: ClosedRange<Int>) -> Int {
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return range.lowerBound + Int((state >> 33) % UInt64(range.count))
+  }
+}
+
+/// Randomized compiled-vs-reference checks of the register-tiled matmul schedule: shapes off the
+/// vector width and the register tile, batch axes with broadcasting, transposed gemm operands,
+/// epilogues (bias, GELU, residual add, scaling), and that the schedule is the one that ran.
+@Suite("Compiled matmul schedule")
+struct CompiledMatmulTests {
+  /// The whole graph as one group.
+  private static let oneGroup: @Sendable (Graph) -> [[Int]] = { g in [Array(g.nodes.indices)] }
+
+  /// The kernel kinds the fused program of `build` runs.
+  private static func kinds(_ build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void) throws -> [KernelSchedule.Kind] {
+    let b = GraphBuilder()
+    try build(b)
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: oneGroup(graph)))
+    return try ModelProgram.build(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }.map(\.kind)
+  }
+
+  @Test(arguments: 0..<10) func linearLayerWithEpilogue(_ seed: Int) throws {
+    var r = MatmulRandom(state: UInt64(seed) &+ 501)
+    let (batch, rows, k, n) = (r.next(1...2), r.next(1...23), r.next(1...40), r.next(1...70))
+    let tail = seed % 4
+    let name = "linear [\(batch),\(rows),\(k)]x[\(k),\(n)] tail \(tail)"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [batch, rows, k])
+      var y = try b.apply("matmul", [x, CT.weight(b, [k, n], seed: 31)])[0]
+      switch tail {
+      case 1:
+        y = try b.add(y, CT.weight(b, [n], seed: 32))
+        y = try b.apply("gelu", [y])[0]
+      case 2:
+        y = try b.add(try b.add(y, CT.weight(b, [n], seed: 33)), b.input("residual", shape: [batch, rows, n]))
+      case 3:
+        y = try b.mul(y, CT.weight(b, [1], seed: 34))
+      default: break
+      }
+      b.output(y)
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false)
+    try CT.check(CompiledCase(name + " fused", partition: Self.oneGroup, build: build))
+    #expect(try Self.kinds(build).contains(.matmul), "\(name)")
+  }
+
+  @Test(arguments: 0..<10) func batchedActivations(_ seed: Int) throws {
+    var r = MatmulRandom(state: UInt64(seed) &+ 601)
+    let (m, k, n) = (r.next(1...20), r.next(1...37), r.next(1...45))
+    // Batch axes: equal, or broadcast on one side.
+    let shapes: [([Int], [Int])] = [([2, 3], [2, 3]), ([2, 3], [3]), ([1, 3], [2, 1]), ([4], [])]
+    let (aBatch, bBatch) = shapes[seed % shapes.count]
+    let scaled = seed % 2 == 0
+    let name = "matmul \(aBatch + [m, k]) x \(bBatch + [k, n])\(scaled ? " scaled" : "")"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let a = b.input("a", shape: aBatch + [m, k]), bb = b.input("b", shape: bBatch + [k, n])
+      var y = try b.apply("matmul", [a, bb])[0]
+      if scaled { y = try b.mul(y, b.constant(Tensor([0.125]))) }
+      b.output(y)
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false)
+    try CT.check(CompiledCase(name + " fused", partition: Self.oneGroup, build: build))
+    #expect(try Self.kinds(build).contains(.matmul), "\(name)")
+  }
+
+  struct GemmCase: Sendable, CustomStringConvertible {
+    let m: Int, k: Int, n: Int
+    let transA: Bool, transB: Bool, constantB: Bool
+    var description: String { "gemm \(m)x\(k)x\(n) transA \(transA) transB \(transB) constant B \(constantB)" }
+  }
+
+  @Test(arguments: [
+    GemmCase(m: 5, k: 9, n: 33, transA: false, transB: true, constantB: true),
+    GemmCase(m: 13, k: 16, n: 16, transA: true, transB: false, constantB: true),
+    GemmCase(m: 1, k: 70, n: 100, transA: false, transB: true, constantB: true),
+    GemmCase(m: 7, k: 5, n: 19, transA: true, transB: true, constantB: true),
+    GemmCase(m: 9, k: 11, n: 21, transA: false, transB: false, constantB: false),
+  ])
+  func gemmOperands(_ c: GemmCase) throws {
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let a = b.input("a", shape: c.transA ? [c.k, c.m] : [c.m, c.k])
+      let bShape = c.transB ? [c.n, c.k] : [c.k, c.n]
+      let w = c.constantB ? CT.weight(b, bShape, seed: 41) : b.input("b", shape: bShape)
+      let attributes: Attributes = [
+        "transA": .int(c.transA ? 1 : 0), "transB": .int(c.transB ? 1 : 0), "alpha": .float(c.constantB ? 0.5 : 1),
+        "beta": .float(2),
+      ]
+      let y = try b.apply("gemm", [a, w, CT.weight(b, [c.n], seed: 42)], attributes)[0]
+      b.output(try b.apply("tanh", [y])[0])
+    }
+    try CT.check(CompiledCase(c.description, build: build), fused: false)
+    try CT.check(CompiledCase(c.description + " fused", partition: Self.oneGroup, build: build))
+  }
+
+  @Test func packedWeightsAreTiledAndPadded() {
+    // B = [[1, 2, 3], [4, 5, 6]] (K 2, N 3) in tiles of 2 vectors of 2: [tile][k][4], padded.
+    let b = Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])
+    #expect(WeightPacking.matmul(b, transposed: false, alpha: 1, vector: 2, vectors: 2) == [1, 2, 3, 0, 4, 5, 6, 0])
+    let bt = Tensor(shape: [3, 2], data: [1, 4, 2, 5, 3, 6])
+    #expect(WeightPacking.matmul(bt, transposed: true, alpha: 2, vector: 2, vectors: 1) == [2, 4, 8, 10, 6, 0, 12, 0])
+  }
+}
