@@ -23,12 +23,15 @@ struct CompiledMatmulTests {
   private static let oneGroup: @Sendable (Graph) -> [[Int]] = { g in [Array(g.nodes.indices)] }
 
   /// The kernel kinds the fused program of `build` runs.
-  private static func kinds(_ build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void) throws -> [KernelSchedule.Kind] {
+  private static func kinds(_ build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void) throws -> [KernelSchedule
+    .Kind]
+  {
     let b = GraphBuilder()
     try build(b)
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: oneGroup(graph)))
-    return try ModelProgram.build(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }.map(\.kind)
+    return try ModelProgram.build(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }.map(
+      \.kind)
   }
 
   @Test(arguments: 0..<10) func linearLayerWithEpilogue(_ seed: Int) throws {
@@ -110,5 +113,59 @@ struct CompiledMatmulTests {
     #expect(WeightPacking.matmul(b, transposed: false, alpha: 1, vector: 2, vectors: 2) == [1, 2, 3, 0, 4, 5, 6, 0])
     let bt = Tensor(shape: [3, 2], data: [1, 4, 2, 5, 3, 6])
     #expect(WeightPacking.matmul(bt, transposed: true, alpha: 2, vector: 2, vectors: 1) == [2, 4, 8, 10, 6, 0, 12, 0])
+  }
+}
+
+/// The explicit innermost-loop vectorization of generic nests: rows longer than a vector and off
+/// its width (vector loop + scalar remainder), neighbours inlined, and loops it must leave alone.
+@Suite("Vectorized rows")
+struct VectorizedRowTests {
+  @Test(arguments: 0..<6) func softmaxAndLayerNormRows(_ seed: Int) throws {
+    var r = MatmulRandom(state: UInt64(seed) &+ 701)
+    let (rows, length) = (r.next(1...9), r.next(16...53))
+    let name = "rows [\(rows), \(length)]"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [2, rows, length])
+      // scale and mask before the softmax, a multiply after it; a layer norm with a residual.
+      let scores = try b.add(try b.mul(x, b.constant(Tensor([0.5]))), CT.weight(b, [rows, length], seed: 51))
+      b.output(try b.mul(try b.softmax(scores, axis: -1), CT.weight(b, [length], seed: 52)))
+      let scale = CT.weight(b, [length], seed: 53), bias = CT.weight(b, [length], seed: 54)
+      let y = try b.apply("layer_norm", [x, scale, bias], ["axis": .int(-1), "epsilon": .float(1e-5)])[0]
+      b.output(try b.add(y, b.input("residual", shape: [2, rows, length])))
+    }
+    let groups: @Sendable (Graph) -> [[Int]] = { _ in [[0, 1, 2, 3], [4, 5]] }
+    try CT.check(CompiledCase(name, build: build), fused: false, inputRange: -3...3)
+    try CT.check(CompiledCase(name + " fused", partition: groups, build: build), inputRange: -3...3)
+  }
+
+  @Test func contiguousLoopsVectorizeAndOthersStay() {
+    let x = { (i: IndexExpr) in ValueExpr.load("x", i) }
+    // A reduction and a store over contiguous elements: a vector loop, lane combine, remainder.
+    let body: [Stmt] = [
+      .declare("s", .constant(0)),
+      .loop(variable: "j", extent: 20, kind: .serial, body: [.accumulate("s", .sum, .unary(.exp, x(.variable("j"))))]),
+      .loop(
+        variable: "j", extent: 20, kind: .serial,
+        body: [.store("y", .variable("j"), .binary(.div, x(.variable("j")), .local("s")))]),
+    ]
+    let text = CEmitter.function(
+      LoopNest(name: "t", buffers: [], body: InnerVectorize.apply(body, width: 16)), symbol: "f")
+    #expect(text.contains("gf_vexp(gf_loadu(x + j))"))
+    #expect(text.contains("gf_storeu(y + j, (gf_loadu(x + j) / gf_splat(s)))"))
+    #expect(text.contains("jq < 4;"), "a remainder loop of 4: \(text)")
+    // Strided or gathered accesses, and short loops, stay scalar.
+    let strided: [Stmt] = [
+      .loop(variable: "j", extent: 20, kind: .serial, body: [.store("y", .variable("j"), x(.variable("j") * 2))])
+    ]
+    #expect(InnerVectorize.apply(strided, width: 16) == strided)
+    let gathered: [Stmt] = [
+      .loop(variable: "j", extent: 20, kind: .serial, body: [.store("y", .variable("j"), x(.div(.variable("j"), 3)))])
+    ]
+    #expect(InnerVectorize.apply(gathered, width: 16) == gathered)
+    let short: [Stmt] = [
+      .loop(variable: "j", extent: 5, kind: .serial, body: [.store("y", .variable("j"), x(.variable("j")))])
+    ]
+    #expect(InnerVectorize.apply(short, width: 16) == short)
+    #expect(InnerVectorize.coefficient(of: "j", in: .variable("i") * 7 + .variable("j") * 3) == 3)
   }
 }

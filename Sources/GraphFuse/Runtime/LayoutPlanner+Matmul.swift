@@ -29,15 +29,19 @@ extension LayoutPlanner {
       rhs: .packed(bias: bias != nil), epilogue: e)
     var weights: [Int] = []
     if let b = graph.constant(node.inputs[1]) {
-      let packed = WeightPacking.matmul(b, transposed: transB, alpha: alpha, vector: vectorWidth, vectors: kernel.tile.vectors)
+      let packed = WeightPacking.matmul(
+        b, transposed: transB, alpha: alpha, vector: vectorWidth, vectors: kernel.tile.vectors)
       weights.append(constantBuffer(packed, into: &program))
-      if let bias { weights.append(constantBuffer(WeightPacking.channels(bias, channels: n, vector: vectorWidth), into: &program)) }
+      if let bias {
+        weights.append(constantBuffer(WeightPacking.channels(bias, channels: n, vector: vectorWidth), into: &program))
+      }
     } else {
       guard !transB, alpha == 1, bias == nil else { return false }
       kernel.rhs = .plain(batchStrides: [], rowStride: n)
       weights.append(try plainBuffer(node.inputs[1], into: &program, group: g))
     }
-    return try emitMatmulKernel(kernel, kind: .dense, input: node.inputs[0], weights: weights, group: group, index: g,
+    return try emitMatmulKernel(
+      kernel, kind: .dense, input: node.inputs[0], weights: weights, group: group, index: g,
       into: &program)
   }
 
@@ -66,14 +70,16 @@ extension LayoutPlanner {
         Tensor(shape: [k, n], data: b.data), transposed: false, alpha: 1, vector: vectorWidth,
         vectors: kernel.tile.vectors)
       let w = constantBuffer(packed, into: &program)
-      return try emitMatmulKernel(kernel, kind: .matmul, input: node.inputs[0], weights: [w], group: group, index: g,
+      return try emitMatmulKernel(
+        kernel, kind: .matmul, input: node.inputs[0], weights: [w], group: group, index: g,
         into: &program)
     }
     let kernel = MatmulKernel(
       batch: batch, aBatchStrides: aStrides, m: m, k: k, n: n, aRowStride: k, aColumnStride: 1,
       rhs: .plain(batchStrides: bStrides, rowStride: n), epilogue: e)
     let w = try plainBuffer(node.inputs[1], into: &program, group: g)
-    return try emitMatmulKernel(kernel, kind: .matmul, input: node.inputs[0], weights: [w], group: group, index: g,
+    return try emitMatmulKernel(
+      kernel, kind: .matmul, input: node.inputs[0], weights: [w], group: group, index: g,
       into: &program)
   }
 

@@ -23,7 +23,8 @@ enum InnerVectorize {
         if kind != .parallel, extent >= width, let vectorized = vectorize(v, extent, body, width, &counter) {
           out += vectorized
         } else {
-          out.append(.loop(variable: v, extent: extent, kind: kind, body: rewrite(body, width: width, counter: &counter)))
+          out.append(
+            .loop(variable: v, extent: extent, kind: kind, body: rewrite(body, width: width, counter: &counter)))
         }
       case .when(let cs, let body): out.append(.when(cs, rewrite(body, width: width, counter: &counter)))
       default: out.append(s)

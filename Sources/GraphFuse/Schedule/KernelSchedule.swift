@@ -99,7 +99,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     parts.append("in " + inputs.map(\.description).joined(separator: ", ") + " -> \(output)")
     if let tile {
       let unit = kind == .dense || kind == .matmul ? "rows" : "px"
-      parts.append("tile \(tile.pixels) \(unit) x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))")
+      parts.append(
+        "tile \(tile.pixels) \(unit) x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))")
     }
     if symbol != nil {
       let axes = parallel.isEmpty ? "" : " over " + parallel.map(\.rawValue).joined(separator: " x ")
