@@ -145,16 +145,17 @@ import Testing
     let dir = NSTemporaryDirectory() + "graphfuse-gcc-\(ProcessInfo.processInfo.processIdentifier)-\(vector)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let source = CRuntime.prelude + """
+    let source =
+      CRuntime.prelude + """
 
-      void gf_probe(float *const *bufs, long begin, long end) {
-        for (long i = begin; i < end; i++) {
-          gf_vf v = gf_load(bufs[0] + i * GF_V);
-          gf_store(bufs[1] + i * GF_V, gf_vexp(v) + gf_vtanh(v) + gf_verf(v) + v / (1.0f + gf_vexp(-v)));
+        void gf_probe(float *const *bufs, long begin, long end) {
+          for (long i = begin; i < end; i++) {
+            gf_vf v = gf_load(bufs[0] + i * GF_V);
+            gf_store(bufs[1] + i * GF_V, gf_vexp(v) + gf_vtanh(v) + gf_verf(v) + v / (1.0f + gf_vexp(-v)));
+          }
         }
-      }
 
-      """
+        """
     try source.write(toFile: dir + "/p.c", atomically: true, encoding: .utf8)
     let (outcome, output) = try Subprocess.output(
       [gcc, "-c", "-O2", "-std=gnu11", "-w", "-DGF_V=\(vector)", "-o", dir + "/p.o", dir + "/p.c"], timeout: 120)
