@@ -29,7 +29,7 @@ do {
 let naiveGraph = try naive.finish()
 let naivePlan = FusionPlan.unfused(naiveGraph)
 print("== Naive: \(naivePlan.groups.count) separate stages ==")
-for g in naivePlan.groups.indices { print(try Lowering.loops(naiveGraph, plan: naivePlan, group: g), "\n") }
+for g in naivePlan.groups.ids { print(try Lowering.loops(naiveGraph, plan: naivePlan, group: g), "\n") }
 
 // 2. GraphFuse: scale and shift precomputed per channel, one fused loop.
 var scale = [Float](repeating: 0, count: c), shift = scale

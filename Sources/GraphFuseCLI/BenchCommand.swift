@@ -85,14 +85,14 @@ enum LowerCommand {
     let model = try args.model()
     let optimized = try ModelLoader.load(model, shapes: args.shapes()).optimized(args.optimizeOptions())
     let groups = optimized.plan.groups
-    var selected = Array(groups.indices)
+    var selected = groups.ids
     if let name = args.value(.group) {
       guard let index = groups.firstIndex(where: { $0.name == name }) else {
         let known = groups.prefix(8).map(\.name).joined(separator: ", ")
         throw GraphFuseError(
           "no fused group named '\(name)' (groups: \(known)\(groups.count > 8 ? ", …" : ""))", file: model)
       }
-      selected = [index]
+      selected = [GroupID(index)]
     }
     let emit = args.value(.emit) ?? "loops"
     let threads = args.value(.threads).flatMap { Int($0) }

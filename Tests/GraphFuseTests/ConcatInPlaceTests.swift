@@ -40,7 +40,8 @@ import Testing
     let graph = try b.finish()
     let model = try Self.compiled(graph)
     #expect(Self.schedules(model, op: "concat").allSatisfy { $0.contains(.concatInPlace) })
-    let concatGroup = try #require(model.plan.groups.firstIndex { model.graph.nodes[$0.anchor].op == "concat" })
+    let concatGroup = try GroupID(
+      #require(model.plan.groups.firstIndex { model.graph.nodes[$0.anchor].op == "concat" }))
     #expect(!model.program.steps.contains { $0.group == concatGroup })
     #expect(model.launchingGroups == model.plan.groups.count - 1)
     // The concat output (1×48×9×9 floats) is no longer written by a kernel of its own.

@@ -33,11 +33,11 @@ public struct FusionPlan: Sendable, Equatable {
   /// Creates a plan from groups.
   public init(groups: [FusedGroup]) { self.groups = groups }
 
-  /// For each node index, the index of its group.
-  public var groupOfNode: [Int] {
+  /// For each node index, the id of its group.
+  public var groupOfNode: [GroupID] {
     let count = groups.reduce(0) { $0 + $1.nodes.count }
-    var result = [Int](repeating: -1, count: count)
-    for (g, group) in groups.enumerated() { for n in group.nodes { result[n] = g } }
+    var result = [GroupID](repeating: -1, count: count)
+    for g in groups.ids { for n in groups[g].nodes { result[n] = g } }
     return result
   }
 

@@ -77,7 +77,7 @@ public final class CompiledModel: @unchecked Sendable {
     // 3: the schedule and loop nest of every group; 4: also the generated C.
     let debug = debugLevel
     if debug >= 3 {
-      for g in plan.groups.indices {
+      for g in plan.groups.ids {
         let nest = try Lowering.loops(graph, plan: plan, group: g)
         FileHandle.standardError.write(Data("\(nest)\n\n".utf8))
       }
@@ -162,7 +162,7 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   /// Indices of the plan groups that launch at least one kernel (an in-place concat launches none).
-  private var launching: Set<Int> { Set(program.steps.map(\.group)) }
+  private var launching: Set<GroupID> { Set(program.steps.map(\.group)) }
 
   /// Plan groups that launch at least one kernel per inference.
   public var launchingGroups: Int { launching.count }
@@ -171,7 +171,7 @@ public final class CompiledModel: @unchecked Sendable {
   /// a kernel (an in-place concat runs none: its inputs were written in place), not graph outputs.
   public var intermediateBytes: Int {
     let outputs = Set(graph.outputs)
-    return plan.groups.indices.filter(launching.contains).flatMap { plan.groups[$0].outputs }.filter {
+    return plan.groups.ids.filter(launching.contains).flatMap { plan.groups[$0].outputs }.filter {
       !outputs.contains($0)
     }
     .reduce(0) { $0 + graph.shape(of: $1).reduce(1, *) * 4 }
@@ -201,7 +201,7 @@ public final class CompiledModel: @unchecked Sendable {
     }
     return plan.groups.enumerated().map { g, group in
       let s = samples[g].sorted()
-      return GroupTiming(name: group.name, group: g, seconds: s[s.count / 2])
+      return GroupTiming(name: group.name, group: GroupID(g), seconds: s[s.count / 2])
     }
   }
 
@@ -232,7 +232,7 @@ public final class CompiledModel: @unchecked Sendable {
       let start = timings == nil ? 0 : DispatchTime.now().uptimeNanoseconds
       parallel(pool, kernels[s], UnsafeMutableRawPointer(arena.pointers[s]), step.tasks)
       if let timings {
-        timings.pointee[step.group] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        timings.pointee[step.group.index] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
       }
     }
     return zip(graph.outputs, program.outputBuffers).map { v, b in

@@ -3,12 +3,12 @@ public struct GroupTiming: Sendable, Equatable {
   /// The group's name from the plan.
   public var name: String
   /// Its index in the plan.
-  public var group: Int
+  public var group: GroupID
   /// Median seconds per inference (including any layout change it needs).
   public var seconds: Double
 
   /// Creates a timing.
-  public init(name: String, group: Int, seconds: Double) {
+  public init(name: String, group: GroupID, seconds: Double) {
     self.name = name
     self.group = group
     self.seconds = seconds

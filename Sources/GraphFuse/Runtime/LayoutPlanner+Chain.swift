@@ -1,7 +1,7 @@
 extension LayoutPlanner {
   /// Emits a conv chain group as one ``ConvChainTemplate`` kernel. Returns false, having emitted
   /// nothing, when a stage does not fit the template (the caller then runs the stages one by one).
-  mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+  mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
   {
     let v = vectorWidth

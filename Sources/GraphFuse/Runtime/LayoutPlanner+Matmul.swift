@@ -2,7 +2,7 @@
 /// elementwise tail (bias, GELU, residual add, scaling) as its epilogue over the output features.
 extension LayoutPlanner {
   /// Emits a gemm group; false (nothing emitted) when its shape is not one the kernel runs.
-  mutating func emitGemm(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+  mutating func emitGemm(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
   {
     let a = node.attributes
@@ -47,7 +47,7 @@ extension LayoutPlanner {
 
   /// Emits a matmul group (numpy semantics, batch axes broadcast); false (nothing emitted) for
   /// 1-d operands or a group whose tail is not an epilogue over the output features.
-  mutating func emitMatmul(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+  mutating func emitMatmul(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
   {
     let aShape = graph.shape(of: node.inputs[0]), bShape = graph.shape(of: node.inputs[1])
@@ -89,7 +89,7 @@ extension LayoutPlanner {
   }
 
   private mutating func emitMatmulKernel(
-    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [Int], group: FusedGroup, index g: Int,
+    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [Int], group: FusedGroup, index g: GroupID,
     into program: inout ModelProgram
   ) throws(GraphFuseError) -> Bool {
     let a = try plainBuffer(input, into: &program, group: g)

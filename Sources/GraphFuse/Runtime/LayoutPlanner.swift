@@ -23,7 +23,9 @@ struct LayoutPlanner {
   }
 
   /// The plain-layout buffer of `v`, converting from blocked layout on first need.
-  mutating func plainBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int {
+  mutating func plainBuffer(_ v: ValueID, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
+    -> Int
+  {
     if let b = program.plain[v] { return b }
     guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
     let target = program.plainBuffer(graph, v)
@@ -38,7 +40,8 @@ struct LayoutPlanner {
   }
 
   /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
-  mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: Int) throws(GraphFuseError) -> Int
+  mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
+    -> Int
   {
     if let b = blocked[v] { return b }
     let s = graph.shape(of: v)
@@ -63,7 +66,7 @@ struct LayoutPlanner {
   }
 
   /// Buffers for the epilogue operands, in operand order.
-  mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: Int) throws(GraphFuseError)
+  mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
     -> [Int]
   {
     var result: [Int] = []
@@ -87,7 +90,7 @@ struct LayoutPlanner {
   }
 
   /// Emits the group through a blocked-layout schedule when one applies; false means use the generic one.
-  mutating func emitTemplate(group g: Int, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
+  mutating func emitTemplate(group g: GroupID, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
     try emitTemplate(plan.groups[g], index: g, into: &program)
   }
 
@@ -109,7 +112,8 @@ struct LayoutPlanner {
 
   /// Emits `group` (plan group `g`, or one stage of it) through a blocked-layout schedule when one
   /// applies; false, having emitted nothing, means use the generic one.
-  mutating func emitTemplate(_ group: FusedGroup, index g: Int, into program: inout ModelProgram) throws(GraphFuseError)
+  mutating func emitTemplate(_ group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+    throws(GraphFuseError)
     -> Bool
   {
     if let chain = ConvChain.match(graph, nodes: group.nodes) {
@@ -173,7 +177,8 @@ struct LayoutPlanner {
       else { return false }
       let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
       if concatInPlace(node, into: &program) {
-        program.schedules[g].append(KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
+        program.schedules[g.index].append(
+          KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
         return true
       }
       var inputs: [Int] = []
@@ -215,7 +220,7 @@ struct LayoutPlanner {
     return true
   }
 
-  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: Int, into program: inout ModelProgram)
+  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
   {
     let v = vectorWidth

@@ -29,7 +29,7 @@ struct StepPlan {
   var buffers: [Int]
   var tasks: Int
   /// The plan group the step belongs to (layout changes count toward the group that needs them).
-  var group: Int
+  var group: GroupID
 }
 
 /// A whole model as buffers, steps and one C translation unit.
@@ -84,7 +84,7 @@ struct ModelProgram {
     var done = schedule
     done.symbol = launched
     done.tasks = max(0, tasks)
-    schedules[group].append(done)
+    schedules[group.index].append(done)
   }
 
   /// Adds the kernel a loop nest renders to and its launch (tasks: the nest's parallel extent).
@@ -120,13 +120,13 @@ struct ModelProgram {
       }
     }
     for v in graph.outputs {
-      program.outputBuffers.append(try layouts.plainBuffer(v, into: &program, group: plan.groups.count - 1))
+      program.outputBuffers.append(try layouts.plainBuffer(v, into: &program, group: GroupID(plan.groups.count - 1)))
     }
     return program
   }
 
   /// The generic schedule: inlined loops in plain layout.
-  mutating func emitGeneric(_ graph: Graph, group: FusedGroup, index g: Int, layouts: inout LayoutPlanner)
+  mutating func emitGeneric(_ graph: Graph, group: FusedGroup, index g: GroupID, layouts: inout LayoutPlanner)
     throws(GraphFuseError)
   {
     var lowering = GroupLowering(graph: graph, group: group)
@@ -150,7 +150,7 @@ struct ModelProgram {
   /// The order to run the groups in: plan order where it respects the data dependencies,
   /// otherwise the earliest group whose inputs are ready. A plan must cover every node exactly
   /// once, and its groups must not depend on each other in a cycle.
-  static func executionOrder(_ graph: Graph, plan: FusionPlan) throws(GraphFuseError) -> [Int] {
+  static func executionOrder(_ graph: Graph, plan: FusionPlan) throws(GraphFuseError) -> [GroupID] {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
     for (g, group) in plan.groups.enumerated() {
       for n in group.nodes {
@@ -187,6 +187,6 @@ struct ModelProgram {
       done[next] = true
       order.append(next)
     }
-    return order
+    return order.map(GroupID.init)
   }
 }

@@ -58,7 +58,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
   /// What the kernel computes.
   public var kind: Kind
   /// The plan group it belongs to.
-  public var group: Int
+  public var group: GroupID
   /// The C symbol it runs as (nil: no kernel, such as a concat in place).
   public var symbol: String?
   /// Layouts of the operands it reads, in buffer order.
@@ -78,7 +78,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
 
   /// Creates a schedule; the symbol and task count are filled in when the kernel is emitted.
   public init(
-    _ kind: Kind, group: Int, inputs: [Layout], output: Layout, tile: Tile? = nil, parallel: [Axis] = [],
+    _ kind: Kind, group: GroupID, inputs: [Layout], output: Layout, tile: Tile? = nil, parallel: [Axis] = [],
     epilogue: [String] = [],
     symbol: String? = nil, tasks: Int = 0
   ) {

@@ -1,8 +1,8 @@
 /// Lowering of single groups for inspection: the loop nest and the C it becomes.
 public enum Lowering {
   /// The generic loop nest of group `group` (all its outputs in one printable nest).
-  public static func loops(_ graph: Graph, plan: FusionPlan, group: Int) throws(GraphFuseError) -> LoopNest {
-    guard plan.groups.indices.contains(group) else {
+  public static func loops(_ graph: Graph, plan: FusionPlan, group: GroupID) throws(GraphFuseError) -> LoopNest {
+    guard plan.groups.indices.contains(group.index) else {
       throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
     }
     return try referenceNest(
@@ -10,7 +10,7 @@ public enum Lowering {
   }
 
   /// The generic nest of `group`, headed by the schedules `program` gave the group's templates.
-  private static func referenceNest(_ graph: Graph, plan: FusionPlan, group: Int, program: ModelProgram)
+  private static func referenceNest(_ graph: Graph, plan: FusionPlan, group: GroupID, program: ModelProgram)
     throws(GraphFuseError) -> LoopNest
   {
     var nests: [LoopNest] = []
@@ -18,7 +18,7 @@ public enum Lowering {
       var lowering = GroupLowering(graph: graph, group: stage)
       nests += try lowering.lower()
     }
-    let templates = program.schedules[group].filter { ![.loops, .toBlocked, .toPlain].contains($0.kind) }
+    let templates = program.schedules[group.index].filter { ![.loops, .toBlocked, .toPlain].contains($0.kind) }
     let schedule = templates.isEmpty ? nil : templates.map(\.description).joined(separator: "; ")
     var seen = Set<String>()
     let buffers = nests.flatMap(\.buffers).filter { seen.insert($0.name).inserted }
@@ -33,11 +33,11 @@ public enum Lowering {
   /// nest appears as that nest (headed by its kernel symbol and task count); kernels that are
   /// still hand-written templates appear once as the group's reference loop nest, headed by the
   /// template's name.
-  public static func runningLoops(_ graph: Graph, plan: FusionPlan, group: Int, options: CompileOptions = .init())
+  public static func runningLoops(_ graph: Graph, plan: FusionPlan, group: GroupID, options: CompileOptions = .init())
     throws(GraphFuseError)
     -> [LoopNest]
   {
-    guard plan.groups.indices.contains(group) else {
+    guard plan.groups.indices.contains(group.index) else {
       throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
     }
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth, threads: options.threads)
@@ -47,7 +47,7 @@ public enum Lowering {
     for step in program.steps where step.group == group && seen.insert(step.symbol).inserted {
       guard let function = program.functions.first(where: { $0.symbol == step.symbol }) else { continue }
       if var nest = function.nest {
-        let schedule = program.schedules[group].first { $0.symbol == step.symbol }
+        let schedule = program.schedules[group.index].first { $0.symbol == step.symbol }
         nest.name = "\(plan.groups[group].name) as \(step.symbol)\n// schedule: \(schedule?.description ?? "")"
         nests.append(nest)
       } else if !reference {
@@ -59,10 +59,10 @@ public enum Lowering {
   }
 
   /// The C of group `group` as the compiled model runs it: the kernels its steps launch.
-  public static func cSource(_ graph: Graph, plan: FusionPlan, group: Int, threads: Int? = nil) throws(GraphFuseError)
+  public static func cSource(_ graph: Graph, plan: FusionPlan, group: GroupID, threads: Int? = nil) throws(GraphFuseError)
     -> String
   {
-    guard plan.groups.indices.contains(group) else {
+    guard plan.groups.indices.contains(group.index) else {
       throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
     }
     let program = try ModelProgram.build(

@@ -1,0 +1,47 @@
+/// An index into one arena of the compiler (nodes, values, buffers, groups), a distinct type per arena.
+///
+/// Each arena's index is its own struct, so a node index cannot be passed where a value index is
+/// expected. An index prints as its bare integer (`"\(id)"` is `"3"`), encodes as a JSON number,
+/// and arrays of the arena's elements take it as a subscript (`graph.nodes[id]`).
+public protocol TypedIndex: Hashable, Comparable, Sendable, Codable, CustomStringConvertible,
+  ExpressibleByIntegerLiteral
+{
+  /// The position in the arena.
+  var index: Int { get }
+  /// The index at `index` of the arena.
+  init(_ index: Int)
+}
+
+extension TypedIndex {
+  /// Orders by position.
+  public static func < (a: Self, b: Self) -> Bool { a.index < b.index }
+  /// The bare integer, as reports and errors print it.
+  public var description: String { String(index) }
+  /// An index written as a literal (tests, hand-built graphs).
+  public init(integerLiteral value: Int) { self.init(value) }
+  /// Decodes from a bare integer.
+  public init(from decoder: any Decoder) throws { self.init(try decoder.singleValueContainer().decode(Int.self)) }
+  /// Encodes as a bare integer.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.singleValueContainer()
+    try container.encode(index)
+  }
+}
+
+/// The index of a fused group in ``FusionPlan/groups``.
+public struct GroupID: TypedIndex {
+  /// The position in the plan's groups.
+  public let index: Int
+  /// The group at `index` of the plan.
+  public init(_ index: Int) { self.index = index }
+}
+
+extension Array where Element == FusedGroup {
+  /// The group with id `id`.
+  public subscript(id: GroupID) -> FusedGroup {
+    get { self[id.index] }
+    set { self[id.index] = newValue }
+  }
+  /// The ids of the groups, in plan order.
+  public var ids: [GroupID] { indices.map(GroupID.init) }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+/// Node, value, buffer and group indices are distinct types that read their own arena and print
+/// as bare integers.
+@Suite struct TypedIndexTests {
+  /// A conv + relu group, a pool group and a dense group.
+  func planned() throws -> (Graph, FusionPlan) {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 4, 8, 8])
+    let c = try b.relu(TestNets.conv(b, x, out: 8, seed: 1))
+    let p = try b.globalAvgPool(c)
+    b.output(try b.relu(b.flatten(p)))
+    let graph = try b.finish()
+    return (graph, Fusion.plan(graph))
+  }
+
+  @Test func groupIDsReadThePlanAndTheScheduleOfTheirGroup() throws {
+    let (graph, plan) = try planned()
+    #expect(plan.groups.ids == plan.groups.indices.map(GroupID.init))
+    // The group each node is in, read back through the typed subscript, contains the node.
+    for (n, g) in plan.groupOfNode.enumerated() { #expect(plan.groups[g].nodes.contains(n)) }
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: 16)
+    for g in plan.groups.ids {
+      for schedule in program.schedules[g.index] { #expect(schedule.group == g) }
+    }
+    #expect(Set(program.steps.map(\.group)) == Set(plan.groups.ids))
+  }
+
+  @Test func indicesPrintAndEncodeAsBareIntegers() throws {
+    let g: GroupID = 12
+    #expect("\(g)" == "12")
+    #expect(String(data: try JSONEncoder().encode([g]), encoding: .utf8) == "[12]")
+    #expect(try JSONDecoder().decode([GroupID].self, from: Data("[3, 1]".utf8)) == [3, 1])
+    #expect([GroupID(3), 1, 2].sorted() == [1, 2, 3])
+  }
+}
