@@ -59,7 +59,8 @@ public enum Lowering {
   }
 
   /// The C of group `group` as the compiled model runs it: the kernels its steps launch.
-  public static func cSource(_ graph: Graph, plan: FusionPlan, group: GroupID, threads: Int? = nil) throws(GraphFuseError)
+  public static func cSource(_ graph: Graph, plan: FusionPlan, group: GroupID, threads: Int? = nil)
+    throws(GraphFuseError)
     -> String
   {
     guard plan.groups.indices.contains(group.index) else {
