@@ -89,7 +89,8 @@ extension LayoutPlanner {
   }
 
   private mutating func emitMatmulKernel(
-    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [Int], group: FusedGroup, index g: GroupID,
+    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [Int], group: FusedGroup,
+    index g: GroupID,
     into program: inout ModelProgram
   ) throws(GraphFuseError) -> Bool {
     let a = try plainBuffer(input, into: &program, group: g)
