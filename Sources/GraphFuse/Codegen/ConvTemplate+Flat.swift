@@ -28,7 +28,7 @@ extension ConvTemplate {
     let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
     let call = "\(symbol)_ftile(in, wt, bias, bufs, out, n, og, p0"
     return """
-    static inline __attribute__((always_inline)) void \(symbol)_ftile(const float *restrict in, const float *restrict wt,
+    \(blockTable)static inline __attribute__((always_inline)) void \(symbol)_ftile(const float *restrict in, const float *restrict wt,
         const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long p0, const int T) {
     \(epilogue.declarations(first: 3))
     \(tileAccumulatorInit)
@@ -41,12 +41,13 @@ extension ConvTemplate {
           offs[k][t] = (unsigned long)iy < \(h)ul && (unsigned long)ix < \(w)ul ? (iy*\(w) + ix)*\(v) : -1;
         }
       }
-      for (long ib = 0; ib < \(inBlocks); ib++) {
+      const long ib0 = \(blockRun.first);
+      for (long ib = ib0; ib < ib0 + \(blockRun.count); ib++) {
         const float *plane = in + (n*\(inBlocks) + ib)*\(h * w * v);
         for (long k = 0; k < \(window); k++) {
           const float *pxs[16];
           for (int t = 0; t < T; t++) pxs[t] = offs[k][t] < 0 ? gf_zeros : plane + offs[k][t];
-          const float *wp = wt + ((og*\(inBlocks) + ib)*\(window) + k)*\(v * nv)*GF_V;
+          const float *wp = wt + ((og*\(blockRun.count) + ib - ib0)*\(window) + k)*\(v * nv)*GF_V;
           for (long i = 0; i < \(v); i++) {
             \(wLoads)
             for (int t = 0; t < T; t++) { float xv = pxs[t][i]; \(fmas) }

@@ -20,11 +20,13 @@ struct ConvTemplate {
   var depthwise: Bool
   var v: Int
   var epilogue: Epilogue
+  /// A grouped conv: the run of input blocks each tile reads (block-diagonal weights).
+  var grouped: GroupedConvBlocks? = nil
 
   var outBlocks: Int { (cout + v - 1) / v }
   var inBlocks: Int { (cin + v - 1) / v }
   /// Channel vectors per register tile.
-  var nv: Int { !depthwise && outBlocks % 2 == 0 && v == 16 ? 2 : 1 }
+  var nv: Int { grouped?.vectors ?? (!depthwise && outBlocks % 2 == 0 && v == 16 ? 2 : 1) }
   /// Input channels per packed weight block.
   var icBlock: Int { inputBlocked ? v : cin }
   var interior: (begin: Int, end: Int) {
@@ -39,6 +41,18 @@ struct ConvTemplate {
     return width > 0 ? TemplateText.evenSplit(width, maxTile: maxTile).size : 1
   }
   var tasks: Int { n * (outBlocks / nv) * oh }
+  /// The input blocks a tile reads: the C expression of the first and the count (all blocks,
+  /// or for a grouped conv a run starting at `<symbol>_ib0[og]`).
+  var blockRun: (first: String, count: Int) {
+    guard let grouped else { return ("0", inputBlocked ? inBlocks : 1) }
+    return ("\(symbol)_ib0[og]", grouped.count)
+  }
+  /// The table of first input blocks of a grouped conv (empty otherwise).
+  var blockTable: String {
+    guard let grouped else { return "" }
+    let entries = grouped.start.map(String.init).joined(separator: ", ")
+    return "static const long \(symbol)_ib0[\(grouped.start.count)] = {\(entries)};\n"
+  }
   /// For blocked input, the whole row split evenly: (tiles, tiles of the larger size, larger size).
   var rowTiles: (count: Int, big: Int, size: Int) { TemplateText.evenSplit(ow, maxTile: maxTile) }
 
@@ -61,7 +75,7 @@ struct ConvTemplate {
     } else {
       let (wLoads, fmas) = TemplateText.broadcastFMA(nv: nv)
       inner = """
-              const float *wp = wt + (((og*\(inputBlocked ? inBlocks : 1) + ib)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
+              const float *wp = wt + (((og*\(blockRun.count) + ib - ib0)*\(kh) + ky)*\(kw) + kx)*\(icBlock * nv)*GF_V;
               for (long i = 0; i < \(icBlock); i++) {
                 \(wLoads)
                 for (int t = 0; t < T; t++) { float xv = PX(t)[i*\(ics)]; \(fmas) }
@@ -87,7 +101,7 @@ struct ConvTemplate {
       """
     let icLoop =
       depthwise
-      ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = 0; ib < \(inputBlocked ? inBlocks : 1); ib++)"
+      ? "for (long ib = og; ib < og + 1; ib++)" : "for (long ib = ib0; ib < ib0 + \(blockRun.count); ib++)"
     let call = "\(symbol)_tile(in, wt, bias, bufs, out, n, og, oy, ox"
     let rowSchedule: String
     if inputBlocked {
@@ -114,10 +128,11 @@ struct ConvTemplate {
         """
     }
     return """
-      static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
+      \(blockTable)static inline __attribute__((always_inline)) void \(symbol)_tile(const float *restrict in, const float *restrict wt,
           const float *restrict bias, float *const *bufs, float *restrict out, long n, long og, long oy, long ox, const int T, const int CHECK) {
       \(epilogue.declarations(first: 3))
       \(tileAccumulatorInit)
+      \(depthwise ? "" : "  const long ib0 = \(blockRun.first);")
         \(icLoop) {
           for (long ky = 0; ky < \(kh); ky++) {
             long iy = oy*\(sh) - \(pt) + ky*\(dh);

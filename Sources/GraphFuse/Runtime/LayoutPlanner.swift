@@ -230,22 +230,30 @@ struct LayoutPlanner {
     guard let bias, group.nodes.first == group.anchor else { return false }
     let groups = node.attributes.int("group", default: 1)
     let depthwise = groups > 1 && groups == x[1] && groups == out[1]
-    guard groups == 1 || depthwise else { return false }
+    let grouped = groups == 1 || depthwise ? nil : GroupedConvBlocks(cin: x[1], cout: out[1], groups: groups, vector: v)
+    guard groups == 1 || depthwise || grouped != nil else { return false }
     guard let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
     let win = Window2D(node.attributes, kernel: [weight.shape[2], weight.shape[3]])
-    let inputBlocked = depthwise || blocked[node.inputs[0]] != nil || x[1] >= v
+    let inputBlocked = depthwise || grouped != nil || blocked[node.inputs[0]] != nil || x[1] >= v
     let t = ConvTemplate(
       symbol: "", n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
       pl: win.pads[1],
-      dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e)
+      dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e,
+      grouped: grouped)
     let input =
       inputBlocked
       ? try blockedBuffer(node.inputs[0], into: &program, group: g)
       : try plainBuffer(node.inputs[0], into: &program, group: g)
-    let packed =
-      depthwise
-      ? WeightPacking.depthwise(weight, vector: v) : WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
+    let packed: [Float]
+    if depthwise {
+      packed = WeightPacking.depthwise(weight, vector: v)
+    } else if let grouped {
+      packed = WeightPacking.conv(
+        weight, vector: v, nv: t.nv, icBlock: t.icBlock, groups: groups, start: grouped.start, count: grouped.count)
+    } else {
+      packed = WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
+    }
     program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
     let w = program.buffers.count - 1
     let b = WeightPacking.channels(bias, channels: out[1], vector: v)
@@ -257,13 +265,16 @@ struct LayoutPlanner {
     let result = output(e.output, into: &program)
     let (code, tasks) = template.compiled
     let kind: KernelSchedule.Kind =
-      depthwise ? .convDepthwise : weight.shape[2] * weight.shape[3] == 1 ? .convPointwise : .convDense
+      depthwise
+      ? .convDepthwise
+      : grouped != nil ? .convGrouped : weight.shape[2] * weight.shape[3] == 1 ? .convPointwise : .convDense
     let flat = template.usesFlatPixels
     let pixels = flat ? template.flatTiles.size : inputBlocked || depthwise ? template.rowTiles.size : template.tile
-    let reason =
+    var reason =
       flat
       ? "runs of consecutive pixels across rows: rows narrower than two tiles"
       : "\(template.nv * pixels) accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
+    if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
     let schedule = KernelSchedule(
       kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, .packed, .packed] + layouts(e), output: .blocked(v),
       tile: .init(pixels: pixels, vectors: template.nv, reason: reason),

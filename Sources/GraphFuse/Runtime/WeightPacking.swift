@@ -3,19 +3,37 @@ enum WeightPacking {
   /// Conv weight `[O, Cin, KH, KW]` as `[O/(nv·v)][Cin/icb][KH][KW][icb][nv][v]`, zero-padded:
   /// for each input channel, the `nv` output-channel vectors the register tile needs are adjacent.
   static func conv(_ w: Tensor, vector v: Int, nv: Int, icBlock: Int) -> [Float] {
-    let (o, cin, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-    let ocGroups = (o + v * nv - 1) / (v * nv), icBlocks = (cin + icBlock - 1) / icBlock
-    var out = [Float](repeating: 0, count: ocGroups * icBlocks * kh * kw * icBlock * nv * v)
+    let blocks = (w.shape[1] + icBlock - 1) / icBlock
+    let tiles = (w.shape[0] + v * nv - 1) / (v * nv)
+    return conv(
+      w, vector: v, nv: nv, icBlock: icBlock, groups: 1, start: Array(repeating: 0, count: tiles), count: blocks)
+  }
+
+  /// Grouped conv weight `[O, Cin/groups, KH, KW]` for the tiles of ``GroupedConvBlocks``: as
+  /// `[O/(nv·v)][count][KH][KW][icb][nv][v]`, where tile `og` holds input blocks
+  /// `start[og] ..< start[og] + count`, and a weight is zero where its input channel lies outside
+  /// its output channel's group (block-diagonal), past the channels, or past the outputs.
+  static func conv(
+    _ w: Tensor, vector v: Int, nv: Int, icBlock: Int, groups: Int, start: [Int], count: Int
+  ) -> [Float] {
+    let (o, inPerGroup, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+    let (cin, outPerGroup) = (inPerGroup * groups, o / groups)
+    var out = [Float](repeating: 0, count: start.count * count * kh * kw * icBlock * nv * v)
     var k = 0
-    for og in 0..<ocGroups {
-      for ib in 0..<icBlocks {
+    for og in start.indices {
+      for ib in start[og]..<(start[og] + count) {
         for y in 0..<kh {
           for x in 0..<kw {
             for i in 0..<icBlock {
               for j in 0..<nv {
                 for l in 0..<v {
                   let oc = (og * nv + j) * v + l, ic = ib * icBlock + i
-                  if oc < o && ic < cin { out[k] = w.data[((oc * cin + ic) * kh + y) * kw + x] }
+                  if oc < o && ic < cin {
+                    let local = ic - oc / outPerGroup * inPerGroup
+                    if local >= 0 && local < inPerGroup {
+                      out[k] = w.data[((oc * inPerGroup + local) * kh + y) * kw + x]
+                    }
+                  }
                   k += 1
                 }
               }

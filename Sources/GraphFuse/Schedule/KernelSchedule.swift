@@ -6,6 +6,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case convDense = "conv dense"
     case convPointwise = "conv 1x1"
     case convDepthwise = "conv depthwise"
+    case convGrouped = "conv grouped"
     case convChain = "conv chain [1x1 ->] depthwise -> 1x1"
     case pool = "pool"
     case globalAveragePool = "global average pool"
