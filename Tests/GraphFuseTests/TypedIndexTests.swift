@@ -29,6 +29,21 @@ import Testing
     #expect(Set(program.steps.map(\.group)) == Set(plan.groups.ids))
   }
 
+  @Test func bufferIDsReadTheBufferOfTheirValue() throws {
+    let (graph, plan) = try planned()
+    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: 16)
+    for (v, b) in program.plain {
+      #expect(program.buffers[b].value == v)
+      #expect(program.buffers[b].count == graph.shape(of: v).reduce(1, *))
+    }
+    #expect(program.inputBuffers.map { program.buffers[$0].value } == graph.inputs)
+    #expect(program.outputBuffers.map { program.buffers[$0].value } == graph.outputs)
+    // The conv reads its packed weights: a constant buffer that belongs to no value.
+    let conv = try #require(program.steps.first { $0.buffers.count > 3 })
+    #expect(program.buffers[conv.buffers[1]].value == nil)
+    #expect(program.buffers[conv.buffers[1]].storage != .arena)
+  }
+
   @Test func indicesPrintAndEncodeAsBareIntegers() throws {
     let g: GroupID = 12
     #expect("\(g)" == "12")

@@ -45,3 +45,19 @@ extension Array where Element == FusedGroup {
   /// The ids of the groups, in plan order.
   public var ids: [GroupID] { indices.map(GroupID.init) }
 }
+
+/// The index of a buffer of a compiled model's program (an arena tensor or a packed constant).
+public struct BufferID: TypedIndex {
+  /// The position in the program's buffers.
+  public let index: Int
+  /// The buffer at `index` of the program.
+  public init(_ index: Int) { self.index = index }
+}
+
+extension Array where Element == BufferPlan {
+  /// The buffer with id `id`.
+  subscript(id: BufferID) -> BufferPlan {
+    get { self[id.index] }
+    set { self[id.index] = newValue }
+  }
+}

@@ -43,7 +43,7 @@ public final class CompiledModel: @unchecked Sendable {
       self.buffers = buffers
       pointers = model.program.steps.map { step in
         let p = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: max(step.buffers.count, 1))
-        for (i, b) in step.buffers.enumerated() { p[i] = buffers[b] }
+        for (i, b) in step.buffers.enumerated() { p[i] = buffers[b.index] }
         return p
       }
     }
@@ -225,7 +225,7 @@ public final class CompiledModel: @unchecked Sendable {
       lock.unlock()
     }
     for (k, b) in program.inputBuffers.enumerated() {
-      guard let dst = arena.buffers[b] else { continue }
+      guard let dst = arena.buffers[b.index] else { continue }
       inputs[k].data.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
     }
     for (s, step) in program.steps.enumerated() {
@@ -238,7 +238,7 @@ public final class CompiledModel: @unchecked Sendable {
     return zip(graph.outputs, program.outputBuffers).map { v, b in
       let count = graph.shape(of: v).reduce(1, *)
       let data = [Float](unsafeUninitializedCapacity: count) { out, n in
-        if let src = arena.buffers[b] { out.baseAddress!.update(from: src, count: count) }
+        if let src = arena.buffers[b.index] { out.baseAddress!.update(from: src, count: count) }
         n = count
       }
       return Tensor(shape: graph.shape(of: v), data: data)

@@ -53,7 +53,7 @@ enum DeploySource {
     var stepBuffers: [Int] = [], stepStart: [Int] = []
     for step in program.steps {
       stepStart.append(stepBuffers.count)
-      stepBuffers += step.buffers
+      stepBuffers += step.buffers.map(\.index)
     }
     stepStart.append(stepBuffers.count)
     let dims = { (shapes: [[Int]]) in shapes.flatMap { $0 + [Int](repeating: 0, count: max(0, 8 - $0.count)) } }
@@ -71,8 +71,8 @@ enum DeploySource {
       array("int", "gf_step_buf", ints(stepBuffers)),
       array("long", "gf_step_tasks", ints(program.steps.map(\.tasks))),
       array("gf_kernel", "gf_step_fn", program.steps.map(\.symbol)),
-      array("int", "gf_in_buf", ints(program.inputBuffers)),
-      array("int", "gf_out_buf", ints(program.outputBuffers)),
+      array("int", "gf_in_buf", ints(program.inputBuffers.map(\.index))),
+      array("int", "gf_out_buf", ints(program.outputBuffers.map(\.index))),
       array("int", "gf_in_rank", ints(inputShapes.map(\.count))),
       array("int", "gf_out_rank", ints(outputShapes.map(\.count))),
       array("int64_t", "gf_in_dims", ints(dims(inputShapes))),

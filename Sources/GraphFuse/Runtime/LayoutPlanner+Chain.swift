@@ -42,9 +42,8 @@ extension LayoutPlanner {
     t.bands = ConvChainTemplate.bands(rows: t.oh, threads: threads)
 
     var buffers = [try blockedBuffer(input, into: &program, group: g)]
-    func constant(_ data: [Float]) -> Int {
-      program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: nil))
-      return program.buffers.count - 1
+    func constant(_ data: [Float]) -> BufferID {
+      program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil))
     }
     for (k, stage) in stages.enumerated() {
       let conv = graph.nodes[stage.anchor]
@@ -59,8 +58,7 @@ extension LayoutPlanner {
       buffers.append(constant(WeightPacking.channels(biases[k], channels: channels, vector: v)))
       buffers += try operandBuffers(epilogues[k], into: &program, group: g)
     }
-    program.buffers.append(BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil))
-    buffers.append(program.buffers.count - 1)
+    buffers.append(program.addBuffer(BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil)))
     buffers.append(output(group.outputs[0], into: &program))
     t.symbol = program.nextSymbol
     let schedule = KernelSchedule(

@@ -27,7 +27,7 @@ extension LayoutPlanner {
     var kernel = MatmulKernel(
       batch: [], aBatchStrides: [], m: m, k: k, n: n, aRowStride: transA ? 1 : k, aColumnStride: transA ? m : 1,
       rhs: .packed(bias: bias != nil), epilogue: e)
-    var weights: [Int] = []
+    var weights: [BufferID] = []
     if let b = graph.constant(node.inputs[1]) {
       let packed = WeightPacking.matmul(
         b, transposed: transB, alpha: alpha, vector: vectorWidth, vectors: kernel.tile.vectors)
@@ -83,18 +83,17 @@ extension LayoutPlanner {
       into: &program)
   }
 
-  private mutating func constantBuffer(_ data: [Float], into program: inout ModelProgram) -> Int {
-    program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: nil))
-    return program.buffers.count - 1
+  private mutating func constantBuffer(_ data: [Float], into program: inout ModelProgram) -> BufferID {
+    program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil))
   }
 
   private mutating func emitMatmulKernel(
-    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [Int], group: FusedGroup,
+    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [BufferID], group: FusedGroup,
     index g: GroupID,
     into program: inout ModelProgram
   ) throws(GraphFuseError) -> Bool {
     let a = try plainBuffer(input, into: &program, group: g)
-    var operands: [Int] = []
+    var operands: [BufferID] = []
     var layouts: [KernelSchedule.Layout] = []
     for operand in kernel.epilogue.operands {
       switch operand {

@@ -10,7 +10,7 @@ struct LayoutPlanner {
   /// Threads a run may use (per-thread scratch is sized for them).
   var threads = 1
   /// Buffer of each value held in blocked layout.
-  var blocked: [ValueID: Int] = [:]
+  var blocked: [ValueID: BufferID] = [:]
 
   init(graph: Graph, plan: FusionPlan, vectorWidth: Int) {
     self.graph = graph
@@ -24,7 +24,7 @@ struct LayoutPlanner {
 
   /// The plain-layout buffer of `v`, converting from blocked layout on first need.
   mutating func plainBuffer(_ v: ValueID, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
-    -> Int
+    -> BufferID
   {
     if let b = program.plain[v] { return b }
     guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
@@ -41,20 +41,19 @@ struct LayoutPlanner {
 
   /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
   mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
-    -> Int
+    -> BufferID
   {
     if let b = blocked[v] { return b }
     let s = graph.shape(of: v)
     if let t = graph.constant(v) {
       // A constant is laid out once, at compile time.
       let data = WeightPacking.blocked(t, vector: vectorWidth)
-      program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: v))
-      blocked[v] = program.buffers.count - 1
-      return program.buffers.count - 1
+      let b = program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: v))
+      blocked[v] = b
+      return b
     }
     let source = try plainBuffer(v, into: &program, group: group)
-    program.buffers.append(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
-    let target = program.buffers.count - 1
+    let target = program.addBuffer(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     var schedule = KernelSchedule(
       .toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth), parallel: [.batch, .channelBlock])
     schedule.value = graph.values[v].name
@@ -67,14 +66,13 @@ struct LayoutPlanner {
 
   /// Buffers for the epilogue operands, in operand order.
   mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
-    -> [Int]
+    -> [BufferID]
   {
-    var result: [Int] = []
+    var result: [BufferID] = []
     for operand in e.operands {
       switch operand {
       case .channel(let data):
-        program.buffers.append(BufferPlan(count: data.count, storage: .constant(data), value: nil))
-        result.append(program.buffers.count - 1)
+        result.append(program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil)))
       case .scalar(let v): result.append(try plainBuffer(v, into: &program, group: group))
       case .full(let v): result.append(try blockedBuffer(v, into: &program, group: group))
       }
@@ -83,10 +81,10 @@ struct LayoutPlanner {
   }
 
   /// A new blocked buffer for a group's output value.
-  mutating func output(_ v: ValueID, into program: inout ModelProgram) -> Int {
-    program.buffers.append(BufferPlan(count: blockedCount(graph.shape(of: v)), storage: .arena, value: v))
-    blocked[v] = program.buffers.count - 1
-    return program.buffers.count - 1
+  mutating func output(_ v: ValueID, into program: inout ModelProgram) -> BufferID {
+    let b = program.addBuffer(BufferPlan(count: blockedCount(graph.shape(of: v)), storage: .arena, value: v))
+    blocked[v] = b
+    return b
   }
 
   /// Emits the group through a blocked-layout schedule when one applies; false means use the generic one.
@@ -181,7 +179,7 @@ struct LayoutPlanner {
           KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
         return true
       }
-      var inputs: [Int] = []
+      var inputs: [BufferID] = []
       for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
       let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
       let schedule = KernelSchedule(
@@ -203,7 +201,7 @@ struct LayoutPlanner {
   mutating func concatInPlace(_ node: Node, into program: inout ModelProgram) -> Bool {
     let out = graph.shape(of: node.outputs[0])
     guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
-    var slices: [Int] = []
+    var slices: [BufferID] = []
     for x in node.inputs {
       guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil,
         graph.producer(of: x) != nil
@@ -254,10 +252,9 @@ struct LayoutPlanner {
     } else {
       packed = WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
     }
-    program.buffers.append(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
-    let w = program.buffers.count - 1
+    let w = program.addBuffer(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
     let b = WeightPacking.channels(bias, channels: out[1], vector: v)
-    program.buffers.append(BufferPlan(count: b.count, storage: .constant(b), value: nil))
+    let biasBuffer = program.addBuffer(BufferPlan(count: b.count, storage: .constant(b), value: nil))
     let operands = try operandBuffers(e, into: &program, group: g)
     let symbol = program.nextSymbol
     var template = t
@@ -281,7 +278,7 @@ struct LayoutPlanner {
       parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
     program.addStep(
-      code, symbol: symbol, buffers: [input, w, w + 1] + operands + [result], tasks: tasks, schedule: schedule)
+      code, symbol: symbol, buffers: [input, w, biasBuffer] + operands + [result], tasks: tasks, schedule: schedule)
     return true
   }
 }

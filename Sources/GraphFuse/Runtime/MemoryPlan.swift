@@ -12,17 +12,17 @@ struct MemoryPlan {
     let n = program.buffers.count
     var first = [Int](repeating: Int.max, count: n), last = [Int](repeating: -1, count: n)
     for (s, step) in program.steps.enumerated() {
-      for b in step.buffers {
+      for b in step.buffers.map(\.index) {
         first[b] = min(first[b], s)
         last[b] = max(last[b], s)
       }
     }
-    for b in program.inputBuffers { first[b] = -1; last[b] = max(last[b], -1) }
-    for b in program.outputBuffers { last[b] = program.steps.count; first[b] = min(first[b], program.steps.count) }
+    for b in program.inputBuffers.map(\.index) { first[b] = -1; last[b] = max(last[b], -1) }
+    for b in program.outputBuffers.map(\.index) { last[b] = program.steps.count; first[b] = min(first[b], program.steps.count) }
     // Views: the root buffer and the offset in it, following views of views (nested concats).
     let roots: [(root: Int, offset: Int)] = (0..<n).map { b in
       var (root, offset) = (b, 0)
-      while let view = program.buffers[root].view { (root, offset) = (view.base, offset + view.offset) }
+      while let view = program.buffers[root].view { (root, offset) = (view.base.index, offset + view.offset) }
       return (root, offset)
     }
     for b in 0..<n where roots[b].root != b && last[b] >= first[b] {

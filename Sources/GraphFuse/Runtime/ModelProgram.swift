@@ -19,14 +19,14 @@ struct BufferPlan {
 
 /// A buffer that lives inside another: `count` floats starting `offset` floats into `base`.
 struct BufferView: Equatable {
-  var base: Int
+  var base: BufferID
   var offset: Int
 }
 
 /// One kernel launch: a C function over task range `[0, tasks)` reading and writing buffers.
 struct StepPlan {
   var symbol: String
-  var buffers: [Int]
+  var buffers: [BufferID]
   var tasks: Int
   /// The plan group the step belongs to (layout changes count toward the group that needs them).
   var group: GroupID
@@ -41,10 +41,10 @@ struct ModelProgram {
   /// The symbol of each distinct kernel text (with its own symbol blanked out).
   private var symbolOfKernel: [String: String] = [:]
   /// The buffers holding graph inputs and outputs in plain layout, in graph order.
-  var inputBuffers: [Int] = []
-  var outputBuffers: [Int] = []
+  var inputBuffers: [BufferID] = []
+  var outputBuffers: [BufferID] = []
   /// Buffer of each value in plain layout.
-  var plain: [ValueID: Int] = [:]
+  var plain: [ValueID: BufferID] = [:]
   /// The schedules of each plan group's kernels (layout changes it needs included), in plan order.
   var schedules: [[KernelSchedule]] = []
   /// Floats per SIMD vector of the blocked layout.
@@ -56,20 +56,26 @@ struct ModelProgram {
   }
 
   /// The plain-layout buffer of a value, created on first use.
-  mutating func plainBuffer(_ graph: Graph, _ v: ValueID) -> Int {
+  mutating func plainBuffer(_ graph: Graph, _ v: ValueID) -> BufferID {
     if let b = plain[v] { return b }
     let count = graph.shape(of: v).reduce(1, *)
     let storage: BufferStorage = graph.constant(v).map { .constant($0.data) } ?? .arena
-    buffers.append(BufferPlan(count: count, storage: storage, value: v))
-    plain[v] = buffers.count - 1
-    return buffers.count - 1
+    let b = addBuffer(BufferPlan(count: count, storage: storage, value: v))
+    plain[v] = b
+    return b
+  }
+
+  /// Adds a buffer and returns its id.
+  mutating func addBuffer(_ buffer: BufferPlan) -> BufferID {
+    buffers.append(buffer)
+    return BufferID(buffers.count - 1)
   }
 
   /// Adds a C function and its launch. A function identical to one already emitted (same
   /// schedule and shapes: the same text up to its symbol) is not emitted again; the step
   /// launches the earlier one.
   mutating func addStep(
-    _ function: String, symbol: String, buffers: [Int], tasks: Int, schedule: KernelSchedule, nest: LoopNest? = nil
+    _ function: String, symbol: String, buffers: [BufferID], tasks: Int, schedule: KernelSchedule, nest: LoopNest? = nil
   ) {
     let group = schedule.group
     let key = KernelFunction.blanking(symbol, in: function)
@@ -88,7 +94,7 @@ struct ModelProgram {
   }
 
   /// Adds the kernel a loop nest renders to and its launch (tasks: the nest's parallel extent).
-  mutating func addStep(_ nest: LoopNest, buffers: [Int], schedule: KernelSchedule) {
+  mutating func addStep(_ nest: LoopNest, buffers: [BufferID], schedule: KernelSchedule) {
     let symbol = nextSymbol
     addStep(
       CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount,
@@ -134,7 +140,7 @@ struct ModelProgram {
       // Innermost loops over contiguous elements become explicit vector loops (softmax and layer
       // norm rows, elementwise tails with exp/erf/tanh that clang would not vectorize).
       nest.body = InnerVectorize.apply(nest.body, width: vectorWidth)
-      var bufferIDs: [Int] = []
+      var bufferIDs: [BufferID] = []
       for b in nest.buffers {
         bufferIDs.append(
           b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
