@@ -18,7 +18,9 @@ struct MemoryPlan {
       }
     }
     for b in program.inputBuffers.map(\.index) { first[b] = -1; last[b] = max(last[b], -1) }
-    for b in program.outputBuffers.map(\.index) { last[b] = program.steps.count; first[b] = min(first[b], program.steps.count) }
+    for b in program.outputBuffers.map(\.index) {
+      last[b] = program.steps.count; first[b] = min(first[b], program.steps.count)
+    }
     // Views: the root buffer and the offset in it, following views of views (nested concats).
     let roots: [(root: Int, offset: Int)] = (0..<n).map { b in
       var (root, offset) = (b, 0)
