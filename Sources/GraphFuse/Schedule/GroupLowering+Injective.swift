@@ -7,7 +7,7 @@ extension GroupLowering {
     let out = graph.shape(of: node.outputs[0])
     switch node.op {
     case "reshape", "flatten", "squeeze", "unsqueeze":
-      return try value(node.inputs[0], at: Self.unflatten(Self.flat(idx, out), x))
+      return try value(node.inputs[0], at: Self.reshape(idx, from: out, to: x))
     case "transpose":
       let perm = a.ints("perm", default: Array((0..<x.count).reversed()))
       var inIdx = [IndexExpr](repeating: .constant(0), count: x.count)
@@ -58,6 +58,42 @@ extension GroupLowering {
     default:
       throw GraphFuseError("no compiled index remap for this op", node: node.name, op: node.op)
     }
+  }
+
+  /// The input index of a reshape from `x` to `out` at output index `idx`, axis group by axis
+  /// group: runs of axes whose extents multiply to the same product on both sides map onto each
+  /// other, so an axis kept as it is keeps its index, merged axes become one flat index and only a
+  /// split axis needs a division (instead of a division and modulo per axis of the whole flat
+  /// offset). Extent-1 axes take index 0.
+  static func reshape(_ idx: [IndexExpr], from out: [Int], to x: [Int]) -> [IndexExpr] {
+    var result = [IndexExpr](repeating: .constant(0), count: x.count)
+    let outAxes = out.indices.filter { out[$0] != 1 }, inAxes = x.indices.filter { x[$0] != 1 }
+    var o = 0, i = 0
+    while o < outAxes.count && i < inAxes.count {
+      var groupOut = [outAxes[o]], groupIn = [inAxes[i]]
+      var po = out[outAxes[o]], pi = x[inAxes[i]]
+      o += 1
+      i += 1
+      while po != pi {
+        if po < pi {
+          guard o < outAxes.count else { break }
+          groupOut.append(outAxes[o])
+          po *= out[outAxes[o]]
+          o += 1
+        } else {
+          guard i < inAxes.count else { break }
+          groupIn.append(inAxes[i])
+          pi *= x[inAxes[i]]
+          i += 1
+        }
+      }
+      guard po == pi else { return unflatten(flat(idx, out), x) }
+      let local = flat(groupOut.map { idx[$0] }, groupOut.map { out[$0] })
+      let parts = unflatten(local, groupIn.map { x[$0] })
+      for (axis, part) in zip(groupIn, parts) { result[axis] = part }
+    }
+    guard o == outAxes.count && i == inAxes.count else { return unflatten(flat(idx, out), x) }
+    return result
   }
 
   /// Training batch norm: per channel, the batch mean and biased variance, then the normalized

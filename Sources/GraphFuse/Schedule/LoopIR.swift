@@ -15,14 +15,30 @@ public indirect enum IndexExpr: Sendable, Equatable {
   /// `table[a]`: a constant lookup (gather indices).
   case table([Int], IndexExpr)
 
-  /// `a + b`, folding constants.
+  /// `a + b`, folding constants and re-joining a split index: `(x/k)·k + x%k` is `x` and
+  /// `(x/k)%m·k + x%k` is `x%(k·m)` (exact under C's truncating division), so a reshape followed
+  /// by its inverse indexes with `x` itself.
   public static func + (a: IndexExpr, b: IndexExpr) -> IndexExpr {
+    if let joined = join(a, b) { return joined }
     switch (a, b) {
     case (.constant(0), _): return b
     case (_, .constant(0)): return a
     case (.constant(let x), .constant(let y)): return .constant(x + y)
     case (.add(let p, .constant(let x)), .constant(let y)): return p + .constant(x + y)
+    case (.add(let p, let q), _):
+      if let joined = join(q, b) { return p + joined }
+      return .add(a, b)
     default: return .add(a, b)
+    }
+  }
+
+  /// `hi + lo` as one expression when they are the high and low parts of one split index.
+  private static func join(_ hi: IndexExpr, _ lo: IndexExpr) -> IndexExpr? {
+    guard case .mod(let x, let k) = lo else { return nil }
+    switch hi {
+    case .mul(.div(let y, let k1), let k2) where k1 == k && k2 == k && x == y: return x
+    case .mul(.mod(.div(let y, let k1), let m), let k2) where k1 == k && k2 == k && x == y: return .mod(x, k * m)
+    default: return nil
     }
   }
 
