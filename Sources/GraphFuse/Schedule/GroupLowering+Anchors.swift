@@ -46,6 +46,9 @@ extension GroupLowering {
     case "softmax":
       let x = graph.shape(of: node.inputs[0])
       let axis = Injective.axis(a.int("axis", default: -1), rank: x.count) ?? 0
+      if let buffer = storedRows[n], let (_, inverse) = rowLocals[n] {
+        return .binary(.mul, .load(buffer, Self.flat(idx, graph.shape(of: node.outputs[0]))), .local(inverse))
+      }
       if let (m, s) = rowLocals[n] {
         let e = try value(node.inputs[0], at: idx)
         return .binary(.div, .unary(.exp, .binary(.sub, e, .local(m))), .local(s))
@@ -72,9 +75,12 @@ extension GroupLowering {
   }
 
   /// Statements computing a softmax row's max and sum of exponentials; records them in `rowLocals`.
-  mutating func softmaxRow(_ n: Int, idx: [IndexExpr], axis: Int, rowVar: String?) throws(GraphFuseError) -> (
-    [Stmt], (max: String, sum: String)
-  ) {
+  /// With `storeTo` (the group's output buffer, of the softmax's shape) the sum pass also stores
+  /// each exponential there and the sum local ends as 1/sum: the output pass then multiplies
+  /// instead of evaluating every exponential a second time.
+  mutating func softmaxRow(_ n: Int, idx: [IndexExpr], axis: Int, rowVar: String?, storeTo: String? = nil)
+    throws(GraphFuseError) -> ([Stmt], (max: String, sum: String))
+  {
     let node = graph.nodes[n]
     let extent = graph.shape(of: node.inputs[0])[axis]
     let m = fresh("rowmax"), s = fresh("rowsum"), r = fresh("r")
@@ -86,14 +92,23 @@ extension GroupLowering {
     let x2 = try value(node.inputs[0], at: rowIdx)
     let inner = prelude
     prelude = saved
-    let stats: [Stmt] = [
+    let exponential = ValueExpr.unary(.exp, .binary(.sub, x2, .local(m)))
+    var sumBody = inner + [.accumulate(s, .sum, exponential)]
+    if let storeTo {
+      let e = fresh("e")
+      let index = Self.flat(rowIdx, graph.shape(of: node.outputs[0]))
+      sumBody = inner + [.declare(e, exponential), .store(storeTo, index, .local(e)), .accumulate(s, .sum, .local(e))]
+    }
+    var stats: [Stmt] = [
       .declare(m, .constant(-.infinity)),
       .loop(variable: r, extent: extent, kind: .serial, body: inner + [.accumulate(m, .max, x1)]),
       .declare(s, .constant(0)),
-      .loop(
-        variable: r, extent: extent, kind: .serial,
-        body: inner + [.accumulate(s, .sum, .unary(.exp, .binary(.sub, x2, .local(m))))]),
+      .loop(variable: r, extent: extent, kind: .serial, body: sumBody),
     ]
+    if let storeTo {
+      stats.append(.assign(s, .binary(.div, .constant(1), .local(s))))
+      storedRows[n] = storeTo
+    }
     rowLocals[n] = (m, s)
     _ = rowVar
     return (stats, (m, s))

@@ -14,6 +14,9 @@ struct GroupLowering {
   var prelude: [Stmt] = []
   /// Softmax row statistics computed outside the row loop, by node.
   var rowLocals: [Int: (max: String, sum: String)] = [:]
+  /// Softmax rows whose exponentials the statistics pass already stored in the output buffer
+  /// (the local `sum` then holds 1/sum): node → output buffer name.
+  var storedRows: [Int: String] = [:]
 
   init(graph: Graph, group: FusedGroup) {
     self.graph = graph
@@ -108,11 +111,30 @@ struct GroupLowering {
     for (k, out) in group.outputs.enumerated() {
       prelude = []
       rowLocals = [:]
+      storedRows = [:]
       let body = try outputLoops(out)
       let suffix = group.outputs.count > 1 ? "_out\(k)" : ""
       nests.append(LoopNest(name: group.name + suffix, buffers: buffers, body: body))
     }
     return nests
+  }
+
+  /// True when every member downstream of the anchor is elementwise over the output's shape, so
+  /// the output at an index reads the anchor's value at that same index only.
+  private func elementwiseTail(_ out: ValueID) -> Bool {
+    var upstream = Set<Int>(), stack = [group.anchor]
+    while let n = stack.popLast() {
+      for input in graph.nodes[n].inputs {
+        if let p = graph.producer(of: input), members.contains(p), upstream.insert(p).inserted { stack.append(p) }
+      }
+    }
+    let shape = graph.shape(of: out)
+    return group.nodes.allSatisfy { n in
+      if n == group.anchor || upstream.contains(n) { return true }
+      let node = graph.nodes[n]
+      guard let def = OpRegistry.definitions[node.op], def.scalar != nil else { return false }
+      return def.pattern(node.attributes) <= .broadcast && node.outputs.allSatisfy { graph.shape(of: $0) == shape }
+    }
   }
 
   /// Loops over the output's index space: leading axes flattened into one parallel loop,
@@ -156,7 +178,8 @@ struct GroupLowering {
     if let r = rowAxis {
       let (stats, _) =
         anchorNode.op == "softmax"
-        ? try softmaxRow(group.anchor, idx: idx, axis: r, rowVar: vars[r])
+        ? try softmaxRow(
+          group.anchor, idx: idx, axis: r, rowVar: vars[r], storeTo: elementwiseTail(out) ? name : nil)
         : try layerNormRow(group.anchor, idx: idx, axis: r)
       prelude = []
       let e = try value(out, at: idx)
