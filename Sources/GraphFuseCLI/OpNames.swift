@@ -23,6 +23,7 @@ enum OpNames {
     "ReduceSum": ["reduce_sum"], "ReduceMax": ["reduce_max"], "Softmax": ["softmax"],
     "LayerNormalization": ["layer_norm"], "Gelu": ["gelu"], "Erf": ["erf"], "Einsum": ["einsum"],
     "Equal": ["equal"], "Not": ["not"], "Where": ["where"], "Mod": ["mod"], "Expand": ["expand"],
+    "GatherND": ["gather"], "ReduceL2": ["reduce_sum"], "ReduceSumSquare": ["reduce_sum"],
   ]
 
   /// The IR ops `--keep` can keep whole (the ones the optimizer would otherwise fold or decompose).

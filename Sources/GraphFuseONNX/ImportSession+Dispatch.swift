@@ -10,6 +10,7 @@ extension ImportSession {
     "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad",
     "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
+    "GatherND", "ReduceL2", "ReduceSumSquare",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -65,6 +66,9 @@ extension ImportSession {
     case "Range": return try range(node)
     case "ScatterND": return try scatterND(node)
     case "Resize": return try resize(node)
+    case "GatherND": return try gatherND(node)
+    case "ReduceL2": return try reduceSquares(node, root: true)
+    case "ReduceSumSquare": return try reduceSquares(node, root: false)
     default: throw node.error("is not supported")
     }
   }

@@ -48,7 +48,9 @@ enum ONNXValidation {
     "Erf": [], "Not": [], "Equal": ["broadcast", "axis"], "Where": [], "Expand": [], "Range": [],
     "Gelu": ["approximate"],
     "LayerNormalization": ["axis", "epsilon", "stash_type"], "Mod": ["fmod"], "Einsum": ["equation"],
-    "ScatterND": ["reduction"],
+    "ScatterND": ["reduction"], "GatherND": ["batch_dims"],
+    "ReduceL2": ["axes", "keepdims", "noop_with_empty_axes"],
+    "ReduceSumSquare": ["axes", "keepdims", "noop_with_empty_axes"],
     "Resize": [
       "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside",
       "extrapolation_value",
