@@ -171,15 +171,16 @@ import Testing
     #expect(try ModelProgram.build(graph, plan: plan, vectorWidth: 16).schedules[1].map(\.kind) == [.globalAveragePool])
   }
 
-  @Test func convUsesBlockedTemplate() throws {
+  @Test func convUsesBlockedSchedule() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 32, 8, 8])
     b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [32, 32, 3, 3], seed: 1), padding: 1)))
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
     let c = try Lowering.cSource(graph, plan: plan, group: 0)
-    #expect(c.contains("tile(in, wt, bias"))
-    #expect(c.contains("gf_vmax"))
+    // The register tile: 10 or 11 pixels × 2 vectors of accumulators, the epilogue on each before its store.
+    #expect(c.contains("acc1_9 += (w1 * x9);"))
+    #expect(c.contains("gf_vmax(acc1_9, gf_splat(0.0f))"))
   }
 
   @Test(arguments: cases) func fusedGroup(_ c: CompiledCase) throws { try T.check(c) }

@@ -116,4 +116,105 @@ import Testing
   func floatLiteralsParseInC(_ value: Double, _ text: String) {
     #expect(ExprText.literal(value) == text)
   }
+
+  /// Pointer locals (plain and border-checked), index arrays, selects and vector FMAs with a
+  /// broadcast scalar, as C and as printed.
+  @Test func pointersAndIndexArraysRenderAndPrint() {
+    let i = IndexExpr.variable("i")
+    let nest = LoopNest(
+      name: "k",
+      buffers: [
+        BufferDecl(name: "in", count: 64, isOutput: false, value: 0),
+        BufferDecl(name: "out", count: 32, isOutput: true, value: 1),
+      ],
+      body: [
+        .loop(
+          variable: "task", extent: 2, kind: .parallel,
+          body: [
+            .declareIndexArray("offs", 2),
+            .loop(
+              variable: "i", extent: 2, kind: .serial,
+              body: [.setIndex("offs", i, .select([.inRange(i + .variable("task"), 0, 2)], i * 16, .constant(-1)))]),
+            .pointer("row", base: "in", .variable("task") * 32, checked: []),
+            .pointer("px", base: "row", .element("offs", .constant(1)), 
+              checked: [.inRange(.element("offs", .constant(1)), 0, 32)]),
+            .declareVector("acc", .vload("row", .constant(0))),
+            .accumulate("acc", .sum, .binary(.mul, .local("acc"), .load("px", .constant(3)))),
+            .vstore("out", .variable("task") * 16, .local("acc")),
+          ])
+      ])
+    #expect(
+      CEmitter.function(nest, symbol: "f") == """
+        void f(float *const *bufs, long task_begin, long task_end) {
+          const float *restrict in = bufs[0];
+          float *restrict out = bufs[1];
+          for (long task = task_begin; task < task_end; task++) {
+            long offs[2];
+            for (long i = 0; i < 2; i++) {
+              offs[i] = ((unsigned long)(i + task) < 2ul ? i*16 : -1);
+            }
+            const float *row = in + task*32;
+            const float *px = (unsigned long)(offs[1]) < 32ul ? row + offs[1] : gf_zeros;
+            gf_vf acc = gf_load(row + 0);
+            acc += (acc * px[3]);
+            gf_store(out + task*16, acc);
+          }
+        }
+        """)
+    #expect(
+      nest.description == """
+        // k
+        // in  in: float[64]
+        // out out: float[32]
+        parallel (task, 0, 2) {
+          int offs[2]
+          for (i, 0, 2) {
+            offs[i] = ((unsigned long)(i + task) < 2ul ? i*16 : -1)
+          }
+          pointer row = &in[task*32]
+          pointer px = 0 <= offs[1] < 32 ? &row[offs[1]] : zeros
+          vector acc = gf_load(row + 0)
+          acc += (acc * px[3])
+          out[task*16 +: V] = acc
+        }
+        """)
+  }
+
+  /// Tiles of a row grouped into loops: a run ends where the width or the border check changes.
+  @Test func tileRunsSplitAtBordersAndWidths() {
+    let tiles: [(ox: Int, width: Int, checked: Bool)] = [
+      (0, 12, true), (12, 11, false), (23, 11, false), (34, 11, false), (45, 11, true),
+    ]
+    #expect(
+      Tiling.runs(tiles) == [
+        .init(start: 0, count: 1, width: 12, checked: true), .init(start: 12, count: 3, width: 11, checked: false),
+        .init(start: 45, count: 1, width: 11, checked: true),
+      ])
+    #expect(Tiling.evenSplit(56, maxTile: 12) == (5, 1, 12))
+  }
+
+  /// `lower --emit loops` shows the conv nest that runs: the unrolled register tile, hoisted
+  /// pointers and the checked border pixels, headed by its schedule.
+  @Test(arguments: [(16, false), (1, false), (16, true)] as [(Int, Bool)])
+  func convLoopsAreTheRunningNest(_ channels: Int, _ depthwise: Bool) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, channels, 30, 30])
+    let weight = b.constant(
+      Tensor(shape: [32 / (depthwise ? 2 : 1), depthwise ? 1 : channels, 3, 3], repeating: 0.5), name: "w")
+    let conv = try b.conv2d(x, weight: weight, padding: 1, groups: depthwise ? channels : 1, name: "conv")
+    b.output(try b.relu(conv, name: "out"))
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1]]))
+    let nests = try Lowering.runningLoops(graph, plan: plan, group: 0)
+    let text = nests.map(\.description).joined(separator: "\n")
+    #expect(!text.contains("reference loop nest"))
+    #expect(text.contains(depthwise ? "schedule: conv depthwise" : "schedule: conv dense"))
+    #expect(text.contains("vector acc0_0 = gf_load(bias + "))
+    if channels == 1 {
+      #expect(text.contains("if (0 <= ix < 30) {"))
+      #expect(text.contains("pointer px = &rowp[ix]"))
+    } else {
+      #expect(text.contains("pointer px0 = 0 <= ix < 30 ? &rowp[ix*\(System.vectorWidth)] : zeros"))
+    }
+  }
 }

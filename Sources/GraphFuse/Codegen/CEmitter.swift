@@ -58,6 +58,13 @@ enum CEmitter {
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .let_(let n, let e): lines.append("\(pad)long \(n) = \(ExprText.index(e));")
+        case .pointer(let n, let base, let i, let checked):
+          let target = "\(base) + \(ExprText.index(i))"
+          lines.append(
+            "\(pad)const float *\(n) = "
+              + (checked.isEmpty ? "\(target);" : "\(ExprText.conditions(checked)) ? \(target) : gf_zeros;"))
+        case .declareIndexArray(let n, let count): lines.append("\(pad)long \(n)[\(count)];")
+        case .setIndex(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.index(e));")
         }
       }
     }
@@ -88,7 +95,11 @@ enum CEmitter {
       case .add(let a, let b):
         index(a)
         index(b)
-      case .mul(let a, _), .div(let a, _), .mod(let a, _): index(a)
+      case .mul(let a, _), .div(let a, _), .mod(let a, _), .element(_, let a): index(a)
+      case .select(let cs, let a, let b):
+        cs.forEach(cond)
+        index(a)
+        index(b)
       default: break
       }
     }
@@ -126,6 +137,13 @@ enum CEmitter {
         cs.forEach(cond)
         collectTables(b, &out)
       case .let_(_, let e): index(e)
+      case .pointer(_, _, let i, let cs):
+        index(i)
+        cs.forEach(cond)
+      case .setIndex(_, let i, let e):
+        index(i)
+        index(e)
+      case .declareIndexArray: break
       }
     }
   }

@@ -57,7 +57,7 @@ struct ConvChainTemplate {
 
   /// Calls `call(T)` for every tile of a row, with `T` a literal so the tile function specializes.
   private func rowTiles(_ width: Int, maxTile: Int, _ call: (String) -> String) -> String {
-    let (count, big, size) = TemplateText.evenSplit(width, maxTile: maxTile)
+    let (count, big, size) = Tiling.evenSplit(width, maxTile: maxTile)
     return """
       for (long k = 0, ox = 0; k < \(count); k++) {
             if (k < \(big)) { \(call("\(size)")); ox += \(size); } else { \(call("\(max(size - 1, 1))")); ox += \(max(size - 1, 1)); }

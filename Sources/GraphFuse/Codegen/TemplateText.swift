@@ -6,14 +6,6 @@ enum TemplateText {
     c % v == 0 ? "" : "if (\(block) == \((c + v - 1) / v - 1)) for (int l = \(c % v); l < GF_V; l++) r[l] = 0.0f;"
   }
 
-  /// `width` items split evenly into tiles of at most `maxTile`: the tile count, how many tiles
-  /// take the larger size, and the larger size (the others are one smaller).
-  static func evenSplit(_ width: Int, maxTile: Int) -> (count: Int, big: Int, size: Int) {
-    let count = (width + maxTile - 1) / maxTile
-    let size = (width + count - 1) / count
-    return (count, width - count * (size - 1), size)
-  }
-
   /// For input channel `i` of a register tile: the `nv` weight-vector loads from `wp`, and the
   /// FMAs of broadcast input `xv` into `acc[j][t]`.
   static func broadcastFMA(nv: Int) -> (loads: String, fmas: String) {

@@ -233,8 +233,8 @@ struct LayoutPlanner {
     guard let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
     let win = Window2D(node.attributes, kernel: [weight.shape[2], weight.shape[3]])
     let inputBlocked = depthwise || grouped != nil || blocked[node.inputs[0]] != nil || x[1] >= v
-    let t = ConvTemplate(
-      symbol: "", n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
+    let t = BlockedConv(
+      n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
       pl: win.pads[1],
       dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e,
@@ -256,29 +256,23 @@ struct LayoutPlanner {
     let b = WeightPacking.channels(bias, channels: out[1], vector: v)
     let biasBuffer = program.addBuffer(BufferPlan(count: b.count, storage: .constant(b), value: nil))
     let operands = try operandBuffers(e, into: &program, group: g)
-    let symbol = program.nextSymbol
-    var template = t
-    template.symbol = symbol
     let result = output(e.output, into: &program)
-    let (code, tasks) = template.compiled
     let kind: KernelSchedule.Kind =
       depthwise
       ? .convDepthwise
       : grouped != nil ? .convGrouped : weight.shape[2] * weight.shape[3] == 1 ? .convPointwise : .convDense
-    let flat = template.usesFlatPixels
-    let pixels = flat ? template.flatTiles.size : inputBlocked || depthwise ? template.rowTiles.size : template.tile
+    let flat = t.usesFlatPixels
     var reason =
       flat
       ? "runs of consecutive pixels across rows: rows narrower than two tiles"
-      : "\(template.nv * pixels) accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
+      : "\(t.nv * t.tilePixels) accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
     let schedule = KernelSchedule(
       kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, .packed, .packed] + layouts(e), output: .blocked(v),
-      tile: .init(pixels: pixels, vectors: template.nv, reason: reason),
+      tile: .init(pixels: t.tilePixels, vectors: t.nv, reason: reason),
       parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
-    program.addStep(
-      code, symbol: symbol, buffers: [input, w, biasBuffer] + operands + [result], tasks: tasks, schedule: schedule)
+    program.addStep(t.nest, buffers: [input, w, biasBuffer] + operands + [result], schedule: schedule)
     return true
   }
 }

@@ -10,6 +10,8 @@ enum ExprText {
     case .div(let a, let k): return "\(atom(a))/\(k)"
     case .mod(let a, let k): return "\(atom(a))%\(k)"
     case .table(let t, let a): return "tab\(tableID(t))[\(index(a))]"
+    case .element(let n, let a): return "\(n)[\(index(a))]"
+    case .select(let cs, let a, let b): return "(\(conditions(cs)) ? \(index(a)) : \(index(b)))"
     }
   }
 
@@ -68,6 +70,15 @@ enum ExprText {
     case .unary(let f, let a): return COps.unary(f, value(a, vectors: vectors), vector: isVector(a, vectors))
     case .binary(let f, let a, let b):
       let vector = isVector(e, vectors)
+      // C widens a scalar operand of `+ - * /` to a vector itself, as one broadcast; `gf_splat`
+      // (`{0…} + x`, which must keep -0.0) would add a vector add to every FMA of a register tile.
+      if vector, [.add, .sub, .mul, .div].contains(f) {
+        func bare(_ x: ValueExpr) -> String {
+          if case .constant = x { return operand(x, true, vectors) }
+          return value(x, vectors: vectors)
+        }
+        return COps.binary(f, bare(a), bare(b), vector: true)
+      }
       return COps.binary(f, operand(a, vector, vectors), operand(b, vector, vectors), vector: vector)
     case .select(let cs, let a, let b):
       let vector = isVector(e, vectors)
@@ -133,6 +144,13 @@ extension LoopNest {
           lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
         case .copy(let t, let ti, let src, let si, let count):
           lines.append("\(pad)\(t)[\(ExprText.index(ti)) +: \(count)] = \(src)[\(ExprText.index(si)) +: \(count)]")
+        case .pointer(let n, let base, let i, let checked):
+          let target = "&\(base)[\(ExprText.index(i))]"
+          lines.append(
+            "\(pad)pointer \(n) = "
+              + (checked.isEmpty ? target : "\(ExprText.conditions(checked, forC: false)) ? \(target) : zeros"))
+        case .declareIndexArray(let n, let count): lines.append("\(pad)int \(n)[\(count)]")
+        case .setIndex(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.index(e))")
         }
       }
     }

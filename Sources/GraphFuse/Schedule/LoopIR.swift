@@ -14,6 +14,10 @@ public indirect enum IndexExpr: Sendable, Equatable {
   case mod(IndexExpr, Int)
   /// `table[a]`: a constant lookup (gather indices).
   case table([Int], IndexExpr)
+  /// `name[a]`: an element of an index-array local (``Stmt/declareIndexArray(_:_:)``).
+  case element(String, IndexExpr)
+  /// `conditions ? a : b`.
+  case select([IndexCondition], IndexExpr, IndexExpr)
 
   /// `a + b`, folding constants and re-joining a split index: `(x/k)·k + x%k` is `x` and
   /// `(x/k)%m·k + x%k` is `x%(k·m)` (exact under C's truncating division), so a reshape followed
@@ -159,6 +163,15 @@ public indirect enum Stmt: Sendable, Equatable {
   case setLane(String, IndexExpr, ValueExpr)
   /// `count` floats from `source[sourceIndex…]` to `target[targetIndex…]`: a block copy.
   case copy(target: String, IndexExpr, source: String, IndexExpr, count: Int)
+  /// A pointer local `name = base + index` into a buffer or another pointer, hoisted out of the
+  /// loops below it; with conditions, it points at the zero row instead when any fails (a padded
+  /// border pixel reads zeros). Loads through it read as loads from `name`.
+  case pointer(String, base: String, IndexExpr, checked: [IndexCondition])
+  /// `int name[count]`: an array of index locals, set with ``setIndex(_:_:_:)`` and read with
+  /// ``IndexExpr/element(_:_:)`` (offsets computed once and reused by inner loops).
+  case declareIndexArray(String, Int)
+  /// `name[index] = value` for an index-array local.
+  case setIndex(String, IndexExpr, IndexExpr)
 }
 
 /// A buffer a loop nest reads or writes, with its role and element count.

@@ -1,0 +1,321 @@
+/// The blocked direct-convolution schedule (in the spirit of TVM's `conv2d_NCHWc` and MLAS):
+/// output in `NCHW[v]c`, a register tile of `T` output pixels × `nv` channel vectors, FMA over
+/// input channels and the kernel window, the epilogue applied to the registers before one store.
+///
+/// Tile sizes come from the register file: with 32 vector registers (AVX-512), `nv = 2` channel
+/// vectors × 12 pixels keeps 24 accumulators + 2 weight vectors + 1 broadcast in registers and
+/// issues 2 + 12 loads per 24 FMAs (below the 2 loads/cycle limit); with `nv = 1` up to 14 pixels.
+/// A row is split evenly so every tile is `size` or `size − 1` wide; tiles touching a border are
+/// "checked": their pixels outside the input point at the zero row. (Plain-layout input, used by
+/// first layers with fewer channels than a vector, takes single checked pixels at the borders.)
+/// Measured here: 2 × 12 ≈ 3 × 8 ≈ 4 × 6 within noise, 1 × 24 slower — the tile is not the limit.
+///
+/// The schedule is lowered to a ``LoopNest`` (``nest``): the register tile is unrolled into
+/// vector locals `acc<j>_<t>`, the row is split into runs of equal tiles at the padded borders,
+/// and pointers to input rows, pixels and weights are hoisted out of the reduction loops.
+struct BlockedConv {
+  /// Input `[n, cin, h, w]`, output `[n, cout, oh, ow]`, kernel `[kh, kw]`.
+  var n, cin, h, w, cout, oh, ow, kh, kw: Int
+  var sh, sw, pt, pl, dh, dw: Int
+  /// Input layout: blocked `NCHW[v]c` or plain NCHW (first layers with few channels).
+  var inputBlocked: Bool
+  /// Depthwise (groups == cin == cout): vectorize over channels, no input-channel reduction.
+  var depthwise: Bool
+  var v: Int
+  var epilogue: Epilogue
+  /// A grouped conv: the run of input blocks each tile reads (block-diagonal weights).
+  var grouped: GroupedConvBlocks? = nil
+
+  var outBlocks: Int { (cout + v - 1) / v }
+  var inBlocks: Int { (cin + v - 1) / v }
+  /// Channel vectors per register tile.
+  var nv: Int { grouped?.vectors ?? (!depthwise && outBlocks % 2 == 0 && v == 16 ? 2 : 1) }
+  /// Input channel blocks a tile reduces over: all of them, one for plain input, or for a
+  /// grouped conv the run of ``GroupedConvBlocks/count`` blocks its groups read.
+  var blockCount: Int { grouped?.count ?? (inputBlocked ? inBlocks : 1) }
+  /// The input block of reduction step `ib`: `ib`, or for a grouped conv `ib` past the first
+  /// block of the tile's run (a constant table indexed by the channel vector group).
+  private var inputBlock: IndexExpr {
+    guard let grouped else { return Self.v("ib") }
+    return .table(grouped.start, og) + Self.v("ib")
+  }
+  /// Input channels per packed weight block.
+  var icBlock: Int { inputBlocked ? v : cin }
+  /// Output columns whose whole window is inside the input: `[begin, end)`.
+  var interior: (begin: Int, end: Int) {
+    let begin = min(ow, (pl + sw - 1) / sw)
+    let last = w - 1 + pl - (kw - 1) * dw
+    let end = last < 0 ? begin : max(begin, min(ow, last / sw + 1))
+    return (begin, end)
+  }
+  /// Pixels per register tile of plain-input rows: the largest register budget, split evenly
+  /// over the interior.
+  var tile: Int {
+    let width = interior.end - interior.begin
+    return width > 0 ? Tiling.evenSplit(width, maxTile: maxTile).size : 1
+  }
+  /// For blocked input, the whole row split evenly: (tiles, tiles of the larger size, larger size).
+  var rowTiles: (count: Int, big: Int, size: Int) { Tiling.evenSplit(ow, maxTile: maxTile) }
+  /// Blocked input, a full conv (not depthwise), and rows too narrow for whole tiles.
+  var usesFlatPixels: Bool { inputBlocked && !depthwise && ow < 2 * maxTile }
+  /// Register budget (see the type's documentation): 2 vectors × 12 pixels, or 1 × 14.
+  var maxTile: Int { nv == 2 ? 12 : (v == 16 ? 14 : 6) }
+  /// The output pixels split evenly: (tiles, tiles of the larger size, larger size).
+  var flatTiles: (count: Int, big: Int, size: Int) { Tiling.evenSplit(oh * ow, maxTile: maxTile) }
+  /// The pixels of the register tile the schedule uses.
+  var tilePixels: Int { usesFlatPixels ? flatTiles.size : inputBlocked || depthwise ? rowTiles.size : tile }
+
+  /// The loop nest of the schedule this conv uses.
+  var nest: LoopNest { usesFlatPixels ? flatNest : rowNest }
+
+  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+  private var channelGroups: Int { outBlocks / nv }
+
+  /// Buffers: input, packed weights, packed bias, epilogue operands, output.
+  private var buffers: [BufferDecl] {
+    let inCount = inputBlocked || depthwise ? n * inBlocks * v * h * w : n * cin * h * w
+    func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
+      BufferDecl(name: name, count: count, isOutput: output, value: -1)
+    }
+    return [buffer("in", inCount), buffer("wt", 0), buffer("bias", outBlocks * v)]
+      + epilogue.operands.indices.map { buffer("e\($0)", 0) }
+      + [buffer("out", n * outBlocks * v * oh * ow, output: true)]
+  }
+
+  /// Accumulators `acc<j>_<t>` initialized to the bias of their channel vector.
+  private func accumulators(_ pixels: Int) -> [Stmt] {
+    (0..<nv).flatMap { j in
+      (0..<pixels).map { t in
+        Stmt.declareVector("acc\(j)_\(t)", .vload("bias", (Self.v("og") * nv + .constant(j)) * v))
+      }
+    }
+  }
+
+  /// The FMAs of input channel `i` of a weight block at `wp`: `nv` weight vectors, one broadcast
+  /// input per pixel (`x<t>`, loaded from `pixel(t)`), `nv × T` accumulators.
+  private func broadcastFMA(_ pixels: Int, extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
+    var body: [Stmt] = (0..<nv).map { j in
+      .declareVector("w\(j)", .vload("wp", (Self.v("i") * nv + .constant(j)) * v))
+    }
+    for t in 0..<pixels {
+      body.append(.declare("x\(t)", pixel(t)))
+      for j in 0..<nv {
+        body.append(.accumulate("acc\(j)_\(t)", .sum, .binary(.mul, .local("w\(j)"), .local("x\(t)"))))
+      }
+    }
+    return .loop(variable: "i", extent: extent, kind: .serial, body: body)
+  }
+
+  /// The end of a register tile: the epilogue applied in registers, padding lanes zeroed, one
+  /// store per accumulator vector at `offset(cb, t)`.
+  private func stores(_ pixels: Int, offset: (IndexExpr, Int) -> IndexExpr) -> [Stmt] {
+    var body: [Stmt] = []
+    for j in 0..<nv {
+      let cb = Self.v("og") * nv + .constant(j)
+      for t in 0..<pixels {
+        let r = "r\(j)_\(t)", at = offset(cb, t)
+        body.append(.declareVector(r, epilogue.vector(acc: .local("acc\(j)_\(t)"), offset: at, channelBlock: cb)))
+        body += BlockedKernels.padLanes(r, channels: cout, vector: v, block: cb)
+        body.append(.vstore("out", at, .local(r)))
+      }
+    }
+    return body
+  }
+
+  /// One register tile of `pixels` output pixels of row `oy` from column `ox`; `checked` tiles
+  /// touch a border and test their input pixels.
+  private func rowTile(_ pixels: Int, checked: Bool) -> [Stmt] {
+    let v = Self.v
+    let blocked = inputBlocked || depthwise
+    let pix = blocked ? self.v : 1
+    let ics = blocked ? 1 : h * w
+    let batchStride = (blocked ? inBlocks * self.v : cin) * h * w
+    let ib: IndexExpr = depthwise ? v("og") : inputBlock
+    var window: [Stmt] = [.let_("ix", v("ox") * sw - pl + v("kx") * dw)]
+    var inner: [Stmt] = []
+    if blocked {
+      for t in 0..<pixels {
+        let ixt = v("ix") + .constant(t * sw)
+        window.append(.pointer("px\(t)", base: "rowp", ixt * pix, checked: checked ? [.inRange(ixt, 0, w)] : []))
+      }
+    } else {
+      inner.append(.pointer("px", base: "rowp", v("ix") * pix, checked: []))
+    }
+    if depthwise {
+      inner.append(.pointer("wp", base: "wt", ((og * kh + v("ky")) * kw + v("kx")) * self.v, checked: []))
+      inner.append(.declareVector("w0", .vload("wp", .constant(0))))
+      for t in 0..<pixels {
+        inner.append(.accumulate("acc0_\(t)", .sum, .binary(.mul, .vload("px\(t)", .constant(0)), .local("w0"))))
+      }
+    } else {
+      let wp = (((og * blockCount + v("ib")) * kh + v("ky")) * kw + v("kx")) * (icBlock * nv * self.v)
+      inner.append(.pointer("wp", base: "wt", wp, checked: []))
+      inner.append(
+        broadcastFMA(pixels, extent: icBlock) { t in
+          blocked ? .load("px\(t)", v("i")) : .load("px", v("i") * ics + .constant(t * sw * pix))
+        })
+    }
+    window += !blocked && checked ? [.when([.inRange(v("ix"), 0, w)], inner)] : inner
+    let rows = Stmt.loop(
+      variable: "ky", extent: kh, kind: .serial,
+      body: [
+        .let_("iy", v("oy") * sh - pt + v("ky") * dh),
+        .when(
+          [.inRange(v("iy"), 0, h)],
+          [
+            .pointer(
+              "rowp", base: "in", v("n") * batchStride + ib * (icBlock * h * w) + v("iy") * (w * pix), checked: []),
+            .loop(variable: "kx", extent: kw, kind: .serial, body: window),
+          ]),
+      ])
+    let reduction = depthwise ? rows : .loop(variable: "ib", extent: blockCount, kind: .serial, body: [rows])
+    let offset = { (cb: IndexExpr, t: Int) in
+      ((v("n") * self.outBlocks + cb) * self.oh + v("oy")) * (self.ow * self.v) + (v("ox") + .constant(t)) * self.v
+    }
+    return accumulators(pixels) + [reduction] + stores(pixels, offset: offset)
+  }
+
+  private var og: IndexExpr { Self.v("og") }
+
+  /// The tiles of one output row, in order: start column, width, and whether it is checked.
+  var rowSchedule: [(ox: Int, width: Int, checked: Bool)] {
+    let (x0, x1) = interior
+    var tiles: [(ox: Int, width: Int, checked: Bool)] = []
+    if inputBlocked || depthwise {
+      // The whole row in tiles of `size` or `size − 1` pixels; tiles touching a border are checked.
+      let (count, big, size) = rowTiles
+      var ox = 0
+      for k in 0..<count {
+        let width = k < big ? size : size - 1
+        tiles.append((ox, width, ox < x0 || ox + width > x1))
+        ox += width
+      }
+    } else {
+      // Single checked pixels at the borders; the interior in tiles of `tile` or `tile − 1`.
+      let t = tile, small = max(t - 1, 1)
+      for ox in 0..<x0 { tiles.append((ox, 1, true)) }
+      var ox = x0, rest = x1 - x0
+      while rest > 0 && rest % t != 0 {
+        tiles.append((ox, small, false))
+        rest -= small
+        ox += small
+      }
+      while ox < x1 {
+        tiles.append((ox, t, false))
+        ox += t
+      }
+      for ox in x1..<max(x1, ow) { tiles.append((ox, 1, true)) }
+    }
+    return tiles
+  }
+
+  /// Tasks: batch × output channel vector groups × output rows; each row runs its tiles as loops
+  /// over runs of equal tiles, split where the border checks start and stop.
+  var rowNest: LoopNest {
+    let v = Self.v
+    var runs: [Stmt] = []
+    for run in Tiling.runs(rowSchedule) {
+      runs.append(
+        .loop(
+          variable: "k", extent: run.count, kind: .serial,
+          body: [.let_("ox", v("k") * run.width + .constant(run.start))] + rowTile(run.width, checked: run.checked)))
+    }
+    let task: [Stmt] = [
+      .let_("oy", v("task") % oh), .let_("og", (v("task") / oh) % channelGroups), .let_("n", v("task") / (oh * channelGroups)),
+    ]
+    return LoopNest(
+      name: "conv2d", buffers: buffers,
+      body: [.loop(variable: "task", extent: n * channelGroups * oh, kind: .parallel, body: task + runs)])
+  }
+
+  /// The flat-pixel variant for small feature maps (rows narrower than two register tiles, e.g.
+  /// 14×14 and 7×7): a tile is any run of consecutive output pixels, even across rows, so every
+  /// tile is full width and each weight vector loaded serves `size` pixels. Window offsets are
+  /// computed once per tile and kernel position (`offs<t>`, −1 outside the input); pixels
+  /// outside the input read the zero row. Tasks: batch × channel vector groups × pixel tiles.
+  var flatNest: LoopNest {
+    let v = Self.v
+    let (count, big, size) = flatTiles
+    var body: [Stmt] = [
+      .let_("k", v("task") % count), .let_("og", (v("task") / count) % channelGroups),
+      .let_("n", v("task") / (count * channelGroups)),
+    ]
+    body.append(.when([.inRange(v("k"), 0, big)], [.let_("p0", v("k") * size)] + flatTile(size)))
+    if big < count {
+      body.append(
+        .when([.inRange(v("k"), big, count)], [.let_("p0", v("k") * (size - 1) + .constant(big))] + flatTile(size - 1)))
+    }
+    return LoopNest(
+      name: "conv2d", buffers: buffers,
+      body: [.loop(variable: "task", extent: n * channelGroups * count, kind: .parallel, body: body)])
+  }
+
+  private func flatTile(_ pixels: Int) -> [Stmt] {
+    let v = Self.v
+    let window = kh * kw, plane = h * w * self.v
+    var body: [Stmt] = accumulators(pixels)
+    var offsets: [Stmt] = [.let_("ky", v("q") / kw), .let_("kx", v("q") % kw)]
+    for t in 0..<pixels {
+      body.append(.declareIndexArray("offs\(t)", window))
+      let p = v("p0") + .constant(t)
+      offsets.append(.let_("iy\(t)", (p / ow) * sh - pt + v("ky") * dh))
+      offsets.append(.let_("ix\(t)", (p % ow) * sw - pl + v("kx") * dw))
+      let inside: [IndexCondition] = [.inRange(v("iy\(t)"), 0, h), .inRange(v("ix\(t)"), 0, w)]
+      offsets.append(
+        .setIndex("offs\(t)", v("q"), .select(inside, (v("iy\(t)") * w + v("ix\(t)")) * self.v, .constant(-1))))
+    }
+    body.append(.loop(variable: "q", extent: window, kind: .serial, body: offsets))
+    var position: [Stmt] = (0..<pixels).map { t in
+      let offset = IndexExpr.element("offs\(t)", v("q"))
+      return .pointer("px\(t)", base: "plane", offset, checked: [.inRange(offset, 0, plane)])
+    }
+    position.append(
+      .pointer("wp", base: "wt", ((og * blockCount + v("ib")) * window + v("q")) * (self.v * nv * self.v), checked: []))
+    position.append(broadcastFMA(pixels, extent: self.v) { t in .load("px\(t)", v("i")) })
+    body.append(
+      .loop(
+        variable: "ib", extent: blockCount, kind: .serial,
+        body: [
+          .pointer("plane", base: "in", (v("n") * inBlocks + inputBlock) * plane, checked: []),
+          .loop(variable: "q", extent: window, kind: .serial, body: position),
+        ]))
+    return body
+      + stores(pixels) { cb, t in
+        ((v("n") * self.outBlocks + cb) * (self.oh * self.ow) + v("p0") + .constant(t)) * self.v
+      }
+  }
+}
+
+/// Tiling arithmetic shared by the register-tiled schedules.
+enum Tiling {
+  /// `width` items split evenly into tiles of at most `maxTile`: the tile count, how many tiles
+  /// take the larger size, and the larger size (the others are one smaller).
+  static func evenSplit(_ width: Int, maxTile: Int) -> (count: Int, big: Int, size: Int) {
+    let count = (width + maxTile - 1) / maxTile
+    let size = (width + count - 1) / count
+    return (count, width - count * (size - 1), size)
+  }
+
+  /// A run of adjacent tiles of one width and one border check: `count` tiles from `start`.
+  struct Run: Equatable {
+    var start: Int
+    var count: Int
+    var width: Int
+    var checked: Bool
+  }
+
+  /// Consecutive tiles grouped into runs of equal width and check (each run becomes one loop).
+  static func runs(_ tiles: [(ox: Int, width: Int, checked: Bool)]) -> [Run] {
+    var runs: [Run] = []
+    for tile in tiles {
+      if let last = runs.last, last.width == tile.width, last.checked == tile.checked,
+        last.start + last.count * last.width == tile.ox
+      {
+        runs[runs.count - 1].count += 1
+      } else {
+        runs.append(Run(start: tile.ox, count: 1, width: tile.width, checked: tile.checked))
+      }
+    }
+    return runs
+  }
+}
