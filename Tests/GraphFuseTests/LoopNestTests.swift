@@ -136,7 +136,8 @@ import Testing
               variable: "i", extent: 2, kind: .serial,
               body: [.setIndex("offs", i, .select([.inRange(i + .variable("task"), 0, 2)], i * 16, .constant(-1)))]),
             .pointer("row", base: "in", .variable("task") * 32, checked: []),
-            .pointer("px", base: "row", .element("offs", .constant(1)), 
+            .pointer(
+              "px", base: "row", .element("offs", .constant(1)),
               checked: [.inRange(.element("offs", .constant(1)), 0, 32)]),
             .declareVector("acc", .vload("row", .constant(0))),
             .accumulate("acc", .sum, .binary(.mul, .local("acc"), .load("px", .constant(3)))),
