@@ -43,7 +43,11 @@ enum InnerVectorize {
       guard let x = coefficient(of: v, in: a), let y = coefficient(of: v, in: b) else { return nil }
       return x + y
     case .mul(let a, let k): return coefficient(of: v, in: a).map { $0 * k }
-    case .div(let a, _), .mod(let a, _), .table(_, let a): return coefficient(of: v, in: a) == 0 ? 0 : nil
+    case .div(let a, _), .mod(let a, _), .table(_, let a), .element(_, let a):
+      return coefficient(of: v, in: a) == 0 ? 0 : nil
+    case .select(let cs, let a, let b):
+      let constant = cs.allSatisfy { !mentions(v, $0) } && coefficient(of: v, in: a) == 0
+      return constant && coefficient(of: v, in: b) == 0 ? 0 : nil
     }
   }
 
