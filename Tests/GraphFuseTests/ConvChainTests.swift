@@ -35,6 +35,23 @@ import Testing
     return try b.finish()
   }
 
+  /// `lower --emit loops` shows the chain nest that runs: the ring of expanded rows (a row is
+  /// computed when it is past the last one held), per-thread scratch, the three register tiles.
+  @Test(arguments: [true, false])
+  func chainLoopsAreTheRunningNest(_ expand: Bool) throws {
+    let graph = try Self.graph(Shape(expand: expand))
+    let optimized = try graph.optimized()
+    let nests = try Lowering.runningLoops(optimized.graph, plan: optimized.plan, group: 0, options: .init(threads: 2))
+    let text = nests.map(\.description).joined(separator: "\n")
+    #expect(!text.contains("reference loop nest"))
+    #expect(text.contains("schedule: conv chain"))
+    #expect(text.contains("sbase = (long)gf_thread_index*"))
+    #expect(text.contains("if (0 <= iy < 12 && held[0] < iy) {") == expand)
+    #expect(text.contains("pointer px0 = 0 <= ox - 1 + kx < 12 ? &rp[(ox - 1 + kx)*"))
+    // The depthwise row goes to the row buffer after the ring (3 rows × 144 channels × 12 pixels).
+    #expect(text.contains("scratch[sbase + \(expand ? "5184 + " : "")(cb*12 + ox"))
+  }
+
   @Test func mobileNetV2BlocksBecomeChains() throws {
     let optimized = try ModelZoo.build("mobilenet_v2").optimized()
     let graph = optimized.graph
@@ -109,7 +126,7 @@ import Testing
   @Test func bandsAreAMultipleOfTheThreadsAndNeverExceedTheRows() {
     for rows in [1, 2, 3, 7, 14, 28, 56, 112] {
       for threads in [1, 2, 3, 8] {
-        let bands = ConvChainTemplate.bands(rows: rows, threads: threads)
+        let bands = ConvChainKernel.bands(rows: rows, threads: threads)
         #expect(bands >= 1 && bands <= rows)
         if rows >= threads { #expect(bands % threads == 0, "rows \(rows), threads \(threads): \(bands)") }
       }

@@ -106,6 +106,9 @@ enum CEmitter {
     func cond(_ c: IndexCondition) {
       switch c {
       case .inRange(let e, _, _), .divisible(let e, _): index(e)
+      case .less(let a, let b):
+        index(a)
+        index(b)
       }
     }
     func value(_ e: ValueExpr) {

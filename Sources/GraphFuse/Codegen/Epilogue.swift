@@ -123,19 +123,6 @@ struct Epilogue {
     return rewrite(expr)
   }
 
-  /// The C vector expression for the hand-written templates, rendered from ``vector(acc:offset:channelBlock:prefix:)``:
-  /// `acc` is the accumulator's C lvalue, `offset` and `channelBlock` C index text.
-  func vectorC(acc: String, offset: String, channelBlock: String, prefix: String = "e") -> String {
-    let e = vector(
-      acc: .local(acc), offset: .variable("(\(offset))"), channelBlock: .variable("(\(channelBlock))"), prefix: prefix)
-    return ExprText.operand(e, true, [acc])
-  }
-
-  /// C parameter declarations for the operand pointers `prefix0…`, read from `bufs[first…]`.
-  func declarations(first: Int, prefix: String = "e") -> String {
-    operands.indices.map { "  const float *restrict \(prefix)\($0) = bufs[\(first + $0)];" }.joined(separator: "\n")
-  }
-
   /// True when some operand is a full tensor read from memory (not a per-channel or scalar value).
   var readsTensors: Bool { operands.contains { if case .full = $0 { return true } else { return false } } }
 }

@@ -1,5 +1,5 @@
 extension LayoutPlanner {
-  /// Emits a conv chain group as one ``ConvChainTemplate`` kernel. Returns false, having emitted
+  /// Emits a conv chain group as one ``ConvChainKernel`` loop nest. Returns false, having emitted
   /// nothing, when a stage does not fit the template (the caller then runs the stages one by one).
   mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
@@ -33,13 +33,13 @@ extension LayoutPlanner {
     let dwWeight = weights[hasExpand ? 1 : 0]
     let win = Window2D(dwNode.attributes, kernel: [dwWeight.shape[2], dwWeight.shape[3]])
     let dwOut = graph.shape(of: dwNode.outputs[0])
-    var t = ConvChainTemplate(
-      symbol: "", v: v, n: x[0], cin: x[1], h: mid[2], w: mid[3], cout: out[1], oh: dwOut[2], ow: dwOut[3],
+    var t = ConvChainKernel(
+      v: v, n: x[0], cin: x[1], h: mid[2], w: mid[3], cout: out[1], oh: dwOut[2], ow: dwOut[3],
       mid: mid[1], hasExpand: hasExpand, kh: win.kernel[0], kw: win.kernel[1], sh: win.strides[0], sw: win.strides[1],
       pt: win.pads[0], pl: win.pads[1], expandEpilogue: hasExpand ? epilogues[0] : nil,
       depthwiseEpilogue: epilogues[hasExpand ? 1 : 0],
       projectEpilogue: epilogues.last!, bands: 1)
-    t.bands = ConvChainTemplate.bands(rows: t.oh, threads: threads)
+    t.bands = ConvChainKernel.bands(rows: t.oh, threads: threads)
 
     var buffers = [try blockedBuffer(input, into: &program, group: g)]
     func constant(_ data: [Float]) -> BufferID {
@@ -60,12 +60,11 @@ extension LayoutPlanner {
     }
     buffers.append(program.addBuffer(BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil)))
     buffers.append(output(group.outputs[0], into: &program))
-    t.symbol = program.nextSymbol
     let schedule = KernelSchedule(
       .convChain, group: g,
       inputs: [.blocked(v)] + [KernelSchedule.Layout](repeating: .packed, count: buffers.count - 3) + [.plain],
       output: .blocked(v), parallel: [.batch, .rowBand], epilogue: epilogueOps(group, anchor: chain.stages.last?.first))
-    program.addStep(t.source, symbol: t.symbol, buffers: buffers, tasks: t.tasks, schedule: schedule)
+    program.addStep(t.nest, buffers: buffers, schedule: schedule)
     return true
   }
 }

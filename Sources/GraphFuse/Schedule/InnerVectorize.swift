@@ -38,7 +38,7 @@ enum InnerVectorize {
   static func coefficient(of v: String, in e: IndexExpr) -> Int? {
     switch e {
     case .variable(let name): return name == v ? 1 : 0
-    case .constant: return 0
+    case .constant, .thread: return 0
     case .add(let a, let b):
       guard let x = coefficient(of: v, in: a), let y = coefficient(of: v, in: b) else { return nil }
       return x + y
@@ -54,6 +54,7 @@ enum InnerVectorize {
   private static func mentions(_ v: String, _ c: IndexCondition) -> Bool {
     switch c {
     case .inRange(let e, _, _), .divisible(let e, _): return coefficient(of: v, in: e) != 0
+    case .less(let a, let b): return coefficient(of: v, in: a) != 0 || coefficient(of: v, in: b) != 0
     }
   }
 

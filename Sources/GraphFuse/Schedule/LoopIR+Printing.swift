@@ -12,6 +12,7 @@ enum ExprText {
     case .table(let t, let a): return "tab\(tableID(t))[\(index(a))]"
     case .element(let n, let a): return "\(n)[\(index(a))]"
     case .select(let cs, let a, let b): return "(\(conditions(cs)) ? \(index(a)) : \(index(b)))"
+    case .thread: return "(long)gf_thread_index"
     }
   }
 
@@ -34,6 +35,7 @@ enum ExprText {
       return "(unsigned long)(\(lo == 0 ? index(e) : index(e + .constant(-lo)))) < \(hi - lo)ul"
     case (.inRange(let e, let lo, let hi), false): return "\(lo) <= \(index(e)) < \(hi)"
     case (.divisible(let e, let k), _): return "(\(index(e)))%\(k) == 0"
+    case (.less(let a, let b), _): return "\(index(a)) < \(index(b))"
     }
   }
 

@@ -18,6 +18,8 @@ public indirect enum IndexExpr: Sendable, Equatable {
   case element(String, IndexExpr)
   /// `conditions ? a : b`.
   case select([IndexCondition], IndexExpr, IndexExpr)
+  /// The index of the calling thread in the pool (0 ..< threads): picks per-thread scratch.
+  case thread
 
   /// `a + b`, folding constants and re-joining a split index: `(x/k)·k + x%k` is `x` and
   /// `(x/k)%m·k + x%k` is `x%(k·m)` (exact under C's truncating division), so a reshape followed
@@ -81,6 +83,8 @@ public enum IndexCondition: Sendable, Equatable {
   case inRange(IndexExpr, Int, Int)
   /// `e % k == 0` (and e ≥ 0).
   case divisible(IndexExpr, Int)
+  /// `a < b` for run-time bounds (a band's last row, the last row a ring holds).
+  case less(IndexExpr, IndexExpr)
 }
 
 /// A float expression: loads, locals, literals and the elementwise math of ``ScalarExpr``.
