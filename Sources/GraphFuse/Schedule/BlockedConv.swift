@@ -221,7 +221,8 @@ struct BlockedConv {
           body: [.let_("ox", v("k") * run.width + .constant(run.start))] + rowTile(run.width, checked: run.checked)))
     }
     let task: [Stmt] = [
-      .let_("oy", v("task") % oh), .let_("og", (v("task") / oh) % channelGroups), .let_("n", v("task") / (oh * channelGroups)),
+      .let_("oy", v("task") % oh), .let_("og", (v("task") / oh) % channelGroups),
+      .let_("n", v("task") / (oh * channelGroups)),
     ]
     return LoopNest(
       name: "conv2d", buffers: buffers,

@@ -49,9 +49,9 @@ struct ConvChainKernel {
 
   /// One tile loop per run of equal tiles of a row of `width` pixels (tiles of at most `maxTile`);
   /// `checked(ox, T)` says whether a tile touches a padded border.
-  private func row(_ width: Int, maxTile: Int, checked: (Int, Int) -> Bool = { _, _ in false }, tile: (Int, Bool) -> [Stmt])
-    -> [Stmt]
-  {
+  private func row(
+    _ width: Int, maxTile: Int, checked: (Int, Int) -> Bool = { _, _ in false }, tile: (Int, Bool) -> [Stmt]
+  ) -> [Stmt] {
     let (count, big, size) = Tiling.evenSplit(width, maxTile: maxTile)
     var tiles: [(ox: Int, width: Int, checked: Bool)] = []
     var ox = 0
@@ -140,7 +140,9 @@ struct ConvChainKernel {
       let at = v("sbase") + .constant(ringFloats) + (v("cb") * ow + v("ox") + .constant(t)) * self.v
       body.append(
         .declareVector(
-          r, depthwiseEpilogue.vector(acc: .local("acc0_\(t)"), offset: .constant(0), channelBlock: v("cb"), prefix: "b")))
+          r,
+          depthwiseEpilogue.vector(
+            acc: .local("acc0_\(t)"), offset: .constant(0), channelBlock: v("cb"), prefix: "b")))
       body += BlockedKernels.padLanes(r, channels: mid, vector: self.v, block: v("cb"))
       body.append(.vstore("scratch", at, .local(r)))
     }
@@ -212,7 +214,9 @@ struct ConvChainKernel {
     func buffer(_ name: String, output: Bool = false) -> BufferDecl {
       BufferDecl(name: name, count: 0, isOutput: output, value: -1)
     }
-    func operands(_ e: Epilogue, _ prefix: String) -> [BufferDecl] { e.operands.indices.map { buffer("\(prefix)\($0)") } }
+    func operands(_ e: Epilogue, _ prefix: String) -> [BufferDecl] {
+      e.operands.indices.map { buffer("\(prefix)\($0)") }
+    }
     var result = [buffer("in")]
     if let e = expandEpilogue { result += [buffer("wt1"), buffer("bias1")] + operands(e, "a") }
     result += [buffer("wt2"), buffer("bias2")] + operands(depthwiseEpilogue, "b")
