@@ -169,3 +169,33 @@ struct VectorizedRowTests {
     #expect(InnerVectorize.coefficient(of: "j", in: .variable("i") * 7 + .variable("j") * 3) == 3)
   }
 }
+
+/// Generic groups reading a template's blocked output in place (no layout change first).
+@Suite("Blocked inputs of generic groups")
+struct BlockedInputTests {
+  @Test(arguments: [(24, 7), (32, 5), (40, 6)]) func depthwiseThenChannelsLast(_ c: Int, _ size: Int) throws {
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, c, size, size])
+      let d = try b.conv2d(x, weight: CT.weight(b, [c, 1, 3, 3], seed: 61), padding: 1, groups: c)
+      let t = try b.apply("transpose", [d], ["perm": .ints([0, 2, 3, 1])])[0]
+      b.output(try b.add(t, CT.weight(b, [c], seed: 62)))
+    }
+    let groups: @Sendable (Graph) -> [[Int]] = { _ in [[0], [1, 2]] }
+    try CT.check(CompiledCase("depthwise \(c)x\(size)x\(size) -> NHWC", partition: groups, build: build))
+    let b = GraphBuilder()
+    try build(b)
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: groups(graph)))
+    let kinds = try ModelProgram.build(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
+    #expect(!kinds.contains { $0.kind == .toPlain }, "the transpose reads the blocked conv output in place")
+  }
+
+  @Test func blockedIndexMovesWithTheChannelInsideABlock() {
+    let idx: [IndexExpr] = [.constant(0), .variable("c"), .variable("y"), .variable("x")]
+    let e = GroupLowering.blockedIndex(idx, [1, 32, 5, 7], width: 16)
+    #expect(InnerVectorize.laneCoefficient(of: "c", in: e, width: 16) == 1)
+    #expect(InnerVectorize.laneCoefficient(of: "c", in: e, width: 8) == 1)
+    #expect(InnerVectorize.laneCoefficient(of: "x", in: e, width: 16) == 16)
+    #expect(InnerVectorize.laneCoefficient(of: "c", in: .div(.variable("c"), 3), width: 16) == nil)
+  }
+}

@@ -136,16 +136,27 @@ struct ModelProgram {
     throws(GraphFuseError)
   {
     var lowering = GroupLowering(graph: graph, group: group)
+    // A rank-4 input that a template left in blocked layout only (a depthwise conv before a
+    // transpose to channels-last) is read in place through its blocked index map.
+    for v in group.inputs where layouts.blocked[v] != nil && plain[v] == nil && graph.shape(of: v).count == 4 {
+      lowering.blockedInputs[v] = vectorWidth
+    }
     for var nest in try lowering.lower() {
       // Innermost loops over contiguous elements become explicit vector loops (softmax and layer
       // norm rows, elementwise tails with exp/erf/tanh that clang would not vectorize).
       nest.body = InnerVectorize.apply(nest.body, width: vectorWidth)
       var bufferIDs: [BufferID] = []
       for b in nest.buffers {
+        if !b.isOutput, lowering.blockedInputs[b.value] != nil, let blocked = layouts.blocked[b.value] {
+          bufferIDs.append(blocked)
+          continue
+        }
         bufferIDs.append(
           b.isOutput ? plainBuffer(graph, b.value) : try layouts.plainBuffer(b.value, into: &self, group: g))
       }
-      let inputs = nest.buffers.filter { !$0.isOutput }.map { _ in KernelSchedule.Layout.plain }
+      let inputs = nest.buffers.filter { !$0.isOutput }.map { b in
+        lowering.blockedInputs[b.value].map { KernelSchedule.Layout.blocked($0) } ?? .plain
+      }
       let schedule = KernelSchedule(
         .loops, group: g, inputs: inputs, output: .plain, parallel: nest.taskCount > 1 ? [.element] : [],
         epilogue: group.nodes.filter { $0 != group.anchor }.map { graph.nodes[$0].op })

@@ -17,6 +17,9 @@ struct GroupLowering {
   /// Softmax rows whose exponentials the statistics pass already stored in the output buffer
   /// (the local `sum` then holds 1/sum): node → output buffer name.
   var storedRows: [Int: String] = [:]
+  /// Group inputs read in the blocked `NCHW[v]c` layout a template wrote them in (value → v),
+  /// instead of a plain copy made by a layout change first.
+  var blockedInputs: [ValueID: Int] = [:]
 
   init(graph: Graph, group: FusedGroup) {
     self.graph = graph
@@ -54,6 +57,13 @@ struct GroupLowering {
     return e
   }
 
+  /// The offset of NCHW index `idx` in the blocked `[n][c/v][h][w][v]` layout of a rank-4 `shape`.
+  static func blockedIndex(_ idx: [IndexExpr], _ shape: [Int], width v: Int) -> IndexExpr {
+    let blocks = (shape[1] + v - 1) / v
+    let pixel = idx[2] * shape[3] + idx[3]
+    return ((idx[0] * blocks + idx[1] / v) * (shape[2] * shape[3]) + pixel) * v + idx[1] % v
+  }
+
   /// The multi-index of a flat offset into a shape.
   static func unflatten(_ f: IndexExpr, _ shape: [Int]) -> [IndexExpr] {
     let strides = Tensor.strides(of: shape)
@@ -79,6 +89,7 @@ struct GroupLowering {
       guard let name = names[v] else {
         throw GraphFuseError("value \(graph.values[v].name) has no buffer", op: "lowering")
       }
+      if let width = blockedInputs[v] { return .load(name, Self.blockedIndex(idx, graph.shape(of: v), width: width)) }
       return .load(name, Self.flat(idx, graph.shape(of: v)))
     }
     let node = graph.nodes[n]
@@ -105,6 +116,7 @@ struct GroupLowering {
   mutating func lower() throws(GraphFuseError) -> [LoopNest] {
     let anchorNode = graph.nodes[group.anchor]
     if anchorNode.op == "batch_norm" && BatchNorm.isTraining(anchorNode.attributes) {
+      blockedInputs = [:]  // its nest indexes its buffers directly, in plain layout
       return [try trainingBatchNorm(anchorNode)]
     }
     var nests: [LoopNest] = []

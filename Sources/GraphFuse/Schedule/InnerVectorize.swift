@@ -51,6 +51,39 @@ enum InnerVectorize {
     }
   }
 
+  /// How `e` moves from lane to lane of a vector iteration whose `v` starts at a multiple of
+  /// `width`: like ``coefficient(of:in:)``, and a division or modulo by a multiple of `width` of
+  /// `v + rest` (rest a multiple of `width`) stays in one block: the quotient is the same in every
+  /// lane, the remainder moves with `v` (a blocked `NCHW[v]c` index read along C).
+  static func laneCoefficient(of v: String, in e: IndexExpr, width: Int) -> Int? {
+    switch e {
+    case .variable, .constant: return coefficient(of: v, in: e)
+    case .add(let a, let b):
+      guard let x = laneCoefficient(of: v, in: a, width: width), let y = laneCoefficient(of: v, in: b, width: width)
+      else { return nil }
+      return x + y
+    case .mul(let a, let k): return laneCoefficient(of: v, in: a, width: width).map { $0 * k }
+    case .div(let a, let k), .mod(let a, let k):
+      guard let c = coefficient(of: v, in: a) else { return nil }
+      if c == 0 { return 0 }
+      guard c == 1, k % width == 0, aligned(a, v, width) else { return nil }
+      if case .div = e { return 0 }
+      return 1
+    case .table(_, let a): return coefficient(of: v, in: a) == 0 ? 0 : nil
+    }
+  }
+
+  /// True when `e` is a multiple of `width` whenever `v` is.
+  private static func aligned(_ e: IndexExpr, _ v: String, _ width: Int) -> Bool {
+    switch e {
+    case .variable(let name): return name == v
+    case .constant(let c): return c % width == 0
+    case .add(let a, let b): return aligned(a, v, width) && aligned(b, v, width)
+    case .mul(let a, let k): return k % width == 0 || aligned(a, v, width)
+    case .div, .mod, .table: return false
+    }
+  }
+
   private static func mentions(_ v: String, _ c: IndexCondition) -> Bool {
     switch c {
     case .inRange(let e, _, _), .divisible(let e, _): return coefficient(of: v, in: e) != 0
@@ -59,20 +92,21 @@ enum InnerVectorize {
   }
 
   /// The vector form of a scalar expression in loop variable `v` (locals renamed by `names`).
-  private static func vector(_ e: ValueExpr, _ v: String, _ names: [String: String]) -> ValueExpr? {
+  private static func vector(_ e: ValueExpr, _ v: String, _ names: [String: String], _ width: Int) -> ValueExpr? {
     switch e {
     case .load(let b, let i):
-      guard let c = coefficient(of: v, in: i) else { return nil }
+      guard let c = laneCoefficient(of: v, in: i, width: width) else { return nil }
       if c == 0 { return .splat(e) }
       return c == 1 ? .vloadUnaligned(b, i) : nil
     case .local(let n): return names[n].map { .local($0) } ?? .splat(e)
     case .constant: return .splat(e)
-    case .unary(let f, let a): return vector(a, v, names).map { .unary(f, $0) }
+    case .unary(let f, let a): return vector(a, v, names, width).map { .unary(f, $0) }
     case .binary(let f, let a, let b):
-      guard let x = vector(a, v, names), let y = vector(b, v, names) else { return nil }
+      guard let x = vector(a, v, names, width), let y = vector(b, v, names, width) else { return nil }
       return .binary(f, x, y)
     case .select(let cs, let a, let b):
-      guard !cs.contains(where: { mentions(v, $0) }), let x = vector(a, v, names), let y = vector(b, v, names)
+      guard !cs.contains(where: { mentions(v, $0) }), let x = vector(a, v, names, width),
+        let y = vector(b, v, names, width)
       else { return nil }
       return .select(cs, x, y)
     case .vload, .vloadUnaligned, .splat, .lane: return nil
@@ -90,11 +124,11 @@ enum InnerVectorize {
     for s in body {
       switch s {
       case .declare(let n, let e):
-        guard let x = vector(e, v, names) else { return nil }
+        guard let x = vector(e, v, names, width) else { return nil }
         names[n] = n + suffix
         vectorBody.append(.declareVector(n + suffix, x))
       case .accumulate(let n, let op, let e):
-        guard names[n] == nil, let x = vector(e, v, names) else { return nil }
+        guard names[n] == nil, let x = vector(e, v, names, width) else { return nil }
         if let known = reductions.first(where: { $0.name == n }) {
           guard known.op == op else { return nil }
         } else {
@@ -102,7 +136,7 @@ enum InnerVectorize {
         }
         vectorBody.append(.accumulate(n + suffix, op, x))
       case .store(let b, let i, let e):
-        guard coefficient(of: v, in: i) == 1, let x = vector(e, v, names) else { return nil }
+        guard laneCoefficient(of: v, in: i, width: width) == 1, let x = vector(e, v, names, width) else { return nil }
         vectorBody.append(.vstoreUnaligned(b, i, x))
       default:
         return nil
