@@ -1,7 +1,7 @@
 /// The C code every compiled model library starts with: a header of math helpers and vector
 /// types that every translation unit includes, and a persistent thread pool (N−1 workers plus the
-/// caller; tasks are index ranges handed out by an atomic counter; workers spin briefly, then
-/// block on a condition variable) compiled once, in the first part of the source.
+/// caller; tasks are index ranges handed out by an atomic counter in shrinking chunks; workers spin
+/// briefly, then block on a condition variable) compiled once, in the first part of the source.
 enum CRuntime {
   /// The header and the thread pool as one translation unit's start.
   static var prelude: String { header + "\n" + threadPool }
@@ -166,16 +166,25 @@ enum CRuntime {
       atomic_int generation, open, inside, busy, stop;
       gf_kernel fn;
       float *const *bufs;
-      long total, chunk;
+      long total, chunk, share;
       atomic_long next, done;
     };
 
-    /* Takes chunks of tasks until none are left; counts the finished tasks. */
+    /* Takes chunks of tasks until none are left; counts the finished tasks. A chunk is at most
+       1/8 of a thread's share (a descheduled worker holds up the caller by one chunk at most)
+       and shrinks to the remaining tasks over 2 x threads at the end, so the threads finish
+       within about one task of each other. */
     static void gf_work(gf_pool *p) {
       for (;;) {
-        long i = atomic_fetch_add_explicit(&p->next, p->chunk, memory_order_relaxed);
-        if (i >= p->total) return;
-        long e = i + p->chunk < p->total ? i + p->chunk : p->total;
+        long i = atomic_load_explicit(&p->next, memory_order_relaxed), c;
+        do {
+          if (i >= p->total) return;
+          c = (p->total - i) / p->share;
+          if (c > p->chunk) c = p->chunk;
+          if (c < 1) c = 1;
+        } while (!atomic_compare_exchange_weak_explicit(&p->next, &i, i + c, memory_order_relaxed,
+                                                        memory_order_relaxed));
+        long e = i + c;
         p->fn(p->bufs, i, e);
         atomic_fetch_add_explicit(&p->done, e - i, memory_order_release);
       }
@@ -238,8 +247,8 @@ enum CRuntime {
       p->fn = fn;
       p->bufs = bufs;
       p->total = total;
-      long chunk = total / ((long)p->nthreads * 8);
-      p->chunk = chunk < 1 ? 1 : chunk;
+      p->chunk = total / ((long)p->nthreads * 8);
+      p->share = 2L * p->nthreads;
       atomic_store_explicit(&p->next, 0, memory_order_relaxed);
       atomic_store_explicit(&p->done, 0, memory_order_relaxed);
       pthread_mutex_lock(&p->mu);

@@ -233,12 +233,17 @@ struct LayoutPlanner {
     guard let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
     let win = Window2D(node.attributes, kernel: [weight.shape[2], weight.shape[3]])
     let inputBlocked = depthwise || grouped != nil || blocked[node.inputs[0]] != nil || x[1] >= v
-    let t = BlockedConv(
+    var t = BlockedConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
       pl: win.pads[1],
       dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e,
       grouped: grouped)
+    let budget = t.flatTiles.count
+    if t.usesFlatPixels {
+      t.flatTileLimit = TaskSplit.tileLimit(
+        out[2] * out[3], maxTile: t.maxTile, outer: out[0] * (t.outBlocks / t.nv), threads: threads)
+    }
     let input =
       inputBlocked
       ? try blockedBuffer(node.inputs[0], into: &program, group: g)
@@ -266,6 +271,9 @@ struct LayoutPlanner {
       flat
       ? "runs of consecutive pixels across rows: rows narrower than two tiles"
       : "\(t.nv * t.tilePixels) accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
+    if flat, t.flatTiles.count != budget {
+      reason += "; tiles of \(t.flatTiles.size) px so the tasks split evenly over \(threads) threads"
+    }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
     let schedule = KernelSchedule(
       kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, .packed, .packed] + layouts(e), output: .blocked(v),

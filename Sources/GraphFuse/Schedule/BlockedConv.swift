@@ -25,6 +25,8 @@ struct BlockedConv {
   var epilogue: Epilogue
   /// A grouped conv: the run of input blocks each tile reads (block-diagonal weights).
   var grouped: GroupedConvBlocks? = nil
+  /// The largest flat pixel tile the schedule allows (``TaskSplit``; nil: the register budget).
+  var flatTileLimit: Int? = nil
 
   var outBlocks: Int { (cout + v - 1) / v }
   var inBlocks: Int { (cin + v - 1) / v }
@@ -61,7 +63,9 @@ struct BlockedConv {
   /// Register budget (see the type's documentation): 2 vectors × 12 pixels, or 1 × 14.
   var maxTile: Int { nv == 2 ? 12 : (v == 16 ? 14 : 6) }
   /// The output pixels split evenly: (tiles, tiles of the larger size, larger size).
-  var flatTiles: (count: Int, big: Int, size: Int) { Tiling.evenSplit(oh * ow, maxTile: maxTile) }
+  var flatTiles: (count: Int, big: Int, size: Int) {
+    Tiling.evenSplit(oh * ow, maxTile: min(maxTile, flatTileLimit ?? maxTile))
+  }
   /// The pixels of the register tile the schedule uses.
   var tilePixels: Int { usesFlatPixels ? flatTiles.size : inputBlocked || depthwise ? rowTiles.size : tile }
 

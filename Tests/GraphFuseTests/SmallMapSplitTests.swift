@@ -1,0 +1,66 @@
+import Testing
+
+@testable import GraphFuse
+
+/// Small maps: the flat-pixel conv picks its tile count so its tasks split evenly over the threads.
+@Suite struct SmallMapSplitTests {
+  struct Split: Sendable, CustomStringConvertible {
+    var width, maxTile, outer, threads, limit: Int
+    var description: String { "\(width) px, tile \(maxTile), \(outer) groups, \(threads) threads" }
+  }
+
+  static let splits: [Split] = [
+    // 7×7 with 5 channel groups: 5 tiles give 25 tasks (13 against 12); 6 tiles of ≤ 9 give 30.
+    Split(width: 49, maxTile: 12, outer: 5, threads: 2, limit: 9),
+    // Already even (4 × 5 tiles), or many tasks (28 × 4): the register budget's tile.
+    Split(width: 49, maxTile: 12, outer: 4, threads: 2, limit: 12),
+    Split(width: 49, maxTile: 14, outer: 28, threads: 2, limit: 14),
+    // One thread, or no tile count within 3/4 of the budget that divides evenly.
+    Split(width: 49, maxTile: 12, outer: 5, threads: 1, limit: 12),
+    Split(width: 9, maxTile: 12, outer: 1, threads: 2, limit: 12),
+    // 6×6 with 3 groups of one vector: 3 tiles → 9 tasks; 4 tiles of ≤ 11 → 12.
+    Split(width: 36, maxTile: 14, outer: 3, threads: 2, limit: 11),
+    // Many tasks (14×14, 3 groups: 51): left to the runtime's shrinking chunks.
+    Split(width: 196, maxTile: 12, outer: 3, threads: 2, limit: 12),
+  ]
+
+  @Test(arguments: splits)
+  func tileLimitBalancesTheTasks(_ s: Split) {
+    #expect(TaskSplit.tileLimit(s.width, maxTile: s.maxTile, outer: s.outer, threads: s.threads) == s.limit)
+  }
+
+  /// conv 3×3 160 → 160 on a 7×7 map (+ relu): 5 channel groups of 2 vectors.
+  static func build(_ b: GraphBuilder) throws(GraphFuseError) {
+    let x = b.input("x", shape: [1, 160, 7, 7])
+    let w = CompiledTesting.weight(b, [160, 160, 3, 3], seed: 5, range: -0.1...0.1)
+    b.output(try b.relu(try b.conv2d(x, weight: w, bias: CompiledTesting.weight(b, [160], seed: 6), padding: 1)))
+  }
+
+  @Test func smallMapConvKeepsBothThreadsBusy() throws {
+    let b = GraphBuilder()
+    try Self.build(b)
+    let optimized = try Pipeline.optimize(try b.finish())
+    let program = try ModelProgram.build(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let conv = try #require(program.schedules.flatMap { $0 }.first { $0.kind == .convDense })
+    #expect(conv.parallel == [.batch, .channelGroup, .pixelTile])
+    #expect(conv.tasks == 30)
+    #expect(conv.tile?.pixels == 9)
+    #expect(conv.tile?.reason.contains("split evenly over 2 threads") == true)
+    let one = try ModelProgram.build(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 1)
+    #expect(one.schedules.flatMap { $0 }.first { $0.kind == .convDense }?.tasks == 25)
+  }
+
+  @Test func smallMapConvMatchesReference() throws {
+    let b = GraphBuilder()
+    try Self.build(b)
+    let graph = try b.finish()
+    let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 7) }
+    let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+    let optimized = try Pipeline.optimize(graph)
+    for (name, plan) in [("fused", optimized.plan), ("unfused", FusionPlan.unfused(optimized.graph))] {
+      let model = try CompiledModel.compile(optimized.graph, plan: plan, options: CompiledTesting.options)
+      let comparison = try model.run(inputs)[0].compared(to: expected)
+      #expect(comparison.isWithin(relative: 1e-4), "\(name): \(comparison)")
+    }
+  }
+}
