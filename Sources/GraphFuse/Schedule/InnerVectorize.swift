@@ -69,7 +69,7 @@ enum InnerVectorize {
       guard c == 1, k % width == 0, aligned(a, v, width) else { return nil }
       if case .div = e { return 0 }
       return 1
-    case .table(_, let a): return coefficient(of: v, in: a) == 0 ? 0 : nil
+    default: return coefficient(of: v, in: e) == 0 ? 0 : nil
     }
   }
 
@@ -80,7 +80,7 @@ enum InnerVectorize {
     case .constant(let c): return c % width == 0
     case .add(let a, let b): return aligned(a, v, width) && aligned(b, v, width)
     case .mul(let a, let k): return k % width == 0 || aligned(a, v, width)
-    case .div, .mod, .table: return false
+    default: return false
     }
   }
 
