@@ -115,7 +115,7 @@ enum CEmitter {
       switch e {
       case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .lane(_, let i): index(i)
       case .unary(_, let a), .splat(let a): value(a)
-      case .binary(_, let a, let b):
+      case .binary(_, let a, let b), .shuffle(let a, let b, _):
         value(a)
         value(b)
       case .select(let cs, let a, let b):

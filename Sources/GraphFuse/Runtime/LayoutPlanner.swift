@@ -131,6 +131,8 @@ struct LayoutPlanner {
       program.addStep(nest, buffers: operands + [output(e.output, into: &program)], schedule: schedule)
       return true
     }
+    if node.op == "concat", try emitConcat(node, group: group, index: g, into: &program) { return true }
+    if try emitChannelRemap(group, index: g, into: &program) { return true }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
       guard let input = blocked[node.inputs[0]],
@@ -165,30 +167,36 @@ struct LayoutPlanner {
       return try emitGemm(node, group: group, index: g, into: &program)
     case "matmul":
       return try emitMatmul(node, group: group, index: g, into: &program)
-    case "concat":
-      let out = graph.shape(of: node.outputs[0])
-      let shapes = node.inputs.map { graph.shape(of: $0) }
-      guard group.nodes == [group.anchor], out.count == 4,
-        Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
-        shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }),
-        group.outputs == node.outputs
-      else { return false }
-      let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
-      if concatInPlace(node, into: &program) {
-        program.schedules[g.index].append(
-          KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
-        return true
-      }
-      var inputs: [BufferID] = []
-      for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
-      let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
-      let schedule = KernelSchedule(
-        .concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
-      program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
-      return true
     default:
       return false
     }
+  }
+
+  /// A channel concat of blocked inputs whose channel counts are whole vectors: in place when
+  /// ``concatInPlace(_:into:)`` allows, else one block copy per output channel block.
+  private mutating func emitConcat(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+    throws(GraphFuseError) -> Bool
+  {
+    let v = vectorWidth
+    let out = graph.shape(of: node.outputs[0])
+    let shapes = node.inputs.map { graph.shape(of: $0) }
+    guard group.nodes == [group.anchor], out.count == 4,
+      Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
+      shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }),
+      group.outputs == node.outputs
+    else { return false }
+    let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
+    if concatInPlace(node, into: &program) {
+      program.schedules[g.index].append(KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
+      return true
+    }
+    var inputs: [BufferID] = []
+    for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
+    let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
+    let schedule = KernelSchedule(
+      .concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
+    program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
+    return true
   }
 
   /// Makes a channel concat free when its inputs can simply be written where they belong: with

@@ -2,7 +2,7 @@
 /// pooling, elementwise-only groups and channel concatenation. Each is a parallel loop over rows
 /// or channel blocks with one `GF_V`-lane vector per pixel, rendered to C by ``CEmitter``.
 enum BlockedKernels {
-  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+  static func v(_ name: String) -> IndexExpr { .variable(name) }
 
   /// Zeroes the lanes of vector `r` that hold padded channels when `block` is the last channel
   /// block; nothing when the channels fill whole vectors.
@@ -186,7 +186,7 @@ enum BlockedKernels {
       body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: body)])
   }
 
-  private static func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
+  static func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
     BufferDecl(name: name, count: count, isOutput: output, value: -1)
   }
 

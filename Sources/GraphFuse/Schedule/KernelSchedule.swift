@@ -15,6 +15,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case elementwise = "elementwise"
     case concat = "concat"
     case concatInPlace = "concat in place"
+    case channelRemap = "channel remap"
+    case channelSliceView = "channel slice as a view"
     case toBlocked = "layout change plain -> blocked"
     case toPlain = "layout change blocked -> plain"
     case loops = "generic loop nest"

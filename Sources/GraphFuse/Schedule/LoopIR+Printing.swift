@@ -55,7 +55,7 @@ enum ExprText {
   /// True when `e` is a vector: it loads or splats a vector, or reads a vector local.
   static func isVector(_ e: ValueExpr, _ vectors: Set<String>) -> Bool {
     switch e {
-    case .vload, .vloadUnaligned, .splat: return true
+    case .vload, .vloadUnaligned, .splat, .shuffle: return true
     case .local(let n): return vectors.contains(n)
     case .unary(_, let a): return isVector(a, vectors)
     case .binary(_, let a, let b), .select(_, let a, let b): return isVector(a, vectors) || isVector(b, vectors)
@@ -89,6 +89,9 @@ enum ExprText {
     case .vloadUnaligned(let b, let i): return "gf_loadu(\(b) + \(index(i)))"
     case .splat(let a): return COps.splat(value(a, vectors: vectors))
     case .lane(let n, let i): return "\(n)[\(index(i))]"
+    case .shuffle(let a, let b, let mask):
+      let lanes = mask.map(String.init).joined(separator: ", ")
+      return "__builtin_shufflevector(\(value(a, vectors: vectors)), \(value(b, vectors: vectors)), \(lanes))"
     }
   }
 

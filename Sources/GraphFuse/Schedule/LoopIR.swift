@@ -110,6 +110,9 @@ public indirect enum ValueExpr: Sendable, Equatable {
   case splat(ValueExpr)
   /// One lane of a vector local: a scalar.
   case lane(String, IndexExpr)
+  /// The vector whose lane `l` is lane `mask[l]` of `a ++ b` (`mask[l] < GF_V`: from `a`, else
+  /// lane `mask[l] - GF_V` of `b`): a two-source permutation with constant indices.
+  case shuffle(ValueExpr, ValueExpr, [Int])
 
   /// Translates a ``ScalarExpr`` whose operands are already value expressions.
   public init(_ scalar: ScalarExpr, operands: [ValueExpr]) {
