@@ -109,7 +109,7 @@ enum InnerVectorize {
         let y = vector(b, v, names, width)
       else { return nil }
       return .select(cs, x, y)
-    case .vload, .vloadUnaligned, .splat, .lane: return nil
+    case .vload, .vloadUnaligned, .splat, .lane, .shuffle: return nil
     }
   }
 
@@ -170,7 +170,7 @@ enum InnerVectorize {
       switch e {
       case .local(let n): return locals.contains(n)
       case .unary(_, let a), .splat(let a): return uses(a)
-      case .binary(_, let a, let b), .select(_, let a, let b): return uses(a) || uses(b)
+      case .binary(_, let a, let b), .select(_, let a, let b), .shuffle(let a, let b, _): return uses(a) || uses(b)
       case .load, .constant, .vload, .vloadUnaligned, .lane: return false
       }
     }
