@@ -18,7 +18,8 @@ extension LayoutPlanner {
     for remap in remaps {
       let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: remap.sources.count)
       if viewInPlace(remap, into: &program) {
-        program.schedules[g.index].append(KernelSchedule(.channelSliceView, group: g, inputs: layouts, output: .blocked(v)))
+        let schedule = KernelSchedule(.channelSliceView, group: g, inputs: layouts, output: .blocked(v))
+        program.schedules[g.index].append(schedule)
         continue
       }
       var inputs: [BufferID] = []
