@@ -3,8 +3,8 @@
 ///
 /// ``init(_:extents:)`` simplifies an ``IndexExpr`` to this form when it can prove, from the
 /// variables' ranges alone, that every division and remainder in it is affine (the dividend's
-/// non-multiple part stays inside one quotient step) and that every table lookup has a constant
-/// position. It is the cheap proof behind index-map analyses such as ``ChannelRemap``: the same
+/// non-multiple part stays inside one quotient step), that every table lookup has a constant
+/// position and that every select is decided the same way over the whole range. It is the cheap proof behind index-map analyses such as ``ChannelRemap``: the same
 /// answer for every point of the iteration space, without visiting the points.
 struct AffineIndex: Equatable {
   /// Coefficient of each variable (no zero entries).
@@ -39,6 +39,16 @@ struct AffineIndex: Equatable {
       guard let x = AffineIndex(a, extents: extents), x.terms.isEmpty, table.indices.contains(x.constant)
       else { return nil }
       self.init(constant: table[x.constant])
+    case .select(let conditions, let a, let b):
+      var all = true
+      for c in conditions {
+        guard let holds = AffineIndex.decide(c, extents: extents) else { return nil }
+        all = all && holds
+      }
+      guard let x = AffineIndex(all ? a : b, extents: extents) else { return nil }
+      self = x
+    case .element, .thread:
+      return nil
     }
   }
 
@@ -84,6 +94,12 @@ struct AffineIndex: Equatable {
     case .divisible(let e, let k):
       guard k > 0, let x = AffineIndex(e, extents: extents), x.terms.isEmpty else { return nil }
       return x.constant % k == 0
+    case .less(let a, let b):
+      guard let x = AffineIndex(a + b * -1, extents: extents) else { return nil }
+      let (low, high) = x.bounds(extents)
+      if high < 0 { return true }
+      if low >= 0 { return false }
+      return nil
     }
   }
 }

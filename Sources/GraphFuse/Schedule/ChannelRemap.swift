@@ -65,12 +65,7 @@ struct ChannelRemap: Equatable {
     case .select(let conditions, let a, let b):
       var all = true
       for condition in conditions {
-        let fixed: IndexCondition
-        switch condition {
-        case .inRange(let i, let lower, let upper): fixed = .inRange(substitute(i, channel), lower, upper)
-        case .divisible(let i, let k): fixed = .divisible(substitute(i, channel), k)
-        }
-        guard let holds = AffineIndex.decide(fixed, extents: extents) else { return nil }
+        guard let holds = AffineIndex.decide(substitute(condition, channel), extents: extents) else { return nil }
         all = all && holds
       }
       return load(all ? a : b, channel: channel, extents: extents)
@@ -89,6 +84,19 @@ struct ChannelRemap: Equatable {
     case .div(let a, let k): return .div(substitute(a, channel), k)
     case .mod(let a, let k): return .mod(substitute(a, channel), k)
     case .table(let t, let a): return .table(t, substitute(a, channel))
+    case .element(let name, let a): return .element(name, substitute(a, channel))
+    case .select(let cs, let a, let b):
+      return .select(cs.map { substitute($0, channel) }, substitute(a, channel), substitute(b, channel))
+    case .thread: return i
+    }
+  }
+
+  /// `c` with the channel variable `c` replaced by the constant `channel`.
+  private static func substitute(_ c: IndexCondition, _ channel: Int) -> IndexCondition {
+    switch c {
+    case .inRange(let i, let lower, let upper): return .inRange(substitute(i, channel), lower, upper)
+    case .divisible(let i, let k): return .divisible(substitute(i, channel), k)
+    case .less(let a, let b): return .less(substitute(a, channel), substitute(b, channel))
     }
   }
 }
