@@ -8,11 +8,11 @@ import Testing
   typealias T = CompiledTesting
 
   /// Groups consecutive node indices: `[[0, 1, 2], [3]]` from sizes `[3, 1]`.
-  static func runs(_ sizes: [Int]) -> @Sendable (Graph) -> [[Int]] {
+  static func runs(_ sizes: [Int]) -> @Sendable (Graph) -> [[NodeID]] {
     { graph in
-      var groups: [[Int]] = [], start = 0
-      for s in sizes { groups.append(Array(start..<(start + s))); start += s }
-      if start < graph.nodes.count { groups += (start..<graph.nodes.count).map { [$0] } }
+      var groups: [[NodeID]] = [], start = 0
+      for s in sizes { groups.append((start..<(start + s)).map(NodeID.init)); start += s }
+      if start < graph.nodes.count { groups += (start..<graph.nodes.count).map { [NodeID($0)] } }
       return groups
     }
   }

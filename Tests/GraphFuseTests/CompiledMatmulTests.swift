@@ -20,7 +20,7 @@ private struct MatmulRandom {
 @Suite("Compiled matmul schedule")
 struct CompiledMatmulTests {
   /// The whole graph as one group.
-  private static let oneGroup: @Sendable (Graph) -> [[Int]] = { g in [Array(g.nodes.indices)] }
+  private static let oneGroup: @Sendable (Graph) -> [[NodeID]] = { g in [g.nodes.ids] }
 
   /// The kernel kinds the fused program of `build` runs.
   private static func kinds(_ build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void) throws -> [KernelSchedule
@@ -133,7 +133,7 @@ struct VectorizedRowTests {
       let y = try b.apply("layer_norm", [x, scale, bias], ["axis": .int(-1), "epsilon": .float(1e-5)])[0]
       b.output(try b.add(y, b.input("residual", shape: [2, rows, length])))
     }
-    let groups: @Sendable (Graph) -> [[Int]] = { _ in [[0, 1, 2, 3], [4, 5]] }
+    let groups: @Sendable (Graph) -> [[NodeID]] = { _ in [[0, 1, 2, 3], [4, 5]] }
     try CT.check(CompiledCase(name, build: build), fused: false, inputRange: -3...3)
     try CT.check(CompiledCase(name + " fused", partition: groups, build: build), inputRange: -3...3)
   }

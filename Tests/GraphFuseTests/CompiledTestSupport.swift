@@ -8,11 +8,11 @@ struct CompiledCase: Sendable, CustomStringConvertible {
   let name: String
   let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void
   /// Node partition for a fused plan; nil means one group per node.
-  var partition: (@Sendable (Graph) -> [[Int]])? = nil
+  var partition: (@Sendable (Graph) -> [[NodeID]])? = nil
   var description: String { name }
 
   init(
-    _ name: String, partition: (@Sendable (Graph) -> [[Int]])? = nil,
+    _ name: String, partition: (@Sendable (Graph) -> [[NodeID]])? = nil,
     build: @escaping @Sendable (GraphBuilder) throws(GraphFuseError) -> Void
   ) {
     self.name = name

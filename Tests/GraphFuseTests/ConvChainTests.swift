@@ -59,7 +59,7 @@ import Testing
     #expect(chains.count == 17)
     #expect(chains.filter { $0.expand == nil }.count == 1)
     // Every depthwise conv is in a chain; residual adds stay in the projection's stage.
-    let depthwise = graph.nodes.indices.filter {
+    let depthwise = graph.nodes.ids.filter {
       graph.nodes[$0].op == "conv2d" && graph.nodes[$0].attributes.int("group", default: 1) > 1
     }
     #expect(Set(chains.map { $0.depthwise[0] }) == Set(depthwise))

@@ -21,7 +21,7 @@ import Testing
     let (graph, plan) = try planned()
     #expect(plan.groups.ids == plan.groups.indices.map(GroupID.init))
     // The group each node is in, read back through the typed subscript, contains the node.
-    for (n, g) in plan.groupOfNode.enumerated() { #expect(plan.groups[g].nodes.contains(n)) }
+    for (n, g) in zip(graph.nodes.ids, plan.groupOfNode) { #expect(plan.groups[g].nodes.contains(n)) }
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: 16)
     for g in plan.groups.ids {
       for schedule in program.schedules[g.index] { #expect(schedule.group == g) }
@@ -42,6 +42,23 @@ import Testing
     let conv = try #require(program.steps.first { $0.buffers.count > 3 })
     #expect(program.buffers[conv.buffers[1]].value == nil)
     #expect(program.buffers[conv.buffers[1]].storage != .arena)
+  }
+
+  @Test func nodeIDsReadTheNodeThatProducesAValue() throws {
+    let (graph, plan) = try planned()
+    #expect(graph.nodes.ids == graph.nodes.indices.map(NodeID.init))
+    for n in graph.nodes.ids {
+      for v in graph.nodes[n].outputs { #expect(graph.producer(of: v) == n) }
+      for v in graph.nodes[n].inputs { #expect(graph.consumers()[v].contains(n)) }
+    }
+    // Each group's anchor is one of its members, and the conv group is anchored at the conv.
+    for group in plan.groups { #expect(group.nodes.contains(group.anchor)) }
+    #expect(graph.nodes[plan.groups[0].anchor].op == "conv2d")
+    // Removing a node by id keeps the others, renumbered densely.
+    let relu = try #require(graph.nodes.ids.last { graph.nodes[$0].op == "relu" })
+    var pruned = graph
+    pruned.replaceUses(of: graph.nodes[relu].outputs[0], with: graph.nodes[relu].inputs[0])
+    #expect(pruned.removingNodes([relu]).nodes.map(\.op) == graph.nodes.filter { $0.name != graph.nodes[relu].name }.map(\.op))
   }
 
   @Test func indicesPrintAndEncodeAsBareIntegers() throws {

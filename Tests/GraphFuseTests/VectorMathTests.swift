@@ -78,7 +78,7 @@ import Testing
   func vectorMathMatchesTheReference(index: Int) throws {
     let (name, bound, op) = Self.table[index]
     let graph = try Self.graph(op)
-    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [Array(graph.nodes.indices)]))
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [graph.nodes.ids]))
     let x = Tensor.random(shape: Self.shape, seed: 5), z = Self.inputs()
     let expected = try ReferenceExecutor.run(graph, inputs: [x, z])[0]
     let model = try CompiledModel.compile(graph, plan: plan, options: CompiledTesting.options)
@@ -128,7 +128,7 @@ import Testing
     let y = try b.conv2d(x, weight: CompiledTesting.weight(b, [40, 24, 3, 3], seed: 2), padding: 1)
     b.output(try b.mul(y, try b.sigmoid(y)))
     let graph = try b.finish()
-    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [Array(graph.nodes.indices)]))
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [graph.nodes.ids]))
     let source = try Lowering.modelSource(graph, plan: plan, options: CompiledTesting.options)
     let kernels = source.replacingOccurrences(of: CRuntime.header, with: "")
     #expect(kernels.contains("gf_vexp("))

@@ -4,7 +4,7 @@ import GraphFuse
 enum Kinds {
   static func all() throws -> [(String, Graph, FusionPlan)] {
     var result: [(String, Graph, FusionPlan)] = []
-    func add(_ name: String, _ partition: [[Int]]? = nil, _ build: (GraphBuilder) throws -> Void) throws {
+    func add(_ name: String, _ partition: [[NodeID]]? = nil, _ build: (GraphBuilder) throws -> Void) throws {
       let b = GraphBuilder()
       try build(b)
       let g = try b.finish()

@@ -5,20 +5,20 @@
 /// tensor can live in a per-thread ring of rows instead of memory (see `Docs/Passes/Fusion.md`).
 public struct ConvChain: Sendable, Equatable {
   /// The 1×1 conv and its tail, if the chain starts with one.
-  public var expand: [Int]?
+  public var expand: [NodeID]?
   /// The depthwise conv and its tail.
-  public var depthwise: [Int]
+  public var depthwise: [NodeID]
   /// The 1×1 conv and its tail (which may read tensors from outside, e.g. a residual add).
-  public var project: [Int]
+  public var project: [NodeID]
 
   /// The stages in execution order.
-  public var stages: [[Int]] { (expand.map { [$0] } ?? []) + [depthwise, project] }
+  public var stages: [[NodeID]] { (expand.map { [$0] } ?? []) + [depthwise, project] }
 
   /// The chain formed by a group's nodes, or nil when the group is not a chain.
-  public static func match(_ graph: Graph, nodes: [Int]) -> ConvChain? {
+  public static func match(_ graph: Graph, nodes: [NodeID]) -> ConvChain? {
     let convs = nodes.filter { graph.nodes[$0].op == "conv2d" }
     guard convs.count >= 2, convs.count <= 3, let first = nodes.first, first == convs[0] else { return nil }
-    var stages: [[Int]] = []
+    var stages: [[NodeID]] = []
     for n in nodes {
       if graph.nodes[n].op == "conv2d" { stages.append([n]) } else { stages[stages.count - 1].append(n) }
     }
@@ -49,13 +49,13 @@ public struct ConvChain: Sendable, Equatable {
   /// that is its input's only producer when there is one. A stage joins only when its output is
   /// read by the next stage's conv alone, the tails of the first stages read nothing but
   /// constants, and no member is an op the user marked opaque. O(n) in the number of nodes.
-  static func merge(_ graph: Graph, partition: [[Int]], maxGroupSize: Int, opaque: Set<String> = []) -> [[Int]] {
+  static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, members) in partition.enumerated() { for n in members { groupOf[n] = g } }
+    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
     let consumers = graph.consumers()
     let graphOutputs = Set(graph.outputs)
     /// The group's single output when only node `reader` (as input 0) reads it.
-    func soleOutput(_ g: Int, readBy reader: Int) -> Bool {
+    func soleOutput(_ g: Int, readBy reader: NodeID) -> Bool {
       let members = Set(partition[g])
       var outputs: [ValueID] = []
       for n in partition[g] {
@@ -90,13 +90,13 @@ public struct ConvChain: Sendable, Equatable {
       let dwConv = partition[d][0]
       let outputValue = graph.nodes[partition[d].last!].outputs[0]
       guard consumers[outputValue].count == 1 else { continue }
-      let p = groupOf[consumers[outputValue][0]]
+      let p = groupOf[consumers[outputValue][0].index]
       guard p != d, !taken.contains(p), convGroup(p, .pointwise), soleOutput(d, readBy: partition[p][0]) else {
         continue
       }
       var chain = [d, p]
       if let producer = graph.producer(of: graph.nodes[dwConv].inputs[0]) {
-        let e = groupOf[producer]
+        let e = groupOf[producer.index]
         if !taken.contains(e), convGroup(e, .pointwise), selfContained(e), soleOutput(e, readBy: dwConv) {
           chain.insert(e, at: 0)
         }
@@ -104,7 +104,7 @@ public struct ConvChain: Sendable, Equatable {
       guard chain.reduce(0, { $0 + partition[$1].count }) <= maxGroupSize else { continue }
       for g in chain { mergedInto[g] = p; taken.insert(g) }
     }
-    var merged: [Int: [Int]] = [:]
+    var merged: [Int: [NodeID]] = [:]
     for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
     return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
   }
@@ -112,7 +112,7 @@ public struct ConvChain: Sendable, Equatable {
   enum Kind: Equatable { case pointwise, depthwise, other }
 
   /// A 1×1 stride-1 unpadded conv, or a depthwise conv with dilation 1, over constant weights.
-  static func kind(_ graph: Graph, _ n: Int) -> Kind {
+  static func kind(_ graph: Graph, _ n: NodeID) -> Kind {
     let node = graph.nodes[n]
     guard node.op == "conv2d", let w = graph.constant(node.inputs[1]), w.shape.count == 4,
       node.inputs.count < 3 || graph.constant(node.inputs[2]) != nil
@@ -140,11 +140,11 @@ extension FusedGroup {
   /// possible in a plan built by hand), one stage per anchor in node order; else the group itself.
   public func stages(in graph: Graph) -> [FusedGroup] {
     if let chain = ConvChain.match(graph, nodes: nodes) { return FusionPlan.makeGroups(graph, partition: chain.stages) }
-    let isAnchor = { (n: Int) in
+    let isAnchor = { (n: NodeID) in
       [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n]))
     }
     guard nodes.filter(isAnchor).count > 1 else { return [self] }
-    var parts: [[Int]] = []
+    var parts: [[NodeID]] = []
     var seenAnchor = false
     for n in nodes {
       if isAnchor(n) && seenAnchor { parts.append([]) }

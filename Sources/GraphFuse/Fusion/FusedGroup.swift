@@ -4,18 +4,18 @@ public struct FusedGroup: Sendable, Equatable {
   public var name: String
   /// The node index of the anchor: the op whose schedule the group uses (the conv, the gemm,
   /// or for an elementwise-only group its last node).
-  public var anchor: Int
+  public var anchor: NodeID
   /// The group's pattern: the maximum of its members' patterns.
   public var pattern: OpPattern
   /// Member node indices in topological order.
-  public var nodes: [Int]
+  public var nodes: [NodeID]
   /// Values the group reads from outside itself (graph inputs, constants, other groups' outputs), in first-use order.
   public var inputs: [ValueID]
   /// Values the group writes that are read outside it or are graph outputs.
   public var outputs: [ValueID]
 
   /// Creates a group.
-  public init(name: String, anchor: Int, pattern: OpPattern, nodes: [Int], inputs: [ValueID], outputs: [ValueID]) {
+  public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID]) {
     self.name = name
     self.anchor = anchor
     self.pattern = pattern
@@ -37,20 +37,20 @@ public struct FusionPlan: Sendable, Equatable {
   public var groupOfNode: [GroupID] {
     let count = groups.reduce(0) { $0 + $1.nodes.count }
     var result = [GroupID](repeating: -1, count: count)
-    for g in groups.ids { for n in groups[g].nodes { result[n] = g } }
+    for g in groups.ids { for n in groups[g].nodes { result[n.index] = g } }
     return result
   }
 
   /// The plan with no fusion: every node its own group.
   public static func unfused(_ graph: Graph) -> FusionPlan {
-    FusionPlan(groups: makeGroups(graph, partition: graph.nodes.indices.map { [$0] }))
+    FusionPlan(groups: makeGroups(graph, partition: graph.nodes.ids.map { [$0] }))
   }
 
   /// Builds named groups with inputs and outputs from node sets (each in topological order,
   /// sets ordered by their last node).
-  public static func makeGroups(_ graph: Graph, partition: [[Int]]) -> [FusedGroup] {
+  public static func makeGroups(_ graph: Graph, partition: [[NodeID]]) -> [FusedGroup] {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, members) in partition.enumerated() { for n in members { groupOf[n] = g } }
+    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
     let consumers = graph.consumers()
     let graphOutputs = Set(graph.outputs)
     var nameCounts: [String: Int] = [:]
@@ -59,12 +59,12 @@ public struct FusionPlan: Sendable, Equatable {
       var outputs: [ValueID] = []
       for n in members {
         for v in graph.nodes[n].inputs where !seen.contains(v) {
-          if let p = graph.producer(of: v), groupOf[p] == g { continue }
+          if let p = graph.producer(of: v), groupOf[p.index] == g { continue }
           seen.insert(v)
           inputs.append(v)
         }
         for v in graph.nodes[n].outputs
-        where graphOutputs.contains(v) || consumers[v].contains(where: { groupOf[$0] != g }) {
+        where graphOutputs.contains(v) || consumers[v].contains(where: { groupOf[$0.index] != g }) {
           outputs.append(v)
         }
       }

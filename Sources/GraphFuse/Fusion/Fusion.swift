@@ -6,7 +6,7 @@ public enum Fusion {
     guard options.fuse else { return .unfused(graph) }
     var partitioner = GraphPartitioner(
       IndexedForwardGraph(graph, opaque: options.opaque), maxGroupSize: options.maxGroupSize)
-    var partition = partitioner.partition()
+    var partition = partitioner.partition().map { $0.map(NodeID.init) }
     if options.chainConvs {
       partition = ConvChain.merge(
         graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)

@@ -29,7 +29,7 @@ struct IndexedForwardGraph {
         var pattern = patterns[index]
         // A broadcast edge whose operand already has the output's shape is elementwise.
         if pattern == .broadcast, k < operandShapes.count, operandShapes[k] == outShape { pattern = .elemwise }
-        outputs[producer].append(Edge(node: index, pattern: pattern))
+        outputs[producer.index].append(Edge(node: index, pattern: pattern))
       }
     }
   }

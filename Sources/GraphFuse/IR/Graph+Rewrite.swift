@@ -8,8 +8,8 @@ extension Graph {
   }
 
   /// How many times nodes other than those in `excluded` read `id`.
-  public func useCount(of id: ValueID, excluding excluded: Set<Int> = []) -> Int {
-    nodes.indices.reduce(0) { n, i in excluded.contains(i) ? n : n + nodes[i].inputs.filter { $0 == id }.count }
+  public func useCount(of id: ValueID, excluding excluded: Set<NodeID> = []) -> Int {
+    nodes.ids.reduce(0) { n, i in excluded.contains(i) ? n : n + nodes[i].inputs.filter { $0 == id }.count }
   }
 
   /// Whether a value is a graph output.
@@ -17,9 +17,9 @@ extension Graph {
 
   /// The graph without the nodes at `removed` and without values nothing refers to any more;
   /// value ids are renumbered densely in their old order.
-  public func removingNodes(_ removed: Set<Int>) -> Graph {
+  public func removingNodes(_ removed: Set<NodeID>) -> Graph {
     var keepNode = [Bool](repeating: true, count: nodes.count)
-    for n in removed { keepNode[n] = false }
+    for n in removed { keepNode[n.index] = false }
     var used = [Bool](repeating: false, count: values.count)
     for id in inputs { used[id] = true }
     for id in outputs { used[id] = true }
@@ -28,18 +28,18 @@ extension Graph {
       for id in node.outputs { used[id] = true }
     }
     var newID = [Int](repeating: -1, count: values.count)
-    var newNodeIndex = [Int](repeating: -1, count: nodes.count)
+    var newNodeIndex = [NodeID](repeating: -1, count: nodes.count)
     var next = 0
     for n in nodes.indices where keepNode[n] {
-      newNodeIndex[n] = next
+      newNodeIndex[n] = NodeID(next)
       next += 1
     }
     var result = Graph()
     for (id, value) in values.enumerated() where used[id] {
       var v = value
       if case .node(let n, let k) = value.source {
-        guard keepNode[n] else { continue }
-        v.source = .node(newNodeIndex[n], output: k)
+        guard keepNode[n.index] else { continue }
+        v.source = .node(newNodeIndex[n.index], output: k)
       }
       newID[id] = result.values.count
       result.values.append(v)

@@ -38,7 +38,7 @@ extension Graph {
         guard values.indices.contains(id), !defined[id] else {
           throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op)
         }
-        guard values[id].source == .node(n, output: k) else {
+        guard values[id].source == .node(NodeID(n), output: k) else {
           throw GraphFuseError("output %\(id) does not point back to the node", node: node.name, op: node.op)
         }
         guard values[id].shape == shape else {

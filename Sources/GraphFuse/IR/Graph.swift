@@ -8,7 +8,7 @@ public enum ValueSource: Sendable, Equatable {
   /// A constant (weight) owned by the graph.
   case constant
   /// Output `index` of node `node` (an index into `Graph.nodes`).
-  case node(Int, output: Int)
+  case node(NodeID, output: Int)
 }
 
 /// One tensor-valued SSA value: its name, shape and where it comes from.
@@ -105,7 +105,7 @@ public struct Graph: Sendable {
     }
     let shapes = try definition.inferShapes(
       ShapeQuery(graph: self, inputs: inputs, attributes: attributes, node: nodeName, op: op))
-    let index = nodes.count
+    let index = NodeID(nodes.count)
     var outputs: [ValueID] = []
     for (k, shape) in shapes.enumerated() {
       let valueName =
@@ -123,16 +123,16 @@ public struct Graph: Sendable {
   public func constant(_ id: ValueID) -> Tensor? { constants[id] }
 
   /// The index of the node producing a value, if a node produces it.
-  public func producer(of id: ValueID) -> Int? {
+  public func producer(of id: ValueID) -> NodeID? {
     if case .node(let n, _) = values[id].source { return n }
     return nil
   }
 
   /// For every value, the indices of the nodes that read it (a node reading twice appears twice).
-  public func consumers() -> [[Int]] {
-    var result = [[Int]](repeating: [], count: values.count)
-    for (index, node) in nodes.enumerated() {
-      for input in node.inputs { result[input].append(index) }
+  public func consumers() -> [[NodeID]] {
+    var result = [[NodeID]](repeating: [], count: values.count)
+    for index in nodes.ids {
+      for input in nodes[index].inputs { result[input].append(index) }
     }
     return result
   }

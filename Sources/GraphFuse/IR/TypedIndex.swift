@@ -28,6 +28,24 @@ extension TypedIndex {
   }
 }
 
+/// The index of a node of a graph in ``Graph/nodes`` (nodes are in topological order).
+public struct NodeID: TypedIndex {
+  /// The position in the graph's nodes.
+  public let index: Int
+  /// The node at `index` of the graph.
+  public init(_ index: Int) { self.index = index }
+}
+
+extension Array where Element == Node {
+  /// The node with id `id`.
+  public subscript(id: NodeID) -> Node {
+    get { self[id.index] }
+    set { self[id.index] = newValue }
+  }
+  /// The ids of the nodes, in order.
+  public var ids: [NodeID] { indices.map(NodeID.init) }
+}
+
 /// The index of a fused group in ``FusionPlan/groups``.
 public struct GroupID: TypedIndex {
   /// The position in the plan's groups.

@@ -3,9 +3,9 @@
 /// `s = γ/sqrt(σ²+ε)`, `W' = W·s`, `b' = (b − μ)·s + β`. Every batch norm gets a decision.
 let foldBatchNormPass = Pass("foldBatchNorm") { (ctx: inout PassContext) throws(GraphFuseError) in
   var graph = ctx.graph
-  var removed = Set<Int>()
+  var removed = Set<NodeID>()
   var decisions: [BatchNormDecision] = []
-  for index in graph.nodes.indices where graph.nodes[index].op == "batch_norm" {
+  for index in graph.nodes.ids where graph.nodes[index].op == "batch_norm" {
     let bn = graph.nodes[index]
     let verdict = try batchNormVerdict(bn, graph: graph, removed: removed, options: ctx.options)
     switch verdict {
@@ -25,12 +25,12 @@ let foldBatchNormPass = Pass("foldBatchNorm") { (ctx: inout PassContext) throws(
 
 /// Fold into producer node index, or keep for a reason.
 private enum Verdict {
-  case fold(Int)
+  case fold(NodeID)
   case keep(BatchNormReason)
 }
 
 /// The producer to fold into, or the reason the batch norm stays.
-private func batchNormVerdict(_ bn: Node, graph: Graph, removed: Set<Int>, options: OptimizeOptions)
+private func batchNormVerdict(_ bn: Node, graph: Graph, removed: Set<NodeID>, options: OptimizeOptions)
   throws(GraphFuseError) -> Verdict
 {
   let x = bn.inputs[0]

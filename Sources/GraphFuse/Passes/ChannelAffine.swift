@@ -40,7 +40,7 @@ enum ChannelAffine {
 
   /// Rewrites producer node `index` so its output becomes `output·scale[c] + shift[c]`.
   /// The caller has checked legality (constant weight, single consumer).
-  static func fold(into index: Int, scale: [Double], shift: [Double], graph: inout Graph) {
+  static func fold(into index: NodeID, scale: [Double], shift: [Double], graph: inout Graph) {
     let node = graph.nodes[index]
     let weightID = node.inputs[1]
     let weight = graph.constant(weightID)!

@@ -2,8 +2,9 @@
 /// its outputs with constants.
 let foldConstantsPass = Pass("foldConstants") { (ctx: inout PassContext) throws(GraphFuseError) in
   var graph = ctx.graph
-  var removed = Set<Int>()
-  for (index, node) in graph.nodes.enumerated() where node.inputs.allSatisfy({ graph.constant($0) != nil }) {
+  var removed = Set<NodeID>()
+  for index in graph.nodes.ids where graph.nodes[index].inputs.allSatisfy({ graph.constant($0) != nil }) {
+    let node = graph.nodes[index]
     let definition = try OpRegistry.definition(of: node.op, node: node.name)
     guard definition.pattern(node.attributes) != .opaque else { continue }
     let results = try definition.reference(
@@ -22,8 +23,8 @@ let foldConstantsPass = Pass("foldConstants") { (ctx: inout PassContext) throws(
 let eliminateDeadCodePass = Pass("eliminateDeadCode") { (ctx: inout PassContext) in
   let graph = ctx.graph
   var live = Set(graph.outputs)
-  var removed = Set<Int>()
-  for index in graph.nodes.indices.reversed() {
+  var removed = Set<NodeID>()
+  for index in graph.nodes.ids.reversed() {
     let node = graph.nodes[index]
     if node.outputs.contains(where: live.contains) {
       live.formUnion(node.inputs)

@@ -1,8 +1,9 @@
 /// Removes ops that do nothing at inference: identity, dropout, float-to-float cast.
 let removeIdentitiesPass = Pass("removeIdentities") { (ctx: inout PassContext) in
   var graph = ctx.graph
-  var removed = Set<Int>()
-  for (index, node) in graph.nodes.enumerated() where ["identity", "dropout", "cast"].contains(node.op) {
+  var removed = Set<NodeID>()
+  for index in graph.nodes.ids where ["identity", "dropout", "cast"].contains(graph.nodes[index].op) {
+    let node = graph.nodes[index]
     // A graph output that is just a renamed graph input keeps its node.
     if graph.isOutput(node.outputs[0]), graph.producer(of: node.inputs[0]) == nil { continue }
     graph.replaceUses(of: node.outputs[0], with: node.inputs[0])
@@ -17,7 +18,7 @@ let removeIdentitiesPass = Pass("removeIdentities") { (ctx: inout PassContext) i
 let simplifyBatchNormPass = Pass("simplifyBatchNorm") { (ctx: inout PassContext) throws(GraphFuseError) in
   guard !ctx.options.keep.contains("batch_norm") else { return }
   var graph = ctx.graph
-  for index in graph.nodes.indices where graph.nodes[index].op == "batch_norm" {
+  for index in graph.nodes.ids where graph.nodes[index].op == "batch_norm" {
     let bn = graph.nodes[index]
     guard !BatchNorm.isTraining(bn.attributes), bn.inputs.dropFirst().allSatisfy({ graph.constant($0) != nil }) else {
       continue
@@ -39,8 +40,8 @@ let simplifyBatchNormPass = Pass("simplifyBatchNorm") { (ctx: inout PassContext)
 let foldChannelAffinePass = Pass("foldChannelAffine") { (ctx: inout PassContext) in
   guard ctx.options.fold else { return }
   var graph = ctx.graph
-  var removed = Set<Int>()
-  for index in graph.nodes.indices where ["mul", "add", "sub", "scale_shift"].contains(graph.nodes[index].op) {
+  var removed = Set<NodeID>()
+  for index in graph.nodes.ids where ["mul", "add", "sub", "scale_shift"].contains(graph.nodes[index].op) {
     let node = graph.nodes[index]
     guard let (x, scale, shift) = channelAffine(node, graph: graph),
       let producer = graph.producer(of: x), ChannelAffine.producers.contains(graph.nodes[producer].op),

@@ -104,7 +104,7 @@ struct LayoutPlanner {
   }
 
   /// The IR op names of a group's members other than its anchor, in order.
-  func epilogueOps(_ group: FusedGroup, anchor: Int?) -> [String] {
+  func epilogueOps(_ group: FusedGroup, anchor: NodeID?) -> [String] {
     group.nodes.filter { $0 != anchor }.map { graph.nodes[$0].op }
   }
 

@@ -171,13 +171,13 @@ struct ModelProgram {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
     for (g, group) in plan.groups.enumerated() {
       for n in group.nodes {
-        guard graph.nodes.indices.contains(n) else {
+        guard graph.nodes.indices.contains(n.index) else {
           throw GraphFuseError("group \(group.name) names node \(n), the graph has \(graph.nodes.count)", op: "compile")
         }
-        guard groupOf[n] == -1 else {
+        guard groupOf[n.index] == -1 else {
           throw GraphFuseError("node is in two groups of the plan", node: graph.nodes[n].name, op: graph.nodes[n].op)
         }
-        groupOf[n] = g
+        groupOf[n.index] = g
       }
     }
     if let missing = groupOf.firstIndex(of: -1) {
@@ -189,7 +189,7 @@ struct ModelProgram {
       for n in group.nodes {
         for input in graph.nodes[n].inputs {
           guard let p = graph.producer(of: input) else { continue }
-          if groupOf[p] != g { dependencies[g].insert(groupOf[p]) }
+          if groupOf[p.index] != g { dependencies[g].insert(groupOf[p.index]) }
         }
       }
     }

@@ -1,7 +1,7 @@
 /// The anchor ops as reductions computed at one output index (plain layout, generic schedule).
 extension GroupLowering {
   /// The anchor node `n`'s output at `idx`: statements go to `prelude`, the result is a local.
-  mutating func anchor(_ n: Int, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
+  mutating func anchor(_ n: NodeID, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
     let node = graph.nodes[n]
     let a = node.attributes
     let acc = fresh("acc")
@@ -78,7 +78,7 @@ extension GroupLowering {
   /// With `storeTo` (the group's output buffer, of the softmax's shape) the sum pass also stores
   /// each exponential there and the sum local ends as 1/sum: the output pass then multiplies
   /// instead of evaluating every exponential a second time.
-  mutating func softmaxRow(_ n: Int, idx: [IndexExpr], axis: Int, rowVar: String?, storeTo: String? = nil)
+  mutating func softmaxRow(_ n: NodeID, idx: [IndexExpr], axis: Int, rowVar: String?, storeTo: String? = nil)
     throws(GraphFuseError) -> ([Stmt], (max: String, sum: String))
   {
     let node = graph.nodes[n]

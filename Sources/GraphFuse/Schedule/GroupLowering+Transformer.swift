@@ -2,7 +2,7 @@
 extension GroupLowering {
   /// Statements computing a layer-norm row's mean and 1/σ over axes `axis…` at `idx` (whose
   /// entries on those axes are ignored); records them in `rowLocals` as (mean, rstd).
-  mutating func layerNormRow(_ n: Int, idx: [IndexExpr], axis: Int) throws(GraphFuseError) -> (
+  mutating func layerNormRow(_ n: NodeID, idx: [IndexExpr], axis: Int) throws(GraphFuseError) -> (
     [Stmt], (max: String, sum: String)
   ) {
     let node = graph.nodes[n]
@@ -46,7 +46,7 @@ extension GroupLowering {
   }
 
   /// The layer norm's output at `idx`: row statistics from `rowLocals`, else computed here.
-  mutating func layerNorm(_ n: Int, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
+  mutating func layerNorm(_ n: NodeID, at idx: [IndexExpr]) throws(GraphFuseError) -> ValueExpr {
     let node = graph.nodes[n]
     let x = graph.shape(of: node.inputs[0])
     let axis = LayerNorm.axis(node.attributes, rank: x.count) ?? x.count - 1

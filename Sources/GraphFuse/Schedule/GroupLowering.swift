@@ -5,7 +5,7 @@
 struct GroupLowering {
   let graph: Graph
   let group: FusedGroup
-  let members: Set<Int>
+  let members: Set<NodeID>
   /// Buffer name of each group input and output value.
   private(set) var names: [ValueID: String] = [:]
   private var buffers: [BufferDecl] = []
@@ -13,10 +13,10 @@ struct GroupLowering {
   /// Statements to run before the expression being built (reductions), in order.
   var prelude: [Stmt] = []
   /// Softmax row statistics computed outside the row loop, by node.
-  var rowLocals: [Int: (max: String, sum: String)] = [:]
+  var rowLocals: [NodeID: (max: String, sum: String)] = [:]
   /// Softmax rows whose exponentials the statistics pass already stored in the output buffer
   /// (the local `sum` then holds 1/sum): node → output buffer name.
-  var storedRows: [Int: String] = [:]
+  var storedRows: [NodeID: String] = [:]
   /// Group inputs read in the blocked `NCHW[v]c` layout a template wrote them in (value → v),
   /// instead of a plain copy made by a layout change first.
   var blockedInputs: [ValueID: Int] = [:]
