@@ -58,7 +58,9 @@ import Testing
     let relu = try #require(graph.nodes.ids.last { graph.nodes[$0].op == "relu" })
     var pruned = graph
     pruned.replaceUses(of: graph.nodes[relu].outputs[0], with: graph.nodes[relu].inputs[0])
-    #expect(pruned.removingNodes([relu]).nodes.map(\.op) == graph.nodes.filter { $0.name != graph.nodes[relu].name }.map(\.op))
+    #expect(
+      pruned.removingNodes([relu]).nodes.map(\.op) == graph.nodes.filter { $0.name != graph.nodes[relu].name }.map(\.op)
+    )
   }
 
   @Test func indicesPrintAndEncodeAsBareIntegers() throws {

@@ -23,7 +23,9 @@ import Testing
     for (n, node) in graph.nodes.enumerated() where ["relu", "clip", "add"].contains(node.op) {
       let group = plan.groups[groupOf[n]]
       #expect(graph.nodes[group.anchor].op == "conv2d", "\(node.name) is in \(group.name)")
-      let fedFromGroup = node.inputs.contains { graph.producer(of: $0).map { groupOf[$0.index] == groupOf[n] } ?? false }
+      let fedFromGroup = node.inputs.contains {
+        graph.producer(of: $0).map { groupOf[$0.index] == groupOf[n] } ?? false
+      }
       #expect(fedFromGroup, "\(node.name) is not fed from inside \(group.name)")
       checked += 1
     }

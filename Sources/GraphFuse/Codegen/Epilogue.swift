@@ -24,7 +24,8 @@ struct Epilogue {
   /// (not elementwise, a different shape, a non-constant per-channel operand, several outputs).
   /// `anchor` nil builds an elementwise-only group over its inputs. Per-channel operands vary
   /// along `channelAxis` (1: the channels of NCHW; the last axis for a matmul's output features).
-  static func make(_ graph: Graph, group: FusedGroup, anchor: NodeID?, vector v: Int, channelAxis: Int = 1) -> Epilogue? {
+  static func make(_ graph: Graph, group: FusedGroup, anchor: NodeID?, vector v: Int, channelAxis: Int = 1) -> Epilogue?
+  {
     let anchorOut = anchor.map { graph.nodes[$0].outputs[0] } ?? -1
     guard let last = group.outputs.first else { return nil }
     let shape = graph.shape(of: anchor == nil ? last : anchorOut)

@@ -15,7 +15,8 @@ public struct FusedGroup: Sendable, Equatable {
   public var outputs: [ValueID]
 
   /// Creates a group.
-  public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID]) {
+  public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID])
+  {
     self.name = name
     self.anchor = anchor
     self.pattern = pattern

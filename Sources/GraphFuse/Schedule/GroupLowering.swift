@@ -134,7 +134,7 @@ struct GroupLowering {
   /// True when every member downstream of the anchor is elementwise over the output's shape, so
   /// the output at an index reads the anchor's value at that same index only.
   private func elementwiseTail(_ out: ValueID) -> Bool {
-    var upstream = Set<Int>(), stack = [group.anchor]
+    var upstream = Set<NodeID>(), stack = [group.anchor]
     while let n = stack.popLast() {
       for input in graph.nodes[n].inputs {
         if let p = graph.producer(of: input), members.contains(p), upstream.insert(p).inserted { stack.append(p) }
