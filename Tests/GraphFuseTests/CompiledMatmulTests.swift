@@ -180,7 +180,7 @@ struct BlockedInputTests {
       let t = try b.apply("transpose", [d], ["perm": .ints([0, 2, 3, 1])])[0]
       b.output(try b.add(t, CT.weight(b, [c], seed: 62)))
     }
-    let groups: @Sendable (Graph) -> [[Int]] = { _ in [[0], [1, 2]] }
+    let groups: @Sendable (Graph) -> [[NodeID]] = { _ in [[0], [1, 2]] }
     try CT.check(CompiledCase("depthwise \(c)x\(size)x\(size) -> NHWC", partition: groups, build: build))
     let b = GraphBuilder()
     try build(b)
