@@ -1,4 +1,4 @@
-/// The elementwise tail of a template group (per-channel operands vary along axis 1: the channels
+/// The elementwise tail of a blocked group (per-channel operands vary along axis 1: the channels
 /// of a conv, the output features of a dense layer) (bias, activation, residual add, scale-shift,
 /// kept-whole batch norm) as one vector expression applied in registers before the single store.
 struct Epilogue {

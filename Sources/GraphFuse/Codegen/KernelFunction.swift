@@ -4,8 +4,8 @@ struct KernelFunction: Equatable, Sendable {
   var symbol: String
   /// The C text: static helpers and tables first, then the entry point.
   var text: String
-  /// The loop nest the text was rendered from; nil for a hand-written template.
-  var nest: LoopNest? = nil
+  /// The loop nest the text was rendered from (every kernel is rendered from one).
+  var nest: LoopNest
 
   /// `text` with every occurrence of the identifier `symbol` (not a longer identifier that starts
   /// with it, such as `gf_k1` in `gf_k12`) replaced by a marker: two kernels with equal blanked

@@ -1,6 +1,6 @@
 extension LayoutPlanner {
   /// Emits a conv chain group as one ``ConvChainKernel`` loop nest. Returns false, having emitted
-  /// nothing, when a stage does not fit the template (the caller then runs the stages one by one).
+  /// nothing, when a stage does not fit the schedule (the caller then runs the stages one by one).
   mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
   {

@@ -1,6 +1,6 @@
-/// Decides which values live in the blocked `NCHW[v]c` layout and emits the template schedules.
+/// Decides which values live in the blocked `NCHW[v]c` layout and emits the blocked kernels.
 ///
-/// Template groups (convolutions, pooling over blocked input, elementwise groups with a blocked
+/// Blocked groups (convolutions, pooling over blocked input, elementwise groups with a blocked
 /// operand) write blocked outputs; everything else reads and writes plain NCHW. A layout change
 /// is emitted only where a consumer needs the other layout (once per value), and at graph outputs.
 struct LayoutPlanner {

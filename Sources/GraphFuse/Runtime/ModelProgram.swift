@@ -71,11 +71,11 @@ struct ModelProgram {
     return BufferID(buffers.count - 1)
   }
 
-  /// Adds a C function and its launch. A function identical to one already emitted (same
-  /// schedule and shapes: the same text up to its symbol) is not emitted again; the step
-  /// launches the earlier one.
-  mutating func addStep(
-    _ function: String, symbol: String, buffers: [BufferID], tasks: Int, schedule: KernelSchedule, nest: LoopNest? = nil
+  /// Adds a C function rendered from `nest` and its launch. A function identical to one already
+  /// emitted (same schedule and shapes: the same text up to its symbol) is not emitted again; the
+  /// step launches the earlier one.
+  private mutating func addStep(
+    _ function: String, symbol: String, buffers: [BufferID], tasks: Int, schedule: KernelSchedule, nest: LoopNest
   ) {
     let group = schedule.group
     let key = KernelFunction.blanking(symbol, in: function)

@@ -1,4 +1,4 @@
-/// Weight packing for the blocked templates, done once at compile time in plain Swift loops.
+/// Weight packing for the blocked kernels, done once at compile time in plain Swift loops.
 enum WeightPacking {
   /// Conv weight `[O, Cin, KH, KW]` as `[O/(nv·v)][Cin/icb][KH][KW][icb][nv][v]`, zero-padded:
   /// for each input channel, the `nv` output-channel vectors the register tile needs are adjacent.

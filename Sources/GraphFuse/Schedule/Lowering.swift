@@ -9,7 +9,7 @@ public enum Lowering {
       graph, plan: plan, group: group, program: ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth))
   }
 
-  /// The generic nest of `group`, headed by the schedules `program` gave the group's templates.
+  /// The generic nest of `group`, headed by the schedules `program` gave the group's blocked kernels.
   private static func referenceNest(_ graph: Graph, plan: FusionPlan, group: GroupID, program: ModelProgram)
     throws(GraphFuseError) -> LoopNest
   {
@@ -29,10 +29,8 @@ public enum Lowering {
   /// flags: printing a group needs no compiler.
   private static var vectorWidth: Int { System.vectorWidth }
 
-  /// The loop nests that run for group `group`, in launch order: each kernel rendered from a loop
-  /// nest appears as that nest (headed by its kernel symbol and task count); kernels that are
-  /// still hand-written templates appear once as the group's reference loop nest, headed by the
-  /// template's name.
+  /// The loop nests that run for group `group`, in launch order: each kernel appears as the loop
+  /// nest its C was rendered from, headed by its kernel symbol and schedule.
   public static func runningLoops(_ graph: Graph, plan: FusionPlan, group: GroupID, options: CompileOptions = .init())
     throws(GraphFuseError)
     -> [LoopNest]
@@ -43,17 +41,11 @@ public enum Lowering {
     let program = try ModelProgram.build(graph, plan: plan, vectorWidth: vectorWidth, threads: options.threads)
     var nests: [LoopNest] = []
     var seen = Set<String>()
-    var reference = false
     for step in program.steps where step.group == group && seen.insert(step.symbol).inserted {
-      guard let function = program.functions.first(where: { $0.symbol == step.symbol }) else { continue }
-      if var nest = function.nest {
-        let schedule = program.schedules[group.index].first { $0.symbol == step.symbol }
-        nest.name = "\(plan.groups[group].name) as \(step.symbol)\n// schedule: \(schedule?.description ?? "")"
-        nests.append(nest)
-      } else if !reference {
-        reference = true
-        nests.append(try referenceNest(graph, plan: plan, group: group, program: program))
-      }
+      guard var nest = program.functions.first(where: { $0.symbol == step.symbol })?.nest else { continue }
+      let schedule = program.schedules[group.index].first { $0.symbol == step.symbol }
+      nest.name = "\(plan.groups[group].name) as \(step.symbol)\n// schedule: \(schedule?.description ?? "")"
+      nests.append(nest)
     }
     return nests
   }
