@@ -239,10 +239,12 @@ enum CRuntime {
       free(p);
     }
 
-    /* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone. */
+    /* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone.
+       A negative total runs tasks [0, -total) on the caller: work too small for a pool round trip. */
     void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
       gf_pool *p = (gf_pool *)handle;
-      if (total <= 0) return;
+      if (total < 0) { fn(bufs, 0, -total); return; }
+      if (total == 0) return;
       if (p->nthreads <= 1 || total <= 1 || atomic_exchange(&p->busy, 1)) { fn(bufs, 0, total); return; }
       p->fn = fn;
       p->bufs = bufs;

@@ -10,6 +10,9 @@ struct Epilogue {
     case scalar(ValueID)
     /// A tensor of the output's shape in blocked layout: one vector load at the output offset.
     case full(ValueID)
+    /// One value per channel computed at run time (`[1, C, 1, 1]`, e.g. a squeeze-excitation
+    /// scale), read from its blocked buffer, where channel c sits at float c: one vector load.
+    case channelTensor(ValueID)
   }
 
   /// The math over `.local("acc")` (the anchor's vector) and `.load("eK", _)` (operand K).
@@ -21,7 +24,7 @@ struct Epilogue {
   var vectorWidth: Int
 
   /// The epilogue of a group anchored at `anchor`, or nil when some member or operand does not fit
-  /// (not elementwise, a different shape, a non-constant per-channel operand, several outputs).
+  /// (not elementwise, a different shape, a run-time per-channel operand of a matmul, several outputs).
   /// `anchor` nil builds an elementwise-only group over its inputs. Per-channel operands vary
   /// along `channelAxis` (1: the channels of NCHW; the last axis for a matmul's output features).
   static func make(_ graph: Graph, group: FusedGroup, anchor: NodeID?, vector v: Int, channelAxis: Int = 1) -> Epilogue?
@@ -63,6 +66,10 @@ struct Epilogue {
           let t = graph.constant(input)
         {
           operand = .channel(WeightPacking.channels(t, channels: shape[channelAxis], vector: v))
+        } else if channelAxis == 1, rank == 4, aligned[1] == shape[1], graph.shape(of: input).count == 4,
+          aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })
+        {
+          operand = .channelTensor(input)
         } else {
           return nil
         }
@@ -90,7 +97,7 @@ struct Epilogue {
   ) -> ValueExpr {
     func operand(_ k: Int) -> ValueExpr {
       switch operands[k] {
-      case .channel: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
+      case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       case .full: return unaligned ? .vloadUnaligned("\(prefix)\(k)", offset) : .vload("\(prefix)\(k)", offset)
       }
@@ -103,7 +110,7 @@ struct Epilogue {
   func scalar(acc: ValueExpr, offset: IndexExpr, channel: IndexExpr, prefix: String = "e") -> ValueExpr {
     substitute(acc: acc) { k in
       switch operands[k] {
-      case .channel: return .load("\(prefix)\(k)", channel)
+      case .channel, .channelTensor: return .load("\(prefix)\(k)", channel)
       case .scalar: return .load("\(prefix)\(k)", .constant(0))
       case .full: return .load("\(prefix)\(k)", offset)
       }

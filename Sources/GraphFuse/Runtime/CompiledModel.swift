@@ -230,7 +230,7 @@ public final class CompiledModel: @unchecked Sendable {
     }
     for (s, step) in program.steps.enumerated() {
       let start = timings == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-      parallel(pool, kernels[s], UnsafeMutableRawPointer(arena.pointers[s]), step.tasks)
+      parallel(pool, kernels[s], UnsafeMutableRawPointer(arena.pointers[s]), step.launchTasks)
       if let timings {
         timings.pointee[step.group.index] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
       }

@@ -69,7 +69,7 @@ enum DeploySource {
       array("long", "gf_buf_weight", ints(weightOffsets.map { $0 ?? -1 })),
       array("int", "gf_step_start", ints(stepStart)),
       array("int", "gf_step_buf", ints(stepBuffers)),
-      array("long", "gf_step_tasks", ints(program.steps.map(\.tasks))),
+      array("long", "gf_step_tasks", ints(program.steps.map(\.launchTasks))),
       array("gf_kernel", "gf_step_fn", program.steps.map(\.symbol)),
       array("int", "gf_in_buf", ints(program.inputBuffers.map(\.index))),
       array("int", "gf_out_buf", ints(program.outputBuffers.map(\.index))),

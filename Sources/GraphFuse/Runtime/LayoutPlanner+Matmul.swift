@@ -100,7 +100,7 @@ extension LayoutPlanner {
       case .channel(let data):
         operands.append(constantBuffer(data, into: &program))
         layouts.append(.packed)
-      case .scalar(let v), .full(let v):
+      case .scalar(let v), .full(let v), .channelTensor(let v):  // run-time per-channel: NCHW epilogues only
         operands.append(try plainBuffer(v, into: &program, group: g))
         layouts.append(.plain)
       }

@@ -11,11 +11,21 @@ struct LayoutPlanner {
   var threads = 1
   /// Buffer of each value held in blocked layout.
   var blocked: [ValueID: BufferID] = [:]
+  /// Channel multiplies `x · s` not run as kernels: the convs reading them scale their weights by
+  /// `s` instead and read `x` (`LayoutPlanner+ScaledInput.swift`), keyed by the product.
+  var scaledInputs: [ValueID: ScaledInput] = [:]
+  /// The nodes that read each value, and the plan group of each node.
+  let consumers: [[Int]]
+  let groupOfNode: [Int]
 
   init(graph: Graph, plan: FusionPlan, vectorWidth: Int) {
     self.graph = graph
     self.plan = plan
     self.vectorWidth = vectorWidth
+    consumers = graph.consumers()
+    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, group) in plan.groups.enumerated() { for n in group.nodes where groupOf.indices.contains(n) { groupOf[n] = g } }
+    groupOfNode = groupOf
   }
 
   private func blockedCount(_ shape: [Int]) -> Int {
@@ -27,6 +37,7 @@ struct LayoutPlanner {
     -> BufferID
   {
     if let b = program.plain[v] { return b }
+    try requireComputed(v)
     guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
     let target = program.plainBuffer(graph, v)
     let s = graph.shape(of: v)
@@ -44,6 +55,7 @@ struct LayoutPlanner {
     -> BufferID
   {
     if let b = blocked[v] { return b }
+    try requireComputed(v)
     let s = graph.shape(of: v)
     if let t = graph.constant(v) {
       // A constant is laid out once, at compile time.
@@ -74,7 +86,7 @@ struct LayoutPlanner {
       case .channel(let data):
         result.append(program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil)))
       case .scalar(let v): result.append(try plainBuffer(v, into: &program, group: group))
-      case .full(let v): result.append(try blockedBuffer(v, into: &program, group: group))
+      case .full(let v), .channelTensor(let v): result.append(try blockedBuffer(v, into: &program, group: group))
       }
     }
     return result
@@ -98,7 +110,7 @@ struct LayoutPlanner {
       switch operand {
       case .channel: return .packed
       case .scalar: return .plain
-      case .full: return .blocked(vectorWidth)
+      case .full, .channelTensor: return .blocked(vectorWidth)
       }
     }
   }
@@ -119,6 +131,12 @@ struct LayoutPlanner {
     }
     let node = graph.nodes[group.anchor]
     let v = vectorWidth
+    if let scaled = foldableScale(group) {
+      scaledInputs[group.outputs[0]] = scaled
+      program.schedules[g.index].append(
+        KernelSchedule(.scaleFolded, group: g, inputs: [.blocked(v), .blocked(v)], output: .blocked(v)))
+      return true
+    }
     if group.pattern <= .broadcast {
       guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
@@ -240,7 +258,10 @@ struct LayoutPlanner {
     guard groups == 1 || depthwise || grouped != nil else { return false }
     guard let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v) else { return false }
     let win = Window2D(node.attributes, kernel: [weight.shape[2], weight.shape[3]])
-    let inputBlocked = depthwise || grouped != nil || blocked[node.inputs[0]] != nil || x[1] >= v
+    // A folded channel multiply: read its unscaled input, scale the weights instead.
+    let scaled = groups == 1 ? scaledInputs[node.inputs[0]] : nil
+    let source = scaled?.x ?? node.inputs[0]
+    let inputBlocked = depthwise || grouped != nil || blocked[source] != nil || x[1] >= v
     var t = BlockedConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
@@ -254,8 +275,8 @@ struct LayoutPlanner {
     }
     let input =
       inputBlocked
-      ? try blockedBuffer(node.inputs[0], into: &program, group: g)
-      : try plainBuffer(node.inputs[0], into: &program, group: g)
+      ? try blockedBuffer(source, into: &program, group: g)
+      : try plainBuffer(source, into: &program, group: g)
     let packed: [Float]
     if depthwise {
       packed = WeightPacking.depthwise(weight, vector: v)
@@ -265,9 +286,14 @@ struct LayoutPlanner {
     } else {
       packed = WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
     }
-    let w = program.addBuffer(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
+    var w = program.addBuffer(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
     let b = WeightPacking.channels(bias, channels: out[1], vector: v)
     let biasBuffer = program.addBuffer(BufferPlan(count: b.count, storage: .constant(b), value: nil))
+    if let scaled {
+      w = try emitScaledWeights(
+        packed: w, count: packed.count, scale: scaled.scale, template: t, kernel: weight.shape[2] * weight.shape[3],
+        group: g, into: &program)
+    }
     let operands = try operandBuffers(e, into: &program, group: g)
     let result = output(e.output, into: &program)
     let kind: KernelSchedule.Kind =
@@ -283,11 +309,14 @@ struct LayoutPlanner {
       reason += "; tiles of \(t.flatTiles.size) px so the tasks split evenly over \(threads) threads"
     }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
-    let schedule = KernelSchedule(
-      kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, .packed, .packed] + layouts(e), output: .blocked(v),
+    var schedule = KernelSchedule(
+      kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, scaled == nil ? .packed : .blocked(v), .packed]
+        + layouts(e), output: .blocked(v),
       tile: .init(pixels: t.tilePixels, vectors: t.nv, reason: reason),
       parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
+    let fmas = out[0] * out[1] * out[2] * out[3] * x[1] / groups * weight.shape[2] * weight.shape[3]
+    schedule.onCaller = 2 * fmas < Self.callerWork
     program.addStep(t.nest, buffers: [input, w, biasBuffer] + operands + [result], schedule: schedule)
     return true
   }

@@ -30,6 +30,11 @@ struct StepPlan {
   var tasks: Int
   /// The plan group the step belongs to (layout changes count toward the group that needs them).
   var group: GroupID
+  /// Runs every task on the calling thread, never through the pool (tiny work).
+  var onCaller = false
+
+  /// The task count `gf_parallel` takes: negative for a step that runs on the calling thread.
+  var launchTasks: Int { onCaller ? -tasks : tasks }
 }
 
 /// A whole model as buffers, steps and one C translation unit.
@@ -86,7 +91,8 @@ struct ModelProgram {
       symbolOfKernel[key] = symbol
       functions.append(KernelFunction(symbol: symbol, text: function, nest: nest))
     }
-    steps.append(StepPlan(symbol: launched, buffers: buffers, tasks: max(0, tasks), group: group))
+    steps.append(
+      StepPlan(symbol: launched, buffers: buffers, tasks: max(0, tasks), group: group, onCaller: schedule.onCaller))
     var done = schedule
     done.symbol = launched
     done.tasks = max(0, tasks)

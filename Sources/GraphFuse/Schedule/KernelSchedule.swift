@@ -20,6 +20,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case toBlocked = "layout change plain -> blocked"
     case toPlain = "layout change blocked -> plain"
     case loops = "generic loop nest"
+    case scaleWeights = "scale weights by input channel"
+    case scaleFolded = "channel multiply folded into the reading convs' weights"
   }
 
   /// The memory layout of an operand.
@@ -78,6 +80,9 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
   public var epilogue: [String]
   /// For a layout change: the graph value it converts.
   public var value: String?
+  /// True when the work is too small to be worth a round trip through the thread pool: the
+  /// calling thread runs all tasks.
+  public var onCaller = false
 
   /// Creates a schedule; the symbol and task count are filled in when the kernel is emitted.
   public init(
@@ -107,7 +112,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     }
     if symbol != nil {
       let axes = parallel.isEmpty ? "" : " over " + parallel.map(\.rawValue).joined(separator: " x ")
-      parts.append("parallel\(axes): \(tasks) task\(tasks == 1 ? "" : "s")")
+      let count = "\(tasks) task\(tasks == 1 ? "" : "s")"
+      parts.append(onCaller ? "on the calling thread (tiny work): \(count)" : "parallel\(axes): \(count)")
     } else {
       parts.append("no kernel")
     }
