@@ -49,7 +49,7 @@ import Testing
       nest.description == """
         // fused_conv2d_relu
         // compiled as: conv dense · in plain, packed, packed -> NCHW\(v)c · tile 1 px x 1 vector (\(reason)) \
-        · parallel over batch x output channel vector group x output row: 2 tasks · epilogue relu; this is the reference loop nest
+        · on the calling thread (tiny work): 2 tasks · epilogue relu; this is the reference loop nest
         // in  v_x: float[32]
         // in  v_w: float[54]
         // out v_out: float[12]

@@ -67,12 +67,16 @@ import Testing
     let (g, plan) = (optimized.graph, optimized.plan)
     let program = try ModelProgram.build(g, plan: plan, vectorWidth: 16, threads: 2)
     let kinds = program.schedules.flatMap { $0.map(\.kind) }
-    let mulGroups = plan.groups.indices.filter { plan.groups[$0].nodes.count == 1 && g.nodes[plan.groups[$0].anchor].op == "mul" }
+    let mulGroups = plan.groups.indices.filter {
+      plan.groups[$0].nodes.count == 1 && g.nodes[plan.groups[$0].anchor].op == "mul"
+    }
     if k.folds {
       // The multiply is no kernel: its group launches nothing, the readers scale their weights.
       #expect(kinds.contains(.scaleFolded), "\(k)")
       #expect(kinds.filter { $0 == .scaleWeights }.count == (k.twoReaders ? 2 : 1), "\(k)")
-      for m in mulGroups { #expect(!program.steps.contains { $0.group.index == m }, "\(k): the multiply runs as a kernel") }
+      for m in mulGroups {
+        #expect(!program.steps.contains { $0.group.index == m }, "\(k): the multiply runs as a kernel")
+      }
     } else {
       #expect(!kinds.contains(.scaleFolded), "\(k)")
       #expect(kinds.contains(.elementwise), "\(k): the multiply is one blocked pass")
@@ -85,7 +89,8 @@ import Testing
     let multiplied = Set(g.nodes.filter { $0.op == "mul" }.flatMap { $0.inputs + $0.outputs }.map { g.values[$0].name })
     let big = k.channels * k.size * k.size
     for schedule in program.schedules.flatMap({ $0 }) where schedule.kind == .toPlain || schedule.kind == .toBlocked {
-      guard let value = schedule.value, multiplied.contains(value), let id = g.values.firstIndex(where: { $0.name == value })
+      guard let value = schedule.value, multiplied.contains(value),
+        let id = g.values.firstIndex(where: { $0.name == value })
       else { continue }
       #expect(g.shape(of: id).reduce(1, *) < big, "\(k): \(schedule)")
     }

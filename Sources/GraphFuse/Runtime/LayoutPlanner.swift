@@ -24,7 +24,9 @@ struct LayoutPlanner {
     self.vectorWidth = vectorWidth
     consumers = graph.consumers()
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, group) in plan.groups.enumerated() { for n in group.nodes where groupOf.indices.contains(n) { groupOf[n] = g } }
+    for (g, group) in plan.groups.enumerated() {
+      for n in group.nodes where groupOf.indices.contains(n) { groupOf[n] = g }
+    }
     groupOfNode = groupOf
   }
 
@@ -310,7 +312,8 @@ struct LayoutPlanner {
     }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
     var schedule = KernelSchedule(
-      kind, group: g, inputs: [inputBlocked ? .blocked(v) : .plain, scaled == nil ? .packed : .blocked(v), .packed]
+      kind, group: g,
+      inputs: [inputBlocked ? .blocked(v) : .plain, scaled == nil ? .packed : .blocked(v), .packed]
         + layouts(e), output: .blocked(v),
       tile: .init(pixels: t.tilePixels, vectors: t.nv, reason: reason),
       parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
