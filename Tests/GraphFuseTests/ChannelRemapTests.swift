@@ -170,7 +170,7 @@ import Testing
     let out = try Self.shuffle(b, try b.concat([try Self.channelSlice(b, x, 1, 4), y], axis: 1), groups: 3)
     b.output(out)
     let graph = try b.finish()
-    let group = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [Array(graph.nodes.indices)])).groups[0]
+    let group = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [graph.nodes.ids])).groups[0]
     let remap = try #require(ChannelRemap.match(graph, group: group, output: out))
     #expect(remap.sources == [x, y])
     // Concat channels 0…5 = x1, x2, x3, y0, y1, y2; shuffled by 3: c' = j·3 + i reads i·2 + j.

@@ -35,9 +35,9 @@ extension LayoutPlanner {
       guard conv.op == "conv2d", conv.inputs[0] == product, !conv.inputs.dropFirst().contains(product),
         conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),
         weight.shape.count == 4, conv.inputs.count < 3 || graph.constant(conv.inputs[2]) != nil,
-        groupOfNode.indices.contains(c), groupOfNode[c] >= 0
+        groupOfNode.indices.contains(c.index), let g = groupOfNode[c.index]
       else { return nil }
-      let consumer = plan.groups[groupOfNode[c]]
+      let consumer = plan.groups[g]
       guard consumer.anchor == c, consumer.nodes.first == c, ConvChain.match(graph, nodes: consumer.nodes) == nil,
         Epilogue.make(graph, group: consumer, anchor: c, vector: vectorWidth) != nil
       else { return nil }

@@ -15,17 +15,17 @@ struct LayoutPlanner {
   /// `s` instead and read `x` (`LayoutPlanner+ScaledInput.swift`), keyed by the product.
   var scaledInputs: [ValueID: ScaledInput] = [:]
   /// The nodes that read each value, and the plan group of each node.
-  let consumers: [[Int]]
-  let groupOfNode: [Int]
+  let consumers: [[NodeID]]
+  let groupOfNode: [GroupID?]
 
   init(graph: Graph, plan: FusionPlan, vectorWidth: Int) {
     self.graph = graph
     self.plan = plan
     self.vectorWidth = vectorWidth
     consumers = graph.consumers()
-    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, group) in plan.groups.enumerated() {
-      for n in group.nodes where groupOf.indices.contains(n) { groupOf[n] = g }
+    var groupOf = [GroupID?](repeating: nil, count: graph.nodes.count)
+    for g in plan.groups.ids {
+      for n in plan.groups[g].nodes where groupOf.indices.contains(n.index) { groupOf[n.index] = g }
     }
     groupOfNode = groupOf
   }
