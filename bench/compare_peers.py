@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Time ONNX models with ONNX Runtime (all graph optimizations / none) and GraphFuse, interleaved
-in rounds in one process, at one or more thread counts, and print one table with the geomean.
+in rounds, at one or more thread counts, and print one table with the geomean.
 
     python bench/compare_peers.py models/                       # every .onnx in the folder
     python bench/compare_peers.py resnet18.onnx mobilenet_v2.onnx --threads 1,2 --rounds 5 --runs 20
 
 GraphFuse runs the way a deployed program runs it: `graphfuse compile MODEL -o DIR --threads T`
-(fused; with --unfused also `--no-fold --no-fuse`) builds DIR/libmodel.so, which this script
-loads with ctypes and calls through its C API (gf_model_open / gf_model_run), next to the
-onnxruntime sessions in the same process. For each model and thread count the engines take
+(fused; with --unfused also `--no-fold --no-fuse`) builds DIR/libmodel.so, which is loaded with
+ctypes and called through its C API (gf_model_open / gf_model_run). Every engine lives in its
+own worker process, so an idle engine's spinning thread pool never shares a process with the
+engine being timed; the script hands each its turn. For each model and thread count the engines take
 turns: in each of --rounds rounds every engine runs --warmup untimed and --runs timed inferences,
 the order rotating from round to round, so a machine that gets busier or quieter affects every
 engine alike. The table gives the median over all timed runs.
@@ -134,43 +135,79 @@ def timed(fn, count):
     return samples
 
 
+def make_engine(key, model, x, threads, graphfuse, workdir):
+    """(run function, close function) of one engine, built inside its worker process."""
+    if key in ("ort_all", "ort_none"):
+        run, _ = ort_engine(model, x, threads, key == "ort_all")
+        return run, lambda: None
+    flags = ["--no-fold", "--no-fuse"] if key == "gf_unfused" else []
+    library = GraphFuseLibrary(graphfuse, model, x, threads, flags, workdir)
+    return library.run, library.close
+
+
+def engine_worker(connection, key, model, x, threads, graphfuse, workdir):
+    """One engine in its own process: answers ("time", warmup, runs) until ("close",)."""
+    try:
+        run, close = make_engine(key, model, x, threads, graphfuse, workdir)
+        out = run()
+        out = out[0] if isinstance(out, list) else out
+        connection.send(("ready", np.asarray(out, dtype=np.float32).copy()))
+    except Exception as error:  # the engine could not be built: say why, once
+        connection.send(("skipped", f"{type(error).__name__}: {error}"))
+        return
+    while True:
+        request = connection.recv()
+        if request[0] != "time":
+            close()
+            connection.send("closed")
+            return
+        for _ in range(request[1]):
+            run()
+        connection.send(timed(run, request[2]))
+
+
 def measure(model, threads, args, workdir):
-    """One row: every engine's median ms and reference error for `model` at `threads`."""
+    """One row: every engine's median ms and reference error for `model` at `threads`.
+
+    Each engine lives in its own process, so an idle engine's spinning thread pool never shares a
+    process with the engine being timed; the rounds still interleave them."""
+    import multiprocessing
     import onnxruntime as ort
 
     probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     x, source, golden = load_input(model, probe.get_inputs()[0].shape)
     del probe
-    runners, row, libraries = {}, {"model": os.path.basename(model), "threads": threads, "input": source}, []
-    run, out = ort_engine(model, x, threads, True)
-    reference = golden if golden is not None else np.asarray(out, dtype=np.float32).reshape(-1)
-    row["reference"] = "golden" if golden is not None else "ort_all"
-    outputs = {"ort_all": out}
-    runners["ort_all"] = run
-    runners["ort_none"], outputs["ort_none"] = ort_engine(model, x, threads, False)
-    configs = [("gf_fused", [])] + ([("gf_unfused", ["--no-fold", "--no-fuse"])] if args.unfused else [])
-    for key, flags in configs:
-        try:
-            library = GraphFuseLibrary(args.graphfuse, model, x, threads, flags, workdir)
-        except RuntimeError as error:
-            row[key] = {"skipped": str(error)}
+    row = {"model": os.path.basename(model), "threads": threads, "input": source}
+    keys = ["ort_all", "ort_none", "gf_fused"] + (["gf_unfused"] if args.unfused else [])
+    context = multiprocessing.get_context("spawn")
+    workers, outputs = {}, {}
+    for key in keys:
+        parent, child = context.Pipe()
+        process = context.Process(target=engine_worker, args=(child, key, model, x, threads, args.graphfuse, workdir))
+        process.start()
+        status, payload = parent.recv()
+        if status == "skipped":
+            row[key] = {"skipped": payload}
+            process.join()
             continue
-        libraries.append(library)
-        runners[key], outputs[key] = library.run, library.run().copy()
+        workers[key], outputs[key] = (parent, process), payload
+    reference = golden if golden is not None else outputs["ort_all"].reshape(-1)
+    row["reference"] = "golden" if golden is not None else "ort_all"
     for key, out in outputs.items():
-        row.setdefault(key, {})["relative_error"] = relative_error(out, reference)
-    samples = {key: [] for key in runners}
-    engines = list(runners)
+        row[key] = {"relative_error": relative_error(out, reference)}
+    samples = {key: [] for key in workers}
+    engines = list(workers)
     for r in range(args.rounds):
         for key in engines[r % len(engines):] + engines[:r % len(engines)]:
-            for _ in range(args.warmup):
-                runners[key]()
-            samples[key] += timed(runners[key], args.runs)
+            workers[key][0].send(("time", args.warmup, args.runs))
+            samples[key] += workers[key][0].recv()
     for key, values in samples.items():
         row[key]["median_ms"] = statistics.median(values)
         row[key]["min_ms"] = min(values)
-    for library in libraries:
-        library.close()
+    for connection, process in workers.values():
+        connection.send(("close",))
+        connection.recv()
+        process.join()
     return row
 
 
@@ -265,5 +302,5 @@ def main():
         sys.exit(1)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # spawned engine workers import this file without running main()
     main()
