@@ -55,12 +55,6 @@ import Testing
     try Self.build(b)
     let graph = try b.finish()
     let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 7) }
-    let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
-    let optimized = try Pipeline.optimize(graph)
-    for (name, plan) in [("fused", optimized.plan), ("unfused", FusionPlan.unfused(optimized.graph))] {
-      let model = try CompiledModel.compile(optimized.graph, plan: plan, options: CompiledTesting.options)
-      let comparison = try model.run(inputs)[0].compared(to: expected)
-      #expect(comparison.isWithin(relative: 1e-4), "\(name): \(comparison)")
-    }
+    try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "small map")
   }
 }

@@ -4,7 +4,8 @@
 /// ``init(_:extents:)`` simplifies an ``IndexExpr`` to this form when it can prove, from the
 /// variables' ranges alone, that every division and remainder in it is affine (the dividend's
 /// non-multiple part stays inside one quotient step), that every table lookup has a constant
-/// position and that every select is decided the same way over the whole range. It is the cheap proof behind index-map analyses such as ``ChannelRemap``: the same
+/// position and that every select is decided the same way over the whole range. It is the cheap
+/// proof behind index-map analyses such as ``ChannelRemap``: the same
 /// answer for every point of the iteration space, without visiting the points.
 struct AffineIndex: Equatable {
   /// Coefficient of each variable (no zero entries).
