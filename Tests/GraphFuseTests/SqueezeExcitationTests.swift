@@ -90,7 +90,7 @@ import Testing
     let big = k.channels * k.size * k.size
     for schedule in program.schedules.flatMap({ $0 }) where schedule.kind == .toPlain || schedule.kind == .toBlocked {
       guard let value = schedule.value, multiplied.contains(value),
-        let id = g.values.firstIndex(where: { $0.name == value })
+        let id = g.values.ids.first(where: { g.values[$0].name == value })
       else { continue }
       #expect(g.shape(of: id).reduce(1, *) < big, "\(k): \(schedule)")
     }

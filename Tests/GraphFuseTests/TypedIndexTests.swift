@@ -49,7 +49,7 @@ import Testing
     #expect(graph.nodes.ids == graph.nodes.indices.map(NodeID.init))
     for n in graph.nodes.ids {
       for v in graph.nodes[n].outputs { #expect(graph.producer(of: v) == n) }
-      for v in graph.nodes[n].inputs { #expect(graph.consumers()[v].contains(n)) }
+      for v in graph.nodes[n].inputs { #expect(graph.consumers()[v.index].contains(n)) }
     }
     // Each group's anchor is one of its members, and the conv group is anchored at the conv.
     for group in plan.groups { #expect(group.nodes.contains(group.anchor)) }
@@ -61,6 +61,27 @@ import Testing
     #expect(
       pruned.removingNodes([relu]).nodes.map(\.op) == graph.nodes.filter { $0.name != graph.nodes[relu].name }.map(\.op)
     )
+  }
+
+  @Test func valueIDsReadTheValueOfTheirGraph() throws {
+    let (graph, _) = try planned()
+    #expect(graph.values.ids == graph.values.indices.map(ValueID.init))
+    for v in graph.values.ids { #expect(graph.shape(of: v) == graph.values[v].shape) }
+    for v in graph.inputs { #expect(graph.values[v].source == .input) }
+    for (v, tensor) in graph.constants { #expect(graph.values[v].shape == tensor.shape) }
+    // Node outputs point back to their node and output position.
+    for n in graph.nodes.ids {
+      for (k, v) in graph.nodes[n].outputs.enumerated() { #expect(graph.values[v].source == .node(n, output: k)) }
+    }
+    // The printer and errors name a value by its bare integer.
+    let x = graph.inputs[0]
+    #expect(graph.ssaName(x) == "%\(x.index)")
+    var bad = graph
+    let missing = ValueID(graph.values.count)
+    let error = #expect(throws: GraphFuseError.self) { try bad.addNode(op: "relu", inputs: [missing]) }
+    #expect(error?.message == "reads %\(graph.values.count), which does not exist")
+    let v: ValueID = 7
+    #expect(String(data: try JSONEncoder().encode([v]), encoding: .utf8) == "[7]")
   }
 
   @Test func indicesPrintAndEncodeAsBareIntegers() throws {

@@ -76,7 +76,7 @@ import Testing
     let consumers = graph.consumers()
     for node in graph.nodes where node.op == "conv2d" {
       #expect(node.inputs.count == 2, "\(node.name) has a bias")
-      let next = consumers[node.outputs[0]].map { graph.nodes[$0] }
+      let next = consumers[node.outputs[0].index].map { graph.nodes[$0] }
       #expect(
         next.count == 1 && next[0].op == "batch_norm" && !next[0].attributes.bool("training", default: true),
         "\(node.name)")

@@ -30,7 +30,8 @@ public struct ConvChain: Sendable, Equatable {
       guard k + 1 < stages.count else { break }
       let value = graph.nodes[stage.last!].outputs[0]
       let next = stages[k + 1][0]
-      guard graph.nodes[next].inputs.first == value, consumers[value] == [next], !graph.outputs.contains(value) else {
+      guard graph.nodes[next].inputs.first == value, consumers[value.index] == [next], !graph.outputs.contains(value)
+      else {
         return nil
       }
     }
@@ -60,12 +61,12 @@ public struct ConvChain: Sendable, Equatable {
       var outputs: [ValueID] = []
       for n in partition[g] {
         for v in graph.nodes[n].outputs
-        where graphOutputs.contains(v) || consumers[v].contains(where: { !members.contains($0) }) {
+        where graphOutputs.contains(v) || consumers[v.index].contains(where: { !members.contains($0) }) {
           outputs.append(v)
         }
       }
       guard outputs.count == 1, let v = outputs.first, !graphOutputs.contains(v) else { return false }
-      return consumers[v] == [reader] && graph.nodes[reader].inputs.firstIndex(of: v) == 0
+      return consumers[v.index] == [reader] && graph.nodes[reader].inputs.firstIndex(of: v) == 0
         && graph.nodes[reader].inputs.dropFirst().allSatisfy { $0 != v }
     }
     /// A conv group whose tail is elementwise over constants only (nothing to read from memory).
@@ -89,8 +90,8 @@ public struct ConvChain: Sendable, Equatable {
     for d in partition.indices where convGroup(d, .depthwise) && selfContained(d) {
       let dwConv = partition[d][0]
       let outputValue = graph.nodes[partition[d].last!].outputs[0]
-      guard consumers[outputValue].count == 1 else { continue }
-      let p = groupOf[consumers[outputValue][0].index]
+      guard consumers[outputValue.index].count == 1 else { continue }
+      let p = groupOf[consumers[outputValue.index][0].index]
       guard p != d, !taken.contains(p), convGroup(p, .pointwise), soleOutput(d, readBy: partition[p][0]) else {
         continue
       }

@@ -65,7 +65,7 @@ public struct FusionPlan: Sendable, Equatable {
           inputs.append(v)
         }
         for v in graph.nodes[n].outputs
-        where graphOutputs.contains(v) || consumers[v].contains(where: { groupOf[$0.index] != g }) {
+        where graphOutputs.contains(v) || consumers[v.index].contains(where: { groupOf[$0.index] != g }) {
           outputs.append(v)
         }
       }

@@ -21,13 +21,13 @@ extension Graph {
     var keepNode = [Bool](repeating: true, count: nodes.count)
     for n in removed { keepNode[n.index] = false }
     var used = [Bool](repeating: false, count: values.count)
-    for id in inputs { used[id] = true }
-    for id in outputs { used[id] = true }
+    for id in inputs { used[id.index] = true }
+    for id in outputs { used[id.index] = true }
     for (n, node) in nodes.enumerated() where keepNode[n] {
-      for id in node.inputs { used[id] = true }
-      for id in node.outputs { used[id] = true }
+      for id in node.inputs { used[id.index] = true }
+      for id in node.outputs { used[id.index] = true }
     }
-    var newID = [Int](repeating: -1, count: values.count)
+    var newID = [ValueID](repeating: -1, count: values.count)
     var newNodeIndex = [NodeID](repeating: -1, count: nodes.count)
     var next = 0
     for n in nodes.indices where keepNode[n] {
@@ -35,24 +35,24 @@ extension Graph {
       next += 1
     }
     var result = Graph()
-    for (id, value) in values.enumerated() where used[id] {
+    for (id, value) in zip(values.ids, values) where used[id.index] {
       var v = value
       if case .node(let n, let k) = value.source {
         guard keepNode[n.index] else { continue }
         v.source = .node(newNodeIndex[n.index], output: k)
       }
-      newID[id] = result.values.count
+      newID[id.index] = ValueID(result.values.count)
       result.values.append(v)
-      if let c = constants[id] { result.constants[newID[id]] = c }
+      if let c = constants[id] { result.constants[newID[id.index]] = c }
     }
     for (n, node) in nodes.enumerated() where keepNode[n] {
       var copy = node
-      copy.inputs = node.inputs.map { newID[$0] }
-      copy.outputs = node.outputs.map { newID[$0] }
+      copy.inputs = node.inputs.map { newID[$0.index] }
+      copy.outputs = node.outputs.map { newID[$0.index] }
       result.nodes.append(copy)
     }
-    result.inputs = inputs.map { newID[$0] }
-    result.outputs = outputs.map { newID[$0] }
+    result.inputs = inputs.map { newID[$0.index] }
+    result.outputs = outputs.map { newID[$0.index] }
     return result
   }
 }

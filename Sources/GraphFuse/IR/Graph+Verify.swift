@@ -4,17 +4,17 @@ extension Graph {
   public func verify() throws(GraphFuseError) {
     var defined = [Bool](repeating: false, count: values.count)
     for id in inputs {
-      guard values.indices.contains(id), values[id].source == .input, !defined[id] else {
+      guard values.indices.contains(id.index), values[id].source == .input, !defined[id.index] else {
         throw GraphFuseError("input %\(id) is not a unique graph input")
       }
-      defined[id] = true
+      defined[id.index] = true
     }
-    for (id, value) in values.enumerated() where value.source == .constant {
+    for (id, value) in zip(values.ids, values) where value.source == .constant {
       guard let tensor = constants[id] else { throw GraphFuseError("constant \(ssaName(id)) has no tensor") }
       guard tensor.shape == value.shape else {
         throw GraphFuseError("constant \(ssaName(id)) is \(tensor.shape), declared \(value.shape)")
       }
-      defined[id] = true
+      defined[id.index] = true
     }
     var names = Set<String>()
     for (n, node) in nodes.enumerated() {
@@ -25,7 +25,7 @@ extension Graph {
       guard definition.arity.contains(node.inputs.count) else {
         throw GraphFuseError("takes \(definition.arity) inputs, has \(node.inputs.count)", node: node.name, op: node.op)
       }
-      for input in node.inputs where !values.indices.contains(input) || !defined[input] {
+      for input in node.inputs where !values.indices.contains(input.index) || !defined[input.index] {
         throw GraphFuseError("reads %\(input) before it is defined", node: node.name, op: node.op)
       }
       let expected = try definition.inferShapes(
@@ -35,7 +35,7 @@ extension Graph {
           "has \(node.outputs.count) outputs, expected \(expected.count)", node: node.name, op: node.op)
       }
       for (k, (id, shape)) in zip(node.outputs, expected).enumerated() {
-        guard values.indices.contains(id), !defined[id] else {
+        guard values.indices.contains(id.index), !defined[id.index] else {
           throw GraphFuseError("redefines %\(id)", node: node.name, op: node.op)
         }
         guard values[id].source == .node(NodeID(n), output: k) else {
@@ -45,10 +45,10 @@ extension Graph {
           throw GraphFuseError(
             "output %\(id) is declared \(values[id].shape), inferred \(shape)", node: node.name, op: node.op)
         }
-        defined[id] = true
+        defined[id.index] = true
       }
     }
-    for id in outputs where !values.indices.contains(id) || !defined[id] {
+    for id in outputs where !values.indices.contains(id.index) || !defined[id.index] {
       throw GraphFuseError("graph output %\(id) is never defined")
     }
   }

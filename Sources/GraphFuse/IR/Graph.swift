@@ -1,6 +1,3 @@
-/// An integer id naming one value (tensor) of a graph.
-public typealias ValueID = Int
-
 /// Where a value comes from.
 public enum ValueSource: Sendable, Equatable {
   /// A graph input, fed at run time.
@@ -71,7 +68,7 @@ public struct Graph: Sendable {
   @discardableResult
   public mutating func addValue(name: String, shape: [Int], source: ValueSource) -> ValueID {
     values.append(Value(name: name, shape: shape, source: source))
-    return values.count - 1
+    return ValueID(values.count - 1)
   }
 
   /// Adds a graph input.
@@ -100,7 +97,7 @@ public struct Graph: Sendable {
     guard definition.arity.contains(inputs.count) else {
       throw GraphFuseError("takes \(definition.arity) inputs, got \(inputs.count)", node: nodeName, op: op)
     }
-    for input in inputs where input < 0 || input >= values.count {
+    for input in inputs where !values.indices.contains(input.index) {
       throw GraphFuseError("reads %\(input), which does not exist", node: nodeName, op: op)
     }
     let shapes = try definition.inferShapes(
@@ -132,7 +129,7 @@ public struct Graph: Sendable {
   public func consumers() -> [[NodeID]] {
     var result = [[NodeID]](repeating: [], count: values.count)
     for index in nodes.ids {
-      for input in nodes[index].inputs { result[input].append(index) }
+      for input in nodes[index].inputs { result[input.index].append(index) }
     }
     return result
   }

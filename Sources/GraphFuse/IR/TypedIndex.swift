@@ -46,6 +46,24 @@ extension Array where Element == Node {
   public var ids: [NodeID] { indices.map(NodeID.init) }
 }
 
+/// The index of a value (tensor) of a graph in ``Graph/values``.
+public struct ValueID: TypedIndex {
+  /// The position in the graph's values.
+  public let index: Int
+  /// The value at `index` of the graph.
+  public init(_ index: Int) { self.index = index }
+}
+
+extension Array where Element == Value {
+  /// The value with id `id`.
+  public subscript(id: ValueID) -> Value {
+    get { self[id.index] }
+    set { self[id.index] = newValue }
+  }
+  /// The ids of the values, in order.
+  public var ids: [ValueID] { indices.map(ValueID.init) }
+}
+
 /// The index of a fused group in ``FusionPlan/groups``.
 public struct GroupID: TypedIndex {
   /// The position in the plan's groups.

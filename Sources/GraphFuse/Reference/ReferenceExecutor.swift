@@ -15,7 +15,9 @@ public enum ReferenceExecutor {
   /// every value from its producer to its last use; all values when `keepIntermediates`).
   public static func peakBytes(_ graph: Graph, keepIntermediates: Bool = false) -> Int {
     var lastUse = [Int](repeating: -1, count: graph.values.count)
-    for (n, node) in graph.nodes.enumerated() { for i in node.inputs where i < lastUse.count { lastUse[i] = n } }
+    for (n, node) in graph.nodes.enumerated() {
+      for i in node.inputs where i.index < lastUse.count { lastUse[i.index] = n }
+    }
     let keep = Set(graph.outputs)
     func bytes(_ v: ValueID) -> Int { MemoryBudget.floatBytes(shape: graph.shape(of: v)) }
     var live = MemoryBudget.sum(graph.constants.keys.map(bytes) + graph.inputs.map(bytes))
@@ -24,7 +26,7 @@ public enum ReferenceExecutor {
       live = MemoryBudget.sum([live] + node.outputs.map(bytes))
       peak = max(peak, live)
       guard !keepIntermediates else { continue }
-      for i in Set(node.inputs) where lastUse[i] == n && !keep.contains(i) && graph.constants[i] == nil {
+      for i in Set(node.inputs) where lastUse[i.index] == n && !keep.contains(i) && graph.constants[i] == nil {
         live -= min(live, bytes(i))
       }
     }
@@ -50,7 +52,7 @@ public enum ReferenceExecutor {
     }
     // Free each value after its last use unless it is kept.
     var lastUse = [Int](repeating: -1, count: graph.values.count)
-    for (n, node) in graph.nodes.enumerated() { for i in node.inputs { lastUse[i] = n } }
+    for (n, node) in graph.nodes.enumerated() { for i in node.inputs { lastUse[i.index] = n } }
     let keep = Set(graph.outputs)
     for (n, node) in graph.nodes.enumerated() {
       let definition = try OpRegistry.definition(of: node.op, node: node.name)
@@ -59,7 +61,9 @@ public enum ReferenceExecutor {
         KernelContext(inputs: args, attributes: node.attributes, node: node.name, op: node.op))
       for (id, tensor) in zip(node.outputs, results) { env[id] = tensor }
       if !keepIntermediates {
-        for i in node.inputs where lastUse[i] == n && !keep.contains(i) && graph.constants[i] == nil { env[i] = nil }
+        for i in node.inputs where lastUse[i.index] == n && !keep.contains(i) && graph.constants[i] == nil {
+          env[i] = nil
+        }
       }
     }
     return (graph.outputs.map { env[$0]! }, env)

@@ -30,7 +30,7 @@ extension LayoutPlanner {
     }
     guard let (x, scale) = pair, x != scale else { return nil }
     var weightsPerChannel = 0
-    for c in consumers[product] {
+    for c in consumers[product.index] {
       let conv = graph.nodes[c]
       guard conv.op == "conv2d", conv.inputs[0] == product, !conv.inputs.dropFirst().contains(product),
         conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),
