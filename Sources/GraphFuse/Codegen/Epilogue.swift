@@ -117,6 +117,18 @@ struct Epilogue {
     }
   }
 
+  /// The expression as a prologue applied to a loaded input: `input` stands for its one
+  /// full-tensor operand, per-channel operands are read at `channelBlock`, scalars broadcast.
+  func prologue(input: ValueExpr, channelBlock: IndexExpr, prefix: String) -> ValueExpr {
+    substitute(acc: input) { k in
+      switch operands[k] {
+      case .full: return input
+      case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
+      case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
+      }
+    }
+  }
+
   private func substitute(acc: ValueExpr, operand: (Int) -> ValueExpr) -> ValueExpr {
     func rewrite(_ e: ValueExpr) -> ValueExpr {
       switch e {
@@ -133,4 +145,9 @@ struct Epilogue {
 
   /// True when some operand is a full tensor read from memory (not a per-channel or scalar value).
   var readsTensors: Bool { operands.contains { if case .full = $0 { return true } else { return false } } }
+}
+
+extension Epilogue.Operand {
+  /// Per channel or a scalar: not a tensor of the output's shape.
+  var isPerChannelOrScalar: Bool { if case .full = self { return false } else { return true } }
 }

@@ -72,9 +72,9 @@ extension LayoutPlanner {
   /// Fails loudly when a kernel other than a folding conv would read a folded product, which no
   /// kernel writes (``foldableScale(_:)`` checks every reader first, so this is a planner bug).
   func requireComputed(_ v: ValueID) throws(GraphFuseError) {
-    guard scaledInputs[v] != nil else { return }
+    guard scaledInputs[v] != nil || prologues[v] != nil else { return }
     throw GraphFuseError(
-      "internal: the folded channel multiply \(graph.values[v].name) is read by a kernel that does not fold it",
-      op: "compile")
+      "internal: the folded \(scaledInputs[v] != nil ? "channel multiply" : "input prologue") \(graph.values[v].name)"
+        + " is read by a kernel that does not fold it", op: "compile")
   }
 }

@@ -14,6 +14,9 @@ struct LayoutPlanner {
   /// Channel multiplies `x · s` not run as kernels: the convs reading them scale their weights by
   /// `s` instead and read `x` (`LayoutPlanner+ScaledInput.swift`), keyed by the product.
   var scaledInputs: [ValueID: ScaledInput] = [:]
+  /// Elementwise stages not run as kernels: the 1×1 convs reading them apply them to their input
+  /// tiles (`LayoutPlanner+InputPrologue.swift`), keyed by the stage's output.
+  var prologues: [ValueID: InputPrologue] = [:]
   /// The nodes that read each value, and the plan group of each node.
   let consumers: [[NodeID]]
   let groupOfNode: [GroupID?]
@@ -30,7 +33,7 @@ struct LayoutPlanner {
     groupOfNode = groupOf
   }
 
-  private func blockedCount(_ shape: [Int]) -> Int {
+  func blockedCount(_ shape: [Int]) -> Int {
     shape[0] * (shape[1] + vectorWidth - 1) / vectorWidth * vectorWidth * shape[2] * shape[3]
   }
 
@@ -139,6 +142,12 @@ struct LayoutPlanner {
         KernelSchedule(.scaleFolded, group: g, inputs: [.blocked(v), .blocked(v)], output: .blocked(v)))
       return true
     }
+    if let prologue = foldablePrologue(group) {
+      prologues[prologue.function.output] = prologue
+      program.schedules[g.index].append(
+        KernelSchedule(.prologueFolded, group: g, inputs: [.blocked(v)] + layouts(prologue.function), output: .blocked(v)))
+      return true
+    }
     if group.pattern <= .broadcast {
       guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
@@ -151,7 +160,10 @@ struct LayoutPlanner {
       program.addStep(nest, buffers: operands + [output(e.output, into: &program)], schedule: schedule)
       return true
     }
-    if node.op == "concat", try emitConcat(node, group: group, index: g, into: &program) { return true }
+    if node.op == "concat", group.nodes == [group.anchor], try emitConcat(node, group: group, index: g, into: &program) {
+      return true
+    }
+    if node.op == "concat", try emitConcatStages(group, index: g, into: &program) { return true }
     if try emitChannelRemap(group, index: g, into: &program) { return true }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
@@ -192,60 +204,6 @@ struct LayoutPlanner {
     }
   }
 
-  /// A channel concat of blocked inputs whose channel counts are whole vectors: in place when
-  /// ``concatInPlace(_:into:)`` allows, else one block copy per output channel block.
-  private mutating func emitConcat(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
-    throws(GraphFuseError) -> Bool
-  {
-    let v = vectorWidth
-    let out = graph.shape(of: node.outputs[0])
-    let shapes = node.inputs.map { graph.shape(of: $0) }
-    guard group.nodes == [group.anchor], out.count == 4,
-      Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1,
-      shapes.allSatisfy({ $0[1] % v == 0 }), node.inputs.contains(where: { blocked[$0] != nil }),
-      group.outputs == node.outputs
-    else { return false }
-    let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
-    if concatInPlace(node, into: &program) {
-      program.schedules[g.index].append(KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
-      return true
-    }
-    var inputs: [BufferID] = []
-    for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
-    let nest = BlockedKernels.concat(n: out[0], channels: shapes.map { $0[1] }, hw: out[2] * out[3], vector: v)
-    let schedule = KernelSchedule(
-      .concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
-    program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
-    return true
-  }
-
-  /// Makes a channel concat free when its inputs can simply be written where they belong: with
-  /// batch 1 and whole channel blocks, input `k` of a blocked concat is one contiguous run of
-  /// the output, so each input's blocked buffer becomes a view into the output buffer at that
-  /// run (the buffers are placed in memory only after the program is built, so producers that
-  /// were already emitted write straight into the output). Each input must already be an arena
-  /// buffer of its own in blocked layout (not a constant, not a view, not a graph input), and
-  /// appear once. Returns false, changing nothing, otherwise.
-  mutating func concatInPlace(_ node: Node, into program: inout ModelProgram) -> Bool {
-    let out = graph.shape(of: node.outputs[0])
-    guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
-    var slices: [BufferID] = []
-    for x in node.inputs {
-      guard let b = blocked[x], program.buffers[b].storage == .arena, program.buffers[b].view == nil,
-        graph.producer(of: x) != nil
-      else { return false }
-      slices.append(b)
-    }
-    guard slices.reduce(0, { $0 + program.buffers[$1].count }) == blockedCount(out) else { return false }
-    let result = output(node.outputs[0], into: &program)
-    var offset = 0
-    for b in slices {
-      program.buffers[b].view = BufferView(base: result, offset: offset)
-      offset += program.buffers[b].count
-    }
-    return true
-  }
-
   private mutating func emitConv(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
     throws(GraphFuseError) -> Bool
   {
@@ -262,7 +220,9 @@ struct LayoutPlanner {
     let win = Window2D(node.attributes, kernel: [weight.shape[2], weight.shape[3]])
     // A folded channel multiply: read its unscaled input, scale the weights instead.
     let scaled = groups == 1 ? scaledInputs[node.inputs[0]] : nil
-    let source = scaled?.x ?? node.inputs[0]
+    // A folded elementwise stage: read its input, apply it to each input tile.
+    let prologue = groups == 1 ? prologues[node.inputs[0]] : nil
+    let source = scaled?.x ?? prologue?.x ?? node.inputs[0]
     let inputBlocked = depthwise || grouped != nil || blocked[source] != nil || x[1] >= v
     var t = BlockedConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
@@ -270,8 +230,12 @@ struct LayoutPlanner {
       pl: win.pads[1],
       dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e,
       grouped: grouped)
+    t.prologue = prologue?.function
+    if prologue != nil { t.prologueChunks = TaskSplit.chunks(t.channelGroups, tiles: t.flatTiles.count * x[0], threads: threads) }
     let budget = t.flatTiles.count
-    if t.usesFlatPixels {
+    if prologue != nil {
+      t.flatTileLimit = TaskSplit.tileLimit(out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.prologueChunks, threads: threads)
+    } else if t.usesFlatPixels {
       t.flatTileLimit = TaskSplit.tileLimit(
         out[2] * out[3], maxTile: t.maxTile, outer: out[0] * (t.outBlocks / t.nv), threads: threads)
     }
@@ -296,6 +260,13 @@ struct LayoutPlanner {
         packed: w, count: packed.count, scale: scaled.scale, template: t, kernel: weight.shape[2] * weight.shape[3],
         group: g, into: &program)
     }
+    var prologueBuffers: [BufferID] = [], scratch: [BufferID] = []
+    if let prologue {
+      let all = try operandBuffers(prologue.function, into: &program, group: g)
+      prologueBuffers = zip(prologue.function.operands, all).filter { $0.0.isPerChannelOrScalar }.map(\.1)
+      let floats = t.prologueScratchFloats * max(1, threads)
+      scratch = [program.addBuffer(BufferPlan(count: floats, storage: .arena, value: nil))]
+    }
     let operands = try operandBuffers(e, into: &program, group: g)
     let result = output(e.output, into: &program)
     let kind: KernelSchedule.Kind =
@@ -311,16 +282,25 @@ struct LayoutPlanner {
       reason += "; tiles of \(t.flatTiles.size) px so the tasks split evenly over \(threads) threads"
     }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
+    if prologue != nil {
+      reason =
+        "runs of consecutive pixels, the input prologue applied once per tile into a per-thread scratch"
+        + (t.prologueChunks > 1 ? "; channel groups in \(t.prologueChunks) chunks so every thread has work" : "")
+    }
     var schedule = KernelSchedule(
       kind, group: g,
       inputs: [inputBlocked ? .blocked(v) : .plain, scaled == nil ? .packed : .blocked(v), .packed]
-        + layouts(e), output: .blocked(v),
+        + (prologue.map { p in zip(p.function.operands, layouts(p.function)).filter(\.0.isPerChannelOrScalar).map(\.1) }
+          ?? []) + layouts(e),
+      output: .blocked(v),
       tile: .init(pixels: t.tilePixels, vectors: t.nv, reason: reason),
       parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
+    schedule.prologue = prologue?.ops ?? []
     let fmas = out[0] * out[1] * out[2] * out[3] * x[1] / groups * weight.shape[2] * weight.shape[3]
     schedule.onCaller = 2 * fmas < Self.callerWork
-    program.addStep(t.nest, buffers: [input, w, biasBuffer] + operands + [result], schedule: schedule)
+    program.addStep(
+      t.nest, buffers: [input, w, biasBuffer] + prologueBuffers + operands + scratch + [result], schedule: schedule)
     return true
   }
 }

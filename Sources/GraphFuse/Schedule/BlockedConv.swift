@@ -27,6 +27,11 @@ struct BlockedConv {
   var grouped: GroupedConvBlocks? = nil
   /// The largest flat pixel tile the schedule allows (``TaskSplit``; nil: the register budget).
   var flatTileLimit: Int? = nil
+  /// An elementwise function applied to the input as it is loaded (1×1 without padding only):
+  /// ``prologueNest``. Its one full-tensor operand is the input; the others are per channel.
+  var prologue: Epilogue? = nil
+  /// With a prologue: the output channel vector groups are split into this many task chunks.
+  var prologueChunks = 1
 
   var outBlocks: Int { (cout + v - 1) / v }
   var inBlocks: Int { (cin + v - 1) / v }
@@ -59,7 +64,7 @@ struct BlockedConv {
   /// For blocked input, the whole row split evenly: (tiles, tiles of the larger size, larger size).
   var rowTiles: (count: Int, big: Int, size: Int) { Tiling.evenSplit(ow, maxTile: maxTile) }
   /// Blocked input, a full conv (not depthwise), and rows too narrow for whole tiles.
-  var usesFlatPixels: Bool { inputBlocked && !depthwise && ow < 2 * maxTile }
+  var usesFlatPixels: Bool { inputBlocked && !depthwise && (ow < 2 * maxTile || prologue != nil) }
   /// Register budget (see the type's documentation): 2 vectors × 12 pixels, or 1 × 14.
   var maxTile: Int { nv == 2 ? 12 : (v == 16 ? 14 : 6) }
   /// The output pixels split evenly: (tiles, tiles of the larger size, larger size).
@@ -70,24 +75,29 @@ struct BlockedConv {
   var tilePixels: Int { usesFlatPixels ? flatTiles.size : inputBlocked || depthwise ? rowTiles.size : tile }
 
   /// The loop nest of the schedule this conv uses.
-  var nest: LoopNest { usesFlatPixels ? flatNest : rowNest }
+  var nest: LoopNest { prologue != nil ? prologueNest : usesFlatPixels ? flatNest : rowNest }
 
-  private static func v(_ name: String) -> IndexExpr { .variable(name) }
-  private var channelGroups: Int { outBlocks / nv }
+  static func v(_ name: String) -> IndexExpr { .variable(name) }
+  var channelGroups: Int { outBlocks / nv }
 
-  /// Buffers: input, packed weights, packed bias, epilogue operands, output.
-  private var buffers: [BufferDecl] {
+  /// Buffers: input, packed weights, packed bias, prologue operands other than the input
+  /// (`p<k>`), epilogue operands, the per-thread prologue scratch, output.
+  var buffers: [BufferDecl] {
     let inCount = inputBlocked || depthwise ? n * inBlocks * v * h * w : n * cin * h * w
     func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
       BufferDecl(name: name, count: count, isOutput: output, value: -1)
     }
-    return [buffer("in", inCount), buffer("wt", 0), buffer("bias", outBlocks * v)]
+    let prologueOperands = prologue.map { p in
+      p.operands.indices.filter { p.operands[$0].isPerChannelOrScalar }.map { buffer("p\($0)", 0) }
+    }
+    return [buffer("in", inCount), buffer("wt", 0), buffer("bias", outBlocks * v)] + (prologueOperands ?? [])
       + epilogue.operands.indices.map { buffer("e\($0)", 0) }
+      + (prologue != nil ? [buffer("scratch", 0, output: true)] : [])
       + [buffer("out", n * outBlocks * v * oh * ow, output: true)]
   }
 
   /// Accumulators `acc<j>_<t>` initialized to the bias of their channel vector.
-  private func accumulators(_ pixels: Int) -> [Stmt] {
+  func accumulators(_ pixels: Int) -> [Stmt] {
     (0..<nv).flatMap { j in
       (0..<pixels).map { t in
         Stmt.declareVector("acc\(j)_\(t)", .vload("bias", (Self.v("og") * nv + .constant(j)) * v))
@@ -97,7 +107,7 @@ struct BlockedConv {
 
   /// The FMAs of input channel `i` of a weight block at `wp`: `nv` weight vectors, one broadcast
   /// input per pixel (`x<t>`, loaded from `pixel(t)`), `nv × T` accumulators.
-  private func broadcastFMA(_ pixels: Int, extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
+  func broadcastFMA(_ pixels: Int, extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
     var body: [Stmt] = (0..<nv).map { j in
       .declareVector("w\(j)", .vload("wp", (Self.v("i") * nv + .constant(j)) * v))
     }
@@ -112,7 +122,7 @@ struct BlockedConv {
 
   /// The end of a register tile: the epilogue applied in registers, padding lanes zeroed, one
   /// store per accumulator vector at `offset(cb, t)`.
-  private func stores(_ pixels: Int, offset: (IndexExpr, Int) -> IndexExpr) -> [Stmt] {
+  func stores(_ pixels: Int, offset: (IndexExpr, Int) -> IndexExpr) -> [Stmt] {
     var body: [Stmt] = []
     for j in 0..<nv {
       let cb = Self.v("og") * nv + .constant(j)
@@ -179,7 +189,7 @@ struct BlockedConv {
     return accumulators(pixels) + [reduction] + stores(pixels, offset: offset)
   }
 
-  private var og: IndexExpr { Self.v("og") }
+  var og: IndexExpr { Self.v("og") }
 
   /// The tiles of one output row, in order: start column, width, and whether it is checked.
   var rowSchedule: [(ox: Int, width: Int, checked: Bool)] {

@@ -22,6 +22,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case loops = "generic loop nest"
     case scaleWeights = "scale weights by input channel"
     case scaleFolded = "channel multiply folded into the reading convs' weights"
+    case prologueFolded = "elementwise stage folded into the reading 1x1 convs' input tiles"
   }
 
   /// The memory layout of an operand.
@@ -78,6 +79,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
   public var tasks: Int
   /// The fused members applied in registers before the store (their IR op names).
   public var epilogue: [String]
+  /// The fused members applied to the input as it is loaded, before the conv (their IR op names).
+  public var prologue: [String] = []
   /// For a layout change: the graph value it converts.
   public var value: String?
   /// True when the work is too small to be worth a round trip through the thread pool: the
@@ -117,6 +120,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     } else {
       parts.append("no kernel")
     }
+    if !prologue.isEmpty { parts.append("prologue " + prologue.joined(separator: ", ")) }
     if !epilogue.isEmpty { parts.append("epilogue " + epilogue.joined(separator: ", ")) }
     return parts.joined(separator: " · ")
   }

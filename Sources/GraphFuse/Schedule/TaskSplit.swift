@@ -22,4 +22,11 @@ enum TaskSplit {
     let smallest = max(1, (3 * maxTile + 3) / 4)
     return stride(from: maxTile - 1, through: smallest, by: -1).first { tasks($0) % threads == 0 } ?? maxTile
   }
+
+  /// How many chunks to split `groups` output channel groups into, given `tiles` pixel-tile tasks:
+  /// one while the tiles alone give every thread two tasks, else the smallest divisor of `groups`
+  /// that does (all of them when none does).
+  static func chunks(_ groups: Int, tiles: Int, threads: Int) -> Int {
+    (1...max(1, groups)).first { groups % $0 == 0 && tiles * $0 >= 2 * threads } ?? max(1, groups)
+  }
 }

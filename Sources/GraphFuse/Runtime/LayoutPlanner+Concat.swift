@@ -1,0 +1,110 @@
+/// Channel concats in the blocked layout: in place (the inputs written where they belong in the
+/// output), else one block copy per output channel block; and a concat with an elementwise tail
+/// (DenseNet's concat → batch norm → relu) run as the concat, then the tail as its own stage.
+extension LayoutPlanner {
+  /// A channel concat of blocked inputs whose channel counts are whole vectors: in place when
+  /// ``concatInPlace(_:into:)`` allows, else one block copy per output channel block.
+  mutating func emitConcat(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+    throws(GraphFuseError) -> Bool
+  {
+    guard concatFits(node), group.outputs == node.outputs else { return false }
+    let v = vectorWidth
+    let out = graph.shape(of: node.outputs[0])
+    let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
+    if concatInPlace(node, into: &program) {
+      program.schedules[g.index].append(KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
+      return true
+    }
+    var inputs: [BufferID] = []
+    for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
+    let channels = node.inputs.map { graph.shape(of: $0)[1] }
+    let nest = BlockedKernels.concat(n: out[0], channels: channels, hw: out[2] * out[3], vector: v)
+    let schedule = KernelSchedule(
+      .concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
+    program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
+    return true
+  }
+
+  /// A rank-4 concat along channels, every input a whole number of channel vectors, one of
+  /// them already blocked.
+  private func concatFits(_ node: Node) -> Bool {
+    let out = graph.shape(of: node.outputs[0])
+    return out.count == 4 && Injective.axis(node.attributes.int("axis", default: 1), rank: 4) == 1
+      && node.inputs.allSatisfy({ graph.shape(of: $0)[1] % vectorWidth == 0 })
+      && node.inputs.contains(where: { blocked[$0] != nil })
+  }
+
+  /// A group whose first node is a blocked-fitting concat and whose other members are
+  /// elementwise or broadcast ops: the concat runs as its own stage (in place or a block copy),
+  /// then the tail as a blocked elementwise stage (or folded into the convs that read it, see
+  /// ``foldablePrologue(_:)``), or generic loops when no blocked schedule takes it. Without
+  /// this the whole group runs as generic loops in plain layout, converted back to blocked for
+  /// the conv after it.
+  mutating func emitConcatStages(_ group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+    throws(GraphFuseError) -> Bool
+  {
+    let concat = graph.nodes[group.nodes[0]]
+    let tail = Array(group.nodes.dropFirst())
+    guard concat.op == "concat", !tail.isEmpty, concatFits(concat),
+      tail.allSatisfy({ OpRegistry.pattern(of: graph.nodes[$0]) <= .broadcast })
+    else { return false }
+    let stages = FusionPlan.makeGroups(graph, partition: [[group.nodes[0]], tail])
+    guard stages[0].outputs == concat.outputs, try emitConcat(concat, group: stages[0], index: g, into: &program)
+    else { return false }
+    if try emitTemplate(stages[1], index: g, into: &program) { return true }
+    try program.emitGeneric(graph, group: stages[1], index: g, layouts: &self)
+    return true
+  }
+
+  /// Makes a channel concat free when its inputs can simply be written where they belong: with
+  /// batch 1 and whole channel blocks, input `k` of a blocked concat is one contiguous run of
+  /// the output, so each input's blocked buffer becomes a view into the output buffer at that
+  /// run (the buffers are placed in memory only after the program is built, so producers that
+  /// were already emitted write straight into the output).
+  ///
+  /// The inputs are taken in runs. A run is one input with an arena buffer of its own in blocked
+  /// layout (not a constant, not a view, not a graph input), or consecutive inputs that are
+  /// views exactly covering, in order, a buffer that is itself no view: an earlier in-place
+  /// concat of the same values (DenseNet concats every earlier feature map again in each layer:
+  /// that concat becomes the first part of this one, so a whole dense block shares one buffer
+  /// and no feature map is ever copied). Each run's buffer becomes a view into the output.
+  /// Every input appears once. Returns false, changing nothing, otherwise.
+  mutating func concatInPlace(_ node: Node, into program: inout ModelProgram) -> Bool {
+    let out = graph.shape(of: node.outputs[0])
+    guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
+    var runs: [BufferID] = []
+    var k = 0
+    while k < node.inputs.count {
+      guard let b = blocked[node.inputs[k]], graph.producer(of: node.inputs[k]) != nil else { return false }
+      let (root, offset) = program.root(of: b)
+      guard program.buffers[root].storage == .arena, !program.inputBuffers.contains(root), offset == 0 else {
+        return false
+      }
+      // The inputs from `k` on whose buffers lie back to back in `root`, from its start.
+      var covered = 0
+      while k < node.inputs.count, let x = blocked[node.inputs[k]], program.root(of: x) == (root, covered) {
+        covered += program.buffers[x].count
+        k += 1
+      }
+      guard covered == program.buffers[root].count else { return false }
+      runs.append(root)
+    }
+    guard runs.reduce(0, { $0 + program.buffers[$1].count }) == blockedCount(out) else { return false }
+    let result = output(node.outputs[0], into: &program)
+    var offset = 0
+    for b in runs {
+      program.buffers[b].view = BufferView(base: result, offset: offset)
+      offset += program.buffers[b].count
+    }
+    return true
+  }
+}
+
+extension ModelProgram {
+  /// The buffer `b` finally lives in, following views (of views), and its offset there in floats.
+  func root(of b: BufferID) -> (BufferID, Int) {
+    var (root, offset) = (b, 0)
+    while let view = buffers[root].view { (root, offset) = (view.base, offset + view.offset) }
+    return (root, offset)
+  }
+}

@@ -1,0 +1,49 @@
+/// An elementwise stage `y = f(x)` (f per channel: a batch norm that cannot fold backward as a
+/// scale-shift, then relu, in DenseNet) that runs as no kernel of its own: every 1×1 conv reading
+/// `y` applies `f` to its input tile as it loads it (``BlockedConv/prologueNest``) and reads `x`.
+struct InputPrologue {
+  /// The blocked activation `[N, C, H, W]` the convs read.
+  var x: ValueID
+  /// `f` as an epilogue expression: its one full-tensor operand is `x`, the others are per
+  /// channel or scalar.
+  var function: Epilogue
+  /// The IR op names of `f`, in order (for the schedule).
+  var ops: [String]
+}
+
+extension LayoutPlanner {
+  /// The prologue of `stage` when it is an elementwise stage over one blocked rank-4 tensor `x`
+  /// (its other operands per channel or scalar) whose output is read only by convs that take a
+  /// prologue: each reading it once as its activation, 1×1 without padding (so no pixel of the
+  /// window is a zero pad, which `f` would not map to zero), one group, constant weights and
+  /// bias, the first node and anchor of a group that is not a conv chain, an epilogue that fits.
+  /// Folding saves writing and reading `y` (the input tile goes through `f` once per tile into
+  /// a per-thread scratch, not once per output channel).
+  func foldablePrologue(_ stage: FusedGroup) -> InputPrologue? {
+    guard stage.pattern <= .broadcast, stage.outputs.count == 1,
+      let e = Epilogue.make(graph, group: stage, anchor: nil, vector: vectorWidth)
+    else { return nil }
+    let full = e.operands.compactMap { operand -> ValueID? in
+      if case .full(let x) = operand { return x } else { return nil }
+    }
+    let y = e.output
+    guard full.count == 1, let x = full.first, blocked[x] != nil, graph.shape(of: x).count == 4,
+      !graph.outputs.contains(y), !consumers[y].isEmpty
+    else { return nil }
+    for c in consumers[y] {
+      let conv = graph.nodes[c]
+      guard conv.op == "conv2d", conv.inputs[0] == y, !conv.inputs.dropFirst().contains(y),
+        conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),
+        weight.shape.count == 4, weight.shape[2] == 1, weight.shape[3] == 1,
+        Window2D(conv.attributes, kernel: [1, 1]).pads.allSatisfy({ $0 == 0 }),
+        conv.inputs.count < 3 || graph.constant(conv.inputs[2]) != nil,
+        groupOfNode.indices.contains(c.index), let g = groupOfNode[c.index]
+      else { return nil }
+      let consumer = plan.groups[g]
+      guard consumer.anchor == c, consumer.nodes.first == c, ConvChain.match(graph, nodes: consumer.nodes) == nil,
+        Epilogue.make(graph, group: consumer, anchor: c, vector: vectorWidth) != nil
+      else { return nil }
+    }
+    return InputPrologue(x: x, function: e, ops: stage.nodes.map { graph.nodes[$0].op })
+  }
+}
