@@ -29,20 +29,25 @@ enum CompiledTesting {
     b.constant(Tensor.random(shape: shape, in: range, seed: seed))
   }
 
-  /// Optimizes `graph`, compiles it fused and unfused, runs both on `inputs` and expects each within
-  /// 1e-4 of the reference executor; returns the two models (by configuration name) for further checks.
+  /// Optimizes `graph`, compiles it fused and unfused, runs both on `inputs` and expects every
+  /// output of each within 1e-4 of the reference executor; returns the two models (by configuration name) for further checks.
   @discardableResult
   static func fusedAndUnfusedMatchReference(
     _ graph: Graph, inputs: [Tensor], context: String, sourceLocation: SourceLocation = #_sourceLocation
   ) throws -> [(name: String, model: CompiledModel)] {
-    let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+    let expected = try ReferenceExecutor.run(graph, inputs: inputs)
     let optimized = try Pipeline.optimize(graph)
     var models: [(name: String, model: CompiledModel)] = []
     for (name, plan) in [("fused", optimized.plan), ("unfused", FusionPlan.unfused(optimized.graph))] {
       let model = try CompiledModel.compile(optimized.graph, plan: plan, options: options)
-      let comparison = try model.run(inputs)[0].compared(to: expected)
-      #expect(
-        comparison.isWithin(relative: 1e-4), "\(name), \(context): \(comparison)", sourceLocation: sourceLocation)
+      let actual = try model.run(inputs)
+      #expect(actual.count == expected.count, sourceLocation: sourceLocation)
+      for (k, (a, e)) in zip(actual, expected).enumerated() {
+        let comparison = a.compared(to: e)
+        #expect(
+          comparison.isWithin(relative: 1e-4), "\(name), \(context), output \(k): \(comparison)",
+          sourceLocation: sourceLocation)
+      }
       models.append((name, model))
     }
     return models

@@ -28,9 +28,9 @@ extension LayoutPlanner {
     }
     let y = e.output
     guard full.count == 1, let x = full.first, blocked[x] != nil, graph.shape(of: x).count == 4,
-      !graph.outputs.contains(y), !consumers[y].isEmpty
+      !graph.outputs.contains(y), !consumers[y.index].isEmpty
     else { return nil }
-    for c in consumers[y] {
+    for c in consumers[y.index] {
       let conv = graph.nodes[c]
       guard conv.op == "conv2d", conv.inputs[0] == y, !conv.inputs.dropFirst().contains(y),
         conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),

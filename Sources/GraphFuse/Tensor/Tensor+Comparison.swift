@@ -21,7 +21,8 @@ public struct TensorComparison: Sendable, CustomStringConvertible {
 
   public var description: String {
     guard shapesMatch else { return "shape mismatch" }
-    return "max |error| \(maxAbsoluteError) of max |value| \(maxMagnitude) (relative \(relativeError))"
+    let nan = nanMismatch ? "; NaN where the other has a number" : ""
+    return "max |error| \(maxAbsoluteError) of max |value| \(maxMagnitude) (relative \(relativeError))\(nan)"
   }
 }
 
