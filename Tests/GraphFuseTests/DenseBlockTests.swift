@@ -97,7 +97,7 @@ import Testing
     let a = try b.conv2d(x, weight: T.weight(b, [20, 8, 3, 3], seed: 1), padding: 1)
     b.output(a)  // read twice: the elementwise stage after it is a group of its own
     let divided = try b.div(try b.sigmoid(a), T.weight(b, [1, 20, 1, 1], seed: 2, range: 0.5...2))
-    let s = try b.add(divided, T.weight(b, [1, 20, 1, 1], seed: 3))
+    let s = try b.add(T.weight(b, [1, 20, 1, 1], seed: 3), divided)  // a per-channel operand first
     let c1 = try b.conv2d(s, weight: T.weight(b, [32, 20, 1, 1], seed: 4))
     b.output(try b.relu(try b.conv2d(s, weight: T.weight(b, [16, 20, 1, 1], seed: 5), stride: 2)))
     let other = try b.conv2d(x, weight: T.weight(b, [16, 8, 1, 1], seed: 6))

@@ -81,14 +81,14 @@ struct BlockedConv {
   var channelGroups: Int { outBlocks / nv }
 
   /// Buffers: input, packed weights, packed bias, prologue operands other than the input
-  /// (`p<k>`), epilogue operands, the per-thread prologue scratch, output.
+  /// (`pro<k>`), epilogue operands, the per-thread prologue scratch, output.
   var buffers: [BufferDecl] {
     let inCount = inputBlocked || depthwise ? n * inBlocks * v * h * w : n * cin * h * w
     func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
       BufferDecl(name: name, count: count, isOutput: output, value: -1)
     }
     let prologueOperands = prologue.map { p in
-      p.operands.indices.filter { p.operands[$0].isPerChannelOrScalar }.map { buffer("p\($0)", 0) }
+      p.operands.indices.filter { p.operands[$0].isPerChannelOrScalar }.map { buffer("pro\($0)", 0) }
     }
     return [buffer("in", inCount), buffer("wt", 0), buffer("bias", outBlocks * v)] + (prologueOperands ?? [])
       + epilogue.operands.indices.map { buffer("e\($0)", 0) }

@@ -43,13 +43,13 @@ extension BlockedConv {
     }
     var transform: [Stmt] = [
       .pointer("plane", base: "in", (v("n") * inBlocks + v("ib")) * plane, checked: []),
-      .pointer("sp", base: "scratch", v("sbase") + v("ib") * (pixels * lanes), checked: []),
     ]
     for t in 0..<pixels {
-      let x = prologue.prologue(input: .vload("plane", v("src\(t)")), channelBlock: v("ib"), prefix: "p")
+      let x = prologue.prologue(input: .vload("plane", v("src\(t)")), channelBlock: v("ib"), prefix: "pro")
       transform.append(.declareVector("x\(t)", x))
       transform += BlockedKernels.padLanes("x\(t)", channels: cin, vector: lanes, block: v("ib"))
-      transform.append(.vstore("sp", .constant(t * lanes), .local("x\(t)")))
+      let at = v("sbase") + v("ib") * (pixels * lanes) + .constant(t * lanes)
+      transform.append(.vstore("scratch", at, .local("x\(t)")))
     }
     body.append(.loop(variable: "ib", extent: inBlocks, kind: .serial, body: transform))
     let perChunk = channelGroups / prologueChunks
