@@ -106,9 +106,9 @@ enum LowerCommand {
       if emit == "c" {
         print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index, threads: threads))
       } else {
-        let nests = try Lowering.runningLoops(
+        let (nests, kernelFree) = try Lowering.runningKernels(
           optimized.graph, plan: optimized.plan, group: index, options: CompileOptions(threads: threads))
-        if nests.isEmpty { print("// \(groups[index].name): no kernel (its inputs were written in place)") }
+        for schedule in kernelFree { print("// \(groups[index].name): no kernel: \(schedule.kind.rawValue)") }
         print(nests.map(\.description).joined(separator: "\n\n"))
       }
       print("")

@@ -30,7 +30,8 @@ enum CompiledTesting {
   }
 
   /// Optimizes `graph`, compiles it fused and unfused, runs both on `inputs` and expects every
-  /// output of each within 1e-4 of the reference executor; returns the two models (by configuration name) for further checks.
+  /// output of each within 1e-4 of the reference executor; returns the two models (by
+  /// configuration name) for further checks.
   @discardableResult
   static func fusedAndUnfusedMatchReference(
     _ graph: Graph, inputs: [Tensor], context: String, sourceLocation: SourceLocation = #_sourceLocation

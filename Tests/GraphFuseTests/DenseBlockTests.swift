@@ -81,9 +81,10 @@ import Testing
     #expect(prologueConvs.count == block.layers + 1)
     #expect(prologueConvs.allSatisfy { $0.kind == .convPointwise && $0.prologue == ["scale_shift", "relu"] })
     // The whole block shares one buffer: every feature map is a view into the last concat.
-    let roots = Set(fused.program.buffers.indices.filter { fused.program.buffers[$0].view != nil }.map {
-      fused.program.root(of: BufferID($0)).0
-    })
+    let roots = Set(
+      fused.program.buffers.indices.filter { fused.program.buffers[$0].view != nil }.map {
+        fused.program.root(of: BufferID($0)).0
+      })
     #expect(roots.count == 1)
   }
 

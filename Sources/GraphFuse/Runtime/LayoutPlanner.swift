@@ -145,7 +145,8 @@ struct LayoutPlanner {
     if let prologue = foldablePrologue(group) {
       prologues[prologue.function.output] = prologue
       program.schedules[g.index].append(
-        KernelSchedule(.prologueFolded, group: g, inputs: [.blocked(v)] + layouts(prologue.function), output: .blocked(v)))
+        KernelSchedule(
+          .prologueFolded, group: g, inputs: [.blocked(v)] + layouts(prologue.function), output: .blocked(v)))
       return true
     }
     if group.pattern <= .broadcast {
@@ -160,7 +161,8 @@ struct LayoutPlanner {
       program.addStep(nest, buffers: operands + [output(e.output, into: &program)], schedule: schedule)
       return true
     }
-    if node.op == "concat", group.nodes == [group.anchor], try emitConcat(node, group: group, index: g, into: &program) {
+    if node.op == "concat", group.nodes == [group.anchor], try emitConcat(node, group: group, index: g, into: &program)
+    {
       return true
     }
     if node.op == "concat", try emitConcatStages(group, index: g, into: &program) { return true }
@@ -231,10 +233,13 @@ struct LayoutPlanner {
       dh: win.dilations[0], dw: win.dilations[1], inputBlocked: inputBlocked, depthwise: depthwise, v: v, epilogue: e,
       grouped: grouped)
     t.prologue = prologue?.function
-    if prologue != nil { t.prologueChunks = TaskSplit.chunks(t.channelGroups, tiles: t.flatTiles.count * x[0], threads: threads) }
+    if prologue != nil {
+      t.prologueChunks = TaskSplit.chunks(t.channelGroups, tiles: t.flatTiles.count * x[0], threads: threads)
+    }
     let budget = t.flatTiles.count
     if prologue != nil {
-      t.flatTileLimit = TaskSplit.tileLimit(out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.prologueChunks, threads: threads)
+      t.flatTileLimit = TaskSplit.tileLimit(
+        out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.prologueChunks, threads: threads)
     } else if t.usesFlatPixels {
       t.flatTileLimit = TaskSplit.tileLimit(
         out[2] * out[3], maxTile: t.maxTile, outer: out[0] * (t.outBlocks / t.nv), threads: threads)

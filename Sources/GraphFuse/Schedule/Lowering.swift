@@ -35,6 +35,14 @@ public enum Lowering {
     throws(GraphFuseError)
     -> [LoopNest]
   {
+    try runningKernels(graph, plan: plan, group: group, options: options).nests
+  }
+
+  /// ``runningLoops(_:plan:group:options:)`` and the schedules of the group that launch no kernel
+  /// (a concat in place, a multiply or an elementwise stage folded into the convs that read it).
+  public static func runningKernels(
+    _ graph: Graph, plan: FusionPlan, group: GroupID, options: CompileOptions = .init()
+  ) throws(GraphFuseError) -> (nests: [LoopNest], kernelFree: [KernelSchedule]) {
     guard plan.groups.indices.contains(group.index) else {
       throw GraphFuseError("no group \(group) in a plan of \(plan.groups.count)", op: "lower")
     }
@@ -47,7 +55,7 @@ public enum Lowering {
       nest.name = "\(plan.groups[group].name) as \(step.symbol)\n// schedule: \(schedule?.description ?? "")"
       nests.append(nest)
     }
-    return nests
+    return (nests, program.schedules[group.index].filter { $0.symbol == nil })
   }
 
   /// The C of group `group` as the compiled model runs it: the kernels its steps launch.

@@ -42,7 +42,7 @@ extension BlockedConv {
       return .let_("src\(t)", ((p / ow) * (sh * w) + (p % ow) * sw) * lanes)
     }
     var transform: [Stmt] = [
-      .pointer("plane", base: "in", (v("n") * inBlocks + v("ib")) * plane, checked: []),
+      .pointer("plane", base: "in", (v("n") * inBlocks + v("ib")) * plane, checked: [])
     ]
     for t in 0..<pixels {
       let x = prologue.prologue(input: .vload("plane", v("src\(t)")), channelBlock: v("ib"), prefix: "pro")
@@ -62,7 +62,9 @@ extension BlockedConv {
           .pointer("wp", base: "wt", (og * inBlocks + v("ib")) * (lanes * nv * lanes), checked: []),
           broadcastFMA(pixels, extent: lanes) { t in .load("sp", v("i") + .constant(t * lanes)) },
         ]))
-    group += stores(pixels) { cb, t in ((v("n") * self.outBlocks + cb) * (self.oh * self.ow) + v("p0") + .constant(t)) * lanes }
+    group += stores(pixels) { cb, t in
+      ((v("n") * self.outBlocks + cb) * (self.oh * self.ow) + v("p0") + .constant(t)) * lanes
+    }
     body.append(.loop(variable: "j", extent: perChunk, kind: .serial, body: group))
     return body
   }
