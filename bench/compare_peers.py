@@ -199,6 +199,9 @@ def measure(model, threads, args, workdir):
     engines = list(workers)
     for r in range(args.rounds):
         for key in engines[r % len(engines):] + engines[:r % len(engines)]:
+            # Let the previous engine's thread pool stop spinning (ONNX Runtime's workers spin
+            # for a while after a run) before this engine's turn starts.
+            time.sleep(args.settle)
             workers[key][0].send(("time", args.warmup, args.runs))
             samples[key] += workers[key][0].recv()
     for key, values in samples.items():
@@ -261,6 +264,8 @@ def main():
     parser.add_argument("--max-error", type=float, default=1e-4,
                         help="largest accepted error, relative to the reference's max |value| (default 1e-4)")
     parser.add_argument("--graphfuse", default=".build/release/graphfuse", help="graphfuse binary")
+    parser.add_argument("--settle", type=float, default=0.2,
+                        help="seconds of quiet before each engine's turn (default 0.2)")
     parser.add_argument("--unfused", action="store_true", help="also time GraphFuse unfused (--no-fold --no-fuse)")
     parser.add_argument("--json", metavar="FILE", help="also write all rows as JSON")
     args = parser.parse_args()
