@@ -182,6 +182,28 @@ import Testing
   }
 
   /// Tiles of a row grouped into loops: a run ends where the width or the border check changes.
+  /// A local named like a buffer hides the buffer's parameter in C (a prologue operand `p0` once
+  /// clashed with the tile's first pixel `p0`): the check names it, and real kernels have none.
+  @Test func localsThatHideBuffersAreFound() throws {
+    let buffers = [
+      BufferDecl(name: "p0", count: 4, isOutput: false, value: -1),
+      BufferDecl(name: "out", count: 4, isOutput: true, value: -1),
+    ]
+    let clash = LoopNest(
+      name: "clash", buffers: buffers,
+      body: [
+        .loop(
+          variable: "task", extent: 1, kind: .parallel,
+          body: [.let_("p0", .constant(0)), .store("out", .variable("p0"), .load("p0", .constant(0)))])
+      ])
+    #expect(clash.localsShadowingBuffers == ["p0"])
+    let graph = try DenseBlockTests.denseBlock(channels: 16, growth: 16, layers: 2, height: 5, width: 6)
+    let optimized = try Pipeline.optimize(graph)
+    let program = try ModelProgram.build(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    #expect(program.functions.count > 3)
+    for function in program.functions { #expect(function.nest.localsShadowingBuffers.isEmpty, "\(function.symbol)") }
+  }
+
   @Test func tileRunsSplitAtBordersAndWidths() {
     let tiles: [(ox: Int, width: Int, checked: Bool)] = [
       (0, 12, true), (12, 11, false), (23, 11, false), (34, 11, false), (45, 11, true),

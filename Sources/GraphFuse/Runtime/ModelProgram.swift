@@ -101,6 +101,7 @@ struct ModelProgram {
 
   /// Adds the kernel a loop nest renders to and its launch (tasks: the nest's parallel extent).
   mutating func addStep(_ nest: LoopNest, buffers: [BufferID], schedule: KernelSchedule) {
+    assert(nest.localsShadowingBuffers.isEmpty, "\(nest.name): locals \(nest.localsShadowingBuffers) hide buffers")
     let symbol = nextSymbol
     addStep(
       CEmitter.function(nest, symbol: symbol), symbol: symbol, buffers: buffers, tasks: nest.taskCount,

@@ -259,3 +259,29 @@ extension LoopNest {
     return names
   }
 }
+
+extension LoopNest {
+  /// Locals (loop variables, index and value locals, pointers, index arrays) named like one of
+  /// the nest's buffers. In C the local hides the buffer parameter, so a later load through the
+  /// buffer's name reads the local instead; every nest must have none (``ModelProgram`` asserts it).
+  var localsShadowingBuffers: [String] {
+    let buffers = Set(self.buffers.map(\.name))
+    var found: [String] = []
+    func scan(_ stmts: [Stmt]) {
+      for s in stmts {
+        switch s {
+        case .loop(let v, _, _, let body):
+          if buffers.contains(v) { found.append(v) }
+          scan(body)
+        case .when(_, let body): scan(body)
+        case .declare(let n, _), .let_(let n, _), .declareVector(let n, _), .pointer(let n, _, _, _),
+          .declareIndexArray(let n, _):
+          if buffers.contains(n) { found.append(n) }
+        default: continue
+        }
+      }
+    }
+    scan(body)
+    return found
+  }
+}
