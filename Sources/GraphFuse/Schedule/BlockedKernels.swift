@@ -59,7 +59,10 @@ enum BlockedKernels {
   }
 
   /// Max or average pooling of a blocked input, the epilogue applied to each output vector.
-  /// Tasks: n × c/v × output rows.
+  /// Tasks: n × c/v × output rows. A row runs in tiles of up to ``poolTile`` output pixels with
+  /// one accumulator each (independent max/sum chains instead of one chain of `kh·kw` steps per
+  /// pixel); tiles whose windows lie inside the input columns test no column, the rest test each
+  /// (runs of equal tiles, split at the padded borders as in the conv rows).
   static func pool(_ node: Node, input: [Int], output: [Int], epilogue: Epilogue) -> LoopNest {
     let a = node.attributes
     let kernel = a.ints("kernel_shape", default: [1, 1])
@@ -69,42 +72,75 @@ enum BlockedKernels {
     let vector = epilogue.vectorWidth
     let (n, c, h, w) = (input[0], input[1], input[2], input[3])
     let (oh, ow) = (output[2], output[3])
+    let (sw, pl, dw) = (win.strides[1], win.pads[1], win.dilations[1])
     let cb = (c + vector - 1) / vector
-    let x = ValueExpr.vload("in", v("plane") + (v("iy") * w + v("ix")) * vector)
-    var inside: [Stmt] = [isMax ? .accumulate("acc", .max, x) : .accumulate("acc", .sum, x)]
-    if !isMax && !includePad { inside.append(.accumulate("cnt", .sum, .constant(1))) }
     let padCounted = !isMax && includePad
-    var window: [Stmt] = [.let_("ix", v("ox") * win.strides[1] - win.pads[1] + v("kx") * win.dilations[1])]
-    if padCounted {
-      let padded: [IndexCondition] = [
-        .inRange(v("iy"), -win.pads[0], h + win.pads[2]), .inRange(v("ix"), -win.pads[1], w + win.pads[3]),
-      ]
-      window.append(.when(padded, [.accumulate("cnt", .sum, .constant(1))]))
-      window.append(.when([.inRange(v("iy"), 0, h), .inRange(v("ix"), 0, w)], inside))
-    } else {
-      // Rows outside the input are skipped whole; only the column is tested per window position.
-      window.append(.when([.inRange(v("ix"), 0, w)], inside))
+    // Output columns whose whole window is inside the input: [begin, end).
+    let begin = min(ow, (pl + sw - 1) / sw)
+    let last = w - 1 + pl - (kernel[1] - 1) * dw
+    let end = last < 0 ? begin : max(begin, min(ow, last / sw + 1))
+    var tiles: [(ox: Int, width: Int, checked: Bool)] = []
+    for (from, to, checked) in [(0, begin, true), (begin, end, padCounted), (end, ow, true)] where to > from {
+      let (count, big, size) = Tiling.evenSplit(to - from, maxTile: poolTile)
+      var ox = from
+      for k in 0..<count {
+        let width = k < big ? size : size - 1
+        tiles.append((ox, width, checked))
+        ox += width
+      }
     }
-    let columns = Stmt.loop(variable: "kx", extent: kernel[1], kind: .serial, body: window)
-    let rows = Stmt.loop(
-      variable: "ky", extent: kernel[0], kind: .serial,
-      body: [
-        .let_("iy", v("oy") * win.strides[0] - win.pads[0] + v("ky") * win.dilations[0]),
-        padCounted ? columns : .when([.inRange(v("iy"), 0, h)], [columns]),
-      ])
-    let offset = ((v("b") * cb + v("blk")) * oh + v("oy")) * (ow * vector) + v("ox") * vector
-    var pixel: [Stmt] = [.declareVector("acc", .constant(isMax ? -Double.infinity : 0))]
-    if !isMax { pixel.append(.declare("cnt", .constant(0))) }
-    pixel.append(rows)
-    if !isMax { pixel.append(.assign("acc", .binary(.div, .local("acc"), .binary(.max, .local("cnt"), .constant(1))))) }
-    pixel.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: offset, channelBlock: v("blk"))))
-    pixel += padLanes("r", channels: c, vector: vector, block: v("blk"))
-    pixel.append(.vstore("out", offset, .local("r")))
-    let task: [Stmt] = [
+    func tile(_ pixels: Int, checked: Bool) -> [Stmt] {
+      var body: [Stmt] = []
+      for t in 0..<pixels {
+        body.append(.declareVector("acc\(t)", .constant(isMax ? -Double.infinity : 0)))
+        if !isMax { body.append(.declare("cnt\(t)", .constant(0))) }
+      }
+      var window: [Stmt] = []
+      for t in 0..<pixels {
+        let ix = v("ix\(t)")
+        window.append(.let_("ix\(t)", (v("ox") + .constant(t)) * sw - pl + v("kx") * dw))
+        let x = ValueExpr.vload("in", v("plane") + (v("iy") * w + ix) * vector)
+        var inside: [Stmt] = [.accumulate("acc\(t)", isMax ? .max : .sum, x)]
+        if !isMax && !includePad { inside.append(.accumulate("cnt\(t)", .sum, .constant(1))) }
+        if padCounted {
+          let padded: [IndexCondition] = [
+            .inRange(v("iy"), -win.pads[0], h + win.pads[2]), .inRange(ix, -pl, w + win.pads[3]),
+          ]
+          window.append(.when(padded, [.accumulate("cnt\(t)", .sum, .constant(1))]))
+          window.append(.when([.inRange(v("iy"), 0, h), .inRange(ix, 0, w)], inside))
+        } else {
+          // Rows outside the input are skipped whole; checked tiles test each column.
+          window += checked ? [.when([.inRange(ix, 0, w)], inside)] : inside
+        }
+      }
+      let columns = Stmt.loop(variable: "kx", extent: kernel[1], kind: .serial, body: window)
+      body.append(
+        .loop(
+          variable: "ky", extent: kernel[0], kind: .serial,
+          body: [
+            .let_("iy", v("oy") * win.strides[0] - win.pads[0] + v("ky") * win.dilations[0]),
+            padCounted ? columns : .when([.inRange(v("iy"), 0, h)], [columns]),
+          ]))
+      for t in 0..<pixels {
+        let offset = ((v("b") * cb + v("blk")) * oh + v("oy")) * (ow * vector) + (v("ox") + .constant(t)) * vector
+        var acc = ValueExpr.local("acc\(t)")
+        if !isMax { acc = .binary(.div, acc, .binary(.max, .local("cnt\(t)"), .constant(1))) }
+        body.append(.declareVector("r\(t)", epilogue.vector(acc: acc, offset: offset, channelBlock: v("blk"))))
+        body += padLanes("r\(t)", channels: c, vector: vector, block: v("blk"))
+        body.append(.vstore("out", offset, .local("r\(t)")))
+      }
+      return body
+    }
+    var task: [Stmt] = [
       .let_("oy", v("task") % oh), .let_("blk", (v("task") / oh) % cb), .let_("b", v("task") / (oh * cb)),
       .let_("plane", (v("b") * cb + v("blk")) * (h * w * vector)),
-      .loop(variable: "ox", extent: ow, kind: .serial, body: pixel),
     ]
+    for run in Tiling.runs(tiles) {
+      task.append(
+        .loop(
+          variable: "k", extent: run.count, kind: .serial,
+          body: [.let_("ox", v("k") * run.width + .constant(run.start))] + tile(run.width, checked: run.checked)))
+    }
     return LoopNest(
       name: node.op,
       buffers: [buffer("in", n * cb * vector * h * w)] + operandBuffers(epilogue) + [
@@ -112,6 +148,10 @@ enum BlockedKernels {
       ],
       body: [.loop(variable: "task", extent: n * cb * oh, kind: .parallel, body: task)])
   }
+
+  /// Output pixels per pool tile: independent accumulators enough to hide the latency of the
+  /// max (a compare and a blend for NaN propagation) and add chains, few enough for registers.
+  static let poolTile = 8
 
   /// An elementwise-only group over blocked operands of `shape`. Tasks: n × c/v × h.
   static func elementwise(shape: [Int], epilogue: Epilogue) -> LoopNest {
