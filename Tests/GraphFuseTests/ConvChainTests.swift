@@ -113,14 +113,33 @@ import Testing
     try #require(optimized.plan.groups.count == 1, "\(optimized.plan.groups.map(\.name))")
     let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 17) }
     let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+    let out = graph.shape(of: graph.outputs[0])
     for threads in [1, 2, 3] {
       let options = CompileOptions(threads: threads, cacheDirectory: CompiledTesting.options.cacheDirectory)
       let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options)
-      #expect(model.program.schedules[0].map(\.kind).contains(.convChain), "\(model.program.schedules[0])")
-      #expect(model.intermediateBytes == 0)
+      let kinds = model.program.schedules[0].map(\.kind)
+      let bands = ConvChainKernel.bands(rows: out[2], threads: threads)
+      if ConvChainKernel.isBalanced(rows: out[2], bands: bands, images: out[0], threads: threads) {
+        #expect(kinds.contains(.convChain), "\(model.program.schedules[0])")
+        #expect(model.intermediateBytes == 0)
+      } else {
+        // Uneven bands: the stages run as kernels of their own, the depthwise one among them.
+        #expect(!kinds.contains(.convChain) && kinds.contains(.convDepthwise), "\(shape), \(threads): \(kinds)")
+      }
       let cmp = try model.run(inputs)[0].compared(to: expected)
       #expect(cmp.isWithin(relative: 1e-4), "\(shape), \(threads) threads: \(cmp)")
     }
+  }
+
+  /// Bands of equal height (or enough tasks to even out) keep the chain; 7 rows on 2 threads do not.
+  @Test func unevenBandsAreNotBalanced() {
+    #expect(!ConvChainKernel.isBalanced(rows: 7, bands: 2, images: 1, threads: 2))
+    #expect(!ConvChainKernel.isBalanced(rows: 15, bands: 2, images: 1, threads: 2))
+    #expect(ConvChainKernel.isBalanced(rows: 7, bands: 1, images: 1, threads: 1))
+    #expect(ConvChainKernel.isBalanced(rows: 14, bands: 2, images: 1, threads: 2))
+    #expect(ConvChainKernel.isBalanced(rows: 56, bands: 4, images: 1, threads: 2))
+    #expect(ConvChainKernel.isBalanced(rows: 7, bands: 1, images: 2, threads: 2))
+    #expect(!ConvChainKernel.isBalanced(rows: 7, bands: 2, images: 2, threads: 2))  // 3+3 against 4+4
   }
 
   @Test func bandsAreAMultipleOfTheThreadsAndNeverExceedTheRows() {

@@ -40,6 +40,9 @@ extension LayoutPlanner {
       depthwiseEpilogue: epilogues[hasExpand ? 1 : 0],
       projectEpilogue: epilogues.last!, bands: 1)
     t.bands = ConvChainKernel.bands(rows: t.oh, threads: threads)
+    // Bands of unequal height leave a thread idle at the end of the kernel (7 rows on 2 threads:
+    // 4 + 3); the stages as separate kernels split their pixels evenly, and measured faster there.
+    guard ConvChainKernel.isBalanced(rows: t.oh, bands: t.bands, images: t.n, threads: threads) else { return false }
 
     var buffers = [try blockedBuffer(input, into: &program, group: g)]
     func constant(_ data: [Float]) -> BufferID {
