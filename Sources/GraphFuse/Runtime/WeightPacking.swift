@@ -18,23 +18,30 @@ enum WeightPacking {
   ) -> [Float] {
     let (o, inPerGroup, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
     let (cin, outPerGroup) = (inPerGroup * groups, o / groups)
+    // The first input channel of each output channel's group (hoisted out of the copy loop).
+    let firstInput = (0..<o).map { $0 / max(1, outPerGroup) * inPerGroup }
     var out = [Float](repeating: 0, count: start.count * count * kh * kw * icBlock * nv * v)
-    var k = 0
-    for og in start.indices {
-      for ib in start[og]..<(start[og] + count) {
-        for y in 0..<kh {
-          for x in 0..<kw {
-            for i in 0..<icBlock {
-              for j in 0..<nv {
-                for l in 0..<v {
-                  let oc = (og * nv + j) * v + l, ic = ib * icBlock + i
-                  if oc < o && ic < cin {
-                    let local = ic - oc / outPerGroup * inPerGroup
-                    if local >= 0 && local < inPerGroup {
-                      out[k] = w.data[((oc * inPerGroup + local) * kh + y) * kw + x]
+    w.data.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        var k = 0
+        for og in start.indices {
+          for ib in start[og]..<(start[og] + count) {
+            for y in 0..<kh {
+              for x in 0..<kw {
+                for i in 0..<icBlock {
+                  let ic = ib * icBlock + i
+                  for j in 0..<nv {
+                    for l in 0..<v {
+                      let oc = (og * nv + j) * v + l
+                      if oc < o && ic < cin {
+                        let local = ic - firstInput[oc]
+                        if local >= 0 && local < inPerGroup {
+                          target[k] = source[((oc * inPerGroup + local) * kh + y) * kw + x]
+                        }
+                      }
+                      k += 1
                     }
                   }
-                  k += 1
                 }
               }
             }
@@ -90,9 +97,13 @@ extension WeightPacking {
     let width = v * vectors
     let tiles = (n + width - 1) / width
     var out = [Float](repeating: 0, count: tiles * k * width)
-    for p in 0..<k {
-      for j in 0..<n {
-        out[((j / width) * k + p) * width + j % width] = alpha * (transposed ? b.data[j * k + p] : b.data[p * n + j])
+    b.data.withUnsafeBufferPointer { source in
+      out.withUnsafeMutableBufferPointer { target in
+        for p in 0..<k {
+          for j in 0..<n {
+            target[((j / width) * k + p) * width + j % width] = alpha * source[transposed ? j * k + p : p * n + j]
+          }
+        }
       }
     }
     return out
