@@ -17,34 +17,25 @@ enum WeightPacking {
     _ w: Tensor, vector v: Int, nv: Int, icBlock: Int, groups: Int, start: [Int], count: Int
   ) -> [Float] {
     let (o, inPerGroup, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-    let (cin, outPerGroup) = (inPerGroup * groups, o / groups)
+    let outPerGroup = o / groups
     // The first input channel of each output channel's group (hoisted out of the copy loop).
     let firstInput = (0..<o).map { $0 / max(1, outPerGroup) * inPerGroup }
     var out = [Float](repeating: 0, count: start.count * count * kh * kw * icBlock * nv * v)
+    let lanes = nv * v, taps = kh * kw
     w.data.withUnsafeBufferPointer { source in
       out.withUnsafeMutableBufferPointer { target in
-        var k = 0
-        for og in start.indices {
-          for ib in start[og]..<(start[og] + count) {
-            for y in 0..<kh {
-              for x in 0..<kw {
-                for i in 0..<icBlock {
-                  let ic = ib * icBlock + i
-                  for j in 0..<nv {
-                    for l in 0..<v {
-                      let oc = (og * nv + j) * v + l
-                      if oc < o && ic < cin {
-                        let local = ic - firstInput[oc]
-                        if local >= 0 && local < inPerGroup {
-                          target[k] = source[((oc * inPerGroup + local) * kh + y) * kw + x]
-                        }
-                      }
-                      k += 1
-                    }
-                  }
-                }
-              }
-            }
+        // Source-major: each output channel's weights are read in order and scattered to their
+        // lane of the tile (`[og][block][tap][i][j·v + l]`), padding left zero.
+        for oc in 0..<o {
+          let (og, lane) = (oc / lanes, oc % lanes)
+          for local in 0..<inPerGroup {
+            let ic = firstInput[oc] + local
+            let ib = ic / icBlock - start[og]
+            guard ib >= 0 && ib < count else { continue }
+            let i = ic % icBlock
+            let base = (og * count + ib) * taps * icBlock
+            let from = (oc * inPerGroup + local) * taps
+            for tap in 0..<taps { target[((base + tap * icBlock) + i) * lanes + lane] = source[from + tap] }
           }
         }
       }
