@@ -31,17 +31,8 @@ extension LayoutPlanner {
       !graph.outputs.contains(y), !consumers[y.index].isEmpty
     else { return nil }
     for c in consumers[y.index] {
-      let conv = graph.nodes[c]
-      guard conv.op == "conv2d", conv.inputs[0] == y, !conv.inputs.dropFirst().contains(y),
-        conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),
-        weight.shape.count == 4, weight.shape[2] == 1, weight.shape[3] == 1,
-        Window2D(conv.attributes, kernel: [1, 1]).pads.allSatisfy({ $0 == 0 }),
-        conv.inputs.count < 3 || graph.constant(conv.inputs[2]) != nil,
-        groupOfNode.indices.contains(c.index), let g = groupOfNode[c.index]
-      else { return nil }
-      let consumer = plan.groups[g]
-      guard consumer.anchor == c, consumer.nodes.first == c, ConvChain.match(graph, nodes: consumer.nodes) == nil,
-        Epilogue.make(graph, group: consumer, anchor: c, vector: vectorWidth) != nil
+      guard let weight = foldingConvWeight(c, reading: y), weight.shape[2] == 1, weight.shape[3] == 1,
+        Window2D(graph.nodes[c].attributes, kernel: [1, 1]).pads.allSatisfy({ $0 == 0 })
       else { return nil }
     }
     return InputPrologue(x: x, function: e, ops: stage.nodes.map { graph.nodes[$0].op })

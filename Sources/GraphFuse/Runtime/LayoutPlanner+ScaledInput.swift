@@ -31,16 +31,7 @@ extension LayoutPlanner {
     guard let (x, scale) = pair, x != scale else { return nil }
     var weightsPerChannel = 0
     for c in consumers[product.index] {
-      let conv = graph.nodes[c]
-      guard conv.op == "conv2d", conv.inputs[0] == product, !conv.inputs.dropFirst().contains(product),
-        conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),
-        weight.shape.count == 4, conv.inputs.count < 3 || graph.constant(conv.inputs[2]) != nil,
-        groupOfNode.indices.contains(c.index), let g = groupOfNode[c.index]
-      else { return nil }
-      let consumer = plan.groups[g]
-      guard consumer.anchor == c, consumer.nodes.first == c, ConvChain.match(graph, nodes: consumer.nodes) == nil,
-        Epilogue.make(graph, group: consumer, anchor: c, vector: vectorWidth) != nil
-      else { return nil }
+      guard let weight = foldingConvWeight(c, reading: product) else { return nil }
       weightsPerChannel += weight.shape[0] * weight.shape[2] * weight.shape[3]
     }
     guard weightsPerChannel > 0, weightsPerChannel <= shape[2] * shape[3] else { return nil }
@@ -69,6 +60,24 @@ extension LayoutPlanner {
 }
 
 extension LayoutPlanner {
+  /// The constant weight of conv node `c` when it can take a fold of the value it reads: a
+  /// one-group conv reading `value` once, as its activation, with constant weights and bias,
+  /// the anchor and first node of a group that is not a conv chain and whose epilogue fits the
+  /// blocked conv kernel (``emitConv``). Nil otherwise.
+  func foldingConvWeight(_ c: NodeID, reading value: ValueID) -> Tensor? {
+    let conv = graph.nodes[c]
+    guard conv.op == "conv2d", conv.inputs[0] == value, !conv.inputs.dropFirst().contains(value),
+      conv.attributes.int("group", default: 1) == 1, let weight = graph.constant(conv.inputs[1]),
+      weight.shape.count == 4, conv.inputs.count < 3 || graph.constant(conv.inputs[2]) != nil,
+      groupOfNode.indices.contains(c.index), let g = groupOfNode[c.index]
+    else { return nil }
+    let consumer = plan.groups[g]
+    guard consumer.anchor == c, consumer.nodes.first == c, ConvChain.match(graph, nodes: consumer.nodes) == nil,
+      Epilogue.make(graph, group: consumer, anchor: c, vector: vectorWidth) != nil
+    else { return nil }
+    return weight
+  }
+
   /// Fails loudly when a kernel other than a folding conv would read a folded product, which no
   /// kernel writes (``foldableScale(_:)`` checks every reader first, so this is a planner bug).
   func requireComputed(_ v: ValueID) throws(GraphFuseError) {
