@@ -69,8 +69,11 @@ public final class CompiledModel: @unchecked Sendable {
     let modelSource = program.source(options.sourceSplit)
     let source = modelSource.text
     let (path, cached) = try toolchain.library(for: modelSource)
+    // The program moves into the model, which releases each packed weight array once copied.
+    let kernelCount = program.steps.count
     let model = try CompiledModel(
-      graph: graph, plan: plan, program: program, memory: memory, source: source, library: SharedLibrary(path: path),
+      graph: graph, plan: plan, program: consume program, memory: memory, source: source,
+      library: SharedLibrary(path: path),
       cached: cached,
       threads: options.threads)
     // GRAPHFUSE_DEBUG=1: one line per compile; 2: per-group times of every run;
@@ -86,7 +89,7 @@ public final class CompiledModel: @unchecked Sendable {
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
       FileHandle.standardError.write(
         Data(
-          "graphfuse: \(plan.groups.count) groups, \(program.steps.count) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n"
+          "graphfuse: \(plan.groups.count) groups, \(kernelCount) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n"
             .utf8))
     }
     if debug >= 4 { FileHandle.standardError.write(Data(source.utf8)) }
@@ -94,13 +97,11 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   private init(
-    graph: Graph, plan: FusionPlan, program: ModelProgram, memory: MemoryPlan, source: String, library: SharedLibrary,
-    cached: Bool,
-    threads: Int
+    graph: Graph, plan: FusionPlan, program: consuming ModelProgram, memory: MemoryPlan, source: String,
+    library: SharedLibrary, cached: Bool, threads: Int
   ) throws(GraphFuseError) {
     self.graph = graph
     self.plan = plan
-    self.program = program
     self.source = source
     self.library = library
     self.cacheHit = cached
@@ -113,8 +114,8 @@ public final class CompiledModel: @unchecked Sendable {
     let create = unsafeBitCast(try library.symbol("gf_pool_create"), to: PoolCreate.self)
     var constants: [UnsafeMutableRawPointer?] = []
     do {
-      for b in program.buffers {
-        guard case .constant(let data) = b.storage else {
+      for b in program.buffers.indices {
+        guard case .constant(let data) = program.buffers[b].storage else {
           constants.append(nil)
           continue
         }
@@ -123,6 +124,9 @@ public final class CompiledModel: @unchecked Sendable {
           if let base = src.baseAddress { p.copyMemory(from: base, byteCount: data.count * 4) }
         }
         constants.append(p)
+        // The kernels read the aligned copy; dropping the packed array keeps the weights in
+        // memory once instead of twice for the model's lifetime (the buffer keeps its count).
+        program.buffers[b].storage = .constant([])
       }
     } catch {
       for c in constants { free(c) }
@@ -134,6 +138,7 @@ public final class CompiledModel: @unchecked Sendable {
     }
     self.pool = pool
     self.constants = constants
+    self.program = program
   }
 
   /// Refuses a plan whose weights, arena and output copies exceed the memory budget.
