@@ -21,10 +21,10 @@ import Testing
   /// A stem conv, `layers` dense layers (concat → bn → relu → 1×1 conv → bn → relu → 3×3 conv)
   /// and a transition (concat → bn → relu → 1×1 conv with `transitionStride` → average pool).
   static func denseBlock(
-    channels: Int, growth: Int, layers: Int, height: Int, width: Int, transitionStride: Int = 1
+    channels: Int, growth: Int, layers: Int, height: Int, width: Int, transitionStride: Int = 1, batch: Int = 1
   ) throws -> Graph {
     let b = GraphBuilder()
-    let x = b.input("x", shape: [1, 3, height, width])
+    let x = b.input("x", shape: [batch, 3, height, width])
     var features = [try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, 3, 3, 3], seed: 1), padding: 1))]
     var seed: UInt64 = 10
     for _ in 0..<layers {
@@ -86,6 +86,17 @@ import Testing
         fused.program.root(of: BufferID($0)).0
       })
     #expect(roots.count == 1)
+  }
+
+  /// Batch 2: the concats copy (in place needs batch 1), the prologue still folds, and its tasks
+  /// cover both images.
+  @Test func batchOfTwo() throws {
+    let graph = try Self.denseBlock(channels: 32, growth: 16, layers: 2, height: 6, width: 9, batch: 2)
+    let input = Tensor.random(shape: [2, 3, 6, 9], seed: 8)
+    let models = try T.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "batch 2")
+    let kinds = Self.kinds(try #require(models.first).model)
+    #expect(kinds.filter { $0 == .concat }.count == 3 && !kinds.contains(.concatInPlace), "\(kinds)")
+    #expect(kinds.filter { $0 == .prologueFolded }.count == 3, "\(kinds)")
   }
 
   /// A prologue over channels that are not whole vectors (20: the padding lanes must stay zero
