@@ -5,7 +5,8 @@ import Testing
 /// Randomized compiled-vs-reference checks across the blocked kernel kinds: convolutions (dense,
 /// 1×1, depthwise, asymmetric kernels, strides, pads, dilations), pools with and without padding
 /// counted, the global average pool, the dense kernel and the layout changes between them, over
-/// channel counts that are not multiples of the vector width. Seeded, so a failure reproduces.
+/// channel counts that are not multiples of the vector width; and concats with an elementwise
+/// tail folded into 1×1 convs as an input prologue. Seeded, so a failure reproduces.
 @Suite struct RandomKernelSweepTests {
   /// SplitMix64: a small deterministic generator for the configurations.
   struct Generator {
@@ -55,6 +56,57 @@ import Testing
       + "\(isMax ? "max" : "avg\(includePad ? " incl. pad" : "")") pool \(poolKernel) s\(poolStride) p\(poolPad), "
       + "1x1 → \(c2), dense → \(features)"
     return (try b.finish(), text)
+  }
+
+  /// One random network for the concat and input-prologue schedules: two convs → channel concat
+  /// (in place when batch 1 and whole vectors, else copies or generic loops) → batch norm → relu,
+  /// sigmoid or nothing → one or two 1×1 convs (random strides) that fold the elementwise stage
+  /// into their input tiles.
+  static func prologueNetwork(seed: UInt64) throws -> (Graph, String) {
+    var g = Generator(state: seed)
+    let b = GraphBuilder()
+    let batch = g.next(1...2), cin = g.next(1...12), h = g.next(3...15), w = g.next(3...15)
+    let x = b.input("x", shape: [batch, cin, h, w])
+    // Whole vectors half of the time, so the in-place concat and the folded prologue both run.
+    let vectors = g.next(0...1) == 0
+    let (c1, c2) = vectors ? (16 * g.next(1...3), 16 * g.next(1...2)) : (g.next(3...40), g.next(3...40))
+    let a = try b.conv2d(x, weight: b.constant(Tensor.random(shape: [c1, cin, 3, 3], seed: seed &+ 1)), padding: 1)
+    let d = try b.conv2d(x, weight: b.constant(Tensor.random(shape: [c2, cin, 1, 1], seed: seed &+ 2)))
+    let c = c1 + c2
+    let concat = try b.concat([a, d], axis: 1)
+    var y = try b.batchNorm(
+      concat, scale: b.constant(Tensor.random(shape: [c], seed: seed &+ 3)),
+      bias: b.constant(Tensor.random(shape: [c], seed: seed &+ 4)),
+      mean: b.constant(Tensor.random(shape: [c], seed: seed &+ 5)),
+      variance: b.constant(Tensor.random(shape: [c], in: 0.5...1.5, seed: seed &+ 6)))
+    let activation = g.next(0...2)
+    if activation == 0 { y = try b.relu(y) } else if activation == 1 { y = try b.sigmoid(y) }
+    let readers = g.next(1...2)
+    var text =
+      "seed \(seed): batch \(batch), \(cin)→\(c1)+\(c2) at \(h)x\(w), "
+      + "bn \(["relu", "sigmoid", "alone"][activation]), "
+    for r in 0..<readers {
+      let stride = g.next(1...2), out = g.next(3...40)
+      let weight = b.constant(Tensor.random(shape: [out, c, 1, 1], seed: seed &+ 7 &+ UInt64(r)))
+      b.output(try b.conv2d(y, weight: weight, stride: stride))
+      text += "1x1 s\(stride) → \(out)\(r + 1 < readers ? ", " : "")"
+    }
+    return (try b.finish(), text)
+  }
+
+  @Test(arguments: [UInt64](1...10))
+  func prologueAndConcatMatchReference(seed: UInt64) throws {
+    let (graph, text) = try Self.prologueNetwork(seed: seed)
+    let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: seed &+ 98) }
+    let models = try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: text)
+    // With whole vectors the batch norm (and activation) runs as the readers' input prologue.
+    let concat = try #require(graph.nodes.first { $0.op == "concat" })
+    let fused = try #require(models.first).model
+    let width = fused.program.vectorWidth
+    if concat.inputs.allSatisfy({ graph.shape(of: $0)[1] % width == 0 }) {
+      let kinds = fused.program.schedules.joined().map(\.kind)
+      #expect(kinds.contains(.prologueFolded), "\(text): \(kinds)")
+    }
   }
 
   @Test(arguments: [UInt64](1...8))
