@@ -18,6 +18,8 @@ public final class CompiledModel: @unchecked Sendable {
   private let destroyPool: PoolDestroy
   private let pool: UnsafeMutableRawPointer
   private let constants: [UnsafeMutableRawPointer?]
+  /// The one allocation the constants live in (64-byte aligned slices of it).
+  private let constantSlab: UnsafeMutableRawPointer
   private var arenas: [Arena] = []
   private let lock = NSLock()
   /// The C source of the model.
@@ -112,32 +114,41 @@ public final class CompiledModel: @unchecked Sendable {
     parallel = unsafeBitCast(try library.symbol("gf_parallel"), to: Parallel.self)
     destroyPool = unsafeBitCast(try library.symbol("gf_pool_destroy"), to: PoolDestroy.self)
     let create = unsafeBitCast(try library.symbol("gf_pool_create"), to: PoolCreate.self)
-    var constants: [UnsafeMutableRawPointer?] = []
-    do {
-      for b in program.buffers.indices {
-        guard case .constant(let data) = program.buffers[b].storage else {
-          constants.append(nil)
-          continue
-        }
-        let p = try MemoryBudget.allocate(bytes: MemoryBudget.floatBytes(data.count), what: "weights")
-        data.withUnsafeBufferPointer { src in
-          if let base = src.baseAddress { p.copyMemory(from: base, byteCount: data.count * 4) }
-        }
-        constants.append(p)
-        // The kernels read the aligned copy; dropping the packed array keeps the weights in
-        // memory once instead of twice for the model's lifetime (the buffer keeps its count).
-        program.buffers[b].storage = .constant([])
+    // Every constant in one slab, each slice 64-byte aligned: one allocation (huge pages for a
+    // large model, see MemoryBudget.allocate) instead of one per weight tensor.
+    var offsets: [Int?] = []
+    var total = 0
+    for b in program.buffers {
+      guard case .constant(let data) = b.storage else {
+        offsets.append(nil)
+        continue
       }
-    } catch {
-      for c in constants { free(c) }
-      throw error
+      offsets.append(total)
+      total += (MemoryBudget.floatBytes(data.count) + 63) / 64 * 64
+    }
+    let slab = try MemoryBudget.allocate(bytes: total, what: "weights")
+    var constants: [UnsafeMutableRawPointer?] = []
+    for b in program.buffers.indices {
+      guard let offset = offsets[b], case .constant(let data) = program.buffers[b].storage else {
+        constants.append(nil)
+        continue
+      }
+      let p = slab + offset
+      data.withUnsafeBufferPointer { src in
+        if let base = src.baseAddress { p.copyMemory(from: base, byteCount: data.count * 4) }
+      }
+      constants.append(p)
+      // The kernels read the aligned copy; dropping the packed array keeps the weights in
+      // memory once instead of twice for the model's lifetime (the buffer keeps its count).
+      program.buffers[b].storage = .constant([])
     }
     guard let pool = create(Int32(clamping: max(1, threads))) else {
-      for c in constants { free(c) }
+      free(slab)
       throw GraphFuseError("cannot create thread pool", op: "compile")
     }
     self.pool = pool
     self.constants = constants
+    self.constantSlab = slab
     self.program = program
   }
 
@@ -163,7 +174,7 @@ public final class CompiledModel: @unchecked Sendable {
 
   deinit {
     destroyPool(pool)
-    for c in constants { free(c) }
+    free(constantSlab)
   }
 
   /// Indices of the plan groups that launch at least one kernel (an in-place concat launches none).

@@ -122,9 +122,22 @@ public enum MemoryBudget {
   static func allocate(bytes: Int, what: String) throws(GraphFuseError) -> UnsafeMutableRawPointer {
     var p: UnsafeMutableRawPointer? = nil
     let size = Swift.max(bytes, 64)
-    guard posix_memalign(&p, 64, size) == 0, let p else {
+    // Large buffers (weights, the arena) start on a 2 MiB boundary and ask for transparent huge
+    // pages: one page fault per 2 MiB instead of per 4 KiB when they are first written (a cached
+    // ResNet-50 load writes 100 MB of weights), and fewer TLB misses while kernels stream them.
+    let huge = size >= Self.hugePageThreshold
+    guard posix_memalign(&p, huge ? Self.hugePage : 64, size) == 0, let p else {
       throw GraphFuseError("cannot allocate \(format(size)) for \(what)")
     }
+    #if os(Linux)
+      if huge { _ = madvise(p, size, MADV_HUGEPAGE) }  // advice only: ignored where THP is off
+    #endif
     return p
   }
+
+  /// The transparent huge page size on x86-64 and arm64 Linux.
+  static let hugePage = 2 << 20
+  /// Buffers from this size on are huge-page aligned (at most a page of alignment per buffer, so
+  /// only buffers several pages long).
+  static let hugePageThreshold = 8 << 20
 }
