@@ -143,8 +143,9 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
         value: s.value ?? "", from: s.inputs.first?.description ?? "", to: s.output.description,
         group: plan.groups[s.group].name)
     }
+    // Kernels that run (a concat in place or a folded stage launches none).
     let blocked = all.filter { s in
-      ![.toBlocked, .toPlain].contains(s.kind) && (s.inputs + [s.output]).contains(.blocked(width))
+      s.symbol != nil && ![.toBlocked, .toPlain].contains(s.kind) && (s.inputs + [s.output]).contains(.blocked(width))
     }
     return Layouts(vectorWidth: width, blockedKernels: blocked.count, changes: changes)
   }
