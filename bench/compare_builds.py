@@ -50,8 +50,8 @@ def ort_round(session, feed, runs):
 
 
 def graphfuse_round(binary, model, runs, threads):
-    out = subprocess.run([binary, "bench", model, "--runs", str(runs), "--threads", str(threads), "--peak", "none", "--json"],
-                         capture_output=True, text=True)
+    command = [binary, "bench", model, "--runs", str(runs), "--threads", str(threads), "--peak", "none", "--json"]
+    out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"{binary} bench {model} failed: {out.stderr.strip()}")
     return json.loads(out.stdout)["fused_ms"]
@@ -60,7 +60,8 @@ def graphfuse_round(binary, model, runs, threads):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="+")
-    parser.add_argument("--build", action="append", required=True, metavar="NAME=BINARY", help="a graphfuse build to time")
+    parser.add_argument("--build", action="append", required=True, metavar="NAME=BINARY",
+                        help="a graphfuse build to time")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=20, help="timed runs per engine per round")

@@ -108,7 +108,8 @@ extension Option {
     "input", "FILE[,FILE…]", "input tensors, one per model input: .npy (float32) or raw little-endian float32")
   static let output = Option.text(
     "output", "PATH",
-    "write the outputs: FILE.npy / FILE.bin for one output; a directory (ending in /) gets output0.npy, output1.npy, …;"
+    "write the outputs: FILE.npy / FILE.bin for one output; a directory (ending in /) gets output0.npy, "
+      + "output1.npy, …;"
       + " a pattern with {} (out{}.npy) gets the index")
   static let expect = Option.text(
     "expect", "FILE[,FILE…]", "expected outputs (.npy or raw float32); exit 1 if an output differs")

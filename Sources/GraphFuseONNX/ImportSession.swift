@@ -87,7 +87,9 @@ struct ImportSession {
     for info in g.inputs where env[info.name] == nil {
       guard !info.isNonTensor, info.elementType == ElementType.float.rawValue else {
         throw GraphFuseError(
-          "graph input '\(info.name)' has element type \(info.isNonTensor ? "non-tensor" : ElementType.name(info.elementType)); only float32 inputs are supported"
+          "graph input '\(info.name)' has element type "
+            + "\(info.isNonTensor ? "non-tensor" : ElementType.name(info.elementType)); "
+            + "only float32 inputs are supported"
         )
       }
       let shape = try inputShape(info)

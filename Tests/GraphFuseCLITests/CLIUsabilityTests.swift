@@ -55,7 +55,8 @@ import Testing
     Suggestion(arguments: ["report", "zoo:tiny", "--keep", "Relu"], mentions: "--opaque"),
     Suggestion(arguments: ["report", "zoo:tiny", "--opaque", "Rleu"], mentions: "did you mean Relu?"),
     Suggestion(
-      arguments: ["run", "zoo:tiny", "--input", "x.bin", "--threads", "0"], mentions: "--threads needs an integer 1…"),
+      arguments: ["run", "zoo:tiny", "--input", "x.bin", "--threads", "0"],
+      mentions: "--threads needs an integer 1…"),
     Suggestion(arguments: ["run", "zoo:tiny", "--input", "x.bin", "--threads", "100000"], mentions: "--threads"),
     Suggestion(arguments: ["bench", "zoo:tiny", "--runs", "0"], mentions: "--runs needs an integer at least 1"),
     Suggestion(arguments: ["run", "zoo:tiny", "--input", "x.bin", "--tolerance", "-1"], mentions: "--tolerance"),

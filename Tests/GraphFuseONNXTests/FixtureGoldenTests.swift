@@ -13,7 +13,8 @@ func goldenComparison(model: String, input: String, output: String, shapes: [Str
   if report {
     let ops = graph.opCounts.map { "\($0.op)×\($0.count)" }.joined(separator: " ")
     print(
-      "imported \(URL(fileURLWithPath: model).lastPathComponent) in \(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(ops)"
+      "imported \(URL(fileURLWithPath: model).lastPathComponent) in "
+        + "\(String(format: "%.2f", Date().timeIntervalSince(start))) s: \(ops)"
     )
   }
   try graph.verify()

@@ -10,7 +10,8 @@ import Testing
     var batch = 1, cin = 24, mid = 144, cout = 24, size = 12, kernel = 3, stride = 1
     var expand = true, residual = false
     var description: String {
-      "\(batch)x\(cin)x\(size)² →\(expand ? " 1×1 \(mid) →" : "") dw\(kernel) s\(stride) → 1×1 \(cout)\(residual ? " + x" : "")"
+      "\(batch)x\(cin)x\(size)² →\(expand ? " 1×1 \(mid) →" : "") dw\(kernel) s\(stride) → 1×1 \(cout)"
+        + (residual ? " + x" : "")
     }
   }
 

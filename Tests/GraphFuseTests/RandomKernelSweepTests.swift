@@ -52,7 +52,8 @@ import Testing
     y = try b.flatten(try b.globalAvgPool(y))
     b.output(try b.dense(y, weight: b.constant(Tensor.random(shape: [features, c2], seed: seed &+ 4))))
     let text =
-      "seed \(seed): \(cin)→\(cout) \(kh)x\(kw) s\(stride) d\(dilation) pads \(pads)\(depthwise ? " depthwise" : ""), "
+      "seed \(seed): \(cin)→\(cout) \(kh)x\(kw) s\(stride) d\(dilation) pads \(pads)"
+      + "\(depthwise ? " depthwise" : ""), "
       + "\(isMax ? "max" : "avg\(includePad ? " incl. pad" : "")") pool \(poolKernel) s\(poolStride) p\(poolPad), "
       + "1x1 → \(c2), dense → \(features)"
     return (try b.finish(), text)

@@ -81,7 +81,8 @@ private func bn(_ mean: [Float], _ variance: [Float]) -> [Operand] {
     ShapeErrorCase(
       "matmul mismatch", "matmul", [.input([2, 3]), .input([2, 3])], mentions: ["matmul", "[2, 3] and [2, 3]"]),
     ShapeErrorCase(
-      "reshape count", "reshape", [.input([2, 3])], ["shape": .ints([4, 2])], mentions: ["reshape", "[2, 3]", "[4, 2]"]),
+      "reshape count", "reshape", [.input([2, 3])], ["shape": .ints([4, 2])],
+      mentions: ["reshape", "[2, 3]", "[4, 2]"]),
     ShapeErrorCase("reshape two -1", "reshape", [.input([2, 3])], ["shape": .ints([-1, -1])], mentions: ["[-1, -1]"]),
     ShapeErrorCase(
       "bn scale length", "batch_norm", [x4, .input([3]), c4, c4, c4],

@@ -32,9 +32,10 @@ struct SVGWriter {
   }
 
   mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double) {
-    emit(
-      "<line\(SVGWriter.attributes([("x1", n(x1)), ("y1", n(y1)), ("x2", n(x2)), ("y2", n(y2)), ("stroke", stroke), ("stroke-width", n(width))]))/>"
-    )
+    let attrs = [
+      ("x1", n(x1)), ("y1", n(y1)), ("x2", n(x2)), ("y2", n(y2)), ("stroke", stroke), ("stroke-width", n(width)),
+    ]
+    emit("<line\(SVGWriter.attributes(attrs))/>")
   }
 
   /// Text at a baseline point; `spans` append differently styled runs (text, fill, weight, size).
@@ -48,8 +49,8 @@ struct SVGWriter {
     if let family { attrs.append(("font-family", family)) }
     var inner = SVGWriter.escape(content)
     for (text, color, w, s) in spans {
-      inner +=
-        "<tspan\(SVGWriter.attributes([("dx", n(s)), ("fill", color), ("font-weight", w), ("font-size", n(s))]))>\(SVGWriter.escape(text))</tspan>"
+      let span = SVGWriter.attributes([("dx", n(s)), ("fill", color), ("font-weight", w), ("font-size", n(s))])
+      inner += "<tspan\(span)>\(SVGWriter.escape(text))</tspan>"
     }
     emit("<text\(SVGWriter.attributes(attrs))>\(inner)</text>")
   }
@@ -58,7 +59,8 @@ struct SVGWriter {
   func document(width: Double, height: Double) -> String {
     let header = """
       <?xml version="1.0" encoding="UTF-8"?>
-      <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" viewBox="0 0 \(n(width)) \(n(height))" \
+      <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" \
+      viewBox="0 0 \(n(width)) \(n(height))" \
       font-family="Helvetica, Arial, 'DejaVu Sans', 'Liberation Sans', sans-serif">
         <rect class="background" width="100%" height="100%" fill="#ffffff"/>
       """

@@ -36,32 +36,12 @@ public struct NodeID: TypedIndex {
   public init(_ index: Int) { self.index = index }
 }
 
-extension Array where Element == Node {
-  /// The node with id `id`.
-  public subscript(id: NodeID) -> Node {
-    get { self[id.index] }
-    set { self[id.index] = newValue }
-  }
-  /// The ids of the nodes, in order.
-  public var ids: [NodeID] { indices.map(NodeID.init) }
-}
-
 /// The index of a value (tensor) of a graph in ``Graph/values``.
 public struct ValueID: TypedIndex {
   /// The position in the graph's values.
   public let index: Int
   /// The value at `index` of the graph.
   public init(_ index: Int) { self.index = index }
-}
-
-extension Array where Element == Value {
-  /// The value with id `id`.
-  public subscript(id: ValueID) -> Value {
-    get { self[id.index] }
-    set { self[id.index] = newValue }
-  }
-  /// The ids of the values, in order.
-  public var ids: [ValueID] { indices.map(ValueID.init) }
 }
 
 /// The index of a fused group in ``FusionPlan/groups``.
@@ -72,16 +52,6 @@ public struct GroupID: TypedIndex {
   public init(_ index: Int) { self.index = index }
 }
 
-extension Array where Element == FusedGroup {
-  /// The group with id `id`.
-  public subscript(id: GroupID) -> FusedGroup {
-    get { self[id.index] }
-    set { self[id.index] = newValue }
-  }
-  /// The ids of the groups, in plan order.
-  public var ids: [GroupID] { indices.map(GroupID.init) }
-}
-
 /// The index of a buffer of a compiled model's program (an arena tensor or a packed constant).
 public struct BufferID: TypedIndex {
   /// The position in the program's buffers.
@@ -90,10 +60,38 @@ public struct BufferID: TypedIndex {
   public init(_ index: Int) { self.index = index }
 }
 
-extension Array where Element == BufferPlan {
-  /// The buffer with id `id`.
-  subscript(id: BufferID) -> BufferPlan {
+/// An element of an arena: the ``TypedIndex`` its arrays take as a subscript.
+public protocol ArenaElement {
+  /// The index of an element in its arena.
+  associatedtype ID: TypedIndex
+}
+
+extension Array where Element: ArenaElement {
+  /// The element with id `id`.
+  public subscript(id: Element.ID) -> Element {
     get { self[id.index] }
     set { self[id.index] = newValue }
   }
+  /// The ids of the elements, in order.
+  public var ids: [Element.ID] { indices.map(Element.ID.init) }
+}
+
+extension Node: ArenaElement {
+  /// Nodes are indexed by ``NodeID``.
+  public typealias ID = NodeID
+}
+
+extension Value: ArenaElement {
+  /// Values are indexed by ``ValueID``.
+  public typealias ID = ValueID
+}
+
+extension FusedGroup: ArenaElement {
+  /// Groups are indexed by ``GroupID``.
+  public typealias ID = GroupID
+}
+
+extension BufferPlan: ArenaElement {
+  /// Buffers are indexed by ``BufferID``.
+  typealias ID = BufferID
 }

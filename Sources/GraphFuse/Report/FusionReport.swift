@@ -174,7 +174,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   public var description: String {
     var lines: [String] = []
     lines.append(
-      "\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused group\(groups.count == 1 ? "" : "s")")
+      "\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused group"
+        + (groups.count == 1 ? "" : "s"))
     lines.append("batch norms: \(batchNorm.folded) of \(batchNorm.total) folded")
     let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
     let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes

@@ -89,10 +89,10 @@ public final class CompiledModel: @unchecked Sendable {
     }
     if debug >= 1 {
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-      FileHandle.standardError.write(
-        Data(
-          "graphfuse: \(plan.groups.count) groups, \(kernelCount) kernels, \(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n"
-            .utf8))
+      let line =
+        "graphfuse: \(plan.groups.count) groups, \(kernelCount) kernels, "
+        + "\(cached ? "cached" : "compiled") in \(String(format: "%.2f", seconds)) s: \(path)\n"
+      FileHandle.standardError.write(Data(line.utf8))
     }
     if debug >= 4 { FileHandle.standardError.write(Data(source.utf8)) }
     return model

@@ -47,7 +47,8 @@ enum DeploySource {
   ) -> String {
     /// `static const TYPE NAME[n] = {…};` (one zero element when empty: C has no empty arrays).
     func array(_ type: String, _ name: String, _ values: [String]) -> String {
-      "static const \(type) \(name)[\(max(values.count, 1))] = {\(values.isEmpty ? "0" : values.joined(separator: ", "))};"
+      "static const \(type) \(name)[\(max(values.count, 1))] = "
+        + "{\(values.isEmpty ? "0" : values.joined(separator: ", "))};"
     }
     func ints(_ values: [Int]) -> [String] { values.map(String.init) }
     var stepBuffers: [Int] = [], stepStart: [Int] = []
@@ -185,7 +186,12 @@ enum DeploySource {
       }
       if (threads <= 0 || threads > GF_BUILT_THREADS) threads = GF_BUILT_THREADS;
       m->pool = gf_pool_create(threads);
-      if (!m->pool) { free(m->weights); free(m); gf_fail("gf_model_open: cannot start the thread pool", NULL); return NULL; }
+      if (!m->pool) {
+        free(m->weights);
+        free(m);
+        gf_fail("gf_model_open: cannot start the thread pool", NULL);
+        return NULL;
+      }
       pthread_mutex_init(&m->mu, NULL);
       return m;
     }
@@ -207,13 +213,18 @@ enum DeploySource {
 
     GF_API int gf_model_run(gf_model *m, const float *const *inputs, float *const *outputs) {
       if (!m || !inputs || !outputs) { gf_fail("gf_model_run: a NULL argument", NULL); return 1; }
-      for (int k = 0; k < GF_NIN; k++) if (!inputs[k]) { gf_fail("gf_model_run: an input pointer is NULL", NULL); return 1; }
-      for (int k = 0; k < GF_NOUT; k++) if (!outputs[k]) { gf_fail("gf_model_run: an output pointer is NULL", NULL); return 1; }
+      for (int k = 0; k < GF_NIN; k++)
+        if (!inputs[k]) { gf_fail("gf_model_run: an input pointer is NULL", NULL); return 1; }
+      for (int k = 0; k < GF_NOUT; k++)
+        if (!outputs[k]) { gf_fail("gf_model_run: an output pointer is NULL", NULL); return 1; }
       pthread_mutex_lock(&m->mu);
       gf_arena *a = m->free_list;
       if (a) m->free_list = a->next;
       pthread_mutex_unlock(&m->mu);
-      if (!a && !(a = gf_arena_new(m))) { gf_fail("gf_model_run: out of memory for the working arena", NULL); return 1; }
+      if (!a && !(a = gf_arena_new(m))) {
+        gf_fail("gf_model_run: out of memory for the working arena", NULL);
+        return 1;
+      }
       for (int k = 0; k < GF_NIN; k++) {
         int b = gf_in_buf[k];
         if (gf_buf_arena[b] >= 0) memcpy(a->base + gf_buf_arena[b], inputs[k], (size_t)gf_in_count[k] * 4);
