@@ -24,16 +24,55 @@ import Testing
     NSTemporaryDirectory() + "graphfuse-cache-\(UInt64.random(in: 0...UInt64.max))"
   }
 
-  @Test func blankingReplacesOnlyTheWholeSymbol() {
-    let text = "void gf_k1_tile(); void gf_k1(long a) { gf_k12(a); gf_k1_tile(); }"
+  @Test func structuralKeyIgnoresNamesSizesAndTaskCountOnly() {
+    func nest(_ name: String, tasks: Int, count: Int, scale: Double, output: String = "out") -> LoopNest {
+      let body = Stmt.store(output, .variable("i"), .binary(.mul, .load("x", .variable("i")), .constant(scale)))
+      return LoopNest(
+        name: name,
+        buffers: [
+          BufferDecl(name: "x", count: count, isOutput: false), BufferDecl(name: output, count: count, isOutput: true),
+        ],
+        body: [.loop(variable: "i", extent: tasks, kind: .parallel, body: [body])])
+    }
+    let a = nest("a", tasks: 8, count: 8, scale: 2)
+    // Another name, buffer sizes and task count: the same C up to the symbol.
+    #expect(a.structuralKey == nest("b", tasks: 32, count: 32, scale: 2).structuralKey)
     #expect(
-      KernelFunction.blanking("gf_k1", in: text) == "void \u{1}_tile(); void \u{1}(long a) { gf_k12(a); \u{1}_tile(); }"
-    )
+      CEmitter.function(a, symbol: "f") == CEmitter.function(nest("b", tasks: 32, count: 32, scale: 2), symbol: "f"))
+    // A different literal or parameter name is a different function.
+    #expect(a.structuralKey != nest("a", tasks: 8, count: 8, scale: 3).structuralKey)
+    #expect(a.structuralKey != nest("a", tasks: 8, count: 8, scale: 2, output: "y").structuralKey)
+  }
+
+  @Test func bindingsAreCheckedAgainstTheNestParameters() throws {
+    let nest = LoopNest(
+      name: "copy",
+      buffers: [BufferDecl(name: "x", count: 8, isOutput: false), BufferDecl(name: "out", count: 8, isOutput: true)],
+      body: [
+        .loop(
+          variable: "i", extent: 8, kind: .parallel, body: [.store("out", .variable("i"), .load("x", .variable("i")))])
+      ])
+    var plan = KernelPlan()
+    plan.schedules = [[]]
+    let x = plan.addBuffer(BufferPlan(count: 8, storage: .arena))
+    let out = plan.addBuffer(BufferPlan(count: 8, storage: .arena))
+    let small = plan.addBuffer(BufferPlan(count: 4, storage: .arena))
+    let schedule = KernelSchedule(.loops, group: 0, inputs: [.plain], output: .plain)
+    // Bound by name: the order of the bindings does not matter.
+    try plan.addStep(nest, bindings: KernelBindings(["out": out, "x": x]), schedule: schedule)
+    #expect(plan.steps.map(\.buffers) == [[x, out]])
+    for wrong in [
+      KernelBindings(["x": x]), KernelBindings(["x": x, "out": out, "y": small]),
+      KernelBindings(["x": x, "out": small]),
+    ] {
+      #expect(throws: GraphFuseError.self) { try plan.addStep(nest, bindings: wrong, schedule: schedule) }
+    }
+    #expect(plan.steps.count == 1)
   }
 
   @Test func identicalKernelsAreEmittedOnce() throws {
     let (g, plan) = try Self.repeatedBlocks()
-    let program = try ModelProgram.build(g, plan: plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(g, plan: plan, vectorWidth: 16, threads: 2)
     let launched = Set(program.steps.map(\.symbol))
     #expect(program.steps.count >= 5)
     #expect(program.functions.count == launched.count, "every emitted kernel is launched")

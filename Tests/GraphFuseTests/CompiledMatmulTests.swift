@@ -30,7 +30,7 @@ struct CompiledMatmulTests {
     try build(b)
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: oneGroup(graph)))
-    return try ModelProgram.build(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }.map(
+    return try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }.map(
       \.kind)
   }
 
@@ -186,7 +186,7 @@ struct BlockedInputTests {
     try build(b)
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: groups(graph)))
-    let kinds = try ModelProgram.build(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
+    let kinds = try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
     #expect(!kinds.contains { $0.kind == .toPlain }, "the transpose reads the blocked conv output in place")
   }
 

@@ -4,7 +4,7 @@ import Testing
 @testable import GraphFuse
 
 /// A channel concat of blocked batch-1 tensors runs no kernel: its inputs are written into their
-/// slices of the output (`LayoutPlanner.concatInPlace`, `MemoryPlan` views).
+/// slices of the output (`Scheduler.concatInPlace`, `MemoryPlan` views).
 @Suite struct ConcatInPlaceTests {
   typealias T = CompiledTesting
 

@@ -55,7 +55,7 @@ import Testing
     let z = try b.conv2d(y, weight: CompiledTesting.weight(b, [104, 8, 3, 3], seed: 2), padding: 1, groups: 13)
     b.output(try b.relu(z))
     let optimized = try Pipeline.optimize(try b.finish())
-    let program = try ModelProgram.build(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
     let schedules = program.schedules.flatMap { $0 }
     #expect(!schedules.contains { $0.kind == .loops })
     let grouped = try #require(schedules.first { $0.kind == .convGrouped })

@@ -5,13 +5,13 @@ import Testing
 /// Schedules are data: decided and printed without a compiler.
 @Suite struct KernelScheduleTests {
   /// x (plain input) → conv 3×3 + bias + relu → max pool 2×2 → global average pool.
-  static func program() throws -> (Graph, FusionPlan, ModelProgram) {
+  static func program() throws -> (Graph, FusionPlan, KernelPlan) {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 32, 28, 28])
     let c = try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [64, 32, 3, 3], seed: 1)), padding: 1))
     b.output(try b.globalAvgPool(try b.maxPool2d(c, kernel: 2, stride: 2)))
     let optimized = try Pipeline.optimize(try b.finish())
-    let program = try ModelProgram.build(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
     return (optimized.graph, optimized.plan, program)
   }
 

@@ -186,8 +186,8 @@ import Testing
   /// clashed with the tile's first pixel `p0`): the check names it, and real kernels have none.
   @Test func localsThatHideBuffersAreFound() throws {
     let buffers = [
-      BufferDecl(name: "p0", count: 4, isOutput: false, value: -1),
-      BufferDecl(name: "out", count: 4, isOutput: true, value: -1),
+      BufferDecl(name: "p0", count: 4, isOutput: false),
+      BufferDecl(name: "out", count: 4, isOutput: true),
     ]
     let clash = LoopNest(
       name: "clash", buffers: buffers,
@@ -199,7 +199,7 @@ import Testing
     #expect(clash.localsShadowingBuffers == ["p0"])
     let graph = try DenseBlockTests.denseBlock(channels: 16, growth: 16, layers: 2, height: 5, width: 6)
     let optimized = try Pipeline.optimize(graph)
-    let program = try ModelProgram.build(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
     #expect(program.functions.count > 3)
     for function in program.functions { #expect(function.nest.localsShadowingBuffers.isEmpty, "\(function.symbol)") }
   }

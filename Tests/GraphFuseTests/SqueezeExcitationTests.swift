@@ -66,7 +66,7 @@ import Testing
     let graph = try Self.graph(k, seed: UInt64(10 * index + 1))
     let optimized = try graph.optimized()
     let (g, plan) = (optimized.graph, optimized.plan)
-    let program = try ModelProgram.build(g, plan: plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(g, plan: plan, vectorWidth: 16, threads: 2)
     let kinds = program.schedules.flatMap { $0.map(\.kind) }
     let mulGroups = plan.groups.indices.filter {
       plan.groups[$0].nodes.count == 1 && g.nodes[plan.groups[$0].anchor].op == "mul"
@@ -128,7 +128,7 @@ import Testing
     // One group per node, so the multiply is not fused into the relu conv's epilogue.
     let folded = try build(true), direct = try build(false)
     let plan = FusionPlan.unfused(folded)
-    let program = try ModelProgram.build(folded, plan: plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(folded, plan: plan, vectorWidth: 16, threads: 2)
     #expect(program.schedules.flatMap { $0 }.contains { $0.kind == .scaleWeights })
     let a = try CompiledModel.compile(folded, plan: plan, options: CompiledTesting.options).run(inputs)[0]
     let e = try ReferenceExecutor.run(direct, inputs: inputs)[0]

@@ -22,7 +22,7 @@ import Testing
     #expect(plan.groups.ids == plan.groups.indices.map(GroupID.init))
     // The group each node is in, read back through the typed subscript, contains the node.
     for (n, g) in zip(graph.nodes.ids, plan.groupOfNode) { #expect(plan.groups[g].nodes.contains(n)) }
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: 16)
+    let program = try Scheduler.schedule(graph, plan: plan, vectorWidth: 16)
     for g in plan.groups.ids {
       for schedule in program.schedules[g.index] { #expect(schedule.group == g) }
     }
@@ -31,7 +31,7 @@ import Testing
 
   @Test func bufferIDsReadTheBufferOfTheirValue() throws {
     let (graph, plan) = try planned()
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: 16)
+    let program = try Scheduler.schedule(graph, plan: plan, vectorWidth: 16)
     for (v, b) in program.plain {
       #expect(program.buffers[b].value == v)
       #expect(program.buffers[b].count == graph.shape(of: v).reduce(1, *))

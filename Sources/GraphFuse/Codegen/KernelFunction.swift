@@ -4,27 +4,16 @@ struct KernelFunction: Equatable, Sendable {
   var symbol: String
   /// The C text: static helpers and tables first, then the entry point.
   var text: String
-  /// The loop nest the text was rendered from (every kernel is rendered from one).
-  var nest: LoopNest
 
-  /// `text` with every occurrence of the identifier `symbol` (not a longer identifier that starts
-  /// with it, such as `gf_k1` in `gf_k12`) replaced by a marker: two kernels with equal blanked
-  /// texts compute the same thing.
-  static func blanking(_ symbol: String, in text: String) -> String {
-    var result = ""
-    result.reserveCapacity(text.utf8.count)
-    var rest = text[...]
-    while let range = rest.range(of: symbol) {
-      result += rest[..<range.lowerBound]
-      let next = rest[range.upperBound...].first
-      if let next, next.isNumber {
-        result += rest[range]
-      } else {
-        result += "\u{1}"
-      }
-      rest = rest[range.upperBound...]
-    }
-    result += rest
-    return result
+  /// The function `scheduled` renders to.
+  init(_ scheduled: ScheduledFunction) {
+    symbol = scheduled.symbol
+    text = CEmitter.function(scheduled.nest, symbol: scheduled.symbol)
+  }
+
+  /// A function of the given text.
+  init(symbol: String, text: String) {
+    self.symbol = symbol
+    self.text = text
   }
 }

@@ -23,6 +23,11 @@ struct ModelSource: Equatable, Sendable {
     static var machine: Split { Split(maxParts: System.coreCount, bytesPerPart: 48 * 1024) }
   }
 
+  /// The source of a kernel plan: each of its distinct functions rendered once, in plan order.
+  init(_ plan: KernelPlan, split: Split = .machine) {
+    self.init(functions: plan.functions.map(KernelFunction.init), vectorWidth: plan.vectorWidth, split: split)
+  }
+
   /// The source of `functions` for blocked vectors of `vectorWidth` floats, split as `split`
   /// says into parts of about equal size (contiguous runs of kernels, in launch order).
   init(functions: [KernelFunction], vectorWidth: Int, split: Split = .machine) {

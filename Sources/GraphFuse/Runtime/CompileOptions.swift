@@ -23,6 +23,12 @@ public struct CompileOptions: Sendable {
     self.maxMemory = maxMemory
   }
 
+  /// The machine the scheduler plans for under these options: this CPU's vector width (8 for
+  /// portable code) and the thread count. Read from the CPU flags: no compiler is run.
+  public var target: ScheduleTarget {
+    ScheduleTarget(vectorWidth: portable ? 8 : System.vectorWidth, threads: threads)
+  }
+
   /// The largest thread count accepted: four per core, at least 64.
   public static var maxThreads: Int { max(64, 4 * System.coreCount) }
 

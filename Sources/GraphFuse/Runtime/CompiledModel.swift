@@ -10,7 +10,7 @@ public final class CompiledModel: @unchecked Sendable {
 
   let graph: Graph
   let plan: FusionPlan
-  let program: ModelProgram
+  let program: KernelPlan
   let memory: MemoryPlan
   let library: SharedLibrary
   private let kernels: [UnsafeMutableRawPointer]
@@ -64,17 +64,16 @@ public final class CompiledModel: @unchecked Sendable {
     try graph.verify()
     let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let program = try ModelProgram.build(
-      graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads)
+    let program = try Scheduler.schedule(
+      graph, plan: plan, target: ScheduleTarget(vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads))
     let memory = MemoryPlan(program)
     try Self.checkMemory(graph, program: program, memory: memory, options: options)
-    let modelSource = program.source(options.sourceSplit)
+    let modelSource = ModelSource(program, split: options.sourceSplit)
     let source = modelSource.text
     let (path, cached) = try toolchain.library(for: modelSource)
-    // The program moves into the model, which releases each packed weight array once copied.
     let kernelCount = program.steps.count
     let model = try CompiledModel(
-      graph: graph, plan: plan, program: consume program, memory: memory, source: source,
+      graph: graph, plan: plan, program: program, memory: memory, source: source,
       library: SharedLibrary(path: path),
       cached: cached,
       threads: options.threads)
@@ -82,8 +81,9 @@ public final class CompiledModel: @unchecked Sendable {
     // 3: the schedule and loop nest of every group; 4: also the generated C.
     let debug = debugLevel
     if debug >= 3 {
+      // The plan this model runs: scheduled once, not once per group.
       for g in plan.groups.ids {
-        let nest = try Lowering.loops(graph, plan: plan, group: g)
+        let nest = try Lowering.loops(graph, plan: plan, group: g, kernels: program)
         FileHandle.standardError.write(Data("\(nest)\n\n".utf8))
       }
     }
@@ -99,7 +99,7 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   private init(
-    graph: Graph, plan: FusionPlan, program: consuming ModelProgram, memory: MemoryPlan, source: String,
+    graph: Graph, plan: FusionPlan, program: KernelPlan, memory: MemoryPlan, source: String,
     library: SharedLibrary, cached: Bool, threads: Int
   ) throws(GraphFuseError) {
     self.graph = graph
@@ -119,28 +119,28 @@ public final class CompiledModel: @unchecked Sendable {
     var offsets: [Int?] = []
     var total = 0
     for b in program.buffers {
-      guard case .constant(let data) = b.storage else {
+      guard case .constant = b.storage else {
         offsets.append(nil)
         continue
       }
       offsets.append(total)
-      total += (MemoryBudget.floatBytes(data.count) + 63) / 64 * 64
+      total += (MemoryBudget.floatBytes(b.count) + 63) / 64 * 64
     }
     let slab = try MemoryBudget.allocate(bytes: total, what: "weights")
     var constants: [UnsafeMutableRawPointer?] = []
     for b in program.buffers.indices {
-      guard let offset = offsets[b], case .constant(let data) = program.buffers[b].storage else {
+      guard let offset = offsets[b], case .constant(let recipe) = program.buffers[b].storage else {
         constants.append(nil)
         continue
       }
+      // Packed from its recipe here, once; the packed array lives only until it is copied.
+      let data = recipe.pack(graph)
+      precondition(data.count == program.buffers[b].count, "recipe \(recipe) packs \(data.count) floats")
       let p = slab + offset
       data.withUnsafeBufferPointer { src in
         if let base = src.baseAddress { p.copyMemory(from: base, byteCount: data.count * 4) }
       }
       constants.append(p)
-      // The kernels read the aligned copy; dropping the packed array keeps the weights in
-      // memory once instead of twice for the model's lifetime (the buffer keeps its count).
-      program.buffers[b].storage = .constant([])
     }
     guard let pool = create(Int32(clamping: max(1, threads))) else {
       free(slab)
@@ -153,12 +153,12 @@ public final class CompiledModel: @unchecked Sendable {
   }
 
   /// Refuses a plan whose weights, arena and output copies exceed the memory budget.
-  static func checkMemory(_ graph: Graph, program: ModelProgram, memory: MemoryPlan, options: CompileOptions)
+  static func checkMemory(_ graph: Graph, program: KernelPlan, memory: MemoryPlan, options: CompileOptions)
     throws(GraphFuseError)
   {
     let weights = MemoryBudget.sum(
       program.buffers.map { b in
-        if case .constant(let data) = b.storage { return MemoryBudget.floatBytes(data.count) }
+        if case .constant = b.storage { return MemoryBudget.floatBytes(b.count) }
         return 0
       })
     let outputs = MemoryBudget.sum(graph.outputs.map { MemoryBudget.floatBytes(shape: graph.shape(of: $0)) })

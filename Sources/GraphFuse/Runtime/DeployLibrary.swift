@@ -32,18 +32,19 @@ public enum DeployLibrary {
     }
     let threads = options.threads
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let program = try ModelProgram.build(graph, plan: plan, vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: threads)
+    let program = try Scheduler.schedule(
+      graph, plan: plan, target: ScheduleTarget(vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: threads))
     let memory = MemoryPlan(program)
 
     var weights: [Float] = []
     var weightOffsets: [Int?] = []
     for buffer in program.buffers {
-      guard case .constant(let data) = buffer.storage else {
+      guard case .constant(let recipe) = buffer.storage else {
         weightOffsets.append(nil)
         continue
       }
       weightOffsets.append(weights.count)
-      weights += data
+      weights += recipe.pack(graph)
       weights += [Float](repeating: 0, count: (16 - weights.count % 16) % 16)  // 64-byte aligned starts
     }
     let tables = DeploySource.tables(
@@ -51,7 +52,8 @@ public enum DeployLibrary {
       inputShapes: graph.inputs.map(graph.shape(of:)), outputShapes: graph.outputs.map(graph.shape(of:)),
       threads: threads)
     let source =
-      program.source(ModelSource.Split(maxParts: 1, bytesPerPart: Int.max)).text + "\n" + tables + DeploySource.api
+      ModelSource(program, split: ModelSource.Split(maxParts: 1, bytesPerPart: Int.max)).text + "\n" + tables
+      + DeploySource.api
 
     let files = Files(
       header: directory + "/model.h", library: directory + "/libmodel.so", weights: directory + "/weights.bin",

@@ -1,5 +1,5 @@
 /// The C text of a deployable model library: the public header and the glue that runs a
-/// ``ModelProgram`` from tables (buffers, arena offsets, weight offsets, steps) with the
+/// ``KernelPlan`` from tables (buffers, arena offsets, weight offsets, steps) with the
 /// kernels and thread pool of the model's own source.
 enum DeploySource {
   /// `model.h`: the C API of a library written by `graphfuse compile`.
@@ -42,7 +42,7 @@ enum DeploySource {
 
   /// Tables describing `program` (with arena offsets from `memory` and weight offsets in floats).
   static func tables(
-    _ program: ModelProgram, memory: MemoryPlan, weightOffsets: [Int?], weightFloats: Int,
+    _ program: KernelPlan, memory: MemoryPlan, weightOffsets: [Int?], weightFloats: Int,
     inputShapes: [[Int]], outputShapes: [[Int]], threads: Int
   ) -> String {
     /// `static const TYPE NAME[n] = {…};` (one zero element when empty: C has no empty arrays).

@@ -8,7 +8,7 @@ struct MemoryPlan {
   /// Arena size in floats.
   var size: Int
 
-  init(_ program: ModelProgram) {
+  init(_ program: KernelPlan) {
     let n = program.buffers.count
     var first = [Int](repeating: Int.max, count: n), last = [Int](repeating: -1, count: n)
     for (s, step) in program.steps.enumerated() {

@@ -100,3 +100,29 @@ extension WeightPacking {
     return out
   }
 }
+
+extension ConstantRecipe {
+  /// The packed floats the recipe describes, read from the graph's constants.
+  func pack(_ graph: Graph) -> [Float] {
+    func constant(_ v: ValueID) -> Tensor {
+      guard let t = graph.constant(v) else { preconditionFailure("recipe reads \(v), which is not a constant") }
+      return t
+    }
+    switch self {
+    case .plain(let v): return constant(v).data
+    case .blocked(let v, let vector): return WeightPacking.blocked(constant(v), vector: vector)
+    case .convWeight(let w, let vector, let nv, let icBlock, let groups, let start, let count):
+      return WeightPacking.conv(
+        constant(w), vector: vector, nv: nv, icBlock: icBlock, groups: groups, start: start, count: count)
+    case .depthwiseWeight(let w, let vector): return WeightPacking.depthwise(constant(w), vector: vector)
+    case .channels(let v, let scale, let channels, let vector):
+      guard let v else { return [Float](repeating: 0, count: count(in: graph)) }
+      let t = constant(v)
+      let scaled = scale == 1 ? t : Tensor(shape: t.shape, data: t.data.map { scale * $0 })
+      return WeightPacking.channels(scaled, channels: channels, vector: vector)
+    case .matmulWeight(let b, let k, let n, let transposed, let alpha, let vector, let vectors):
+      let matrix = Tensor(shape: transposed ? [n, k] : [k, n], data: constant(b).data)
+      return WeightPacking.matmul(matrix, transposed: transposed, alpha: alpha, vector: vector, vectors: vectors)
+    }
+  }
+}

@@ -85,7 +85,7 @@ struct BlockedConv {
   var buffers: [BufferDecl] {
     let inCount = inputBlocked || depthwise ? n * inBlocks * v * h * w : n * cin * h * w
     func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
-      BufferDecl(name: name, count: count, isOutput: output, value: -1)
+      BufferDecl(name: name, count: count, isOutput: output)
     }
     let prologueOperands = prologue.map { p in
       p.operands.indices.filter { p.operands[$0].isPerChannelOrScalar }.map { buffer("pro\($0)", 0) }

@@ -227,7 +227,7 @@ enum BlockedKernels {
   }
 
   static func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
-    BufferDecl(name: name, count: count, isOutput: output, value: -1)
+    BufferDecl(name: name, count: count, isOutput: output)
   }
 
   /// The epilogue operands as buffers `e0…`, read-only.

@@ -228,7 +228,7 @@ struct ConvChainKernel {
 
   private var buffers: [BufferDecl] {
     func buffer(_ name: String, output: Bool = false) -> BufferDecl {
-      BufferDecl(name: name, count: 0, isOutput: output, value: -1)
+      BufferDecl(name: name, count: 0, isOutput: output)
     }
     func operands(_ e: Epilogue, _ prefix: String) -> [BufferDecl] {
       e.operands.indices.map { buffer("\(prefix)\($0)") }

@@ -1,5 +1,5 @@
 /// An integer index expression inside a loop nest: loop variables, constants and affine math.
-public indirect enum IndexExpr: Sendable, Equatable {
+public indirect enum IndexExpr: Sendable, Hashable {
   /// A loop variable or index local.
   case variable(String)
   /// A literal.
@@ -78,7 +78,7 @@ public indirect enum IndexExpr: Sendable, Equatable {
 }
 
 /// A boolean test on indices: guards padding and transposed-convolution strides.
-public enum IndexCondition: Sendable, Equatable {
+public enum IndexCondition: Sendable, Hashable {
   /// `lower <= e < upper`.
   case inRange(IndexExpr, Int, Int)
   /// `e % k == 0` (and e ≥ 0).
@@ -88,7 +88,7 @@ public enum IndexCondition: Sendable, Equatable {
 }
 
 /// A float expression: loads, locals, literals and the elementwise math of ``ScalarExpr``.
-public indirect enum ValueExpr: Sendable, Equatable {
+public indirect enum ValueExpr: Sendable, Hashable {
   /// `buffer[index]`.
   case load(String, IndexExpr)
   /// A float local declared earlier.
@@ -145,7 +145,7 @@ public enum Accumulate: String, Sendable {
 }
 
 /// One statement of a loop nest.
-public indirect enum Stmt: Sendable, Equatable {
+public indirect enum Stmt: Sendable, Hashable {
   /// `for variable in 0..<extent` (kind says how).
   case loop(variable: String, extent: Int, kind: LoopKind, body: [Stmt])
   /// `float name = value`.
@@ -189,11 +189,12 @@ public struct BufferDecl: Sendable, Equatable {
   public var count: Int
   /// True when the nest writes it.
   public var isOutput: Bool
-  /// The graph value behind it.
-  public var value: ValueID
+  /// The graph value behind it; nil for a kernel parameter that holds none (packed weights,
+  /// scratch), bound by name instead.
+  public var value: ValueID?
 
   /// Creates a buffer declaration.
-  public init(name: String, count: Int, isOutput: Bool, value: ValueID) {
+  public init(name: String, count: Int, isOutput: Bool, value: ValueID? = nil) {
     self.name = name
     self.count = count
     self.isOutput = isOutput
@@ -263,7 +264,7 @@ extension LoopNest {
 extension LoopNest {
   /// Locals (loop variables, index and value locals, pointers, index arrays) named like one of
   /// the nest's buffers. In C the local hides the buffer parameter, so a later load through the
-  /// buffer's name reads the local instead; every nest must have none (``ModelProgram`` asserts it).
+  /// buffer's name reads the local instead; every nest must have none (``KernelPlan`` asserts it).
   var localsShadowingBuffers: [String] {
     let buffers = Set(self.buffers.map(\.name))
     var found: [String] = []

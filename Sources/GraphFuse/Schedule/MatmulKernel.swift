@@ -107,14 +107,14 @@ struct MatmulKernel {
     case .plain: buffers.append(buffer("b", 0))
     }
     buffers += epilogue.operands.indices.map { buffer("e\($0)", 0) }
-    buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true, value: -1))
+    buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true))
     return LoopNest(
       name: "matmul", buffers: buffers,
       body: [.loop(variable: "task", extent: batchCount * rowTiles * columnTasks, kind: .parallel, body: body)])
   }
 
   private func buffer(_ name: String, _ count: Int) -> BufferDecl {
-    BufferDecl(name: name, count: count, isOutput: false, value: -1)
+    BufferDecl(name: name, count: count, isOutput: false)
   }
 
   /// The element offset of batch `bt` in an operand with these per-axis strides.

@@ -27,9 +27,9 @@ enum ScaledWeights {
     return LoopNest(
       name: "scale_weights",
       buffers: [
-        BufferDecl(name: "w", count: count, isOutput: false, value: -1),
-        BufferDecl(name: "s", count: scaleCount, isOutput: false, value: -1),
-        BufferDecl(name: "out", count: count, isOutput: true, value: -1),
+        BufferDecl(name: "w", count: count, isOutput: false),
+        BufferDecl(name: "s", count: scaleCount, isOutput: false),
+        BufferDecl(name: "out", count: count, isOutput: true),
       ],
       body: [
         .loop(

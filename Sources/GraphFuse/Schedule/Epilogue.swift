@@ -4,8 +4,9 @@
 struct Epilogue {
   /// How an operand of the epilogue is read for one output vector.
   enum Operand: Equatable {
-    /// One value per channel, packed and zero-padded at compile time: one vector load.
-    case channel([Float])
+    /// One value per channel, a graph constant packed and zero-padded to `channels` rounded up
+    /// to whole vectors (``ConstantRecipe/channels(_:scale:channels:vector:)``): one vector load.
+    case channel(ValueID, channels: Int)
     /// A single value broadcast to every lane (read at run time).
     case scalar(ValueID)
     /// A tensor of the output's shape in blocked layout: one vector load at the output offset.
@@ -63,9 +64,9 @@ struct Epilogue {
           operand = .full(input)
         } else if aligned.count == rank, channelAxis < rank, aligned[channelAxis] == shape[channelAxis],
           aligned.indices.allSatisfy({ $0 == channelAxis || aligned[$0] == 1 }),
-          let t = graph.constant(input)
+          graph.constant(input) != nil
         {
-          operand = .channel(WeightPacking.channels(t, channels: shape[channelAxis], vector: v))
+          operand = .channel(input, channels: shape[channelAxis])
         } else if channelAxis == 1, rank == 4, aligned[1] == shape[1], graph.shape(of: input).count == 4,
           aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })
         {

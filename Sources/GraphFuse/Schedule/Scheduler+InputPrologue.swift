@@ -11,7 +11,7 @@ struct InputPrologue {
   var ops: [String]
 }
 
-extension LayoutPlanner {
+extension Scheduler {
   /// The prologue of `stage` when it is an elementwise stage over one blocked rank-4 tensor `x`
   /// (its other operands per channel or scalar) whose output is read only by convs that take a
   /// prologue: each reading it once as its activation, 1×1 without padding (so no pixel of the

@@ -1,27 +1,29 @@
 /// Channel concats in the blocked layout: in place (the inputs written where they belong in the
 /// output), else one block copy per output channel block; and a concat with an elementwise tail
 /// (DenseNet's concat → batch norm → relu) run as the concat, then the tail as its own stage.
-extension LayoutPlanner {
+extension Scheduler {
   /// A channel concat of blocked inputs whose channel counts are whole vectors: in place when
   /// ``concatInPlace(_:into:)`` allows, else one block copy per output channel block.
-  mutating func emitConcat(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  mutating func emitConcat(_ node: Node, group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     guard concatFits(node), group.outputs == node.outputs else { return false }
     let v = vectorWidth
     let out = graph.shape(of: node.outputs[0])
     let layouts = [KernelSchedule.Layout](repeating: .blocked(v), count: node.inputs.count)
-    if concatInPlace(node, into: &program) {
-      program.schedules[g.index].append(KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
+    if concatInPlace(node) {
+      kernelPlan.schedules[g.index].append(
+        KernelSchedule(.concatInPlace, group: g, inputs: layouts, output: .blocked(v)))
       return true
     }
     var inputs: [BufferID] = []
-    for x in node.inputs { inputs.append(try blockedBuffer(x, into: &program, group: g)) }
+    for x in node.inputs { inputs.append(try blockedBuffer(x, group: g)) }
     let channels = node.inputs.map { graph.shape(of: $0)[1] }
     let nest = BlockedKernels.concat(n: out[0], channels: channels, hw: out[2] * out[3], vector: v)
     let schedule = KernelSchedule(
       .concat, group: g, inputs: layouts, output: .blocked(v), parallel: [.batch, .channelBlock])
-    program.addStep(nest, buffers: inputs + [output(node.outputs[0], into: &program)], schedule: schedule)
+    let bindings = KernelBindings.numbered("x", inputs) + KernelBindings(["out": output(node.outputs[0])])
+    try kernelPlan.addStep(nest, bindings: bindings, schedule: schedule)
     return true
   }
 
@@ -40,7 +42,7 @@ extension LayoutPlanner {
   /// ``foldablePrologue(_:)``), or generic loops when no blocked schedule takes it. Without
   /// this the whole group runs as generic loops in plain layout, converted back to blocked for
   /// the conv after it.
-  mutating func emitConcatStages(_ group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  mutating func emitConcatStages(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     let concat = graph.nodes[group.nodes[0]]
@@ -49,10 +51,10 @@ extension LayoutPlanner {
       tail.allSatisfy({ OpRegistry.pattern(of: graph.nodes[$0]) <= .broadcast })
     else { return false }
     let stages = FusionPlan.makeGroups(graph, partition: [[group.nodes[0]], tail])
-    guard stages[0].outputs == concat.outputs, try emitConcat(concat, group: stages[0], index: g, into: &program)
+    guard stages[0].outputs == concat.outputs, try emitConcat(concat, group: stages[0], index: g)
     else { return false }
-    if try emitTemplate(stages[1], index: g, into: &program) { return true }
-    try program.emitGeneric(graph, group: stages[1], index: g, layouts: &self)
+    if try emitTemplate(stages[1], index: g) { return true }
+    try emitGeneric(group: stages[1], index: g)
     return true
   }
 
@@ -69,42 +71,33 @@ extension LayoutPlanner {
   /// that concat becomes the first part of this one, so a whole dense block shares one buffer
   /// and no feature map is ever copied). Each run's buffer becomes a view into the output.
   /// Every input appears once. Returns false, changing nothing, otherwise.
-  mutating func concatInPlace(_ node: Node, into program: inout ModelProgram) -> Bool {
+  mutating func concatInPlace(_ node: Node) -> Bool {
     let out = graph.shape(of: node.outputs[0])
     guard out[0] == 1, Set(node.inputs).count == node.inputs.count else { return false }
     var runs: [BufferID] = []
     var k = 0
     while k < node.inputs.count {
       guard let b = blocked[node.inputs[k]], graph.producer(of: node.inputs[k]) != nil else { return false }
-      let (root, offset) = program.root(of: b)
-      guard program.buffers[root].storage == .arena, !program.inputBuffers.contains(root), offset == 0 else {
+      let (root, offset) = kernelPlan.root(of: b)
+      guard kernelPlan.buffers[root].storage == .arena, !kernelPlan.inputBuffers.contains(root), offset == 0 else {
         return false
       }
       // The inputs from `k` on whose buffers lie back to back in `root`, from its start.
       var covered = 0
-      while k < node.inputs.count, let x = blocked[node.inputs[k]], program.root(of: x) == (root, covered) {
-        covered += program.buffers[x].count
+      while k < node.inputs.count, let x = blocked[node.inputs[k]], kernelPlan.root(of: x) == (root, covered) {
+        covered += kernelPlan.buffers[x].count
         k += 1
       }
-      guard covered == program.buffers[root].count else { return false }
+      guard covered == kernelPlan.buffers[root].count else { return false }
       runs.append(root)
     }
-    guard runs.reduce(0, { $0 + program.buffers[$1].count }) == blockedCount(out) else { return false }
-    let result = output(node.outputs[0], into: &program)
+    guard runs.reduce(0, { $0 + kernelPlan.buffers[$1].count }) == blockedCount(out) else { return false }
+    let result = output(node.outputs[0])
     var offset = 0
     for b in runs {
-      program.buffers[b].view = BufferView(base: result, offset: offset)
-      offset += program.buffers[b].count
+      kernelPlan.buffers[b].view = BufferView(base: result, offset: offset)
+      offset += kernelPlan.buffers[b].count
     }
     return true
-  }
-}
-
-extension ModelProgram {
-  /// The buffer `b` finally lives in, following views (of views), and its offset there in floats.
-  func root(of b: BufferID) -> (BufferID, Int) {
-    var (root, offset) = (b, 0)
-    while let view = buffers[root].view { (root, offset) = (view.base, offset + view.offset) }
-    return (root, offset)
   }
 }

@@ -1,23 +1,21 @@
-extension LayoutPlanner {
+extension Scheduler {
   /// Emits a conv chain group as one ``ConvChainKernel`` loop nest. Returns false, having emitted
   /// nothing, when a stage does not fit the schedule (the caller then runs the stages one by one).
-  mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     let v = vectorWidth
     let stages = FusionPlan.makeGroups(graph, partition: chain.stages)
     var epilogues: [Epilogue] = []
-    var weights: [Tensor] = [], biases: [Tensor] = []
+    var weights: [Tensor] = [], biases: [ValueID?] = []
     for stage in stages {
       let conv = graph.nodes[stage.anchor]
       guard stage.anchor == stage.nodes.first,
         let e = Epilogue.make(graph, group: stage, anchor: stage.anchor, vector: v),
         let w = graph.constant(conv.inputs[1])
       else { return false }
-      let channels = graph.shape(of: conv.outputs[0])[1]
-      guard let b = conv.inputs.count > 2 ? graph.constant(conv.inputs[2]) : Tensor(zeros: [channels]) else {
-        return false
-      }
+      let b: ValueID? = conv.inputs.count > 2 ? conv.inputs[2] : nil
+      guard b.map({ graph.constant($0) != nil }) ?? true else { return false }
       epilogues.append(e)
       weights.append(w)
       biases.append(b)
@@ -44,30 +42,35 @@ extension LayoutPlanner {
     // 4 + 3); the stages as separate kernels split their pixels evenly, and measured faster there.
     guard ConvChainKernel.isBalanced(rows: t.oh, bands: t.bands, images: t.n, threads: threads) else { return false }
 
-    var buffers = [try blockedBuffer(input, into: &program, group: g)]
-    func constant(_ data: [Float]) -> BufferID {
-      program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil))
-    }
+    // Parameters: `in`, then per stage (1 expand, 2 depthwise, 3 project) `wt<s>`, `bias<s>` and
+    // the epilogue operands `a<k>`, `b<k>`, `c<k>`; `scratch`, `out`.
+    var bindings = KernelBindings(["in": try blockedBuffer(input, group: g)])
     for (k, stage) in stages.enumerated() {
       let conv = graph.nodes[stage.anchor]
       let isDepthwise = conv.attributes.int("group", default: 1) > 1
       let channels = graph.shape(of: conv.outputs[0])[1]
       let nv = k == 0 && hasExpand ? t.expandVectors : t.projectVectors
-      buffers.append(
-        constant(
-          isDepthwise
-            ? WeightPacking.depthwise(weights[k], vector: v)
-            : WeightPacking.conv(weights[k], vector: v, nv: nv, icBlock: v)))
-      buffers.append(constant(WeightPacking.channels(biases[k], channels: channels, vector: v)))
-      buffers += try operandBuffers(epilogues[k], into: &program, group: g)
+      let weight: ConstantRecipe =
+        isDepthwise
+        ? .depthwiseWeight(conv.inputs[1], vector: v)
+        : .convWeight(conv.inputs[1], in: graph, vector: v, nv: nv, icBlock: v)
+      let s = hasExpand ? k + 1 : k + 2
+      bindings =
+        bindings
+        + KernelBindings([
+          "wt\(s)": kernelPlan.addConstant(weight, graph),
+          "bias\(s)": kernelPlan.addConstant(.channels(biases[k], scale: 1, channels: channels, vector: v), graph),
+        ])
+        + .numbered(["a", "b", "c"][s - 1], try operandBuffers(epilogues[k], group: g))
     }
-    buffers.append(program.addBuffer(BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil)))
-    buffers.append(output(group.outputs[0], into: &program))
+    let scratch = kernelPlan.addBuffer(
+      BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil))
+    bindings = bindings + KernelBindings(["scratch": scratch, "out": output(group.outputs[0])])
     let schedule = KernelSchedule(
       .convChain, group: g,
-      inputs: [.blocked(v)] + [KernelSchedule.Layout](repeating: .packed, count: buffers.count - 3) + [.plain],
+      inputs: [.blocked(v)] + [KernelSchedule.Layout](repeating: .packed, count: bindings.pairs.count - 3) + [.plain],
       output: .blocked(v), parallel: [.batch, .rowBand], epilogue: epilogueOps(group, anchor: chain.stages.last?.first))
-    program.addStep(t.nest, buffers: buffers, schedule: schedule)
+    try kernelPlan.addStep(t.nest, bindings: bindings, schedule: schedule)
     return true
   }
 }

@@ -8,7 +8,7 @@ struct ScaledInput: Equatable {
   var scale: ValueID
 }
 
-extension LayoutPlanner {
+extension Scheduler {
   /// Work (in flops, or 8 per float a memory-bound kernel moves) below which a kernel runs on the
   /// calling thread: about 1–2 µs on one core, the price of one round trip through the pool.
   static let callerWork = 1 << 17
@@ -40,26 +40,25 @@ extension LayoutPlanner {
 
   /// Emits the kernel writing `packed · s` (by input channel) into a new arena buffer; returns it.
   mutating func emitScaledWeights(
-    packed: BufferID, count: Int, scale: ValueID, template t: BlockedConv, kernel: Int, group g: GroupID,
-    into program: inout ModelProgram
+    packed: BufferID, count: Int, scale: ValueID, template t: BlockedConv, kernel: Int, group g: GroupID
   ) throws(GraphFuseError) -> BufferID {
     let v = vectorWidth
-    let s = try blockedBuffer(scale, into: &program, group: g)
-    let scaled = program.addBuffer(BufferPlan(count: count, storage: .arena, value: nil))
+    let s = try blockedBuffer(scale, group: g)
+    let scaled = kernelPlan.addBuffer(BufferPlan(count: count, storage: .arena, value: nil))
     let icBlocks = (t.cin + t.icBlock - 1) / t.icBlock
     let ocGroups = (t.cout + v * t.nv - 1) / (v * t.nv)
     let nest = ScaledWeights.nest(
       ocGroups: ocGroups, icBlocks: icBlocks, icBlock: t.icBlock, kernel: kernel, nv: t.nv, vector: v,
-      scaleCount: program.buffers[s].count)
+      scaleCount: kernelPlan.buffers[s].count)
     var schedule = KernelSchedule(
       .scaleWeights, group: g, inputs: [.packed, .blocked(v)], output: .packed, parallel: [.channelGroup])
     schedule.onCaller = 8 * count < Self.callerWork
-    program.addStep(nest, buffers: [packed, s, scaled], schedule: schedule)
+    try kernelPlan.addStep(nest, bindings: KernelBindings(["w": packed, "s": s, "out": scaled]), schedule: schedule)
     return scaled
   }
 }
 
-extension LayoutPlanner {
+extension Scheduler {
   /// The constant weight of conv node `c` when it can take a fold of the value it reads: a
   /// one-group conv reading `value` once, as its activation, with constant weights and bias,
   /// the anchor and first node of a group that is not a conv chain and whose epilogue fits the

@@ -1,8 +1,8 @@
 /// The matmul and gemm schedules: ``MatmulKernel`` over plain row-major operands, the group's
 /// elementwise tail (bias, GELU, residual add, scaling) as its epilogue over the output features.
-extension LayoutPlanner {
+extension Scheduler {
   /// Emits a gemm group; false (nothing emitted) when its shape is not one the kernel runs.
-  mutating func emitGemm(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  mutating func emitGemm(_ node: Node, group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     let a = node.attributes
@@ -14,40 +14,38 @@ extension LayoutPlanner {
       let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: vectorWidth, channelAxis: 1)
     else { return false }
     // The bias C must be one value per output feature (or absent).
-    var bias: Tensor? = nil
+    var bias: ConstantRecipe? = nil
     if node.inputs.count > 2 {
       guard let c = graph.constant(node.inputs[2]), c.count == out[1] || c.count == 1,
         c.shape.last == c.count || c.count == 1
       else { return false }
       let beta = Float(a.float("beta", default: 1))
-      bias = Tensor((0..<out[1]).map { beta * (c.count == 1 ? c.data[0] : c.data[$0]) })
+      bias = .channels(node.inputs[2], scale: beta, channels: out[1], vector: vectorWidth)
     }
     let (m, n) = (out[0], out[1])
     let k = transA ? aShape[0] : aShape[1]
     var kernel = MatmulKernel(
       batch: [], aBatchStrides: [], m: m, k: k, n: n, aRowStride: transA ? 1 : k, aColumnStride: transA ? m : 1,
       rhs: .packed(bias: bias != nil), epilogue: e)
-    var weights: [BufferID] = []
-    if let b = graph.constant(node.inputs[1]) {
-      let packed = WeightPacking.matmul(
-        b, transposed: transB, alpha: alpha, vector: vectorWidth, vectors: kernel.tile.vectors)
-      weights.append(constantBuffer(packed, into: &program))
-      if let bias {
-        weights.append(constantBuffer(WeightPacking.channels(bias, channels: n, vector: vectorWidth), into: &program))
-      }
+    var weights = KernelBindings()
+    if graph.constant(node.inputs[1]) != nil {
+      let packed = ConstantRecipe.matmulWeight(
+        node.inputs[1], k: k, n: n, transposed: transB, alpha: alpha, vector: vectorWidth,
+        vectors: kernel.tile.vectors)
+      weights = KernelBindings(["wt": kernelPlan.addConstant(packed, graph)])
+      if let bias { weights = weights + KernelBindings(["bias": kernelPlan.addConstant(bias, graph)]) }
     } else {
       guard !transB, alpha == 1, bias == nil else { return false }
       kernel.rhs = .plain(batchStrides: [], rowStride: n)
-      weights.append(try plainBuffer(node.inputs[1], into: &program, group: g))
+      weights = KernelBindings(["b": try plainBuffer(node.inputs[1], group: g)])
     }
     return try emitMatmulKernel(
-      kernel, kind: .dense, input: node.inputs[0], weights: weights, group: group, index: g,
-      into: &program)
+      kernel, kind: .dense, input: node.inputs[0], weights: weights, group: group, index: g)
   }
 
   /// Emits a matmul group (numpy semantics, batch axes broadcast); false (nothing emitted) for
   /// 1-d operands or a group whose tail is not an epilogue over the output features.
-  mutating func emitMatmul(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  mutating func emitMatmul(_ node: Node, group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     let aShape = graph.shape(of: node.inputs[0]), bShape = graph.shape(of: node.inputs[1])
@@ -60,52 +58,44 @@ extension LayoutPlanner {
     let aBatch = Array(aShape.dropLast(2)), bBatch = Array(bShape.dropLast(2))
     let aStrides = Broadcasting.strides(of: aBatch, broadcastTo: batch).map { $0 * m * k }
     let bStrides = Broadcasting.strides(of: bBatch, broadcastTo: batch).map { $0 * k * n }
-    if let b = graph.constant(node.inputs[1]), bBatch.allSatisfy({ $0 == 1 }) {
+    if graph.constant(node.inputs[1]) != nil, bBatch.allSatisfy({ $0 == 1 }) {
       // One weight matrix for every batch: A's rows flatten into one M (contiguous, row-major).
       let rows = batch.reduce(1, *) * m
       let kernel = MatmulKernel(
         batch: [], aBatchStrides: [], m: rows, k: k, n: n, aRowStride: k, aColumnStride: 1,
         rhs: .packed(bias: false), epilogue: e)
-      let packed = WeightPacking.matmul(
-        Tensor(shape: [k, n], data: b.data), transposed: false, alpha: 1, vector: vectorWidth,
-        vectors: kernel.tile.vectors)
-      let w = constantBuffer(packed, into: &program)
+      let packed = ConstantRecipe.matmulWeight(
+        node.inputs[1], k: k, n: n, transposed: false, alpha: 1, vector: vectorWidth, vectors: kernel.tile.vectors)
+      let w = kernelPlan.addConstant(packed, graph)
       return try emitMatmulKernel(
-        kernel, kind: .matmul, input: node.inputs[0], weights: [w], group: group, index: g,
-        into: &program)
+        kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g)
     }
     let kernel = MatmulKernel(
       batch: batch, aBatchStrides: aStrides, m: m, k: k, n: n, aRowStride: k, aColumnStride: 1,
       rhs: .plain(batchStrides: bStrides, rowStride: n), epilogue: e)
-    let w = try plainBuffer(node.inputs[1], into: &program, group: g)
+    let w = try plainBuffer(node.inputs[1], group: g)
     return try emitMatmulKernel(
-      kernel, kind: .matmul, input: node.inputs[0], weights: [w], group: group, index: g,
-      into: &program)
-  }
-
-  private mutating func constantBuffer(_ data: [Float], into program: inout ModelProgram) -> BufferID {
-    program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil))
+      kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["b": w]), group: group, index: g)
   }
 
   private mutating func emitMatmulKernel(
-    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: [BufferID], group: FusedGroup,
-    index g: GroupID,
-    into program: inout ModelProgram
+    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: KernelBindings,
+    group: FusedGroup, index g: GroupID
   ) throws(GraphFuseError) -> Bool {
-    let a = try plainBuffer(input, into: &program, group: g)
+    let a = try plainBuffer(input, group: g)
     var operands: [BufferID] = []
     var layouts: [KernelSchedule.Layout] = []
     for operand in kernel.epilogue.operands {
       switch operand {
-      case .channel(let data):
-        operands.append(constantBuffer(data, into: &program))
+      case .channel(let v, let channels):
+        operands.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
         layouts.append(.packed)
       case .scalar(let v), .full(let v), .channelTensor(let v):  // run-time per-channel: NCHW epilogues only
-        operands.append(try plainBuffer(v, into: &program, group: g))
+        operands.append(try plainBuffer(v, group: g))
         layouts.append(.plain)
       }
     }
-    let result = program.plainBuffer(graph, kernel.epilogue.output)
+    let result = kernelPlan.plainBuffer(graph, kernel.epilogue.output)
     let rhs: [KernelSchedule.Layout] =
       if case .packed(let bias) = kernel.rhs { bias ? [.packed, .packed] : [.packed] } else { [.plain] }
     let tile = kernel.tile
@@ -113,7 +103,8 @@ extension LayoutPlanner {
       kind, group: g, inputs: [.plain] + rhs + layouts, output: .plain,
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
       parallel: [.batch, .row, .channelBlock], epilogue: epilogueOps(group, anchor: group.anchor))
-    program.addStep(kernel.nest, buffers: [a] + weights + operands + [result], schedule: schedule)
+    let bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
+    try kernelPlan.addStep(kernel.nest, bindings: bindings, schedule: schedule)
     return true
   }
 }

@@ -1,30 +1,53 @@
-/// Decides which values live in the blocked `NCHW[v]c` layout and emits the blocked kernels.
+/// The machine a plan is scheduled for: what the schedules read of it.
+public struct ScheduleTarget: Sendable, Equatable {
+  /// Floats per SIMD vector (16 with AVX-512, else 8): the blocked layout's channel block.
+  public var vectorWidth: Int
+  /// Threads a run may use (task splits, per-thread scratch).
+  public var threads: Int
+
+  /// A target of `vectorWidth`-float vectors and `threads` threads.
+  public init(vectorWidth: Int, threads: Int = 1) {
+    self.vectorWidth = vectorWidth
+    self.threads = threads
+  }
+}
+
+/// The scheduler, a pure pass `(graph, fusion plan, target) → KernelPlan`: for each group it
+/// chooses the kernel (kind, layouts, register tile, task split), builds its loop nest, binds
+/// its buffers by name and describes its constants as packing recipes. It packs no weights,
+/// renders no C and runs no compiler.
 ///
 /// Blocked groups (convolutions, pooling over blocked input, elementwise groups with a blocked
-/// operand) write blocked outputs; everything else reads and writes plain NCHW. A layout change
-/// is emitted only where a consumer needs the other layout (once per value), and at graph outputs.
-struct LayoutPlanner {
+/// operand) write blocked `NCHW[v]c` outputs; everything else reads and writes plain NCHW. A
+/// layout change is emitted only where a consumer needs the other layout (once per value), and
+/// at graph outputs.
+struct Scheduler {
   let graph: Graph
   let plan: FusionPlan
   let vectorWidth: Int
   /// Threads a run may use (per-thread scratch is sized for them).
-  var threads = 1
+  let threads: Int
+  /// The plan being built.
+  var kernelPlan = KernelPlan()
   /// Buffer of each value held in blocked layout.
   var blocked: [ValueID: BufferID] = [:]
   /// Channel multiplies `x · s` not run as kernels: the convs reading them scale their weights by
-  /// `s` instead and read `x` (`LayoutPlanner+ScaledInput.swift`), keyed by the product.
+  /// `s` instead and read `x` (`Scheduler+ScaledInput.swift`), keyed by the product.
   var scaledInputs: [ValueID: ScaledInput] = [:]
   /// Elementwise stages not run as kernels: the 1×1 convs reading them apply them to their input
-  /// tiles (`LayoutPlanner+InputPrologue.swift`), keyed by the stage's output.
+  /// tiles (`Scheduler+InputPrologue.swift`), keyed by the stage's output.
   var prologues: [ValueID: InputPrologue] = [:]
   /// The nodes that read each value, and the plan group of each node.
   let consumers: [[NodeID]]
   let groupOfNode: [GroupID?]
 
-  init(graph: Graph, plan: FusionPlan, vectorWidth: Int) {
+  init(graph: Graph, plan: FusionPlan, target: ScheduleTarget) {
     self.graph = graph
     self.plan = plan
-    self.vectorWidth = vectorWidth
+    self.vectorWidth = target.vectorWidth
+    self.threads = target.threads
+    kernelPlan.vectorWidth = target.vectorWidth
+    kernelPlan.schedules = [[KernelSchedule]](repeating: [], count: plan.groups.count)
     consumers = graph.consumers()
     var groupOf = [GroupID?](repeating: nil, count: graph.nodes.count)
     for g in plan.groups.ids {
@@ -33,80 +56,145 @@ struct LayoutPlanner {
     groupOfNode = groupOf
   }
 
+  /// Schedules every group of `plan` for `target`: each through its blocked schedule, generic
+  /// loops when none fits.
+  static func schedule(_ graph: Graph, plan: FusionPlan, target: ScheduleTarget) throws(GraphFuseError)
+    -> KernelPlan
+  {
+    let order = try KernelPlan.executionOrder(graph, plan: plan)
+    var scheduler = Scheduler(graph: graph, plan: plan, target: target)
+    for v in graph.inputs { scheduler.kernelPlan.inputBuffers.append(scheduler.kernelPlan.plainBuffer(graph, v)) }
+    for g in order {
+      let group = plan.groups[g]
+      if try scheduler.emitTemplate(group: g) { continue }
+      // A group no blocked schedule runs whole (a conv chain that does not fit) runs stage by stage.
+      let stages = group.stages(in: graph)
+      for stage in stages {
+        if stages.count > 1, try scheduler.emitTemplate(stage, index: g) { continue }
+        try scheduler.emitGeneric(group: stage, index: g)
+      }
+    }
+    for v in graph.outputs {
+      let b = try scheduler.plainBuffer(v, group: GroupID(plan.groups.count - 1))
+      scheduler.kernelPlan.outputBuffers.append(b)
+    }
+    return scheduler.kernelPlan
+  }
+
+  /// ``schedule(_:plan:target:)`` for `vectorWidth`-float vectors and `threads` threads.
+  static func schedule(_ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1) throws(GraphFuseError)
+    -> KernelPlan
+  {
+    try schedule(graph, plan: plan, target: ScheduleTarget(vectorWidth: vectorWidth, threads: threads))
+  }
+
+  /// The generic schedule: inlined loops in plain layout.
+  mutating func emitGeneric(group: FusedGroup, index g: GroupID) throws(GraphFuseError) {
+    var lowering = GroupLowering(graph: graph, group: group)
+    // A rank-4 input that a template left in blocked layout only (a depthwise conv before a
+    // transpose to channels-last) is read in place through its blocked index map.
+    for v in group.inputs where blocked[v] != nil && kernelPlan.plain[v] == nil && graph.shape(of: v).count == 4 {
+      lowering.blockedInputs[v] = vectorWidth
+    }
+    for var nest in try lowering.lower() {
+      // Innermost loops over contiguous elements become explicit vector loops (softmax and layer
+      // norm rows, elementwise tails with exp/erf/tanh that clang would not vectorize).
+      nest.body = InnerVectorize.apply(nest.body, width: vectorWidth)
+      var bindings = KernelBindings()
+      for b in nest.buffers {
+        guard let value = b.value else { continue }
+        let buffer: BufferID
+        if !b.isOutput, lowering.blockedInputs[value] != nil, let inPlace = blocked[value] {
+          buffer = inPlace
+        } else {
+          buffer = b.isOutput ? kernelPlan.plainBuffer(graph, value) : try plainBuffer(value, group: g)
+        }
+        bindings = bindings + KernelBindings([b.name: buffer])
+      }
+      let inputs = nest.buffers.filter { !$0.isOutput }.map { b in
+        b.value.flatMap { lowering.blockedInputs[$0] }.map { KernelSchedule.Layout.blocked($0) } ?? .plain
+      }
+      let schedule = KernelSchedule(
+        .loops, group: g, inputs: inputs, output: .plain, parallel: nest.taskCount > 1 ? [.element] : [],
+        epilogue: group.nodes.filter { $0 != group.anchor }.map { graph.nodes[$0].op })
+      try kernelPlan.addStep(nest, bindings: bindings, schedule: schedule)
+    }
+  }
+
   func blockedCount(_ shape: [Int]) -> Int {
     shape[0] * (shape[1] + vectorWidth - 1) / vectorWidth * vectorWidth * shape[2] * shape[3]
   }
 
   /// The plain-layout buffer of `v`, converting from blocked layout on first need.
-  mutating func plainBuffer(_ v: ValueID, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
+  mutating func plainBuffer(_ v: ValueID, group: GroupID) throws(GraphFuseError)
     -> BufferID
   {
-    if let b = program.plain[v] { return b }
+    if let b = kernelPlan.plain[v] { return b }
     try requireComputed(v)
-    guard let source = blocked[v] else { return program.plainBuffer(graph, v) }
-    let target = program.plainBuffer(graph, v)
+    guard let source = blocked[v] else { return kernelPlan.plainBuffer(graph, v) }
+    let target = kernelPlan.plainBuffer(graph, v)
     let s = graph.shape(of: v)
     var schedule = KernelSchedule(
       .toPlain, group: group, inputs: [.blocked(vectorWidth)], output: .plain, parallel: [.batch, .channelBlock])
     schedule.value = graph.values[v].name
-    program.addStep(
-      BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target],
-      schedule: schedule)
+    try kernelPlan.addStep(
+      BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth),
+      bindings: KernelBindings(["in": source, "out": target]), schedule: schedule)
     return target
   }
 
   /// The blocked buffer of a rank-4 `v`, converting from plain layout on first need.
-  mutating func blockedBuffer(_ v: ValueID, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
+  mutating func blockedBuffer(_ v: ValueID, group: GroupID) throws(GraphFuseError)
     -> BufferID
   {
     if let b = blocked[v] { return b }
     try requireComputed(v)
     let s = graph.shape(of: v)
-    if let t = graph.constant(v) {
-      // A constant is laid out once, at compile time.
-      let data = WeightPacking.blocked(t, vector: vectorWidth)
-      let b = program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: v))
+    if graph.constant(v) != nil {
+      // A constant is laid out once, when the model is loaded.
+      let recipe = ConstantRecipe.blocked(v, vector: vectorWidth)
+      let b = kernelPlan.addBuffer(BufferPlan(count: recipe.count(in: graph), storage: .constant(recipe), value: v))
       blocked[v] = b
       return b
     }
-    let source = try plainBuffer(v, into: &program, group: group)
-    let target = program.addBuffer(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
+    let source = try plainBuffer(v, group: group)
+    let target = kernelPlan.addBuffer(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     var schedule = KernelSchedule(
       .toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth), parallel: [.batch, .channelBlock])
     schedule.value = graph.values[v].name
-    program.addStep(
-      BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth), buffers: [source, target],
-      schedule: schedule)
+    try kernelPlan.addStep(
+      BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth),
+      bindings: KernelBindings(["in": source, "out": target]), schedule: schedule)
     blocked[v] = target
     return target
   }
 
   /// Buffers for the epilogue operands, in operand order.
-  mutating func operandBuffers(_ e: Epilogue, into program: inout ModelProgram, group: GroupID) throws(GraphFuseError)
+  mutating func operandBuffers(_ e: Epilogue, group: GroupID) throws(GraphFuseError)
     -> [BufferID]
   {
     var result: [BufferID] = []
     for operand in e.operands {
       switch operand {
-      case .channel(let data):
-        result.append(program.addBuffer(BufferPlan(count: data.count, storage: .constant(data), value: nil)))
-      case .scalar(let v): result.append(try plainBuffer(v, into: &program, group: group))
-      case .full(let v), .channelTensor(let v): result.append(try blockedBuffer(v, into: &program, group: group))
+      case .channel(let v, let channels):
+        result.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
+      case .scalar(let v): result.append(try plainBuffer(v, group: group))
+      case .full(let v), .channelTensor(let v): result.append(try blockedBuffer(v, group: group))
       }
     }
     return result
   }
 
   /// A new blocked buffer for a group's output value.
-  mutating func output(_ v: ValueID, into program: inout ModelProgram) -> BufferID {
-    let b = program.addBuffer(BufferPlan(count: blockedCount(graph.shape(of: v)), storage: .arena, value: v))
+  mutating func output(_ v: ValueID) -> BufferID {
+    let b = kernelPlan.addBuffer(BufferPlan(count: blockedCount(graph.shape(of: v)), storage: .arena, value: v))
     blocked[v] = b
     return b
   }
 
   /// Emits the group through a blocked-layout schedule when one applies; false means use the generic one.
-  mutating func emitTemplate(group g: GroupID, into program: inout ModelProgram) throws(GraphFuseError) -> Bool {
-    try emitTemplate(plan.groups[g], index: g, into: &program)
+  mutating func emitTemplate(group g: GroupID) throws(GraphFuseError) -> Bool {
+    try emitTemplate(plan.groups[g], index: g)
   }
 
   /// The layouts in which an epilogue's operands are read.
@@ -127,24 +215,24 @@ struct LayoutPlanner {
 
   /// Emits `group` (plan group `g`, or one stage of it) through a blocked-layout schedule when one
   /// applies; false, having emitted nothing, means use the generic one.
-  mutating func emitTemplate(_ group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  mutating func emitTemplate(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError)
     -> Bool
   {
     if let chain = ConvChain.match(graph, nodes: group.nodes) {
-      return try emitChain(chain, group: group, index: g, into: &program)
+      return try emitChain(chain, group: group, index: g)
     }
     let node = graph.nodes[group.anchor]
     let v = vectorWidth
     if let scaled = foldableScale(group) {
       scaledInputs[group.outputs[0]] = scaled
-      program.schedules[g.index].append(
+      kernelPlan.schedules[g.index].append(
         KernelSchedule(.scaleFolded, group: g, inputs: [.blocked(v), .blocked(v)], output: .blocked(v)))
       return true
     }
     if let prologue = foldablePrologue(group) {
       prologues[prologue.function.output] = prologue
-      program.schedules[g.index].append(
+      kernelPlan.schedules[g.index].append(
         KernelSchedule(
           .prologueFolded, group: g, inputs: [.blocked(v)] + layouts(prologue.function), output: .blocked(v)))
       return true
@@ -153,33 +241,35 @@ struct LayoutPlanner {
       guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
         e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
       else { return false }
-      let operands = try operandBuffers(e, into: &program, group: g)
+      let operands = try operandBuffers(e, group: g)
       let nest = BlockedKernels.elementwise(shape: graph.shape(of: e.output), epilogue: e)
       let schedule = KernelSchedule(
         .elementwise, group: g, inputs: layouts(e), output: .blocked(v), parallel: [.batch, .channelBlock, .row],
         epilogue: epilogueOps(group, anchor: nil))
-      program.addStep(nest, buffers: operands + [output(e.output, into: &program)], schedule: schedule)
+      try kernelPlan.addStep(
+        nest, bindings: .numbered("e", operands) + KernelBindings(["out": output(e.output)]), schedule: schedule)
       return true
     }
-    if node.op == "concat", group.nodes == [group.anchor], try emitConcat(node, group: group, index: g, into: &program)
-    {
+    if node.op == "concat", group.nodes == [group.anchor], try emitConcat(node, group: group, index: g) {
       return true
     }
-    if node.op == "concat", try emitConcatStages(group, index: g, into: &program) { return true }
-    if try emitChannelRemap(group, index: g, into: &program) { return true }
+    if node.op == "concat", try emitConcatStages(group, index: g) { return true }
+    if try emitChannelRemap(group, index: g) { return true }
     switch node.op {
     case "max_pool2d", "avg_pool2d":
       guard let input = blocked[node.inputs[0]],
         let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v)
       else { return false }
-      let operands = try operandBuffers(e, into: &program, group: g)
+      let operands = try operandBuffers(e, group: g)
       let nest = BlockedKernels.pool(
         node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
       let schedule = KernelSchedule(
         .pool, group: g, inputs: [.blocked(v)] + layouts(e), output: .blocked(v),
         parallel: [.batch, .channelBlock, .row],
         epilogue: epilogueOps(group, anchor: group.anchor))
-      program.addStep(nest, buffers: [input] + operands + [output(e.output, into: &program)], schedule: schedule)
+      try kernelPlan.addStep(
+        nest, bindings: KernelBindings(["in": input, "out": output(e.output)]) + .numbered("e", operands),
+        schedule: schedule)
       return true
     case "global_avg_pool":
       let x = graph.shape(of: node.inputs[0])
@@ -187,33 +277,35 @@ struct LayoutPlanner {
         let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
         !e.readsTensors
       else { return false }
-      let operands = try operandBuffers(e, into: &program, group: g)
+      let operands = try operandBuffers(e, group: g)
       let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
       let schedule = KernelSchedule(
         .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain,
         parallel: [.batch, .channelBlock],
         epilogue: epilogueOps(group, anchor: group.anchor))
-      program.addStep(nest, buffers: [input] + operands + [program.plainBuffer(graph, e.output)], schedule: schedule)
+      let result = kernelPlan.plainBuffer(graph, e.output)
+      try kernelPlan.addStep(
+        nest, bindings: KernelBindings(["in": input, "out": result]) + .numbered("e", operands), schedule: schedule)
       return true
     case "conv2d":
-      return try emitConv(node, group: group, index: g, into: &program)
+      return try emitConv(node, group: group, index: g)
     case "gemm":
-      return try emitGemm(node, group: group, index: g, into: &program)
+      return try emitGemm(node, group: group, index: g)
     case "matmul":
-      return try emitMatmul(node, group: group, index: g, into: &program)
+      return try emitMatmul(node, group: group, index: g)
     default:
       return false
     }
   }
 
-  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: GroupID, into program: inout ModelProgram)
+  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     let v = vectorWidth
     let x = graph.shape(of: node.inputs[0]), out = graph.shape(of: node.outputs[0])
     guard let weight = graph.constant(node.inputs[1]) else { return false }
-    let bias = node.inputs.count > 2 ? graph.constant(node.inputs[2]) : Tensor(zeros: [out[1]])
-    guard let bias, group.nodes.first == group.anchor else { return false }
+    let bias: ValueID? = node.inputs.count > 2 ? node.inputs[2] : nil
+    guard bias.map({ graph.constant($0) != nil }) ?? true, group.nodes.first == group.anchor else { return false }
     let groups = node.attributes.int("group", default: 1)
     let depthwise = groups > 1 && groups == x[1] && groups == out[1]
     let grouped = groups == 1 || depthwise ? nil : GroupedConvBlocks(cin: x[1], cout: out[1], groups: groups, vector: v)
@@ -246,34 +338,36 @@ struct LayoutPlanner {
     }
     let input =
       inputBlocked
-      ? try blockedBuffer(source, into: &program, group: g)
-      : try plainBuffer(source, into: &program, group: g)
-    let packed: [Float]
+      ? try blockedBuffer(source, group: g)
+      : try plainBuffer(source, group: g)
+    let packed: ConstantRecipe
     if depthwise {
-      packed = WeightPacking.depthwise(weight, vector: v)
+      packed = .depthwiseWeight(node.inputs[1], vector: v)
     } else if let grouped {
-      packed = WeightPacking.conv(
-        weight, vector: v, nv: t.nv, icBlock: t.icBlock, groups: groups, start: grouped.start, count: grouped.count)
+      packed = .convWeight(
+        node.inputs[1], vector: v, nv: t.nv, icBlock: t.icBlock, groups: groups, start: grouped.start,
+        count: grouped.count)
     } else {
-      packed = WeightPacking.conv(weight, vector: v, nv: t.nv, icBlock: t.icBlock)
+      packed = .convWeight(node.inputs[1], in: graph, vector: v, nv: t.nv, icBlock: t.icBlock)
     }
-    var w = program.addBuffer(BufferPlan(count: packed.count, storage: .constant(packed), value: nil))
-    let b = WeightPacking.channels(bias, channels: out[1], vector: v)
-    let biasBuffer = program.addBuffer(BufferPlan(count: b.count, storage: .constant(b), value: nil))
+    var w = kernelPlan.addConstant(packed, graph)
+    let biasBuffer = kernelPlan.addConstant(.channels(bias, scale: 1, channels: out[1], vector: v), graph)
     if let scaled {
       w = try emitScaledWeights(
-        packed: w, count: packed.count, scale: scaled.scale, template: t, kernel: weight.shape[2] * weight.shape[3],
-        group: g, into: &program)
+        packed: w, count: packed.count(in: graph), scale: scaled.scale, template: t,
+        kernel: weight.shape[2] * weight.shape[3], group: g)
     }
-    var prologueBuffers: [BufferID] = [], scratch: [BufferID] = []
+    var bindings = KernelBindings(["in": input, "wt": w, "bias": biasBuffer])
     if let prologue {
-      let all = try operandBuffers(prologue.function, into: &program, group: g)
-      prologueBuffers = zip(prologue.function.operands, all).filter { $0.0.isPerChannelOrScalar }.map(\.1)
+      let all = try operandBuffers(prologue.function, group: g)
+      let perChannel = prologue.function.operands.indices.filter { prologue.function.operands[$0].isPerChannelOrScalar }
+      bindings = bindings + .numbered("pro", perChannel.map { all[$0] }, indices: perChannel)
       let floats = t.prologueScratchFloats * max(1, threads)
-      scratch = [program.addBuffer(BufferPlan(count: floats, storage: .arena, value: nil))]
+      let scratch = kernelPlan.addBuffer(BufferPlan(count: floats, storage: .arena, value: nil))
+      bindings = bindings + KernelBindings(["scratch": scratch])
     }
-    let operands = try operandBuffers(e, into: &program, group: g)
-    let result = output(e.output, into: &program)
+    let operands = try operandBuffers(e, group: g)
+    let result = output(e.output)
     let kind: KernelSchedule.Kind =
       depthwise
       ? .convDepthwise
@@ -304,8 +398,8 @@ struct LayoutPlanner {
     schedule.prologue = prologue?.ops ?? []
     let fmas = out[0] * out[1] * out[2] * out[3] * x[1] / groups * weight.shape[2] * weight.shape[3]
     schedule.onCaller = 2 * fmas < Self.callerWork
-    program.addStep(
-      t.nest, buffers: [input, w, biasBuffer] + prologueBuffers + operands + scratch + [result], schedule: schedule)
+    bindings = bindings + .numbered("e", operands) + KernelBindings(["out": result])
+    try kernelPlan.addStep(t.nest, bindings: bindings, schedule: schedule)
     return true
   }
 }
