@@ -140,7 +140,7 @@ extension FusedGroup {
   /// of a conv chain; for any other group with several anchors (reductions, convs, opaque ops —
   /// possible in a plan built by hand), one stage per anchor in node order; else the group itself.
   public func stages(in graph: Graph) -> [FusedGroup] {
-    if let chain = ConvChain.match(graph, nodes: nodes) { return FusionPlan.makeGroups(graph, partition: chain.stages) }
+    if let chain { return FusionPlan.makeGroups(graph, partition: chain.stages) }
     let isAnchor = { (n: NodeID) in
       [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n]))
     }

@@ -13,6 +13,10 @@ public struct FusedGroup: Sendable, Equatable {
   public var inputs: [ValueID]
   /// Values the group writes that are read outside it or are graph outputs.
   public var outputs: [ValueID]
+  /// The conv chain the group is (an inverted residual block: [1×1 →] depthwise → 1×1), decided
+  /// when the group is made; nil for every other group. The scheduler runs it as one kernel or,
+  /// when that does not fit the target, as its stages; nothing re-derives it.
+  public var chain: ConvChain?
 
   /// Creates a group.
   public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID])
@@ -23,6 +27,15 @@ public struct FusedGroup: Sendable, Equatable {
     self.nodes = nodes
     self.inputs = inputs
     self.outputs = outputs
+  }
+
+  /// Creates a group and records the conv chain its nodes form in `graph`, if any.
+  public init(
+    _ graph: Graph, name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID],
+    outputs: [ValueID]
+  ) {
+    self.init(name: name, anchor: anchor, pattern: pattern, nodes: nodes, inputs: inputs, outputs: outputs)
+    chain = ConvChain.match(graph, nodes: nodes)
   }
 }
 
@@ -77,7 +90,7 @@ public struct FusionPlan: Sendable, Equatable {
       let k = nameCounts[base, default: 0]
       nameCounts[base] = k + 1
       return FusedGroup(
-        name: k == 0 ? base : "\(base)_\(k)", anchor: anchor, pattern: pattern, nodes: members, inputs: inputs,
+        graph, name: k == 0 ? base : "\(base)_\(k)", anchor: anchor, pattern: pattern, nodes: members, inputs: inputs,
         outputs: outputs)
     }
   }

@@ -17,9 +17,11 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     public var flops: Int
     /// The kind of each member conv2d, in order (``ConvKind``).
     public var convs: [ConvKind] = []
+    /// For a conv chain, the node names of each stage ([1×1 →] depthwise → 1×1); nil otherwise.
+    public var chain: [[String]]? = nil
 
     enum CodingKeys: String, CodingKey {
-      case name, anchor, pattern, ops, nodes, flops, convs
+      case name, anchor, pattern, ops, nodes, flops, convs, chain
       case inputShapes = "input_shapes"
       case outputShapes = "output_shapes"
     }
@@ -128,7 +130,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
         inputShapes: g.inputs.filter { graph.constant($0) == nil }.map(graph.shape(of:)),
         outputShapes: g.outputs.map(graph.shape(of:)),
         flops: g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) },
-        convs: g.nodes.compactMap { ConvKind.of(graph.nodes[$0], in: graph) })
+        convs: g.nodes.compactMap { ConvKind.of(graph.nodes[$0], in: graph) },
+        chain: g.chain.map { $0.stages.map { stage in stage.map { graph.nodes[$0].name } } })
     }
     layouts = Self.layouts(graph, plan: optimized.plan)
   }

@@ -2,9 +2,10 @@
 /// elementwise tail (bias, GELU, residual add, scaling) as its epilogue over the output features.
 extension Scheduler {
   /// Emits a gemm group; false (nothing emitted) when its shape is not one the kernel runs.
-  mutating func emitGemm(_ node: Node, group: FusedGroup, index g: GroupID)
+  mutating func emitGemm(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
+    let node = graph.nodes[group.anchor]
     let a = node.attributes
     let transA = a.bool("transA", default: false), transB = a.bool("transB", default: false)
     let alpha = Float(a.float("alpha", default: 1))
@@ -45,9 +46,10 @@ extension Scheduler {
 
   /// Emits a matmul group (numpy semantics, batch axes broadcast); false (nothing emitted) for
   /// 1-d operands or a group whose tail is not an epilogue over the output features.
-  mutating func emitMatmul(_ node: Node, group: FusedGroup, index g: GroupID)
+  mutating func emitMatmul(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
+    let node = graph.nodes[group.anchor]
     let aShape = graph.shape(of: node.inputs[0]), bShape = graph.shape(of: node.inputs[1])
     let out = graph.shape(of: node.outputs[0])
     guard aShape.count >= 2, bShape.count >= 2, group.nodes.first == group.anchor,

@@ -71,7 +71,7 @@ extension Scheduler {
       groupOfNode.indices.contains(c.index), let g = groupOfNode[c.index]
     else { return nil }
     let consumer = plan.groups[g]
-    guard consumer.anchor == c, consumer.nodes.first == c, ConvChain.match(graph, nodes: consumer.nodes) == nil,
+    guard consumer.anchor == c, consumer.nodes.first == c, consumer.chain == nil,
       Epilogue.make(graph, group: consumer, anchor: c, vector: vectorWidth) != nil
     else { return nil }
     return weight

@@ -213,95 +213,111 @@ struct Scheduler {
     group.nodes.filter { $0 != anchor }.map { graph.nodes[$0].op }
   }
 
-  /// Emits `group` (plan group `g`, or one stage of it) through a blocked-layout schedule when one
-  /// applies; false, having emitted nothing, means use the generic one.
+  /// Emits `group` (plan group `g`, or one stage of it) through the schedule of its kind
+  /// (``GroupKind/of(_:in:)``, the entry of ``GroupKind/schedules``); false, having emitted
+  /// nothing, means the schedule does not fit and the group runs as generic loops.
   mutating func emitTemplate(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError)
     -> Bool
   {
-    if let chain = ConvChain.match(graph, nodes: group.nodes) {
-      return try emitChain(chain, group: group, index: g)
-    }
-    let node = graph.nodes[group.anchor]
-    let v = vectorWidth
-    if let scaled = foldableScale(group) {
-      scaledInputs[group.outputs[0]] = scaled
-      kernelPlan.schedules[g.index].append(
-        KernelSchedule(.scaleFolded, group: g, inputs: [.blocked(v), .blocked(v)], output: .blocked(v)))
-      return true
-    }
-    if let prologue = foldablePrologue(group) {
-      prologues[prologue.function.output] = prologue
-      kernelPlan.schedules[g.index].append(
-        KernelSchedule(
-          .prologueFolded, group: g, inputs: [.blocked(v)] + layouts(prologue.function), output: .blocked(v)))
-      return true
-    }
-    if group.pattern <= .broadcast {
-      guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
-        e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
-      else { return false }
-      let operands = try operandBuffers(e, group: g)
-      let nest = BlockedKernels.elementwise(shape: graph.shape(of: e.output), epilogue: e)
-      let schedule = KernelSchedule(
-        .elementwise, group: g, inputs: layouts(e), output: .blocked(v), parallel: [.batch, .channelBlock, .row],
-        epilogue: epilogueOps(group, anchor: nil))
-      try kernelPlan.addStep(
-        nest, bindings: .numbered("e", operands) + KernelBindings(["out": output(e.output)]), schedule: schedule)
-      return true
-    }
-    if node.op == "concat", group.nodes == [group.anchor], try emitConcat(node, group: group, index: g) {
-      return true
-    }
-    if node.op == "concat", try emitConcatStages(group, index: g) { return true }
-    if try emitChannelRemap(group, index: g) { return true }
-    switch node.op {
-    case "max_pool2d", "avg_pool2d":
-      guard let input = blocked[node.inputs[0]],
-        let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v)
-      else { return false }
-      let operands = try operandBuffers(e, group: g)
-      let nest = BlockedKernels.pool(
-        node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
-      let schedule = KernelSchedule(
-        .pool, group: g, inputs: [.blocked(v)] + layouts(e), output: .blocked(v),
-        parallel: [.batch, .channelBlock, .row],
-        epilogue: epilogueOps(group, anchor: group.anchor))
-      try kernelPlan.addStep(
-        nest, bindings: KernelBindings(["in": input, "out": output(e.output)]) + .numbered("e", operands),
-        schedule: schedule)
-      return true
-    case "global_avg_pool":
-      let x = graph.shape(of: node.inputs[0])
-      guard let input = blocked[node.inputs[0]], x.count == 4,
-        let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
-        !e.readsTensors
-      else { return false }
-      let operands = try operandBuffers(e, group: g)
-      let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
-      let schedule = KernelSchedule(
-        .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain,
-        parallel: [.batch, .channelBlock],
-        epilogue: epilogueOps(group, anchor: group.anchor))
-      let result = kernelPlan.plainBuffer(graph, e.output)
-      try kernelPlan.addStep(
-        nest, bindings: KernelBindings(["in": input, "out": result]) + .numbered("e", operands), schedule: schedule)
-      return true
-    case "conv2d":
-      return try emitConv(node, group: group, index: g)
-    case "gemm":
-      return try emitGemm(node, group: group, index: g)
-    case "matmul":
-      return try emitMatmul(node, group: group, index: g)
-    default:
-      return false
-    }
+    guard let schedule = GroupKind.schedules[GroupKind.of(group, in: self)] else { return false }
+    return try schedule(&self, group, g)
   }
 
-  private mutating func emitConv(_ node: Node, group: FusedGroup, index g: GroupID)
+  /// A lone channel multiply folded into the weights of the convs that read it: no kernel.
+  mutating func emitScaleFold(_ group: FusedGroup, index g: GroupID) -> Bool {
+    guard let scaled = foldableScale(group) else { return false }
+    let v = vectorWidth
+    scaledInputs[group.outputs[0]] = scaled
+    kernelPlan.schedules[g.index].append(
+      KernelSchedule(.scaleFolded, group: g, inputs: [.blocked(v), .blocked(v)], output: .blocked(v)))
+    return true
+  }
+
+  /// An elementwise stage folded into the input tiles of the 1×1 convs that read it: no kernel.
+  mutating func emitPrologueFold(_ group: FusedGroup, index g: GroupID) -> Bool {
+    guard let prologue = foldablePrologue(group) else { return false }
+    let v = vectorWidth
+    prologues[prologue.function.output] = prologue
+    kernelPlan.schedules[g.index].append(
+      KernelSchedule(.prologueFolded, group: g, inputs: [.blocked(v)] + layouts(prologue.function), output: .blocked(v))
+    )
+    return true
+  }
+
+  /// An elementwise or broadcast group with a blocked operand, as one blocked pass.
+  mutating func emitElementwise(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
+    let v = vectorWidth
+    guard let e = Epilogue.make(graph, group: group, anchor: nil, vector: v),
+      e.operands.contains(where: { if case .full(let x) = $0 { return blocked[x] != nil } else { return false } })
+    else { return false }
+    let operands = try operandBuffers(e, group: g)
+    let nest = BlockedKernels.elementwise(shape: graph.shape(of: e.output), epilogue: e)
+    let schedule = KernelSchedule(
+      .elementwise, group: g, inputs: layouts(e), output: .blocked(v), parallel: [.batch, .channelBlock, .row],
+      epilogue: epilogueOps(group, anchor: nil))
+    try kernelPlan.addStep(
+      nest, bindings: .numbered("e", operands) + KernelBindings(["out": output(e.output)]), schedule: schedule)
+    return true
+  }
+
+  /// A channel concat: in place or block copies, then any elementwise tail as its own stage; a
+  /// concat that does not fit those runs as a channel remap when it can.
+  mutating func emitConcatGroup(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
+    let node = graph.nodes[group.anchor]
+    if group.nodes == [group.anchor], try emitConcat(node, group: group, index: g) { return true }
+    if try emitConcatStages(group, index: g) { return true }
+    return try emitChannelRemap(group, index: g)
+  }
+
+  /// A max or average pool over blocked input, its tail as the epilogue.
+  mutating func emitPool(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
+    let v = vectorWidth
+    let node = graph.nodes[group.anchor]
+    guard let input = blocked[node.inputs[0]],
+      let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v)
+    else { return false }
+    let operands = try operandBuffers(e, group: g)
+    let nest = BlockedKernels.pool(
+      node, input: graph.shape(of: node.inputs[0]), output: graph.shape(of: node.outputs[0]), epilogue: e)
+    let schedule = KernelSchedule(
+      .pool, group: g, inputs: [.blocked(v)] + layouts(e), output: .blocked(v),
+      parallel: [.batch, .channelBlock, .row],
+      epilogue: epilogueOps(group, anchor: group.anchor))
+    try kernelPlan.addStep(
+      nest, bindings: KernelBindings(["in": input, "out": output(e.output)]) + .numbered("e", operands),
+      schedule: schedule)
+    return true
+  }
+
+  /// A global average pool over blocked input, written in plain layout, its tail as the epilogue.
+  mutating func emitGlobalAveragePool(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
+    let v = vectorWidth
+    let node = graph.nodes[group.anchor]
+    let x = graph.shape(of: node.inputs[0])
+    guard let input = blocked[node.inputs[0]], x.count == 4,
+      let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v),
+      !e.readsTensors
+    else { return false }
+    let operands = try operandBuffers(e, group: g)
+    let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
+    let schedule = KernelSchedule(
+      .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain,
+      parallel: [.batch, .channelBlock],
+      epilogue: epilogueOps(group, anchor: group.anchor))
+    let result = kernelPlan.plainBuffer(graph, e.output)
+    try kernelPlan.addStep(
+      nest, bindings: KernelBindings(["in": input, "out": result]) + .numbered("e", operands), schedule: schedule)
+    return true
+  }
+
+  /// A conv (dense, 1×1, depthwise or grouped) as a blocked register-tiled kernel, its tail
+  /// as the epilogue; a folded channel multiply or input prologue applied as it reads.
+  mutating func emitConv(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
     let v = vectorWidth
+    let node = graph.nodes[group.anchor]
     let x = graph.shape(of: node.inputs[0]), out = graph.shape(of: node.outputs[0])
     guard let weight = graph.constant(node.inputs[1]) else { return false }
     let bias: ValueID? = node.inputs.count > 2 ? node.inputs[2] : nil

@@ -1,0 +1,70 @@
+/// Which schedule a fused group (or one stage of it) takes: a function of the group alone
+/// (``of(_:in:)``), and one schedule function per kind (``schedules``). Adding a kernel kind is
+/// one case, one line in ``of(_:in:)`` and one table entry; no dispatch order to thread it into.
+/// A schedule that does not fit (a weight computed at run time, an epilogue it cannot apply)
+/// returns false and the group runs as generic loops, stage by stage.
+enum GroupKind: String, CaseIterable, Sendable {
+  /// `[1×1 →] depthwise → 1×1` recorded by fusion (``FusedGroup/chain``): one kernel with a ring
+  /// of expanded rows, or its stages when the row bands do not split evenly.
+  case convChain = "conv chain"
+  /// A lone `x · s` (s per channel, computed at run time) that every reading conv can absorb.
+  case scaleFold = "channel multiply folded into weights"
+  /// An elementwise stage that every reading 1×1 conv can apply to its input tiles.
+  case prologueFold = "elementwise stage folded into input tiles"
+  /// Elementwise and broadcast ops only.
+  case elementwise
+  /// A channel concat, with or without an elementwise tail.
+  case concat
+  /// Other injective groups: channel shuffles, slices, splits as channel remaps.
+  case injective
+  /// Max and average pools.
+  case pool = "pool"
+  /// Global average pool.
+  case globalAveragePool = "global average pool"
+  /// 2-d convolution anchors.
+  case conv
+  /// Gemm (dense) anchors.
+  case dense
+  /// Matmul anchors.
+  case matmul
+  /// Everything else: generic loops.
+  case generic
+
+  /// The kind of `group` as `scheduler` would schedule it now (the folds read which values are
+  /// already in blocked layout).
+  static func of(_ group: FusedGroup, in scheduler: Scheduler) -> GroupKind {
+    if group.chain != nil { return .convChain }
+    if scheduler.foldableScale(group) != nil { return .scaleFold }
+    if scheduler.foldablePrologue(group) != nil { return .prologueFold }
+    if group.pattern <= .broadcast { return .elementwise }
+    let op = scheduler.graph.nodes[group.anchor].op
+    if op == "concat" { return .concat }
+    if group.pattern == .injective { return .injective }
+    return anchors[op] ?? .generic
+  }
+
+  /// The kind of a group by its anchor op, for anchors with a schedule of their own.
+  static let anchors: [String: GroupKind] = [
+    "max_pool2d": .pool, "avg_pool2d": .pool, "global_avg_pool": .globalAveragePool, "conv2d": .conv,
+    "gemm": .dense, "matmul": .matmul,
+  ]
+
+  /// A schedule function: emits the group's kernels into the scheduler's plan and returns true,
+  /// or emits nothing and returns false.
+  typealias Schedule = @Sendable (inout Scheduler, FusedGroup, GroupID) throws(GraphFuseError) -> Bool
+
+  /// The schedule of each kind (``generic`` has none: generic loops).
+  static let schedules: [GroupKind: Schedule] = [
+    .convChain: { s, group, g throws(GraphFuseError) in try s.emitChain(group.chain!, group: group, index: g) },
+    .scaleFold: { s, group, g in s.emitScaleFold(group, index: g) },
+    .prologueFold: { s, group, g in s.emitPrologueFold(group, index: g) },
+    .elementwise: { s, group, g throws(GraphFuseError) in try s.emitElementwise(group, index: g) },
+    .concat: { s, group, g throws(GraphFuseError) in try s.emitConcatGroup(group, index: g) },
+    .injective: { s, group, g throws(GraphFuseError) in try s.emitChannelRemap(group, index: g) },
+    .pool: { s, group, g throws(GraphFuseError) in try s.emitPool(group, index: g) },
+    .globalAveragePool: { s, group, g throws(GraphFuseError) in try s.emitGlobalAveragePool(group, index: g) },
+    .conv: { s, group, g throws(GraphFuseError) in try s.emitConv(group, index: g) },
+    .dense: { s, group, g throws(GraphFuseError) in try s.emitGemm(group, index: g) },
+    .matmul: { s, group, g throws(GraphFuseError) in try s.emitMatmul(group, index: g) },
+  ]
+}
