@@ -93,9 +93,13 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     public var blockedKernels: Int
     /// Every conversion, in launch order.
     public var changes: [Change]
+    /// Groups holding a conv, gemm or matmul that run it as generic loops instead of a
+    /// register-tiled kernel (``KernelPlan/offFastPath(_:plan:)``); nil when there is none.
+    public var offFastPath: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
       case changes
+      case offFastPath = "off_fast_path"
       case vectorWidth = "vector_width"
       case blockedKernels = "blocked_kernels"
     }
@@ -150,7 +154,9 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     let blocked = all.filter { s in
       s.symbol != nil && ![.toBlocked, .toPlain].contains(s.kind) && (s.inputs + [s.output]).contains(.blocked(width))
     }
-    return Layouts(vectorWidth: width, blockedKernels: blocked.count, changes: changes)
+    let slow = program.offFastPath(graph, plan: plan).map { plan.groups[$0].name }
+    return Layouts(
+      vectorWidth: width, blockedKernels: blocked.count, changes: changes, offFastPath: slow.isEmpty ? nil : slow)
   }
 
   /// Tensors (and their float32 bytes) that groups write to memory and other groups read back.
@@ -218,6 +224,13 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
           + (count == 0 ? "" : ":"))
       for c in layouts.changes.prefix(12) { lines.append("  \(c.value): \(c.from) -> \(c.to) (in \(c.group))") }
       if count > 12 { lines.append("  … \(count - 12) more (report --json lists all)") }
+      if let slow = layouts.offFastPath {
+        lines.append("")
+        lines.append(
+          "off the fast path: \(slow.count) group\(slow.count == 1 ? "" : "s") run a conv or matmul as generic loops:")
+        for name in slow.prefix(12) { lines.append("  \(name)") }
+        if slow.count > 12 { lines.append("  … \(slow.count - 12) more (report --json lists all)") }
+      }
     }
     if !batchNorm.unfolded.isEmpty {
       lines.append("")

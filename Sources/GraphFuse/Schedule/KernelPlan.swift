@@ -112,6 +112,18 @@ struct KernelPlan {
     schedules[group.index].append(done)
   }
 
+  /// Ops whose work is a contraction, meant to run on register-tiled kernels.
+  static let contractions: Set<String> = ["conv2d", "conv_transpose2d", "gemm", "matmul", "einsum"]
+
+  /// The groups of `plan` holding a contraction (``contractions``) that launch a generic loop
+  /// nest: off the fast path, typically one to two orders of magnitude slower than a tiled kernel.
+  func offFastPath(_ graph: Graph, plan: FusionPlan) -> [GroupID] {
+    plan.groups.ids.filter { g in
+      plan.groups[g].nodes.contains { Self.contractions.contains(graph.nodes[$0].op) }
+        && schedules[g.index].contains { $0.kind == .loops }
+    }
+  }
+
   /// The buffer `b` finally lives in, following views (of views), and its offset there in floats.
   func root(of b: BufferID) -> (BufferID, Int) {
     var (root, offset) = (b, 0)

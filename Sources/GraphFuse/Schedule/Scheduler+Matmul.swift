@@ -11,7 +11,7 @@ extension Scheduler {
     let alpha = Float(a.float("alpha", default: 1))
     let out = graph.shape(of: node.outputs[0])
     let aShape = graph.shape(of: node.inputs[0])
-    guard group.nodes.first == group.anchor, out.count == 2,
+    guard out.count == 2,
       let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: vectorWidth, channelAxis: 1)
     else { return false }
     // The bias C must be one value per output feature (or absent).
@@ -52,7 +52,7 @@ extension Scheduler {
     let node = graph.nodes[group.anchor]
     let aShape = graph.shape(of: node.inputs[0]), bShape = graph.shape(of: node.inputs[1])
     let out = graph.shape(of: node.outputs[0])
-    guard aShape.count >= 2, bShape.count >= 2, group.nodes.first == group.anchor,
+    guard aShape.count >= 2, bShape.count >= 2,
       let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: vectorWidth, channelAxis: out.count - 1)
     else { return false }
     let (m, k, n) = (aShape[aShape.count - 2], aShape[aShape.count - 1], bShape[bShape.count - 1])

@@ -321,7 +321,7 @@ struct Scheduler {
     let x = graph.shape(of: node.inputs[0]), out = graph.shape(of: node.outputs[0])
     guard let weight = graph.constant(node.inputs[1]) else { return false }
     let bias: ValueID? = node.inputs.count > 2 ? node.inputs[2] : nil
-    guard bias.map({ graph.constant($0) != nil }) ?? true, group.nodes.first == group.anchor else { return false }
+    guard bias.map({ graph.constant($0) != nil }) ?? true else { return false }
     let groups = node.attributes.int("group", default: 1)
     let depthwise = groups > 1 && groups == x[1] && groups == out[1]
     let grouped = groups == 1 || depthwise ? nil : GroupedConvBlocks(cin: x[1], cout: out[1], groups: groups, vector: v)
