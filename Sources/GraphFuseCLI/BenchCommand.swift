@@ -79,7 +79,7 @@ enum BenchCommand {
   }
 }
 
-/// `graphfuse lower MODEL [--group NAME] [--emit loops|c]`: the loop nest or C of fused groups.
+/// `graphfuse lower MODEL [--group G] [--emit loops|c]`: the loop nest or C of fused groups.
 enum LowerCommand {
   static func run(_ args: Arguments) throws(GraphFuseError) {
     let model = try args.model()
@@ -87,10 +87,13 @@ enum LowerCommand {
     let groups = optimized.plan.groups
     var selected = groups.ids
     if let name = args.value(.group) {
-      guard let index = groups.firstIndex(where: { $0.name == name }) else {
+      // A group is named as the report lists it: by its index or its name.
+      let index = Int(name).flatMap { groups.indices.contains($0) ? $0 : nil }
+      guard let index = index ?? groups.firstIndex(where: { $0.name == name }) else {
         let known = groups.prefix(8).map(\.name).joined(separator: ", ")
         throw GraphFuseError(
-          "no fused group named '\(name)' (groups: \(known)\(groups.count > 8 ? ", …" : ""))", file: model)
+          "no fused group named '\(name)' (an index 0..<\(groups.count) or a name: \(known)"
+            + "\(groups.count > 8 ? ", …" : ""))", file: model)
       }
       selected = [GroupID(index)]
     }
@@ -102,15 +105,19 @@ enum LowerCommand {
       print(try Lowering.modelSource(optimized.graph, plan: optimized.plan, options: options), terminator: "")
       return
     }
-    for index in selected {
-      if emit == "c" {
+    if emit == "c" {
+      for index in selected {
         print(try Lowering.cSource(optimized.graph, plan: optimized.plan, group: index, threads: threads))
-      } else {
-        let (nests, kernelFree) = try Lowering.runningKernels(
-          optimized.graph, plan: optimized.plan, group: index, options: CompileOptions(threads: threads))
-        for schedule in kernelFree { print("// \(groups[index].name): no kernel: \(schedule.kind.rawValue)") }
-        print(nests.map(\.description).joined(separator: "\n\n"))
+        print("")
       }
+      return
+    }
+    // Every selected group from one schedule of the model.
+    let lowered = try Lowering.runningKernels(
+      optimized.graph, plan: optimized.plan, groups: selected, options: CompileOptions(threads: threads))
+    for (index, (nests, kernelFree)) in zip(selected, lowered) {
+      for schedule in kernelFree { print("// \(groups[index].name): no kernel: \(schedule.kind.rawValue)") }
+      print(nests.map(\.description).joined(separator: "\n\n"))
       print("")
     }
   }

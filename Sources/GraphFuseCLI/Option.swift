@@ -129,7 +129,8 @@ extension Option {
     option.short = "o"
     return option
   }()
-  static let group = Option.text("group", "NAME", "only this fused group (default: all)")
+  static let group = Option.text(
+    "group", "G", "only this fused group: its index in the report or its name (default: all)")
   static let emit = Option.choice("emit", ["loops", "c"], default: "loops", "print loop nests or C")
 
   /// The optimizer options every optimizing command takes.
