@@ -13,6 +13,9 @@ public struct OptimizeOptions: Sendable, Equatable {
   /// After TVM's phases, fuse depthwise conv chains (`[1×1 →] depthwise → 1×1`) into one group
   /// (see ``ConvChain``); off gives TVM's partition exactly.
   public var chainConvs: Bool = true
+  /// Fold sums of parallel conv / identity branches on one input into one conv (structural
+  /// re-parameterization, ``Reparameterization``); applies only when `fold` is on.
+  public var reparameterize: Bool = true
   /// Run the graph verifier after every pass (tests turn this on).
   public var verifyEachPass: Bool = false
 
@@ -83,6 +86,8 @@ public struct PassContext: Sendable {
   public var batchNorms: [BatchNormDecision] = []
   /// The passes that ran, in order.
   public var log: [String] = []
+  /// The convs that sums of parallel branches were folded into (``Reparameterization``).
+  public var reparameterized: [String] = []
 
   /// Creates a context.
   public init(graph: Graph, options: OptimizeOptions) {

@@ -8,6 +8,7 @@ public enum Pipeline {
     foldBatchNormPass,
     simplifyBatchNormPass,
     foldChannelAffinePass,
+    reparameterizePass,
     eliminateDeadCodePass,
   ]
 
@@ -26,7 +27,9 @@ public enum Pipeline {
       }
     }
     let plan = Fusion.plan(ctx.graph, options: options)
-    return OptimizedGraph(source: graph, graph: ctx.graph, plan: plan, batchNorms: ctx.batchNorms, options: options)
+    return OptimizedGraph(
+      source: graph, graph: ctx.graph, plan: plan, batchNorms: ctx.batchNorms,
+      reparameterized: ctx.reparameterized, options: options)
   }
 }
 
@@ -40,6 +43,8 @@ public struct OptimizedGraph: Sendable {
   public var plan: FusionPlan
   /// One decision per batch norm of the source graph.
   public var batchNorms: [BatchNormDecision]
+  /// The convs that sums of parallel branches were folded into (``Reparameterization``).
+  public var reparameterized: [String] = []
   /// The options used.
   public var options: OptimizeOptions
 }

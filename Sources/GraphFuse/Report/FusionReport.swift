@@ -77,6 +77,9 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   public var groups: [Group]
   /// The layout assignment: values kept in the blocked layout and the conversions between layouts.
   public var layouts: Layouts?
+  /// The convs that sums of parallel branches were folded into (structural re-parameterization);
+  /// nil when there is none.
+  public var reparameterized: [String]? = nil
 
   /// The layouts the compiled backend gives the values (on this machine's vector width).
   public struct Layouts: Codable, Sendable {
@@ -106,7 +109,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   }
 
   enum CodingKeys: String, CodingKey {
-    case model, ops, groups, intermediates, layouts
+    case model, ops, groups, intermediates, layouts, reparameterized
     case sourceOps = "source_ops"
     case batchNorm = "batch_norm"
   }
@@ -117,6 +120,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     self.model = model
     sourceOps = optimized.source.nodes.count
     ops = graph.nodes.count
+    reparameterized = optimized.reparameterized.isEmpty ? nil : optimized.reparameterized
     let decisions = optimized.batchNorms
     batchNorm = BatchNorms(
       total: decisions.count, folded: decisions.filter { $0.foldedInto != nil }.count,
@@ -186,6 +190,10 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       "\(model): \(sourceOps) ops → \(ops) after folding → \(groups.count) fused group"
         + (groups.count == 1 ? "" : "s"))
     lines.append("batch norms: \(batchNorm.folded) of \(batchNorm.total) folded")
+    if let reparameterized {
+      let n = reparameterized.count
+      lines.append("re-parameterized: \(n) sum\(n == 1 ? "" : "s") of parallel branches, each folded into one conv")
+    }
     let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
     let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes
     lines.append(

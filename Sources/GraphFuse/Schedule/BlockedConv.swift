@@ -96,44 +96,22 @@ struct BlockedConv {
       + [buffer("out", n * outBlocks * v * oh * ow, output: true)]
   }
 
+  /// The register tile of `pixels` output pixels × `nv` channel vectors (``RegisterTile``).
+  func registerTile(_ pixels: Int) -> RegisterTile { RegisterTile(pixels: pixels, vectors: nv, vector: v) }
+
   /// Accumulators `acc<j>_<t>` initialized to the bias of their channel vector.
-  func accumulators(_ pixels: Int) -> [Stmt] {
-    (0..<nv).flatMap { j in
-      (0..<pixels).map { t in
-        Stmt.declareVector("acc\(j)_\(t)", .vload("bias", (Self.v("og") * nv + .constant(j)) * v))
-      }
-    }
-  }
+  func accumulators(_ pixels: Int) -> [Stmt] { registerTile(pixels).accumulators(bias: "bias") }
 
   /// The FMAs of input channel `i` of a weight block at `wp`: `nv` weight vectors, one broadcast
   /// input per pixel (`x<t>`, loaded from `pixel(t)`), `nv × T` accumulators.
   func broadcastFMA(_ pixels: Int, extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
-    var body: [Stmt] = (0..<nv).map { j in
-      .declareVector("w\(j)", .vload("wp", (Self.v("i") * nv + .constant(j)) * v))
-    }
-    for t in 0..<pixels {
-      body.append(.declare("x\(t)", pixel(t)))
-      for j in 0..<nv {
-        body.append(.accumulate("acc\(j)_\(t)", .sum, .binary(.mul, .local("w\(j)"), .local("x\(t)"))))
-      }
-    }
-    return .loop(variable: "i", extent: extent, kind: .serial, body: body)
+    registerTile(pixels).fma(extent: extent, pixel: pixel)
   }
 
   /// The end of a register tile: the epilogue applied in registers, padding lanes zeroed, one
   /// store per accumulator vector at `offset(cb, t)`.
   func stores(_ pixels: Int, offset: (IndexExpr, Int) -> IndexExpr) -> [Stmt] {
-    var body: [Stmt] = []
-    for j in 0..<nv {
-      let cb = Self.v("og") * nv + .constant(j)
-      for t in 0..<pixels {
-        let r = "r\(j)_\(t)", at = offset(cb, t)
-        body.append(.declareVector(r, epilogue.vector(acc: .local("acc\(j)_\(t)"), offset: at, channelBlock: cb)))
-        body += BlockedKernels.padLanes(r, channels: cout, vector: v, block: cb)
-        body.append(.vstore("out", at, .local(r)))
-      }
-    }
-    return body
+    registerTile(pixels).stores(epilogue, channels: cout, target: "out", offset: offset)
   }
 
   /// One register tile of `pixels` output pixels of row `oy` from column `ox`; `checked` tiles

@@ -92,36 +92,18 @@ struct ConvChainKernel {
     targetOffset: (IndexExpr, Int) -> IndexExpr
   ) -> [Stmt] {
     let v = Self.v
-    var body: [Stmt] = (0..<nv).flatMap { j in
-      (0..<pixels).map { t in Stmt.declareVector("acc\(j)_\(t)", .vload(bias, (v("og") * nv + .constant(j)) * self.v)) }
-    }
-    var fma: [Stmt] = (0..<nv).map { j in .declareVector("w\(j)", .vload("wp", (v("i") * nv + .constant(j)) * self.v)) }
-    for t in 0..<pixels {
-      fma.append(.declare("x\(t)", .load("px", v("i") + .constant(t * self.v))))
-      for j in 0..<nv {
-        fma.append(.accumulate("acc\(j)_\(t)", .sum, .binary(.mul, .local("w\(j)"), .local("x\(t)"))))
-      }
-    }
+    let tile = RegisterTile(pixels: pixels, vectors: nv, vector: self.v)
+    var body = tile.accumulators(bias: bias)
     body.append(
       .loop(
         variable: "ib", extent: blocks, kind: .serial,
         body: [
           .pointer("px", base: source, sourceBase + v("ib") * sourceStride + v("ox") * self.v, checked: []),
           .pointer("wp", base: weights, (v("og") * blocks + v("ib")) * (self.v * nv * self.v), checked: []),
-          .loop(variable: "i", extent: self.v, kind: .serial, body: fma),
+          tile.fma(extent: self.v) { t in .load("px", v("i") + .constant(t * self.v)) },
         ]))
-    for j in 0..<nv {
-      let cb = v("og") * nv + .constant(j)
-      for t in 0..<pixels {
-        let r = "r\(j)_\(t)", at = targetOffset(cb, t)
-        body.append(
-          .declareVector(
-            r, epilogue.vector(acc: .local("acc\(j)_\(t)"), offset: at, channelBlock: cb, prefix: prefix)))
-        body += BlockedKernels.padLanes(r, channels: channels, vector: self.v, block: cb)
-        body.append(.vstore(target, at, .local(r)))
-      }
-    }
     return body
+      + tile.stores(epilogue, prefix: prefix, channels: channels, target: target, offset: targetOffset)
   }
 
   /// The depthwise tile: `pixels` accumulators of channel block `cb` for output row `oy` from

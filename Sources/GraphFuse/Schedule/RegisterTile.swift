@@ -1,0 +1,60 @@
+/// The register tile every blocked conv kernel builds its inner loops from (``BlockedConv``,
+/// its prologue form, and the 1×1 stages of ``ConvChainKernel``): `vectors` output-channel
+/// vectors × `pixels` output pixels of accumulators `acc<j>_<t>`, one weight vector `w<j>` and
+/// one broadcast input `x<t>` per step, the epilogue applied in registers before one store per
+/// accumulator. Output channel vector `j` of the tile is block `og·vectors + j`.
+struct RegisterTile {
+  /// Output pixels.
+  var pixels: Int
+  /// Output-channel vectors.
+  var vectors: Int
+  /// Floats per vector.
+  var vector: Int
+
+  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+
+  /// The channel block of accumulator vector `j`.
+  private func block(_ j: Int) -> IndexExpr { Self.v("og") * vectors + .constant(j) }
+
+  /// Accumulators initialized to their channel vector of the `bias` buffer.
+  func accumulators(bias: String) -> [Stmt] {
+    (0..<vectors).flatMap { j in
+      (0..<pixels).map { t in Stmt.declareVector("acc\(j)_\(t)", .vload(bias, block(j) * vector)) }
+    }
+  }
+
+  /// The FMAs over `extent` input channels `i` of the weight block at `wp`: per channel, the
+  /// tile's weight vectors and one broadcast input per pixel (`pixel(t)`), `vectors × pixels` FMAs.
+  func fma(extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
+    var body: [Stmt] = (0..<vectors).map { j in
+      .declareVector("w\(j)", .vload("wp", (Self.v("i") * vectors + .constant(j)) * vector))
+    }
+    for t in 0..<pixels {
+      body.append(.declare("x\(t)", pixel(t)))
+      for j in 0..<vectors {
+        body.append(.accumulate("acc\(j)_\(t)", .sum, .binary(.mul, .local("w\(j)"), .local("x\(t)"))))
+      }
+    }
+    return .loop(variable: "i", extent: extent, kind: .serial, body: body)
+  }
+
+  /// The end of the tile: `epilogue` (operands `prefix0…`) applied in registers, the lanes past
+  /// `channels` zeroed, one store per accumulator vector to `target` at `offset(block, t)`.
+  func stores(
+    _ epilogue: Epilogue, prefix: String = "e", channels: Int, target: String,
+    offset: (IndexExpr, Int) -> IndexExpr
+  ) -> [Stmt] {
+    var body: [Stmt] = []
+    for j in 0..<vectors {
+      let cb = block(j)
+      for t in 0..<pixels {
+        let r = "r\(j)_\(t)", at = offset(cb, t)
+        body.append(
+          .declareVector(r, epilogue.vector(acc: .local("acc\(j)_\(t)"), offset: at, channelBlock: cb, prefix: prefix)))
+        body += BlockedKernels.padLanes(r, channels: channels, vector: vector, block: cb)
+        body.append(.vstore(target, at, .local(r)))
+      }
+    }
+    return body
+  }
+}
