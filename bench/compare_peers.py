@@ -20,8 +20,11 @@ random input is used. Every engine's output is checked against MODEL.output.bin 
 (else against ONNX Runtime with all optimizations), and the script exits 1 when one differs by
 more than --max-error (default 1e-4, relative to the reference output's largest magnitude).
 
+With --openvino, OpenVINO runs too (CPU device, INFERENCE_PRECISION_HINT f32, the latency hint,
+INFERENCE_NUM_THREADS the same threads), in a worker of its own like the others.
+
 Absolute times drift between machines and runs; read the ratios. Optional: not part of the
-Swift build or tests; needs onnxruntime and numpy.
+Swift build or tests; needs onnxruntime and numpy (and openvino for --openvino).
 """
 
 import argparse
@@ -89,6 +92,22 @@ def ort_engine(model, x, threads, optimize):
     return (lambda: session.run(None, feeds)), session.run(None, feeds)[0]
 
 
+def openvino_engine(model, x, threads):
+    """(run function, output) of an OpenVINO CPU compiled model: f32 precision, latency hint,
+    `threads` inference threads."""
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(model, "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
+    request = compiled.create_infer_request()
+
+    def run():
+        request.infer({0: x})
+        return request.get_output_tensor(0).data
+
+    return run, np.array(run())
+
+
 class GraphFuseLibrary:
     """A model compiled by `graphfuse compile`, run in this process through its C API."""
 
@@ -140,6 +159,9 @@ def make_engine(key, model, x, threads, graphfuse, workdir):
     if key in ("ort_all", "ort_none"):
         run, _ = ort_engine(model, x, threads, key == "ort_all")
         return run, lambda: None
+    if key == "openvino":
+        run, _ = openvino_engine(model, x, threads)
+        return run, lambda: None
     flags = ["--no-fold", "--no-fuse"] if key == "gf_unfused" else []
     library = GraphFuseLibrary(graphfuse, model, x, threads, flags, workdir)
     return library.run, library.close
@@ -178,7 +200,8 @@ def measure(model, threads, args, workdir):
     x, source, golden = load_input(model, probe.get_inputs()[0].shape)
     del probe
     row = {"model": os.path.basename(model), "threads": threads, "input": source}
-    keys = ["ort_all", "ort_none", "gf_fused"] + (["gf_unfused"] if args.unfused else [])
+    keys = ["ort_all", "ort_none"] + (["openvino"] if args.openvino else []) + ["gf_fused"]
+    keys += ["gf_unfused"] if args.unfused else []
     context = multiprocessing.get_context("spawn")
     workers, outputs = {}, {}
     for key in keys:
@@ -223,11 +246,14 @@ def print_table(rows, threads, args):
     """The markdown table of one thread count, with the geomean of every ratio."""
     head = "| model | ORT all ms | ORT none ms | GraphFuse fused ms | fused ÷ ORT all | fused ÷ ORT none |"
     rule = "|---|---:|---:|---:|---:|---:|"
+    if args.openvino:
+        head += " OpenVINO ms | fused ÷ OpenVINO |"
+        rule += "---:|---:|"
     if args.unfused:
         head += " unfused ms | unfused ÷ fused |"
         rule += "---:|---:|"
     print(f"\n{threads} thread{'s' if threads > 1 else ''}:\n\n{head} max rel err |\n{rule}---:|")
-    ratios = {"all": [], "none": [], "fusion": []}
+    ratios = {"all": [], "none": [], "fusion": [], "openvino": []}
     for row in rows:
         fused = row.get("gf_fused", {}).get("median_ms")
         base, none = row["ort_all"]["median_ms"], row["ort_none"]["median_ms"]
@@ -238,6 +264,13 @@ def print_table(rows, threads, args):
             cells += [f"{fused:.2f}", f"{fused / base:.2f}", f"{fused / none:.2f}"]
             ratios["all"].append(fused / base)
             ratios["none"].append(fused / none)
+        if args.openvino:
+            openvino = row.get("openvino", {}).get("median_ms")
+            if openvino is None or fused is None:
+                cells += ["skipped: " + row.get("openvino", {}).get("skipped", "?") if openvino is None else "", ""]
+            else:
+                cells += [f"{openvino:.2f}", f"{fused / openvino:.2f}"]
+                ratios["openvino"].append(fused / openvino)
         if args.unfused:
             unfused = row.get("gf_unfused", {}).get("median_ms")
             if unfused is None or fused is None:
@@ -249,6 +282,8 @@ def print_table(rows, threads, args):
         cells.append(f"{max(errors):.1e}")
         print(f"| {row['model']} | " + " | ".join(cells) + " |")
     tail = f"| geomean | | | | {geomean(ratios['all']):.2f} | {geomean(ratios['none']):.2f} |"
+    if args.openvino:
+        tail += f" | {geomean(ratios['openvino']):.2f} |"
     if args.unfused:
         tail += f" | {geomean(ratios['fusion']):.2f} |"
     print(tail + " |")
@@ -267,6 +302,8 @@ def main():
     parser.add_argument("--settle", type=float, default=0.2,
                         help="seconds of quiet before each engine's turn (default 0.2)")
     parser.add_argument("--unfused", action="store_true", help="also time GraphFuse unfused (--no-fold --no-fuse)")
+    parser.add_argument("--openvino", action="store_true",
+                        help="also time OpenVINO (CPU, f32 precision hint, latency hint, the same threads)")
     parser.add_argument("--json", metavar="FILE", help="also write all rows as JSON")
     args = parser.parse_args()
     try:

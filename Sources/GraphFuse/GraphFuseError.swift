@@ -24,24 +24,28 @@ public struct GraphFuseError: Error, Sendable, CustomStringConvertible, Equatabl
     return copy
   }
 
-  /// Names (file, node, op, and each `'quoted'` name in the message) longer than this are cut.
-  public static let maxNameLength = 80
-  /// Messages longer than this are cut (a compiler's whole report never lands in one).
-  public static let maxMessageLength = 400
+  /// Names (node, op, and each `'quoted'` name in the message) longer than this are
+  /// shortened in the middle: exported node names differ in their tails (`…/conv.0.2/Clip`).
+  public static let maxNameLength = 48
+  /// A file path longer than this is shortened in the middle.
+  public static let maxFileLength = 72
+  /// The longest line an error prints: names first, the message cut to what is left.
+  public static let maxLineLength = 240
 
-  /// One line: `file: node 'name' (op): message`; control and other invisible characters are
-  /// escaped (`\n`, `\u{1B}`), long names and messages cut with `…`.
+  /// One line of at most ``maxLineLength`` characters: `file: node 'name' (op): message`;
+  /// control and other invisible characters are escaped (`\n`, `\u{1B}`), long names shortened
+  /// in the middle, a long message cut at its end with `…`.
   public var description: String {
     var parts: [String] = []
-    if let file { parts.append(Self.name(file)) }
+    if let file { parts.append(Self.middleCut(Self.escaped(file), to: Self.maxFileLength)) }
     switch (node.map(Self.name), op.map(Self.name)) {
     case let (node?, op?): parts.append("node '\(node)' (\(op))")
     case let (node?, nil): parts.append("node '\(node)'")
     case let (nil, op?): parts.append("op \(op)")
     case (nil, nil): break
     }
-    parts.append(Self.cut(Self.shortenQuoted(Self.escaped(message)), to: Self.maxMessageLength))
-    return parts.joined(separator: ": ")
+    let prefix = parts.map { $0 + ": " }.joined()
+    return prefix + Self.cut(Self.shortenQuoted(Self.escaped(message)), to: Self.maxLineLength - prefix.count)
   }
 
   /// `text` with every character that is not visible on one line escaped.
@@ -63,20 +67,27 @@ public struct GraphFuseError: Error, Sendable, CustomStringConvertible, Equatabl
     return out
   }
 
-  /// A name escaped and cut to ``maxNameLength``.
-  static func name(_ text: String) -> String { cut(escaped(text), to: maxNameLength) }
+  /// A name escaped and shortened in the middle to ``maxNameLength``.
+  static func name(_ text: String) -> String { middleCut(escaped(text), to: maxNameLength) }
 
   /// `text` cut to `limit` characters, ending in `…` when cut.
   static func cut(_ text: String, to limit: Int) -> String {
-    text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    text.count <= limit ? text : String(text.prefix(max(0, limit - 1))) + "…"
   }
 
-  /// Each `'quoted'` run longer than ``maxNameLength`` cut to that length.
+  /// `text` shortened to `limit` characters by replacing its middle with `…`.
+  static func middleCut(_ text: String, to limit: Int) -> String {
+    guard text.count > limit else { return text }
+    let head = (limit - 1) / 2
+    return String(text.prefix(head)) + "…" + String(text.suffix(limit - 1 - head))
+  }
+
+  /// Each `'quoted'` run longer than ``maxNameLength`` shortened in the middle to that length.
   static func shortenQuoted(_ text: String) -> String {
     let pieces = text.split(separator: "'", omittingEmptySubsequences: false)
     guard pieces.count >= 3 else { return text }
     return pieces.enumerated().map { k, piece in
-      k % 2 == 1 && k < pieces.count - 1 ? cut(String(piece), to: maxNameLength) : String(piece)
+      k % 2 == 1 && k < pieces.count - 1 ? middleCut(String(piece), to: maxNameLength) : String(piece)
     }.joined(separator: "'")
   }
 }

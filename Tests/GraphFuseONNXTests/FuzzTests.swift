@@ -123,7 +123,7 @@ struct MutantBackendTests {
         let text = error.description
         #expect(!text.isEmpty && !text.contains("\n") && !text.contains("\r"), "\(name) mutant \(k): \(text)")
         #expect(
-          text.count <= 3 * GraphFuseError.maxNameLength + GraphFuseError.maxMessageLength + 20, "\(name) mutant \(k)")
+          text.count <= GraphFuseError.maxLineLength, "\(name) mutant \(k): \(text.count)")
         #expect(text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F }, "\(name) mutant \(k): \(text)")
       }
     }

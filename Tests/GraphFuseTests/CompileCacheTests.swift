@@ -123,7 +123,13 @@ import Testing
     #expect(outcome == .exited(0), "\(output)")
   }
 
-  enum Damage: String, CaseIterable { case truncated, flipped, emptied }
+  enum Damage: String, CaseIterable {
+    case truncated, flipped, emptied
+    /// The library, its checksums, its source or the lock replaced by a directory with a file in it.
+    case libraryDirectory, checksumDirectory, sourceDirectory, lockDirectory
+    /// The library replaced by a link to nothing.
+    case danglingLink
+  }
 
   @Test(arguments: Damage.allCases)
   func aDamagedLibraryIsCompiledAgain(damage: Damage) throws {
@@ -133,13 +139,32 @@ import Testing
     let first = try CompiledModel.compile(g, plan: plan, options: options)
     let path = first.library.path
     var bytes = try #require(FileManager.default.contents(atPath: path))
+    let stem = String(path.dropLast(3))
+    func directory(_ at: String) throws {
+      try? FileManager.default.removeItem(atPath: at)
+      try FileManager.default.createDirectory(atPath: at + "/inside", withIntermediateDirectories: true)
+      try Data("x".utf8).write(to: URL(fileURLWithPath: at + "/inside/file"))
+    }
     switch damage {
     case .truncated: bytes = bytes.prefix(bytes.count / 2)
     case .flipped: for i in stride(from: 100, to: bytes.count, by: 997) { bytes[i] ^= 0x5a }
     case .emptied: bytes = Data()
+    case .libraryDirectory: try directory(path)
+    case .checksumDirectory: try directory(stem + ".sum")
+    case .sourceDirectory:
+      try directory(stem + ".c")
+      try directory(path)
+    case .lockDirectory:
+      try directory(stem + ".lock")
+      try directory(path)
+    case .danglingLink:
+      try FileManager.default.removeItem(atPath: path)
+      try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: stem + ".missing")
     }
     // Replaced, not written in place: the first model still has the library mapped.
-    try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
+    if [.truncated, .flipped, .emptied].contains(damage) {
+      try bytes.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
     #expect(!CacheEntry.verified(String(path.dropLast(3))))
     let second = try CompiledModel.compile(g, plan: plan, options: options)
     #expect(!second.cacheHit, "a damaged library is not a cache hit")

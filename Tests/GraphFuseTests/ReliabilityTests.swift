@@ -142,10 +142,24 @@ import Testing
       "input '\(long)' is missing; " + String(repeating: "clang says ", count: 200), node: long, file: long)
     let text = e.description
     #expect(!text.contains(long))
-    #expect(text.contains("node '" + String(repeating: "n", count: 79) + "…'"))
-    #expect(text.contains("input '" + String(repeating: "n", count: 79) + "…' is missing"))
-    #expect(text.count < 80 * 2 + GraphFuseError.maxMessageLength + 20, "\(text.count)")
+    let short = String(repeating: "n", count: 23) + "…" + String(repeating: "n", count: 24)
+    #expect(text.contains("node '\(short)'"))
+    #expect(text.contains("input '\(short)' is missing"))
+    #expect(text.count <= GraphFuseError.maxLineLength, "\(text.count)")
+    #expect(text.hasSuffix("…"))
     #expect(!text.contains("\n"))
+  }
+
+  @Test func longNodeNamesKeepTheirTails() {
+    // Exporters' names differ at the end; the middle goes.
+    let node = "/features/features.16/conv/conv.0/conv.0.0/Conv" + String(repeating: "/block", count: 40) + "/Clip_17"
+    let e = GraphFuseError(
+      "input 2 has shape [1, 2, 3] but the op needs " + String(repeating: "a long explanation ", count: 5),
+      node: node, op: "Clip", file: "/home/someone/models/" + String(repeating: "x", count: 200) + ".onnx")
+    let text = e.description
+    #expect(text.count <= GraphFuseError.maxLineLength, "\(text.count): \(text)")
+    #expect(text.contains("/block/Clip_17' (Clip): input 2 has shape [1, 2, 3]"))
+    #expect(text.hasPrefix("/home/someone/models/xxx"))
   }
 
   @Test func ordinaryErrorsAreUnchanged() {

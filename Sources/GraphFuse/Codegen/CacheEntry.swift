@@ -63,8 +63,27 @@ enum CacheEntry {
     try write(sums, to: stem + ".sum", temporary: stem + ".sum.\(getpid())")
   }
 
+  /// Removes whatever stands at `stem.so`, `stem.sum` or `stem.c` and is not a regular file (a
+  /// directory, a link, dangling or not): a compile replaces them, and a rename cannot replace a
+  /// directory. Throws one line when one cannot be removed.
+  static func removeNonFiles(_ stem: String) throws(GraphFuseError) {
+    for path in [stem + ".so", stem + ".sum", stem + ".c"] { try removeIfNotAFile(path) }
+  }
+
+  /// Removes `path` when something other than a regular file is there.
+  static func removeIfNotAFile(_ path: String) throws(GraphFuseError) {
+    var info = stat()
+    guard lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG else { return }
+    do { try FileManager.default.removeItem(atPath: path) } catch {
+      throw GraphFuseError(
+        "the cache entry \(path) is not a file and cannot be removed (\(error.localizedDescription)); "
+          + "remove it or set GRAPHFUSE_CACHE_DIR", op: "compile")
+    }
+  }
+
   /// Takes the exclusive lock at `path` (created if missing), waiting for other processes.
   static func lock(_ path: String) throws(GraphFuseError) -> Int32 {
+    try removeIfNotAFile(path)
     let fd = open(path, O_RDWR | O_CREAT, 0o644)
     guard fd >= 0 else {
       throw GraphFuseError("cannot open the cache lock \(path): \(String(cString: strerror(errno)))", op: "compile")

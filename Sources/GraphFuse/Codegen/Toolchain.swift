@@ -120,6 +120,8 @@ struct Toolchain: Sendable {
       FileHandle.standardError.write(
         Data("graphfuse: cached library \(path) failed its checksum; compiling it again\n".utf8))
     }
+    // A directory or a link where a file of the entry belongs would make every rename fail.
+    try CacheEntry.removeNonFiles(stem)
     try compile(source, stem: stem)
     return (path, false)
   }
@@ -173,8 +175,12 @@ struct Toolchain: Sendable {
       }
       let text = String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).prefix(4096), as: UTF8.self)
       let first = text.split(separator: "\n").first { $0.contains("error") } ?? text.split(separator: "\n").first ?? ""
-      let detail = first.isEmpty ? "" : ": \(first.prefix(160))"
-      throw GraphFuseError("the C compiler \(what)\(detail); its output is in \(log)", op: "compile")
+      // The log's path first, then the compiler's first error (`line L:C: error: …`, the source
+      // being the log's neighbour): a line cut to fit the error's length loses only its end.
+      let source = String(log.dropLast(4)) + ".c:"
+      let line = first.replacingOccurrences(of: source, with: "line ")
+      let detail = line.isEmpty ? "" : ": \(line.prefix(160))"
+      throw GraphFuseError("the C compiler \(what) (output in \(log))\(detail)", op: "compile")
     }
   }
 }
