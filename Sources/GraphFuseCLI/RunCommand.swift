@@ -13,7 +13,8 @@ enum RunCommand {
     let paths = inputPath.split(separator: ",").map(String.init)
     guard paths.count == graph.inputs.count else {
       throw GraphFuseError(
-        "the model has \(graph.inputs.count) inputs; give --input with \(graph.inputs.count) comma-separated files")
+        "the model has \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s"); give --input with "
+          + (graph.inputs.count == 1 ? "one file" : "\(graph.inputs.count) comma-separated files"))
     }
     var inputs: [Tensor] = []
     for (k, (path, id)) in zip(paths, graph.inputs).enumerated() {

@@ -44,7 +44,11 @@ public enum ONNXImporter {
       omittingEmptySubsequences: false, whereSeparator: { $0 == "x" || $0 == "," || $0 == "X" })
     var shape: [Int] = []
     for d in dims {
-      guard let v = Int(d), v > 0, v <= 1 << 31 else { throw GraphFuseError(usage) }
+      guard let v = Int(d) else { throw GraphFuseError(usage) }
+      guard v > 0, v <= 1 << 31 else {
+        throw GraphFuseError(
+          "a dimension must be between 1 and 2^31, got \(v) in '\(text)' (a size-0 tensor holds nothing to run)")
+      }
       shape.append(v)
     }
     guard !name.isEmpty, !shape.isEmpty else { throw GraphFuseError(usage) }

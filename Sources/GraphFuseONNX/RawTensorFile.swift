@@ -19,9 +19,10 @@ public enum RawTensorFile {
       throw GraphFuseError("shape \(shape) is not a valid tensor shape", file: name)
     }
     guard bytes.count == count * 4 else {
+      let held =
+        bytes.count % 4 == 0 ? "\(bytes.count) bytes (\(bytes.count / 4) float32 values)" : "\(bytes.count) bytes"
       throw GraphFuseError(
-        "holds \(bytes.count) bytes, but shape \(shape) needs \(count * 4) bytes (\(count) float32 values)"
-          + (bytes.count % 4 == 0 ? " — \(bytes.count / 4) values" : ""), file: name)
+        "holds \(held), but shape \(shape) needs \(count * 4) bytes (\(count) float32 values)", file: name)
     }
     var values = [Float](repeating: 0, count: count)
     values.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }

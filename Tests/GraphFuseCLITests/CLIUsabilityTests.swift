@@ -33,6 +33,29 @@ import Testing
     #expect(tool.contains("GRAPHFUSE_CACHE_DIR"))
   }
 
+  @Test func messagesSayWhatIsWrongInPlainWords() throws {
+    let small = try CLITests.temporaryFile("small.bin", [0, 0, 0, 0, 0, 0, 0, 0])
+    let size = try cli.run(["run", "zoo:tiny", "--input", small])
+    #expect(size.status == 1)
+    #expect(size.stderr.contains("holds 8 bytes (2 float32 values), but shape [1, 3, 32, 32] needs 12288 bytes"))
+    #expect(!size.stderr.contains("—"), "\(size.stderr)")
+    let two = try cli.run(["run", "zoo:tiny", "--input", "\(small),\(small)"])
+    #expect(two.stderr.contains("the model has 1 input; give --input with one file"), "\(two.stderr)")
+    let zero = try cli.run(["report", "zoo:tiny", "--shape", "x=0x3x32x32"])
+    #expect(zero.status == 1)
+    #expect(zero.stderr.contains("a dimension must be between 1 and 2^31, got 0"), "\(zero.stderr)")
+  }
+
+  @Test func lowerPrintsTheBoundBufferSizes() throws {
+    // By index as the report lists it; every parameter with the size of its buffer, weights too.
+    let result = try cli.run(["lower", "zoo:tiny", "--group", "0"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("// in  wt: float["))
+    #expect(!result.stdout.contains("float[0]"), "\(result.stdout.prefix(600))")
+    let byName = try cli.run(["lower", "zoo:tiny", "--group", "nonexistent"])
+    #expect(byName.status == 1 && byName.stderr.contains("an index 0..<"))
+  }
+
   @Test func versionPrints() throws {
     let result = try cli.run(["--version"])
     #expect(result.status == 0)

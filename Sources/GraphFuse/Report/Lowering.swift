@@ -56,6 +56,11 @@ public enum Lowering {
       var seen = Set<String>()
       for step in stepsOf[group.index] where seen.insert(step.symbol).inserted {
         guard var nest = nestOf[step.symbol] else { continue }
+        // Each parameter with the size of the buffer this launch binds to it (a blocked kernel
+        // declares sizes it does not index by, such as its packed weights, as 0).
+        for (k, b) in step.buffers.enumerated() where nest.buffers.indices.contains(k) {
+          nest.buffers[k].count = kernels.buffers[b].count
+        }
         let schedule = kernels.schedules[group.index].first { $0.symbol == step.symbol }
         nest.name = "\(plan.groups[group].name) as \(step.symbol)\n// schedule: \(schedule?.description ?? "")"
         nests.append(nest)
