@@ -78,6 +78,29 @@ struct CompiledMatmulTests {
     #expect(try Self.kinds(build).contains(.matmul), "\(name)")
   }
 
+  /// Attention scores plus a bias broadcast over the leading axes (Swin's relative position bias
+  /// `[heads, N, N]` on `[windows, heads, N, N]`, constant or computed, with and without a
+  /// second, full-shape mask): the bias is read at the output offset modulo its size, and the
+  /// group runs on the tiled matmul, not generic loops.
+  @Test(arguments: 0..<6) func scoresWithABiasBroadcastOverLeadingAxes(_ seed: Int) throws {
+    var r = MatmulRandom(state: UInt64(seed) &+ 701)
+    let (windows, heads, n, d) = (r.next(1...5), r.next(1...3), r.next(3...50), r.next(4...20))
+    let runTimeBias = seed % 2 == 1, mask = seed % 3 == 2
+    let bias = seed % 3 == 1 ? [1, heads, n, n] : [heads, n, n]
+    let name = "scores [\(windows),\(heads),\(n),\(d)] + bias \(bias)\(runTimeBias ? " (input)" : "")"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let q = b.input("q", shape: [windows, heads, n, d]), k = b.input("k", shape: [windows, heads, d, n])
+      let bv = runTimeBias ? b.input("bias", shape: bias) : CT.weight(b, bias, seed: 51)
+      var y = try b.add(try b.apply("matmul", [q, k])[0], bv)
+      if mask { y = try b.add(y, b.input("mask", shape: [windows, heads, n, n])) }
+      b.output(y)
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false)
+    try CT.check(CompiledCase(name + " fused", partition: Self.oneGroup, build: build))
+    let kinds = try Self.kinds(build)
+    #expect(kinds.contains(.matmul) && !kinds.contains(.loops), "\(name): \(kinds)")
+  }
+
   struct GemmCase: Sendable, CustomStringConvertible {
     let m: Int, k: Int, n: Int
     let transA: Bool, transB: Bool, constantB: Bool

@@ -14,6 +14,10 @@ struct Epilogue {
     /// One value per channel computed at run time (`[1, C, 1, 1]`, e.g. a squeeze-excitation
     /// scale), read from its blocked buffer, where channel c sits at float c: one vector load.
     case channelTensor(ValueID)
+    /// A row-major tensor of the output's trailing shape, broadcast over the leading axes (an
+    /// attention bias `[heads, N, N]` added to scores `[windows, heads, N, N]`): `count` floats
+    /// read at the output offset modulo `count`, one unaligned vector load. Matmul epilogues only.
+    case suffix(ValueID, count: Int)
   }
 
   /// The math over `.local("acc")` (the anchor's vector) and `.load("eK", _)` (operand K).
@@ -67,6 +71,10 @@ struct Epilogue {
           graph.constant(input) != nil
         {
           operand = .channel(input, channels: shape[channelAxis])
+        } else if channelAxis == rank - 1, rank >= 3, let lead = aligned.firstIndex(where: { $0 != 1 }), lead > 0,
+          Array(aligned[lead...]) == Array(shape[lead...])
+        {
+          operand = .suffix(input, count: shape[lead...].reduce(1, *))
         } else if channelAxis == 1, rank == 4, aligned[1] == shape[1], graph.shape(of: input).count == 4,
           aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })
         {
@@ -101,6 +109,7 @@ struct Epilogue {
       case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       case .full: return unaligned ? .vloadUnaligned("\(prefix)\(k)", offset) : .vload("\(prefix)\(k)", offset)
+      case .suffix(_, let count): return .vloadUnaligned("\(prefix)\(k)", offset % count)
       }
     }
     return substitute(acc: acc, operand: operand)
@@ -114,6 +123,7 @@ struct Epilogue {
       case .channel, .channelTensor: return .load("\(prefix)\(k)", channel)
       case .scalar: return .load("\(prefix)\(k)", .constant(0))
       case .full: return .load("\(prefix)\(k)", offset)
+      case .suffix(_, let count): return .load("\(prefix)\(k)", offset % count)
       }
     }
   }
@@ -123,7 +133,7 @@ struct Epilogue {
   func prologue(input: ValueExpr, channelBlock: IndexExpr, prefix: String) -> ValueExpr {
     substitute(acc: input) { k in
       switch operands[k] {
-      case .full: return input
+      case .full, .suffix: return input
       case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       }
@@ -145,10 +155,15 @@ struct Epilogue {
   }
 
   /// True when some operand is a full tensor read from memory (not a per-channel or scalar value).
-  var readsTensors: Bool { operands.contains { if case .full = $0 { return true } else { return false } } }
+  var readsTensors: Bool { operands.contains { !$0.isPerChannelOrScalar } }
 }
 
 extension Epilogue.Operand {
   /// Per channel or a scalar: not a tensor of the output's shape.
-  var isPerChannelOrScalar: Bool { if case .full = self { return false } else { return true } }
+  var isPerChannelOrScalar: Bool {
+    switch self {
+    case .full, .suffix: return false
+    case .channel, .scalar, .channelTensor: return true
+    }
+  }
 }

@@ -27,7 +27,8 @@ extension Scheduler {
       if case .full(let x) = operand { return x } else { return nil }
     }
     let y = e.output
-    guard full.count == 1, let x = full.first, blocked[x] != nil, graph.shape(of: x).count == 4,
+    guard full.count == 1, let x = full.first, e.operands.filter({ !$0.isPerChannelOrScalar }).count == 1,
+      blocked[x] != nil, graph.shape(of: x).count == 4,
       !graph.outputs.contains(y), !consumers[y.index].isEmpty
     else { return nil }
     for c in consumers[y.index] {
