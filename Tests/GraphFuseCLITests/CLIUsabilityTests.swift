@@ -56,6 +56,28 @@ import Testing
     #expect(byName.status == 1 && byName.stderr.contains("an index 0..<"))
   }
 
+  /// Under a lowered address-space limit (`ulimit -v`, RLIMIT_AS) a model that would not fit is
+  /// refused with one line naming the need and the limit, before anything large is allocated:
+  /// not killed, not trapped in the allocator.
+  @Test func anAddressSpaceLimitIsPartOfTheMemoryBudget() throws {
+    #if os(Linux)
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/bin/sh")
+      let command = "ulimit -v 2000000 && exec \"$0\" bench zoo:resnet18 --batch 256 --runs 1"
+      process.arguments = ["-c", command, CLITests.executable.path]
+      let err = Pipe()
+      process.standardError = err
+      process.standardOutput = Pipe()
+      try process.run()
+      let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      #expect(process.terminationReason == .exit && process.terminationStatus == 1, "\(stderr)")
+      let last = stderr.split(separator: "\n").last.map(String.init) ?? ""
+      #expect(last.contains("more than the") && last.contains("RLIMIT_AS"), "\(stderr)")
+      #expect(last.count <= 240)
+    #endif
+  }
+
   @Test func versionPrints() throws {
     let result = try cli.run(["--version"])
     #expect(result.status == 0)

@@ -79,7 +79,8 @@ import Testing
       _ = try ReferenceExecutor.run(graph, inputs: [x], maxMemory: 1 << 30)
     }
     #expect(
-      reference?.description.contains("the reference run needs 8.6 GB") == true, "\(reference?.description ?? "")")
+      // The 8.6 GB output, and as much again for the kernel's working array.
+      reference?.description.contains("the reference run needs 17.2 GB") == true, "\(reference?.description ?? "")")
     for text in [compiledText, reference?.description ?? ""] { #expect(!text.contains("\n")) }
   }
 
@@ -102,7 +103,8 @@ import Testing
     options.maxMemory = 1 << 20
     _ = try CompiledModel.compile(graph, plan: .unfused(graph), options: options)
     _ = try ReferenceExecutor.run(graph, inputs: [Tensor.random(shape: [1, 2, 3, 3], seed: 4)], maxMemory: 1 << 20)
-    #expect(ReferenceExecutor.peakBytes(graph) == 2 * 18 * 4)
+    // The input, the output and the kernel's working array for it.
+    #expect(ReferenceExecutor.peakBytes(graph) == 3 * 18 * 4)
   }
 
   /// 2,000-input concat, sum and max: each compiles and agrees with the reference.

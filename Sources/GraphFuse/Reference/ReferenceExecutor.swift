@@ -12,7 +12,10 @@ public enum ReferenceExecutor {
   }
 
   /// The most bytes of tensors alive at once when running `graph` op by op (constants, inputs,
-  /// every value from its producer to its last use; all values when `keepIntermediates`).
+  /// every value from its producer to its last use; all values when `keepIntermediates`), with
+  /// room for what a reference kernel holds while it runs: its outputs built in a working array
+  /// and then wrapped as tensors count twice at that node, and the graph outputs once more for
+  /// the copies a caller makes to write them.
   public static func peakBytes(_ graph: Graph, keepIntermediates: Bool = false) -> Int {
     var lastUse = [Int](repeating: -1, count: graph.values.count)
     for (n, node) in graph.nodes.enumerated() {
@@ -23,14 +26,15 @@ public enum ReferenceExecutor {
     var live = MemoryBudget.sum(graph.constants.keys.map(bytes) + graph.inputs.map(bytes))
     var peak = live
     for (n, node) in graph.nodes.enumerated() {
-      live = MemoryBudget.sum([live] + node.outputs.map(bytes))
-      peak = max(peak, live)
+      let outputs = MemoryBudget.sum(node.outputs.map(bytes))
+      peak = max(peak, MemoryBudget.sum([live, outputs, outputs]))
+      live = MemoryBudget.sum([live, outputs])
       guard !keepIntermediates else { continue }
       for i in Set(node.inputs) where lastUse[i.index] == n && !keep.contains(i) && graph.constants[i] == nil {
         live -= min(live, bytes(i))
       }
     }
-    return peak
+    return max(peak, MemoryBudget.sum([live] + graph.outputs.map(bytes)))
   }
 
   /// Runs `graph` and also returns every computed value when `keepIntermediates` is set.

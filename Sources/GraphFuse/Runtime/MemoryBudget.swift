@@ -8,8 +8,10 @@ import Foundation
 /// fit is refused with one line instead of being killed by the kernel or trapping in the allocator.
 ///
 /// The limit is the smallest of: available physical memory (`MemAvailable` in `/proc/meminfo`,
-/// else free pages from `sysconf`), `GRAPHFUSE_MAX_MEMORY` (bytes, suffixes K, M, G, T accepted)
-/// and ``CompileOptions/maxMemory``.
+/// else free pages from `sysconf`), what the address-space limit (`RLIMIT_AS`, `ulimit -v`) leaves
+/// above the process's current size, what the cgroup's `memory.max` leaves above its
+/// `memory.current` (cgroup v1: `memory.limit_in_bytes` and `memory.usage_in_bytes`),
+/// `GRAPHFUSE_MAX_MEMORY` (bytes, suffixes K, M, G, T accepted) and ``CompileOptions/maxMemory``.
 public enum MemoryBudget {
   /// The environment variable that caps the memory of a plan.
   public static let environmentVariable = "GRAPHFUSE_MAX_MEMORY"
@@ -55,10 +57,57 @@ public enum MemoryBudget {
     return nil
   }
 
+  /// What the address-space limit (`RLIMIT_AS`) leaves above the process's current virtual
+  /// size, or nil when there is no such limit.
+  public static func addressSpaceHeadroom() -> Int? {
+    #if canImport(Glibc)
+      var limit = rlimit()
+      guard getrlimit(Int32(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+      let cap = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
+      // /proc/self/statm: the first field is the virtual size in pages.
+      let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+      let pages = statm.split(separator: " ").first.flatMap { Int($0) } ?? 0
+      let used = pages.multipliedReportingOverflow(by: Int(sysconf(Int32(_SC_PAGESIZE)))).partialValue
+      return Swift.max(0, cap - used)
+    #else
+      return nil
+    #endif
+  }
+
+  /// What this process's cgroup memory limit leaves above the cgroup's current use, or nil when
+  /// there is no limit (v2 `memory.max` of the cgroup in `/proc/self/cgroup`, else v1).
+  public static func cgroupHeadroom() -> Int? {
+    func read(_ path: String) -> Int? {
+      guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+      return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    var directories: [String] = []
+    if let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) {
+      for line in text.split(separator: "\n") where line.hasPrefix("0::") {
+        directories.append("/sys/fs/cgroup" + line.dropFirst(3))
+      }
+    }
+    directories.append("/sys/fs/cgroup")
+    for dir in directories {
+      // "max" (no limit) does not parse: then no v2 limit here.
+      if let max = read(dir + "/memory.max") { return Swift.max(0, max - (read(dir + "/memory.current") ?? 0)) }
+    }
+    if let max = read("/sys/fs/cgroup/memory/memory.limit_in_bytes"), max < 1 << 60 {
+      return Swift.max(0, max - (read("/sys/fs/cgroup/memory/memory.usage_in_bytes") ?? 0))
+    }
+    return nil
+  }
+
   /// The byte limit and what sets it, or an error when `GRAPHFUSE_MAX_MEMORY` is not a size.
   static func limit(option: Int?) throws(GraphFuseError) -> (bytes: Int, source: String) {
     var best: (bytes: Int, source: String) = (Int.max, "")
     if let physical = availablePhysical() { best = (physical, "available physical memory") }
+    if let headroom = addressSpaceHeadroom(), headroom < best.bytes {
+      best = (headroom, "the address-space limit (RLIMIT_AS, ulimit -v) left to this process")
+    }
+    if let headroom = cgroupHeadroom(), headroom < best.bytes {
+      best = (headroom, "the cgroup memory limit (memory.max) left to this process")
+    }
     if let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty {
       guard let bytes = parse(text) else {
         throw GraphFuseError("\(environmentVariable)='\(text)' is not a size (bytes, or a number with K, M, G or T)")
