@@ -119,6 +119,25 @@ import Testing
     },
   ]
 
+  /// Long sums accumulate in double: over 8,192 channels, one of 10,000 and the rest near 1e-4,
+  /// the small terms survive (a float accumulator at 10,000 has a half-ulp of 4.9e-4 and drops
+  /// each of them: 2.9e-7 relative here), within 1e-7 of the reference (its output rounding).
+  @Test func longSumsKeepTheirPrecision() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 8192, 2, 3])
+    b.output(try b.reduceMean(x, axes: [1]))
+    b.output(try b.reduceSum(x, axes: [1]))
+    let graph = try b.finish()
+    let input = Tensor(
+      shape: [1, 8192, 2, 3], data: (0..<8192 * 6).map { i in i < 6 ? 10_000 : 1e-4 * Float(1 + i % 7) })
+    let expected = try ReferenceExecutor.run(graph, inputs: [input])
+    let model = try CompiledModel.compile(graph, plan: .unfused(graph), options: T.options)
+    for (a, e) in zip(try model.run([input]), expected) {
+      let comparison = a.compared(to: e)
+      #expect(comparison.isWithin(relative: 1e-7), "\(comparison)")
+    }
+  }
+
   @Test(arguments: convCases) func convolution(_ c: CompiledCase) throws { try T.check(c) }
   @Test(arguments: otherCases) func otherOps(_ c: CompiledCase) throws { try T.check(c) }
 }

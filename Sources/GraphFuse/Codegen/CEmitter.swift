@@ -39,6 +39,7 @@ enum CEmitter {
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .declare(let n, let e): lines.append("\(pad)float \(n) = \(value(e));")
+        case .declareWide(let n, let e): lines.append("\(pad)double \(n) = \(value(e));")
         case .declareVector(let n, let e): lines.append("\(pad)gf_vf \(n) = \(vector(e));")
         case .accumulate(let n, .sum, let e):
           lines.append("\(pad)\(n) += \(vectors.contains(n) ? vector(e) : value(e));")
@@ -128,7 +129,9 @@ enum CEmitter {
     for s in stmts {
       switch s {
       case .loop(_, _, _, let b): collectTables(b, &out)
-      case .declare(_, let e), .accumulate(_, _, let e), .assign(_, let e), .declareVector(_, let e): value(e)
+      case .declare(_, let e), .declareWide(_, let e), .accumulate(_, _, let e), .assign(_, let e),
+        .declareVector(_, let e):
+        value(e)
       case .store(_, let i, let e), .vstore(_, let i, let e), .vstoreUnaligned(_, let i, let e),
         .setLane(_, let i, let e):
         index(i)

@@ -132,6 +132,7 @@ extension LoopNest {
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .declare(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e, vectors: vectors))")
+        case .declareWide(let n, let e): lines.append("\(pad)double \(n) = \(ExprText.value(e, vectors: vectors))")
         case .accumulate(let n, let op, let e):
           lines.append("\(pad)\(n) \(op.rawValue) \(ExprText.value(e, vectors: vectors))")
         case .assign(let n, let e): lines.append("\(pad)\(n) = \(ExprText.value(e, vectors: vectors))")

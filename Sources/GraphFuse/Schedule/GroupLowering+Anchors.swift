@@ -14,7 +14,7 @@ extension GroupLowering {
       let vars = x.indices.dropFirst(2).map { _ in fresh("r") }
       let inIdx = [idx[0], idx[1]] + vars.map { IndexExpr.variable($0) }
       let load = try value(node.inputs[0], at: inIdx)
-      prelude += [.declare(acc, .constant(0)), nest(vars, Array(x.dropFirst(2)), [.accumulate(acc, .sum, load)])]
+      prelude += [.declareWide(acc, .constant(0)), nest(vars, Array(x.dropFirst(2)), [.accumulate(acc, .sum, load)])]
       return .binary(.div, .local(acc), .constant(Double(x.dropFirst(2).reduce(1, *))))
     case "gemm": return try gemm(node, at: idx, acc: acc)
     case "matmul": return try matmul(node, at: idx, acc: acc)
@@ -38,7 +38,7 @@ extension GroupLowering {
       let isMax = node.op == "reduce_max"
       let load = try value(node.inputs[0], at: inIdx)
       prelude += [
-        .declare(acc, .constant(isMax ? -.infinity : 0)),
+        isMax ? .declare(acc, .constant(-.infinity)) : .declareWide(acc, .constant(0)),
         nest(vars, extents, [.accumulate(acc, isMax ? .max : .sum, load)]),
       ]
       let count = extents.reduce(1, *)

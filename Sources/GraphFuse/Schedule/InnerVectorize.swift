@@ -175,7 +175,7 @@ enum InnerVectorize {
       }
     }
     switch s {
-    case .declare(_, let e), .accumulate(_, _, let e), .store(_, _, let e): return uses(e)
+    case .declare(_, let e), .declareWide(_, let e), .accumulate(_, _, let e), .store(_, _, let e): return uses(e)
     default: return false
     }
   }

@@ -150,6 +150,9 @@ public indirect enum Stmt: Sendable, Hashable {
   case loop(variable: String, extent: Int, kind: LoopKind, body: [Stmt])
   /// `float name = value`.
   case declare(String, ValueExpr)
+  /// `double name = value`: an accumulator of a long sum, kept in double so its rounding does not
+  /// grow with the number of terms (reduce_sum, reduce_mean, a global average pool).
+  case declareWide(String, ValueExpr)
   /// `name = name ⊕ value`.
   case accumulate(String, Accumulate, ValueExpr)
   /// `name = value` for an existing local.
@@ -275,7 +278,8 @@ extension LoopNest {
           if buffers.contains(v) { found.append(v) }
           scan(body)
         case .when(_, let body): scan(body)
-        case .declare(let n, _), .let_(let n, _), .declareVector(let n, _), .pointer(let n, _, _, _),
+        case .declare(let n, _), .declareWide(let n, _), .let_(let n, _), .declareVector(let n, _),
+          .pointer(let n, _, _, _),
           .declareIndexArray(let n, _):
           if buffers.contains(n) { found.append(n) }
         default: continue
