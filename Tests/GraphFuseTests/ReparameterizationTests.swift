@@ -131,6 +131,49 @@ import Testing
       graph, inputs: [Tensor.random(shape: [1, 12, 7, 7], seed: 4)], context: "bare identity")
   }
 
+  /// Random multi-branch blocks: kernel sizes 1, 3, 5 (and 1×3, 3×1), stride 1 or 2, groups 1,
+  /// 2 or depthwise, an identity branch or not, each branch with or without its batch norm.
+  /// Every sum folds (its branches line up by construction) and matches the reference executor
+  /// folded and unfolded.
+  @Test(arguments: 0..<12) func randomBlocksFoldAndMatch(_ seed: Int) throws {
+    var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+    func next(_ n: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((state >> 33) % UInt64(n))
+    }
+    let c = [8, 12, 16][next(3)], stride = next(3) == 0 ? 2 : 1
+    let groups = [1, 2, c][next(3)]
+    let kernels = [(3, 3), (1, 1), (5, 5), (1, 3), (3, 1)]
+    var shapes = [(3, 3)] + (0..<(1 + next(3))).map { _ in kernels[next(kernels.count)] }
+    shapes = Array(shapes.prefix(4))
+    let identity = stride == 1 && next(2) == 0
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1 + next(2), c, 9, 9])
+    var terms: [ValueID] = []
+    for (k, (kh, kw)) in shapes.enumerated() {
+      let w = CompiledTesting.weight(b, [c, c / groups, kh, kw], seed: UInt64(seed * 10 + k), range: -0.3...0.3)
+      var y = try b.conv2d(
+        x, weight: w, strides: [stride, stride], pads: [kh / 2, kw / 2, kh / 2, kw / 2], groups: groups)
+      if next(2) == 0 {
+        let s = UInt64(seed * 100 + k * 4)
+        y = try b.batchNorm(
+          y, scale: CompiledTesting.weight(b, [c], seed: s, range: 0.5...1.5),
+          bias: CompiledTesting.weight(b, [c], seed: s + 1), mean: CompiledTesting.weight(b, [c], seed: s + 2),
+          variance: CompiledTesting.weight(b, [c], seed: s + 3, range: 0.5...1.5))
+      }
+      terms.append(y)
+    }
+    if identity { terms.insert(x, at: next(terms.count + 1)) }
+    var sum = terms[0]
+    for t in terms.dropFirst() { sum = try b.add(sum, t) }
+    b.output(try b.relu(sum))
+    let graph = try b.finish()
+    let context = "seed \(seed): \(shapes) stride \(stride) groups \(groups) identity \(identity)"
+    #expect(try Self.folded(graph).sums == 1, "\(context)")
+    try CompiledTesting.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: graph.shape(of: graph.inputs[0]), seed: UInt64(seed))], context: context)
+  }
+
   @Test func noFoldMeansNoReparameterization() throws {
     let graph = try Self.graph(channels: 8, size: 6, branches: [.conv(kh: 3, kw: 3), .conv(kh: 1, kw: 1)])
     #expect(try graph.optimized(.folded).reparameterized.count == 1)
