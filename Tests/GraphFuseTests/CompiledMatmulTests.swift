@@ -101,6 +101,27 @@ struct CompiledMatmulTests {
     #expect(kinds.contains(.matmul) && !kinds.contains(.loops), "\(name): \(kinds)")
   }
 
+  /// An einsum that is a batched matrix product (`bghij,bghjd->bghid`, MaxViT's P·V) runs on the
+  /// tiled matmul, with its tail as the epilogue; Q·Kᵀ written as an einsum (`…id,…jd->…ij`)
+  /// stays generic loops and is still right.
+  @Test(arguments: 0..<4) func einsumMatrixProducts(_ seed: Int) throws {
+    var r = MatmulRandom(state: UInt64(seed) &+ 801)
+    let (g, h, m, k, n) = (r.next(1...4), r.next(1...3), r.next(1...30), r.next(1...20), r.next(1...40))
+    let transposed = seed == 3
+    let equation = transposed ? "bghid,bghjd->bghij" : "bghij,bghjd->bghid"
+    let name = "einsum \(equation) [1,\(g),\(h),\(m),\(k)]"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let p = b.input("p", shape: [1, g, h, m, k])
+      let v = b.input("v", shape: transposed ? [1, g, h, n, k] : [1, g, h, k, n])
+      let y = try b.apply("einsum", [p, v], ["equation": .string(equation)])[0]
+      b.output(try b.mul(y, CT.weight(b, [1], seed: 61)))
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false)
+    try CT.check(CompiledCase(name + " fused", partition: Self.oneGroup, build: build))
+    let kinds = try Self.kinds(build)
+    #expect(kinds.contains(.matmul) == !transposed, "\(name): \(kinds)")
+  }
+
   struct GemmCase: Sendable, CustomStringConvertible {
     let m: Int, k: Int, n: Int
     let transA: Bool, transB: Bool, constantB: Bool

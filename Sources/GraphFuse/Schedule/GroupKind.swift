@@ -27,6 +27,8 @@ enum GroupKind: String, CaseIterable, Sendable {
   case dense
   /// Matmul anchors.
   case matmul
+  /// Einsum anchors: a batched matrix product runs as the matmul (``Scheduler/emitEinsum(_:index:)``).
+  case einsum
   /// Everything else: generic loops.
   case generic
 
@@ -46,7 +48,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// The kind of a group by its anchor op, for anchors with a schedule of their own.
   static let anchors: [String: GroupKind] = [
     "max_pool2d": .pool, "avg_pool2d": .pool, "global_avg_pool": .globalAveragePool, "conv2d": .conv,
-    "gemm": .dense, "matmul": .matmul,
+    "gemm": .dense, "matmul": .matmul, "einsum": .einsum,
   ]
 
   /// A schedule function: emits the group's kernels into the scheduler's plan and returns true,
@@ -66,5 +68,6 @@ enum GroupKind: String, CaseIterable, Sendable {
     .conv: { s, group, g throws(GraphFuseError) in try s.emitConv(group, index: g) },
     .dense: { s, group, g throws(GraphFuseError) in try s.emitGemm(group, index: g) },
     .matmul: { s, group, g throws(GraphFuseError) in try s.emitMatmul(group, index: g) },
+    .einsum: { s, group, g throws(GraphFuseError) in try s.emitEinsum(group, index: g) },
   ]
 }

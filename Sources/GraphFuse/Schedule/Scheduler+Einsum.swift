@@ -1,0 +1,27 @@
+/// The einsum schedule: an einsum that is a batched matrix product in standard operand order
+/// (`…ij,…jk->…ik`, the same batch labels in the same order on both operands and the output: the
+/// P·V of attention written as an einsum) runs on the tiled matmul, as a `matmul` node would.
+extension Scheduler {
+  /// Emits the group through ``emitMatmul(_:index:)`` when its einsum is such a product; false
+  /// (nothing emitted) for any other equation (Q·Kᵀ's `…id,…jd->…ij` reads its second operand
+  /// transposed, which the matmul kernel does not yet take in place).
+  mutating func emitEinsum(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
+    let node = graph.nodes[group.anchor]
+    guard node.inputs.count == 2,
+      let equation = try? EinsumEquation(node.attributes.string("equation", default: "")),
+      Self.isBatchedMatrixProduct(equation)
+    else { return false }
+    return try emitMatmul(group, index: g)
+  }
+
+  /// True for `B…ij,B…jk->B…ik` with distinct labels: batch labels `B…` in one order everywhere.
+  static func isBatchedMatrixProduct(_ e: EinsumEquation) -> Bool {
+    guard e.inputs.count == 2 else { return false }
+    let (a, b, o) = (e.inputs[0], e.inputs[1], e.output)
+    guard a.count >= 2, b.count == a.count, o.count == a.count else { return false }
+    let batch = Array(o.dropLast(2))
+    let (i, j, k) = (a[a.count - 2], a[a.count - 1], b[b.count - 1])
+    return Array(a.dropLast(2)) == batch && Array(b.dropLast(2)) == batch && b[b.count - 2] == j
+      && o[o.count - 2] == i && o[o.count - 1] == k && Set([i, j, k]).count == 3
+  }
+}
