@@ -88,6 +88,8 @@ public struct PassContext: Sendable {
   public var log: [String] = []
   /// The convs that sums of parallel branches were folded into (``Reparameterization``).
   public var reparameterized: [String] = []
+  /// Sums of parallel branches left unfolded, each as `root add: reason`.
+  public var reparameterizationsLeft: [String] = []
 
   /// Creates a context.
   public init(graph: Graph, options: OptimizeOptions) {

@@ -29,7 +29,7 @@ public enum Pipeline {
     let plan = Fusion.plan(ctx.graph, options: options)
     return OptimizedGraph(
       source: graph, graph: ctx.graph, plan: plan, batchNorms: ctx.batchNorms,
-      reparameterized: ctx.reparameterized, options: options)
+      reparameterized: ctx.reparameterized, reparameterizationsLeft: ctx.reparameterizationsLeft, options: options)
   }
 }
 
@@ -45,6 +45,8 @@ public struct OptimizedGraph: Sendable {
   public var batchNorms: [BatchNormDecision]
   /// The convs that sums of parallel branches were folded into (``Reparameterization``).
   public var reparameterized: [String] = []
+  /// Sums of parallel branches left unfolded, each as `root add: reason`.
+  public var reparameterizationsLeft: [String] = []
   /// The options used.
   public var options: OptimizeOptions
 }

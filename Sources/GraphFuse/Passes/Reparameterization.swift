@@ -54,8 +54,9 @@ enum Reparameterization {
     }
   }
 
-  /// Rewrites every sum of branches in `graph`; returns the merged convs' names.
-  static func run(_ graph: inout Graph) -> [String] {
+  /// Rewrites every sum of branches in `graph`; returns the merged convs' names and, for each sum
+  /// of branches left as it is, its root add's name and why.
+  static func run(_ graph: inout Graph) -> (merged: [String], left: [String]) {
     // Sums are found in the graph as given; rewrites go to `graph`.
     let g = graph
     let consumers = g.consumers()
@@ -73,7 +74,7 @@ enum Reparameterization {
         if interior(v, readBy: n), let p = g.producer(of: v) { collect(p, &adds, &leaves) } else { leaves.append(v) }
       }
     }
-    var touched = Set<NodeID>(), removed = Set<NodeID>(), merged: [String] = []
+    var touched = Set<NodeID>(), removed = Set<NodeID>(), merged: [String] = [], left: [String] = []
     for root in g.nodes.ids where isAdd(root) {
       let out = g.nodes[root].outputs[0]
       // The topmost add of each sum only.
@@ -81,7 +82,11 @@ enum Reparameterization {
       guard g.nodes[root].inputs.allSatisfy({ g.shape(of: $0) == g.shape(of: out) }) else { continue }
       var adds: [NodeID] = [], leaves: [ValueID] = []
       collect(root, &adds, &leaves)
-      guard let result = merge(g, leaves: leaves, consumers: consumers, adds: adds) else { continue }
+      guard let outcome = merge(g, leaves: leaves, consumers: consumers, adds: adds) else { continue }
+      guard case .merged(let result) = outcome else {
+        if case .left(let reason) = outcome { left.append("\(g.nodes[root].name): \(reason)") }
+        continue
+      }
       let nodes = Set(adds + result.branchNodes)
       guard nodes.isDisjoint(with: touched) else { continue }
       touched.formUnion(nodes)
@@ -105,14 +110,29 @@ enum Reparameterization {
       merged.append(result.name)
     }
     if !removed.isEmpty { graph = graph.removingNodes(removed) }
-    return merged
+    return (merged, left)
   }
 
-  /// The merged conv of a sum's `leaves`, or nil when they do not fold.
-  private static func merge(_ graph: Graph, leaves: [ValueID], consumers: [[NodeID]], adds: [NodeID]) -> (
-    x: ValueID, weight: Tensor, bias: Tensor, attributes: Attributes, name: String, branchNodes: [NodeID],
-    other: ValueID?
-  )? {
+  /// The merged conv of one sum.
+  struct Merged {
+    var x: ValueID
+    var weight: Tensor
+    var bias: Tensor
+    var attributes: Attributes
+    var name: String
+    var branchNodes: [NodeID]
+    var other: ValueID?
+  }
+
+  /// What became of a sum with branches to fold: merged, or left with the reason.
+  enum Outcome {
+    case merged(Merged)
+    case left(String)
+  }
+
+  /// The outcome for a sum's `leaves`; nil when they hold no two branches of one input (an
+  /// ordinary residual add, not a re-parameterizable block).
+  private static func merge(_ graph: Graph, leaves: [ValueID], consumers: [[NodeID]], adds: [NodeID]) -> Outcome? {
     let addSet = Set(adds)
     var byInput: [ValueID: [(leaf: ValueID, branch: Branch)]] = [:]
     for leaf in leaves {
@@ -136,7 +156,7 @@ enum Reparameterization {
       let widest = convs.max(by: { a, b in
         a.branch.weight!.shape[2] * a.branch.weight!.shape[3] < b.branch.weight!.shape[2] * b.branch.weight!.shape[3]
       })
-    else { return nil }
+    else { return .left("no conv branch") }
     let wide = graph.nodes[widest.branch.node!]
     let a = wide.attributes
     let groups = a.int("group", default: 1), strides = a.ints("strides", default: [1, 1])
@@ -150,16 +170,18 @@ enum Reparameterization {
       guard node.attributes.int("group", default: 1) == groups,
         node.attributes.ints("strides", default: [1, 1]) == strides,
         w[0] == o, w[1] == cg, c.branch.offset == offset
-      else { return nil }
+      else { return .left("its conv branches differ in groups, stride, channels or centring") }
     }
     let outShape = graph.shape(of: widest.leaf)
     let identities = branches.filter { $0.branch.weight == nil }
     if !identities.isEmpty {
       // A delta at the centre reads input channel o for output o, pixel for pixel.
       guard strides == [1, 1], offset == [0, 0], graph.shape(of: x) == outShape, outShape[1] == o, o == cg * groups
-      else { return nil }
+      else { return .left("an identity branch beside a strided, shifted or channel-changing conv") }
     }
-    guard branches.allSatisfy({ graph.shape(of: $0.leaf) == outShape }) else { return nil }
+    guard branches.allSatisfy({ graph.shape(of: $0.leaf) == outShape }) else {
+      return .left("its branches have different shapes")
+    }
     var weight = [Double](repeating: 0, count: o * cg * kh * kw)
     var bias = [Double](repeating: 0, count: o)
     func value(_ t: Tensor?, _ c: Int, default d: Double) -> Double {
@@ -194,11 +216,12 @@ enum Reparameterization {
     ])
     let used = Set(branches.map(\.leaf))
     let others = leaves.filter { !used.contains($0) }
-    guard others.count <= 1 else { return nil }
-    return (
-      x, Tensor(shape: [o, cg, kh, kw], data: weight.map(Float.init)), Tensor(shape: [o], data: bias.map(Float.init)),
-      attributes, wide.name + ".reparameterized", branches.compactMap(\.branch.node), others.first
-    )
+    guard others.count <= 1 else { return .left("\(others.count) other summands (one can stay as an add)") }
+    return .merged(
+      Merged(
+        x: x, weight: Tensor(shape: [o, cg, kh, kw], data: weight.map(Float.init)),
+        bias: Tensor(shape: [o], data: bias.map(Float.init)), attributes: attributes,
+        name: wide.name + ".reparameterized", branchNodes: branches.compactMap(\.branch.node), other: others.first))
   }
 }
 
@@ -211,6 +234,8 @@ extension Array {
 let reparameterizePass = Pass("reparameterize") { (ctx: inout PassContext) in
   guard ctx.options.fold, ctx.options.reparameterize else { return }
   var graph = ctx.graph
-  ctx.reparameterized += Reparameterization.run(&graph)
+  let (merged, left) = Reparameterization.run(&graph)
+  ctx.reparameterized += merged
+  ctx.reparameterizationsLeft += left
   ctx.graph = graph
 }

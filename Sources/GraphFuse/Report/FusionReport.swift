@@ -80,6 +80,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   /// The convs that sums of parallel branches were folded into (structural re-parameterization);
   /// nil when there is none.
   public var reparameterized: [String]? = nil
+  /// Sums of parallel branches left unfolded, `root add: reason`; nil when there is none.
+  public var reparameterizationsLeft: [String]? = nil
 
   /// The layouts the compiled backend gives the values (on this machine's vector width).
   public struct Layouts: Codable, Sendable {
@@ -110,6 +112,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
 
   enum CodingKeys: String, CodingKey {
     case model, ops, groups, intermediates, layouts, reparameterized
+    case reparameterizationsLeft = "reparameterizations_left"
     case sourceOps = "source_ops"
     case batchNorm = "batch_norm"
   }
@@ -121,6 +124,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     sourceOps = optimized.source.nodes.count
     ops = graph.nodes.count
     reparameterized = optimized.reparameterized.isEmpty ? nil : optimized.reparameterized
+    reparameterizationsLeft = optimized.reparameterizationsLeft.isEmpty ? nil : optimized.reparameterizationsLeft
     let decisions = optimized.batchNorms
     batchNorm = BatchNorms(
       total: decisions.count, folded: decisions.filter { $0.foldedInto != nil }.count,
@@ -193,6 +197,11 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     if let reparameterized {
       let n = reparameterized.count
       lines.append("re-parameterized: \(n) sum\(n == 1 ? "" : "s") of parallel branches, each folded into one conv")
+    }
+    if let left = reparameterizationsLeft {
+      lines.append("sums of parallel branches left as they are: \(left.count)")
+      for entry in left.prefix(12) { lines.append("  \(entry)") }
+      if left.count > 12 { lines.append("  … \(left.count - 12) more (report --json lists all)") }
     }
     let savedTensors = intermediates.unfusedTensors - intermediates.fusedTensors
     let savedBytes = intermediates.unfusedBytes - intermediates.fusedBytes
