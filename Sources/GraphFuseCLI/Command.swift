@@ -113,8 +113,8 @@ extension Command {
   static let lower = Command(
     name: "lower", arguments: "MODEL", summary: "the loop nests or C of fused groups",
     details:
-      "Prints each fused group (or the one --group names, by index or name) as a loop nest; --emit c without --group prints"
-      + " the whole C file run compiles for --threads.",
+      "Prints each fused group (or the one --group names, by index or name) as a loop nest; --emit c without"
+      + " --group prints the whole C file run compiles for --threads.",
     options: [.group, .emit, .threads] + Option.optimizer,
     run: { args throws(GraphFuseError) in try LowerCommand.run(args) })
 

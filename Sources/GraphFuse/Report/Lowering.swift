@@ -84,8 +84,8 @@ public enum Lowering {
       .joined(separator: "\n\n")
   }
 
-  /// The whole model's C source, byte for byte the file `CompiledModel.compile` with the same
-  /// options compiles and keeps in the cache beside the library (no compiler is run to print it).
+  /// The whole model's C source, byte for byte the file a compiled model with the same options
+  /// compiles and keeps in the cache beside the library (no compiler is run to print it).
   public static func modelSource(_ graph: Graph, plan: FusionPlan, options: CompileOptions = .init())
     throws(GraphFuseError) -> String
   {

@@ -2,8 +2,9 @@ extension LoopNest {
   /// What the function a nest renders to depends on: its parameters' names and roles, in order,
   /// and its statements. Not the nest's name, its parameters' sizes or graph values, the
   /// schedule note, nor the extent of the loop split into tasks (the launch passes the task
-  /// range, so kernels that differ only in their task count share a function). Two nests with equal keys render to the same C up to the symbol, so a kernel
-  /// plan emits one function for both (found by hashing the key, not by comparing C text).
+  /// range, so kernels that differ only in their task count share a function). Two nests with
+  /// equal keys render to the same C up to the symbol, so a kernel plan emits one function for
+  /// both (found by hashing the key, not by comparing C text).
   /// Float literals compare as numbers: a nest with a NaN literal never matches another.
   struct StructuralKey: Hashable, Sendable {
     var parameters: [Parameter]
