@@ -10,10 +10,4 @@ struct KernelFunction: Equatable, Sendable {
     symbol = scheduled.symbol
     text = CEmitter.function(scheduled.nest, symbol: scheduled.symbol)
   }
-
-  /// A function of the given text.
-  init(symbol: String, text: String) {
-    self.symbol = symbol
-    self.text = text
-  }
 }

@@ -18,15 +18,6 @@ enum ConstantRecipe: Equatable, Sendable {
   /// `[n/(vectors·v)][k][vectors·v]`.
   case matmulWeight(ValueID, k: Int, n: Int, transposed: Bool, alpha: Float, vector: Int, vectors: Int)
 
-  /// The graph constant it is packed from (nil for zeros).
-  var source: ValueID? {
-    switch self {
-    case .plain(let v), .blocked(let v, _), .depthwiseWeight(let v, _): return v
-    case .convWeight(let v, _, _, _, _, _, _), .matmulWeight(let v, _, _, _, _, _, _): return v
-    case .channels(let v, _, _, _): return v
-    }
-  }
-
   /// Floats the packed buffer holds, computed from shapes alone.
   func count(in graph: Graph) -> Int {
     func padded(_ c: Int, _ v: Int) -> Int { (c + v - 1) / v * v }
