@@ -8,7 +8,8 @@ enum RunCommand {
     let model = try args.model()
     let graph = try ModelLoader.load(model, shapes: args.shapes())
     guard let inputPath = args.value(.input) else {
-      throw GraphFuseError("run needs --input FILE (.npy float32 or raw little-endian float32)")
+      throw GraphFuseError(
+        "run needs --input FILE (.npy of float32, int64, int32 or bool, or raw little-endian float32)")
     }
     let paths = inputPath.split(separator: ",").map(String.init)
     guard paths.count == graph.inputs.count else {
@@ -18,7 +19,10 @@ enum RunCommand {
     }
     var inputs: [Tensor] = []
     for (k, (path, id)) in zip(paths, graph.inputs).enumerated() {
-      inputs.append(try TensorFiles.read(path, shape: graph.shape(of: id), what: "model input \(k)"))
+      inputs.append(
+        try TensorFiles.read(
+          path, shape: graph.shape(of: id), dataType: graph.dataType(of: id),
+          what: "model input \(k) ('\(graph.values[id].name)')"))
     }
     let optimized = try graph.optimized(args.optimizeOptions())
     let outputs: [Tensor]
@@ -31,8 +35,9 @@ enum RunCommand {
       outputs = try compiled.run(inputs)
     }
     if let spec = args.value(.output) {
-      for (output, path) in zip(outputs, try TensorFiles.paths(spec, count: outputs.count, option: "--output")) {
-        try TensorFiles.write(output, to: path)
+      let paths = try TensorFiles.paths(spec, count: outputs.count, option: "--output")
+      for (k, (output, path)) in zip(outputs, paths).enumerated() {
+        try TensorFiles.write(output, to: path, dataType: optimized.graph.dataType(of: optimized.graph.outputs[k]))
       }
     }
     for (k, out) in outputs.enumerated() { print(OutputSummary.describe(out, index: k)) }

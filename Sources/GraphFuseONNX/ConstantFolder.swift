@@ -69,6 +69,12 @@ enum ConstantFolder {
   /// The integer ops folded exactly: arity, and the result type from the input types.
   private static let integerOps: [String: Int] = [
     "add": 2, "sub": 2, "mul": 2, "div": 2, "max": 2, "min": 2, "mod": 2, "equal": 2, "where": 3, "not": 1, "neg": 1,
+    "less": 2, "less_equal": 2, "greater": 2, "greater_equal": 2, "and": 2, "or": 2, "xor": 2, "abs": 1,
+  ]
+
+  /// The integer ops whose result is a bool.
+  private static let predicates: Set<String> = [
+    "equal", "not", "less", "less_equal", "greater", "greater_equal", "and", "or", "xor",
   ]
 
   /// Integer arithmetic, comparisons and selects with numpy broadcasting, or nil for other ops.
@@ -110,7 +116,7 @@ enum ConstantFolder {
         k -= 1
       }
     }
-    let type: ElementType = op == "equal" || op == "not" ? .bool : op == "where" ? inputs[1].type : inputs[0].type
+    let type: ElementType = predicates.contains(op) ? .bool : op == "where" ? inputs[1].type : inputs[0].type
     return ConstantTensor(shape: out, ints: values, type: type)
   }
 
@@ -120,6 +126,14 @@ enum ConstantFolder {
     case "neg": r = (0).subtractingReportingOverflow(v[0])
     case "not": return v[0] == 0 ? 1 : 0
     case "equal": return v[0] == v[1] ? 1 : 0
+    case "less": return v[0] < v[1] ? 1 : 0
+    case "less_equal": return v[0] <= v[1] ? 1 : 0
+    case "greater": return v[0] > v[1] ? 1 : 0
+    case "greater_equal": return v[0] >= v[1] ? 1 : 0
+    case "and": return v[0] != 0 && v[1] != 0 ? 1 : 0
+    case "or": return v[0] != 0 || v[1] != 0 ? 1 : 0
+    case "xor": return (v[0] != 0) != (v[1] != 0) ? 1 : 0
+    case "abs": r = v[0] == Int.min ? (0, true) : (abs(v[0]), false)
     case "where": return v[0] != 0 ? v[1] : v[2]
     case "add": r = v[0].addingReportingOverflow(v[1])
     case "sub": r = v[0].subtractingReportingOverflow(v[1])

@@ -55,6 +55,17 @@ struct ConstantTensor: Sendable {
 
   init(_ tensor: Tensor) { self.init(shape: tensor.shape, floats: tensor.data) }
 
+  /// The IR element type the tensor becomes at run time: int64 and the unsigned and narrower
+  /// integers are int64 or int32, bool is bool, floating point is float32.
+  var dataType: DataType {
+    switch type {
+    case .bool: return .bool
+    case .int32, .int16, .int8, .uint8, .uint16: return .int32
+    case .int64, .uint32, .uint64: return .int64
+    default: return .float32
+    }
+  }
+
   /// The values as float32 (integers converted).
   var floatValues: [Float] { isInteger ? ints.map { Float($0) } : floats }
 

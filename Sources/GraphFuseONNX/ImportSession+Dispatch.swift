@@ -10,7 +10,7 @@ extension ImportSession {
     "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad",
     "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
-    "GatherND", "ReduceL2", "ReduceSumSquare",
+    "GatherND", "ReduceL2", "ReduceSumSquare", "IsInf",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -69,6 +69,12 @@ extension ImportSession {
     case "GatherND": return try gatherND(node)
     case "ReduceL2": return try reduceSquares(node, root: true)
     case "ReduceSumSquare": return try reduceSquares(node, root: false)
+    case "IsInf":
+      let attributes: Attributes = [
+        "detect_positive": .int(try node.int("detect_positive", default: 1)),
+        "detect_negative": .int(try node.int("detect_negative", default: 1)),
+      ]
+      return try unary(node, "is_inf", attributes)
     default: throw node.error("is not supported")
     }
   }

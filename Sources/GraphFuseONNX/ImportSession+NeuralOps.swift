@@ -5,10 +5,12 @@ extension ImportSession {
   static let unaryOps: [String: String] = [
     "Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hard_swish",
     "Sqrt": "sqrt", "Exp": "exp", "Log": "log", "Neg": "neg", "Erf": "erf", "Not": "not",
+    "IsNaN": "is_nan", "Sin": "sin", "Cos": "cos", "Ceil": "ceil", "Floor": "floor", "Round": "round", "Abs": "abs",
   ]
   static let binaryOps: [String: String] = [
     "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow", "Max": "max", "Min": "min", "Sum": "add",
-    "Equal": "equal",
+    "Equal": "equal", "Less": "less", "LessOrEqual": "less_equal", "Greater": "greater",
+    "GreaterOrEqual": "greater_equal", "And": "and", "Or": "or", "Xor": "xor",
   ]
 
   mutating func unary(_ node: ONNXNode, _ op: String, _ attributes: Attributes = [:]) throws(GraphFuseError)
@@ -36,6 +38,15 @@ extension ImportSession {
     }
     for (k, operand) in operands.enumerated().dropFirst() {
       let last = k == operands.count - 1
+      // Integer division truncates toward zero (C, ONNX Runtime): the float quotient, truncated.
+      if op == "div", dataType(result).isInteger, dataType(operand).isInteger,
+        result.constant == nil || operand.constant == nil
+      {
+        let type = dataType(result)
+        let quotient = try emit(op, [result, operand], node: node, irName: "quotient\(k)")
+        result = try emit("trunc", [quotient], node: node, irName: last ? nil : "\(op)_\(k)", dataType: type)
+        continue
+      }
       result = try emit(op, [result, operand], node: node, irName: last ? nil : "\(op)_\(k)")
     }
     return [result]

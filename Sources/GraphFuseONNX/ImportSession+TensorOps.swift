@@ -53,7 +53,15 @@ extension ImportSession {
 
   mutating func gather(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let data = try required(node, 0)
-    guard let indices = try constantInput(node, 1, "indices") else { throw node.error("needs indices") }
+    let indexBinding = try required(node, 1)
+    guard let indices = indexBinding.constant else {
+      // Indices known only at run time (token ids): a take, which checks each index as it runs.
+      guard dataType(indexBinding).isInteger else { throw node.error("indices must be int64 or int32") }
+      let rank = shape(data).count
+      let axis = try node.int("axis", default: 0)
+      guard axis >= -rank, axis < rank else { throw node.error("axis \(axis) is out of range for rank \(rank)") }
+      return [try emit("take", [data, indexBinding], ["axis": .int(axis)], node: node, dataType: dataType(data))]
+    }
     let values = try indices.intValues("indices")
     try node.checkBounded(values, "indices")
     let attributes: Attributes = [
@@ -139,10 +147,19 @@ extension ImportSession {
       throw node.error("casting to \(ElementType.name(raw)) is not supported")
     }
     guard var c = x.constant else {
-      guard to == .float else {
-        throw node.error("casting a runtime tensor to \(to) is not supported; runtime tensors are float32")
-      }
-      return [x]
+      // Runtime tensors carry every type in float32 (DataType): a cast to an integer truncates a
+      // float, a cast to bool tests for non-zero, and every other cast only renames the type.
+      let target: DataType =
+        switch to {
+        case .bool: .bool
+        case .int64, .uint32, .uint64: .int64
+        case .float, .double: .float32
+        default: .int32
+        }
+      let source = dataType(x)
+      if target == source { return [x] }
+      let op = target == .bool ? "cast_to_bool" : target.isInteger && !source.isInteger ? "trunc" : "identity"
+      return [try emit(op, [x], node: node, dataType: target)]
     }
     if to.isInteger {
       let ints = to == .bool ? c.floatValues.map { $0 != 0 ? 1 : 0 } : try c.intValues("the input")

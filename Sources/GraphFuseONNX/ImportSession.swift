@@ -85,11 +85,11 @@ struct ImportSession {
         "a shape is given for '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
     }
     for info in g.inputs where env[info.name] == nil {
-      guard !info.isNonTensor, info.elementType == ElementType.float.rawValue else {
+      guard !info.isNonTensor, let type = DataType(rawValue: info.elementType) else {
         throw GraphFuseError(
           "graph input '\(info.name)' has element type "
             + "\(info.isNonTensor ? "non-tensor" : ElementType.name(info.elementType)); "
-            + "only float32 inputs are supported"
+            + "inputs may be float32, int64, int32 or bool"
         )
       }
       let shape = try inputShape(info)
@@ -98,7 +98,7 @@ struct ImportSession {
         throw GraphFuseError(
           "graph input '\(info.name)' has shape \(shape); extents must be positive and the tensor below 2^31 elements")
       }
-      env[info.name] = .value(graph.addInput(name: info.name, shape: shape))
+      env[info.name] = .value(graph.addInput(name: info.name, shape: shape, dataType: type))
     }
   }
 
@@ -237,9 +237,35 @@ struct ImportSession {
     case .value(let id): return id
     case .constant(let c, let name):
       if let id = materialized[name] { return id }
+      // Runtime tensors carry integers in float32 (DataType): exact up to 2^24 in magnitude.
+      if c.isInteger, let big = c.ints.first(where: { $0 < -DataType.exactLimit || $0 > DataType.exactLimit }) {
+        throw GraphFuseError(
+          "integer constant '\(name)' holds \(big), beyond ±2^24, the integers a runtime tensor holds exactly")
+      }
       let id = graph.addConstant(c.tensor, name: name)
+      graph.values[id].dataType = c.dataType
       if !name.isEmpty { materialized[name] = id }
       return id
+    }
+  }
+
+  /// The element type of a binding.
+  func dataType(_ b: Binding) -> DataType {
+    switch b {
+    case .value(let id): return graph.dataType(of: id)
+    case .constant(let c, _): return c.dataType
+    }
+  }
+
+  /// The element type of IR `op`'s result over operands of `types`: comparisons and logic give
+  /// bool, `where` its first branch's type, everything else its first operand's.
+  static func resultType(_ op: String, _ types: [DataType]) -> DataType {
+    switch op {
+    case "equal", "less", "less_equal", "greater", "greater_equal", "and", "or", "xor", "not", "is_nan", "is_inf",
+      "cast_to_bool":
+      return .bool
+    case "where": return types.count > 1 ? types[1] : .float32
+    default: return types.first ?? .float32
     }
   }
 
@@ -259,7 +285,7 @@ struct ImportSession {
   mutating func emit(
     _ op: String, _ inputs: [Binding], _ attributes: Attributes = [:], node: ONNXNode, output: Int = 0,
     irName: String? = nil,
-    namesOutput: Bool = false
+    namesOutput: Bool = false, dataType: DataType? = nil
   ) throws(GraphFuseError) -> Binding {
     let outputName = output < node.proto.outputs.count ? node.proto.outputs[output] : ""
     let valueName = namesOutput ? outputName : irName.map { "\(node.name)/\($0)" } ?? outputName
@@ -279,6 +305,8 @@ struct ImportSession {
     for id in outputs where ConstantTensor.elementCount(graph.shape(of: id), limit: Self.maxRuntimeElements) == nil {
       throw node.error("the output shape \(graph.shape(of: id)) holds more than 2^31 elements")
     }
+    let type = dataType ?? Self.resultType(op, inputs.map(self.dataType))
+    for id in outputs { graph.values[id].dataType = type }
     return .value(outputs[0])
   }
 }

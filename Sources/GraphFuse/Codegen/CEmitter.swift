@@ -97,6 +97,7 @@ enum CEmitter {
         index(a)
         index(b)
       case .mul(let a, _), .div(let a, _), .mod(let a, _), .element(_, let a): index(a)
+      case .checked(let v, _, _): value(v)
       case .select(let cs, let a, let b):
         cs.forEach(cond)
         index(a)

@@ -7,8 +7,9 @@ enum COps {
     switch f {
     case .neg: return "(-\(a))"
     case .abs: return vector ? "gf_vabs(\(a))" : "fabsf(\(a))"
-    case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc:
+    case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc, .ceil, .sin, .cos:
       return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
+    case .round: return vector ? "gf_vround(\(a))" : "rintf(\(a))"
     }
   }
 
@@ -23,6 +24,8 @@ enum COps {
     case .min: return vector ? "gf_vmin(\(a), \(b))" : "gf_min(\(a), \(b))"
     case .pow: return vector ? "gf_vpow(\(a), \(b))" : "powf(\(a), \(b))"
     case .eq: return vector ? "gf_veq(\(a), \(b))" : "(\(a) == \(b) ? 1.0f : 0.0f)"
+    case .lt: return vector ? "gf_vlt(\(a), \(b))" : "(\(a) < \(b) ? 1.0f : 0.0f)"
+    case .le: return vector ? "gf_vle(\(a), \(b))" : "(\(a) <= \(b) ? 1.0f : 0.0f)"
     case .keep: return vector ? "gf_vkeep(\(a), \(b))" : "(\(a) != 0.0f ? \(b) : 0.0f)"
     }
   }

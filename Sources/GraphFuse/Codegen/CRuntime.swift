@@ -129,12 +129,27 @@ enum CRuntime {
       return gf_vsel(r < -1.0f, gf_splat(-1.0f), r);
     }
     GF_LANEWISE(gf_vtrunc, truncf)
+    GF_LANEWISE(gf_vceil, ceilf)
+    GF_LANEWISE(gf_vround, rintf)
+    GF_LANEWISE(gf_vsin, sinf)
+    GF_LANEWISE(gf_vcos, cosf)
     #define GF_LANEWISE2(name, e) \
       static inline gf_vf name(gf_vf a, gf_vf b) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = (e); return r; }
     GF_LANEWISE2(gf_veq, a[l] == b[l] ? 1.0f : 0.0f)
+    GF_LANEWISE2(gf_vlt, a[l] < b[l] ? 1.0f : 0.0f)
+    GF_LANEWISE2(gf_vle, a[l] <= b[l] ? 1.0f : 0.0f)
     GF_LANEWISE2(gf_vkeep, a[l] != 0.0f ? b[l] : 0.0f)
     static inline gf_vf gf_vpow(gf_vf a, gf_vf b) {
       gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = powf(a[l], b[l]); return r;
+    }
+
+    /* A runtime gather index: the whole number v holds, negative ones counted from the end. Any other
+       value reads index 0 and records the site and the value in the run's status, which the runtime
+       reports as an error: an index out of range is never an out-of-bounds read. */
+    static inline long gf_index(float v, long n, long site, float *status) {
+      if (v >= -(float)n && v < (float)n && v == (float)(long)v) { long i = (long)v; return i < 0 ? i + n : i; }
+      if (status[0] == 0.0f) { status[0] = (float)(site + 1); status[1] = v; }
+      return 0;
     }
 
     typedef void (*gf_kernel)(float *const *bufs, long begin, long end);

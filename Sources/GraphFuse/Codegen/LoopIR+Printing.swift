@@ -13,6 +13,8 @@ enum ExprText {
     case .element(let n, let a): return "\(n)[\(index(a))]"
     case .select(let cs, let a, let b): return "(\(conditions(cs)) ? \(index(a)) : \(index(b)))"
     case .thread: return "(long)gf_thread_index"
+    case .checked(let v, let extent, let site):
+      return "gf_index(\(value(v, vectors: [])), \(extent), \(site), \(IndexExpr.statusBuffer))"
     }
   }
 

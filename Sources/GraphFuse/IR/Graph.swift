@@ -16,12 +16,15 @@ public struct Value: Sendable, Equatable {
   public var shape: [Int]
   /// Input, constant or node output.
   public var source: ValueSource
+  /// What the elements mean; every value is stored as float32 (``DataType``).
+  public var dataType: DataType
 
   /// Creates a value.
-  public init(name: String, shape: [Int], source: ValueSource) {
+  public init(name: String, shape: [Int], source: ValueSource, dataType: DataType = .float32) {
     self.name = name
     self.shape = shape
     self.source = source
+    self.dataType = dataType
   }
 }
 
@@ -73,8 +76,9 @@ public struct Graph: Sendable {
 
   /// Adds a graph input.
   @discardableResult
-  public mutating func addInput(name: String, shape: [Int]) -> ValueID {
+  public mutating func addInput(name: String, shape: [Int], dataType: DataType = .float32) -> ValueID {
     let id = addValue(name: name, shape: shape, source: .input)
+    values[id].dataType = dataType
     inputs.append(id)
     return id
   }
@@ -115,6 +119,9 @@ public struct Graph: Sendable {
 
   /// The shape of a value.
   public func shape(of id: ValueID) -> [Int] { values[id].shape }
+
+  /// The element type of a value.
+  public func dataType(of id: ValueID) -> DataType { values[id].dataType }
 
   /// The constant tensor behind a value, if it is a constant.
   public func constant(_ id: ValueID) -> Tensor? { constants[id] }

@@ -36,6 +36,8 @@ public struct KernelContext {
   public let node: String
   /// The node's op, for errors.
   public let op: String
+  /// The names of the input values, for errors (empty when not known).
+  public var inputNames: [String] = []
 
   /// An error about this node.
   public func error(_ message: String) -> GraphFuseError {
@@ -101,8 +103,8 @@ public enum OpRegistry {
   public static let definitions: [String: OpDefinition] = {
     let all =
       elementwiseOps + broadcastOps + convolutionOps + batchNormOps + denseOps + poolingOps
-      + injectiveOps + gatherOps + reductionOps + transformerElementwiseOps + [
-        expandOp, LayerNorm.definition, einsumOp,
+      + injectiveOps + gatherOps + reductionOps + transformerElementwiseOps + comparisonOps + [
+        expandOp, LayerNorm.definition, einsumOp, Take.definition,
       ]
     return Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
   }()

@@ -2,7 +2,9 @@ import Foundation
 
 /// A unary scalar function.
 public enum UnaryFunction: String, Sendable {
-  case neg, exp, log, sqrt, tanh, abs, erf, floor, trunc
+  case neg, exp, log, sqrt, tanh, abs, erf, floor, trunc, ceil, sin, cos
+  /// Round half to even (ONNX `Round`, C `rintf` in the default rounding mode).
+  case round
 }
 
 /// A binary scalar function.
@@ -10,6 +12,10 @@ public enum BinaryFunction: String, Sendable {
   case add, sub, mul, div, max, min, pow
   /// `a == b ? 1 : 0`.
   case eq
+  /// `a < b ? 1 : 0`.
+  case lt
+  /// `a <= b ? 1 : 0`.
+  case le
   /// `a != 0 ? b : 0` (a select without multiplying, so infinities and NaNs in the other branch do not leak).
   case keep
 }
@@ -45,6 +51,10 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .erf: return Foundation.erf(x)
       case .floor: return x.rounded(.down)
       case .trunc: return x.rounded(.towardZero)
+      case .ceil: return x.rounded(.up)
+      case .round: return x.rounded(.toNearestOrEven)
+      case .sin: return Foundation.sin(x)
+      case .cos: return Foundation.cos(x)
       }
     case .binary(let f, let a, let b):
       let x = a.evaluate(operands), y = b.evaluate(operands)
@@ -57,6 +67,8 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .min: return nanMin(x, y)
       case .pow: return Foundation.pow(x, y)
       case .eq: return x == y ? 1 : 0
+      case .lt: return x < y ? 1 : 0
+      case .le: return x <= y ? 1 : 0
       case .keep: return x != 0 ? y : 0
       }
     }

@@ -9,7 +9,8 @@ let foldConstantsPass = Pass("foldConstants") { (ctx: inout PassContext) throws(
     guard definition.pattern(node.attributes) != .opaque else { continue }
     let results = try definition.reference(
       KernelContext(
-        inputs: node.inputs.map { graph.constant($0)! }, attributes: node.attributes, node: node.name, op: node.op))
+        inputs: node.inputs.map { graph.constant($0)! }, attributes: node.attributes, node: node.name, op: node.op,
+        inputNames: node.inputs.map { graph.values[$0].name }))
     for (id, tensor) in zip(node.outputs, results) {
       graph.values[id].source = .constant
       graph.constants[id] = tensor

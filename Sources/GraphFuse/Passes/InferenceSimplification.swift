@@ -6,6 +6,10 @@ let removeIdentitiesPass = Pass("removeIdentities") { (ctx: inout PassContext) i
     let node = graph.nodes[index]
     // A graph output that is just a renamed graph input keeps its node.
     if graph.isOutput(node.outputs[0]), graph.producer(of: node.inputs[0]) == nil { continue }
+    // A graph output keeps its element type: an identity that changes it (int64 → float32) stays.
+    if graph.isOutput(node.outputs[0]), graph.dataType(of: node.outputs[0]) != graph.dataType(of: node.inputs[0]) {
+      continue
+    }
     graph.replaceUses(of: node.outputs[0], with: node.inputs[0])
     removed.insert(index)
   }

@@ -62,7 +62,9 @@ public enum ReferenceExecutor {
       let definition = try OpRegistry.definition(of: node.op, node: node.name)
       let args = node.inputs.map { env[$0]! }
       let results = try definition.reference(
-        KernelContext(inputs: args, attributes: node.attributes, node: node.name, op: node.op))
+        KernelContext(
+          inputs: args, attributes: node.attributes, node: node.name, op: node.op,
+          inputNames: node.inputs.map { graph.values[$0].name }))
       for (id, tensor) in zip(node.outputs, results) { env[id] = tensor }
       if !keepIntermediates {
         for i in node.inputs where lastUse[i.index] == n && !keep.contains(i) && graph.constants[i] == nil {

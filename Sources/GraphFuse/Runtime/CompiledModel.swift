@@ -244,6 +244,8 @@ public final class CompiledModel: @unchecked Sendable {
       guard let dst = arena.buffers[b.index] else { continue }
       inputs[k].data.withUnsafeBufferPointer { src in dst.update(from: src.baseAddress!, count: src.count) }
     }
+    let status = program.status.flatMap { arena.buffers[$0.index] }
+    status?.update(repeating: 0, count: 2)
     for (s, step) in program.steps.enumerated() {
       let start = timings == nil ? 0 : DispatchTime.now().uptimeNanoseconds
       parallel(pool, kernels[s], UnsafeMutableRawPointer(arena.pointers[s]), step.launchTasks)
@@ -251,6 +253,7 @@ public final class CompiledModel: @unchecked Sendable {
         timings.pointee[step.group.index] += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
       }
     }
+    if let status, status[0] != 0 { throw Take.siteError(graph, site: Int(status[0]) - 1, value: status[1]) }
     return zip(graph.outputs, program.outputBuffers).map { v, b in
       let count = graph.shape(of: v).reduce(1, *)
       let data = [Float](unsafeUninitializedCapacity: count) { out, n in

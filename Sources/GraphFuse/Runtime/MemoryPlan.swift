@@ -18,6 +18,7 @@ struct MemoryPlan {
       }
     }
     for b in program.inputBuffers.map(\.index) { first[b] = -1; last[b] = max(last[b], -1) }
+    if let b = program.status?.index { first[b] = -1; last[b] = program.steps.count }
     for b in program.outputBuffers.map(\.index) {
       last[b] = program.steps.count; first[b] = min(first[b], program.steps.count)
     }

@@ -48,7 +48,7 @@ struct AffineIndex: Equatable {
       }
       guard let x = AffineIndex(all ? a : b, extents: extents) else { return nil }
       self = x
-    case .element, .thread:
+    case .element, .thread, .checked:
       return nil
     }
   }

@@ -87,7 +87,7 @@ struct ChannelRemap: Equatable {
     case .element(let name, let a): return .element(name, substitute(a, channel))
     case .select(let cs, let a, let b):
       return .select(cs.map { substitute($0, channel) }, substitute(a, channel), substitute(b, channel))
-    case .thread: return i
+    case .thread, .checked: return i
     }
   }
 

@@ -55,6 +55,14 @@ extension GroupLowering {
       let position = Self.flat(Array(idx[axis..<(axis + r)]), indicesShape)
       let inIdx = Array(idx[..<axis]) + [.table(indices, position)] + Array(idx[(axis + r)...])
       return try value(node.inputs[0], at: inIdx)
+    case "take":
+      let axis = Injective.axis(a.int("axis", default: 0), rank: x.count) ?? 0
+      let r = graph.shape(of: node.inputs[1]).count
+      let raw = try value(node.inputs[1], at: Array(idx[axis..<(axis + r)]))
+      let site = graph.nodes.firstIndex { $0.name == node.name } ?? 0
+      declareStatus()
+      let inIdx = Array(idx[..<axis]) + [.checked(raw, extent: x[axis], site: site)] + Array(idx[(axis + r)...])
+      return try value(node.inputs[0], at: inIdx)
     default:
       throw GraphFuseError("no compiled index remap for this op", node: node.name, op: node.op)
     }

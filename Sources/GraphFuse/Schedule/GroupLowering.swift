@@ -41,6 +41,12 @@ struct GroupLowering {
     buffers.append(BufferDecl(name: name, count: graph.shape(of: v).reduce(1, *), isOutput: output, value: v))
   }
 
+  /// Declares the run's status buffer (``IndexExpr/statusBuffer``) once, for checked indices.
+  mutating func declareStatus() {
+    guard !buffers.contains(where: { $0.name == IndexExpr.statusBuffer }) else { return }
+    buffers.append(BufferDecl(name: IndexExpr.statusBuffer, count: 2, isOutput: true, value: nil))
+  }
+
   /// A fresh local or loop variable name.
   mutating func fresh(_ stem: String) -> String {
     counter += 1

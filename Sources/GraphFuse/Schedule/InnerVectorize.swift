@@ -48,6 +48,19 @@ enum InnerVectorize {
     case .select(let cs, let a, let b):
       let constant = cs.allSatisfy { !mentions(v, $0) } && coefficient(of: v, in: a) == 0
       return constant && coefficient(of: v, in: b) == 0 ? 0 : nil
+    case .checked(let value, _, _): return mentions(v, value) ? nil : 0
+    }
+  }
+
+  /// Whether a value expression's loads depend on `v`.
+  private static func mentions(_ v: String, _ e: ValueExpr) -> Bool {
+    switch e {
+    case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .lane(_, let i):
+      return coefficient(of: v, in: i) != 0
+    case .local, .constant: return false
+    case .unary(_, let a), .splat(let a): return mentions(v, a)
+    case .binary(_, let a, let b), .shuffle(let a, let b, _): return mentions(v, a) || mentions(v, b)
+    case .select(let cs, let a, let b): return cs.contains { mentions(v, $0) } || mentions(v, a) || mentions(v, b)
     }
   }
 

@@ -64,6 +64,17 @@ struct KernelPlan {
   var schedules: [[KernelSchedule]] = []
   /// Floats per SIMD vector of the blocked layout.
   var vectorWidth = 16
+  /// The run's status buffer, when some kernel checks runtime indices (``IndexExpr/checked``):
+  /// zeroed before every run, alive through all of it, and read after it for an index error.
+  private(set) var status: BufferID?
+
+  /// The status buffer, created on first use.
+  mutating func statusBuffer() -> BufferID {
+    if let status { return status }
+    let b = addBuffer(BufferPlan(count: 16, storage: .arena, value: nil))
+    status = b
+    return b
+  }
 
   /// The plain-layout buffer of a value, created on first use.
   mutating func plainBuffer(_ graph: Graph, _ v: ValueID) -> BufferID {

@@ -20,6 +20,15 @@ public indirect enum IndexExpr: Sendable, Hashable {
   case select([IndexCondition], IndexExpr, IndexExpr)
   /// The index of the calling thread in the pool (0 ..< threads): picks per-thread scratch.
   case thread
+  /// The whole number a float value holds, as an index into an axis of `extent` (negative ones
+  /// count from the end): a runtime gather index. One out of range, or not whole, reads index 0
+  /// and records `site` and the value in the run's status buffer (``IndexExpr/statusBuffer``),
+  /// which the runtime turns into an error: never an out-of-bounds read.
+  case checked(ValueExpr, extent: Int, site: Int)
+
+  /// The buffer parameter a nest with a ``checked(_:extent:site:)`` index declares: two floats of
+  /// the run's status (the failing site + 1, and the value), zero while every index is in range.
+  public static let statusBuffer = "gf_status"
 
   /// `a + b`, folding constants and re-joining a split index: `(x/k)·k + x%k` is `x` and
   /// `(x/k)%m·k + x%k` is `x%(k·m)` (exact under C's truncating division), so a reshape followed

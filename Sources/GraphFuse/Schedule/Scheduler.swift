@@ -102,7 +102,12 @@ struct Scheduler {
       nest.body = InnerVectorize.apply(nest.body, width: vectorWidth)
       var bindings = KernelBindings()
       for b in nest.buffers {
-        guard let value = b.value else { continue }
+        guard let value = b.value else {
+          if b.name == IndexExpr.statusBuffer {
+            bindings = bindings + KernelBindings([b.name: kernelPlan.statusBuffer()])
+          }
+          continue
+        }
         let buffer: BufferID
         if !b.isOutput, lowering.blockedInputs[value] != nil, let inPlace = blocked[value] {
           buffer = inPlace
