@@ -27,7 +27,7 @@ let package = Package(
 
     // Tests
     .testTarget(name: "GraphFuseTests", dependencies: ["GraphFuse"]),
-    .testTarget(name: "GraphFuseCLITests", dependencies: ["GraphFuseCLI"]),
+    .testTarget(name: "GraphFuseCLITests", dependencies: ["GraphFuseCLI", "GraphFuse", "GraphFuseONNX"]),
     .testTarget(
       name: "GraphFuseONNXTests", dependencies: ["GraphFuseONNX", "GraphFuse"],
       resources: [.copy("Fixtures")]),

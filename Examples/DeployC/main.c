@@ -1,9 +1,10 @@
 /* Runs a model compiled by `graphfuse compile MODEL -o out` from plain C.
 
      cc main.c -Iout -Lout -lmodel -Wl,-rpath,"$PWD/out" -o run_model
-     ./run_model out input.bin [output.bin] [threads] [concurrent calls]
+     ./run_model out input.bin[,input1.bin,...] [output.bin] [threads] [concurrent calls]
 
-   input.bin holds the model's first input as raw little-endian float32 (numpy: x.tofile(path));
+   Each input file holds one model input, raw and little-endian in that input's element type
+   (gf_model_input_dtype: float32, int64, int32 or one byte per bool; numpy: x.tofile(path)).
    output.bin receives the first output the same way. With more than one concurrent call, the
    calls run at once on separate threads and must all agree. */
 #include <pthread.h>
@@ -14,29 +15,49 @@
 
 #include "model.h"
 
+#define MAX_INPUTS 16
+
 static long element_count(const int64_t *dims, int rank) {
   long n = 1;
   for (int d = 0; d < rank; d++) n *= (long)dims[d];
   return n;
 }
 
+static size_t element_size(int dtype) { return dtype == GF_INT64 ? 8 : dtype == GF_BOOL ? 1 : 4; }
+
 typedef struct {
   gf_model *model;
-  const float *const *inputs;
-  float *output;
+  const void *const *inputs;
+  void *output;
   int status;
 } call;
 
 static void *run_call(void *arg) {
   call *c = (call *)arg;
-  float *outputs[1] = {c->output};
+  void *outputs[1] = {c->output};
   c->status = gf_model_run(c->model, c->inputs, outputs);
   return NULL;
 }
 
+/* Reads input k of the model from path into a new buffer of its element type. */
+static void *read_input(gf_model *model, int k, const char *path) {
+  int64_t dims[8];
+  long count = element_count(dims, gf_model_input_shape(model, k, dims));
+  size_t size = element_size(gf_model_input_dtype(model, k));
+  void *data = malloc((size_t)count * size);
+  FILE *f = fopen(path, "rb");
+  if (!data || !f || fread(data, size, (size_t)count, f) != (size_t)count) {
+    fprintf(stderr, "%s: cannot read the %ld values of input %d (%zu bytes each)\n", path, count, k, size);
+    exit(1);
+  }
+  fclose(f);
+  return data;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s MODEL_DIR INPUT.bin [OUTPUT.bin] [THREADS] [CONCURRENT_CALLS]\n", argv[0]);
+    fprintf(stderr, "usage: %s MODEL_DIR INPUT.bin[,INPUT1.bin,...] [OUTPUT.bin] [THREADS] [CONCURRENT_CALLS]\n",
+            argv[0]);
     return 2;
   }
   int threads = argc > 4 ? atoi(argv[4]) : 0;
@@ -47,66 +68,75 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gf_model_open: %s\n", gf_model_error());
     return 1;
   }
-  if (gf_model_num_inputs(model) != 1) {
-    fprintf(stderr, "this example feeds models with one input; the model has %d\n", gf_model_num_inputs(model));
+  int inputs_n = gf_model_num_inputs(model);
+  if (inputs_n > MAX_INPUTS) {
+    fprintf(stderr, "this example feeds at most %d inputs; the model has %d\n", MAX_INPUTS, inputs_n);
     return 1;
   }
-  int64_t in_dims[8], out_dims[8];
-  int in_rank = gf_model_input_shape(model, 0, in_dims);
+  void *inputs[MAX_INPUTS];
+  char *paths = strdup(argv[2]);
+  char *next = paths;
+  for (int k = 0; k < inputs_n; k++) {
+    char *path = strsep(&next, ",");
+    if (!path) {
+      fprintf(stderr, "the model has %d inputs; give %d comma-separated files\n", inputs_n, inputs_n);
+      return 1;
+    }
+    inputs[k] = read_input(model, k, path);
+  }
+  if (gf_model_num_outputs(model) != 1) {
+    fprintf(stderr, "this example reads models with one output; the model has %d\n", gf_model_num_outputs(model));
+    return 1;
+  }
+  int64_t out_dims[8];
   int out_rank = gf_model_output_shape(model, 0, out_dims);
-  long in_count = element_count(in_dims, in_rank), out_count = element_count(out_dims, out_rank);
+  long out_count = element_count(out_dims, out_rank);
+  int out_dtype = gf_model_output_dtype(model, 0);
+  size_t out_bytes = (size_t)out_count * element_size(out_dtype);
 
-  float *input = malloc((size_t)in_count * sizeof(float));
-  FILE *f = fopen(argv[2], "rb");
-  if (!input || !f || fread(input, sizeof(float), (size_t)in_count, f) != (size_t)in_count) {
-    fprintf(stderr, "%s: cannot read %ld float32 values\n", argv[2], in_count);
-    return 1;
-  }
-  fclose(f);
-
-  /* Outputs other than the first go to scratch space. */
-  int outputs_n = gf_model_num_outputs(model);
-  const float *inputs[1] = {input};
   call c[64];
   pthread_t t[64];
   for (int k = 0; k < calls; k++) {
-    c[k] = (call){model, inputs, malloc((size_t)out_count * sizeof(float)), 1};
-    if (outputs_n != 1) {
-      fprintf(stderr, "this example reads models with one output; the model has %d\n", outputs_n);
-      return 1;
-    }
+    c[k] = (call){model, (const void *const *)inputs, malloc(out_bytes), 1};
     pthread_create(&t[k], NULL, run_call, &c[k]);
   }
   for (int k = 0; k < calls; k++) pthread_join(t[k], NULL);
   for (int k = 0; k < calls; k++) {
     if (c[k].status != 0) {
-      fprintf(stderr, "gf_model_run: %s\n", gf_model_error());
+      /* gf_model_error is per thread: the failing call's thread set it, so report from a rerun here. */
+      void *outputs[1] = {c[k].output};
+      if (gf_model_run(model, (const void *const *)inputs, outputs) != 0)
+        fprintf(stderr, "gf_model_run: %s\n", gf_model_error());
       return 1;
     }
-    if (memcmp(c[k].output, c[0].output, (size_t)out_count * sizeof(float)) != 0) {
+    if (memcmp(c[k].output, c[0].output, out_bytes) != 0) {
       fprintf(stderr, "concurrent call %d disagrees with call 0\n", k);
       return 1;
     }
   }
 
-  int best = 0;
-  for (long i = 1; i < out_count; i++) if (c[0].output[i] > c[0].output[best]) best = (int)i;
-  printf("input [");
-  for (int d = 0; d < in_rank; d++) printf(d ? ", %lld" : "%lld", (long long)in_dims[d]);
-  printf("] -> output [");
+  printf("%d input%s -> output [", inputs_n, inputs_n == 1 ? "" : "s");
   for (int d = 0; d < out_rank; d++) printf(d ? ", %lld" : "%lld", (long long)out_dims[d]);
-  printf("], largest value %g at index %d (%d concurrent call%s agreed)\n", c[0].output[best], best, calls,
-         calls == 1 ? "" : "s");
+  if (out_dtype == GF_FLOAT) {
+    const float *y = (const float *)c[0].output;
+    long best = 0;
+    for (long i = 1; i < out_count; i++) if (y[i] > y[best]) best = i;
+    printf("], largest value %g at index %ld", y[best], best);
+  } else {
+    printf("] of element type %d", out_dtype);
+  }
+  printf(" (%d concurrent call%s agreed)\n", calls, calls == 1 ? "" : "s");
   if (argc > 3) {
     FILE *o = fopen(argv[3], "wb");
-    if (!o || fwrite(c[0].output, sizeof(float), (size_t)out_count, o) != (size_t)out_count) {
+    if (!o || fwrite(c[0].output, 1, out_bytes, o) != out_bytes) {
       fprintf(stderr, "%s: cannot write the output\n", argv[3]);
       return 1;
     }
     fclose(o);
   }
   for (int k = 0; k < calls; k++) free(c[k].output);
-  free(input);
+  for (int k = 0; k < inputs_n; k++) free(inputs[k]);
+  free(paths);
   gf_model_close(model);
   return 0;
 }

@@ -28,9 +28,8 @@ extension ImportSession {
   mutating func mod(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let fmod = try node.int("fmod", default: 0)
     let a = try required(node, 0), b = try required(node, 1)
-    // Runtime tensors are float32; ONNX requires fmod=1 for floating-point inputs.
-    let isFloat = { (b: Binding) in b.constant.map { !$0.isInteger } ?? true }
-    if fmod == 0, isFloat(a) || isFloat(b) {
+    // ONNX requires fmod=1 for floating-point inputs; integers carried in float32 take either.
+    if fmod == 0, !dataType(a).isInteger || !dataType(b).isInteger {
       throw node.error("fmod=0 on floating-point tensors is not defined by ONNX; use fmod=1")
     }
     return [try emit("mod", [a, b], ["fmod": .int(fmod)], node: node)]

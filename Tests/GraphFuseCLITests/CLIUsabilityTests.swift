@@ -1,4 +1,5 @@
 import Foundation
+import GraphFuse
 import Testing
 
 /// Help, version, suggestions, op names in --keep/--opaque, demo MODEL, .npy files and --expect.
@@ -31,6 +32,37 @@ import Testing
     let tool = try cli.run(["--help"]).stdout
     for command in Self.commands { #expect(tool.contains("  \(command) ")) }
     #expect(tool.contains("GRAPHFUSE_CACHE_DIR"))
+  }
+
+  /// `run` takes `.npy` inputs of their own dtypes, writes outputs in theirs, and a token id past
+  /// the vocabulary is one line and exit status 1 on either backend.
+  @Test func runTakesTypedNPYInputsAndRefusesBadTokenIds() throws {
+    let fixtures = DeployTests.root.appendingPathComponent("Tests/GraphFuseONNXTests/Fixtures").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-typed-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let typed = ["typed_ops.input0.npy", "typed_ops.input1.npy"].map { fixtures + "/" + $0 }.joined(separator: ",")
+    let ok = try cli.run(["run", fixtures + "/typed_ops.onnx", "--input", typed, "--output", dir + "/y{}.npy"])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(try NPYFile.readTyped(path: dir + "/y1.npy").dataType == .int64)
+    #expect(try NPYFile.readTyped(path: dir + "/y2.npy").dataType == .bool)
+    // A float file for an int64 input says which input and how to convert.
+    let swapped = ["typed_ops.input0.npy", "typed_ops.input0.npy"].map { fixtures + "/" + $0 }
+    let wrong = try cli.run(["run", fixtures + "/typed_ops.onnx", "--input", swapped.joined(separator: ",")])
+    #expect(wrong.status == 1 && wrong.stderr.contains("is int64"), "\(wrong.stderr)")
+
+    var ids = try NPYFile.readTyped(path: fixtures + "/text_encoder.input0.npy").tensor
+    ids.data[2] = 50
+    try NPYFile.write(ids, path: dir + "/ids.npy", dataType: .int64)
+    let inputs = [dir + "/ids.npy"] + (1...2).map { fixtures + "/text_encoder.input\($0).npy" }
+    for backend in ["reference", "compiled"] {
+      let result = try cli.run([
+        "run", fixtures + "/text_encoder.onnx", "--input", inputs.joined(separator: ","), "--backend", backend,
+      ])
+      #expect(result.status == 1, "\(backend)")
+      #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+      #expect(result.stderr.contains("index 50 in 'input_ids' is out of range"), "\(backend): \(result.stderr)")
+    }
   }
 
   @Test func messagesSayWhatIsWrongInPlainWords() throws {
@@ -188,7 +220,8 @@ import Testing
     let result = try cli.run(["run", "zoo:tiny", "--input", input])
     #expect(result.status == 1)
     #expect(
-      result.stderr.contains("has shape [1, 3, 16, 64], but model input 0 has shape [1, 3, 32, 32]"), "\(result.stderr)"
+      result.stderr.contains("has shape [1, 3, 16, 64], but model input 0 ('input') has shape [1, 3, 32, 32]"),
+      "\(result.stderr)"
     )
   }
 

@@ -1,4 +1,6 @@
 import Foundation
+import GraphFuse
+import GraphFuseONNX
 import Testing
 
 /// `graphfuse compile MODEL -o DIR` and the C API: the example C program (Examples/DeployC/main.c),
@@ -74,6 +76,53 @@ import Testing
     #expect(run.output.contains("4 concurrent calls agreed"))
     let check = try cli.run(["run", model[0], "--input", input, "--expect", got, "--backend", "reference"])
     #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+  }
+
+  /// A BERT-like encoder with int64 token ids, token types and mask, deployed: the C program
+  /// feeds raw int64 files and matches ONNX Runtime's output; a token id past the vocabulary makes
+  /// `gf_model_run` fail with a message naming the input, the index and the valid range.
+  @Test func textEncoderRunsThroughTheCLibraryWithInt64Inputs() throws {
+    let clang = try #require(Self.clang, "no C compiler found (set CC)")
+    let fixtures = Self.root.appendingPathComponent("Tests/GraphFuseONNXTests/Fixtures").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/out"
+    let compile = try cli.run(["compile", fixtures + "/text_encoder.onnx", "-o", out, "--threads", "2"])
+    #expect(compile.status == 0, "\(compile.stderr)")
+    let app = dir + "/app"
+    let example = Self.root.appendingPathComponent("Examples/DeployC/main.c").path
+    let build = try shell([
+      clang, example, "-I" + out, "-L" + out, "-lmodel", "-Wl,-rpath," + out, "-lpthread", "-o", app,
+    ])
+    #expect(build.status == 0, "\(build.output)")
+    // Raw int64 files from the fixture's .npy inputs.
+    var paths: [String] = []
+    var ids: [Int64] = []
+    for k in 0..<3 {
+      let tensor = try NPYFile.readTyped(path: fixtures + "/text_encoder.input\(k).npy").tensor
+      let values = tensor.data.map { Int64($0) }
+      if k == 0 { ids = values }
+      paths.append(dir + "/in\(k).bin")
+      try Data(values.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: paths[k]))
+    }
+    let got = dir + "/got.bin"
+    let run = try shell([app, out, paths.joined(separator: ","), got, "2", "2"])
+    #expect(run.status == 0, "\(run.output)")
+    let expected = try NPYFile.read(path: fixtures + "/text_encoder.output0.npy")
+    let y = try RawTensorFile.read(path: got, shape: expected.shape)
+    #expect(y.compared(to: expected).isWithin(relative: 1e-5), "\(y.compared(to: expected))")
+    // Token id 50 of a 50-word vocabulary.
+    ids[3] = 50
+    try Data(ids.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: paths[0]))
+    let bad = try shell([app, out, paths.joined(separator: ","), got])
+    #expect(bad.status == 1)
+    #expect(bad.output.contains("index 50 in 'input_ids' is out of range"), "\(bad.output)")
+    #expect(bad.output.contains("valid indices are -50 ..< 50"), "\(bad.output)")
+    // An int64 beyond ±2^24 is refused before anything runs.
+    ids[3] = 1 << 40
+    try Data(ids.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: paths[0]))
+    let huge = try shell([app, out, paths.joined(separator: ","), got])
+    #expect(huge.status == 1 && huge.output.contains("beyond +-2^24"), "\(huge.output)")
   }
 
   @Test func openingAMissingDirectoryIsAnError() throws {

@@ -45,7 +45,7 @@ struct ImportErrorTests {
     FixtureCase(file: "error_external_short.onnx", expected: ["'w'", "too short", "64..<1048640"]),
     FixtureCase(file: "error_missing_init.onnx", expected: ["'w_missing'", "not produced"], node: "conv"),
     FixtureCase(file: "error_float16.onnx", expected: ["'w'", "float16"]),
-    FixtureCase(file: "error_int_input.onnx", expected: ["'x'", "int64", "float32"]),
+    FixtureCase(file: "error_double_input.onnx", expected: ["'x'", "double", "float32, int64, int32 or bool"]),
     FixtureCase(file: "error_bn_params.onnx", expected: ["'scale'", "3 values", "2 channels"], node: "bn"),
     FixtureCase(file: "error_symbolic.onnx", expected: ["'x'", "'batch'", "--shape x=1x3x224x224"]),
   ])

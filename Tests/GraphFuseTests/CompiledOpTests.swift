@@ -154,7 +154,11 @@ import Testing
 
   @Test func registryHasTheExpectedOps() {
     #expect(Self.unaryOps.count >= 14, "\(Self.unaryOps)")
-    #expect(Set(Self.binaryOps) == ["add", "sub", "mul", "div", "max", "min", "pow", "equal", "mod"])
+    #expect(
+      Set(Self.binaryOps) == [
+        "add", "sub", "mul", "div", "max", "min", "pow", "equal", "mod", "less", "less_equal", "greater",
+        "greater_equal", "and", "or", "xor",
+      ])
   }
 
   @Test(arguments: unaryOps) func unaryPlainAndInEpilogue(_ op: String) throws {

@@ -52,7 +52,7 @@ import Testing
 
   static let badFiles: [BadFile] = [
     BadFile(name: "float64", bytes: numpyBytes(descr: "<f8"), mentions: "astype(numpy.float32)"),
-    BadFile(name: "int32", bytes: numpyBytes(descr: "<i4"), mentions: "'<i4'"),
+    BadFile(name: "uint16", bytes: numpyBytes(descr: "<u2"), mentions: "'<u2'"),
     BadFile(name: "big-endian", bytes: numpyBytes(descr: ">f4"), mentions: "'>f4'"),
     BadFile(name: "fortran order", bytes: numpyBytes(fortran: true), mentions: "Fortran"),
     BadFile(name: "shape too large", bytes: numpyBytes(shape: "(2, 4)"), mentions: "needs 32"),

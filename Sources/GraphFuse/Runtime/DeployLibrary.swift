@@ -50,7 +50,7 @@ public enum DeployLibrary {
     let tables = DeploySource.tables(
       program, memory: memory, weightOffsets: weightOffsets, weightFloats: weights.count,
       inputShapes: graph.inputs.map(graph.shape(of:)), outputShapes: graph.outputs.map(graph.shape(of:)),
-      threads: threads)
+      threads: threads, graph: graph)
     let source =
       ModelSource(program, split: ModelSource.Split(maxParts: 1, bytesPerPart: Int.max)).text + "\n" + tables
       + DeploySource.api

@@ -6,7 +6,8 @@ enum DeploySource {
   static let header = #"""
     /* A model compiled by GraphFuse (`graphfuse compile MODEL -o DIR`).
        Link with -lmodel (libmodel.so); the library needs only libc, libm and pthreads and reads
-       its weights from DIR/weights.bin when opened. Tensors are float32 in C (row-major) order. */
+       its weights from DIR/weights.bin when opened. Tensors are in C (row-major) order, each of its
+       own element type: float32 (float), int64 (int64_t), int32 (int32_t) or bool (one byte, 0 or 1). */
     #ifndef GRAPHFUSE_MODEL_H
     #define GRAPHFUSE_MODEL_H
     #include <stdint.h>
@@ -26,9 +27,16 @@ enum DeploySource {
     /* Writes the dimensions of input / output `index` to dims and returns the rank (-1: no such index). */
     int  gf_model_input_shape(const gf_model *m, int index, int64_t dims[8]);
     int  gf_model_output_shape(const gf_model *m, int index, int64_t dims[8]);
-    /* One inference: inputs[i] and outputs[i] point to whole tensors. 0 = ok. Safe to call from
-       several threads at once (each concurrent call gets its own working memory). */
-    int  gf_model_run(gf_model *m, const float *const *inputs, float *const *outputs);
+    /* The element type of input / output `index` as an ONNX TensorProto code: GF_FLOAT 1,
+       GF_INT32 6, GF_INT64 7, GF_BOOL 9 (-1: no such index). */
+    enum { GF_FLOAT = 1, GF_INT32 = 6, GF_INT64 = 7, GF_BOOL = 9 };
+    int  gf_model_input_dtype(const gf_model *m, int index);
+    int  gf_model_output_dtype(const gf_model *m, int index);
+    /* One inference: inputs[i] and outputs[i] point to whole tensors of their element types. 0 = ok;
+       non-zero with gf_model_error set for a bad argument, an integer input beyond +-2^24 (integers are
+       carried in float32, exact to 2^24) or an index out of range (a token id past the vocabulary).
+       Safe to call from several threads at once (each concurrent call gets its own working memory). */
+    int  gf_model_run(gf_model *m, const void *const *inputs, void *const *outputs);
     void gf_model_close(gf_model *m);
 
     #ifdef __cplusplus
@@ -43,7 +51,7 @@ enum DeploySource {
   /// Tables describing `program` (with arena offsets from `memory` and weight offsets in floats).
   static func tables(
     _ program: KernelPlan, memory: MemoryPlan, weightOffsets: [Int?], weightFloats: Int,
-    inputShapes: [[Int]], outputShapes: [[Int]], threads: Int
+    inputShapes: [[Int]], outputShapes: [[Int]], threads: Int, graph: Graph
   ) -> String {
     /// `static const TYPE NAME[n] = {…};` (one zero element when empty: C has no empty arrays).
     func array(_ type: String, _ name: String, _ values: [String]) -> String {
@@ -80,10 +88,41 @@ enum DeploySource {
       array("int64_t", "gf_out_dims", ints(dims(outputShapes))),
       array("long", "gf_in_count", ints(inputShapes.map { $0.reduce(1, *) })),
       array("long", "gf_out_count", ints(outputShapes.map { $0.reduce(1, *) })),
+      array("int", "gf_in_dtype", ints(graph.inputs.map { graph.dataType(of: $0).onnxCode })),
+      array("int", "gf_out_dtype", ints(graph.outputs.map { graph.dataType(of: $0).onnxCode })),
+      array("const char *", "gf_in_name", graph.inputs.map { cString(graph.values[$0].name) }),
+      "#define GF_STATUS_BUF \(program.status?.index ?? -1)",
+      siteMessages(graph),
     ]
     lines.insert(
       "/* The program: buffers (arena or weight offsets in floats, -1: none), steps and their buffers. */", at: 0)
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// A C string literal of `text`.
+  static func cString(_ text: String) -> String {
+    var out = "\""
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += "\\" + String(UnicodeScalar(byte))
+      case 0x20..<0x7f: out += String(UnicodeScalar(byte))
+      default: out += String(format: "\\%03o", byte)
+      }
+    }
+    return out + "\""
+  }
+
+  /// `gf_site_message(site)`: the text around the bad value of each runtime gather (``Take``).
+  static func siteMessages(_ graph: Graph) -> String {
+    var cases: [String] = []
+    for (n, node) in graph.nodes.enumerated() where node.op == "take" {
+      let parts = Take.siteError(graph, site: n, value: 0).description.components(separatedBy: "index 0 in")
+      guard parts.count == 2 else { continue }
+      cases.append("  case \(n): *suffix = \(cString(" in" + parts[1])); return \(cString(parts[0] + "index "));")
+    }
+    return "static const char *gf_site_message(long site, const char **suffix) {\n  switch (site) {\n"
+      + cases.joined(separator: "\n") + (cases.isEmpty ? "" : "\n")
+      + "  }\n  *suffix = \" is out of range\";\n  return \"index \";\n}"
   }
 
   /// The API over the tables: weights loaded once, one arena per concurrent run from a
@@ -211,7 +250,44 @@ enum DeploySource {
       return m ? gf_shape(GF_NOUT, gf_out_rank, gf_out_dims, index, dims) : -1;
     }
 
-    GF_API int gf_model_run(gf_model *m, const float *const *inputs, float *const *outputs) {
+    GF_API int gf_model_input_dtype(const gf_model *m, int index) {
+      return m && index >= 0 && index < GF_NIN ? gf_in_dtype[index] : -1;
+    }
+    GF_API int gf_model_output_dtype(const gf_model *m, int index) {
+      return m && index >= 0 && index < GF_NOUT ? gf_out_dtype[index] : -1;
+    }
+
+    /* Input k into the arena's float32: integers must lie within +-2^24, where float32 is exact. */
+    static int gf_read_input(int k, const void *src, float *dst) {
+      long n = gf_in_count[k];
+      if (gf_in_dtype[k] == 1) { memcpy(dst, src, (size_t)n * 4); return 0; }
+      for (long i = 0; i < n; i++) {
+        int64_t v = gf_in_dtype[k] == 7 ? ((const int64_t *)src)[i]
+                  : gf_in_dtype[k] == 6 ? ((const int32_t *)src)[i] : ((const uint8_t *)src)[i] != 0;
+        if (v > 16777216 || v < -16777216) {
+          snprintf(gf_last_error, sizeof gf_last_error,
+                   "gf_model_run: input %d ('%s') element %ld holds %lld, beyond +-2^24 (integers are carried "
+                   "exactly in float32 up to 2^24)", k, gf_in_name[k], i, (long long)v);
+          return 1;
+        }
+        dst[i] = (float)v;
+      }
+      return 0;
+    }
+
+    /* Output k from float32 into its own element type. */
+    static void gf_write_output(int k, const float *src, void *dst) {
+      long n = gf_out_count[k];
+      if (!src) { memset(dst, 0, (size_t)n * (gf_out_dtype[k] == 7 ? 8 : gf_out_dtype[k] == 9 ? 1 : 4)); return; }
+      switch (gf_out_dtype[k]) {
+      case 7: for (long i = 0; i < n; i++) ((int64_t *)dst)[i] = (int64_t)src[i]; break;
+      case 6: for (long i = 0; i < n; i++) ((int32_t *)dst)[i] = (int32_t)src[i]; break;
+      case 9: for (long i = 0; i < n; i++) ((uint8_t *)dst)[i] = src[i] != 0.0f; break;
+      default: memcpy(dst, src, (size_t)n * 4);
+      }
+    }
+
+    GF_API int gf_model_run(gf_model *m, const void *const *inputs, void *const *outputs) {
       if (!m || !inputs || !outputs) { gf_fail("gf_model_run: a NULL argument", NULL); return 1; }
       for (int k = 0; k < GF_NIN; k++)
         if (!inputs[k]) { gf_fail("gf_model_run: an input pointer is NULL", NULL); return 1; }
@@ -225,24 +301,32 @@ enum DeploySource {
         gf_fail("gf_model_run: out of memory for the working arena", NULL);
         return 1;
       }
-      for (int k = 0; k < GF_NIN; k++) {
+      int status = 0;
+      for (int k = 0; k < GF_NIN && !status; k++) {
         int b = gf_in_buf[k];
-        if (gf_buf_arena[b] >= 0) memcpy(a->base + gf_buf_arena[b], inputs[k], (size_t)gf_in_count[k] * 4);
+        if (gf_buf_arena[b] >= 0) status = gf_read_input(k, inputs[k], a->base + gf_buf_arena[b]);
       }
-      for (int s = 0; s < GF_NSTEP; s++)
+      float *run_status = GF_STATUS_BUF >= 0 ? a->base + gf_buf_arena[GF_STATUS_BUF > 0 ? GF_STATUS_BUF : 0] : NULL;
+      if (run_status) run_status[0] = run_status[1] = 0.0f;
+      for (int s = 0; s < GF_NSTEP && !status; s++)
         gf_parallel(m->pool, gf_step_fn[s], (float *const *)(a->ptrs + gf_step_start[s]), gf_step_tasks[s]);
-      for (int k = 0; k < GF_NOUT; k++) {
+      if (!status && run_status && run_status[0] != 0.0f) {
+        const char *suffix = "";
+        const char *prefix = gf_site_message((long)run_status[0] - 1, &suffix);
+        snprintf(gf_last_error, sizeof gf_last_error, "gf_model_run: %s%.0f%s", prefix, run_status[1], suffix);
+        status = 1;
+      }
+      for (int k = 0; k < GF_NOUT && !status; k++) {
         int b = gf_out_buf[k];
         const float *src = gf_buf_weight[b] >= 0 ? m->weights + gf_buf_weight[b]
                          : gf_buf_arena[b] >= 0 ? a->base + gf_buf_arena[b] : NULL;
-        if (src) memcpy(outputs[k], src, (size_t)gf_out_count[k] * 4);
-        else memset(outputs[k], 0, (size_t)gf_out_count[k] * 4);
+        gf_write_output(k, src, outputs[k]);
       }
       pthread_mutex_lock(&m->mu);
       a->next = m->free_list;
       m->free_list = a;
       pthread_mutex_unlock(&m->mu);
-      return 0;
+      return status;
     }
 
     GF_API void gf_model_close(gf_model *m) {

@@ -314,8 +314,8 @@ def error_models():
     raw_save("error_missing_init", [helper.make_node("Conv", ["x", "w_missing"], ["y"], name="conv")], [])
     raw_save("error_float16", [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")],
              [numpy_helper.from_array(rand(2, 2, 1, 1).astype(np.float16), "w")])
-    raw_save("error_int_input", [helper.make_node("Relu", ["x"], ["y"], name="relu")], [],
-             inputs=[vi("x", [1, 2], TensorProto.INT64)])
+    raw_save("error_double_input", [helper.make_node("Relu", ["x"], ["y"], name="relu")], [],
+             inputs=[vi("x", [1, 2], TensorProto.DOUBLE)])
     raw_save("error_bn_params", [helper.make_node("BatchNormalization", ["x"] + bn_inputs("bn"), ["y"], name="bn")],
              bn_params("bn", 3))
     raw_save("error_symbolic", [helper.make_node("Relu", ["x"], ["y"], name="relu")], [],
