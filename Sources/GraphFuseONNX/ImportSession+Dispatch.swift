@@ -10,7 +10,8 @@ extension ImportSession {
     "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad",
     "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
-    "GatherND", "ReduceL2", "ReduceSumSquare", "IsInf",
+    "GatherND", "ReduceL2", "ReduceSumSquare", "IsInf", "Trilu", "CumSum", "Tile", "GatherElements",
+    "InstanceNormalization", "GroupNormalization",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -69,6 +70,12 @@ extension ImportSession {
     case "GatherND": return try gatherND(node)
     case "ReduceL2": return try reduceSquares(node, root: true)
     case "ReduceSumSquare": return try reduceSquares(node, root: false)
+    case "Trilu": return try trilu(node)
+    case "CumSum": return try cumSum(node)
+    case "Tile": return try tile(node)
+    case "GatherElements": return try gatherElements(node)
+    case "InstanceNormalization": return try instanceNorm(node)
+    case "GroupNormalization": return try groupNormalization(node)
     case "IsInf":
       let attributes: Attributes = [
         "detect_positive": .int(try node.int("detect_positive", default: 1)),

@@ -49,6 +49,8 @@ enum ONNXValidation {
     "Greater": ["broadcast", "axis"], "LessOrEqual": [], "GreaterOrEqual": [], "And": ["broadcast", "axis"],
     "Or": ["broadcast", "axis"], "Xor": ["broadcast", "axis"], "IsNaN": [],
     "IsInf": ["detect_positive", "detect_negative"],
+    "Trilu": ["upper"], "CumSum": ["exclusive", "reverse"], "Tile": [], "GatherElements": ["axis"],
+    "InstanceNormalization": ["epsilon"], "GroupNormalization": ["epsilon", "num_groups", "stash_type"],
     "Sin": [], "Cos": [], "Ceil": ["consumed_inputs"], "Floor": ["consumed_inputs"], "Round": [],
     "Abs": ["consumed_inputs"], "Where": [], "Expand": [], "Range": [],
     "Gelu": ["approximate"],

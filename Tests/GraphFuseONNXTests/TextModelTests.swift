@@ -57,6 +57,19 @@ struct TextModelTests {
     }
   }
 
+  /// Trilu, CumSum, Tile, GatherElements, InstanceNormalization and GroupNormalization (opsets 18
+  /// and 21), every output within 1e-5 of ONNX Runtime's (infinities and NaNs in place).
+  @Test(arguments: ["index_ops", "group_norm18", "group_norm21"], Backend.allCases)
+  func positionalOpsMatchOnnxRuntime(_ name: String, _ backend: Backend) throws {
+    let graph = try ONNXImporter.load(path: Fixtures.path(name + ".onnx"))
+    let outputs = try Self.run(graph, try Self.inputs(name, graph), on: backend)
+    for k in outputs.indices {
+      let expected = try NPYFile.read(path: Fixtures.path("\(name).output\(k).npy"))
+      let bad = Self.mismatches(outputs[k], expected, tolerance: 1e-5)
+      #expect(bad.isEmpty, "\(name) \(backend) output \(k): \(bad.prefix(5))")
+    }
+  }
+
   @Test(arguments: Backend.allCases)
   func textEncoderMatchesOnnxRuntime(_ backend: Backend) throws {
     let graph = try ONNXImporter.load(path: Fixtures.path("text_encoder.onnx"))

@@ -86,3 +86,42 @@ let reductionOps: [OpDefinition] = [
   Reduction.definition("reduce_max", initial: -.infinity, combine: { nanMax($0, $1) }, mean: false),
   Reduction.softmax,
 ]
+
+/// cumsum {axis, exclusive, reverse}: running sums along `axis` (`exclusive` leaves the element
+/// itself out, `reverse` sums from the end). Compiled as a masked reduction per output element:
+/// O(n²) along the axis, meant for the short axes of position ids and masks.
+enum CumSum {
+  static let definition = OpDefinition(
+    name: "cumsum", arity: 1...1, pattern: { _ in .opaque },
+    inferShapes: { q throws(GraphFuseError) in
+      guard Injective.axis(q.attributes.int("axis", default: 0), rank: q.shape(0).count) != nil else {
+        throw q.error("axis \(q.attributes.int("axis", default: 0)) is out of range for \(q.shape(0))")
+      }
+      return [q.shape(0)]
+    },
+    reference: { ctx in
+      let x = ctx.inputs[0]
+      let axis = Injective.axis(ctx.attributes.int("axis", default: 0), rank: x.rank)!
+      let exclusive = ctx.attributes.int("exclusive", default: 0) != 0
+      let reverse = ctx.attributes.int("reverse", default: 0) != 0
+      let n = x.shape[axis], inner = x.shape[(axis + 1)...].reduce(1, *), outer = x.count / max(n * inner, 1)
+      var out = x.data
+      for o in 0..<outer {
+        for i in 0..<inner {
+          var sum = 0.0
+          for step in 0..<n {
+            let k = reverse ? n - 1 - step : step
+            let at = (o * n + k) * inner + i
+            if exclusive {
+              out[at] = Float(sum)
+              sum += Double(x.data[at])
+            } else {
+              sum += Double(x.data[at])
+              out[at] = Float(sum)
+            }
+          }
+        }
+      }
+      return [Tensor(shape: x.shape, data: out)]
+    })
+}

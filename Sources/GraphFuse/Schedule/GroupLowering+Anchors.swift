@@ -58,6 +58,25 @@ extension GroupLowering {
       let e = try value(node.inputs[0], at: idx)
       return .binary(.div, .unary(.exp, .binary(.sub, e, .local(locals.max))), .local(locals.sum))
     case "layer_norm": return try layerNorm(n, at: idx)
+    case "cumsum":
+      let x = graph.shape(of: node.inputs[0])
+      let axis = Injective.axis(a.int("axis", default: 0), rank: x.count) ?? 0
+      let exclusive = a.int("exclusive", default: 0) != 0, reverse = a.int("reverse", default: 0) != 0
+      let r = fresh("r")
+      var inIdx = idx
+      inIdx[axis] = .variable(r)
+      let load = try value(node.inputs[0], at: inIdx)
+      // Element r of the axis counts toward element i when r ≤ i (r < i exclusive); reversed, r ≥ i.
+      let (lo, hi): (IndexExpr, IndexExpr) =
+        reverse
+        ? (idx[axis] + .constant(exclusive ? 0 : -1), .variable(r))
+        : (.variable(r), idx[axis] + .constant(exclusive ? 0 : 1))
+      prelude += [
+        .declareWide(acc, .constant(0)),
+        .loop(
+          variable: r, extent: x[axis], kind: .serial, body: [.when([.less(lo, hi)], [.accumulate(acc, .sum, load)])]),
+      ]
+      return .local(acc)
     case "einsum": return try einsum(node, at: idx, acc: acc)
     default:
       throw GraphFuseError("no compiled schedule for this op", node: node.name, op: node.op)

@@ -9,6 +9,8 @@ script; goldens come from onnxruntime with optimizations off.
 - text_encoder: a one-layer BERT-like encoder with int64 ids, token types and an attention mask
   with a padded tail, built the way the TorchScript exporter writes masks (Cast to bool, Where
   with the float minimum, softmax, IsNaN -> 0).
+- index_ops: Trilu, CumSum (exclusive, reverse, int64), Tile, GatherElements, InstanceNormalization.
+- group_norm18 / group_norm21: GroupNormalization with per-group (opset 18) and per-channel (21) affine.
 - typed_ops: every comparison, logic, predicate, rounding and cast op on float and int64
   inputs with NaN, infinities, halves and negatives; an int64, a bool and a float output.
 """
@@ -139,6 +141,44 @@ def typed_ops():
     save("typed_ops", nodes, inputs, outputs, inits, [x, k])
 
 
+def index_ops():
+    n = helper.make_node
+    x = rng.normal(0, 1, size=(2, 4, 5)).astype(np.float32)
+    x[0, 3, 0] = np.inf  # below the diagonal: a lower-triangle mask must not turn it into NaN
+    k = rng.integers(-5, 6, size=(2, 4, 5)).astype(np.int64)
+    gidx = rng.integers(-4, 4, size=(2, 3, 5)).astype(np.int64)
+    inits = [ints("one", 1), ints("minus1", -1), ints("axis1", 1), ints("axis2", 2), ints("reps", [1, 2, 3]),
+             ints("gidx", gidx), init("in_scale", rng.uniform(0.5, 1.5, 4).astype(np.float32)),
+             init("in_bias", rng.normal(0, 0.2, 4).astype(np.float32))]
+    nodes = [
+        n("Trilu", ["x", "one"], ["upper"]), n("Trilu", ["x", "minus1"], ["lower"], upper=0),
+        n("CumSum", ["x", "axis2"], ["cs"]), n("CumSum", ["x", "axis1"], ["cs_ex_rev"], exclusive=1, reverse=1),
+        n("CumSum", ["k", "axis2"], ["kcs"]), n("Cast", ["kcs"], ["kcs_f"], to=TensorProto.FLOAT),
+        n("Tile", ["x", "reps"], ["tiled"]), n("GatherElements", ["x", "gidx"], ["ge"], axis=1),
+        n("Reshape", ["x", "shape_inorm"], ["x4"]),
+        n("InstanceNormalization", ["x4", "in_scale", "in_bias"], ["inorm4"], epsilon=1e-5),
+        n("Reshape", ["inorm4", "shape_back"], ["inorm"]),
+        n("Concat", ["upper", "lower", "cs", "cs_ex_rev", "kcs_f", "inorm"], ["y"], axis=0),
+    ]
+    inits += [ints("shape_inorm", [2, 4, 5, 1]), ints("shape_back", [2, 4, 5])]
+    inputs = [vi("x", [2, 4, 5]), vi("k", [2, 4, 5], TensorProto.INT64)]
+    outputs = [vi("y", None), vi("tiled", None), vi("ge", None)]
+    save("index_ops", nodes, inputs, outputs, inits, [x, k])
+
+
+def group_norm(opset):
+    n = helper.make_node
+    x = rng.normal(0, 1, size=(2, 6, 3, 4)).astype(np.float32)
+    count = 3 if opset < 21 else 6
+    inits = [init("scale", rng.uniform(0.5, 1.5, count).astype(np.float32)),
+             init("bias", rng.normal(0, 0.2, count).astype(np.float32))]
+    nodes = [n("GroupNormalization", ["x", "scale", "bias"], ["y"], num_groups=3, epsilon=1e-5)]
+    save(f"group_norm{opset}", nodes, [vi("x", [2, 6, 3, 4])], [vi("y", None)], inits, [x], opset=opset)
+
+
 if __name__ == "__main__":
     text_encoder()
     typed_ops()
+    index_ops()
+    group_norm(18)
+    group_norm(21)
