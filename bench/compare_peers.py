@@ -53,19 +53,23 @@ def model_paths(paths):
 
 
 def load_input(model_path, declared):
-    """(input float32 array, where it came from, golden output or None)."""
+    """(list of input arrays, where they came from, golden output or None). Text models have one
+    .npy per input (MODEL.input0.npy, input1, ...: int64 ids, mask, token types)."""
     base = model_path[:-5] if model_path.endswith(".onnx") else model_path
+    golden = np.fromfile(base + ".output.bin", dtype="<f4") if os.path.exists(base + ".output.bin") else None
+    if os.path.exists(base + ".input0.npy"):
+        xs = [np.load(f"{base}.input{k}.npy") for k in range(len(declared)) if os.path.exists(f"{base}.input{k}.npy")]
+        return xs, "MODEL.inputK.npy", golden
     meta = {}
     if os.path.exists(base + ".json"):
         with open(base + ".json") as f:
             meta = json.load(f)
-    shape = meta.get("input_shape") or [d if isinstance(d, int) else 1 for d in declared]
+    shape = meta.get("input_shape") or [d if isinstance(d, int) else 1 for d in declared[0]]
     if os.path.exists(base + ".input.bin"):
         x, source = np.fromfile(base + ".input.bin", dtype="<f4").reshape(shape), "MODEL.input.bin"
     else:
         x, source = np.random.default_rng(0).uniform(-1, 1, size=shape).astype(np.float32), "random"
-    golden = np.fromfile(base + ".output.bin", dtype="<f4") if os.path.exists(base + ".output.bin") else None
-    return x, source, golden
+    return [x], source, golden
 
 
 def relative_error(output, expected):
@@ -88,7 +92,7 @@ def ort_engine(model, x, threads, optimize):
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     )
     session = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-    feeds = {session.get_inputs()[0].name: x}
+    feeds = {i.name: v for i, v in zip(session.get_inputs(), x)}
     return (lambda: session.run(None, feeds)), session.run(None, feeds)[0]
 
 
@@ -102,7 +106,7 @@ def openvino_engine(model, x, threads):
     request = compiled.create_infer_request()
 
     def run():
-        request.infer({0: x})
+        request.infer(dict(enumerate(x)))
         return request.get_output_tensor(0).data
 
     return run, np.array(run())
@@ -130,9 +134,9 @@ class GraphFuseLibrary:
             raise RuntimeError(lib.gf_model_error().decode())
         dims = (ctypes.c_int64 * 8)()
         rank = lib.gf_model_output_shape(self.handle, 0, dims)
-        self.x = np.ascontiguousarray(x, dtype=np.float32)
+        self.xs = [np.ascontiguousarray(v) for v in x]  # each in its own dtype (float32, int64, ...)
         self.y = np.zeros([dims[i] for i in range(rank)], dtype=np.float32)
-        self.inputs = (ctypes.c_void_p * 1)(self.x.ctypes.data)
+        self.inputs = (ctypes.c_void_p * len(self.xs))(*[v.ctypes.data for v in self.xs])
         self.outputs = (ctypes.c_void_p * 1)(self.y.ctypes.data)
 
     def run(self):
@@ -197,7 +201,7 @@ def measure(model, threads, args, workdir):
     import onnxruntime as ort
 
     probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    x, source, golden = load_input(model, probe.get_inputs()[0].shape)
+    x, source, golden = load_input(model, [i.shape for i in probe.get_inputs()])
     del probe
     row = {"model": os.path.basename(model), "threads": threads, "input": source}
     keys = ["ort_all", "ort_none"] + (["openvino"] if args.openvino else []) + ["gf_fused"]

@@ -56,7 +56,7 @@ enum BenchCommand {
   static func measure(
     _ graph: Graph, model: String, options: BenchOptions, reference known: [Tensor]? = nil
   ) throws(GraphFuseError) -> BenchReport {
-    let inputs = graph.inputs.enumerated().map { Tensor.random(shape: graph.shape(of: $1), seed: 42 + UInt64($0)) }
+    let inputs = graph.sampleInputs()
     let compileOptions = CompileOptions(threads: options.threads)
     let progress = ProgressLine()
     var reference = known ?? []

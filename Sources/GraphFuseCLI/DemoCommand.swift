@@ -13,7 +13,7 @@ enum DemoCommand {
     let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: args.value(.batch).flatMap { Int($0) })
     let optimizeOptions = try args.optimizeOptions()
     let json = args.flag(.json)
-    let inputs = graph.inputs.enumerated().map { Tensor.random(shape: graph.shape(of: $1), seed: 42 + UInt64($0)) }
+    let inputs = graph.sampleInputs()
     let optimized = try graph.optimized(optimizeOptions)
     if !json {
       print("GraphFuse demo: \(model), input " + graph.inputs.map { "\(graph.shape(of: $0))" }.joined(separator: " "))

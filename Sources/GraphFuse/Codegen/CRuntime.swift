@@ -30,7 +30,10 @@ enum CRuntime {
     typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
     static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
     static inline gf_vf gf_loadu(const float *p) { return *(const gf_vfu *)p; }
-    static inline gf_vf gf_splat(float x) { return (gf_vf){} + x; }
+    /* x - 0 is x for every float (-0 and NaN included), so clang folds it to a plain broadcast, which
+       reads its operand straight from memory on a load port; (gf_vf){} + x is not an identity (+0 for
+       -0) and cost an add and a shuffle-port broadcast per use, on the port AVX-512 FMAs share. */
+    static inline gf_vf gf_splat(float x) { return x - (gf_vf){}; }
     /* Lanewise max/min that propagate NaN like PyTorch (relu(NaN) = NaN, max_pool2d keeps NaN):
        the hardware max, then a NaN of either operand blended back in. clang folds this to vmaxps,
        one unordered compare and a masked move; a single select on (a > b) | (a != a) measured

@@ -26,7 +26,7 @@ public struct CompileOptions: Sendable {
   /// The machine the scheduler plans for under these options: this CPU's vector width (8 for
   /// portable code) and the thread count. Read from the CPU flags: no compiler is run.
   public var target: ScheduleTarget {
-    ScheduleTarget(vectorWidth: portable ? 8 : System.vectorWidth, threads: threads)
+    System.target(vectorWidth: portable ? 8 : System.vectorWidth, threads: threads)
   }
 
   /// The largest thread count accepted: four per core, at least 64.
@@ -52,6 +52,29 @@ enum System {
   /// Floats per vector of the blocked layout on this CPU: 16 with AVX-512, else 8.
   static var vectorWidth: Int {
     hasAVX512(cpuInfo) ? 16 : 8
+  }
+
+  /// Bytes of the level-1 data cache of CPU 0, from sysfs (`cache/index*/level`, `type`, `size`);
+  /// nil where sysfs does not say.
+  static let l1DataBytes: Int? = {
+    let base = "/sys/devices/system/cpu/cpu0/cache"
+    for index in 0..<8 {
+      func read(_ name: String) -> String? {
+        (try? String(contentsOfFile: "\(base)/index\(index)/\(name)", encoding: .utf8))?
+          .trimmingCharacters(in: .whitespacesAndNewlines)
+      }
+      guard let level = read("level"), let type = read("type"), let size = read("size") else { continue }
+      guard level == "1", type == "Data" || type == "Unified" else { continue }
+      let scale = size.hasSuffix("K") ? 1024 : size.hasSuffix("M") ? 1024 * 1024 : 1
+      if let value = Int(size.filter(\.isNumber)), value > 0 { return value * scale }
+    }
+    return nil
+  }()
+
+  /// The schedule target of this machine: its vector width (unless `portable`), `threads` and
+  /// its L1 data cache.
+  static func target(vectorWidth: Int, threads: Int) -> ScheduleTarget {
+    ScheduleTarget(vectorWidth: vectorWidth, threads: threads, l1DataBytes: l1DataBytes ?? 32 * 1024)
   }
 
   /// `/proc/cpuinfo` (empty where there is none).

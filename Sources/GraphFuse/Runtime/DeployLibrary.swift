@@ -33,7 +33,7 @@ public enum DeployLibrary {
     let threads = options.threads
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try Scheduler.schedule(
-      graph, plan: plan, target: ScheduleTarget(vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: threads))
+      graph, plan: plan, target: System.target(vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: threads))
     let memory = MemoryPlan(program)
 
     var weights: [Float] = []

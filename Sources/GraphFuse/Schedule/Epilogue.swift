@@ -48,8 +48,10 @@ struct Epilogue {
       guard let n = graph.producer(of: value), members.contains(n) else { return nil }
       let node = graph.nodes[n]
       guard let def = OpRegistry.definitions[node.op], let scalar = def.scalar,
-        def.pattern(node.attributes) <= .broadcast,
-        graph.shape(of: value) == shape, node.outputs.count == 1
+        def.pattern(node.attributes) <= .broadcast, node.outputs.count == 1,
+        // A member may be smaller than the output (a mask computed from its own operands), as long
+        // as it broadcasts to it: its operands are then read at the output's broadcast offsets.
+        Broadcasting.shape(graph.shape(of: value), shape) == shape
       else { return nil }
       let viewed = def.broadcastShapes(node.attributes, node.inputs.map { graph.shape(of: $0) })
       var args: [ValueExpr] = []

@@ -28,13 +28,18 @@ struct MatmulKernel {
   var aRowStride: Int, aColumnStride: Int
   var rhs: RHS
   var epilogue: Epilogue
+  /// The depth of one K block, or nil to stream all of K per tile (``depthBlock(l1Bytes:)``).
+  var depthBlock: Int? = nil
 
   /// Accumulator tile: rows × vectors.
   var tile: (rows: Int, vectors: Int) {
     let v = epilogue.vectorWidth
     let registers = v == 16 ? 32 : 16
     let columnVectors = max(1, (n + v - 1) / v)
-    let vectors = min(v == 16 ? 4 : 2, columnVectors)
+    // Each B vector loaded is used by every row of the tile, each A broadcast by every vector: two
+    // vectors and as many rows as the registers hold left (12 of 32) load B half as often per FMA
+    // as four vectors and six rows, and B is the operand that streams from L2.
+    let vectors = min(2, columnVectors)
     let rows = min(m, 12, max(1, (registers - vectors - 1) / vectors))
     return (rows, vectors)
   }
@@ -43,6 +48,20 @@ struct MatmulKernel {
   var tileReason: String {
     "\(tile.rows * tile.vectors) accumulators + \(tile.vectors) B vectors + 1 broadcast within "
       + "\(epilogue.vectorWidth == 16 ? 32 : 16) registers"
+      + (depthBlock.map { "; K in blocks of \($0) so a block of B stays in L1 across row tiles" } ?? "")
+  }
+
+  /// The K block for an L1 data cache of `l1Bytes`: the largest divisor of K (at least 64) whose
+  /// `depth × vectors·v` slice of B fills at most half of L1, so every row tile of a column reads
+  /// B from L1 instead of streaming it from L2 again. Nil when B's whole panel fits already, when
+  /// there is one row tile (nothing to reuse it), or when the columns are not whole vectors (the
+  /// partial sums are kept in the output between blocks, read and written a vector at a time).
+  func depthBlock(l1Bytes: Int) -> Int? {
+    let v = epilogue.vectorWidth
+    let panelFloats = tile.vectors * v
+    let depth = l1Bytes / 2 / (panelFloats * 4)
+    guard depth >= 64, k > depth, m > tile.rows, n % v == 0, n >= panelFloats else { return nil }
+    return stride(from: depth, through: 64, by: -1).first { k % $0 == 0 }
   }
 
   private static func v(_ name: String) -> IndexExpr { .variable(name) }
@@ -65,14 +84,23 @@ struct MatmulKernel {
     let rowTiles = (m + mr - 1) / mr
     let columnTasks = columnTiles + scalarColumns
     let batchCount = batch.reduce(1, *)
-    var body: [Stmt] = [
-      .let_("bt", Self.v("task") / (rowTiles * columnTasks)),
-      .let_("rt", (Self.v("task") / columnTasks) % rowTiles),
-      .let_("ct", Self.v("task") % columnTasks),
+    let blocks = depthBlock.map { k / $0 }
+    // Unblocked, a task is one tile; blocked, a task is one column of tiles: for each K block,
+    // every row tile in turn, so the block of B it reads stays in L1.
+    let tiles: [Stmt] = [
       .let_("abase", batchOffset(aBatchStrides) + Self.v("rt") * (mr * aRowStride)),
       .let_("obase", Self.v("bt") * (m * n) + Self.v("rt") * (mr * n)),
     ]
+    var body: [Stmt] =
+      blocks == nil
+      ? [
+        .let_("bt", Self.v("task") / (rowTiles * columnTasks)),
+        .let_("rt", (Self.v("task") / columnTasks) % rowTiles),
+        .let_("ct", Self.v("task") % columnTasks),
+      ] + tiles
+      : [.let_("bt", Self.v("task") / columnTasks), .let_("ct", Self.v("task") % columnTasks)]
     if case .plain(let strides, _) = rhs { body.append(.let_("bbase", batchOffset(strides))) }
+    var perTile: [Stmt] = []
     // Up to four bodies: whole or last (partial) row tile × whole or last (partial) column tile.
     let tailRows = m - (rowTiles - 1) * mr
     let tailVectors = vecs - (columnTiles - 1) * nr
@@ -84,20 +112,28 @@ struct MatmulKernel {
       if columnTiles > 0 {
         if tailVectors == nr && lanes == v {
           columnCases.append(
-            .when([.inRange(Self.v("ct"), 0, columnTiles)], vectorTile(rows: rows, vectors: nr, lastLanes: v)))
+            .when([.inRange(Self.v("ct"), 0, columnTiles)], vectorTile(rows: rows, vectors: nr, lastLanes: v, blocks)))
         } else {
           if columnTiles > 1 {
             columnCases.append(
-              .when([.inRange(Self.v("ct"), 0, columnTiles - 1)], vectorTile(rows: rows, vectors: nr, lastLanes: v)))
+              .when(
+                [.inRange(Self.v("ct"), 0, columnTiles - 1)], vectorTile(rows: rows, vectors: nr, lastLanes: v, blocks))
+            )
           }
-          let last = vectorTile(rows: rows, vectors: tailVectors, lastLanes: lanes)
+          let last = vectorTile(rows: rows, vectors: tailVectors, lastLanes: lanes, blocks)
           columnCases.append(.when([.inRange(Self.v("ct"), columnTiles - 1, columnTiles)], last))
         }
       }
       if scalarColumns == 1 {
         columnCases.append(.when([.inRange(Self.v("ct"), columnTiles, columnTiles + 1)], scalarTile(rows: rows)))
       }
-      if let rowCondition { body.append(.when([rowCondition], columnCases)) } else { body += columnCases }
+      if let rowCondition { perTile.append(.when([rowCondition], columnCases)) } else { perTile += columnCases }
+    }
+    if let blocks {
+      let rows = Stmt.loop(variable: "rt", extent: rowTiles, kind: .serial, body: tiles + perTile)
+      body.append(.loop(variable: "kb", extent: blocks, kind: .serial, body: [rows]))
+    } else {
+      body += perTile
     }
     var buffers = [buffer("a", 0)]
     switch rhs {
@@ -108,9 +144,9 @@ struct MatmulKernel {
     }
     buffers += epilogue.operands.indices.map { buffer("e\($0)", 0) }
     buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true))
+    let tasks = batchCount * columnTasks * (blocks == nil ? rowTiles : 1)
     return LoopNest(
-      name: "matmul", buffers: buffers,
-      body: [.loop(variable: "task", extent: batchCount * rowTiles * columnTasks, kind: .parallel, body: body)])
+      name: "matmul", buffers: buffers, body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
   }
 
   private func buffer(_ name: String, _ count: Int) -> BufferDecl {
@@ -147,19 +183,28 @@ struct MatmulKernel {
   }
 
   /// A `rows × vectors` register tile: the K loop, then the epilogue and store of each vector;
-  /// the last vector stores only its first `lastLanes` lanes.
-  private func vectorTile(rows: Int, vectors: Int, lastLanes lanes: Int) -> [Stmt] {
+  /// the last vector stores only its first `lastLanes` lanes. With K in `blocks` blocks (loop
+  /// variable `kb`), the tile starts from the partial sums in `out` after the first block, and
+  /// only the last block applies the epilogue.
+  private func vectorTile(rows: Int, vectors: Int, lastLanes lanes: Int, _ blocks: Int?) -> [Stmt] {
     let v = epilogue.vectorWidth, nr = tile.vectors
     func acc(_ r: Int, _ j: Int) -> String { "c\(r)_\(j)" }
+    func offset(_ r: Int, _ j: Int) -> IndexExpr {
+      Self.v("obase") + .constant(r * n) + (Self.v("ct") * nr + .constant(j)) * v
+    }
     var stmts: [Stmt] = []
     for r in 0..<rows {
       for j in 0..<vectors {
         var initial = ValueExpr.constant(0)
         if case .packed(true) = rhs { initial = .vload("bias", Self.v("ct") * (nr * v) + .constant(j * v)) }
+        if blocks != nil {
+          initial = .select([.inRange(Self.v("kb"), 0, 1)], initial, .vloadUnaligned("out", offset(r, j)))
+        }
         stmts.append(.declareVector(acc(r, j), initial))
       }
     }
     var step: [Stmt] = (0..<vectors).map { j in .declareVector("b\(j)", bVector(j, p: Self.v("p"))) }
+    if let kc = depthBlock { step.insert(.let_("p", Self.v("kb") * kc + Self.v("pp")), at: 0) }
     for r in 0..<rows {
       let a = ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
       step.append(.declareVector("a\(r)", .splat(a)))
@@ -167,7 +212,24 @@ struct MatmulKernel {
         step.append(.accumulate(acc(r, j), .sum, .binary(.mul, .local("a\(r)"), .local("b\(j)"))))
       }
     }
+    if let kc = depthBlock, let blocks {
+      stmts.append(.loop(variable: "pp", extent: kc, kind: .serial, body: step))
+      let partial: [Stmt] = (0..<rows).flatMap { r in
+        (0..<vectors).map { j in Stmt.vstoreUnaligned("out", offset(r, j), .local(acc(r, j))) }
+      }
+      stmts.append(.when([.inRange(Self.v("kb"), 0, blocks - 1)], partial))
+      stmts.append(.when([.inRange(Self.v("kb"), blocks - 1, blocks)], finish(rows, vectors, lanes)))
+      return stmts
+    }
     stmts.append(.loop(variable: "p", extent: k, kind: .serial, body: step))
+    return stmts + finish(rows, vectors, lanes)
+  }
+
+  /// The epilogue and store of each accumulator vector of a tile.
+  private func finish(_ rows: Int, _ vectors: Int, _ lanes: Int) -> [Stmt] {
+    let v = epilogue.vectorWidth, nr = tile.vectors
+    func acc(_ r: Int, _ j: Int) -> String { "c\(r)_\(j)" }
+    var stmts: [Stmt] = []
     for r in 0..<rows {
       for j in 0..<vectors {
         let channel = Self.v("ct") * nr + .constant(j)

@@ -81,9 +81,11 @@ extension Scheduler {
   }
 
   private mutating func emitMatmulKernel(
-    _ kernel: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: KernelBindings,
+    _ unblocked: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: KernelBindings,
     group: FusedGroup, index g: GroupID
   ) throws(GraphFuseError) -> Bool {
+    var kernel = unblocked
+    kernel.depthBlock = kernel.depthBlock(l1Bytes: target.l1DataBytes)
     let a = try plainBuffer(input, group: g)
     var operands: [BufferID] = []
     var layouts: [KernelSchedule.Layout] = []
@@ -104,7 +106,8 @@ extension Scheduler {
     let schedule = KernelSchedule(
       kind, group: g, inputs: [.plain] + rhs + layouts, output: .plain,
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
-      parallel: [.batch, .row, .channelBlock], epilogue: epilogueOps(group, anchor: group.anchor))
+      parallel: kernel.depthBlock == nil ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
+      epilogue: epilogueOps(group, anchor: group.anchor))
     let bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
     try kernelPlan.addStep(kernel.nest, bindings: bindings, schedule: schedule)
     return true

@@ -4,11 +4,15 @@ public struct ScheduleTarget: Sendable, Equatable {
   public var vectorWidth: Int
   /// Threads a run may use (task splits, per-thread scratch).
   public var threads: Int
+  /// Bytes of the L1 data cache of one core: how deep a K block of a matmul's B may be.
+  public var l1DataBytes: Int
 
-  /// A target of `vectorWidth`-float vectors and `threads` threads.
-  public init(vectorWidth: Int, threads: Int = 1) {
+  /// A target of `vectorWidth`-float vectors, `threads` threads and an L1 data cache of
+  /// `l1DataBytes` (32 KiB, the smallest of current x86-64 and Arm server cores, when not given).
+  public init(vectorWidth: Int, threads: Int = 1, l1DataBytes: Int = 32 * 1024) {
     self.vectorWidth = vectorWidth
     self.threads = threads
+    self.l1DataBytes = l1DataBytes
   }
 }
 
@@ -27,6 +31,8 @@ struct Scheduler {
   let vectorWidth: Int
   /// Threads a run may use (per-thread scratch is sized for them).
   let threads: Int
+  /// The machine scheduled for (its L1 data cache sizes matmul K blocks).
+  let target: ScheduleTarget
   /// The plan being built.
   var kernelPlan = KernelPlan()
   /// Buffer of each value held in blocked layout.
@@ -46,6 +52,7 @@ struct Scheduler {
     self.plan = plan
     self.vectorWidth = target.vectorWidth
     self.threads = target.threads
+    self.target = target
     kernelPlan.vectorWidth = target.vectorWidth
     kernelPlan.schedules = [[KernelSchedule]](repeating: [], count: plan.groups.count)
     consumers = graph.consumers()
