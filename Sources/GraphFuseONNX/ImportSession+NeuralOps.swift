@@ -25,6 +25,14 @@ extension ImportSession {
     for i in node.proto.inputs.indices { if let b = try input(node, i) { operands.append(b) } }
     guard var result = operands.first else { throw node.error("needs at least one input") }
     if operands.count == 1 { return [result] }
+    // x^2 and x^3 as products, as PyTorch's pow with a scalar exponent computes them (GPT-2's
+    // GELU): exact in the same way and far cheaper than powf per element.
+    if op == "pow", operands.count == 2, result.constant == nil, let c = operands[1].constant, c.count == 1,
+      [2, 3].contains(c.floatValues[0])
+    {
+      let square = try emit("mul", [result, result], node: node, irName: c.floatValues[0] == 2 ? nil : "square")
+      return [c.floatValues[0] == 2 ? square : try emit("mul", [square, result], node: node)]
+    }
     // Opset < 7 `broadcast=1, axis=k`: B lines up with A's axes k…; trailing 1s make it numpy-style.
     if node.opset < 7, operands.count == 2, node.has("axis"), try node.int("broadcast", default: 0) != 0 {
       let a = shape(operands[0]), b = shape(operands[1])

@@ -11,6 +11,7 @@ script; goldens come from onnxruntime with optimizations off.
   with the float minimum, softmax, IsNaN -> 0).
 - index_ops: Trilu, CumSum (exclusive, reverse, int64), Tile, GatherElements, InstanceNormalization.
 - group_norm18 / group_norm21: GroupNormalization with per-group (opset 18) and per-channel (21) affine.
+- pow_ops: Pow by 2 and 3 (products, as PyTorch computes them) and by 0.5 (powf).
 - typed_ops: every comparison, logic, predicate, rounding and cast op on float and int64
   inputs with NaN, infinities, halves and negatives; an int64, a bool and a float output.
 """
@@ -176,9 +177,19 @@ def group_norm(opset):
     save(f"group_norm{opset}", nodes, [vi("x", [2, 6, 3, 4])], [vi("y", None)], inits, [x], opset=opset)
 
 
+def pow_ops():
+    n = helper.make_node
+    x = rng.normal(0, 2, size=(3, 7)).astype(np.float32)
+    inits = [init("two", np.float32(2)), init("three", np.float32(3)), init("half", np.float32(0.5))]
+    nodes = [n("Pow", ["x", "two"], ["p2"]), n("Pow", ["x", "three"], ["p3"]), n("Abs", ["x"], ["ax"]),
+             n("Pow", ["ax", "half"], ["ph"]), n("Concat", ["p2", "p3", "ph"], ["y"], axis=0)]
+    save("pow_ops", nodes, [vi("x", [3, 7])], [vi("y", None)], inits, [x])
+
+
 if __name__ == "__main__":
     text_encoder()
     typed_ops()
     index_ops()
     group_norm(18)
     group_norm(21)
+    pow_ops()
