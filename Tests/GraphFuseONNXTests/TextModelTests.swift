@@ -99,6 +99,32 @@ struct TextModelTests {
     #expect(try Self.run(graph, inputs, on: backend)[0].shape == [1, 16, 32])
   }
 
+  /// Masks as PyTorch applies them: a row masked with -inf everywhere is NaN after softmax (and
+  /// `IsNaN → Where` makes it 0), a partly masked row gives the masked keys exactly 0, and a row
+  /// masked with the float minimum everywhere is uniform.
+  @Test(arguments: Backend.allCases)
+  func softmaxOverMaskedRowsFollowsPyTorch(_ backend: Backend) throws {
+    let b = GraphBuilder()
+    let x = b.input("scores", shape: [3, 4])
+    let p = try b.apply("softmax", [x], ["axis": .int(-1)])[0]
+    let nan = try b.apply("is_nan", [p])[0]
+    b.output(p)
+    b.output(try b.apply("where", [nan, b.constant(Tensor(scalar: 0)), p])[0])
+    let graph = try b.finish()
+    let minimum = -Float.greatestFiniteMagnitude
+    let scores = Tensor(
+      shape: [3, 4],
+      data: [
+        -.infinity, -.infinity, -.infinity, -.infinity, 1, 2, -.infinity, -.infinity, minimum, minimum, minimum,
+        minimum,
+      ])
+    let out = try Self.run(graph, [scores], on: backend)
+    #expect(out[0].data[0..<4].allSatisfy { $0.isNaN }, "\(out[0].data)")
+    #expect(out[1].data[0..<4].allSatisfy { $0 == 0 })
+    #expect(out[0].data[6] == 0 && out[0].data[7] == 0 && abs(out[0].data[4] + out[0].data[5] - 1) < 1e-6)
+    #expect(out[0].data[8..<12].allSatisfy { abs($0 - 0.25) < 1e-6 }, "\(out[0].data)")
+  }
+
   @Test func typedNPYFilesRoundTrip() throws {
     let t = Tensor(shape: [2, 3], data: [-16_777_216, -3, 0, 1, 7, 16_777_216])
     for type in [DataType.int64, .int32] {
