@@ -35,6 +35,25 @@ private typealias CT = CompiledTesting
     try CT.fusedAndUnfusedMatchReference(graph, inputs: [x], context: "transB \(c.0) alpha \(c.1) beta \(c.2)")
   }
 
+  /// Rows merged from another shape (attention heads `[1, 5, 2, 4]` into rows of 8): the first
+  /// reshape now makes the rows' shape `[1, 5, 8]`, and the residual add fuses too.
+  @Test func rowsFromAnotherShapeAreReshapedToTheOutputRows() throws {
+    let b = GraphBuilder()
+    let heads = b.input("heads", shape: [1, 5, 2, 4])
+    let residual = b.input("residual", shape: [1, 5, 6])
+    let flat = try b.apply("reshape", [heads], ["shape": .ints([5, 8])])[0]
+    let y = try b.apply("gemm", [flat, CT.weight(b, [8, 6], seed: 3), CT.weight(b, [6], seed: 4)])[0]
+    let back = try b.apply("reshape", [y], ["shape": .ints([1, 5, 6])])[0]
+    b.output(try b.apply("add", [back, residual])[0])
+    let graph = try b.finish()
+    let optimized = try Pipeline.optimize(graph)
+    #expect(
+      optimized.graph.nodes.map(\.op) == ["reshape", "matmul", "add", "add"], "\(optimized.graph.nodes.map(\.op))")
+    #expect(optimized.graph.shape(of: optimized.graph.nodes[0].outputs[0]) == [1, 5, 8])
+    let inputs = [Tensor.random(shape: [1, 5, 2, 4], seed: 5), Tensor.random(shape: [1, 5, 6], seed: 6)]
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "rows from heads")
+  }
+
   @Test func aGemmWhoseOutputIsUsedTwiceStays() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [2, 5, 8])

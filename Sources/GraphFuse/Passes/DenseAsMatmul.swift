@@ -14,15 +14,25 @@ let denseAsMatmulPass = Pass("denseAsMatmul") { (ctx: inout PassContext) in
     guard !a.bool("transA", default: false), let b = graph.constant(gemm.inputs[1]), b.rank == 2,
       let r1 = graph.producer(of: gemm.inputs[0]), graph.nodes[r1].op == "reshape"
     else { continue }
-    let x = graph.nodes[r1].inputs[0]
-    let xs = graph.shape(of: x)
+    var x = graph.nodes[r1].inputs[0]
     let transB = a.bool("transB", default: false)
     let (k, n) = transB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
     let out = gemm.outputs[0]
-    guard xs.count >= 3, xs.last == k, !graph.isOutput(out), consumers[out.index].count == 1,
-      let r2 = consumers[out.index].first, graph.nodes[r2].op == "reshape",
-      graph.shape(of: graph.nodes[r2].outputs[0]) == Array(xs.dropLast()) + [n]
+    guard !graph.isOutput(out), consumers[out.index].count == 1, let r2 = consumers[out.index].first,
+      graph.nodes[r2].op == "reshape"
     else { continue }
+    let target = graph.shape(of: graph.nodes[r2].outputs[0])
+    guard target.count >= 3, target.last == n else { continue }
+    let rows = Array(target.dropLast())
+    if graph.shape(of: x) != rows + [k] {
+      // X has another shape ([1, 128, 12, 64] merged into rows of 768): when the first reshape
+      // feeds only the gemm, it reshapes X to the rows' shape instead.
+      let flat = gemm.inputs[0]
+      guard consumers[flat.index].count == 1, !graph.isOutput(flat) else { continue }
+      graph.nodes[r1].attributes["shape"] = .ints(rows + [k])
+      graph.values[flat].shape = rows + [k]
+      x = flat
+    }
     var bias: Tensor? = nil
     if gemm.inputs.count > 2 {
       guard let c = graph.constant(gemm.inputs[2]), c.count == n || c.count == 1 else { continue }
@@ -37,7 +47,7 @@ let denseAsMatmulPass = Pass("denseAsMatmul") { (ctx: inout PassContext) in
     }
     let w = graph.addConstant(Tensor(shape: [k, n], data: weights), name: gemm.name + "/weight")
     graph.nodes[g] = Node(name: gemm.name, op: "matmul", inputs: [x, w], outputs: [out])
-    graph.values[out].shape = Array(xs.dropLast()) + [n]
+    graph.values[out].shape = rows + [n]
     let reshape = graph.nodes[r2]
     if let bias {
       let c = graph.addConstant(bias, name: gemm.name + "/bias")
