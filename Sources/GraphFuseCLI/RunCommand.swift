@@ -6,12 +6,14 @@ import GraphFuseONNX
 enum RunCommand {
   static func run(_ args: Arguments) throws(GraphFuseError) {
     let model = try args.model()
-    let graph = try ModelLoader.load(model, shapes: args.shapes())
     guard let inputPath = args.value(.input) else {
       throw GraphFuseError(
         "run needs --input FILE (.npy of float32, int64, int32 or bool, or raw little-endian float32)")
     }
     let paths = inputPath.split(separator: ",").map(String.init)
+    // An .npy file's own shape fills an input's symbolic dimensions (batch, sequence) without --shape.
+    let fileShapes = paths.map { $0.hasSuffix(".npy") ? (try? NPYFile.readTyped(path: $0))?.tensor.shape : nil }
+    let graph = try ModelLoader.load(model, shapes: args.shapes(), inputShapes: fileShapes)
     guard paths.count == graph.inputs.count else {
       throw GraphFuseError(
         "the model has \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s"); give --input with "

@@ -22,6 +22,9 @@ struct ImportSession {
   /// The default-domain opset version.
   let opset: Int
   let shapes: [String: [Int]]
+  /// Shapes of the graph inputs in order (the files given for them), used for an input with
+  /// symbolic dimensions that `shapes` does not name; nil entries give nothing.
+  var inputShapeHints: [[Int]?] = []
   var graph = Graph()
   /// ONNX tensor name → binding.
   var env: [String: Binding] = [:]
@@ -84,7 +87,7 @@ struct ImportSession {
       throw GraphFuseError(
         "a shape is given for '\(name)', which is not a graph input; inputs are: \(inputNames.joined(separator: ", "))")
     }
-    for info in g.inputs where env[info.name] == nil {
+    for (position, info) in g.inputs.filter({ env[$0.name] == nil }).enumerated() {
       guard !info.isNonTensor, let type = DataType(rawValue: info.elementType) else {
         throw GraphFuseError(
           "graph input '\(info.name)' has element type "
@@ -92,7 +95,8 @@ struct ImportSession {
             + "inputs may be float32, int64, int32 or bool"
         )
       }
-      let shape = try inputShape(info)
+      let hint = position < inputShapeHints.count ? inputShapeHints[position] : nil
+      let shape = try inputShape(info, hint: hint)
       guard ConstantTensor.elementCount(shape, limit: Self.maxRuntimeElements) != nil, shape.allSatisfy({ $0 > 0 })
       else {
         throw GraphFuseError(
@@ -102,9 +106,11 @@ struct ImportSession {
     }
   }
 
-  private func inputShape(_ info: ValueInfoProto) throws(GraphFuseError) -> [Int] {
+  private func inputShape(_ info: ValueInfoProto, hint fileShape: [Int]?) throws(GraphFuseError) -> [Int] {
     let hint = "pass its shape, e.g. --shape \(info.name)=1x3x224x224"
-    if let given = shapes[info.name] {
+    let symbolic =
+      info.dims?.contains { if case .value(let v) = $0, v > 0 { return false } else { return true } } ?? true
+    if let given = shapes[info.name] ?? (symbolic ? fileShape : nil) {
       if let dims = info.dims {
         guard dims.count == given.count else {
           throw GraphFuseError(

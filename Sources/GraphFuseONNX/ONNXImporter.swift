@@ -23,7 +23,12 @@ public enum ONNXImporter {
   ///
   /// - Parameter shapes: the shape of each graph input whose ONNX shape has symbolic
   ///   dimensions (`batch`, `N`, …), keyed by input name; static inputs need no entry.
-  public static func load(path: String, shapes: [String: [Int]] = [:]) throws(GraphFuseError) -> Graph {
+  /// - Parameter inputShapes: the shapes of the graph inputs in order, as the files given for
+  ///   them have (an `.npy` file's own shape); used for inputs with symbolic dimensions that
+  ///   `shapes` does not name, checked against the static ones.
+  public static func load(path: String, shapes: [String: [Int]] = [:], inputShapes: [[Int]?] = [])
+    throws(GraphFuseError) -> Graph
+  {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
       throw GraphFuseError("no such file", file: path)
@@ -32,7 +37,9 @@ public enum ONNXImporter {
     do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
       throw GraphFuseError("cannot read the file", file: path)
     }
-    return try load(data: [UInt8](data), name: path, shapes: shapes, external: ExternalDataResolver(modelPath: path))
+    return try load(
+      data: [UInt8](data), name: path, shapes: shapes, inputShapes: inputShapes,
+      external: ExternalDataResolver(modelPath: path))
   }
 
   /// Parses a command-line shape option `NAME=1x3x224x224` (also `NAME=1,3,224,224`).
@@ -62,11 +69,11 @@ public enum ONNXImporter {
   public static func load(data: [UInt8], name: String = "model.onnx", shapes: [String: [Int]] = [:])
     throws(GraphFuseError) -> Graph
   {
-    try load(data: data, name: name, shapes: shapes, external: nil)
+    try load(data: data, name: name, shapes: shapes, inputShapes: [], external: nil)
   }
 
   static func load(
-    data: [UInt8], name: String, shapes: [String: [Int]], external: ExternalDataResolver?
+    data: [UInt8], name: String, shapes: [String: [Int]], inputShapes: [[Int]?], external: ExternalDataResolver?
   ) throws(GraphFuseError) -> Graph {
     do throws(GraphFuseError) {
       let model: ModelProto
@@ -76,6 +83,7 @@ public enum ONNXImporter {
         throw GraphFuseError("not a valid ONNX model (\(error.message))")
       }
       var session = try ImportSession(model: model, shapes: shapes, external: external)
+      session.inputShapeHints = inputShapes
       return try session.run()
     } catch {
       throw error.inFile(name)

@@ -65,6 +65,21 @@ import Testing
     }
   }
 
+  /// An `.npy` input's own shape fills the model input's symbolic dimensions: no --shape needed.
+  @Test func npyShapesFillSymbolicDimensions() throws {
+    let fixtures = DeployTests.root.appendingPathComponent("Tests/GraphFuseONNXTests/Fixtures").path
+    let model = fixtures + "/error_symbolic.onnx"  // relu over x: [batch, 3, 4, 4]
+    let x = Tensor.random(shape: [2, 3, 4, 4], seed: 9)
+    let input = try CLITests.temporaryFile("batch2.npy", NPYFile.encode(x))
+    let result = try cli.run(["run", model, "--input", input])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("output 0: [2, 3, 4, 4]"), "\(result.stdout)")
+    // The file's shape must still agree with the static extents.
+    let wrong = try CLITests.temporaryFile("wrong.npy", NPYFile.encode(Tensor.random(shape: [2, 5, 4, 4], seed: 9)))
+    let refused = try cli.run(["run", model, "--input", wrong])
+    #expect(refused.status == 1 && refused.stderr.contains("extent 3 on axis 1"), "\(refused.stderr)")
+  }
+
   @Test func messagesSayWhatIsWrongInPlainWords() throws {
     let small = try CLITests.temporaryFile("small.bin", [0, 0, 0, 0, 0, 0, 0, 0])
     let size = try cli.run(["run", "zoo:tiny", "--input", small])
