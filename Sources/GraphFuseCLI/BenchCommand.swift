@@ -20,8 +20,11 @@ enum BenchCommand {
 
   static func benchOptions(_ args: Arguments, runs: Int = 50, warmup: Int = 5) throws(GraphFuseError) -> BenchOptions {
     let threads = args.int(.threads, default: ProcessInfo.processInfo.activeProcessorCount)
+    let timed = args.int(.runs, default: runs)
+    // Warm-up scales down with fewer timed runs (a fifth of them, at least one), so --runs 5 on a
+    // big model does not spend longer warming up than timing.
     var options = BenchOptions(
-      runs: args.int(.runs, default: runs), warmup: args.int(.warmup, default: warmup), threads: threads,
+      runs: timed, warmup: args.int(.warmup, default: min(warmup, max(1, timed / 5))), threads: threads,
       optimize: try args.optimizeOptions(), interleaved: args.flag(.interleave))
     try peak(args, into: &options)
     return options

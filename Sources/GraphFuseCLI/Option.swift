@@ -90,7 +90,8 @@ extension Option {
     "threads", in: 1...maxThreads, default: "the core count", "worker threads of the compiled model")
   static let runs = Option.int("runs", in: 1...Int.max, default: "50 (demo: 20)", "timed runs per configuration")
   static let warmup = Option.int(
-    "warmup", in: 0...Int.max, default: "5 (demo: 3)", "untimed runs before timing each configuration")
+    "warmup", in: 0...Int.max, default: "5 (demo: 3), at most a fifth of --runs",
+    "untimed runs before timing each configuration")
   static let batch = Option.int(
     "batch", in: 1...4096, default: "1", "batch size of a built-in zoo: model (ONNX models: use --shape)")
   static let interleave = Option.flag(
