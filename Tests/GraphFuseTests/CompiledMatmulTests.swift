@@ -34,6 +34,25 @@ struct CompiledMatmulTests {
       \.kind)
   }
 
+  /// A K deep enough that a column's B panel outgrows any L1 runs in K blocks (partial sums kept
+  /// in the output, the epilogue on the last block only); with a partial last row tile and a bias
+  /// and GELU tail it must still match the reference.
+  @Test(arguments: [1024, 1536]) func deepKRunsInBlocks(_ k: Int) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 40, k])
+    let y = try b.apply("matmul", [x, CT.weight(b, [k, 96], seed: 7, range: -0.05...0.05)])[0]
+    let biased = try b.apply("add", [y, CT.weight(b, [96], seed: 8)])[0]
+    b.output(try b.apply("gelu", [biased])[0])
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: Self.oneGroup(graph)))
+    for l1 in [32 * 1024, 48 * 1024, 64 * 1024] {
+      let target = ScheduleTarget(vectorWidth: System.vectorWidth, threads: 2, l1DataBytes: l1)
+      let schedule = try Scheduler.schedule(graph, plan: plan, target: target).schedules.flatMap { $0 }
+      #expect(schedule.contains { $0.tile?.reason.contains("K in blocks") ?? false }, "L1 \(l1): \(schedule)")
+    }
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: [Tensor.random(shape: [1, 40, k], seed: 9)], context: "K \(k)")
+  }
+
   @Test(arguments: 0..<10) func linearLayerWithEpilogue(_ seed: Int) throws {
     var r = MatmulRandom(state: UInt64(seed) &+ 501)
     let (batch, rows, k, n) = (r.next(1...2), r.next(1...23), r.next(1...40), r.next(1...70))
