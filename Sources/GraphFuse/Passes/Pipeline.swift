@@ -5,6 +5,7 @@ public enum Pipeline {
   public static let passes: [Pass] = [
     foldConstantsPass,
     denseAsMatmulPass,
+    foldPadIntoConvPass,
     removeIdentitiesPass,
     foldBatchNormPass,
     simplifyBatchNormPass,
