@@ -20,6 +20,10 @@ random input is used. Every engine's output is checked against MODEL.output.bin 
 (else against ONNX Runtime with all optimizations), and the script exits 1 when one differs by
 more than --max-error (default 1e-4, relative to the reference output's largest magnitude).
 
+With --batch N, every engine runs N samples per call (the model's input repeated along axis 0;
+the model needs a symbolic batch axis): GraphFuse compiles with `--max-batch N` and calls
+gf_model_run_batch, and the table adds images per second.
+
 With --openvino, OpenVINO runs too (CPU device, INFERENCE_PRECISION_HINT f32, the latency hint,
 INFERENCE_NUM_THREADS the same threads), in a worker of its own like the others.
 
@@ -115,9 +119,11 @@ def openvino_engine(model, x, threads):
 class GraphFuseLibrary:
     """A model compiled by `graphfuse compile`, run in this process through its C API."""
 
-    def __init__(self, binary, model, x, threads, flags, workdir):
+    def __init__(self, binary, model, x, threads, flags, workdir, batch=None):
         self.dir = os.path.join(workdir, f"{os.path.basename(model)}-{threads}-{'-'.join(flags) or 'fused'}")
+        self.batch = batch
         cmd = [binary, "compile", model, "-o", self.dir, "--threads", str(threads)] + flags
+        cmd += ["--max-batch", str(batch)] if batch else []
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError((proc.stderr.strip().splitlines() or ["no output"])[-1])
@@ -127,6 +133,7 @@ class GraphFuseLibrary:
         lib.gf_model_error.restype = ctypes.c_char_p
         lib.gf_model_output_shape.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int64)]
         lib.gf_model_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.gf_model_run_batch.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
         lib.gf_model_close.argtypes = [ctypes.c_void_p]
         self.lib = lib
         self.handle = lib.gf_model_open(self.dir.encode(), threads)
@@ -140,7 +147,11 @@ class GraphFuseLibrary:
         self.outputs = (ctypes.c_void_p * 1)(self.y.ctypes.data)
 
     def run(self):
-        if self.lib.gf_model_run(self.handle, self.inputs, self.outputs) != 0:
+        if self.batch:
+            status = self.lib.gf_model_run_batch(self.handle, self.batch, self.inputs, self.outputs)
+        else:
+            status = self.lib.gf_model_run(self.handle, self.inputs, self.outputs)
+        if status != 0:
             raise RuntimeError(self.lib.gf_model_error().decode())
         return self.y
 
@@ -158,7 +169,7 @@ def timed(fn, count):
     return samples
 
 
-def make_engine(key, model, x, threads, graphfuse, workdir):
+def make_engine(key, model, x, threads, graphfuse, workdir, batch=None):
     """(run function, close function) of one engine, built inside its worker process."""
     if key in ("ort_all", "ort_none"):
         run, _ = ort_engine(model, x, threads, key == "ort_all")
@@ -167,14 +178,14 @@ def make_engine(key, model, x, threads, graphfuse, workdir):
         run, _ = openvino_engine(model, x, threads)
         return run, lambda: None
     flags = ["--no-fold", "--no-fuse"] if key == "gf_unfused" else []
-    library = GraphFuseLibrary(graphfuse, model, x, threads, flags, workdir)
+    library = GraphFuseLibrary(graphfuse, model, x, threads, flags, workdir, batch)
     return library.run, library.close
 
 
-def engine_worker(connection, key, model, x, threads, graphfuse, workdir):
+def engine_worker(connection, key, model, x, threads, graphfuse, workdir, batch=None):
     """One engine in its own process: answers ("time", warmup, runs) until ("close",)."""
     try:
-        run, close = make_engine(key, model, x, threads, graphfuse, workdir)
+        run, close = make_engine(key, model, x, threads, graphfuse, workdir, batch)
         out = run()
         out = out[0] if isinstance(out, list) else out
         connection.send(("ready", np.asarray(out, dtype=np.float32).copy()))
@@ -203,14 +214,19 @@ def measure(model, threads, args, workdir):
     probe = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     x, source, golden = load_input(model, [i.shape for i in probe.get_inputs()])
     del probe
-    row = {"model": os.path.basename(model), "threads": threads, "input": source}
+    if args.batch:
+        # N copies of the sample along axis 0, and of the golden output.
+        x = [np.concatenate([v] * args.batch) for v in x]
+        golden = None if golden is None else np.tile(golden, args.batch)
+    row = {"model": os.path.basename(model), "threads": threads, "input": source, "batch": args.batch or 1}
     keys = ["ort_all", "ort_none"] + (["openvino"] if args.openvino else []) + ["gf_fused"]
     keys += ["gf_unfused"] if args.unfused else []
     context = multiprocessing.get_context("spawn")
     workers, outputs = {}, {}
     for key in keys:
         parent, child = context.Pipe()
-        process = context.Process(target=engine_worker, args=(child, key, model, x, threads, args.graphfuse, workdir))
+        process = context.Process(
+            target=engine_worker, args=(child, key, model, x, threads, args.graphfuse, workdir, args.batch))
         process.start()
         status, payload = parent.recv()
         if status == "skipped":
@@ -256,7 +272,11 @@ def print_table(rows, threads, args):
     if args.unfused:
         head += " unfused ms | unfused ÷ fused |"
         rule += "---:|---:|"
-    print(f"\n{threads} thread{'s' if threads > 1 else ''}:\n\n{head} max rel err |\n{rule}---:|")
+    if args.batch:
+        head += " ORT all img/s | GraphFuse img/s |"
+        rule += "---:|---:|"
+    batch = f", batch {args.batch}" if args.batch else ""
+    print(f"\n{threads} thread{'s' if threads > 1 else ''}{batch}:\n\n{head} max rel err |\n{rule}---:|")
     ratios = {"all": [], "none": [], "fusion": [], "openvino": []}
     for row in rows:
         fused = row.get("gf_fused", {}).get("median_ms")
@@ -282,6 +302,8 @@ def print_table(rows, threads, args):
             else:
                 cells += [f"{unfused:.2f}", f"{unfused / fused:.2f}"]
                 ratios["fusion"].append(unfused / fused)
+        if args.batch:
+            cells += [f"{1000 * args.batch / base:.1f}", f"{1000 * args.batch / fused:.1f}" if fused else ""]
         errors = [v["relative_error"] for k, v in row.items() if isinstance(v, dict) and "relative_error" in v]
         cells.append(f"{max(errors):.1e}")
         print(f"| {row['model']} | " + " | ".join(cells) + " |")
@@ -309,6 +331,7 @@ def main():
     parser.add_argument("--openvino", action="store_true",
                         help="also time OpenVINO (CPU, f32 precision hint, latency hint, the same threads)")
     parser.add_argument("--json", metavar="FILE", help="also write all rows as JSON")
+    parser.add_argument("--batch", type=int, help="N samples per call (symbolic batch axis; GraphFuse --max-batch N)")
     args = parser.parse_args()
     try:
         thread_counts = [int(t) for t in args.threads.split(",")]

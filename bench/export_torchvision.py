@@ -2,7 +2,7 @@
 """Export full-size torchvision classifiers with random weights to ONNX with both PyTorch
 exporters, plus the input and PyTorch's output beside each file.
 
-    python bench/export_torchvision.py OUT_DIR [MODEL ...] [--exporters ts17,dynamo]
+    python bench/export_torchvision.py OUT_DIR [MODEL ...] [--exporters ts17,dynamo] [--dynamic-batch]
 
 An exporter is `ts` (TorchScript) or `dynamo` (the default exporter), optionally followed by an
 opset (`ts17`, `dynamo18`; without one the exporter's default). For each MODEL (default: the list
@@ -23,6 +23,9 @@ zero-initialised ViT head, batch-norm and layer-norm scales of 1, ConvNeXt's 1e-
 gets random values (zeros → N(0, 0.02²), a constant c → c·U(0.5, 1.5) for |c| ≥ 0.1, U(0.05, 0.2)
 below), and batch-norm running statistics become mean N(0, 0.1²), variance U(0.5, 1.5). Eval
 mode, batch 1, 224×224 (Inception v3: 299×299), input N(0, 1) with seed 1.
+
+--dynamic-batch exports axis 0 of the input and output as a symbolic `batch` (TorchScript's
+`dynamic_axes`, the dynamo exporter's `dynamic_shapes`), for `graphfuse compile --max-batch N`.
 
 Needs torch, torchvision, onnx, onnxscript (for the dynamo exporter) and onnxruntime; not part of
 the Swift build or tests.
@@ -95,6 +98,7 @@ def main():
     parser.add_argument("out")
     parser.add_argument("models", nargs="*", default=MODELS)
     parser.add_argument("--exporters", default="ts17,dynamo")
+    parser.add_argument("--dynamic-batch", action="store_true", help="export axis 0 as a symbolic batch")
     args = parser.parse_args()
 
     import torch
@@ -110,17 +114,21 @@ def main():
             y = model(x)
         xs, ys = x.numpy().astype(np.float32), y.numpy().astype(np.float32)
         for exporter in args.exporters.split(","):
-            stem = os.path.join(args.out, f"{name}.{exporter}")
+            stem = os.path.join(args.out, f"{name}.{exporter}" + (".dynbatch" if args.dynamic_batch else ""))
             path = stem + ".onnx"
             start = time.perf_counter()
             try:
                 kind, opset = exporter.rstrip("0123456789"), exporter[len(exporter.rstrip("0123456789")):]
                 opset_kw = {"opset_version": int(opset)} if opset else {}
                 if kind == "ts":
-                    torch.onnx.export(model, (x,), path, dynamo=False, **opset_kw,
+                    dynamic = {"dynamic_axes": {"input": {0: "batch"}, "logits": {0: "batch"}}} \
+                        if args.dynamic_batch else {}
+                    torch.onnx.export(model, (x,), path, dynamo=False, **opset_kw, **dynamic,
                                       input_names=["input"], output_names=["logits"])
                 elif kind == "dynamo":
-                    torch.onnx.export(model, (x,), path, dynamo=True, external_data=True, **opset_kw)
+                    dynamic = {"dynamic_shapes": ({0: torch.export.Dim("batch", max=4096)},)} \
+                        if args.dynamic_batch else {}
+                    torch.onnx.export(model, (x,), path, dynamo=True, external_data=True, **opset_kw, **dynamic)
                 else:
                     raise ValueError(f"unknown exporter {exporter}")
             except Exception as e:  # noqa: BLE001 - recorded, go on with the next one

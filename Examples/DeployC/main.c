@@ -1,12 +1,13 @@
 /* Runs a model compiled by `graphfuse compile MODEL -o out` from plain C.
 
      cc main.c -Iout -Lout -lmodel -Wl,-rpath,"$PWD/out" -o run_model
-     ./run_model out input.bin[,input1.bin,...] [output.bin] [threads] [concurrent calls]
+     ./run_model [--batch N] out input.bin[,input1.bin,...] [output.bin] [threads] [concurrent calls]
 
    Each input file holds one model input, raw and little-endian in that input's element type
    (gf_model_input_dtype: float32, int64, int32 or one byte per bool; numpy: x.tofile(path)).
    output.bin receives the first output the same way. With more than one concurrent call, the
-   calls run at once on separate threads and must all agree. */
+   calls run at once on separate threads and must all agree. --batch N runs N samples through
+   gf_model_run_batch (a library compiled with --max-batch): the files then hold N samples. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,20 @@ static long element_count(const int64_t *dims, int rank) {
 
 static size_t element_size(int dtype) { return dtype == GF_INT64 ? 8 : dtype == GF_BOOL ? 1 : 4; }
 
+/* The batch of --batch N (0: the library's own shapes through gf_model_run). */
+static int batch = 0;
+
+/* One call: gf_model_run, or gf_model_run_batch with --batch. */
+static int run_model(gf_model *model, const void *const *inputs, void *const *outputs) {
+  return batch > 0 ? gf_model_run_batch(model, batch, inputs, outputs) : gf_model_run(model, inputs, outputs);
+}
+
+/* The elements of a tensor of these dims, with axis 0 set to the batch when one is given. */
+static long batch_count(const int64_t *dims, int rank) {
+  long n = element_count(dims, rank);
+  return batch > 0 && rank > 0 && dims[0] > 0 ? n / (long)dims[0] * batch : n;
+}
+
 typedef struct {
   gf_model *model;
   const void *const *inputs;
@@ -35,14 +50,14 @@ typedef struct {
 static void *run_call(void *arg) {
   call *c = (call *)arg;
   void *outputs[1] = {c->output};
-  c->status = gf_model_run(c->model, c->inputs, outputs);
+  c->status = run_model(c->model, c->inputs, outputs);
   return NULL;
 }
 
 /* Reads input k of the model from path into a new buffer of its element type. */
 static void *read_input(gf_model *model, int k, const char *path) {
   int64_t dims[8];
-  long count = element_count(dims, gf_model_input_shape(model, k, dims));
+  long count = batch_count(dims, gf_model_input_shape(model, k, dims));
   size_t size = element_size(gf_model_input_dtype(model, k));
   void *data = malloc((size_t)count * size);
   FILE *f = fopen(path, "rb");
@@ -55,8 +70,19 @@ static void *read_input(gf_model *model, int k, const char *path) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "--batch") == 0) {
+    batch = atoi(argv[2]);
+    argv[2] = argv[0];
+    argv += 2;
+    argc -= 2;
+    if (batch < 1) {
+      fprintf(stderr, "--batch takes a positive number of samples\n");
+      return 2;
+    }
+  }
   if (argc < 3) {
-    fprintf(stderr, "usage: %s MODEL_DIR INPUT.bin[,INPUT1.bin,...] [OUTPUT.bin] [THREADS] [CONCURRENT_CALLS]\n",
+    fprintf(stderr,
+            "usage: %s [--batch N] MODEL_DIR INPUT.bin[,INPUT1.bin,...] [OUTPUT.bin] [THREADS] [CONCURRENT_CALLS]\n",
             argv[0]);
     return 2;
   }
@@ -90,7 +116,8 @@ int main(int argc, char **argv) {
   }
   int64_t out_dims[8];
   int out_rank = gf_model_output_shape(model, 0, out_dims);
-  long out_count = element_count(out_dims, out_rank);
+  long out_count = batch_count(out_dims, out_rank);
+  if (batch > 0) out_dims[0] = batch;
   int out_dtype = gf_model_output_dtype(model, 0);
   size_t out_bytes = (size_t)out_count * element_size(out_dtype);
 
@@ -105,7 +132,7 @@ int main(int argc, char **argv) {
     if (c[k].status != 0) {
       /* gf_model_error is per thread: the failing call's thread set it, so report from a rerun here. */
       void *outputs[1] = {c[k].output};
-      if (gf_model_run(model, (const void *const *)inputs, outputs) != 0)
+      if (run_model(model, (const void *const *)inputs, outputs) != 0)
         fprintf(stderr, "gf_model_run: %s\n", gf_model_error());
       return 1;
     }

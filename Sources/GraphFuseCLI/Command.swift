@@ -86,11 +86,12 @@ extension Command {
 
   static let run = Command(
     name: "run", arguments: "MODEL", summary: "inference on tensors from files",
-    details: "Reads one input per model input (.npy float32 in C order, or raw little-endian float32), checks its"
+    details:
+      "Reads one input per model input (.npy of float32, int64, int32 or bool in C order, or raw little-endian float32), checks its"
       + " shape against the model, runs the optimized model and prints a summary of each output. --output writes"
       + " the outputs; --expect compares them with expected files and exits 1 when one differs by more than"
       + " --tolerance.",
-    options: [.input, .output, .expect, .tolerance, .backend, .threads] + Option.optimizer,
+    options: [.input, .output, .expect, .tolerance, .backend, .threads, .batch] + Option.optimizer,
     run: { args throws(GraphFuseError) in try RunCommand.run(args) })
 
   static let bench = Command(
@@ -106,8 +107,10 @@ extension Command {
     details: "Writes DIR/model.h (the C API: gf_model_open, gf_model_run, gf_model_close, shapes, gf_model_error),"
       + " DIR/libmodel.so (needs only libc, libm and pthreads), DIR/weights.bin (the packed weights, read when the"
       + " model is opened) and DIR/model.c (the library's source). --threads is the most threads the library runs"
-      + " with. Build a program with: cc main.c -IDIR -LDIR -lmodel -Wl,-rpath,DIR",
-    options: [.outputDirectory, .threads, .batch] + Option.optimizer,
+      + " with. --max-batch N builds one program per batch size (powers of two below N, and N) over one copy of"
+      + " the weights; gf_model_run_batch runs any batch from 1 to N as chunks of those sizes. Build a program"
+      + " with: cc main.c -IDIR -LDIR -lmodel -Wl,-rpath,DIR",
+    options: [.outputDirectory, .threads, .batch, .maxBatch] + Option.optimizer,
     run: { args throws(GraphFuseError) in try CompileCommand.run(args) })
 
   static let lower = Command(

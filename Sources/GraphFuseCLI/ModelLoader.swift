@@ -15,4 +15,11 @@ enum ModelLoader {
     }
     return try ONNXImporter.load(path: spec, shapes: shapes, inputShapes: inputShapes)
   }
+
+  /// `MODEL` with axis 0 of every input set to `batchAxis`: a zoo model built at that batch, an
+  /// ONNX model whose inputs' axis 0 is symbolic or 1 imported so (`compile --max-batch`).
+  static func load(_ spec: String, shapes: [String: [Int]] = [:], batchAxis: Int) throws(GraphFuseError) -> Graph {
+    if spec.hasPrefix("zoo:") { return try ModelZoo.build(String(spec.dropFirst(4)), batch: batchAxis) }
+    return try ONNXImporter.load(path: spec, shapes: shapes, batch: batchAxis)
+  }
 }

@@ -94,6 +94,9 @@ extension Option {
     "untimed runs before timing each configuration")
   static let batch = Option.int(
     "batch", in: 1...4096, default: "1", "batch size of a built-in zoo: model (ONNX models: use --shape)")
+  static let maxBatch = Option.int(
+    "max-batch", in: 1...4096, default: "none: fixed shapes",
+    "a library for every batch from 1 to N (gf_model_run_batch); axis 0 of each input is the batch")
   static let interleave = Option.flag(
     "interleave", "time the three configurations in rounds (one run each per round) instead of one after another")
   static let svg = Option.text("svg", "FILE", "also write the latency chart as SVG")
@@ -106,7 +109,7 @@ extension Option {
     return nil
   }
   static let input = Option.text(
-    "input", "FILE[,FILE…]", "input tensors, one per model input: .npy (float32) or raw little-endian float32")
+    "input", "FILE[,FILE…]", "input tensors, one per model input: .npy (float32, int64, int32 or bool) or raw float32")
   static let output = Option.text(
     "output", "PATH",
     "write the outputs: FILE.npy / FILE.bin for one output; a directory (ending in /) gets output0.npy, "

@@ -13,7 +13,8 @@ enum RunCommand {
     let paths = inputPath.split(separator: ",").map(String.init)
     // An .npy file's own shape fills an input's symbolic dimensions (batch, sequence) without --shape.
     let fileShapes = paths.map { $0.hasSuffix(".npy") ? (try? NPYFile.readTyped(path: $0))?.tensor.shape : nil }
-    let graph = try ModelLoader.load(model, shapes: args.shapes(), inputShapes: fileShapes)
+    let graph = try ModelLoader.load(
+      model, shapes: args.shapes(), batch: args.value(.batch).flatMap { Int($0) }, inputShapes: fileShapes)
     guard paths.count == graph.inputs.count else {
       throw GraphFuseError(
         "the model has \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s"); give --input with "

@@ -25,6 +25,9 @@ struct ImportSession {
   /// Shapes of the graph inputs in order (the files given for them), used for an input with
   /// symbolic dimensions that `shapes` does not name; nil entries give nothing.
   var inputShapeHints: [[Int]?] = []
+  /// The batch size every input's axis 0 is set to (its declared extent must be symbolic or 1),
+  /// whatever `shapes` or the hints say of that axis; nil keeps the shapes as declared or given.
+  var batch: Int?
   var graph = Graph()
   /// ONNX tensor name → binding.
   var env: [String: Binding] = [:]
@@ -106,11 +109,28 @@ struct ImportSession {
     }
   }
 
-  private func inputShape(_ info: ValueInfoProto, hint fileShape: [Int]?) throws(GraphFuseError) -> [Int] {
+  private func inputShape(_ declared: ValueInfoProto, hint fileShape: [Int]?) throws(GraphFuseError) -> [Int] {
+    var info = declared
+    var given = shapes[info.name]
+    if let batch {
+      // Axis 0 is the batch: symbolic or 1 in the file, set to `batch` here.
+      if let dims = info.dims {
+        guard let first = dims.first else {
+          throw GraphFuseError("graph input '\(info.name)' is a scalar; a batch size needs axis 0 to be the batch")
+        }
+        if case .value(let v) = first, v > 0, v != 1, v != batch {
+          throw GraphFuseError(
+            "graph input '\(info.name)' has a fixed extent \(v) on axis 0; a batch axis must be symbolic or 1")
+        }
+        info.dims?[0] = .value(batch)
+      }
+      given = given.map { [batch] + $0.dropFirst() }
+    }
+    let fileShape = batch.flatMap { b in fileShape.map { [b] + $0.dropFirst() } } ?? fileShape
     let hint = "pass its shape, e.g. --shape \(info.name)=1x3x224x224"
     let symbolic =
       info.dims?.contains { if case .value(let v) = $0, v > 0 { return false } else { return true } } ?? true
-    if let given = shapes[info.name] ?? (symbolic ? fileShape : nil) {
+    if let given = given ?? (symbolic ? fileShape : nil) {
       if let dims = info.dims {
         guard dims.count == given.count else {
           throw GraphFuseError(

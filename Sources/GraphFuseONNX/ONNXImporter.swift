@@ -26,9 +26,11 @@ public enum ONNXImporter {
   /// - Parameter inputShapes: the shapes of the graph inputs in order, as the files given for
   ///   them have (an `.npy` file's own shape); used for inputs with symbolic dimensions that
   ///   `shapes` does not name, checked against the static ones.
-  public static func load(path: String, shapes: [String: [Int]] = [:], inputShapes: [[Int]?] = [])
-    throws(GraphFuseError) -> Graph
-  {
+  /// - Parameter batch: sets axis 0 of every input to this batch size; each input's axis 0 must be
+  ///   symbolic or 1 in the file (`graphfuse compile --max-batch` imports once per batch size).
+  public static func load(
+    path: String, shapes: [String: [Int]] = [:], inputShapes: [[Int]?] = [], batch: Int? = nil
+  ) throws(GraphFuseError) -> Graph {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
       throw GraphFuseError("no such file", file: path)
@@ -38,7 +40,7 @@ public enum ONNXImporter {
       throw GraphFuseError("cannot read the file", file: path)
     }
     return try load(
-      data: [UInt8](data), name: path, shapes: shapes, inputShapes: inputShapes,
+      data: [UInt8](data), name: path, shapes: shapes, inputShapes: inputShapes, batch: batch,
       external: ExternalDataResolver(modelPath: path))
   }
 
@@ -69,11 +71,12 @@ public enum ONNXImporter {
   public static func load(data: [UInt8], name: String = "model.onnx", shapes: [String: [Int]] = [:])
     throws(GraphFuseError) -> Graph
   {
-    try load(data: data, name: name, shapes: shapes, inputShapes: [], external: nil)
+    try load(data: data, name: name, shapes: shapes, inputShapes: [], batch: nil, external: nil)
   }
 
   static func load(
-    data: [UInt8], name: String, shapes: [String: [Int]], inputShapes: [[Int]?], external: ExternalDataResolver?
+    data: [UInt8], name: String, shapes: [String: [Int]], inputShapes: [[Int]?], batch: Int?,
+    external: ExternalDataResolver?
   ) throws(GraphFuseError) -> Graph {
     do throws(GraphFuseError) {
       let model: ModelProto
@@ -84,6 +87,7 @@ public enum ONNXImporter {
       }
       var session = try ImportSession(model: model, shapes: shapes, external: external)
       session.inputShapeHints = inputShapes
+      session.batch = batch
       return try session.run()
     } catch {
       throw error.inFile(name)

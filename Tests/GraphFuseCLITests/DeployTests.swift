@@ -125,6 +125,61 @@ import Testing
     #expect(huge.status == 1 && huge.output.contains("beyond +-2^24"), "\(huge.output)")
   }
 
+  /// `compile --max-batch 8` builds one library that runs batches 1, 3 and 8 through
+  /// `gf_model_run_batch` (the C example's `--batch`), each matching the reference executor at that
+  /// batch; batch 9 is refused with the valid range, and a fixed-shape library refuses batches.
+  @Test func batchedLibraryRunsEveryBatchUpToItsMax() throws {
+    let clang = try #require(Self.clang, "no C compiler found (set CC)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/out"
+    let compile = try cli.run(["compile", "zoo:tiny", "-o", out, "--threads", "2", "--max-batch", "8"])
+    #expect(compile.status == 0, "\(compile.stderr)")
+    #expect(compile.stdout.contains("batch sizes compiled: 1, 2, 4, 8"), "\(compile.stdout)")
+    let app = dir + "/app"
+    let example = Self.root.appendingPathComponent("Examples/DeployC/main.c").path
+    let build = try shell([
+      clang, example, "-I" + out, "-L" + out, "-lmodel", "-Wl,-rpath," + out, "-lpthread", "-o", app,
+    ])
+    #expect(build.status == 0, "\(build.output)")
+    for batch in [1, 3, 8, 9] {
+      let values = (0..<(batch * 3 * 32 * 32)).map { Float(($0 * 7919 + batch) % 1000) / 1000 - 0.5 }
+      let input = dir + "/x\(batch).bin", got = dir + "/y\(batch).bin"
+      try Data(values.withUnsafeBytes { Array($0) }).write(to: URL(fileURLWithPath: input))
+      let run = try shell([app, "--batch", "\(batch)", out, input, got, "2", "2"])
+      if batch == 9 {
+        #expect(run.status == 1 && run.output.contains("batch 9 is outside 1...8"), "\(run.output)")
+        continue
+      }
+      #expect(run.status == 0 && run.output.contains("output [\(batch), 10]"), "\(run.output)")
+      let check = try cli.run([
+        "run", "zoo:tiny", "--batch", "\(batch)", "--input", input, "--expect", got, "--backend", "reference",
+      ])
+      #expect(check.status == 0, "batch \(batch): \(check.stdout) \(check.stderr)")
+    }
+    // A library of fixed shapes has no batch entry point.
+    let fixed = dir + "/fixed"
+    #expect(try cli.run(["compile", "zoo:tiny", "-o", fixed, "--threads", "1"]).status == 0)
+    let fixedApp = dir + "/fixed-app"
+    #expect(
+      try shell([clang, example, "-I" + fixed, "-L" + fixed, "-lmodel", "-Wl,-rpath," + fixed, "-o", fixedApp])
+        .status == 0)
+    let refused = try shell([fixedApp, "--batch", "1", fixed, dir + "/x1.bin"])
+    #expect(refused.status == 1 && refused.output.contains("fixed shapes"), "\(refused.output)")
+  }
+
+  /// `--max-batch` needs axis 0 of every input to be the batch: a model whose export fixes it
+  /// (a reshape to batch 1) fails with the node, not a wrong library.
+  @Test func maxBatchOnAModelWithAFixedBatchIsAnError() throws {
+    let fixtures = Self.root.appendingPathComponent("Tests/GraphFuseONNXTests/Fixtures").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let result = try cli.run(["compile", fixtures + "/text_encoder.onnx", "-o", dir, "--max-batch", "2"])
+    #expect(result.status == 1, "\(result.stdout)")
+    #expect(result.stderr.contains("Reshape") && result.stderr.contains("at batch 2"), "\(result.stderr)")
+    #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+  }
+
   @Test func openingAMissingDirectoryIsAnError() throws {
     let clang = try #require(Self.clang, "no C compiler found (set CC)")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path

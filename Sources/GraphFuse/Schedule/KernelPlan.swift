@@ -123,6 +123,19 @@ struct KernelPlan {
     schedules[group.index].append(done)
   }
 
+  /// Renames every function `gf_kN` to `PREFIX_kN` (and the steps that launch it), so that the
+  /// kernels of several plans can share one source file (a library for several batch sizes).
+  mutating func prefixSymbols(_ prefix: String) {
+    func renamed(_ symbol: String) -> String {
+      prefix + "_" + (symbol.hasPrefix("gf_") ? String(symbol.dropFirst(3)) : symbol)
+    }
+    for f in functions.indices { functions[f].symbol = renamed(functions[f].symbol) }
+    for s in steps.indices { steps[s].symbol = renamed(steps[s].symbol) }
+    for g in schedules.indices {
+      for k in schedules[g].indices { schedules[g][k].symbol = schedules[g][k].symbol.map(renamed) }
+    }
+  }
+
   /// Ops whose work is a contraction, meant to run on register-tiled kernels.
   static let contractions: Set<String> = ["conv2d", "conv_transpose2d", "gemm", "matmul", "einsum"]
 
