@@ -7,15 +7,47 @@ enum BenchCommand {
   static func run(_ args: Arguments) throws(GraphFuseError) {
     let model = try args.model()
     let batch = args.value(.batch).flatMap { Int($0) }
-    let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: batch)
+    let paths = args.value(.input).map { $0.split(separator: ",").map(String.init) } ?? []
+    // An .npy file's own shape fills an input's symbolic dimensions, as in `run`.
+    let fileShapes = paths.map { $0.hasSuffix(".npy") ? (try? NPYFile.readTyped(path: $0))?.tensor.shape : nil }
+    let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: batch, inputShapes: fileShapes)
     let options = try benchOptions(args)
-    let report = try measure(graph, model: model, options: options)
+    let inputs = paths.isEmpty ? nil : try RunCommand.readInputs(graph, paths: paths)
+    let report = try measure(graph, model: model, options: options, inputs: inputs, check: try check(args, graph))
     if let svg = args.value(.svg) {
       do { try SVGChart(report).svg.write(toFile: svg, atomically: true, encoding: .utf8) } catch {
         throw GraphFuseError("cannot write the chart: \(error.localizedDescription)", file: svg)
       }
     }
     print(args.flag(.json) ? report.json : report.description)
+  }
+
+  /// What every configuration's outputs are checked against (`--check`).
+  enum Check {
+    /// The reference executor on the unoptimized graph (the default).
+    case reference
+    /// Expected outputs from files (PyTorch's, say), for the inputs given with `--input`.
+    case golden([Tensor])
+    /// Only against each other (the unfused configuration's outputs): no reference run.
+    case none
+  }
+
+  /// `--check reference|none|FILE[,FILE…]`; golden files need `--input`, the inputs they belong to.
+  static func check(_ args: Arguments, _ graph: Graph) throws(GraphFuseError) -> Check {
+    switch args.value(.check) ?? "reference" {
+    case "reference": return .reference
+    case "none": return .none
+    case let spec:
+      guard args.value(.input) != nil else {
+        throw GraphFuseError("--check FILE needs --input: the expected outputs belong to the inputs that made them")
+      }
+      var golden: [Tensor] = []
+      for (k, path) in try TensorFiles.paths(spec, count: graph.outputs.count, option: "--check").enumerated() {
+        golden.append(
+          try TensorFiles.read(path, shape: graph.shape(of: graph.outputs[k]), what: "expected output \(k)"))
+      }
+      return .golden(golden)
+    }
   }
 
   static func benchOptions(_ args: Arguments, runs: Int = 50, warmup: Int = 5) throws(GraphFuseError) -> BenchOptions {
@@ -57,15 +89,18 @@ enum BenchCommand {
   /// Every configuration is checked against `reference` (computed here when nil): the reference
   /// executor's outputs on the unoptimized graph for the same inputs.
   static func measure(
-    _ graph: Graph, model: String, options: BenchOptions, reference known: [Tensor]? = nil
+    _ graph: Graph, model: String, options: BenchOptions, inputs given: [Tensor]? = nil, check: Check = .reference
   ) throws(GraphFuseError) -> BenchReport {
-    let inputs = graph.sampleInputs()
+    let inputs = given ?? graph.sampleInputs()
     let compileOptions = CompileOptions(threads: options.threads)
     let progress = ProgressLine()
-    var reference = known ?? []
-    if known == nil {
+    let reference: [Tensor]?
+    switch check {
+    case .reference:
       progress.update("running the reference executor (the outputs every configuration is checked against)…")
       reference = try ReferenceExecutor.run(graph, inputs: inputs)
+    case .golden(let expected): reference = expected
+    case .none: reference = nil
     }
     return try BenchRunner.run(
       graph: graph, model: model, options: options, progress: progress, reference: reference

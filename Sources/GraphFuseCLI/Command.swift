@@ -97,9 +97,13 @@ extension Command {
   static let bench = Command(
     name: "bench", arguments: "MODEL", summary: "time unfused / folded / fused and profile the fused groups",
     details: "Compiles the three configurations (outside the timed loop), checks each against the reference"
-      + " executor (fails above 1e-4 relative error), times them on random inputs and profiles each fused group"
-      + " against the machine's FMA peak.",
-    options: [.runs, .warmup, .threads, .batch, .interleave, .peak, .json, .svg, .shape, .noChain, .keep, .opaque],
+      + " executor (fails above 1e-4 relative error; --check none skips that run, --check FILE compares with"
+      + " expected outputs of the --input files), times them on random inputs (or --input) and profiles each fused"
+      + " group against the machine's FMA peak.",
+    options: [
+      .runs, .warmup, .threads, .batch, .interleave, .peak, .json, .svg, .input, .check, .shape, .noChain, .keep,
+      .opaque,
+    ],
     run: { args throws(GraphFuseError) in try BenchCommand.run(args) })
 
   static let compile = Command(

@@ -38,7 +38,8 @@ enum DemoCommand {
       if !json { print(OutputSummary.describe(output, index: k)) }
     }
     if !json { print("") }
-    let report = try BenchCommand.measure(graph, model: model, options: options, reference: references)
+    let report = try BenchCommand.measure(
+      graph, model: model, options: options, inputs: inputs, check: .golden(references))
     print(json ? report.json : report.description)
   }
 }

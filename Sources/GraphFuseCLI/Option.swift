@@ -108,6 +108,11 @@ extension Option {
     guard let v = Double(text), v > 0, v.isFinite else { return "takes GFLOP/s, 'measure' or 'none', got '\(text)'" }
     return nil
   }
+  static let check = Option.text(
+    "check", "reference|none|FILE[,FILE…]", default: "reference",
+    "what each configuration's outputs are checked against: the reference executor, nothing (only each other),"
+      + " or expected outputs (.npy or raw float32) of the --input files"
+  )
   static let input = Option.text(
     "input", "FILE[,FILE…]", "input tensors, one per model input: .npy (float32, int64, int32 or bool) or raw float32")
   static let output = Option.text(

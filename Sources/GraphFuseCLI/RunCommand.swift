@@ -15,18 +15,7 @@ enum RunCommand {
     let fileShapes = paths.map { $0.hasSuffix(".npy") ? (try? NPYFile.readTyped(path: $0))?.tensor.shape : nil }
     let graph = try ModelLoader.load(
       model, shapes: args.shapes(), batch: args.value(.batch).flatMap { Int($0) }, inputShapes: fileShapes)
-    guard paths.count == graph.inputs.count else {
-      throw GraphFuseError(
-        "the model has \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s"); give --input with "
-          + (graph.inputs.count == 1 ? "one file" : "\(graph.inputs.count) comma-separated files"))
-    }
-    var inputs: [Tensor] = []
-    for (k, (path, id)) in zip(paths, graph.inputs).enumerated() {
-      inputs.append(
-        try TensorFiles.read(
-          path, shape: graph.shape(of: id), dataType: graph.dataType(of: id),
-          what: "model input \(k) ('\(graph.values[id].name)')"))
-    }
+    let inputs = try readInputs(graph, paths: paths)
     let optimized = try graph.optimized(args.optimizeOptions())
     let outputs: [Tensor]
     switch args.value(.backend) ?? "compiled" {
@@ -45,6 +34,23 @@ enum RunCommand {
     }
     for (k, out) in outputs.enumerated() { print(OutputSummary.describe(out, index: k)) }
     if let spec = args.value(.expect) { try expect(outputs, spec: spec, tolerance: args.value(.tolerance)) }
+  }
+
+  /// The model's inputs from `paths`, one per input in order, each of its shape and element type.
+  static func readInputs(_ graph: Graph, paths: [String]) throws(GraphFuseError) -> [Tensor] {
+    guard paths.count == graph.inputs.count else {
+      throw GraphFuseError(
+        "the model has \(graph.inputs.count) input\(graph.inputs.count == 1 ? "" : "s"); give --input with "
+          + (graph.inputs.count == 1 ? "one file" : "\(graph.inputs.count) comma-separated files"))
+    }
+    var inputs: [Tensor] = []
+    for (k, (path, id)) in zip(paths, graph.inputs).enumerated() {
+      inputs.append(
+        try TensorFiles.read(
+          path, shape: graph.shape(of: id), dataType: graph.dataType(of: id),
+          what: "model input \(k) ('\(graph.values[id].name)')"))
+    }
+    return inputs
   }
 
   /// Compares every output with its expected file; a difference above the tolerance is an error.

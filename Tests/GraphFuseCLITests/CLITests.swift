@@ -84,6 +84,47 @@ import Testing
     #expect((object["flops"] as? Double ?? 0) > 2.9 * (one["flops"] as? Double ?? 1))
   }
 
+  /// `bench --check`: expected outputs of the `--input` files, nothing, or (default) the
+  /// reference executor; a golden file that differs fails the bench with exit status 1.
+  @Test func benchChecksAgainstGoldenFilesOrNothing() throws {
+    let values = (0..<3072).map { (k: Int) -> Float in Float((k * 37) % 101) / 101 - 0.5 }
+    let input = try Self.temporaryFile("x.bin", values.withUnsafeBytes { Array($0) })
+    let golden = input + ".golden.bin"
+    #expect(
+      try run(["run", "zoo:tiny", "--input", input, "--output", golden, "--backend", "reference"]).status == 0)
+    let base = ["bench", "zoo:tiny", "--runs", "1", "--warmup", "0", "--threads", "1", "--peak", "none", "--json"]
+    let checked = try run(base + ["--input", input, "--check", golden])
+    #expect(checked.status == 0, "\(checked.stderr)")
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(checked.stdout.utf8)) as? [String: Any])
+    let fused = try #require(object["fused"] as? [String: Any])
+    #expect((fused["reference_rel_error"] as? Double ?? 1) < 1e-4)
+    // A golden output that is not the model's answer fails the bench.
+    let answer = try Data(contentsOf: URL(fileURLWithPath: golden)).withUnsafeBytes {
+      Array($0.bindMemory(to: Float.self))
+    }
+    let doubled = answer.map { 2 * $0 + 1 }
+    let wrong = try Self.temporaryFile("wrong.bin", doubled.withUnsafeBytes { Array($0) })
+    let failed = try run(base + ["--input", input, "--check", wrong])
+    #expect(failed.status == 1 && failed.stderr.contains("reference"), "\(failed.stderr)")
+    // --check none runs no reference; a golden file without its input is refused.
+    let unchecked = try run(base + ["--check", "none"])
+    #expect(unchecked.status == 0, "\(unchecked.stderr)")
+    let plain = try #require(try JSONSerialization.jsonObject(with: Data(unchecked.stdout.utf8)) as? [String: Any])
+    #expect((plain["fused"] as? [String: Any])?["reference_rel_error"] == nil)
+    let orphan = try run(base + ["--check", golden])
+    #expect(orphan.status == 1 && orphan.stderr.contains("--check FILE needs --input"), "\(orphan.stderr)")
+  }
+
+  /// A model with nothing to fold says so instead of comparing two identical graphs silently.
+  @Test func benchSaysWhenFoldingChangedNothing() throws {
+    let model = DeployTests.root.appendingPathComponent("Tests/GraphFuseONNXTests/Fixtures/activations.onnx").path
+    let result = try run([
+      "bench", model, "--runs", "1", "--warmup", "0", "--threads", "1", "--peak", "none", "--check", "none",
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("warning: nothing was folded"), "\(result.stdout)")
+  }
+
   @Test func benchMeasuresThePeakUnlessGiven() throws {
     func object(_ extra: [String]) throws -> [String: Any] {
       let result = try run(["bench", "zoo:tiny", "--runs", "1", "--warmup", "0", "--threads", "1", "--json"] + extra)

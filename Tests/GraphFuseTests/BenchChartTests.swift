@@ -86,6 +86,23 @@ struct SVGChartTests {
     }
   }
 
+  /// A group above 100 % of the peak (a busy machine) and a model with nothing to fold are
+  /// warned about in the text, the JSON and the chart.
+  @Test func warningsTravelWithTheChart() throws {
+    var report = BenchSamples.report(groups: 3)
+    #expect(!report.warnings.contains { $0.contains("above 100%") || $0.contains("nothing was folded") })
+    report.groups[0].peakFraction = 1.04
+    report.foldedEqualsUnfused = true
+    #expect(report.warnings.contains { $0.contains("1 group ran above 100% of the FMA peak (up to 104%)") })
+    #expect(report.warnings.contains { $0.contains("nothing was folded") && $0.contains("optimize=False") })
+    #expect(report.description.contains("warning: 1 group ran above 100%"))
+    #expect(report.json.contains("\"folded_equals_unfused\" : true"))
+    let inspector = SVGInspector()
+    #expect(inspector.parse(SVGChart(report).svg))
+    #expect(inspector.texts.contains { $0.hasPrefix("warning: 1 group ran above 100% of the FMA peak") })
+    #expect(inspector.texts.contains { $0.hasPrefix("warning: nothing was folded") })
+  }
+
   @Test(arguments: [
     (31.4, 13.6, "2.31× faster than unfused"), (10.0, 10.5, "1.05× slower than folded"),
     (0.0, 1.0, "not measured against folded"),

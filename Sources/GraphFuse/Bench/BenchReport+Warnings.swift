@@ -35,6 +35,21 @@ extension BenchReport {
             + " cores, so the %% of peak figures are uncertain; run again on a quieter machine or give --peak GFLOPS",
           100 * (1 - spread)))
     }
+    let above = groups.filter { ($0.peakFraction ?? 0) > 1 }
+    if let top = above.map({ $0.peakFraction ?? 0 }).max() {
+      found.append(
+        String(
+          format: "%d group%@ ran above 100%% of the FMA peak (up to %.0f%%), which no kernel can: the peak was"
+            + " measured while other work held the cores (or --peak is too low), so every %% of peak here is too"
+            + " high; run again on a quiet machine or give --peak GFLOPS",
+          above.count, above.count == 1 ? "" : "s", 100 * top))
+    }
+    if foldedEqualsUnfused {
+      found.append(
+        "nothing was folded (no batch norm, parallel branches or pad before a conv), so the unfused and folded"
+          + " rows run the same graph; the exporter may have folded the batch norms already (torch.onnx.export"
+          + " does unless given optimize=False, or do_constant_folding=False with dynamo=False)")
+    }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     if threads > cores {
       found.append(

@@ -97,6 +97,9 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// The unfused configuration's kernel time per inference in milliseconds, summed by the
   /// op pattern of each kernel's op (`elemwise`, `broadcast`, `outEWiseFusable`, …).
   public var unfusedByPattern: [String: Double]
+  /// True when folding changed nothing (no batch norm, branch sum or pad to fold: the exporter
+  /// may have folded them already), so the unfused and folded rows time the same graph.
+  public var foldedEqualsUnfused = false
 
   /// The most `unfused / fused` can reach by removing kernels alone: the speedup if every
   /// elementwise, broadcast and injective kernel of the unfused configuration cost nothing
@@ -129,6 +132,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     case peakSpread = "peak_spread"
     case warnings
     case unfusedByPattern = "unfused_by_pattern"
+    case foldedEqualsUnfused = "folded_equals_unfused"
     case fusionCeiling = "fusion_ceiling"
     case unfusedMs = "unfused_ms"
     case foldedMs = "folded_ms"
@@ -186,6 +190,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     fused = try c.decode(Configuration.self, forKey: .fused)
     groups = try c.decode([Group].self, forKey: .groups)
     unfusedByPattern = try c.decodeIfPresent([String: Double].self, forKey: .unfusedByPattern) ?? [:]
+    foldedEqualsUnfused = try c.decodeIfPresent(Bool.self, forKey: .foldedEqualsUnfused) ?? false
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -208,6 +213,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     try c.encode(fused, forKey: .fused)
     try c.encode(groups, forKey: .groups)
     if !unfusedByPattern.isEmpty { try c.encode(unfusedByPattern, forKey: .unfusedByPattern) }
+    if foldedEqualsUnfused { try c.encode(true, forKey: .foldedEqualsUnfused) }
     try c.encodeIfPresent(fusionCeiling, forKey: .fusionCeiling)
     if !warnings.isEmpty { try c.encode(warnings, forKey: .warnings) }
   }

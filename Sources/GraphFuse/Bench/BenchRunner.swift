@@ -126,11 +126,13 @@ public enum BenchRunner {
     var prepared: [(BenchConfiguration, OptimizedGraph, BenchRunnable)] = []
     var prepareMs: [BenchConfiguration: Double] = [:]
     var referenceErrors: [BenchConfiguration: Double] = [:]
+    var opsOf: [BenchConfiguration: [String]] = [:]
 
     for config in BenchConfiguration.allCases {
       progress?.update("optimizing \(config.rawValue)…")
       let start = Timing.now()
       let optimized = try graph.optimized(config.options(base: options.optimize))
+      opsOf[config] = optimized.graph.nodes.map(\.op)
       progress?.update("preparing \(config.rawValue) (\(optimized.plan.groups.count) kernels)…")
       let runnable = try prepare(config, optimized)
       prepareMs[config] = Double(Timing.now() - start) / 1e6
@@ -174,12 +176,14 @@ public enum BenchRunner {
     }
     progress?.finish()
     let flops = graph.nodes.reduce(0) { $0 + OpRegistry.flops(of: $1, in: graph) }
-    return BenchReport(
+    var report = BenchReport(
       model: model, threads: options.threads, runs: options.runs, warmup: options.warmup, flops: flops,
       peakGFLOPS: options.peakGFLOPS, peakMeasured: options.peakMeasured, peakSpread: options.peakSpread,
       unfused: results[.unfused]!,
       folded: results[.folded]!, fused: results[.fused]!,
       groups: groups, unfusedByPattern: unfusedByPattern)
+    report.foldedEqualsUnfused = opsOf[.folded] == opsOf[.unfused]
+    return report
   }
 
   /// The measurements of one configuration.

@@ -75,7 +75,31 @@ public struct SVGChart: Sendable {
 
     var y = latencyPanel(&out, top: 92, x0: x0, x1: x1)
     y = groupPanel(&out, rows, top: y + 62, x0: x0, x1: x1)
+    // The report's warnings (a busy machine, % of peak above 100, nothing folded) travel with the chart.
+    if !report.warnings.isEmpty { y += 16 }
+    for warning in report.warnings {
+      for (k, line) in SVGChart.wrapped("warning: " + warning, width: 128).enumerated() {
+        y += 17
+        out.text(SVGChart.margin + (k == 0 ? 0 : 16), y, line, size: 12, fill: SVGChart.warningInk)
+      }
+    }
     return out.document(width: SVGChart.width, height: y + 12)
+  }
+
+  static let warningInk = "#b45309"
+
+  /// `text` broken at spaces into lines of at most `width` characters.
+  static func wrapped(_ text: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var line = ""
+    for word in text.split(separator: " ") {
+      if !line.isEmpty && line.count + 1 + word.count > width {
+        lines.append(line)
+        line = ""
+      }
+      line += (line.isEmpty ? "" : " ") + word
+    }
+    return line.isEmpty ? lines : lines + [line]
   }
 
   /// The three latencies with whiskers, the speedup, kernels and intermediates; returns the axis line's y.
