@@ -150,7 +150,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
 
   /// The layout decisions of the compiled backend for `plan` (nil when it cannot be built).
   static func layouts(_ graph: Graph, plan: FusionPlan) -> Layouts? {
-    let width = System.vectorWidth
+    let width = (try? System.requestedVectorWidth()) ?? System.vectorWidth
     guard let program = try? Scheduler.schedule(graph, plan: plan, vectorWidth: width, threads: 1) else { return nil }
     let all = program.schedules.flatMap { $0 }
     let changes = all.filter { $0.kind == .toBlocked || $0.kind == .toPlain }.map { s in

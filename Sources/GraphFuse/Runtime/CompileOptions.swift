@@ -14,19 +14,38 @@ public struct CompileOptions: Sendable {
   /// The most bytes the model may allocate (weights, arena, outputs); nil: available physical
   /// memory or `GRAPHFUSE_MAX_MEMORY`, whichever is smaller (see ``MemoryBudget``).
   public var maxMemory: Int?
+  /// Floats per vector of the blocked layouts: 16, 8 (AVX2's width) or 4 (NEON's and SSE's);
+  /// nil: `GRAPHFUSE_VECTOR_WIDTH` when set, else the CPU's (16 with AVX-512, else 8). A narrower
+  /// width runs anywhere; it exists to build for, and test, narrower CPUs.
+  public var vectorWidth: Int?
+
+  /// The widths a blocked layout may have.
+  public static let vectorWidths = [4, 8, 16]
 
   /// Creates options.
-  public init(threads: Int? = nil, portable: Bool = false, cacheDirectory: String? = nil, maxMemory: Int? = nil) {
+  public init(
+    threads: Int? = nil, portable: Bool = false, cacheDirectory: String? = nil, maxMemory: Int? = nil,
+    vectorWidth: Int? = nil
+  ) {
     self.threads = threads ?? System.coreCount
     self.portable = portable
     self.cacheDirectory = cacheDirectory
     self.maxMemory = maxMemory
+    self.vectorWidth = vectorWidth
   }
 
-  /// The machine the scheduler plans for under these options: this CPU's vector width (8 for
-  /// portable code) and the thread count. Read from the CPU flags: no compiler is run.
+  /// The machine the scheduler plans for under these options: the vector width (``vectorWidth``,
+  /// else the CPU's; 8 for portable code) and the thread count. Read from the CPU flags and the
+  /// environment: no compiler is run.
   public var target: ScheduleTarget {
-    System.target(vectorWidth: portable ? 8 : System.vectorWidth, threads: threads)
+    let width = vectorWidth ?? (try? System.requestedVectorWidth()) ?? (portable ? 8 : System.vectorWidth)
+    return System.target(vectorWidth: width, threads: threads)
+  }
+
+  /// The vector width to compile for with a toolchain that has (or lacks) AVX-512.
+  func vectorWidth(hasAVX512: Bool) throws(GraphFuseError) -> Int {
+    if let vectorWidth { return vectorWidth }
+    return try System.requestedVectorWidth() ?? (hasAVX512 ? 16 : 8)
   }
 
   /// The largest thread count accepted: four per core, at least 64.
@@ -38,6 +57,10 @@ public struct CompileOptions: Sendable {
       throw GraphFuseError(
         "threads must be between 1 and \(Self.maxThreads) (4 per core, at least 64), got \(threads)", op: "compile")
     }
+    if let vectorWidth, !Self.vectorWidths.contains(vectorWidth) {
+      throw GraphFuseError("the vector width must be 4, 8 or 16 floats, got \(vectorWidth)", op: "compile")
+    }
+    _ = try System.requestedVectorWidth()
     if let maxMemory, maxMemory <= 0 {
       throw GraphFuseError("maxMemory must be a positive number of bytes, got \(maxMemory)", op: "compile")
     }
@@ -52,6 +75,17 @@ enum System {
   /// Floats per vector of the blocked layout on this CPU: 16 with AVX-512, else 8.
   static var vectorWidth: Int {
     hasAVX512(cpuInfo) ? 16 : 8
+  }
+
+  /// `GRAPHFUSE_VECTOR_WIDTH` (4, 8 or 16) when set; nil when unset or empty. Any other value
+  /// is an error, not silently the default.
+  static func requestedVectorWidth() throws(GraphFuseError) -> Int? {
+    let text = ProcessInfo.processInfo.environment["GRAPHFUSE_VECTOR_WIDTH"] ?? ""
+    guard !text.isEmpty else { return nil }
+    guard let width = Int(text), CompileOptions.vectorWidths.contains(width) else {
+      throw GraphFuseError("GRAPHFUSE_VECTOR_WIDTH must be 4, 8 or 16 (floats per vector), got '\(text)'")
+    }
+    return width
   }
 
   /// Bytes of the level-1 data cache of CPU 0, from sysfs (`cache/index*/level`, `type`, `size`);

@@ -65,7 +65,9 @@ public final class CompiledModel: @unchecked Sendable {
     let start = DispatchTime.now().uptimeNanoseconds
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try Scheduler.schedule(
-      graph, plan: plan, target: System.target(vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: options.threads))
+      graph, plan: plan,
+      target: System.target(
+        vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512), threads: options.threads))
     let memory = MemoryPlan(program)
     try Self.checkMemory(graph, program: program, memory: memory, options: options)
     let modelSource = ModelSource(program, split: options.sourceSplit)

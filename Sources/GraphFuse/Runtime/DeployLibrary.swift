@@ -117,7 +117,7 @@ public enum DeployLibrary {
     }
     let threads = options.threads
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let target = System.target(vectorWidth: toolchain.hasAVX512 ? 16 : 8, threads: threads)
+    let target = System.target(vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512), threads: threads)
 
     // Weights packed alike by several programs are stored once.
     var weights: [Float] = []
