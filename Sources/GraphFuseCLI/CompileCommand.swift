@@ -17,7 +17,7 @@ enum CompileCommand {
       var variants: [DeployLibrary.BatchVariant] = []
       for size in sizes {
         let graph: Graph
-        do { graph = try ModelLoader.load(model, shapes: args.shapes(), batchAxis: size) } catch {
+        do { graph = try ModelLoader.load(model, shapes: args.shapes(), batch: size) } catch {
           // Most often the export fixed the batch (a reshape to batch 1): say which batch failed.
           var error = error
           error.message += " (at batch \(size) of --max-batch: does the export fix the batch?)"

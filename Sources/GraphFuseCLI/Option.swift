@@ -93,7 +93,8 @@ extension Option {
     "warmup", in: 0...Int.max, default: "5 (demo: 3), at most a fifth of --runs",
     "untimed runs before timing each configuration")
   static let batch = Option.int(
-    "batch", in: 1...4096, default: "1", "batch size of a built-in zoo: model (ONNX models: use --shape)")
+    "batch", in: 1...4096, default: "1",
+    "batch size: of a built-in zoo: model, or axis 0 of every input of an ONNX model (symbolic or 1 in the file)")
   static let maxBatch = Option.int(
     "max-batch", in: 1...4096, default: "none: fixed shapes",
     "a library for every batch from 1 to N (gf_model_run_batch); axis 0 of each input is the batch")

@@ -171,7 +171,7 @@ import Testing
     BadCall(arguments: ["run", "zoo:tiny"], mentions: "--input"),
     BadCall(arguments: ["run", "zoo:tiny", "--input", "/nonexistent.bin"], mentions: "/nonexistent.bin"),
     BadCall(arguments: ["report", "zoo:tiny", "--shape", "nonsense"], mentions: "NAME=DIMS"),
-    BadCall(arguments: ["bench", "/nonexistent/model.onnx", "--batch", "2"], mentions: "--shape"),
+    BadCall(arguments: ["bench", "/nonexistent/model.onnx", "--batch", "2"], mentions: "no such file"),
     BadCall(arguments: ["bench", "zoo:tiny", "--batch", "0"], mentions: "--batch"),
     BadCall(arguments: ["bench", "zoo:tiny", "--peak", "fast"], mentions: "--peak"),
     BadCall(arguments: ["bench", "zoo:tiny", "--warmup", "-1"], mentions: "non-negative"),
