@@ -97,8 +97,9 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// The unfused configuration's kernel time per inference in milliseconds, summed by the
   /// op pattern of each kernel's op (`elemwise`, `broadcast`, `outEWiseFusable`, …).
   public var unfusedByPattern: [String: Double]
-  /// True when folding changed nothing (no batch norm, branch sum or pad to fold: the exporter
-  /// may have folded them already), so the unfused and folded rows time the same graph.
+  /// True when folding changed nothing in a network with convolutions (no batch norm, branch sum
+  /// or pad to fold: the exporter may have folded them already), so the unfused and folded rows
+  /// time the same graph.
   public var foldedEqualsUnfused = false
 
   /// The most `unfused / fused` can reach by removing kernels alone: the speedup if every
