@@ -257,3 +257,28 @@ import Testing
     #expect(Self.matches(got, want), "\(got.compared(to: want))")
   }
 }
+
+/// Two-operand einsum runs as a batched product (``ReferenceEinsum``); the same equation with a third
+/// operand of extent 1 (`z`, all ones) takes the generic loop and is the expected value.
+@Suite struct ReferenceEinsumTests {
+  static let cases: [(String, [Int], [Int])] = [
+    ("bghid,bghjd->bghij", [2, 3, 2, 17, 8], [2, 3, 2, 13, 8]),  // attention scores
+    ("bij,bjk->bik", [3, 7, 33], [3, 33, 5]),
+    ("ij,jk->ki", [9, 6], [6, 11]),  // the output transposed
+    ("i,j->ij", [7], [5]),  // outer product: nothing summed
+    ("bi,bi->b", [4, 33], [4, 33]),  // batched dot products
+    ("ijk,kj->i", [5, 3, 4], [4, 3]),  // two summed labels, B transposed
+    ("abc,cd->dba", [2, 3, 4], [4, 5]),
+  ]
+
+  @Test(arguments: cases.indices) func batchedProductMatchesTheGenericLoop(_ c: Int) throws {
+    let (equation, sa, sb) = Self.cases[c]
+    let a = Tensor.random(shape: sa, seed: 31), b = Tensor.random(shape: sb, seed: 32)
+    let got = try runOp("einsum", [a, b], ["equation": .string(equation)])[0]
+    let sides = equation.components(separatedBy: "->")
+    let generic = sides[0] + ",z->" + sides[1]
+    let want = try runOp("einsum", [a, b, Tensor(shape: [1], data: [1])], ["equation": .string(generic)])[0]
+    #expect(got.shape == want.shape)
+    #expect(ReferenceKernelTests.matches(got, want), "\(equation): \(got.compared(to: want))")
+  }
+}
