@@ -55,62 +55,26 @@ private func conv2dShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int]] {
 }
 
 /// The output positions `o` in `0..<outCount` whose input position `o·stride + offset` lies in `0..<inCount`.
-private func validOutputs(_ outCount: Int, stride: Int, offset: Int, inCount: Int) -> Range<Int> {
+func validOutputs(_ outCount: Int, stride: Int, offset: Int, inCount: Int) -> Range<Int> {
   // o·stride + offset ≥ 0  ⇔  o ≥ ceil(−offset / stride);  o·stride + offset ≤ inCount − 1.
   let first = offset >= 0 ? 0 : (-offset + stride - 1) / stride
   let last = inCount - 1 - offset < 0 ? -1 : (inCount - 1 - offset) / stride
   return first < min(last + 1, outCount) ? first..<min(last + 1, outCount) : 0..<0
 }
 
-/// Direct convolution, one output plane at a time: for every input channel and kernel tap,
-/// add `weight · input` (in Double) to the output positions whose window reads an in-bounds pixel.
+/// conv2d on ``ReferenceConvolution``: im2col and a blocked matrix product, or a direct loop (depthwise).
 private func conv2dReference(_ ctx: KernelContext) -> [Tensor] {
   let x = ctx.inputs[0], w = ctx.inputs[1]
-  let bias = ctx.inputs.count > 2 ? ctx.inputs[2] : nil
   let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-  let (o, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-  let groups = ctx.attributes.int("group", default: 1)
+  let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
   let win = Window2D(ctx.attributes, kernel: [kh, kw])
-  let (sh, sw) = (win.strides[0], win.strides[1])
-  let (dh, dw) = (win.dilations[0], win.dilations[1])
-  let (padTop, padLeft) = (win.pads[0], win.pads[1])
-  let oh = win.outputExtent(h, axis: 0), ow = win.outputExtent(wd, axis: 1)
-  let og = o / groups
-  var out = [Float](repeating: 0, count: n * o * oh * ow)
-  var plane = [Double](repeating: 0, count: oh * ow)
-  x.data.withUnsafeBufferPointer { xs in
-    w.data.withUnsafeBufferPointer { ws in
-      out.withUnsafeMutableBufferPointer { outs in
-        plane.withUnsafeMutableBufferPointer { acc in
-          for b in 0..<n {
-            for oc in 0..<o {
-              let g = oc / og
-              let initial = Double(bias?.data[oc] ?? 0)
-              for i in 0..<acc.count { acc[i] = initial }
-              for ic in 0..<cg {
-                let inputPlane = (b * c + g * cg + ic) * h * wd
-                for ky in 0..<kh {
-                  let rows = validOutputs(oh, stride: sh, offset: ky * dh - padTop, inCount: h)
-                  for kx in 0..<kw {
-                    let weight = Double(ws[((oc * cg + ic) * kh + ky) * kw + kx])
-                    let cols = validOutputs(ow, stride: sw, offset: kx * dw - padLeft, inCount: wd)
-                    for y in rows {
-                      let inputRow = inputPlane + (y * sh + ky * dh - padTop) * wd + kx * dw - padLeft
-                      let outputRow = y * ow
-                      for xo in cols { acc[outputRow + xo] += weight * Double(xs[inputRow + xo * sw]) }
-                    }
-                  }
-                }
-              }
-              let base = (b * o + oc) * oh * ow
-              for i in 0..<acc.count { outs[base + i] = Float(acc[i]) }
-            }
-          }
-        }
-      }
-    }
-  }
-  return [Tensor(shape: [n, o, oh, ow], data: out)]
+  let geometry = ReferenceConvolution.Geometry(
+    n: n, c: c, h: h, w: wd, o: o, groups: ctx.attributes.int("group", default: 1), kh: kh, kw: kw,
+    sh: win.strides[0], sw: win.strides[1], dh: win.dilations[0], dw: win.dilations[1],
+    padTop: win.pads[0], padLeft: win.pads[1],
+    oh: win.outputExtent(h, axis: 0), ow: win.outputExtent(wd, axis: 1))
+  let out = ReferenceConvolution.conv2d(x, w, bias: ctx.inputs.count > 2 ? ctx.inputs[2] : nil, geometry)
+  return [Tensor(shape: [n, o, geometry.oh, geometry.ow], data: out)]
 }
 
 /// Output extent of a transposed convolution along one axis.
@@ -143,46 +107,21 @@ private func convTransposeShape(_ q: ShapeQuery) throws(GraphFuseError) -> [[Int
   return [[x[0], outC, h, wd]]
 }
 
+/// conv_transpose2d on ``ReferenceConvolution``: a blocked matrix product, then col2im.
 private func convTransposeReference(_ ctx: KernelContext) -> [Tensor] {
   let x = ctx.inputs[0], w = ctx.inputs[1]
-  let bias = ctx.inputs.count > 2 ? ctx.inputs[2] : nil
   let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
   let (ogc, kh, kw) = (w.shape[1], w.shape[2], w.shape[3])
   let groups = ctx.attributes.int("group", default: 1)
   let win = Window2D(ctx.attributes, kernel: [kh, kw])
   let outPad = ctx.attributes.ints("output_padding", default: [0, 0])
-  let oh = transposedExtent(h, win, outPad, axis: 0), ow = transposedExtent(wd, win, outPad, axis: 1)
-  let o = ogc * groups, cg = c / groups
-  var acc = [Double](repeating: 0, count: n * o * oh * ow)
-  // Scatter: input (ic, iy, ix) adds to output (oc, iy·s − pad + ky·d, …).
-  for b in 0..<n {
-    for ic in 0..<c {
-      let g = ic / cg
-      for j in 0..<ogc {
-        let oc = g * ogc + j
-        for iy in 0..<h {
-          for ix in 0..<wd {
-            let v = Double(x.data[((b * c + ic) * h + iy) * wd + ix])
-            for ky in 0..<kh {
-              let y = iy * win.strides[0] - win.pads[0] + ky * win.dilations[0]
-              if y < 0 || y >= oh { continue }
-              for kx in 0..<kw {
-                let xo = ix * win.strides[1] - win.pads[1] + kx * win.dilations[1]
-                if xo < 0 || xo >= ow { continue }
-                acc[((b * o + oc) * oh + y) * ow + xo] += v * Double(w.data[((ic * ogc + j) * kh + ky) * kw + kx])
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  var out = [Float](repeating: 0, count: acc.count)
-  for i in 0..<acc.count {
-    let oc = (i / (oh * ow)) % o
-    out[i] = Float(acc[i] + Double(bias?.data[oc] ?? 0))
-  }
-  return [Tensor(shape: [n, o, oh, ow], data: out)]
+  let geometry = ReferenceConvolution.Geometry(
+    n: n, c: c, h: h, w: wd, o: ogc * groups, groups: groups, kh: kh, kw: kw,
+    sh: win.strides[0], sw: win.strides[1], dh: win.dilations[0], dw: win.dilations[1],
+    padTop: win.pads[0], padLeft: win.pads[1],
+    oh: transposedExtent(h, win, outPad, axis: 0), ow: transposedExtent(wd, win, outPad, axis: 1))
+  let out = ReferenceConvolution.convTranspose2d(x, w, bias: ctx.inputs.count > 2 ? ctx.inputs[2] : nil, geometry)
+  return [Tensor(shape: [n, geometry.o, geometry.oh, geometry.ow], data: out)]
 }
 
 /// conv2d (weight `[O, C/g, kh, kw]`) and conv_transpose2d (weight `[C, O/g, kh, kw]`).

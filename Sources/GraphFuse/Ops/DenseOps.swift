@@ -23,16 +23,23 @@ private func gemmReference(_ ctx: KernelContext) -> [Tensor] {
   let n = transB ? b.shape[0] : b.shape[1]
   let c = ctx.inputs.count > 2 ? Broadcasting.evaluate(.operand(0), [ctx.inputs[2]], outShape: [m, n]) : nil
   var out = [Float](repeating: 0, count: m * n)
-  for i in 0..<m {
-    for j in 0..<n {
-      var sum = 0.0
-      for p in 0..<k {
-        let av = transA ? a.data[p * m + i] : a.data[i * k + p]
-        let bv = transB ? b.data[j * k + p] : b.data[p * n + j]
-        sum += Double(av) * Double(bv)
+  if m * n * k > 0 {
+    a.data.withUnsafeBufferPointer { ap in
+      b.data.withUnsafeBufferPointer { bp in
+        out.withUnsafeMutableBufferPointer { op in
+          // A' and B' as strided views: a transposed operand swaps its row and column strides.
+          ReferenceGEMM.multiply(
+            m: m, n: n, k: k,
+            a: .init(base: ap.baseAddress!, rowStride: transA ? 1 : k, columnStride: transA ? m : 1),
+            b: .init(base: bp.baseAddress!, rowStride: transB ? 1 : n, columnStride: transB ? k : 1),
+            c: op.baseAddress!, ldc: n)
+        }
       }
-      out[i * n + j] = Float(alpha * sum + beta * Double(c?.data[i * n + j] ?? 0))
     }
+  }
+  if alpha != 1 || c != nil {
+    let (alpha, beta) = (Float(alpha), Float(beta))
+    for i in 0..<out.count { out[i] = alpha * out[i] + beta * (c?.data[i] ?? 0) }
   }
   return [Tensor(shape: [m, n], data: out)]
 }
@@ -64,21 +71,28 @@ private func matmulReference(_ ctx: KernelContext) -> [Tensor] {
   let bStrides = Broadcasting.strides(of: Array(b3.dropLast(2)), broadcastTo: s.batch)
   let batchCount = s.batch.reduce(1, *)
   var out = [Float](repeating: 0, count: batchCount * s.m * s.n)
-  for batch in 0..<batchCount {
-    var rem = batch, aBase = 0, bBase = 0
-    for axis in stride(from: s.batch.count - 1, through: 0, by: -1) {
-      let i = rem % s.batch[axis]
-      rem /= s.batch[axis]
-      aBase += i * aStrides[axis]
-      bBase += i * bStrides[axis]
-    }
-    aBase *= s.m * s.k
-    bBase *= s.k * s.n
-    for i in 0..<s.m {
-      for j in 0..<s.n {
-        var sum = 0.0
-        for p in 0..<s.k { sum += Double(a.data[aBase + i * s.k + p]) * Double(b.data[bBase + p * s.n + j]) }
-        out[(batch * s.m + i) * s.n + j] = Float(sum)
+  guard s.m * s.n * s.k > 0 else { return [Tensor(shape: s.out, data: out)] }
+  // A full batch of A times one shared B (a linear layer on [L, N, E]) is one product of
+  // `batch · m` rows, so B is packed once.
+  let sharedB = bStrides.allSatisfy { $0 == 0 } && a3.dropLast(2).reduce(1, *) == batchCount
+  let (products, rows) = sharedB ? (1, batchCount * s.m) : (batchCount, s.m)
+  a.data.withUnsafeBufferPointer { ap in
+    b.data.withUnsafeBufferPointer { bp in
+      out.withUnsafeMutableBufferPointer { op in
+        for batch in 0..<products {
+          var rem = batch, aBase = 0, bBase = 0
+          for axis in stride(from: s.batch.count - 1, through: 0, by: -1) where !sharedB {
+            let i = rem % s.batch[axis]
+            rem /= s.batch[axis]
+            aBase += i * aStrides[axis]
+            bBase += i * bStrides[axis]
+          }
+          ReferenceGEMM.multiply(
+            m: rows, n: s.n, k: s.k,
+            a: .init(base: ap.baseAddress! + aBase * s.m * s.k, rowStride: s.k, columnStride: 1),
+            b: .init(base: bp.baseAddress! + bBase * s.k * s.n, rowStride: s.n, columnStride: 1),
+            c: op.baseAddress! + batch * s.m * s.n, ldc: s.n)
+        }
       }
     }
   }

@@ -68,6 +68,11 @@ public struct EinsumEquation: Sendable, Equatable {
 private func einsumReference(_ ctx: KernelContext) throws(GraphFuseError) -> [Tensor] {
   let equation = try EinsumEquation(ctx.attributes.string("equation", default: ""))
   let extents = try equation.extents(ctx.inputs.map(\.shape))
+  if ctx.inputs.count == 2,
+    let product = ReferenceEinsum.product(equation, ctx.inputs[0], ctx.inputs[1], extents: extents)
+  {
+    return [product]
+  }
   let labels = equation.output + equation.contracted
   let sizes = labels.map { extents[$0]! }
   let strides = zip(equation.inputs, ctx.inputs).map { labels_, t in
