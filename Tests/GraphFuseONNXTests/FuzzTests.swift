@@ -54,7 +54,9 @@ struct FuzzTests {
     }
     print("fuzz \(name): \(imported) damaged variants imported, \(refused) refused with GraphFuseError")
     #expect(refused > 0, "damage was noticed at least sometimes")
-    #expect(imported + refused >= 500)
+    // A changed weight byte leaves a valid model: an importer that refuses every damaged file is
+    // too strict (or refuses for a reason unrelated to the damage).
+    #expect(imported > 0, "no damaged variant imported")
   }
 }
 
@@ -130,6 +132,7 @@ struct MutantBackendTests {
     print(
       "mutants of \(name): \(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))"
     )
-    #expect(counts.values.reduce(0, +) == 60)
+    // The compiled backend really ran on some mutants (the check above is not vacuous).
+    #expect(compiled > 0, "\(name): no mutant ran through the compiled backend")
   }
 }

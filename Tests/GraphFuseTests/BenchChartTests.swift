@@ -153,8 +153,12 @@ struct SVGChartTests {
   }
 
   /// Writes the sample chart to `$GRAPHFUSE_SAMPLE_SVG` for a look with `rsvg-convert`.
-  @Test func writesSampleWhenAsked() throws {
-    guard let path = ProcessInfo.processInfo.environment["GRAPHFUSE_SAMPLE_SVG"] else { return }
+  @Test(
+    .enabled(
+      if: ProcessInfo.processInfo.environment["GRAPHFUSE_SAMPLE_SVG"] != nil,
+      "skipped: set GRAPHFUSE_SAMPLE_SVG=PATH to write the sample chart"))
+  func writesSampleWhenAsked() throws {
+    let path = try #require(ProcessInfo.processInfo.environment["GRAPHFUSE_SAMPLE_SVG"])
     try SVGChart(BenchSamples.report()).svg.write(toFile: path, atomically: true, encoding: .utf8)
     #expect(FileManager.default.fileExists(atPath: path))
   }

@@ -77,6 +77,19 @@ import Testing
     ComparisonCase(
       name: "infinities", actual: Tensor([.infinity]), expected: Tensor([.infinity]), relative: 0, absolute: 0,
       within: true),
+    // An expected infinity must not turn every error into a fraction of an infinite magnitude.
+    ComparisonCase(
+      name: "infinity beside a wrong value", actual: Tensor([.infinity, 5]), expected: Tensor([.infinity, 1]),
+      relative: 1e-4, absolute: 0, within: false),
+    ComparisonCase(
+      name: "number against infinity", actual: Tensor([3e38, 1]), expected: Tensor([.infinity, 1]), relative: 1,
+      absolute: 1, within: false),
+    ComparisonCase(
+      name: "infinities of opposite signs", actual: Tensor([-.infinity]), expected: Tensor([.infinity]), relative: 1,
+      absolute: 1, within: false),
+    ComparisonCase(
+      name: "infinities in place, finite values close", actual: Tensor([-.infinity, 2.0001]),
+      expected: Tensor([-.infinity, 2]), relative: 1e-4, absolute: 0, within: true),
   ]
 
   @Test(arguments: comparisons) func comparison(_ c: ComparisonCase) {

@@ -135,13 +135,17 @@ import Testing
     #expect(!kernels.contains("expf("))
   }
 
-  @Test(arguments: [16, 8, 4])
-  func preludeCompilesWithGCC(vector: Int) throws {
+  /// gcc on PATH (or /usr/bin/gcc), if any.
+  static let gcc: String? = {
     let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/gcc" }
-    guard let gcc = (path + ["/usr/bin/gcc"]).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-      print("skipped: no gcc on PATH, the prelude is compiled with clang only")
-      return
-    }
+    return (path + ["/usr/bin/gcc"]).first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+  }()
+
+  @Test(
+    .enabled(if: gcc != nil, "skipped: no gcc on PATH, the prelude is compiled with clang only"),
+    arguments: [16, 8, 4])
+  func preludeCompilesWithGCC(vector: Int) throws {
+    let gcc = try #require(Self.gcc)
     let dir = NSTemporaryDirectory() + "graphfuse-gcc-\(ProcessInfo.processInfo.processIdentifier)-\(vector)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }

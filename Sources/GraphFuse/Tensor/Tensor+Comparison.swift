@@ -8,6 +8,9 @@ public struct TensorComparison: Sendable, CustomStringConvertible {
   public var maxMagnitude: Float
   /// Whether either tensor holds a NaN where the other does not.
   public var nanMismatch: Bool
+  /// Whether either tensor holds an infinity where the other does not hold the same one (±inf
+  /// are compared by position and sign; they take no part in the error or the magnitude).
+  public var infinityMismatch = false
 
   /// `maxAbsoluteError` divided by the expected tensor's largest magnitude.
   public var relativeError: Float {
@@ -16,13 +19,14 @@ public struct TensorComparison: Sendable, CustomStringConvertible {
 
   /// Whether the tensors agree within `relative` of the expected output's magnitude, or `absolute`.
   public func isWithin(relative: Float = 1e-4, absolute: Float = 0) -> Bool {
-    shapesMatch && !nanMismatch && maxAbsoluteError <= max(absolute, relative * maxMagnitude)
+    shapesMatch && !nanMismatch && !infinityMismatch && maxAbsoluteError <= max(absolute, relative * maxMagnitude)
   }
 
   public var description: String {
     guard shapesMatch else { return "shape mismatch" }
     let nan = nanMismatch ? "; NaN where the other has a number" : ""
-    return "max |error| \(maxAbsoluteError) of max |value| \(maxMagnitude) (relative \(relativeError))\(nan)"
+    let infinity = infinityMismatch ? "; an infinity where the other has another value" : ""
+    return "max |error| \(maxAbsoluteError) of max |value| \(maxMagnitude) (relative \(relativeError))\(nan)\(infinity)"
   }
 }
 
@@ -34,16 +38,22 @@ extension Tensor {
     }
     var maxError: Float = 0
     var magnitude: Float = 0
-    var nanMismatch = false
+    var nanMismatch = false, infinityMismatch = false
     for i in 0..<data.count {
       let a = data[i], e = expected.data[i]
       if a.isNaN != e.isNaN { nanMismatch = true; continue }
       if a.isNaN { continue }
+      if a.isInfinite || e.isInfinite {
+        if a != e { infinityMismatch = true }
+        continue
+      }
       magnitude = max(magnitude, abs(e))
       maxError = max(maxError, a == e ? 0 : abs(a - e))
     }
-    return TensorComparison(
+    var comparison = TensorComparison(
       shapesMatch: true, maxAbsoluteError: maxError, maxMagnitude: magnitude, nanMismatch: nanMismatch)
+    comparison.infinityMismatch = infinityMismatch
+    return comparison
   }
 
   /// Whether this tensor equals `other` in shape and, within tolerance, in value.
