@@ -187,6 +187,24 @@ import Testing
     #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
   }
 
+  /// `bench/soak/soak.c` (the soak of `Docs/Reliability.md`, short here): 8 threads call the
+  /// library at once on mixed inputs and every output equals the single-threaded one, bit for bit.
+  @Test func soakFromEightThreadsAgreesWithSingleThreadedRuns() throws {
+    let clang = try #require(Self.clang, "no C compiler found (set CC)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let out = dir + "/out"
+    #expect(try cli.run(["compile", "zoo:tiny", "-o", out, "--threads", "2"]).status == 0)
+    let soak = Self.root.appendingPathComponent("bench/soak/soak.c").path
+    let build = try shell([
+      clang, "-O2", soak, "-I" + out, "-L" + out, "-lmodel", "-Wl,-rpath," + out, "-lpthread", "-o", dir + "/soak",
+    ])
+    #expect(build.status == 0, "\(build.output)")
+    let run = try shell([dir + "/soak", out, "8", "800", "12"])
+    #expect(run.status == 0, "\(run.output)")
+    #expect(run.output.contains("800 calls from 8 threads") && run.output.contains("0 mismatches"), "\(run.output)")
+  }
+
   @Test func openingAMissingDirectoryIsAnError() throws {
     let clang = try #require(Self.clang, "no C compiler found (set CC)")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gf-deploy-\(UUID().uuidString)").path

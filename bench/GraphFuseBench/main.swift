@@ -8,6 +8,8 @@ import GraphFuse
 /// - `GraphFuseBench block CIN EXPAND COUT SIZE STRIDE [runs] [threads]`: an inverted residual block
 ///   as one conv chain and as TVM's three groups.
 /// - `GraphFuseBench loops`: the loop nest of one group per anchor kind.
+/// - `GraphFuseBench soak zoo:NAME [tasks] [calls] [inputs]`: concurrent `CompiledModel.run`
+///   calls checked bit for bit, and the resident memory after warm-up against the end.
 func seconds(_ body: () throws -> Void) rethrows -> Double {
   let start = DispatchTime.now().uptimeNanoseconds
   try body()
@@ -36,6 +38,8 @@ case "loops":
   }
 case "block":
   try ChainBlock.run(args)
+case "soak":
+  try await Soak.run(args)
 case "compile":
   let name = args.count > 2 ? String(args[2].replacingOccurrences(of: "zoo:", with: "")) : "resnet18"
   let threads = int(args, 3, cores)
