@@ -7,7 +7,8 @@ extension ImportSession {
     "Conv", "ConvTranspose", "BatchNormalization", "LeakyRelu", "HardSigmoid", "Clip",
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
     "Concat", "Reshape", "Transpose", "Identity", "Dropout", "Constant", "ConstantOfShape", "Shape", "Size",
-    "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "Softmax", "Pad",
+    "Gather", "Unsqueeze", "Squeeze", "Slice", "ReduceMean", "ReduceSum", "ReduceMax", "Cast", "CastLike", "Softmax",
+    "Pad",
     "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
     "GatherND", "ReduceL2", "ReduceSumSquare", "IsInf", "Trilu", "CumSum", "Tile", "GatherElements",
@@ -55,6 +56,7 @@ extension ImportSession {
     case "ReduceMax": return try reduce(node, "reduce_max", axesInputSince: 18)
     case "ReduceSum": return try reduce(node, "reduce_sum", axesInputSince: 13)
     case "Cast": return try cast(node)
+    case "CastLike": return try castLike(node)
     case "Softmax": return try softmax(node)
     case "Pad": return try pad(node)
     case "Split": return try split(node)

@@ -141,8 +141,20 @@ extension ImportSession {
 
   /// Cast: exact on constants; on runtime tensors only to float32 (GraphFuse computes in float32).
   mutating func cast(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
+    try cast(node, to: try node.int("to", default: 0))
+  }
+
+  /// CastLike (opset 15): Cast to the element type of input 1 (the dynamo exporter casts
+  /// constants like the graph input with it).
+  mutating func castLike(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
+    let like = try required(node, 1)
+    let raw = like.constant?.type.rawValue ?? dataType(like).onnxCode
+    return try cast(node, to: raw)
+  }
+
+  /// Input 0 cast to ONNX element type `raw`.
+  mutating func cast(_ node: ONNXNode, to raw: Int) throws(GraphFuseError) -> [Binding?] {
     let x = try required(node, 0)
-    let raw = try node.int("to", default: 0)
     guard let to = ElementType(rawValue: raw), to == .float || to == .double || to.isInteger else {
       throw node.error("casting to \(ElementType.name(raw)) is not supported")
     }

@@ -44,6 +44,7 @@ enum ONNXValidation {
     "ReduceMean": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceSum": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceMax": ["axes", "keepdims", "noop_with_empty_axes"], "Cast": ["to", "saturate", "round_mode"],
+    "CastLike": ["saturate", "round_mode"],
     "Softmax": ["axis"], "Pad": ["mode", "pads", "value", "paddings"], "Split": ["axis", "split", "num_outputs"],
     "Erf": [], "Not": [], "Equal": ["broadcast", "axis"], "Less": ["broadcast", "axis"],
     "Greater": ["broadcast", "axis"], "LessOrEqual": [], "GreaterOrEqual": [], "And": ["broadcast", "axis"],
