@@ -13,7 +13,10 @@ enum BenchCommand {
     let graph = try ModelLoader.load(model, shapes: args.shapes(), batch: batch, inputShapes: fileShapes)
     let options = try benchOptions(args)
     let inputs = paths.isEmpty ? nil : try RunCommand.readInputs(graph, paths: paths)
-    let report = try measure(graph, model: model, options: options, inputs: inputs, check: try check(args, graph))
+    var report = try measure(graph, model: model, options: options, inputs: inputs, check: try check(args, graph))
+    // Samples per inference: axis 0 of the inputs, when all agree and it is above 1.
+    let leading = Set(graph.inputs.map { graph.shape(of: $0).first ?? 1 })
+    if leading.count == 1, let samples = leading.first, samples > 1 { report.batch = samples }
     if let svg = args.value(.svg) {
       do { try SVGChart(report).svg.write(toFile: svg, atomically: true, encoding: .utf8) } catch {
         throw GraphFuseError("cannot write the chart: \(error.localizedDescription)", file: svg)

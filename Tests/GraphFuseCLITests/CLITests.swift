@@ -82,6 +82,10 @@ import Testing
     let single = try run(["bench", "zoo:tiny", "--runs", "2", "--warmup", "1", "--threads", "1", "--json"])
     let one = try #require(try JSONSerialization.jsonObject(with: Data(single.stdout.utf8)) as? [String: Any])
     #expect((object["flops"] as? Double ?? 0) > 2.9 * (one["flops"] as? Double ?? 1))
+    // Throughput at batch 3: samples per second from the fused median.
+    #expect(object["batch"] as? Int == 3 && one["batch"] == nil)
+    let fusedMs = try #require(object["fused_ms"] as? Double)
+    #expect(abs((object["samples_per_second"] as? Double ?? 0) - 3000 / fusedMs) < 1e-6 * 3000 / fusedMs)
   }
 
   /// `bench --check`: expected outputs of the `--input` files, nothing, or (default) the

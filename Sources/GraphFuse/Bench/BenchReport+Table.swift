@@ -57,6 +57,12 @@ extension BenchReport {
       }
       lines.append(line)
     }
+    if let batch, let samples = samplesPerSecond {
+      lines.append(
+        String(
+          format: "throughput at batch %d: %.1f samples/s fused (%.2f ms per sample), unfused %.1f samples/s", batch,
+          samples, fusedMs / Double(batch), unfusedMs > 0 ? Double(batch) * 1000 / unfusedMs : 0))
+    }
     if !groups.isEmpty {
       lines.append("")
       lines.append("per-group profile (fused), slowest first:")

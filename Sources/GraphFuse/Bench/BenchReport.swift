@@ -101,6 +101,13 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// or pad to fold: the exporter may have folded them already), so the unfused and folded rows
   /// time the same graph.
   public var foldedEqualsUnfused = false
+  /// Samples per inference (axis 0 of the inputs) when more than one: the report adds throughput.
+  public var batch: Int?
+  /// Fused samples per second: `batch / fused_ms`, when ``batch`` is set.
+  public var samplesPerSecond: Double? {
+    guard let batch, fusedMs > 0 else { return nil }
+    return Double(batch) * 1000 / fusedMs
+  }
 
   /// The most `unfused / fused` can reach by removing kernels alone: the speedup if every
   /// elementwise, broadcast and injective kernel of the unfused configuration cost nothing
@@ -134,6 +141,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     case warnings
     case unfusedByPattern = "unfused_by_pattern"
     case foldedEqualsUnfused = "folded_equals_unfused"
+    case batch
+    case samplesPerSecond = "samples_per_second"
     case fusionCeiling = "fusion_ceiling"
     case unfusedMs = "unfused_ms"
     case foldedMs = "folded_ms"
@@ -192,6 +201,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     groups = try c.decode([Group].self, forKey: .groups)
     unfusedByPattern = try c.decodeIfPresent([String: Double].self, forKey: .unfusedByPattern) ?? [:]
     foldedEqualsUnfused = try c.decodeIfPresent(Bool.self, forKey: .foldedEqualsUnfused) ?? false
+    batch = try c.decodeIfPresent(Int.self, forKey: .batch)
   }
 
   public func encode(to encoder: any Encoder) throws {
@@ -215,6 +225,8 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     try c.encode(groups, forKey: .groups)
     if !unfusedByPattern.isEmpty { try c.encode(unfusedByPattern, forKey: .unfusedByPattern) }
     if foldedEqualsUnfused { try c.encode(true, forKey: .foldedEqualsUnfused) }
+    try c.encodeIfPresent(batch, forKey: .batch)
+    try c.encodeIfPresent(samplesPerSecond, forKey: .samplesPerSecond)
     try c.encodeIfPresent(fusionCeiling, forKey: .fusionCeiling)
     if !warnings.isEmpty { try c.encode(warnings, forKey: .warnings) }
   }
