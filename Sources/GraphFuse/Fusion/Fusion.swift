@@ -1,5 +1,6 @@
 /// Operator fusion: partitions a graph into fused groups by op pattern (TVM FuseOps), then
-/// merges depthwise conv chains (GraphFuse's own phase, ``ConvChain``).
+/// merges depthwise conv chains (``ConvChain``) and the elementwise producers of layer norms
+/// (``NormalizationPrologue``), GraphFuse's own phases.
 public enum Fusion {
   /// The fused groups of `graph`; with `options.fuse` off, every node is its own group.
   public static func plan(_ graph: Graph, options: OptimizeOptions = .init()) -> FusionPlan {
@@ -11,6 +12,8 @@ public enum Fusion {
       partition = ConvChain.merge(
         graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     }
+    partition = NormalizationPrologue.merge(
+      graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     return FusionPlan(groups: FusionPlan.makeGroups(graph, partition: partition))
   }
 }

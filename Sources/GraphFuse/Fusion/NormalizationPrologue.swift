@@ -1,0 +1,50 @@
+/// GraphFuse's fusion phase for what feeds a layer norm: a group of elementwise, broadcast and
+/// row-gather (`take`) ops whose one result only a lone layer norm reads, as its data, joins the
+/// layer norm's group. The norm's row loop then computes the sum on the fly (BERT's and GPT-2's
+/// embeddings: token, position and type rows gathered, added and normalized in one kernel) instead
+/// of writing the sum and reading it back.
+///
+/// TVM's FuseOps fuses broadcast ops into a following reduction, but a layer norm is an
+/// `outEWiseFusable` anchor there as here, so it keeps its producers apart; ONNX Runtime fuses
+/// this pattern as `EmbedLayerNormalization` for BERT-like graphs. Layout-changing injective ops
+/// (reshape, transpose) stay out: inlined into the norm's rows they would turn its contiguous
+/// reads into strided ones.
+enum NormalizationPrologue {
+  /// The ops a prologue may hold besides elementwise and broadcast ones: gathers of whole rows.
+  static let gathers: Set<String> = ["take"]
+
+  static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
+    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
+    let consumers = graph.consumers()
+    let graphOutputs = Set(graph.outputs)
+    var mergedInto = Array(partition.indices)
+    for (g, members) in partition.enumerated() {
+      let memberSet = Set(members)
+      let allowed = members.allSatisfy { n in
+        let node = graph.nodes[n]
+        return !opaque.contains(node.op)
+          && (OpRegistry.pattern(of: node) <= .broadcast || Self.gathers.contains(node.op))
+      }
+      guard allowed else { continue }
+      // Exactly one value leaves the group, and only a layer norm in a group of its own reads it, once, as its data.
+      let leaving = members.flatMap { graph.nodes[$0].outputs }.filter { v in
+        graphOutputs.contains(v) || consumers[v.index].contains { !memberSet.contains($0) }
+      }
+      guard leaving.count == 1, let v = leaving.first, !graphOutputs.contains(v), consumers[v.index].count == 1,
+        let norm = consumers[v.index].first
+      else { continue }
+      let node = graph.nodes[norm]
+      let target = groupOf[norm.index]
+      guard node.op == "layer_norm", !opaque.contains(node.op), partition[target] == [norm],
+        mergedInto[target] == target,
+        node.inputs.first == v, !node.inputs.dropFirst().contains(v),
+        graph.shape(of: v) == graph.shape(of: node.outputs[0]), members.count + 1 <= maxGroupSize
+      else { continue }
+      mergedInto[g] = target
+    }
+    var merged: [Int: [NodeID]] = [:]
+    for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
+    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+  }
+}
