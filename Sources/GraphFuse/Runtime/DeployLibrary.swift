@@ -119,9 +119,10 @@ public enum DeployLibrary {
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let target = System.target(vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512), threads: threads)
 
-    // Weights packed alike by several programs are stored once.
+    // Weights packed alike by several programs are stored once: found by the hash of their
+    // floats, confirmed against the stored copy (only hashes are kept on the side).
     var weights: [Float] = []
-    var offsetOfPacked: [[Float]: Int] = [:]
+    var storedOfHash: [Int: [(offset: Int, count: Int)]] = [:]
     var programs: [DeployProgram] = []
     var functions: [KernelFunction] = []
     for (p, variant) in variants.enumerated() {
@@ -134,11 +135,15 @@ public enum DeployLibrary {
           continue
         }
         let packed = recipe.pack(variant.graph)
-        if let offset = offsetOfPacked[packed] {
-          weightOffsets.append(offset)
+        let hash = variants.count > 1 ? packed.hashValue : 0
+        let stored = storedOfHash[hash]?.first { entry in
+          entry.count == packed.count && weights[entry.offset..<(entry.offset + entry.count)].elementsEqual(packed)
+        }
+        if let stored {
+          weightOffsets.append(stored.offset)
           continue
         }
-        offsetOfPacked[packed] = weights.count
+        if variants.count > 1 { storedOfHash[hash, default: []].append((weights.count, packed.count)) }
         weightOffsets.append(weights.count)
         weights += packed
         weights += [Float](repeating: 0, count: (16 - weights.count % 16) % 16)  // 64-byte aligned starts
