@@ -87,7 +87,8 @@ extension Command {
   static let run = Command(
     name: "run", arguments: "MODEL", summary: "inference on tensors from files",
     details:
-      "Reads one input per model input (.npy of float32, int64, int32 or bool in C order, or raw little-endian float32), checks its"
+      "Reads one input per model input (.npy of float32, int64, int32 or bool in C order, or raw"
+      + " little-endian float32), checks its"
       + " shape against the model, runs the optimized model and prints a summary of each output. --output writes"
       + " the outputs; --expect compares them with expected files and exits 1 when one differs by more than"
       + " --tolerance.",

@@ -115,7 +115,8 @@ extension Option {
       + " or expected outputs (.npy or raw float32) of the --input files"
   )
   static let input = Option.text(
-    "input", "FILE[,FILE…]", "input tensors, one per model input: .npy (float32, int64, int32 or bool) or raw float32")
+    "input", "FILE[,FILE…]",
+    "input tensors, one per model input: .npy (float32, int64, int32 or bool) or raw float32")
   static let output = Option.text(
     "output", "PATH",
     "write the outputs: FILE.npy / FILE.bin for one output; a directory (ending in /) gets output0.npy, "

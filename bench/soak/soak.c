@@ -70,8 +70,9 @@ static void *thread_outputs[256][MAX_TENSORS];
 
 /* The workers' rendezvous: before the warm-up round, after it (the main thread reads the
    memory), before the measured round and after it (the memory is read again): both rounds start
-   with every thread at once, and both readings see the same live threads. The same threads run both rounds, so thread stacks and per-thread
-   malloc arenas are in place before the memory is read. */
+   with every thread at once, and both readings see the same live threads. The same threads run
+   both rounds, so thread stacks and per-thread malloc arenas are in place before the memory is
+   read. */
 static pthread_barrier_t ready, warmed, go, finished;
 static int warm_calls, measured_calls;
 

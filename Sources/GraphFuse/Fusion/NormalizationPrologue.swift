@@ -37,7 +37,6 @@ enum NormalizationPrologue {
       let node = graph.nodes[norm]
       let target = groupOf[norm.index]
       guard node.op == "layer_norm", !opaque.contains(node.op), partition[target] == [norm],
-        mergedInto[target] == target,
         node.inputs.first == v, !node.inputs.dropFirst().contains(v),
         graph.shape(of: v) == graph.shape(of: node.outputs[0]), members.count + 1 <= maxGroupSize
       else { continue }

@@ -111,7 +111,8 @@ public enum DeployLibrary {
       try graph.verify()
       for v in graph.inputs + graph.outputs where graph.shape(of: v).count > 8 {
         throw GraphFuseError(
-          "'\(graph.values[v].name)' has rank \(graph.shape(of: v).count); the C API describes shapes of rank 8 at most",
+          "'\(graph.values[v].name)' has rank \(graph.shape(of: v).count);"
+            + " the C API describes shapes of rank 8 at most",
           op: "compile")
       }
     }
