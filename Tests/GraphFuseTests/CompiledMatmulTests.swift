@@ -49,8 +49,31 @@ struct CompiledMatmulTests {
       let target = ScheduleTarget(vectorWidth: System.vectorWidth, threads: 2, l1DataBytes: l1)
       let schedule = try Scheduler.schedule(graph, plan: plan, target: target).schedules.flatMap { $0 }
       #expect(schedule.contains { $0.tile?.reason.contains("K in blocks") ?? false }, "L1 \(l1): \(schedule)")
+      // A is copied into row-tile panels by a step of the same group, which the matmul then reads.
+      let pack = schedule.firstIndex { $0.kind == .packPanels }
+      #expect(pack != nil && schedule[pack! + 1].kind == .matmul, "L1 \(l1): \(schedule)")
+      #expect(pack.map { schedule[$0 + 1].inputs.first == schedule[$0].output } ?? false)
     }
     try CT.fusedAndUnfusedMatchReference(graph, inputs: [Tensor.random(shape: [1, 40, k], seed: 9)], context: "K \(k)")
+  }
+
+  /// Gemm with a transposed, deep A and odd row counts: the panels are copied with A's strides,
+  /// the last row tile is partial, and the result matches the reference.
+  @Test(arguments: [13, 50, 197]) func deepTransposedGemmPacksA(_ m: Int) throws {
+    let k = 1024, n = 80
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [k, m])
+    let w = CT.weight(b, [n, k], seed: 11, range: -0.05...0.05)
+    let c = CT.weight(b, [n], seed: 12)
+    let attributes: Attributes = ["transA": .int(1), "transB": .int(1), "alpha": .float(0.5), "beta": .float(2)]
+    let y = try b.apply("gemm", [x, w, c], attributes)[0]
+    b.output(try b.apply("relu", [y])[0])
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: Self.oneGroup(graph)))
+    let target = ScheduleTarget(vectorWidth: System.vectorWidth, threads: 2, l1DataBytes: 32 * 1024)
+    let schedule = try Scheduler.schedule(graph, plan: plan, target: target).schedules.flatMap { $0 }
+    #expect(schedule.contains { $0.kind == .packPanels } == (m > 12), "M \(m): \(schedule)")
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: [Tensor.random(shape: [k, m], seed: 13)], context: "M \(m)")
   }
 
   @Test(arguments: 0..<10) func linearLayerWithEpilogue(_ seed: Int) throws {

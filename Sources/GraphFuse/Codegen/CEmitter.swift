@@ -66,6 +66,8 @@ enum CEmitter {
               + (checked.isEmpty ? "\(target);" : "\(ExprText.conditions(checked)) ? \(target) : gf_zeros;"))
         case .declareIndexArray(let n, let count): lines.append("\(pad)long \(n)[\(count)];")
         case .setIndex(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.index(e));")
+        case .prefetch(let b, let i, let l1):
+          lines.append("\(pad)gf_prefetch_\(l1 ? "l1" : "l2")(\(b) + \(ExprText.index(i)));")
         }
       }
     }
@@ -115,7 +117,8 @@ enum CEmitter {
     }
     func value(_ e: ValueExpr) {
       switch e {
-      case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .lane(_, let i): index(i)
+      case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .vloadPartial(_, let i, _), .lane(_, let i):
+        index(i)
       case .unary(_, let a), .splat(let a): value(a)
       case .binary(_, let a, let b), .shuffle(let a, let b, _):
         value(a)
@@ -150,6 +153,7 @@ enum CEmitter {
       case .setIndex(_, let i, let e):
         index(i)
         index(e)
+      case .prefetch(_, let i, _): index(i)
       case .declareIndexArray: break
       }
     }

@@ -14,6 +14,9 @@ enum CRuntime {
     #include <stdlib.h>
     #include <string.h>
     #include <sched.h>
+    #if defined(__AVX512F__)
+    #include <immintrin.h>
+    #endif
 
     /* NaN-propagating max/min, matching the reference executor. */
     static inline float gf_max(float a, float b) { return (a > b || a != a) ? a : b; }
@@ -30,6 +33,26 @@ enum CRuntime {
     typedef float gf_vfu __attribute__((vector_size(GF_V * 4), aligned(4)));
     static inline void gf_storeu(float *p, gf_vf v) { *(gf_vfu *)p = v; }
     static inline gf_vf gf_loadu(const float *p) { return *(const gf_vfu *)p; }
+    /* The first n floats at p, zero in the other lanes; nothing past p[n - 1] is read (a masked load). */
+    #if defined(__AVX512F__) && GF_V == 16
+    static inline gf_vf gf_loadu_first(const float *p, int n) {
+      return (gf_vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+    }
+    #else
+    static inline gf_vf gf_loadu_first(const float *p, int n) {
+      gf_vf r = {0};
+      for (int l = 0; l < n; l++) r[l] = p[l];
+      return r;
+    }
+    #endif
+    /* Read hints into L1 (prefetcht0) and L2 (prefetcht1): they never fault and change no result. */
+    #if defined(__GNUC__)
+    static inline void gf_prefetch_l1(const float *p) { __builtin_prefetch(p, 0, 3); }
+    static inline void gf_prefetch_l2(const float *p) { __builtin_prefetch(p, 0, 2); }
+    #else
+    static inline void gf_prefetch_l1(const float *p) { (void)p; }
+    static inline void gf_prefetch_l2(const float *p) { (void)p; }
+    #endif
     /* x - 0 is x for every float (-0 and NaN included), so clang folds it to a plain broadcast, which
        reads its operand straight from memory on a load port; (gf_vf){} + x is not an identity (+0 for
        -0) and cost an add and a shuffle-port broadcast per use, on the port AVX-512 FMAs share. */

@@ -57,7 +57,7 @@ enum ExprText {
   /// True when `e` is a vector: it loads or splats a vector, or reads a vector local.
   static func isVector(_ e: ValueExpr, _ vectors: Set<String>) -> Bool {
     switch e {
-    case .vload, .vloadUnaligned, .splat, .shuffle: return true
+    case .vload, .vloadUnaligned, .vloadPartial, .splat, .shuffle: return true
     case .local(let n): return vectors.contains(n)
     case .unary(_, let a): return isVector(a, vectors)
     case .binary(_, let a, let b), .select(_, let a, let b): return isVector(a, vectors) || isVector(b, vectors)
@@ -89,6 +89,7 @@ enum ExprText {
       return "(\(conditions(cs)) ? \(operand(a, vector, vectors)) : \(operand(b, vector, vectors)))"
     case .vload(let b, let i): return "gf_load(\(b) + \(index(i)))"
     case .vloadUnaligned(let b, let i): return "gf_loadu(\(b) + \(index(i)))"
+    case .vloadPartial(let b, let i, let lanes): return "gf_loadu_first(\(b) + \(index(i)), \(lanes))"
     case .splat(let a): return COps.splat(value(a, vectors: vectors))
     case .lane(let n, let i): return "\(n)[\(index(i))]"
     case .shuffle(let a, let b, let mask):
@@ -159,6 +160,8 @@ extension LoopNest {
               + (checked.isEmpty ? target : "\(ExprText.conditions(checked, forC: false)) ? \(target) : zeros"))
         case .declareIndexArray(let n, let count): lines.append("\(pad)int \(n)[\(count)]")
         case .setIndex(let n, let i, let e): lines.append("\(pad)\(n)[\(ExprText.index(i))] = \(ExprText.index(e))")
+        case .prefetch(let b, let i, let l1):
+          lines.append("\(pad)prefetch to \(l1 ? "L1" : "L2") \(b)[\(ExprText.index(i))]")
         }
       }
     }

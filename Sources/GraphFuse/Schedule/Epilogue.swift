@@ -150,7 +150,7 @@ struct Epilogue {
       case .unary(let f, let a): return .unary(f, rewrite(a))
       case .binary(let f, let a, let b): return .binary(f, rewrite(a), rewrite(b))
       case .select(let cs, let a, let b): return .select(cs, rewrite(a), rewrite(b))
-      case .constant, .vload, .vloadUnaligned, .splat, .lane, .shuffle: return e
+      case .constant, .vload, .vloadUnaligned, .vloadPartial, .splat, .lane, .shuffle: return e
       }
     }
     return rewrite(expr)

@@ -55,7 +55,7 @@ enum InnerVectorize {
   /// Whether a value expression's loads depend on `v`.
   private static func mentions(_ v: String, _ e: ValueExpr) -> Bool {
     switch e {
-    case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .lane(_, let i):
+    case .load(_, let i), .vload(_, let i), .vloadUnaligned(_, let i), .vloadPartial(_, let i, _), .lane(_, let i):
       return coefficient(of: v, in: i) != 0
     case .local, .constant: return false
     case .unary(_, let a), .splat(let a): return mentions(v, a)
@@ -122,7 +122,7 @@ enum InnerVectorize {
         let y = vector(b, v, names, width)
       else { return nil }
       return .select(cs, x, y)
-    case .vload, .vloadUnaligned, .splat, .lane, .shuffle: return nil
+    case .vload, .vloadUnaligned, .vloadPartial, .splat, .lane, .shuffle: return nil
     }
   }
 
@@ -184,7 +184,7 @@ enum InnerVectorize {
       case .local(let n): return locals.contains(n)
       case .unary(_, let a), .splat(let a): return uses(a)
       case .binary(_, let a, let b), .select(_, let a, let b), .shuffle(let a, let b, _): return uses(a) || uses(b)
-      case .load, .constant, .vload, .vloadUnaligned, .lane: return false
+      case .load, .constant, .vload, .vloadUnaligned, .vloadPartial, .lane: return false
       }
     }
     switch s {

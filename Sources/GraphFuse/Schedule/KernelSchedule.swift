@@ -23,6 +23,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case scaleWeights = "scale weights by input channel"
     case scaleFolded = "channel multiply folded into the reading convs' weights"
     case prologueFolded = "elementwise stage folded into the reading 1x1 convs' input tiles"
+    case packPanels = "copy of a matmul's A into row-tile panels"
   }
 
   /// The memory layout of an operand.
@@ -33,6 +34,8 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case blocked(Int)
     /// Packed once at compile time for this kernel (weights, per-channel vectors).
     case packed
+    /// Copied at run time into panels of `rows` rows, `[K block][row tile][k][row]` (a matmul's A).
+    case panels(Int)
 
     /// `NCHW`, `NCHW16c` or `packed`.
     public var description: String {
@@ -40,6 +43,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
       case .plain: return "plain"
       case .blocked(let v): return "NCHW\(v)c"
       case .packed: return "packed"
+      case .panels(let rows): return "panels of \(rows) rows"
       }
     }
   }

@@ -115,6 +115,8 @@ public indirect enum ValueExpr: Sendable, Hashable {
   case vload(String, IndexExpr)
   /// The same `GF_V` consecutive floats from any index (an unaligned vector load).
   case vloadUnaligned(String, IndexExpr)
+  /// The first `lanes` floats from any index, zero in the other lanes: nothing past them is read.
+  case vloadPartial(String, IndexExpr, lanes: Int)
   /// A scalar broadcast to every lane of a vector.
   case splat(ValueExpr)
   /// One lane of a vector local: a scalar.
@@ -191,6 +193,9 @@ public indirect enum Stmt: Sendable, Hashable {
   case declareIndexArray(String, Int)
   /// `name[index] = value` for an index-array local.
   case setIndex(String, IndexExpr, IndexExpr)
+  /// A hint to bring `buffer[index]`'s cache line into L1 (`l1`) or L2 ahead of its use; never
+  /// faults, no effect on the result.
+  case prefetch(String, IndexExpr, l1: Bool)
 }
 
 /// A buffer a loop nest reads or writes, with its role and element count.

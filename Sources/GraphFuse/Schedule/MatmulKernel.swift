@@ -9,7 +9,7 @@
 /// (``WeightPacking/matmul(_:transposed:alpha:vector:vectors:)``, zero-padded: the last column
 /// tile computes padded lanes and stores only the real ones), or an activation read in place
 /// (contiguous along N, any batch and row strides: a transposed producer's layout is an index
-/// map, not a copy); then the columns past the last whole vector are a scalar tile.
+/// map, not a copy); then the last partial vector of B is a masked load of the real columns.
 struct MatmulKernel {
   /// How B is read.
   enum RHS: Equatable {
@@ -30,6 +30,9 @@ struct MatmulKernel {
   var epilogue: Epilogue
   /// The depth of one K block, or nil to stream all of K per tile (``depthBlock(l1Bytes:)``).
   var depthBlock: Int? = nil
+  /// With K blocks: `a` is A copied by ``packNest`` into panels `[K block][row tile][k][row]`, so
+  /// a tile's broadcasts read one contiguous stream instead of `rows` rows `K` floats apart.
+  var packedA = false
 
   /// Accumulator tile: rows × vectors.
   var tile: (rows: Int, vectors: Int) {
@@ -49,6 +52,37 @@ struct MatmulKernel {
     "\(tile.rows * tile.vectors) accumulators + \(tile.vectors) B vectors + 1 broadcast within "
       + "\(epilogue.vectorWidth == 16 ? 32 : 16) registers"
       + (depthBlock.map { "; K in blocks of \($0) so a block of B stays in L1 across row tiles" } ?? "")
+      + (packedA ? "; A copied into contiguous row-tile panels first; the next block of B prefetched into L2" : "")
+  }
+
+  /// Whether A should be packed: K runs in blocks over a packed B and one flat M (every row tile of
+  /// a column reads its A panel again for each block, so the copy is paid once per N / (vectors·v)
+  /// reads).
+  var packsA: Bool {
+    guard depthBlock != nil, batch.isEmpty, case .packed = rhs else { return false }
+    return true
+  }
+
+  /// Floats of the packed A buffer.
+  var packedACount: Int { (m + tile.rows - 1) / tile.rows * tile.rows * k }
+
+  /// The copy of A into panels `[K block][row tile][k][row]` (buffers `x`: A, `out`: the panels),
+  /// one task per row tile; rows past M in the last tile are not written (never read either).
+  var packNest: LoopNest {
+    let mr = tile.rows, kc = depthBlock ?? k
+    let rowTiles = (m + mr - 1) / mr
+    let row = Self.v("rt") * mr + Self.v("r")
+    let p = Self.v("kb") * kc + Self.v("pp")
+    let target = ((Self.v("kb") * rowTiles + Self.v("rt")) * kc + Self.v("pp")) * mr + Self.v("r")
+    let copy = Stmt.store("out", target, .load("x", row * aRowStride + p * aColumnStride))
+    let depth = Stmt.loop(
+      variable: "kb", extent: k / kc, kind: .serial,
+      body: [.loop(variable: "pp", extent: kc, kind: .serial, body: [copy])])
+    let rows = Stmt.loop(variable: "r", extent: mr, kind: .serial, body: [.when([.inRange(row, 0, m)], [depth])])
+    return LoopNest(
+      name: "matmul_pack_a",
+      buffers: [buffer("x", 0), BufferDecl(name: "out", count: packedACount, isOutput: true)],
+      body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: [.let_("rt", Self.v("task")), rows])])
   }
 
   /// The K block for an L1 data cache of `l1Bytes`: the largest divisor of K (at least 64) whose
@@ -66,11 +100,12 @@ struct MatmulKernel {
 
   private static func v(_ name: String) -> IndexExpr { .variable(name) }
 
-  /// Output vectors computed by the vector tiles (B packed: every column, padded; plain: whole vectors only).
+  /// Output vectors computed by the vector tiles: every column, the last vector partial when N is
+  /// not a multiple of the width (packed B: padded lanes computed, only the real ones stored; plain B:
+  /// a masked load of the real columns).
   private var vectorColumns: Int {
     let v = epilogue.vectorWidth
-    if case .packed = rhs { return (n + v - 1) / v }
-    return n / v
+    return (n + v - 1) / v
   }
 
   /// The loop nest. Buffers: `a`, then `wt` (+ `bias`) for packed B or `b` for plain B, the
@@ -80,15 +115,18 @@ struct MatmulKernel {
     let (mr, nr) = tile
     let vecs = vectorColumns
     let columnTiles = (vecs + nr - 1) / nr
-    let scalarColumns = n - vecs * v > 0 ? 1 : 0  // plain B: one more "tile" for the tail columns
     let rowTiles = (m + mr - 1) / mr
-    let columnTasks = columnTiles + scalarColumns
+    let columnTasks = columnTiles
     let batchCount = batch.reduce(1, *)
     let blocks = depthBlock.map { k / $0 }
     // Unblocked, a task is one tile; blocked, a task is one column of tiles: for each K block,
     // every row tile in turn, so the block of B it reads stays in L1.
+    let aBase =
+      packedA
+      ? (Self.v("kb") * rowTiles + Self.v("rt")) * ((depthBlock ?? k) * mr)
+      : batchOffset(aBatchStrides) + Self.v("rt") * (mr * aRowStride)
     let tiles: [Stmt] = [
-      .let_("abase", batchOffset(aBatchStrides) + Self.v("rt") * (mr * aRowStride)),
+      .let_("abase", aBase),
       .let_("obase", Self.v("bt") * (m * n) + Self.v("rt") * (mr * n)),
     ]
     var body: [Stmt] =
@@ -104,9 +142,8 @@ struct MatmulKernel {
     // Up to four bodies: whole or last (partial) row tile × whole or last (partial) column tile.
     let tailRows = m - (rowTiles - 1) * mr
     let tailVectors = vecs - (columnTiles - 1) * nr
-    // Packed B computes padded columns: the very last vector stores only the real lanes.
-    var lanes = v
-    if case .packed = rhs, n % v != 0 { lanes = n % v }
+    // The very last vector stores only the real lanes.
+    let lanes = n % v == 0 ? v : n % v
     for (rows, rowCondition) in rowCases(rowTiles, mr, tailRows) {
       var columnCases: [Stmt] = []
       if columnTiles > 0 {
@@ -123,9 +160,6 @@ struct MatmulKernel {
           let last = vectorTile(rows: rows, vectors: tailVectors, lastLanes: lanes, blocks)
           columnCases.append(.when([.inRange(Self.v("ct"), columnTiles - 1, columnTiles)], last))
         }
-      }
-      if scalarColumns == 1 {
-        columnCases.append(.when([.inRange(Self.v("ct"), columnTiles, columnTiles + 1)], scalarTile(rows: rows)))
       }
       if let rowCondition { perTile.append(.when([rowCondition], columnCases)) } else { perTile += columnCases }
     }
@@ -171,14 +205,15 @@ struct MatmulKernel {
     return cases
   }
 
-  /// The B vector `j` of column tile `ct` at depth `p`.
-  private func bVector(_ j: Int, p: IndexExpr) -> ValueExpr {
+  /// The B vector `j` of column tile `ct` at depth `p`; of plain B only its first `lanes` columns.
+  private func bVector(_ j: Int, p: IndexExpr, lanes: Int) -> ValueExpr {
     let v = epilogue.vectorWidth, nr = tile.vectors
     switch rhs {
     case .packed:
       return .vload("wt", Self.v("ct") * (k * nr * v) + p * (nr * v) + .constant(j * v))
     case .plain(_, let rowStride):
-      return .vloadUnaligned("b", Self.v("bbase") + p * rowStride + Self.v("ct") * (nr * v) + .constant(j * v))
+      let at = Self.v("bbase") + p * rowStride + Self.v("ct") * (nr * v) + .constant(j * v)
+      return lanes < v ? .vloadPartial("b", at, lanes: lanes) : .vloadUnaligned("b", at)
     }
   }
 
@@ -203,10 +238,16 @@ struct MatmulKernel {
         stmts.append(.declareVector(acc(r, j), initial))
       }
     }
-    var step: [Stmt] = (0..<vectors).map { j in .declareVector("b\(j)", bVector(j, p: Self.v("p"))) }
+    var step: [Stmt] = (0..<vectors).map { j in
+      .declareVector("b\(j)", bVector(j, p: Self.v("p"), lanes: j == vectors - 1 ? lanes : v))
+    }
     if let kc = depthBlock { step.insert(.let_("p", Self.v("kb") * kc + Self.v("pp")), at: 0) }
+    if packedA { step += prefetchNextBlock() + [prefetchA()] }
     for r in 0..<rows {
-      let a = ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
+      let a =
+        packedA
+        ? ValueExpr.load("a", Self.v("abase") + Self.v("pp") * tile.rows + .constant(r))
+        : ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
       step.append(.declareVector("a\(r)", .splat(a)))
       for j in 0..<vectors {
         step.append(.accumulate(acc(r, j), .sum, .binary(.mul, .local("a\(r)"), .local("b\(j)"))))
@@ -223,6 +264,38 @@ struct MatmulKernel {
     }
     stmts.append(.loop(variable: "p", extent: k, kind: .serial, body: step))
     return stmts + finish(rows, vectors, lanes)
+  }
+
+  /// With K blocks and packed B: while a row tile streams its block, it hints a share of the
+  /// next block of B (the next column's first block after the last) into L2, a line every few k,
+  /// so the first row tile of the next block does not wait on L3. The row tiles of a block share
+  /// its lines evenly; the index is clamped to the panel.
+  private func prefetchNextBlock() -> [Stmt] {
+    guard let kc = depthBlock, case .packed = rhs else { return [] }
+    let v = epilogue.vectorWidth, nr = tile.vectors, line = 16
+    let rowTiles = (m + tile.rows - 1) / tile.rows
+    let blockLines = (kc * nr * v + line - 1) / line
+    let perTile = (blockLines + rowTiles - 1) / rowTiles
+    let every = max(1, kc / perTile)
+    let size = (vectorColumns + nr - 1) / nr * k * nr * v
+    let panel: IndexExpr = Self.v("ct") * (k * nr * v)
+    let block: IndexExpr = (Self.v("kb") + .constant(1)) * (kc * nr * v)
+    let share: IndexExpr = Self.v("rt") * (perTile * line)
+    let lineInShare: IndexExpr = (Self.v("pp") / every) * line
+    let next = panel + block + share + lineInShare
+    let clamped = IndexExpr.select([.inRange(next, 0, size)], next, .constant(0))
+    return [
+      .when(
+        [.divisible(Self.v("pp"), every), .inRange(Self.v("pp"), 0, every * perTile)],
+        [.prefetch("wt", clamped, l1: false)])
+    ]
+  }
+
+  /// The packed A line `aheadSteps` k-steps ahead into L1. The panels of a K block lie in the order
+  /// the tiles read them, so the stream runs on into the next row tile's panel; clamped to the buffer.
+  private func prefetchA(aheadSteps: Int = 32) -> Stmt {
+    let ahead = Self.v("abase") + (Self.v("pp") + .constant(aheadSteps)) * tile.rows
+    return .prefetch("a", .select([.inRange(ahead, 0, packedACount)], ahead, .constant(0)), l1: true)
   }
 
   /// The epilogue and store of each accumulator vector of a tile.
@@ -246,24 +319,5 @@ struct MatmulKernel {
       }
     }
     return stmts
-  }
-
-  /// The columns past the last whole vector (plain B): `rows` scalar accumulators per column.
-  private func scalarTile(rows: Int) -> [Stmt] {
-    guard case .plain(_, let rowStride) = rhs else { return [] }
-    let first = vectorColumns * epilogue.vectorWidth
-    let column = Self.v("j") + .constant(first)
-    var stmts: [Stmt] = (0..<rows).map { r in .declare("s\(r)", .constant(0)) }
-    let b = ValueExpr.load("b", Self.v("bbase") + Self.v("p") * rowStride + column)
-    let step: [Stmt] = (0..<rows).map { r in
-      let a = ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
-      return .accumulate("s\(r)", .sum, .binary(.mul, a, b))
-    }
-    stmts.append(.loop(variable: "p", extent: k, kind: .serial, body: step))
-    for r in 0..<rows {
-      let offset = Self.v("obase") + .constant(r * n) + column
-      stmts.append(.store("out", offset, epilogue.scalar(acc: .local("s\(r)"), offset: offset, channel: column)))
-    }
-    return [.loop(variable: "j", extent: n - first, kind: .serial, body: stmts)]
   }
 }

@@ -86,7 +86,16 @@ extension Scheduler {
   ) throws(GraphFuseError) -> Bool {
     var kernel = unblocked
     kernel.depthBlock = kernel.depthBlock(l1Bytes: target.l1DataBytes)
-    let a = try plainBuffer(input, group: g)
+    var a = try plainBuffer(input, group: g)
+    if kernel.packsA {
+      // A first step copies A into row-tile panels (an arena buffer live for these two steps).
+      kernel.packedA = true
+      let panels = kernelPlan.addBuffer(BufferPlan(count: kernel.packedACount, storage: .arena, value: nil))
+      let copy = KernelSchedule(
+        .packPanels, group: g, inputs: [.plain], output: .panels(kernel.tile.rows), parallel: [.row])
+      try kernelPlan.addStep(kernel.packNest, bindings: KernelBindings(["x": a, "out": panels]), schedule: copy)
+      a = panels
+    }
     var operands: [BufferID] = []
     var layouts: [KernelSchedule.Layout] = []
     for operand in kernel.epilogue.operands {
@@ -104,7 +113,7 @@ extension Scheduler {
       if case .packed(let bias) = kernel.rhs { bias ? [.packed, .packed] : [.packed] } else { [.plain] }
     let tile = kernel.tile
     let schedule = KernelSchedule(
-      kind, group: g, inputs: [.plain] + rhs + layouts, output: .plain,
+      kind, group: g, inputs: [kernel.packedA ? .panels(kernel.tile.rows) : .plain] + rhs + layouts, output: .plain,
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
       parallel: kernel.depthBlock == nil ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
