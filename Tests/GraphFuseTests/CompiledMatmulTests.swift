@@ -57,6 +57,25 @@ struct CompiledMatmulTests {
     try CT.fusedAndUnfusedMatchReference(graph, inputs: [Tensor.random(shape: [1, 40, k], seed: 9)], context: "K \(k)")
   }
 
+  /// A narrow N over many rows: with K blocks the row tiles of each column split into groups (the
+  /// last one short), so both threads get tasks; the result still matches the reference.
+  @Test func narrowDeepMatmulSplitsRowsIntoGroups() throws {
+    let (m, k, n) = (200, 1024, 48)
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, m, k])
+    let y = try b.apply("matmul", [x, CT.weight(b, [k, n], seed: 21, range: -0.05...0.05)])[0]
+    b.output(try b.apply("relu", [try b.add(y, CT.weight(b, [n], seed: 22))])[0])
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: Self.oneGroup(graph)))
+    let target = ScheduleTarget(vectorWidth: 16, threads: 2, l1DataBytes: 32 * 1024)
+    let schedule = try Scheduler.schedule(graph, plan: plan, target: target).schedules.flatMap { $0 }
+    let matmul = schedule.first { $0.kind == .matmul }
+    // 2 column tiles × 4 groups of 5 row tiles (17 in all).
+    #expect(matmul?.tasks == 8 && matmul?.parallel.contains(.row) == true, "\(schedule)")
+    try CT.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: [1, m, k], seed: 23)], context: "row groups")
+  }
+
   /// Gemm with a transposed, deep A and odd row counts: the panels are copied with A's strides,
   /// the last row tile is partial, and the result matches the reference.
   @Test(arguments: [13, 50, 197]) func deepTransposedGemmPacksA(_ m: Int) throws {

@@ -33,6 +33,8 @@ struct MatmulKernel {
   /// With K blocks: `a` is A copied by ``packNest`` into panels `[K block][row tile][k][row]`, so
   /// a tile's broadcasts read one contiguous stream instead of `rows` rows `K` floats apart.
   var packedA = false
+  /// With K blocks: the row tiles of a column split into this many tasks (``rowGroups(threads:)``).
+  var rowGroups = 1
 
   /// Accumulator tile: rows × vectors.
   var tile: (rows: Int, vectors: Int) {
@@ -53,6 +55,24 @@ struct MatmulKernel {
       + "\(epilogue.vectorWidth == 16 ? 32 : 16) registers"
       + (depthBlock.map { "; K in blocks of \($0) so a block of B stays in L1 across row tiles" } ?? "")
       + (packedA ? "; A copied into contiguous row-tile panels first; the next block of B prefetched into L2" : "")
+  }
+
+  /// With K blocks a task is a column of tiles, so N alone sets the task count: a narrow N over many
+  /// rows (Swin's 384 → 96 MLP: 3 columns of 262 row tiles) would leave threads idle. The rows then
+  /// split into groups, enough for 8 tasks per thread, each of at least 4 row tiles so a block of B
+  /// brought into L1 still serves several tiles.
+  func rowGroups(threads: Int) -> Int {
+    guard depthBlock != nil else { return 1 }
+    let columnTasks = batch.reduce(1, *) * ((vectorColumns + tile.vectors - 1) / tile.vectors)
+    let rowTiles = (m + tile.rows - 1) / tile.rows
+    let wanted = (8 * threads + columnTasks - 1) / columnTasks
+    return max(1, min(wanted, rowTiles / 4))
+  }
+
+  /// Row tiles per task with K blocks.
+  private var groupSize: Int {
+    let rowTiles = (m + tile.rows - 1) / tile.rows
+    return (rowTiles + rowGroups - 1) / rowGroups
   }
 
   /// Whether A should be packed: K runs in blocks over a packed B and one flat M (every row tile of
@@ -136,7 +156,10 @@ struct MatmulKernel {
         .let_("rt", (Self.v("task") / columnTasks) % rowTiles),
         .let_("ct", Self.v("task") % columnTasks),
       ] + tiles
-      : [.let_("bt", Self.v("task") / columnTasks), .let_("ct", Self.v("task") % columnTasks)]
+      : [
+        .let_("bt", Self.v("task") / (columnTasks * rowGroups)),
+        .let_("rg", (Self.v("task") / columnTasks) % rowGroups), .let_("ct", Self.v("task") % columnTasks),
+      ]
     if case .plain(let strides, _) = rhs { body.append(.let_("bbase", batchOffset(strides))) }
     var perTile: [Stmt] = []
     // Up to four bodies: whole or last (partial) row tile × whole or last (partial) column tile.
@@ -164,7 +187,12 @@ struct MatmulKernel {
       if let rowCondition { perTile.append(.when([rowCondition], columnCases)) } else { perTile += columnCases }
     }
     if let blocks {
-      let rows = Stmt.loop(variable: "rt", extent: rowTiles, kind: .serial, body: tiles + perTile)
+      let size = groupSize
+      let rowTile: [Stmt] = [.let_("rt", Self.v("rg") * size + Self.v("rr"))]
+      let inside =
+        size * rowGroups > rowTiles
+        ? [Stmt.when([.inRange(Self.v("rt"), 0, rowTiles)], tiles + perTile)] : tiles + perTile
+      let rows = Stmt.loop(variable: "rr", extent: size, kind: .serial, body: rowTile + inside)
       body.append(.loop(variable: "kb", extent: blocks, kind: .serial, body: [rows]))
     } else {
       body += perTile
@@ -178,7 +206,7 @@ struct MatmulKernel {
     }
     buffers += epilogue.operands.indices.map { buffer("e\($0)", 0) }
     buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true))
-    let tasks = batchCount * columnTasks * (blocks == nil ? rowTiles : 1)
+    let tasks = batchCount * columnTasks * (blocks == nil ? rowTiles : rowGroups)
     return LoopNest(
       name: "matmul", buffers: buffers, body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
   }
@@ -273,14 +301,13 @@ struct MatmulKernel {
   private func prefetchNextBlock() -> [Stmt] {
     guard let kc = depthBlock, case .packed = rhs else { return [] }
     let v = epilogue.vectorWidth, nr = tile.vectors, line = 16
-    let rowTiles = (m + tile.rows - 1) / tile.rows
     let blockLines = (kc * nr * v + line - 1) / line
-    let perTile = (blockLines + rowTiles - 1) / rowTiles
+    let perTile = (blockLines + groupSize - 1) / groupSize
     let every = max(1, kc / perTile)
     let size = (vectorColumns + nr - 1) / nr * k * nr * v
     let panel: IndexExpr = Self.v("ct") * (k * nr * v)
     let block: IndexExpr = (Self.v("kb") + .constant(1)) * (kc * nr * v)
-    let share: IndexExpr = Self.v("rt") * (perTile * line)
+    let share: IndexExpr = Self.v("rr") * (perTile * line)
     let lineInShare: IndexExpr = (Self.v("pp") / every) * line
     let next = panel + block + share + lineInShare
     let clamped = IndexExpr.select([.inRange(next, 0, size)], next, .constant(0))

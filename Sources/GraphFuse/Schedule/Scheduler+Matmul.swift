@@ -86,6 +86,7 @@ extension Scheduler {
   ) throws(GraphFuseError) -> Bool {
     var kernel = unblocked
     kernel.depthBlock = kernel.depthBlock(l1Bytes: target.l1DataBytes)
+    kernel.rowGroups = kernel.rowGroups(threads: target.threads)
     var a = try plainBuffer(input, group: g)
     if kernel.packsA {
       // A first step copies A into row-tile panels (an arena buffer live for these two steps).
@@ -115,7 +116,8 @@ extension Scheduler {
     let schedule = KernelSchedule(
       kind, group: g, inputs: [kernel.packedA ? .panels(kernel.tile.rows) : .plain] + rhs + layouts, output: .plain,
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
-      parallel: kernel.depthBlock == nil ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
+      parallel: kernel.depthBlock == nil || kernel.rowGroups > 1
+        ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
     let bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
     try kernelPlan.addStep(kernel.nest, bindings: bindings, schedule: schedule)
