@@ -32,11 +32,6 @@ struct BlockedConv {
   var prologue: Epilogue? = nil
   /// With a prologue: the output channel vector groups are split into this many task chunks.
   var prologueChunks = 1
-  /// Flat pixels: input channel blocks per reduction chunk (``depthChunk(l1Bytes:)``), or nil to
-  /// reduce over every block in each tile.
-  var depthChunk: Int? = nil
-  /// With depth chunks: the pixel tiles of a channel group split into this many tasks.
-  var pixelGroups = 1
 
   var outBlocks: Int { (cout + v - 1) / v }
   var inBlocks: Int { (cin + v - 1) / v }
@@ -80,36 +75,7 @@ struct BlockedConv {
   var tilePixels: Int { usesFlatPixels ? flatTiles.size : inputBlocked || depthwise ? rowTiles.size : tile }
 
   /// The loop nest of the schedule this conv uses.
-  var nest: LoopNest {
-    prologue != nil ? prologueNest : depthChunk != nil ? chunkedFlatNest : usesFlatPixels ? flatNest : rowNest
-  }
-
-  /// Input blocks per reduction chunk for an L1 data cache of `l1Bytes`: the largest divisor of
-  /// the block count whose weights (`blocks × kh × kw × v × nv·v` floats) fill at most half of
-  /// L1. Nil unless the conv runs on flat pixels (small maps) with more than one pixel tile and
-  /// its weights per channel group outgrow that: then every pixel tile of a group reads the chunk
-  /// from L1, and the next chunk streams in from memory while they run (``chunkedFlatNest``).
-  func depthChunk(l1Bytes: Int) -> Int? {
-    guard usesFlatPixels, prologue == nil, grouped == nil, flatTiles.count > 1 else { return nil }
-    let perBlock = kh * kw * v * nv * v * 4
-    let fit = max(1, l1Bytes / 2 / perBlock)
-    guard blockCount > fit else { return nil }
-    return stride(from: fit, through: 1, by: -1).first { blockCount % $0 == 0 }
-  }
-
-  /// With depth chunks a task is a channel group's pixel tiles, so few channel groups would leave
-  /// threads idle (5 groups on 2 threads: 3 against 2). The tiles split into the number of groups
-  /// whose longest thread (tasks per thread × tiles per task) is shortest; on a tie the fewest
-  /// groups, so a chunk brought into L1 serves the most tiles.
-  func pixelGroups(threads: Int) -> Int {
-    guard depthChunk != nil else { return 1 }
-    let outer = n * channelGroups, count = flatTiles.count
-    func makespan(_ g: Int) -> Int {
-      let tasks = outer * g
-      return (tasks + threads - 1) / max(1, threads) * ((count + g - 1) / g)
-    }
-    return (1...count).min { makespan($0) < makespan($1) || (makespan($0) == makespan($1) && $0 < $1) } ?? 1
-  }
+  var nest: LoopNest { prologue != nil ? prologueNest : usesFlatPixels ? flatNest : rowNest }
 
   static func v(_ name: String) -> IndexExpr { .variable(name) }
   var channelGroups: Int { outBlocks / nv }
@@ -275,101 +241,6 @@ struct BlockedConv {
     return LoopNest(
       name: "conv2d", buffers: buffers,
       body: [.loop(variable: "task", extent: n * channelGroups * count, kind: .parallel, body: body)])
-  }
-
-  /// Flat pixels with the reduction in chunks of `depthChunk` input blocks: a task is a channel
-  /// group's pixel tiles (or a group of them); for each chunk, every tile in turn, so the chunk's
-  /// weights stay in L1. A tile starts from the bias at the first chunk and from its partial
-  /// sums in the output after that; only the last chunk applies the epilogue. While a tile runs it
-  /// hints its share of the next chunk's weights (the next channel group's first chunk after the
-  /// last) into L2, so the weights stream from memory under the FMAs instead of before them.
-  var chunkedFlatNest: LoopNest {
-    let v = Self.v
-    let (count, big, size) = flatTiles
-    let groups = pixelGroups, groupSize = (count + pixelGroups - 1) / pixelGroups
-    let chunk = depthChunk ?? blockCount, chunks = blockCount / chunk
-    var tiles: [Stmt] = [.let_("k", v("g") * groupSize + v("kk"))]
-    tiles.append(
-      .when([.inRange(v("k"), 0, big)], [.let_("p0", v("k") * size)] + chunkTile(size, groupSize: groupSize)))
-    if big < count {
-      tiles.append(
-        .when(
-          [.inRange(v("k"), big, count)],
-          [.let_("p0", v("k") * (size - 1) + .constant(big))] + chunkTile(size - 1, groupSize: groupSize)))
-    }
-    let body: [Stmt] = [
-      .let_("g", v("task") % groups), .let_("og", (v("task") / groups) % channelGroups),
-      .let_("n", v("task") / (groups * channelGroups)),
-      .loop(
-        variable: "c", extent: chunks, kind: .serial,
-        body: [.loop(variable: "kk", extent: groupSize, kind: .serial, body: tiles)]),
-    ]
-    return LoopNest(
-      name: "conv2d", buffers: buffers,
-      body: [.loop(variable: "task", extent: n * channelGroups * groups, kind: .parallel, body: body)])
-  }
-
-  /// One tile of `pixels` flat pixels over chunk `c` of the reduction (``chunkedFlatNest``).
-  private func chunkTile(_ pixels: Int, groupSize: Int) -> [Stmt] {
-    let v = Self.v
-    let window = kh * kw, plane = h * w * self.v
-    let chunk = depthChunk ?? blockCount, chunks = blockCount / chunk
-    let panel = self.v * nv * self.v
-    func at(_ cb: IndexExpr, _ t: Int) -> IndexExpr {
-      ((v("n") * outBlocks + cb) * (oh * ow) + v("p0") + .constant(t)) * self.v
-    }
-    func block(_ j: Int) -> IndexExpr { og * nv + .constant(j) }
-    var body: [Stmt] = []
-    for j in 0..<nv {
-      for t in 0..<pixels {
-        let start = ValueExpr.select(
-          [.inRange(v("c"), 0, 1)], .vload("bias", block(j) * self.v), .vload("out", at(block(j), t)))
-        body.append(.declareVector("acc\(j)_\(t)", start))
-      }
-    }
-    var offsets: [Stmt] = [.let_("ky", v("q") / kw), .let_("kx", v("q") % kw)]
-    for t in 0..<pixels {
-      body.append(.declareIndexArray("offs\(t)", window))
-      let p = v("p0") + .constant(t)
-      offsets.append(.let_("iy\(t)", (p / ow) * sh - pt + v("ky") * dh))
-      offsets.append(.let_("ix\(t)", (p % ow) * sw - pl + v("kx") * dw))
-      let inside: [IndexCondition] = [.inRange(v("iy\(t)"), 0, h), .inRange(v("ix\(t)"), 0, w)]
-      offsets.append(
-        .setIndex("offs\(t)", v("q"), .select(inside, (v("iy\(t)") * w + v("ix\(t)")) * self.v, .constant(-1))))
-    }
-    body.append(.loop(variable: "q", extent: window, kind: .serial, body: offsets))
-    // The next chunk's weights, shared out over the group's tiles, a few lines per window step.
-    let line = 16, chunkLines = chunk * window * panel / line
-    let perTile = (chunkLines + groupSize - 1) / groupSize
-    let perStep = (perTile + chunk * window - 1) / (chunk * window)
-    let total = channelGroups * blockCount * window * panel
-    let next = ((og * blockCount + (v("c") + .constant(1)) * chunk) * window) * panel
-    var position: [Stmt] = (0..<pixels).map { t in
-      let offset = IndexExpr.element("offs\(t)", v("q"))
-      return .pointer("px\(t)", base: "plane", offset, checked: [.inRange(offset, 0, plane)])
-    }
-    position.append(
-      .pointer("wp", base: "wt", ((og * blockCount + v("ib")) * window + v("q")) * panel, checked: []))
-    for j in 0..<perStep {
-      let lineIndex = v("kk") * perTile + (v("ii") * window + v("q")) * perStep + .constant(j)
-      let index = next + lineIndex * line
-      position.append(.prefetch("wt", .select([.inRange(index, 0, total)], index, .constant(0)), l1: false))
-    }
-    position.append(broadcastFMA(pixels, extent: self.v) { t in .load("px\(t)", v("i")) })
-    body.append(
-      .loop(
-        variable: "ii", extent: chunk, kind: .serial,
-        body: [
-          .let_("ib", v("c") * chunk + v("ii")),
-          .pointer("plane", base: "in", (v("n") * inBlocks + v("ib")) * plane, checked: []),
-          .loop(variable: "q", extent: window, kind: .serial, body: position),
-        ]))
-    let partial: [Stmt] = (0..<nv).flatMap { j in
-      (0..<pixels).map { t in Stmt.vstore("out", at(block(j), t), .local("acc\(j)_\(t)")) }
-    }
-    body.append(.when([.inRange(v("c"), 0, chunks - 1)], partial))
-    body.append(.when([.inRange(v("c"), chunks - 1, chunks)], stores(pixels) { cb, t in at(cb, t) }))
-    return body
   }
 
   private func flatTile(_ pixels: Int) -> [Stmt] {

@@ -363,8 +363,6 @@ struct Scheduler {
     } else if t.usesFlatPixels {
       t.flatTileLimit = TaskSplit.tileLimit(
         out[2] * out[3], maxTile: t.maxTile, outer: out[0] * (t.outBlocks / t.nv), threads: threads)
-      t.depthChunk = t.depthChunk(l1Bytes: target.l1DataBytes)
-      t.pixelGroups = t.pixelGroups(threads: threads)
     }
     let input =
       inputBlocked
@@ -409,12 +407,6 @@ struct Scheduler {
       : "\(t.nv * t.tilePixels) accumulators within the \(v == 16 ? 32 : 16)-register budget, rows split evenly"
     if flat, t.flatTiles.count != budget {
       reason += "; tiles of \(t.flatTiles.size) px so the tasks split evenly over \(threads) threads"
-    }
-    if let chunk = t.depthChunk {
-      reason +=
-        "; input channels in chunks of \(chunk * t.icBlock) so a chunk of weights stays in L1 across the pixel tiles, "
-        + "the next chunk prefetched into L2"
-        + (t.pixelGroups > 1 ? "; pixel tiles in \(t.pixelGroups) groups so every thread has work" : "")
     }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
     if prologue != nil {
