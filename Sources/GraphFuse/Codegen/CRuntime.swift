@@ -91,8 +91,9 @@ enum CRuntime {
     GF_LANEWISE(gf_vfloor, floorf)
     /* exp, tanh and erf in registers (sigmoid, SiLU and GELU epilogues), with the special values of
        expf: NaN stays NaN, exp(+inf) = inf, exp(-inf) = 0, overflow to inf above 88.72, subnormals
-       down to -103.97 (which kernels then flush to zero: gf_fp_enter below). Measured max relative error against exp in double over every 7th float:
-       exp 8.4e-8, tanh 1.4e-7, erf 3.9e-7, sigmoid 1.5e-7 (Docs/Scheduling.md). */
+       down to -103.97 (which kernels then flush to zero: gf_fp_enter below). Measured max relative
+       error against exp in double over every 7th float: exp 8.4e-8, tanh 1.4e-7, erf 3.9e-7,
+       sigmoid 1.5e-7 (Docs/Scheduling.md). */
     static inline gf_vf gf_vsel(gf_vi m, gf_vf a, gf_vf b) { return (gf_vf)((m & (gf_vi)a) | (~m & (gf_vi)b)); }
     static inline gf_vf gf_vabs(gf_vf a) { return (gf_vf)((gf_vi)a & 0x7fffffff); }
     /* x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts, so r is exact); e^r by Cephes' degree-6

@@ -76,9 +76,9 @@ struct MatmulKernel {
   }
 
   /// Whether A should be packed: K runs in blocks over a packed B and one flat M, and N is wide
-  /// enough (at least 32 vectors) that the copy, about a cycle per element of A, stays under a
-  /// sixteenth of the FMA cycles each element feeds (N / 2v per thread). Narrower (Swin's 96-wide
-  /// projections) the copy cost a third of the kernel, more than the contiguous stream saves.
+  /// enough (at least 32 vectors) that the copy, about 1.5 cycles per element of A, stays under a
+  /// tenth of the FMA cycles each element feeds (N / 2v per thread). Narrower (Swin's 96-wide
+  /// projections) the copy cost about a quarter of the kernel, more than the contiguous stream saves.
   var packsA: Bool {
     guard depthBlock != nil, batch.isEmpty, case .packed = rhs, n >= 32 * epilogue.vectorWidth else { return false }
     return true
