@@ -37,7 +37,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     /// Copied at run time into panels of `rows` rows, `[K block][row tile][k][row]` (a matmul's A).
     case panels(Int)
 
-    /// `NCHW`, `NCHW16c` or `packed`.
+    /// `plain`, `NCHW16c`, `packed` or `panels of 12 rows`.
     public var description: String {
       switch self {
       case .plain: return "plain"
