@@ -49,6 +49,11 @@ struct MatmulKernel {
     return (rows, vectors)
   }
 
+  /// Row tiles over M (the last one partial when the tile's rows do not divide M).
+  var rowTiles: Int { (m + tile.rows - 1) / tile.rows }
+  /// Column tiles over N (the last one may have fewer vectors, its last vector partial).
+  var columnTiles: Int { (vectorColumns + tile.vectors - 1) / tile.vectors }
+
   /// Why the tile has its size (for the schedule printout).
   var tileReason: String {
     "\(tile.rows * tile.vectors) accumulators + \(tile.vectors) B vectors + 1 broadcast within "
@@ -63,17 +68,13 @@ struct MatmulKernel {
   /// brought into L1 still serves several tiles.
   func rowGroups(threads: Int) -> Int {
     guard depthBlock != nil else { return 1 }
-    let columnTasks = batch.reduce(1, *) * ((vectorColumns + tile.vectors - 1) / tile.vectors)
-    let rowTiles = (m + tile.rows - 1) / tile.rows
+    let columnTasks = batch.reduce(1, *) * columnTiles
     let wanted = (8 * threads + columnTasks - 1) / columnTasks
     return max(1, min(wanted, rowTiles / 4))
   }
 
   /// Row tiles per task with K blocks.
-  private var groupSize: Int {
-    let rowTiles = (m + tile.rows - 1) / tile.rows
-    return (rowTiles + rowGroups - 1) / rowGroups
-  }
+  private var groupSize: Int { (rowTiles + rowGroups - 1) / rowGroups }
 
   /// Whether A should be packed: K runs in blocks over a packed B and one flat M, and N is wide
   /// enough (at least 32 vectors) that the copy, about 1.5 cycles per element of A, stays under a
@@ -85,13 +86,12 @@ struct MatmulKernel {
   }
 
   /// Floats of the packed A buffer.
-  var packedACount: Int { (m + tile.rows - 1) / tile.rows * tile.rows * k }
+  var packedACount: Int { rowTiles * tile.rows * k }
 
   /// The copy of A into panels `[K block][row tile][k][row]` (buffers `x`: A, `out`: the panels),
   /// one task per row tile; rows past M in the last tile are not written (never read either).
   var packNest: LoopNest {
     let mr = tile.rows, kc = depthBlock ?? k
-    let rowTiles = (m + mr - 1) / mr
     let row = Self.v("rt") * mr + Self.v("r")
     let p = Self.v("kb") * kc + Self.v("pp")
     let target = ((Self.v("kb") * rowTiles + Self.v("rt")) * kc + Self.v("pp")) * mr + Self.v("r")
@@ -137,8 +137,6 @@ struct MatmulKernel {
     let v = epilogue.vectorWidth
     let (mr, nr) = tile
     let vecs = vectorColumns
-    let columnTiles = (vecs + nr - 1) / nr
-    let rowTiles = (m + mr - 1) / mr
     let columnTasks = columnTiles
     let batchCount = batch.reduce(1, *)
     let blocks = depthBlock.map { k / $0 }
@@ -307,7 +305,7 @@ struct MatmulKernel {
     let blockLines = (kc * nr * v + line - 1) / line
     let perTile = (blockLines + groupSize - 1) / groupSize
     let every = max(1, kc / perTile)
-    let size = (vectorColumns + nr - 1) / nr * k * nr * v
+    let size = columnTiles * k * nr * v
     let panel: IndexExpr = Self.v("ct") * (k * nr * v)
     let block: IndexExpr = (Self.v("kb") + .constant(1)) * (kc * nr * v)
     let share: IndexExpr = Self.v("rr") * (perTile * line)
