@@ -101,11 +101,13 @@ struct Arguments {
     return result
   }
 
-  /// The optimization options from `--no-fold`, `--no-fuse`, `--no-chain`, `--keep`, `--opaque`.
+  /// The optimization options from `--no-fold`, `--no-fuse`, `--no-chain`, `--no-attention`, `--keep`,
+  /// `--opaque`.
   func optimizeOptions() throws(GraphFuseError) -> OptimizeOptions {
     OptimizeOptions(
       fold: !flag(.noFold), fuse: !flag(.noFuse), keep: try OpNames.resolve(value(.keep), for: .keep),
-      opaque: try OpNames.resolve(value(.opaque), for: .opaque), chainConvs: !flag(.noChain))
+      opaque: try OpNames.resolve(value(.opaque), for: .opaque), chainConvs: !flag(.noChain),
+      fuseAttention: !flag(.noAttention))
   }
 }
 

@@ -102,7 +102,8 @@ extension Command {
       + " expected outputs of the --input files), times them on random inputs (or --input) and profiles each fused"
       + " group against the machine's FMA peak.",
     options: [
-      .runs, .warmup, .threads, .batch, .interleave, .peak, .json, .svg, .input, .check, .shape, .noChain, .keep,
+      .runs, .warmup, .threads, .batch, .interleave, .peak, .json, .svg, .input, .check, .shape, .noChain, .noAttention,
+      .keep,
       .opaque,
     ],
     run: { args throws(GraphFuseError) in try BenchCommand.run(args) })

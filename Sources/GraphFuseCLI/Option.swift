@@ -82,6 +82,8 @@ extension Option {
   static let noFold = Option.flag("no-fold", "do not fold batch norms into convolutions")
   static let noFuse = Option.flag("no-fuse", "do not fuse: one group per op")
   static let noChain = Option.flag("no-chain", "fuse by TVM's rules only: no [1x1 ->] depthwise -> 1x1 conv chains")
+  static let noAttention = Option.flag(
+    "no-attention", "keep Q.K^T, softmax and .V as three groups instead of one fused attention kernel")
   static let keep = Option.text(
     "keep", "OP,…", "keep these ops whole (never folded or decomposed): BatchNormalization or batch_norm")
   static let opaque = Option.text(
@@ -145,5 +147,5 @@ extension Option {
   static let emit = Option.choice("emit", ["loops", "c"], default: "loops", "print loop nests or C")
 
   /// The optimizer options every optimizing command takes.
-  static let optimizer: [Option] = [.shape, .noFold, .noFuse, .noChain, .keep, .opaque]
+  static let optimizer: [Option] = [.shape, .noFold, .noFuse, .noChain, .noAttention, .keep, .opaque]
 }

@@ -141,6 +141,7 @@ extension FusedGroup {
   /// possible in a plan built by hand), one stage per anchor in node order; else the group itself.
   public func stages(in graph: Graph) -> [FusedGroup] {
     if let chain { return FusionPlan.makeGroups(graph, partition: chain.stages) }
+    if let attention { return FusionPlan.makeGroups(graph, partition: attention.stages) }
     let isAnchor = { (n: NodeID) in
       [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n]))
     }

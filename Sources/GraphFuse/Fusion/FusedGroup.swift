@@ -17,6 +17,9 @@ public struct FusedGroup: Sendable, Equatable {
   /// when the group is made; nil for every other group. The scheduler runs it as one kernel or,
   /// when that does not fit the target, as its stages; nothing re-derives it.
   public var chain: ConvChain?
+  /// The attention the group is (`Q·Kᵀ` → softmax → `·V`, each with its tail), decided when the
+  /// group is made; nil for every other group. The scheduler runs it as one kernel or its stages.
+  public var attention: AttentionChain?
 
   /// Creates a group.
   public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID])
@@ -36,6 +39,7 @@ public struct FusedGroup: Sendable, Equatable {
   ) {
     self.init(name: name, anchor: anchor, pattern: pattern, nodes: nodes, inputs: inputs, outputs: outputs)
     chain = ConvChain.match(graph, nodes: nodes)
+    if chain == nil { attention = AttentionChain.match(graph, nodes: nodes) }
   }
 }
 

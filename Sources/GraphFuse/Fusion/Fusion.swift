@@ -1,6 +1,6 @@
 /// Operator fusion: partitions a graph into fused groups by op pattern (TVM FuseOps), then
-/// merges depthwise conv chains (``ConvChain``) and the elementwise producers of layer norms
-/// (``NormalizationPrologue``), GraphFuse's own phases.
+/// merges depthwise conv chains (``ConvChain``), the elementwise producers of layer norms
+/// (``NormalizationPrologue``) and attention (``AttentionChain``), GraphFuse's own phases.
 public enum Fusion {
   /// The fused groups of `graph`; with `options.fuse` off, every node is its own group.
   public static func plan(_ graph: Graph, options: OptimizeOptions = .init()) -> FusionPlan {
@@ -14,6 +14,10 @@ public enum Fusion {
     }
     partition = NormalizationPrologue.merge(
       graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
+    if options.fuseAttention {
+      partition = AttentionChain.merge(
+        graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
+    }
     return FusionPlan(groups: FusionPlan.makeGroups(graph, partition: partition))
   }
 }

@@ -13,6 +13,9 @@ public struct OptimizeOptions: Sendable, Equatable {
   /// After TVM's phases, fuse depthwise conv chains (`[1×1 →] depthwise → 1×1`) into one group
   /// (see ``ConvChain``); off gives TVM's partition exactly.
   public var chainConvs: Bool = true
+  /// After TVM's phases, fuse attention (`Q·Kᵀ` → softmax → `·V`, see ``AttentionChain``) into one
+  /// group; off keeps the three groups TVM's rules make.
+  public var fuseAttention: Bool = true
   /// Fold sums of parallel conv / identity branches on one input into one conv (structural
   /// re-parameterization, ``Reparameterization``); applies only when `fold` is on.
   public var reparameterize: Bool = true
@@ -22,7 +25,7 @@ public struct OptimizeOptions: Sendable, Equatable {
   /// The full pipeline: fold and fuse.
   public init(
     fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256,
-    chainConvs: Bool = true,
+    chainConvs: Bool = true, fuseAttention: Bool = true,
     verifyEachPass: Bool = false
   ) {
     self.fold = fold
@@ -31,6 +34,7 @@ public struct OptimizeOptions: Sendable, Equatable {
     self.opaque = opaque
     self.maxGroupSize = maxGroupSize
     self.chainConvs = chainConvs
+    self.fuseAttention = fuseAttention
     self.verifyEachPass = verifyEachPass
   }
 

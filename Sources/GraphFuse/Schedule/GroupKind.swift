@@ -7,6 +7,9 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// `[1×1 →] depthwise → 1×1` recorded by fusion (``FusedGroup/chain``): one kernel with a ring
   /// of expanded rows, or its stages when the row bands do not split evenly.
   case convChain = "conv chain"
+  /// `Q·Kᵀ → softmax → ·V` recorded by fusion (``FusedGroup/attention``): one kernel with a
+  /// per-thread block of score rows, or its three stages when a stage does not fit.
+  case attention
   /// A lone `x · s` (s per channel, computed at run time) that every reading conv can absorb.
   case scaleFold = "channel multiply folded into weights"
   /// An elementwise stage that every reading 1×1 conv can apply to its input tiles.
@@ -36,6 +39,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// already in blocked layout).
   static func of(_ group: FusedGroup, in scheduler: Scheduler) -> GroupKind {
     if group.chain != nil { return .convChain }
+    if group.attention != nil { return .attention }
     if scheduler.foldableScale(group) != nil { return .scaleFold }
     if scheduler.foldablePrologue(group) != nil { return .prologueFold }
     if group.pattern <= .broadcast { return .elementwise }
@@ -58,6 +62,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// The schedule of each kind (``generic`` has none: generic loops).
   static let schedules: [GroupKind: Schedule] = [
     .convChain: { s, group, g throws(GraphFuseError) in try s.emitChain(group.chain!, group: group, index: g) },
+    .attention: { s, group, g throws(GraphFuseError) in try s.emitAttention(group.attention!, group: group, index: g) },
     .scaleFold: { s, group, g in s.emitScaleFold(group, index: g) },
     .prologueFold: { s, group, g in s.emitPrologueFold(group, index: g) },
     .elementwise: { s, group, g throws(GraphFuseError) in try s.emitElementwise(group, index: g) },

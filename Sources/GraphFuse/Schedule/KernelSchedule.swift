@@ -8,6 +8,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case convDepthwise = "conv depthwise"
     case convGrouped = "conv grouped"
     case convChain = "conv chain [1x1 ->] depthwise -> 1x1"
+    case attention = "attention Q.K^T -> softmax -> .V"
     case pool = "pool"
     case globalAveragePool = "global average pool"
     case dense = "dense"
@@ -113,7 +114,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     var parts = ["\(kind.rawValue)"]
     parts.append("in " + inputs.map(\.description).joined(separator: ", ") + " -> \(output)")
     if let tile {
-      let unit = kind == .dense || kind == .matmul ? "rows" : "px"
+      let unit = [.dense, .matmul, .attention].contains(kind) ? "rows" : "px"
       parts.append(
         "tile \(tile.pixels) \(unit) x \(tile.vectors) vector\(tile.vectors == 1 ? "" : "s") (\(tile.reason))")
     }

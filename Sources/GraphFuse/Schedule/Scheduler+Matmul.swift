@@ -97,18 +97,7 @@ extension Scheduler {
       try kernelPlan.addStep(kernel.packNest, bindings: KernelBindings(["x": a, "out": panels]), schedule: copy)
       a = panels
     }
-    var operands: [BufferID] = []
-    var layouts: [KernelSchedule.Layout] = []
-    for operand in kernel.epilogue.operands {
-      switch operand {
-      case .channel(let v, let channels):
-        operands.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
-        layouts.append(.packed)
-      case .scalar(let v), .full(let v), .channelTensor(let v), .suffix(let v, _):
-        operands.append(try plainBuffer(v, group: g))
-        layouts.append(.plain)
-      }
-    }
+    let (operands, layouts) = try plainOperands(kernel.epilogue, group: g)
     let result = kernelPlan.plainBuffer(graph, kernel.epilogue.output)
     let rhs: [KernelSchedule.Layout] =
       if case .packed(let bias) = kernel.rhs { bias ? [.packed, .packed] : [.packed] } else { [.plain] }
@@ -122,5 +111,25 @@ extension Scheduler {
     let bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
     try kernelPlan.addStep(kernel.nest, bindings: bindings, schedule: schedule)
     return true
+  }
+
+  /// Buffers and layouts for the operands of an epilogue over a plain-layout output: per-channel
+  /// constants packed, everything else read in plain layout.
+  mutating func plainOperands(_ e: Epilogue, group g: GroupID) throws(GraphFuseError)
+    -> ([BufferID], [KernelSchedule.Layout])
+  {
+    var operands: [BufferID] = []
+    var layouts: [KernelSchedule.Layout] = []
+    for operand in e.operands {
+      switch operand {
+      case .channel(let v, let channels):
+        operands.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
+        layouts.append(.packed)
+      case .scalar(let v), .full(let v), .channelTensor(let v), .suffix(let v, _):
+        operands.append(try plainBuffer(v, group: g))
+        layouts.append(.plain)
+      }
+    }
+    return (operands, layouts)
   }
 }

@@ -1,0 +1,82 @@
+/// Scaled dot-product attention compiled as one group: the scores `Q·Kᵀ` with their elementwise
+/// tail (scale, mask, relative bias), a softmax over the keys with its tail (Hugging Face's NaN
+/// guard), and the product with `V` with its tail. TVM's rules stop at the softmax (a reduction
+/// anchor); GraphFuse's attention phase joins the three groups so the scheduler can run them as
+/// one kernel that keeps each row tile's scores in a per-thread buffer instead of writing the whole
+/// score tensor (``AttentionKernel``).
+public struct AttentionChain: Sendable, Equatable {
+  /// The scores product (a `matmul`, or an `einsum` over batched matrices) and its tail.
+  public var scores: [NodeID]
+  /// The softmax over the last axis and its tail.
+  public var softmax: [NodeID]
+  /// The product of the probabilities with the values and its tail.
+  public var output: [NodeID]
+
+  /// The stages in execution order.
+  public var stages: [[NodeID]] { [scores, softmax, output] }
+
+  /// The ops that can be the two products.
+  static let products: Set<String> = ["matmul", "einsum"]
+
+  /// The attention chain formed by a group's nodes (topological order), or nil.
+  public static func match(_ graph: Graph, nodes: [NodeID]) -> AttentionChain? {
+    let anchors = nodes.filter { products.contains(graph.nodes[$0].op) || graph.nodes[$0].op == "softmax" }
+    guard anchors.count == 3, let first = nodes.first, first == anchors[0],
+      products.contains(graph.nodes[anchors[0]].op), graph.nodes[anchors[1]].op == "softmax",
+      products.contains(graph.nodes[anchors[2]].op)
+    else { return nil }
+    var stages: [[NodeID]] = []
+    for n in nodes {
+      if anchors.contains(n) { stages.append([n]) } else { stages[stages.count - 1].append(n) }
+    }
+    let consumers = graph.consumers()
+    for (k, stage) in stages.enumerated() {
+      guard stage.dropFirst().allSatisfy({ OpRegistry.pattern(of: graph.nodes[$0]) <= .broadcast }) else { return nil }
+      guard k + 1 < stages.count else { break }
+      // Each stage's last value is read by the next anchor alone, as its first operand.
+      let value = graph.nodes[stage.last!].outputs[0]
+      let next = graph.nodes[stages[k + 1][0]]
+      guard next.inputs.first == value, !next.inputs.dropFirst().contains(value),
+        consumers[value.index] == [stages[k + 1][0]], !graph.outputs.contains(value)
+      else { return nil }
+    }
+    let softmax = graph.nodes[stages[1][0]]
+    let rank = graph.shape(of: softmax.inputs[0]).count
+    guard rank >= 2, Injective.axis(softmax.attributes.int("axis", default: -1), rank: rank) == rank - 1 else {
+      return nil
+    }
+    return AttentionChain(scores: stages[0], softmax: stages[1], output: stages[2])
+  }
+
+  /// Merges, in a partition of `graph` (node sets in topological order), every group that is a
+  /// softmax with an elementwise tail with the product group whose only result it reads and the
+  /// product group that alone reads its result, when the three form an ``AttentionChain``, no
+  /// member is an op the user marked opaque and the result stays within `maxGroupSize`.
+  static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
+    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
+    let consumers = graph.consumers()
+    var mergedInto = Array(partition.indices)
+    for (s, members) in partition.enumerated() {
+      guard let softmax = members.first, graph.nodes[softmax].op == "softmax",
+        let producer = graph.producer(of: graph.nodes[softmax].inputs[0])
+      else { continue }
+      let last = graph.nodes[members.last!].outputs[0]
+      guard consumers[last.index].count == 1, let reader = consumers[last.index].first else { continue }
+      let before = groupOf[producer.index], after = groupOf[reader.index]
+      guard before != s, after != s, before != after, mergedInto[before] == before, mergedInto[after] == after,
+        partition[before].first.map({ products.contains(graph.nodes[$0].op) }) == true,
+        partition[after].first == reader
+      else { continue }
+      let nodes = (partition[before] + members + partition[after]).sorted()
+      guard nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
+        match(graph, nodes: nodes) != nil
+      else { continue }
+      mergedInto[before] = after
+      mergedInto[s] = after
+    }
+    var merged: [Int: [NodeID]] = [:]
+    for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
+    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+  }
+}

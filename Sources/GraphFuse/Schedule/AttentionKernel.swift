@@ -1,0 +1,287 @@
+/// Attention as one loop nest: `out[b] = tailₒ(softmax(tailₛ(Q[b]·Kᵀ[b]))·V[b])`, the softmax's own
+/// tail applied to the probabilities. A task takes a tile of `rows` query rows (or, when K must be
+/// transposed first, every row tile of one batch entry) and, in a per-thread scratch row block:
+/// 1. computes the tile's scores against every key in a register tile of `rows` × 2 vectors of
+///    keys, the scores' epilogue (scale, mask, relative bias) applied in registers before the store;
+/// 2. turns each row into probabilities: max, exp and sum in vectors, then a multiply by 1/sum
+///    and the softmax's tail (the same operations, in the same order, as the softmax kernel alone);
+/// 3. multiplies the probabilities by V in register tiles of `rows` × 2 vectors of V's columns,
+///    the output epilogue applied before the one store.
+///
+/// The score matrix is never written out: a tile's block of scores (`rows` × keys floats, a few
+/// kilobytes) stays in L1 between the three steps, where the unfused groups write it and read it
+/// back twice. The softmax is exact over the whole row, not an online softmax over blocks of keys:
+/// a row tile's scores fit in L2 up to about 16 thousand keys, and the two-pass form leaves the
+/// results bit for bit those of the three groups run one after another.
+struct AttentionKernel {
+  /// How K is read.
+  enum Keys: Equatable {
+    /// Kᵀ is the operand (`[…, d, n]`): key `j`, depth `p` at `k[kbase + p · rowStride + j]`.
+    case transposed(rowStride: Int)
+    /// K row by row (`[…, n, d]`, an einsum `…id,…jd->…ij`): key `j`, depth `p` at
+    /// `k[kbase + j · rowStride + p]`. A task first copies it transposed into its scratch.
+    case rows(rowStride: Int)
+  }
+
+  /// Batch extents of the scores and the output, outermost first.
+  var batch: [Int]
+  /// Element strides per batch axis of Q, K and V (0 where the operand is broadcast).
+  var qBatchStrides: [Int], kBatchStrides: [Int], vBatchStrides: [Int]
+  /// Query rows, depth of the scores product, keys, and columns of V.
+  var m: Int, d: Int, n: Int, dv: Int
+  /// `Q(i, p) = q[qbase + i · qRowStride + p · qColumnStride]`.
+  var qRowStride: Int, qColumnStride: Int
+  var keys: Keys
+  /// `V(j, c) = v[vbase + j · vRowStride + c]`.
+  var vRowStride: Int
+  /// The scores' tail (operands `s0…`), the softmax's tail (`p0…`), the output's tail (`e0…`).
+  var scores: Epilogue, probabilities: Epilogue, output: Epilogue
+  /// A task runs every row tile of one batch entry (K transposed once per task) instead of one.
+  var wholeEntries = false
+
+  private var width: Int { output.vectorWidth }
+  private var registers: Int { width == 16 ? 32 : 16 }
+
+  /// Query rows per tile: at most 12 (12 × 2 accumulators, 2 key vectors and a broadcast fill
+  /// 27 of 32 registers; 6 with 16 registers), balanced so the last tile is not a sliver.
+  var rows: Int {
+    let most = min(12, max(1, (registers - 3) / 2))
+    let tiles = (m + most - 1) / most
+    return (m + tiles - 1) / tiles
+  }
+  var rowTiles: Int { (m + rows - 1) / rows }
+  /// Floats of a score row in scratch: the keys rounded up to whole vectors.
+  var paddedKeys: Int { (n + width - 1) / width * width }
+  /// Scratch floats per thread: the row tile's scores, and K transposed when it comes row by row.
+  var scratchFloats: Int {
+    if case .rows = keys { return (rows + d) * paddedKeys }
+    return rows * paddedKeys
+  }
+  var batchCount: Int { batch.reduce(1, *) }
+  var tasks: Int { batchCount * (wholeEntries ? 1 : rowTiles) }
+
+  /// Whether a task should take a whole batch entry: when K is copied transposed (each task
+  /// would copy it again per row tile) and there are batch entries enough to keep the threads busy.
+  func wholeEntries(threads: Int) -> Bool {
+    guard case .rows = keys else { return false }
+    return batchCount >= 4 * threads
+  }
+
+  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+
+  /// The element offset of batch `bt` in an operand with these per-axis strides.
+  private func batchOffset(_ strides: [Int]) -> IndexExpr {
+    guard !batch.isEmpty else { return .constant(0) }
+    var e = IndexExpr.constant(0)
+    for (i, s) in zip(GroupLowering.unflatten(Self.v("bt"), batch), strides) where s != 0 { e = e + i * s }
+    return e
+  }
+
+  /// The loop nest. Buffers: `q`, `k`, `v`, the operands `s…`, `p…`, `e…`, `scratch`, `out`.
+  func nest(threads: Int) -> LoopNest {
+    var task: [Stmt] = [
+      .let_("bt", wholeEntries ? Self.v("task") : Self.v("task") / rowTiles),
+      .let_("sbase", IndexExpr.thread * scratchFloats),
+      .let_("qbase", batchOffset(qBatchStrides)), .let_("kbase", batchOffset(kBatchStrides)),
+      .let_("vbase", batchOffset(vBatchStrides)),
+    ]
+    if case .rows(let stride) = keys {
+      // Kᵀ into scratch after the score rows, a key per lane: `[p][j]`, rows of paddedKeys floats.
+      let store = Stmt.store(
+        "scratch", Self.v("sbase") + .constant(rows * paddedKeys) + Self.v("p") * paddedKeys + Self.v("j"),
+        .load("k", Self.v("kbase") + Self.v("j") * stride + Self.v("p")))
+      task.append(
+        .loop(
+          variable: "j", extent: n, kind: .serial, body: [.loop(variable: "p", extent: d, kind: .serial, body: [store])]
+        ))
+    }
+    var tile: [Stmt] = []
+    let tailRows = m - (rowTiles - 1) * rows
+    for (count, condition) in rowCases(tailRows) {
+      let body = [Stmt.let_("row0", Self.v("rt") * rows)] + scoreTiles(count) + softmaxRows(count) + outputTiles(count)
+      if let condition { tile.append(.when([condition], body)) } else { tile += body }
+    }
+    if wholeEntries {
+      task.append(.loop(variable: "rt", extent: rowTiles, kind: .serial, body: tile))
+    } else {
+      task.append(.let_("rt", Self.v("task") % rowTiles))
+      task += tile
+    }
+    func buffer(_ name: String) -> BufferDecl { BufferDecl(name: name, count: 0, isOutput: false) }
+    var buffers = ["q", "k", "v"].map(buffer)
+    buffers += scores.operands.indices.map { buffer("s\($0)") }
+    buffers += probabilities.operands.indices.map { buffer("p\($0)") }
+    buffers += output.operands.indices.map { buffer("e\($0)") }
+    buffers.append(BufferDecl(name: "scratch", count: scratchFloats * max(1, threads), isOutput: true))
+    buffers.append(BufferDecl(name: "out", count: batchCount * m * dv, isOutput: true))
+    return LoopNest(
+      name: "attention", buffers: buffers,
+      body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: task)])
+  }
+
+  /// Whole row tiles, then the last partial one (condition nil: every tile is whole).
+  private func rowCases(_ tailRows: Int) -> [(Int, IndexCondition?)] {
+    if tailRows == rows { return [(rows, nil)] }
+    var cases: [(Int, IndexCondition?)] = []
+    if rowTiles > 1 { cases.append((rows, .inRange(Self.v("rt"), 0, rowTiles - 1))) }
+    cases.append((tailRows, .inRange(Self.v("rt"), rowTiles - 1, rowTiles)))
+    return cases
+  }
+
+  /// A product `count` rows × `columns` over `depth`, in tiles of 2 vectors of columns: the loop
+  /// over column tiles `ct`, the last tile with fewer vectors or a partial last vector. `aValue(r, p)`
+  /// is row r's A element at depth p, `bVector(vector, p, lanes)` B's vector; `finish(acc, r,
+  /// vector, lanes)` the statements that store accumulator `acc` (lanes < width: a partial vector).
+  private func product(
+    _ count: Int, columns: Int, depth: Int, acc prefix: String, aValue: (Int, IndexExpr) -> ValueExpr,
+    bVector: (IndexExpr, IndexExpr, Int) -> ValueExpr, finish: (String, Int, IndexExpr, Int) -> [Stmt]
+  ) -> Stmt {
+    let vectors = (columns + width - 1) / width
+    let nr = min(2, vectors)
+    let tiles = (vectors + nr - 1) / nr
+    let tailVectors = vectors - (tiles - 1) * nr
+    let lanes = columns % width == 0 ? width : columns % width
+    func tileBody(_ nv: Int, lastLanes: Int) -> [Stmt] {
+      func acc(_ r: Int, _ j: Int) -> String { "\(prefix)\(r)_\(j)" }
+      func column(_ j: Int) -> IndexExpr { Self.v("ct") * nr + .constant(j) }
+      var body: [Stmt] = (0..<count).flatMap { r in (0..<nv).map { j in Stmt.declareVector(acc(r, j), .constant(0)) } }
+      var step: [Stmt] = (0..<nv).map { j in
+        .declareVector("b\(j)", bVector(column(j), Self.v("p"), j == nv - 1 ? lastLanes : width))
+      }
+      for r in 0..<count {
+        step.append(.declareVector("a\(r)", .splat(aValue(r, Self.v("p")))))
+        for j in 0..<nv { step.append(.accumulate(acc(r, j), .sum, .binary(.mul, .local("a\(r)"), .local("b\(j)")))) }
+      }
+      body.append(.loop(variable: "p", extent: depth, kind: .serial, body: step))
+      for r in 0..<count {
+        for j in 0..<nv { body += finish(acc(r, j), r, column(j), j == nv - 1 ? lastLanes : width) }
+      }
+      return body
+    }
+    var cases: [Stmt] = []
+    if tailVectors == nr && lanes == width {
+      cases = tileBody(nr, lastLanes: width)
+    } else {
+      if tiles > 1 { cases.append(.when([.inRange(Self.v("ct"), 0, tiles - 1)], tileBody(nr, lastLanes: width))) }
+      cases.append(.when([.inRange(Self.v("ct"), tiles - 1, tiles)], tileBody(tailVectors, lastLanes: lanes)))
+    }
+    return .loop(variable: "ct", extent: tiles, kind: .serial, body: cases)
+  }
+
+  /// A vector load of `count` floats from `buffer[at…]` (all `width` when count is `width`).
+  private func load(_ buffer: String, _ at: IndexExpr, lanes: Int) -> ValueExpr {
+    lanes < width ? .vloadPartial(buffer, at, lanes: lanes) : .vloadUnaligned(buffer, at)
+  }
+
+  /// The offset of row `r` of the tile, column `column` in the score tensor.
+  private func scoreOffset(_ r: IndexExpr, _ column: IndexExpr) -> IndexExpr {
+    Self.v("bt") * (m * n) + (Self.v("row0") + r) * n + column
+  }
+
+  /// Step 1: the tile's scores, their epilogue applied, into the scratch rows.
+  private func scoreTiles(_ count: Int) -> [Stmt] {
+    let keyBase: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
+    let step = product(
+      count, columns: n, depth: d, acc: "c",
+      aValue: { r, p in
+        .load("q", Self.v("qbase") + (Self.v("row0") + .constant(r)) * qRowStride + p * qColumnStride)
+      },
+      bVector: { vector, p, lanes in
+        switch keys {
+        case .transposed(let stride): return load("k", Self.v("kbase") + p * stride + vector * width, lanes: lanes)
+        case .rows: return load("scratch", keyBase + p * paddedKeys + vector * width, lanes: lanes)
+        }
+      },
+      finish: { acc, r, vector, lanes in
+        let target = Self.v("sbase") + .constant(r * paddedKeys) + vector * width
+        let offset = scoreOffset(.constant(r), vector * width)
+        if lanes < width {
+          let element = scores.scalar(
+            acc: .lane(acc, Self.v("l")), offset: offset + Self.v("l"), channel: vector * width + Self.v("l"),
+            prefix: "s")
+          return [
+            .loop(variable: "l", extent: lanes, kind: .serial, body: [.store("scratch", target + Self.v("l"), element)])
+          ]
+        }
+        let value = scores.vector(acc: .local(acc), offset: offset, channelBlock: vector, prefix: "s", unaligned: true)
+        return [.vstoreUnaligned("scratch", target, value)]
+      })
+    return [step]
+  }
+
+  /// Step 2: each score row into probabilities in place — max, exp and sum, 1/sum, the tail.
+  private func softmaxRows(_ count: Int) -> [Stmt] {
+    let whole = n / width, tail = n % width
+    let rowBase: IndexExpr = Self.v("sbase") + Self.v("r") * paddedKeys
+    func at(_ q: IndexExpr) -> IndexExpr { rowBase + q * width }
+    func tailAt(_ t: IndexExpr) -> IndexExpr { rowBase + .constant(whole * width) + t }
+    let lane = Self.v("l"), q = Self.v("kv"), t = Self.v("t")
+    func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {
+      extent == 0 ? [] : [.loop(variable: variable, extent: extent, kind: .serial, body: body)]
+    }
+    var row: [Stmt] = [.declareVector("mx", .splat(.constant(-.infinity)))]
+    row += loop("kv", whole, [.accumulate("mx", .max, .vloadUnaligned("scratch", at(q)))])
+    row.append(.declare("rowmax", .constant(-.infinity)))
+    row += loop("l", whole > 0 ? width : 0, [.accumulate("rowmax", .max, .lane("mx", lane))])
+    row += loop("t", tail, [.accumulate("rowmax", .max, .load("scratch", tailAt(t)))])
+    row.append(.declareVector("sm", .splat(.constant(0))))
+    row += loop(
+      "kv", whole,
+      [
+        .declareVector(
+          "ex", .unary(.exp, .binary(.sub, .vloadUnaligned("scratch", at(q)), .splat(.local("rowmax"))))),
+        .vstoreUnaligned("scratch", at(q), .local("ex")), .accumulate("sm", .sum, .local("ex")),
+      ])
+    row.append(.declare("rowsum", .constant(0)))
+    row += loop("l", whole > 0 ? width : 0, [.accumulate("rowsum", .sum, .lane("sm", lane))])
+    row += loop(
+      "t", tail,
+      [
+        .declare("es", .unary(.exp, .binary(.sub, .load("scratch", tailAt(t)), .local("rowmax")))),
+        .store("scratch", tailAt(t), .local("es")), .accumulate("rowsum", .sum, .local("es")),
+      ])
+    row.append(.assign("rowsum", .binary(.div, .constant(1), .local("rowsum"))))
+    let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .splat(.local("rowsum")))
+    row += loop(
+      "kv", whole,
+      [
+        .vstoreUnaligned(
+          "scratch", at(q),
+          probabilities.vector(
+            acc: scaled, offset: scoreOffset(Self.v("r"), q * width), channelBlock: q, prefix: "p", unaligned: true))
+      ])
+    let column = IndexExpr.constant(whole * width) + t
+    row += loop(
+      "t", tail,
+      [
+        .store(
+          "scratch", tailAt(t),
+          probabilities.scalar(
+            acc: .binary(.mul, .load("scratch", tailAt(t)), .local("rowsum")), offset: scoreOffset(Self.v("r"), column),
+            channel: column, prefix: "p"))
+      ])
+    return [.loop(variable: "r", extent: count, kind: .serial, body: row)]
+  }
+
+  /// Step 3: the probabilities times V, the output epilogue applied, into `out`.
+  private func outputTiles(_ count: Int) -> [Stmt] {
+    [
+      product(
+        count, columns: dv, depth: n, acc: "o",
+        aValue: { r, p in .load("scratch", Self.v("sbase") + .constant(r * paddedKeys) + p) },
+        bVector: { vector, p, lanes in load("v", Self.v("vbase") + p * vRowStride + vector * width, lanes: lanes) },
+        finish: { acc, r, vector, lanes in
+          let offset = Self.v("bt") * (m * dv) + (Self.v("row0") + .constant(r)) * dv + vector * width
+          if lanes < width {
+            let element = output.scalar(
+              acc: .lane(acc, Self.v("l")), offset: offset + Self.v("l"), channel: vector * width + Self.v("l"))
+            return [
+              .loop(variable: "l", extent: lanes, kind: .serial, body: [.store("out", offset + Self.v("l"), element)])
+            ]
+          }
+          let value = output.vector(acc: .local(acc), offset: offset, channelBlock: vector, unaligned: true)
+          return [.vstoreUnaligned("out", offset, value)]
+        })
+    ]
+  }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+private typealias CT = CompiledTesting
+
+/// One attention shape: batch axes, query rows, depth, keys, value columns, and its form.
+struct AttentionShape: Sendable, CustomStringConvertible {
+  var batch: [Int]
+  var m: Int, d: Int, n: Int, dv: Int
+  /// Q·Kᵀ as `einsum("…id,…jd->…ij")` over K row by row (MaxViT) instead of `matmul(Q, Kᵀ)`.
+  var einsum = false
+  /// K and V broadcast over the first batch axis (`[1, …]`; matmul only: einsum does not broadcast).
+  var broadcastKV = false
+
+  var description: String {
+    "batch \(batch) m \(m) d \(d) n \(n) dv \(dv)" + (einsum ? " einsum" : "") + (broadcastKV ? " broadcast K, V" : "")
+  }
+
+  var kvBatch: [Int] { broadcastKV && !batch.isEmpty ? [1] + batch.dropFirst() : batch }
+  var qShape: [Int] { batch + [m, d] }
+  var kShape: [Int] { kvBatch + (einsum ? [n, d] : [d, n]) }
+  var vShape: [Int] { kvBatch + [n, dv] }
+}
+
+/// Fused attention (`Q·Kᵀ` → scale, mask → softmax → NaN guard → `·V` → bias) as one kernel:
+/// fusion records the chain, the scheduler runs it on ``AttentionKernel``, and the result matches
+/// the reference executor over shapes off the vector width and the row tile, both product forms,
+/// broadcast operands and fully masked rows; a tail the kernel cannot apply falls back to stages.
+@Suite("Fused attention")
+struct AttentionTests {
+  static let shapes: [AttentionShape] = [
+    AttentionShape(batch: [2], m: 49, d: 16, n: 49, dv: 16, einsum: true),
+    AttentionShape(batch: [3, 4], m: 49, d: 32, n: 49, dv: 32, einsum: true),
+    AttentionShape(batch: [1, 2], m: 197, d: 32, n: 197, dv: 32),
+    AttentionShape(batch: [2], m: 128, d: 64, n: 128, dv: 64),
+    AttentionShape(batch: [1], m: 1, d: 8, n: 5, dv: 3),
+    AttentionShape(batch: [], m: 20, d: 24, n: 40, dv: 40),
+    AttentionShape(batch: [2, 3], m: 13, d: 7, n: 33, dv: 17, broadcastKV: true),
+    AttentionShape(batch: [3], m: 30, d: 16, n: 30, dv: 24, einsum: true),
+  ]
+
+  /// The attention graph of `s`: scores scaled and masked by an additive `[m, n]` mask (an input,
+  /// so tests can put -inf in it), softmax, `where(isnan(p), 0, p)` when `guardNaN`, ·V, + bias.
+  static func graph(_ s: AttentionShape, guardNaN: Bool) throws -> Graph {
+    let b = GraphBuilder()
+    let q = b.input("q", shape: s.qShape), k = b.input("k", shape: s.kShape), v = b.input("v", shape: s.vShape)
+    let mask = b.input("mask", shape: [s.m, s.n])
+    let labels = String("abcdefgh".prefix(s.batch.count))
+    let scores =
+      s.einsum
+      ? try b.apply("einsum", [q, k], ["equation": .string("\(labels)id,\(labels)jd->\(labels)ij")])[0]
+      : try b.apply("matmul", [q, k])[0]
+    let scale = b.constant(Tensor(shape: [1], data: [1 / Float(s.d).squareRoot()]))
+    var p = try b.apply("softmax", [try b.add(try b.mul(scores, scale), mask)], ["axis": .int(-1)])[0]
+    if guardNaN {
+      let zero = b.constant(Tensor(shape: [1], data: [0]))
+      p = try b.apply("where", [try b.apply("is_nan", [p])[0], zero, p])[0]
+    }
+    let out =
+      s.einsum
+      ? try b.apply("einsum", [p, v], ["equation": .string("\(labels)ij,\(labels)jk->\(labels)ik")])[0]
+      : try b.apply("matmul", [p, v])[0]
+    b.output(try b.add(out, CT.weight(b, [s.dv], seed: 5)))
+    return try b.finish()
+  }
+
+  static func inputs(_ s: AttentionShape, mask: [Float]? = nil) -> [Tensor] {
+    [
+      Tensor.random(shape: s.qShape, in: -2...2, seed: 11), Tensor.random(shape: s.kShape, in: -2...2, seed: 12),
+      Tensor.random(shape: s.vShape, seed: 13),
+      Tensor(shape: [s.m, s.n], data: mask ?? (0..<s.m * s.n).map { i in i % 7 == 3 ? -10_000 : 0 }),
+    ]
+  }
+
+  /// The kernel kinds the optimized graph's fused plan runs on 2 threads.
+  static func kinds(_ graph: Graph, options: OptimizeOptions = .init()) throws -> [KernelSchedule.Kind] {
+    let optimized = try Pipeline.optimize(graph, options: options)
+    let target = ScheduleTarget(vectorWidth: System.vectorWidth, threads: 2)
+    return try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target).schedules.flatMap { $0 }.map(
+      \.kind)
+  }
+
+  @Test(arguments: shapes) func fusedAttentionMatchesTheReference(_ s: AttentionShape) throws {
+    let graph = try Self.graph(s, guardNaN: true)
+    let plan = try Pipeline.optimize(graph).plan
+    let groups = plan.groups.filter { $0.attention != nil }
+    #expect(groups.count == 1, "\(s): \(plan.groups.map(\.name))")
+    let kinds = try Self.kinds(graph)
+    #expect(kinds.filter { $0 == .attention }.count == 1, "\(s): \(kinds)")
+    #expect(!kinds.contains(.loops) && !kinds.contains(.matmul), "\(s): \(kinds)")
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s)")
+  }
+
+  /// Rows whose every key is masked with -inf: softmax gives NaN (as in PyTorch), which the guard
+  /// turns into zeros; without the guard the fused kernel's NaNs sit where the unfused program's do.
+  @Test func fullyMaskedRowsFollowTheUnfusedResults() throws {
+    let s = AttentionShape(batch: [2], m: 20, d: 16, n: 37, dv: 16)
+    let mask = (0..<s.m * s.n).map { i in i / s.n == 4 || i / s.n == 17 ? -Float.infinity : 0 }
+    let inputs = Self.inputs(s, mask: mask)
+    for guardNaN in [true, false] {
+      let graph = try Self.graph(s, guardNaN: guardNaN)
+      let optimized = try Pipeline.optimize(graph)
+      #expect(optimized.plan.groups.contains { $0.attention != nil })
+      let fused = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CT.options).run(inputs)[0]
+      let unfused = try CompiledModel.compile(
+        optimized.graph, plan: .unfused(optimized.graph), options: CT.options
+      ).run(inputs)[0]
+      let rowOf = { (i: Int) in (i / s.dv) % s.m }
+      for i in 0..<fused.count {
+        let masked = rowOf(i) == 4 || rowOf(i) == 17
+        if guardNaN || !masked {
+          #expect(fused.data[i].isFinite && abs(fused.data[i] - unfused.data[i]) <= 1e-5, "element \(i)")
+        } else {
+          #expect(fused.data[i].isNaN && unfused.data[i].isNaN, "element \(i): \(fused.data[i])")
+        }
+      }
+    }
+  }
+
+  /// With attention fusion off, the three groups TVM's rules make run as two matmuls and a softmax.
+  @Test func fusionCanBeTurnedOff() throws {
+    let graph = try Self.graph(Self.shapes[3], guardNaN: false)
+    let options = OptimizeOptions(fuseAttention: false)
+    #expect(try Pipeline.optimize(graph, options: options).plan.groups.allSatisfy { $0.attention == nil })
+    let kinds = try Self.kinds(graph, options: options)
+    #expect(!kinds.contains(.attention) && kinds.filter { $0 == .matmul }.count == 2, "\(kinds)")
+  }
+
+  /// A mask of one value per query row (`[m, 1]`) is not an epilogue operand the kernel reads: the
+  /// group runs as its three stages, and still matches the reference.
+  @Test func aTailTheKernelCannotApplyRunsAsStages() throws {
+    let s = AttentionShape(batch: [2], m: 24, d: 16, n: 24, dv: 16)
+    let b = GraphBuilder()
+    let q = b.input("q", shape: s.qShape), k = b.input("k", shape: s.kShape), v = b.input("v", shape: s.vShape)
+    let rowBias = b.input("row_bias", shape: [s.m, 1])
+    let scores = try b.add(try b.apply("matmul", [q, k])[0], rowBias)
+    let p = try b.apply("softmax", [scores], ["axis": .int(-1)])[0]
+    b.output(try b.apply("matmul", [p, v])[0])
+    let graph = try b.finish()
+    #expect(try Pipeline.optimize(graph).plan.groups.contains { $0.attention != nil })
+    let kinds = try Self.kinds(graph)
+    #expect(!kinds.contains(.attention) && kinds.filter { $0 == .matmul }.count == 1, "\(kinds)")
+    let inputs = Array(Self.inputs(s).prefix(3)) + [Tensor.random(shape: [s.m, 1], seed: 14)]
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "row bias")
+  }
+}
