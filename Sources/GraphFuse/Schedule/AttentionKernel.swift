@@ -3,16 +3,15 @@
 /// transposed first, every row tile of one batch entry) and, in a per-thread scratch row block:
 /// 1. computes the tile's scores against every key in a register tile of `rows` × 2 vectors of
 ///    keys, the scores' epilogue (scale, mask, relative bias) applied in registers before the store;
-/// 2. turns each row into probabilities: max, exp and sum in vectors, then a multiply by 1/sum
-///    and the softmax's tail (the same operations, in the same order, as the softmax kernel alone);
+/// 2. turns each row into probabilities: max, exp and sum over whole vectors (the lanes past the
+///    last key hold -inf), each reduced across lanes by a shuffle tree, then × 1/sum and the tail;
 /// 3. multiplies the probabilities by V in register tiles of `rows` × 2 vectors of V's columns,
 ///    the output epilogue applied before the one store.
 ///
 /// The score matrix is never written out: a tile's block of scores (`rows` × keys floats, a few
 /// kilobytes) stays in L1 between the three steps, where the unfused groups write it and read it
 /// back twice. The softmax is exact over the whole row, not an online softmax over blocks of keys:
-/// a row tile's scores fit in L2 up to about 16 thousand keys, and the two-pass form leaves the
-/// results bit for bit those of the three groups run one after another.
+/// a row tile's scores fit in L2 up to about 16 thousand keys.
 struct AttentionKernel {
   /// How K is read.
   enum Keys: Equatable {
@@ -199,8 +198,13 @@ struct AttentionKernel {
           let element = scores.scalar(
             acc: .lane(acc, Self.v("l")), offset: offset + Self.v("l"), channel: vector * width + Self.v("l"),
             prefix: "s")
+          // The lanes past the last key hold -inf: the softmax then runs on whole vectors, where
+          // they add nothing to the max and exp(-inf - max) = 0 to the sum.
+          let padding = Stmt.store("scratch", target + .constant(lanes) + Self.v("l"), .constant(-.infinity))
           return [
-            .loop(variable: "l", extent: lanes, kind: .serial, body: [.store("scratch", target + Self.v("l"), element)])
+            .loop(
+              variable: "l", extent: lanes, kind: .serial, body: [.store("scratch", target + Self.v("l"), element)]),
+            .loop(variable: "l", extent: width - lanes, kind: .serial, body: [padding]),
           ]
         }
         let value = scores.vector(acc: .local(acc), offset: offset, channelBlock: vector, prefix: "s", unaligned: true)
@@ -209,57 +213,69 @@ struct AttentionKernel {
     return [step]
   }
 
-  /// Step 2: each score row into probabilities in place — max, exp and sum, 1/sum, the tail.
+  /// Step 2: each score row into probabilities in place, a whole vector at a time (the lanes past
+  /// the last key are -inf): max, exp and sum, each row's max and sum reduced across lanes by a tree
+  /// of shuffles, then × 1/sum and the tail. A tail that reads tensors applies to the real lanes of
+  /// a partial last vector one by one, so nothing past the score tensor's row is read.
   private func softmaxRows(_ count: Int) -> [Stmt] {
-    let whole = n / width, tail = n % width
+    let vectors = paddedKeys / width, tail = n % width
     let rowBase: IndexExpr = Self.v("sbase") + Self.v("r") * paddedKeys
     func at(_ q: IndexExpr) -> IndexExpr { rowBase + q * width }
-    func tailAt(_ t: IndexExpr) -> IndexExpr { rowBase + .constant(whole * width) + t }
-    let lane = Self.v("l"), q = Self.v("kv"), t = Self.v("t")
+    let q = Self.v("kv")
     func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {
       extent == 0 ? [] : [.loop(variable: variable, extent: extent, kind: .serial, body: body)]
     }
+    /// `name` ⊕= its lanes rotated by h, for h = width/2 … 1: lane 0 then holds the whole reduction.
+    func tree(_ name: String, _ op: Accumulate) -> [Stmt] {
+      var steps: [Stmt] = []
+      var h = width / 2
+      while h >= 1 {
+        let rotation = (0..<width).map { ($0 + h) % width }
+        steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
+        h /= 2
+      }
+      return steps
+    }
     var row: [Stmt] = [.declareVector("mx", .splat(.constant(-.infinity)))]
-    row += loop("kv", whole, [.accumulate("mx", .max, .vloadUnaligned("scratch", at(q)))])
-    row.append(.declare("rowmax", .constant(-.infinity)))
-    row += loop("l", whole > 0 ? width : 0, [.accumulate("rowmax", .max, .lane("mx", lane))])
-    row += loop("t", tail, [.accumulate("rowmax", .max, .load("scratch", tailAt(t)))])
+    row += loop("kv", vectors, [.accumulate("mx", .max, .vloadUnaligned("scratch", at(q)))])
+    row += tree("mx", .max)
+    row.append(.declareVector("rowmax", .splat(.lane("mx", .constant(0)))))
     row.append(.declareVector("sm", .splat(.constant(0))))
     row += loop(
-      "kv", whole,
+      "kv", vectors,
       [
-        .declareVector(
-          "ex", .unary(.exp, .binary(.sub, .vloadUnaligned("scratch", at(q)), .splat(.local("rowmax"))))),
+        .declareVector("ex", .unary(.exp, .binary(.sub, .vloadUnaligned("scratch", at(q)), .local("rowmax")))),
         .vstoreUnaligned("scratch", at(q), .local("ex")), .accumulate("sm", .sum, .local("ex")),
       ])
-    row.append(.declare("rowsum", .constant(0)))
-    row += loop("l", whole > 0 ? width : 0, [.accumulate("rowsum", .sum, .lane("sm", lane))])
-    row += loop(
-      "t", tail,
-      [
-        .declare("es", .unary(.exp, .binary(.sub, .load("scratch", tailAt(t)), .local("rowmax")))),
-        .store("scratch", tailAt(t), .local("es")), .accumulate("rowsum", .sum, .local("es")),
-      ])
-    row.append(.assign("rowsum", .binary(.div, .constant(1), .local("rowsum"))))
-    let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .splat(.local("rowsum")))
-    row += loop(
-      "kv", whole,
-      [
-        .vstoreUnaligned(
-          "scratch", at(q),
-          probabilities.vector(
-            acc: scaled, offset: scoreOffset(Self.v("r"), q * width), channelBlock: q, prefix: "p", unaligned: true))
-      ])
-    let column = IndexExpr.constant(whole * width) + t
-    row += loop(
-      "t", tail,
-      [
-        .store(
-          "scratch", tailAt(t),
-          probabilities.scalar(
-            acc: .binary(.mul, .load("scratch", tailAt(t)), .local("rowsum")), offset: scoreOffset(Self.v("r"), column),
-            channel: column, prefix: "p"))
-      ])
+    row += tree("sm", .sum)
+    row.append(.declareVector("inverse", .splat(.binary(.div, .constant(1), .lane("sm", .constant(0))))))
+    let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .local("inverse"))
+    func normalized(_ extent: Int) -> [Stmt] {
+      loop(
+        "kv", extent,
+        [
+          .vstoreUnaligned(
+            "scratch", at(q),
+            probabilities.vector(
+              acc: scaled, offset: scoreOffset(Self.v("r"), q * width), channelBlock: q, prefix: "p", unaligned: true))
+        ])
+    }
+    if tail == 0 || !probabilities.readsTensors {
+      row += normalized(vectors)
+    } else {
+      row += normalized(vectors - 1)
+      let column = IndexExpr.constant((vectors - 1) * width) + Self.v("t")
+      let element = rowBase + column
+      row += loop(
+        "t", tail,
+        [
+          .store(
+            "scratch", element,
+            probabilities.scalar(
+              acc: .binary(.mul, .load("scratch", element), .lane("inverse", .constant(0))),
+              offset: scoreOffset(Self.v("r"), column), channel: column, prefix: "p"))
+        ])
+    }
     return [.loop(variable: "r", extent: count, kind: .serial, body: row)]
   }
 
