@@ -20,6 +20,10 @@ struct GroupLowering {
   /// Group inputs read in the blocked `NCHW[v]c` layout a template wrote them in (value → v),
   /// instead of a plain copy made by a layout change first.
   var blockedInputs: [ValueID: Int] = [:]
+  /// Write the group's one rank-4 output in the blocked `NCHW[v]c` layout (the v given) instead of
+  /// plain NCHW: for a group without a reduction whose readers are convs. Its channels must be
+  /// whole vectors.
+  var blockedOutput: Int? = nil
 
   init(graph: Graph, group: FusedGroup) {
     self.graph = graph
@@ -130,7 +134,8 @@ struct GroupLowering {
       prelude = []
       rowLocals = [:]
       storedRows = [:]
-      let body = try outputLoops(out)
+      let body: [Stmt]
+      if let v = blockedOutput { body = try blockedOutputLoops(out, width: v) } else { body = try outputLoops(out) }
       let suffix = group.outputs.count > 1 ? "_out\(k)" : ""
       nests.append(LoopNest(name: group.name + suffix, buffers: buffers, body: body))
     }
@@ -216,5 +221,33 @@ struct GroupLowering {
       }
     }
     return lead > 0 ? [.loop(variable: p, extent: product, kind: .parallel, body: leadLocals + inner)] : inner
+  }
+
+  /// Loops over a rank-4 output in its blocked order `[n][c/v][h][w][v]`: one parallel task per
+  /// (image, channel block, row), the channel lanes innermost and vectorized, so a channels-last
+  /// input (`[n, h·w, c]` transposed to NCHW, as PVT and ConvNeXt write before a depthwise conv)
+  /// is read one contiguous vector at a time instead of one cache line per element.
+  private mutating func blockedOutputLoops(_ out: ValueID, width v: Int) throws(GraphFuseError) -> [Stmt] {
+    let shape = graph.shape(of: out)
+    let name = names[out]!
+    let (h, w) = (shape[2], shape[3])
+    let blocks = shape[1] / v
+    let p = fresh("p"), n = fresh("n"), cb = fresh("cb"), y = fresh("y"), x = fresh("x"), l = fresh("l")
+    let task = IndexExpr.variable(p)
+    let lets: [Stmt] = [
+      .let_(n, task / (blocks * h)), .let_(cb, (task / h) % blocks), .let_(y, task % h),
+    ]
+    let idx: [IndexExpr] = [.variable(n), .variable(cb) * v + .variable(l), .variable(y), .variable(x)]
+    prelude = []
+    let e = try value(out, at: idx)
+    guard prelude.isEmpty else {
+      throw GraphFuseError("internal: a reduction in a group written in blocked layout", op: "lowering")
+    }
+    let pixel = IndexExpr.variable(y) * w + .variable(x)
+    let offset = ((IndexExpr.variable(n) * blocks + .variable(cb)) * (h * w) + pixel) * v + .variable(l)
+    let store = Stmt.store(name, offset, e)
+    let lanes = Stmt.loop(variable: l, extent: v, kind: .vectorized, body: [store])
+    let row = Stmt.loop(variable: x, extent: w, kind: .serial, body: [lanes])
+    return [.loop(variable: p, extent: shape[0] * blocks * h, kind: .parallel, body: lets + [row])]
   }
 }

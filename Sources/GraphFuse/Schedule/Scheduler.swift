@@ -98,6 +98,8 @@ struct Scheduler {
   /// The generic schedule: inlined loops in plain layout.
   mutating func emitGeneric(group: FusedGroup, index g: GroupID) throws(GraphFuseError) {
     var lowering = GroupLowering(graph: graph, group: group)
+    let blockedOutput = writesBlocked(group)
+    if blockedOutput { lowering.blockedOutput = vectorWidth }
     // A rank-4 input that a template left in blocked layout only (a depthwise conv before a
     // transpose to channels-last) is read in place through its blocked index map.
     for v in group.inputs where blocked[v] != nil && kernelPlan.plain[v] == nil && graph.shape(of: v).count == 4 {
@@ -119,7 +121,9 @@ struct Scheduler {
         if !b.isOutput, lowering.blockedInputs[value] != nil, let inPlace = blocked[value] {
           buffer = inPlace
         } else {
-          buffer = b.isOutput ? kernelPlan.plainBuffer(graph, value) : try plainBuffer(value, group: g)
+          buffer =
+            b.isOutput
+            ? (blockedOutput ? output(value) : kernelPlan.plainBuffer(graph, value)) : try plainBuffer(value, group: g)
         }
         bindings = bindings + KernelBindings([b.name: buffer])
       }
@@ -127,10 +131,34 @@ struct Scheduler {
         b.value.flatMap { lowering.blockedInputs[$0] }.map { KernelSchedule.Layout.blocked($0) } ?? .plain
       }
       let schedule = KernelSchedule(
-        .loops, group: g, inputs: inputs, output: .plain, parallel: nest.taskCount > 1 ? [.element] : [],
+        .loops, group: g, inputs: inputs, output: blockedOutput ? .blocked(vectorWidth) : .plain,
+        parallel: nest.taskCount > 1 ? [.element] : [],
         epilogue: group.nodes.filter { $0 != group.anchor }.map { graph.nodes[$0].op })
       try kernelPlan.addStep(nest, bindings: bindings, schedule: schedule)
     }
+  }
+
+  /// Whether a generic group writes its output in blocked layout (``GroupLowering/blockedOutput``):
+  /// no reduction, one rank-4 output with whole channel vectors that is not a graph output, read by
+  /// at least one conv as its data and otherwise only by elementwise or broadcast ops, which read
+  /// the blocked layout in place. The conv then needs no layout change, and a channels-last source
+  /// is read a vector at a time.
+  func writesBlocked(_ group: FusedGroup) -> Bool {
+    guard group.pattern <= .injective, group.outputs.count == 1 else { return false }
+    let value = group.outputs[0]
+    let shape = graph.shape(of: value)
+    guard shape.count == 4, shape[1] >= vectorWidth, shape[1] % vectorWidth == 0, !graph.outputs.contains(value)
+    else { return false }
+    var readByConv = false
+    for reader in consumers[value.index] {
+      let node = graph.nodes[reader]
+      if node.op == "conv2d", node.inputs.first == value, !node.inputs.dropFirst().contains(value) {
+        readByConv = true
+      } else if OpRegistry.pattern(of: node) > .broadcast {
+        return false
+      }
+    }
+    return readByConv
   }
 
   func blockedCount(_ shape: [Int]) -> Int {
