@@ -128,6 +128,22 @@ struct AttentionTests {
     #expect(!kinds.contains(.attention) && kinds.filter { $0 == .matmul }.count == 2, "\(kinds)")
   }
 
+  /// Raw scores that are also a graph output: the three groups stay apart (the scores must be
+  /// written), and the result still matches the reference.
+  @Test func scoresReadOutsideAreNotFused() throws {
+    let s = AttentionShape(batch: [2], m: 24, d: 16, n: 24, dv: 16)
+    let b = GraphBuilder()
+    let q = b.input("q", shape: s.qShape), k = b.input("k", shape: s.kShape), v = b.input("v", shape: s.vShape)
+    let raw = try b.apply("matmul", [q, k])[0]
+    let scaled = try b.mul(raw, b.constant(Tensor(shape: [1], data: [0.25])))
+    let p = try b.apply("softmax", [scaled], ["axis": .int(-1)])[0]
+    b.output(try b.apply("matmul", [p, v])[0])
+    b.output(raw)
+    let graph = try b.finish()
+    #expect(try Pipeline.optimize(graph).plan.groups.allSatisfy { $0.attention == nil })
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: Array(Self.inputs(s).prefix(3)), context: "raw scores out")
+  }
+
   /// A mask of one value per query row (`[m, 1]`) is not an epilogue operand the kernel reads: the
   /// group runs as its three stages, and still matches the reference.
   @Test func aTailTheKernelCannotApplyRunsAsStages() throws {

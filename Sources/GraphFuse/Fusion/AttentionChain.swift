@@ -56,6 +56,7 @@ public struct AttentionChain: Sendable, Equatable {
     var groupOf = [Int](repeating: -1, count: graph.nodes.count)
     for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
     let consumers = graph.consumers()
+    let graphOutputs = Set(graph.outputs)
     var mergedInto = Array(partition.indices)
     for (s, members) in partition.enumerated() {
       guard let softmax = members.first, graph.nodes[softmax].op == "softmax",
@@ -69,7 +70,15 @@ public struct AttentionChain: Sendable, Equatable {
         partition[after].first == reader
       else { continue }
       let nodes = (partition[before] + members + partition[after]).sorted()
-      guard nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
+      // Nothing outside reads a value of the first two stages (the scores and probabilities are
+      // never written, and no outside group can sit between the stages: no cycle).
+      let inside = Set(nodes)
+      let unshared = (partition[before] + members).allSatisfy { n in
+        graph.nodes[n].outputs.allSatisfy { v in
+          !graphOutputs.contains(v) && consumers[v.index].allSatisfy(inside.contains)
+        }
+      }
+      guard unshared, nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
         match(graph, nodes: nodes) != nil
       else { continue }
       mergedInto[before] = after
