@@ -95,7 +95,8 @@ struct Scheduler {
     try schedule(graph, plan: plan, target: ScheduleTarget(vectorWidth: vectorWidth, threads: threads))
   }
 
-  /// The generic schedule: inlined loops in plain layout.
+  /// The generic schedule: inlined loops in plain layout (the output in blocked layout when only
+  /// convs and elementwise ops read it, ``writesBlocked(_:)``).
   mutating func emitGeneric(group: FusedGroup, index g: GroupID) throws(GraphFuseError) {
     var lowering = GroupLowering(graph: graph, group: group)
     let blockedOutput = writesBlocked(group)
