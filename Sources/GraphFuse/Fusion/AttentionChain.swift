@@ -53,8 +53,7 @@ public struct AttentionChain: Sendable, Equatable {
   /// product group that alone reads its result, when the three form an ``AttentionChain``, no
   /// member is an op the user marked opaque and the result stays within `maxGroupSize`.
   static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
-    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
+    let groupOf = PartitionMerge.setOfNode(graph, partition)
     let consumers = graph.consumers()
     let graphOutputs = Set(graph.outputs)
     var mergedInto = Array(partition.indices)
@@ -84,8 +83,6 @@ public struct AttentionChain: Sendable, Equatable {
       mergedInto[before] = after
       mergedInto[s] = after
     }
-    var merged: [Int: [NodeID]] = [:]
-    for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
-    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+    return PartitionMerge.merged(partition, into: mergedInto)
   }
 }

@@ -51,8 +51,7 @@ public struct ConvChain: Sendable, Equatable {
   /// read by the next stage's conv alone, the tails of the first stages read nothing but
   /// constants, and no member is an op the user marked opaque. O(n) in the number of nodes.
   static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
-    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
+    let groupOf = PartitionMerge.setOfNode(graph, partition)
     let consumers = graph.consumers()
     let graphOutputs = Set(graph.outputs)
     /// The group's single output when only node `reader` (as input 0) reads it.
@@ -105,9 +104,7 @@ public struct ConvChain: Sendable, Equatable {
       guard chain.reduce(0, { $0 + partition[$1].count }) <= maxGroupSize else { continue }
       for g in chain { mergedInto[g] = p; taken.insert(g) }
     }
-    var merged: [Int: [NodeID]] = [:]
-    for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
-    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+    return PartitionMerge.merged(partition, into: mergedInto)
   }
 
   enum Kind: Equatable { case pointwise, depthwise, other }

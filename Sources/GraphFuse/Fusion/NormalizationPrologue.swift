@@ -14,8 +14,7 @@ enum NormalizationPrologue {
   static let gathers: Set<String> = ["take"]
 
   static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
-    var groupOf = [Int](repeating: -1, count: graph.nodes.count)
-    for (g, members) in partition.enumerated() { for n in members { groupOf[n.index] = g } }
+    let groupOf = PartitionMerge.setOfNode(graph, partition)
     let consumers = graph.consumers()
     let graphOutputs = Set(graph.outputs)
     var mergedInto = Array(partition.indices)
@@ -42,8 +41,6 @@ enum NormalizationPrologue {
       else { continue }
       mergedInto[g] = target
     }
-    var merged: [Int: [NodeID]] = [:]
-    for (g, members) in partition.enumerated() { merged[mergedInto[g], default: []] += members }
-    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+    return PartitionMerge.merged(partition, into: mergedInto)
   }
 }

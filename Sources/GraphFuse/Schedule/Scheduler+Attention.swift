@@ -17,31 +17,16 @@ extension Scheduler {
     guard a.count >= 2, b.count >= 2 else { return nil }
     var transposed = false
     if node.op == "einsum" {
-      guard let e = try? EinsumEquation(node.attributes.string("equation", default: "")) else { return nil }
-      if Self.isBatchedMatrixProduct(e) {
-        transposed = false
-      } else if Self.isBatchedProductWithTransposedB(e) {
-        transposed = true
-      } else {
-        return nil
-      }
+      guard let e = try? EinsumEquation(node.attributes.string("equation", default: "")),
+        let form = Self.batchedMatrixProduct(e)
+      else { return nil }
+      transposed = form
     } else if node.op != "matmul" {
       return nil
     }
     let product = AttentionProduct(a: a, b: b, transposedB: transposed)
     let bDepth = transposed ? b[b.count - 1] : b[b.count - 2]
     return bDepth == product.depth ? product : nil
-  }
-
-  /// True for `B…id,B…jd->B…ij` with distinct labels: batch labels `B…` in one order everywhere.
-  static func isBatchedProductWithTransposedB(_ e: EinsumEquation) -> Bool {
-    guard e.inputs.count == 2 else { return false }
-    let (a, b, o) = (e.inputs[0], e.inputs[1], e.output)
-    guard a.count >= 2, b.count == a.count, o.count == a.count else { return false }
-    let batch = Array(o.dropLast(2))
-    let (i, d, j) = (a[a.count - 2], a[a.count - 1], b[b.count - 2])
-    return Array(a.dropLast(2)) == batch && Array(b.dropLast(2)) == batch && b[b.count - 1] == d
-      && o[o.count - 2] == i && o[o.count - 1] == j && Set([i, d, j]).count == 3
   }
 
   /// Emits an attention group as one kernel; false (nothing emitted) when a stage's tail is not an

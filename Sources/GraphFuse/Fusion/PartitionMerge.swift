@@ -1,0 +1,19 @@
+/// The bookkeeping GraphFuse's merge phases share (conv chains, layer-norm prologues, attention):
+/// which set of a partition holds each node, and the partition after some sets were merged into
+/// others.
+enum PartitionMerge {
+  /// For each node index of `graph`, the index of its set in `partition`.
+  static func setOfNode(_ graph: Graph, _ partition: [[NodeID]]) -> [Int] {
+    var setOf = [Int](repeating: -1, count: graph.nodes.count)
+    for (g, members) in partition.enumerated() { for n in members { setOf[n.index] = g } }
+    return setOf
+  }
+
+  /// The partition with set `g` merged into set `target[g]` (its own index: kept): each result in
+  /// topological order, the results ordered by their last node.
+  static func merged(_ partition: [[NodeID]], into target: [Int]) -> [[NodeID]] {
+    var merged: [Int: [NodeID]] = [:]
+    for (g, members) in partition.enumerated() { merged[target[g], default: []] += members }
+    return merged.values.map { $0.sorted() }.sorted { $0.last! < $1.last! }
+  }
+}
