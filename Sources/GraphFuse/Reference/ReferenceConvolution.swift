@@ -43,14 +43,20 @@ enum ReferenceConvolution {
   }
 
   /// One output plane at a time: for every input channel and tap, add `weight · input` to the
-  /// outputs whose window reads an in-bounds pixel. Planes go to the cores in parallel.
+  /// outputs whose window reads an in-bounds pixel, summed in double and rounded once. Planes go
+  /// to the cores in parallel.
   private static func direct(
     _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ g: Geometry
   ) {
     let cg = g.c / g.groups, og = g.o / g.groups, plane = g.oh * g.ow
     ReferenceParallel.forEach(g.n * g.o, work: g.n * g.o * plane * cg * g.kh * g.kw) { index in
       let (b, oc) = (index / g.o, index % g.o)
-      let acc = out + index * plane
+      let acc = UnsafeMutablePointer<Double>.allocate(capacity: plane)
+      acc.initialize(repeating: 0, count: plane)
+      defer {
+        for i in 0..<plane { out[index * plane + i] = Float(acc[i]) }
+        acc.deallocate()
+      }
       for ic in 0..<cg {
         let input = x + (b * g.c + oc / og * cg + ic) * g.h * g.w
         for ky in 0..<g.kh {
@@ -61,7 +67,7 @@ enum ReferenceConvolution {
             for y in rows {
               let inputRow = (y * g.sh + ky * g.dh - g.padTop) * g.w + kx * g.dw - g.padLeft
               let outputRow = acc + y * g.ow
-              for xo in cols { outputRow[xo] += weight * input[inputRow + xo * g.sw] }
+              for xo in cols { outputRow[xo] += Double(weight) * Double(input[inputRow + xo * g.sw]) }
             }
           }
         }

@@ -1,8 +1,12 @@
-/// A blocked single-precision matrix multiply for the reference kernels: plain Swift, SIMD tiles, threads.
+/// A blocked matrix multiply of float matrices for the reference kernels: plain Swift, SIMD tiles, threads.
 ///
 /// It packs A into strips of ``rows`` rows and B into panels of ``columns`` columns (zero-padded, so
 /// every tile is full), then runs one register tile per strip × panel with the K loop innermost:
-/// six `SIMD8<Float>` accumulators, one row each, fed by a contiguous load of B and a broadcast of A.
+/// six `SIMD8<Double>` accumulators, one row each, fed by a contiguous load of B and a broadcast of A.
+/// Every sum runs in double and is rounded to float once: the reference is the truth the compiled
+/// kernels are checked against, so its error should not grow with the depth (a float sum of K
+/// terms drifts by about √K rounding steps; a squeeze-excitation conv of 240 channels was 5× off
+/// the correctly rounded result, and deep networks amplify that).
 /// Tiles are shared out over the cores by ``ReferenceParallel``; each output element
 /// is summed by one thread in a fixed order, so results do not depend on the thread count.
 /// It is independent of the compiled path (Codegen, Schedule, Runtime) on purpose: it checks it.
@@ -75,23 +79,23 @@ enum ReferenceGEMM {
     k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
     validRows: Int, validColumns: Int
   ) {
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>()
-    var c3 = SIMD8<Float>(), c4 = SIMD8<Float>(), c5 = SIMD8<Float>()
+    var c0 = SIMD8<Double>(), c1 = SIMD8<Double>(), c2 = SIMD8<Double>()
+    var c3 = SIMD8<Double>(), c4 = SIMD8<Double>(), c5 = SIMD8<Double>()
     var pa = a, pb = UnsafeRawPointer(b)
     for _ in 0..<k {
-      let bv = pb.loadUnaligned(as: SIMD8<Float>.self)
-      c0 += bv * pa[0]
-      c1 += bv * pa[1]
-      c2 += bv * pa[2]
-      c3 += bv * pa[3]
-      c4 += bv * pa[4]
-      c5 += bv * pa[5]
+      let bv = SIMD8<Double>(pb.loadUnaligned(as: SIMD8<Float>.self))
+      c0 += bv * Double(pa[0])
+      c1 += bv * Double(pa[1])
+      c2 += bv * Double(pa[2])
+      c3 += bv * Double(pa[3])
+      c4 += bv * Double(pa[4])
+      c5 += bv * Double(pa[5])
       pa += rows
       pb += columns * MemoryLayout<Float>.stride
     }
-    func store(_ v: SIMD8<Float>, _ r: Int) {
+    func store(_ wide: SIMD8<Double>, _ r: Int) {
       guard r < validRows else { return }
-      let dst = c + r * ldc
+      let dst = c + r * ldc, v = SIMD8<Float>(wide)
       if validColumns == columns {
         UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD8<Float>.self)
       } else {

@@ -96,8 +96,16 @@ struct BlockedConv {
       + [buffer("out", n * outBlocks * v * oh * ow, output: true)]
   }
 
+  /// Whether the tile sums with compensation (``RegisterTile/compensated``): a conv with one output
+  /// pixel per image (a squeeze-excitation conv on a pooled vector, a classifier as a 1×1 conv) is a
+  /// matrix-vector product bound by its weight loads, so the extra vector operations cost nothing,
+  /// and its long dot products feed the gates where deep networks amplify error most.
+  var compensatedSum: Bool { !depthwise && oh * ow == 1 && prologue == nil }
+
   /// The register tile of `pixels` output pixels × `nv` channel vectors (``RegisterTile``).
-  func registerTile(_ pixels: Int) -> RegisterTile { RegisterTile(pixels: pixels, vectors: nv, vector: v) }
+  func registerTile(_ pixels: Int) -> RegisterTile {
+    RegisterTile(pixels: pixels, vectors: nv, vector: v, compensated: compensatedSum)
+  }
 
   /// Accumulators `acc<j>_<t>` initialized to the bias of their channel vector.
   func accumulators(_ pixels: Int) -> [Stmt] { registerTile(pixels).accumulators(bias: "bias") }

@@ -10,17 +10,42 @@ struct RegisterTile {
   var vectors: Int
   /// Floats per vector.
   var vector: Int
+  /// Compensated (Kahan) sums: each accumulator carries `cmp<j>_<t>`, the rounding its additions
+  /// lost so far, fed back into the next term and subtracted at the end. The error then stays near
+  /// one rounding step whatever the number of terms, at three more vector operations per FMA.
+  var compensated = false
 
   private static func v(_ name: String) -> IndexExpr { .variable(name) }
 
   /// The channel block of accumulator vector `j`.
   private func block(_ j: Int) -> IndexExpr { Self.v("og") * vectors + .constant(j) }
 
-  /// Accumulators initialized to their channel vector of the `bias` buffer.
+  /// Accumulators initialized to their channel vector of the `bias` buffer (and zero compensations).
   func accumulators(bias: String) -> [Stmt] {
     (0..<vectors).flatMap { j in
-      (0..<pixels).map { t in Stmt.declareVector("acc\(j)_\(t)", .vload(bias, block(j) * vector)) }
+      (0..<pixels).flatMap { t in
+        [Stmt.declareVector("acc\(j)_\(t)", .vload(bias, block(j) * vector))]
+          + (compensated ? [.declareVector("cmp\(j)_\(t)", .splat(.constant(0)))] : [])
+      }
     }
+  }
+
+  /// Adds `term` to accumulator `j, t`: one FMA, or Kahan's four steps when ``compensated``.
+  private func add(_ term: ValueExpr, j: Int, t: Int) -> [Stmt] {
+    let acc = "acc\(j)_\(t)"
+    guard compensated else { return [.accumulate(acc, .sum, term)] }
+    let cmp = "cmp\(j)_\(t)", y = "y\(j)_\(t)", sum = "s\(j)_\(t)"
+    return [
+      .declareVector(y, .binary(.sub, term, .local(cmp))),
+      .declareVector(sum, .binary(.add, .local(acc), .local(y))),
+      .assign(cmp, .binary(.sub, .binary(.sub, .local(sum), .local(acc)), .local(y))),
+      .assign(acc, .local(sum)),
+    ]
+  }
+
+  /// The value of accumulator `j, t` at the end: with compensation, the lost part taken back.
+  private func total(j: Int, t: Int) -> ValueExpr {
+    compensated ? .binary(.sub, .local("acc\(j)_\(t)"), .local("cmp\(j)_\(t)")) : .local("acc\(j)_\(t)")
   }
 
   /// The FMAs over `extent` input channels `i` of the weight block at `wp`: per channel, the
@@ -32,7 +57,7 @@ struct RegisterTile {
     for t in 0..<pixels {
       body.append(.declare("x\(t)", pixel(t)))
       for j in 0..<vectors {
-        body.append(.accumulate("acc\(j)_\(t)", .sum, .binary(.mul, .local("w\(j)"), .local("x\(t)"))))
+        body += add(.binary(.mul, .local("w\(j)"), .local("x\(t)")), j: j, t: t)
       }
     }
     return .loop(variable: "i", extent: extent, kind: .serial, body: body)
@@ -50,7 +75,7 @@ struct RegisterTile {
       for t in 0..<pixels {
         let r = "r\(j)_\(t)", at = offset(cb, t)
         body.append(
-          .declareVector(r, epilogue.vector(acc: .local("acc\(j)_\(t)"), offset: at, channelBlock: cb, prefix: prefix)))
+          .declareVector(r, epilogue.vector(acc: total(j: j, t: t), offset: at, channelBlock: cb, prefix: prefix)))
         body += BlockedKernels.padLanes(r, channels: channels, vector: vector, block: cb)
         body.append(.vstore(target, at, .local(r)))
       }

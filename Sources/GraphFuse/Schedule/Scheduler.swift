@@ -438,6 +438,7 @@ struct Scheduler {
       reason += "; tiles of \(t.flatTiles.size) px so the tasks split evenly over \(threads) threads"
     }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
+    if t.compensatedSum { reason += "; compensated sums: one output pixel, a matrix-vector product" }
     if prologue != nil {
       reason =
         "runs of consecutive pixels, the input prologue applied once per tile into a per-thread scratch"
