@@ -451,7 +451,7 @@ struct Scheduler {
           ?? []) + layouts(e),
       output: .blocked(v),
       tile: .init(pixels: t.tilePixels, vectors: t.nv, reason: reason),
-      parallel: flat ? [.batch, .channelGroup, .pixelTile] : [.batch, .channelGroup, .row],
+      parallel: (x[0] > 1 ? [.channelGroup, .batch] : [.batch, .channelGroup]) + [flat ? .pixelTile : .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
     schedule.prologue = prologue?.ops ?? []
     let fmas = out[0] * out[1] * out[2] * out[3] * x[1] / groups * weight.shape[2] * weight.shape[3]
