@@ -7,6 +7,7 @@ public enum Pipeline {
     denseAsMatmulPass,
     foldPadIntoConvPass,
     removeIdentitiesPass,
+    removeReshapePairsPass,
     foldBatchNormPass,
     simplifyBatchNormPass,
     foldChannelAffinePass,
