@@ -8,7 +8,7 @@ private typealias CT = CompiledTesting
 /// Generic groups whose readers are convs write the blocked layout themselves
 /// (``GroupLowering/blockedOutput``): a channels-last token tensor transposed to NCHW before a
 /// depthwise conv (PVT, ConvNeXt) needs no layout change, reads a vector at a time, and matches
-/// the reference; a group a conv does not read, or with channels off the vector width, stays plain.
+/// the reference, with channels off the vector width too (zeros in the last block's extra lanes).
 @Suite("Generic groups written in blocked layout")
 struct BlockedOutputTests {
   /// `[1, h·w, c]` tokens → transpose → `[1, c, h, w]` (+ a residual `extra` when given) → depthwise
@@ -42,13 +42,33 @@ struct BlockedOutputTests {
     try CT.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "elementwise reader \(elementwise)")
   }
 
-  /// Channels that are not whole vectors: the group writes plain NCHW and the conv converts it.
-  @Test func channelsOffTheVectorWidthStayPlain() throws {
+  /// Channels that are not whole vectors: the group still writes the blocked layout, the lanes
+  /// past the last channel as zeros (a NaN or garbage there would reach the conv's sums through its
+  /// zero weights), and the conv reads it without a layout change.
+  @Test(arguments: [3, 9]) func channelsOffTheVectorWidthPadTheLastBlock(_ extra: Int) throws {
     let v = System.vectorWidth
-    let graph = try Self.graph(channels: v + 3, side: 7, elementwiseReader: false)
+    let graph = try Self.graph(channels: v + extra, side: 7, elementwiseReader: extra == 9)
     let schedules = try Self.schedules(graph)
-    #expect(!schedules.contains { $0.kind == .loops && $0.output == .blocked(v) }, "\(schedules)")
+    #expect(!schedules.contains { $0.kind == .toBlocked || $0.kind == .channelRemap }, "\(schedules)")
+    #expect(schedules.contains { $0.kind == .loops && $0.output == .blocked(v) }, "\(schedules)")
     try CT.fusedAndUnfusedMatchReference(
-      graph, inputs: [Tensor.random(shape: [1, 49, v + 3], seed: 7)], context: "\(v + 3) channels")
+      graph, inputs: [Tensor.random(shape: [1, 49, v + extra], seed: 7)], context: "\(v + extra) channels")
+  }
+
+  /// The extra lanes hold zeros, not a copy of the last channel: +∞ in the last channel reaches a
+  /// dense 1×1 conv with positive weights as +∞ (a copy in a lane with a zero weight would make
+  /// ∞ · 0 = NaN there).
+  @Test func extraLanesAreZero() throws {
+    let v = System.vectorWidth, c = v + 3
+    let b = GraphBuilder()
+    let tokens = b.input("tokens", shape: [1, 25, c])
+    let map = try b.reshape(try b.transpose(tokens, perm: [0, 2, 1]), to: [1, c, 5, 5])
+    let scaled = try b.mul(map, CT.weight(b, [c, 1, 1], seed: 3, range: 0.5...1))
+    b.output(try b.conv2d(scaled, weight: CT.weight(b, [8, c, 1, 1], seed: 4, range: 0.1...1)))
+    let graph = try b.finish()
+    #expect(try Self.schedules(graph).contains { $0.kind == .loops && $0.output == .blocked(v) })
+    var input = Tensor.random(shape: [1, 25, c], seed: 8)
+    input.data[7 * c + c - 1] = .infinity
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "+inf in the last channel")
   }
 }

@@ -226,20 +226,28 @@ struct GroupLowering {
   /// Loops over a rank-4 output in its blocked order `[n][c/v][h][w][v]`: one parallel task per
   /// (image, channel block, row), the channel lanes innermost and vectorized, so a channels-last
   /// input (`[n, h·w, c]` transposed to NCHW, as PVT and ConvNeXt write before a depthwise conv)
-  /// is read one contiguous vector at a time instead of one cache line per element.
+  /// is read one contiguous vector at a time instead of one cache line per element. When the
+  /// channels are not whole vectors, the lanes past the last channel are written as zeros (the
+  /// value is computed at the last channel there, so nothing reads out of bounds).
   private mutating func blockedOutputLoops(_ out: ValueID, width v: Int) throws(GraphFuseError) -> [Stmt] {
     let shape = graph.shape(of: out)
     let name = names[out]!
-    let (h, w) = (shape[2], shape[3])
-    let blocks = shape[1] / v
+    let (channels, h, w) = (shape[1], shape[2], shape[3])
+    let blocks = (channels + v - 1) / v
     let p = fresh("p"), n = fresh("n"), cb = fresh("cb"), y = fresh("y"), x = fresh("x"), l = fresh("l")
     let task = IndexExpr.variable(p)
     let lets: [Stmt] = [
       .let_(n, task / (blocks * h)), .let_(cb, (task / h) % blocks), .let_(y, task % h),
     ]
-    let idx: [IndexExpr] = [.variable(n), .variable(cb) * v + .variable(l), .variable(y), .variable(x)]
+    let channel = IndexExpr.variable(cb) * v + .variable(l)
+    let inside: [IndexCondition] = [.inRange(channel, 0, channels)]
+    let padded = channels % v != 0
+    let idx: [IndexExpr] = [
+      .variable(n), padded ? .select(inside, channel, .constant(channels - 1)) : channel, .variable(y), .variable(x),
+    ]
     prelude = []
-    let e = try value(out, at: idx)
+    let computed = try value(out, at: idx)
+    let e = padded ? ValueExpr.select(inside, computed, .constant(0)) : computed
     guard prelude.isEmpty else {
       throw GraphFuseError("internal: a reduction in a group written in blocked layout", op: "lowering")
     }

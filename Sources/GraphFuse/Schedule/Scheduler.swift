@@ -140,15 +140,15 @@ struct Scheduler {
   }
 
   /// Whether a generic group writes its output in blocked layout (``GroupLowering/blockedOutput``):
-  /// no reduction, one rank-4 output with whole channel vectors that is not a graph output, read by
-  /// at least one conv as its data and otherwise only by elementwise or broadcast ops, which read
-  /// the blocked layout in place. The conv then needs no layout change, and a channels-last source
-  /// is read a vector at a time.
+  /// no reduction, one rank-4 output of at least one vector of channels (the last block's extra
+  /// lanes written as zeros) that is not a graph output, read by at least one conv as its data and
+  /// otherwise only by elementwise or broadcast ops, which read the blocked layout in place. The
+  /// conv then needs no layout change, and a channels-last source is read a vector at a time.
   func writesBlocked(_ group: FusedGroup) -> Bool {
     guard group.pattern <= .injective, group.outputs.count == 1 else { return false }
     let value = group.outputs[0]
     let shape = graph.shape(of: value)
-    guard shape.count == 4, shape[1] >= vectorWidth, shape[1] % vectorWidth == 0, !graph.outputs.contains(value)
+    guard shape.count == 4, shape[1] >= vectorWidth, !graph.outputs.contains(value)
     else { return false }
     var readByConv = false
     for reader in consumers[value.index] {
