@@ -52,19 +52,7 @@ enum ReshapedOperand {
   static func make(_ c: Tensor, broadcastTo inner: [Int], readAs shape: [Int]) -> Tensor? {
     let count = inner.reduce(1, *)
     guard count == shape.reduce(1, *), count <= limit, Broadcasting.shape(inner, c.shape) == inner else { return nil }
-    let strides = Broadcasting.strides(of: c.shape, broadcastTo: inner)
-    var full = [Float](repeating: 0, count: count)
-    var index = [Int](repeating: 0, count: inner.count)
-    for i in 0..<count {
-      full[i] = c.data[zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }]
-      var axis = inner.count - 1
-      while axis >= 0 {
-        index[axis] += 1
-        if index[axis] < inner[axis] { break }
-        index[axis] = 0
-        axis -= 1
-      }
-    }
+    let full = Broadcasting.evaluate(.operand(0), [c], outShape: inner).data
     var tensor = Tensor(shape: shape, data: full)
     for axis in shape.indices where tensor.shape[axis] > 1 && isConstant(tensor, along: axis) {
       tensor = first(tensor, along: axis)
