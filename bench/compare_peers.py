@@ -178,7 +178,8 @@ def make_engine(key, model, x, threads, graphfuse, workdir, batch=None):
         run, _ = openvino_engine(model, x, threads)
         return run, lambda: None
     flags = ["--no-fold", "--no-fuse"] if key == "gf_unfused" else []
-    library = GraphFuseLibrary(graphfuse, model, x, threads, flags, workdir, batch)
+    # The baseline build compiles into a directory of its own.
+    library = GraphFuseLibrary(graphfuse, model, x, threads, flags, os.path.join(workdir, key), batch)
     return library.run, library.close
 
 
@@ -221,12 +222,15 @@ def measure(model, threads, args, workdir):
     row = {"model": os.path.basename(model), "threads": threads, "input": source, "batch": args.batch or 1}
     keys = ["ort_all", "ort_none"] + (["openvino"] if args.openvino else []) + ["gf_fused"]
     keys += ["gf_unfused"] if args.unfused else []
+    keys += ["gf_baseline"] if args.baseline else []
     context = multiprocessing.get_context("spawn")
     workers, outputs = {}, {}
     for key in keys:
         parent, child = context.Pipe()
         process = context.Process(
-            target=engine_worker, args=(child, key, model, x, threads, args.graphfuse, workdir, args.batch))
+            target=engine_worker,
+            args=(child, key, model, x, threads, args.baseline if key == "gf_baseline" else args.graphfuse, workdir,
+                  args.batch))
         process.start()
         status, payload = parent.recv()
         if status == "skipped":
@@ -272,12 +276,15 @@ def print_table(rows, threads, args):
     if args.unfused:
         head += " unfused ms | unfused ÷ fused |"
         rule += "---:|---:|"
+    if args.baseline:
+        head += " baseline ms | fused ÷ baseline |"
+        rule += "---:|---:|"
     if args.batch:
         head += " ORT all img/s | GraphFuse img/s |"
         rule += "---:|---:|"
     batch = f", batch {args.batch}" if args.batch else ""
     print(f"\n{threads} thread{'s' if threads > 1 else ''}{batch}:\n\n{head} max rel err |\n{rule}---:|")
-    ratios = {"all": [], "none": [], "fusion": [], "openvino": []}
+    ratios = {"all": [], "none": [], "fusion": [], "openvino": [], "baseline": []}
     for row in rows:
         fused = row.get("gf_fused", {}).get("median_ms")
         base, none = row["ort_all"]["median_ms"], row["ort_none"]["median_ms"]
@@ -295,13 +302,17 @@ def print_table(rows, threads, args):
             else:
                 cells += [f"{openvino:.2f}", f"{fused / openvino:.2f}"]
                 ratios["openvino"].append(fused / openvino)
-        if args.unfused:
-            unfused = row.get("gf_unfused", {}).get("median_ms")
-            if unfused is None or fused is None:
+        # The optional GraphFuse columns: (engine, ratio name, ratio of the fused and that engine's time).
+        optional = [("gf_unfused", "fusion", lambda f, t: t / f), ("gf_baseline", "baseline", lambda f, t: f / t)]
+        for key, name, ratio in optional:
+            if not (args.unfused if key == "gf_unfused" else args.baseline):
+                continue
+            other = row.get(key, {}).get("median_ms")
+            if other is None or fused is None:
                 cells += ["", ""]
             else:
-                cells += [f"{unfused:.2f}", f"{unfused / fused:.2f}"]
-                ratios["fusion"].append(unfused / fused)
+                cells += [f"{other:.2f}", f"{ratio(fused, other):.2f}"]
+                ratios[name].append(ratio(fused, other))
         if args.batch:
             cells += [f"{1000 * args.batch / base:.1f}", f"{1000 * args.batch / fused:.1f}" if fused else ""]
         errors = [v["relative_error"] for k, v in row.items() if isinstance(v, dict) and "relative_error" in v]
@@ -312,6 +323,8 @@ def print_table(rows, threads, args):
         tail += f" | {geomean(ratios['openvino']):.2f} |"
     if args.unfused:
         tail += f" | {geomean(ratios['fusion']):.2f} |"
+    if args.baseline:
+        tail += f" | {geomean(ratios['baseline']):.2f} |"
     print(tail + " |")
 
 
@@ -330,6 +343,8 @@ def main():
     parser.add_argument("--unfused", action="store_true", help="also time GraphFuse unfused (--no-fold --no-fuse)")
     parser.add_argument("--openvino", action="store_true",
                         help="also time OpenVINO (CPU, f32 precision hint, latency hint, the same threads)")
+    parser.add_argument("--baseline", metavar="BINARY",
+                        help="also time the fused model compiled by another graphfuse binary (a before/after A/B)")
     parser.add_argument("--json", metavar="FILE", help="also write all rows as JSON")
     parser.add_argument("--batch", type=int, help="N samples per call (symbolic batch axis; GraphFuse --max-batch N)")
     args = parser.parse_args()
@@ -344,6 +359,8 @@ def main():
         parser.error("no .onnx files found")
     if not os.path.exists(args.graphfuse):
         parser.error(f"{args.graphfuse} not found (swift build -c release)")
+    if args.baseline and not os.path.exists(args.baseline):
+        parser.error(f"{args.baseline} not found")
     import onnxruntime as ort
 
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, onnxruntime {ort.__version__}, "

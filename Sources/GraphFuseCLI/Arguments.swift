@@ -102,12 +102,12 @@ struct Arguments {
   }
 
   /// The optimization options from `--no-fold`, `--no-fuse`, `--no-chain`, `--no-attention`, `--keep`,
-  /// `--opaque`.
+  /// `--opaque` and `--threads` (the threads fusion plans for).
   func optimizeOptions() throws(GraphFuseError) -> OptimizeOptions {
     OptimizeOptions(
       fold: !flag(.noFold), fuse: !flag(.noFuse), keep: try OpNames.resolve(value(.keep), for: .keep),
       opaque: try OpNames.resolve(value(.opaque), for: .opaque), chainConvs: !flag(.noChain),
-      fuseAttention: !flag(.noAttention))
+      fuseAttention: !flag(.noAttention), threads: value(.threads).flatMap { Int($0) })
   }
 }
 

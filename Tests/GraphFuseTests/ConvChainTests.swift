@@ -56,7 +56,7 @@ import Testing
   @Test func mobileNetV2BlocksBecomeChains() throws {
     let optimized = try ModelZoo.build("mobilenet_v2").optimized()
     let graph = optimized.graph
-    let chains = optimized.plan.groups.compactMap { ConvChain.match(graph, nodes: $0.nodes) }
+    let chains = optimized.plan.groups.compactMap { ConvChain.match(graph, nodes: $0.nodes, outputs: $0.outputs) }
     #expect(chains.count == 17)
     #expect(chains.filter { $0.expand == nil }.count == 1)
     // Every depthwise conv is in a chain; residual adds stay in the projection's stage.
@@ -110,20 +110,23 @@ import Testing
   @Test(arguments: shapes)
   func compiledChainMatchesReference(_ shape: Shape) throws {
     let graph = try Self.graph(shape)
-    let optimized = try graph.optimized()
-    try #require(optimized.plan.groups.count == 1, "\(optimized.plan.groups.map(\.name))")
     let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: 17) }
     let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
     let out = graph.shape(of: graph.outputs[0])
     for threads in [1, 2, 3] {
+      // Fusion decides for the thread count the model will run with.
+      let optimized = try graph.optimized(OptimizeOptions(threads: threads))
+      try #require(optimized.plan.groups.count == 1, "\(optimized.plan.groups.map(\.name))")
       let options = CompileOptions(threads: threads, cacheDirectory: CompiledTesting.options.cacheDirectory)
       let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options)
       let kinds = model.program.schedules[0].map(\.kind)
-      let bands = ConvChainKernel.bands(rows: out[2], threads: threads)
-      if ConvChainKernel.isBalanced(rows: out[2], bands: bands, images: out[0], threads: threads) {
+      let bands = ConvChain.bands(rows: out[2], threads: threads)
+      if ConvChain.isBalanced(rows: out[2], bands: bands, images: out[0], threads: threads) {
         #expect(kinds.contains(.convChain), "\(model.program.schedules[0])")
         #expect(model.intermediateBytes == 0)
+        #expect(optimized.plan.groups[0].chain?.asStages == nil)
       } else {
+        #expect(optimized.plan.groups[0].chain?.asStages != nil)
         // Uneven bands: the stages run as kernels of their own, the depthwise one among them.
         #expect(!kinds.contains(.convChain) && kinds.contains(.convDepthwise), "\(shape), \(threads): \(kinds)")
       }
@@ -134,19 +137,19 @@ import Testing
 
   /// Bands of equal height (or enough tasks to even out) keep the chain; 7 rows on 2 threads do not.
   @Test func unevenBandsAreNotBalanced() {
-    #expect(!ConvChainKernel.isBalanced(rows: 7, bands: 2, images: 1, threads: 2))
-    #expect(!ConvChainKernel.isBalanced(rows: 15, bands: 2, images: 1, threads: 2))
-    #expect(ConvChainKernel.isBalanced(rows: 7, bands: 1, images: 1, threads: 1))
-    #expect(ConvChainKernel.isBalanced(rows: 14, bands: 2, images: 1, threads: 2))
-    #expect(ConvChainKernel.isBalanced(rows: 56, bands: 4, images: 1, threads: 2))
-    #expect(ConvChainKernel.isBalanced(rows: 7, bands: 1, images: 2, threads: 2))
-    #expect(!ConvChainKernel.isBalanced(rows: 7, bands: 2, images: 2, threads: 2))  // 3+3 against 4+4
+    #expect(!ConvChain.isBalanced(rows: 7, bands: 2, images: 1, threads: 2))
+    #expect(!ConvChain.isBalanced(rows: 15, bands: 2, images: 1, threads: 2))
+    #expect(ConvChain.isBalanced(rows: 7, bands: 1, images: 1, threads: 1))
+    #expect(ConvChain.isBalanced(rows: 14, bands: 2, images: 1, threads: 2))
+    #expect(ConvChain.isBalanced(rows: 56, bands: 4, images: 1, threads: 2))
+    #expect(ConvChain.isBalanced(rows: 7, bands: 1, images: 2, threads: 2))
+    #expect(!ConvChain.isBalanced(rows: 7, bands: 2, images: 2, threads: 2))  // 3+3 against 4+4
   }
 
   @Test func bandsAreAMultipleOfTheThreadsAndNeverExceedTheRows() {
     for rows in [1, 2, 3, 7, 14, 28, 56, 112] {
       for threads in [1, 2, 3, 8] {
-        let bands = ConvChainKernel.bands(rows: rows, threads: threads)
+        let bands = ConvChain.bands(rows: rows, threads: threads)
         #expect(bands >= 1 && bands <= rows)
         if rows >= threads { #expect(bands % threads == 0, "rows \(rows), threads \(threads): \(bands)") }
       }
@@ -164,7 +167,7 @@ import Testing
     b.output(try b.add(p, e))
     let graph = try b.finish()
     let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [[0, 1, 2, 3]]))
-    #expect(ConvChain.match(graph, nodes: plan.groups[0].nodes) == nil)
+    #expect(ConvChain.match(graph, nodes: plan.groups[0].nodes, outputs: plan.groups[0].outputs) == nil)
     let inputs = [Tensor.random(shape: [1, 16, 6, 6], seed: 5)]
     let model = try CompiledModel.compile(graph, plan: plan, options: CompiledTesting.options)
     #expect(!model.program.schedules[0].map(\.kind).contains(.convChain))

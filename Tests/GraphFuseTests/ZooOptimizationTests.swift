@@ -34,7 +34,7 @@ import Testing
     #expect(
       plan.groups.allSatisfy { g in
         g.nodes.filter { OpRegistry.pattern(of: graph.nodes[$0]) == .outEWiseFusable }.count <= 1
-          || ConvChain.match(graph, nodes: g.nodes) != nil
+          || ConvChain.match(graph, nodes: g.nodes, outputs: g.outputs) != nil
       })
   }
 

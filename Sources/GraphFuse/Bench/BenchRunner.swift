@@ -131,7 +131,9 @@ public enum BenchRunner {
     for config in BenchConfiguration.allCases {
       progress?.update("optimizing \(config.rawValue)…")
       let start = Timing.now()
-      let optimized = try graph.optimized(config.options(base: options.optimize))
+      var optimize = config.options(base: options.optimize)
+      optimize.threads = options.threads
+      let optimized = try graph.optimized(optimize)
       opsOf[config] = optimized.graph.nodes.map(\.op)
       progress?.update("preparing \(config.rawValue) (\(optimized.plan.groups.count) kernels)…")
       let runnable = try prepare(config, optimized)

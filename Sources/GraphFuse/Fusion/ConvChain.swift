@@ -10,12 +10,68 @@ public struct ConvChain: Sendable, Equatable {
   public var depthwise: [NodeID]
   /// The 1×1 conv and its tail (which may read tensors from outside, e.g. a residual add).
   public var project: [NodeID]
+  /// Why the chain runs as its stages, one kernel each, instead of one kernel; nil when it runs as
+  /// one. Decided for the plan's thread count (``OptimizeOptions/threads``): row bands that split
+  /// unevenly over the threads leave one idle at the end of the kernel (7 rows on 2 threads).
+  public var asStages: String?
 
   /// The stages in execution order.
   public var stages: [[NodeID]] { (expand.map { [$0] } ?? []) + [depthwise, project] }
 
-  /// The chain formed by a group's nodes, or nil when the group is not a chain.
-  public static func match(_ graph: Graph, nodes: [NodeID]) -> ConvChain? {
+  /// The chain formed by a group's nodes, or nil when the group is not a chain or a stage's tail
+  /// does not fit the chain kernel (``fits(_:outputs:)``).
+  public static func match(_ graph: Graph, nodes: [NodeID], outputs: [ValueID]) -> ConvChain? {
+    guard let chain = link(graph, nodes: nodes), chain.fits(graph, outputs: outputs) else { return nil }
+    return chain
+  }
+
+  /// Whether one kernel can run the chain: each stage's tail is an elementwise expression
+  /// (``ElementwiseTail``), only the last reads tensors (the earlier outputs never reach memory),
+  /// and the last stage's output is the group's one output.
+  func fits(_ graph: Graph, outputs: [ValueID]) -> Bool {
+    let stages = FusionPlan.makeGroups(graph, partition: stages)
+    let tails = stages.compactMap { stage in
+      stage.anchor == stage.nodes.first ? ElementwiseTail.make(graph, group: stage, anchor: stage.anchor) : nil
+    }
+    return tails.count == stages.count && tails.dropLast().allSatisfy { !$0.readsTensors }
+      && outputs == [tails.last!.output]
+  }
+
+  /// Why a chain whose depthwise conv writes `rows` rows per image for `images` images runs as
+  /// its stages on `threads` threads; nil when its row bands keep every thread busy.
+  static func stagesReason(rows: Int, images: Int, threads: Int) -> String? {
+    let bands = bands(rows: rows, threads: threads)
+    guard !isBalanced(rows: rows, bands: bands, images: images, threads: threads) else { return nil }
+    return "\(images) × \(bands) bands of \(rows) rows leave one of \(threads) threads idle at the end"
+  }
+
+  /// Row bands per image: a multiple of the thread count (so every thread gets equal work), two
+  /// per thread while bands keep ≥ 4 rows (a band recomputes its `kh − sh` halo rows, so thinner
+  /// bands cost more expansion work).
+  static func bands(rows: Int, threads: Int) -> Int {
+    let t = max(1, threads)
+    return max(1, min(rows, t * max(1, min(2, rows / (4 * t)))))
+  }
+
+  /// Whether `images × bands` tasks keep every thread busy to the end: handed out in order, each
+  /// to the least-loaded thread, the busiest thread's rows are at most 5 % above an even share.
+  /// 7 rows on 2 threads (bands of 4 and 3) are not: one thread idles for a seventh of the kernel.
+  static func isBalanced(rows: Int, bands: Int, images: Int, threads: Int) -> Bool {
+    let t = max(1, threads), b = max(1, bands)
+    var load = [Int](repeating: 0, count: t)
+    for _ in 0..<images {
+      for k in 0..<b {
+        // Band k's rows, as the nest splits them: [k·rows/b, (k+1)·rows/b).
+        let height = (k + 1) * rows / b - k * rows / b
+        load[load.indices.min { load[$0] < load[$1] } ?? 0] += height
+      }
+    }
+    return 100 * (load.max() ?? 0) * t <= 105 * images * rows
+  }
+
+  /// The chain the convs of `nodes` form (each stage's tail elementwise, each stage's last value
+  /// read only by the next conv), or nil.
+  static func link(_ graph: Graph, nodes: [NodeID]) -> ConvChain? {
     let convs = nodes.filter { graph.nodes[$0].op == "conv2d" }
     guard convs.count >= 2, convs.count <= 3, let first = nodes.first, first == convs[0] else { return nil }
     var stages: [[NodeID]] = []
@@ -102,6 +158,13 @@ public struct ConvChain: Sendable, Equatable {
         }
       }
       guard chain.reduce(0, { $0 + partition[$1].count }) <= maxGroupSize else { continue }
+      // A chain whose tails do not fit one kernel stays apart.
+      let members = chain.flatMap { partition[$0] }.sorted()
+      let inside = Set(members)
+      let outputs = members.flatMap { graph.nodes[$0].outputs }.filter { v in
+        graphOutputs.contains(v) || consumers[v.index].contains { !inside.contains($0) }
+      }
+      guard match(graph, nodes: members, outputs: outputs) != nil else { continue }
       for g in chain { mergedInto[g] = p; taken.insert(g) }
     }
     return PartitionMerge.merged(partition, into: mergedInto)

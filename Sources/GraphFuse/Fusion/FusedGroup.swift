@@ -17,6 +17,10 @@ public struct FusedGroup: Sendable, Equatable {
   /// when the group is made; nil for every other group. The scheduler runs it as one kernel or,
   /// when that does not fit the target, as its stages; nothing re-derives it.
   public var chain: ConvChain?
+  /// How the group runs as no kernel of its own, applied by the convs that read it (a channel
+  /// multiply folded into their weights, an elementwise stage into their input tiles), decided
+  /// when the plan is made (``InputFold``); nil for every group that runs as kernels.
+  public var fold: InputFold?
   /// The attention the group is (`Q·Kᵀ` → softmax → `·V`, each with its tail), decided when the
   /// group is made; nil for every other group. The scheduler runs it as one kernel or its stages.
   public var attention: AttentionChain?
@@ -38,7 +42,7 @@ public struct FusedGroup: Sendable, Equatable {
     outputs: [ValueID]
   ) {
     self.init(name: name, anchor: anchor, pattern: pattern, nodes: nodes, inputs: inputs, outputs: outputs)
-    chain = ConvChain.match(graph, nodes: nodes)
+    chain = ConvChain.match(graph, nodes: nodes, outputs: outputs)
     if chain == nil { attention = AttentionChain.match(graph, nodes: nodes) }
   }
 }
@@ -48,8 +52,16 @@ public struct FusionPlan: Sendable, Equatable {
   /// The groups; every node belongs to exactly one.
   public var groups: [FusedGroup]
 
-  /// Creates a plan from groups.
+  /// Creates a plan from groups as they are (folds and chains as the groups record them).
   public init(groups: [FusedGroup]) { self.groups = groups }
+
+  /// The plan of a partition of `graph` (node sets in topological order, ordered by their last
+  /// node), with the folds into reading convs it allows (``InputFold``).
+  public init(_ graph: Graph, partition: [[NodeID]]) {
+    var groups = Self.makeGroups(graph, partition: partition)
+    InputFold.annotate(graph, groups: &groups)
+    self.init(groups: groups)
+  }
 
   /// For each node index, the id of its group.
   public var groupOfNode: [GroupID] {
@@ -61,7 +73,7 @@ public struct FusionPlan: Sendable, Equatable {
 
   /// The plan with no fusion: every node its own group.
   public static func unfused(_ graph: Graph) -> FusionPlan {
-    FusionPlan(groups: makeGroups(graph, partition: graph.nodes.ids.map { [$0] }))
+    FusionPlan(graph, partition: graph.nodes.ids.map { [$0] })
   }
 
   /// Builds named groups with inputs and outputs from node sets (each in topological order,

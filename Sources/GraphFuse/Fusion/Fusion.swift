@@ -18,6 +18,13 @@ public enum Fusion {
       partition = AttentionChain.merge(
         graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     }
-    return FusionPlan(groups: FusionPlan.makeGroups(graph, partition: partition))
+    var plan = FusionPlan(graph, partition: partition)
+    // A chain whose row bands split unevenly over the threads runs as its stages.
+    for g in plan.groups.indices {
+      guard let chain = plan.groups[g].chain else { continue }
+      let rows = graph.shape(of: graph.nodes[chain.depthwise[0]].outputs[0])
+      plan.groups[g].chain?.asStages = ConvChain.stagesReason(rows: rows[2], images: rows[0], threads: options.threads)
+    }
+    return plan
   }
 }

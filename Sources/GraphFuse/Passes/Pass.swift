@@ -1,3 +1,5 @@
+import Foundation
+
 /// Options that steer the optimization pipeline, mirroring the CLI flags.
 public struct OptimizeOptions: Sendable, Equatable {
   /// Fold inference batch norms (and per-channel constant mul/add) into the producing conv or dense layer.
@@ -21,12 +23,15 @@ public struct OptimizeOptions: Sendable, Equatable {
   public var reparameterize: Bool = true
   /// Run the graph verifier after every pass (tests turn this on).
   public var verifyEachPass: Bool = false
+  /// The threads the model will run with: fusion's choices that depend on them (a conv chain as
+  /// one kernel or its stages) are made for this many (default: the core count).
+  public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
   /// The full pipeline: fold and fuse.
   public init(
     fold: Bool = true, fuse: Bool = true, keep: Set<String> = [], opaque: Set<String> = [], maxGroupSize: Int = 256,
     chainConvs: Bool = true, fuseAttention: Bool = true,
-    verifyEachPass: Bool = false
+    verifyEachPass: Bool = false, threads: Int? = nil
   ) {
     self.fold = fold
     self.fuse = fuse
@@ -36,6 +41,7 @@ public struct OptimizeOptions: Sendable, Equatable {
     self.chainConvs = chainConvs
     self.fuseAttention = fuseAttention
     self.verifyEachPass = verifyEachPass
+    if let threads { self.threads = max(1, threads) }
   }
 
   /// The "unfused" bench configuration: no folding, no fusion.

@@ -19,9 +19,15 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     public var convs: [ConvKind] = []
     /// For a conv chain, the node names of each stage ([1×1 →] depthwise → 1×1); nil otherwise.
     public var chain: [[String]]? = nil
+    /// For a conv chain that runs as its stages, why (``ConvChain/asStages``); nil otherwise.
+    public var chainAsStages: String? = nil
+    /// For a group folded into the convs that read it (``InputFold``), what the fold is; nil
+    /// for a group that runs as kernels.
+    public var fold: String? = nil
 
     enum CodingKeys: String, CodingKey {
-      case name, anchor, pattern, ops, nodes, flops, convs, chain
+      case name, anchor, pattern, ops, nodes, flops, convs, chain, fold
+      case chainAsStages = "chain_as_stages"
       case inputShapes = "input_shapes"
       case outputShapes = "output_shapes"
     }
@@ -143,7 +149,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
         outputShapes: g.outputs.map(graph.shape(of:)),
         flops: g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) },
         convs: g.nodes.compactMap { ConvKind.of(graph.nodes[$0], in: graph) },
-        chain: g.chain.map { $0.stages.map { stage in stage.map { graph.nodes[$0].name } } })
+        chain: g.chain.map { $0.stages.map { stage in stage.map { graph.nodes[$0].name } } },
+        chainAsStages: g.chain?.asStages, fold: g.fold.map { fold in Self.describe(fold, in: graph) })
     }
     layouts = Self.layouts(graph, plan: optimized.plan)
   }
@@ -165,6 +172,18 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     let slow = program.offFastPath(graph, plan: plan).map { plan.groups[$0].name }
     return Layouts(
       vectorWidth: width, blockedKernels: blocked.count, changes: changes, offFastPath: slow.isEmpty ? nil : slow)
+  }
+
+  /// What `fold` does, naming the values: `× /Sigmoid_output_0 folded into the weights of the
+  /// convs reading it`.
+  static func describe(_ fold: InputFold, in graph: Graph) -> String {
+    switch fold {
+    case .channelScale(_, let scale):
+      return "× \(graph.values[scale].name) folded into the weights of the convs reading it"
+    case .inputPrologue(_, let nodes):
+      let ops = nodes.map { graph.nodes[$0].op }.joined(separator: " ")
+      return "\(ops) folded into the input tiles of the 1×1 convs reading it"
+    }
   }
 
   /// Tensors (and their float32 bytes) that groups write to memory and other groups read back.
@@ -232,6 +251,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       ]
     }
     lines += table(header: ["#", "group", "anchor", "ops", "shapes", "MFLOP"], rows: rows, rightAligned: [0, 5])
+    lines += decisions
     if let layouts {
       lines.append("")
       let count = layouts.changes.count
@@ -255,6 +275,34 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       for u in batchNorm.unfolded { lines.append("  \(u.node): \(u.reason)") }
     }
     return lines.joined(separator: "\n")
+  }
+}
+
+extension FusionReport {
+  /// The lines naming what fusion decided beyond the partition: groups folded into their readers
+  /// and conv chains that run as their stages (empty when there is none).
+  var decisions: [String] {
+    var lines: [String] = []
+    let folded = groups.filter { $0.fold != nil }
+    if !folded.isEmpty {
+      lines += section(
+        "folded into the convs that read them (no kernel of their own): \(folded.count)",
+        folded.map { "\($0.name): \($0.fold!)" })
+    }
+    let chains = groups.filter { $0.chain != nil }
+    let split = chains.filter { $0.chainAsStages != nil }
+    if !split.isEmpty {
+      lines += section(
+        "conv chains run as their stages: \(split.count) of \(chains.count)",
+        split.map { "\($0.name): \($0.chainAsStages!)" })
+    }
+    return lines
+  }
+
+  /// A blank line, `title`, and the first 12 `entries` indented (the rest counted).
+  func section(_ title: String, _ entries: [String]) -> [String] {
+    ["", title] + entries.prefix(12).map { "  " + $0 }
+      + (entries.count > 12 ? ["  … \(entries.count - 12) more (report --json lists all)"] : [])
   }
 }
 

@@ -33,30 +33,6 @@ struct ConvChainKernel {
   var projectVectors: Int { outBlocks % 2 == 0 && v == 16 ? 2 : 1 }
   var tasks: Int { n * bands }
 
-  /// Row bands per image: a multiple of the thread count (so every thread gets equal work), two
-  /// per thread while bands keep ≥ 4 rows (a band recomputes its `kh − sh` halo rows, so thinner
-  /// bands cost more expansion work).
-  static func bands(rows: Int, threads: Int) -> Int {
-    let t = max(1, threads)
-    return max(1, min(rows, t * max(1, min(2, rows / (4 * t)))))
-  }
-
-  /// Whether `images × bands` tasks keep every thread busy to the end: handed out in order, each
-  /// to the least-loaded thread, the busiest thread's rows are at most 5 % above an even share.
-  /// 7 rows on 2 threads (bands of 4 and 3) are not: one thread idles for a seventh of the kernel.
-  static func isBalanced(rows: Int, bands: Int, images: Int, threads: Int) -> Bool {
-    let t = max(1, threads), b = max(1, bands)
-    var load = [Int](repeating: 0, count: t)
-    for _ in 0..<images {
-      for k in 0..<b {
-        // Band k's rows, as the nest splits them: [k·rows/b, (k+1)·rows/b).
-        let height = (k + 1) * rows / b - k * rows / b
-        load[load.indices.min { load[$0] < load[$1] } ?? 0] += height
-      }
-    }
-    return 100 * (load.max() ?? 0) * t <= 105 * images * rows
-  }
-
   /// Floats of the ring of expanded rows and of the depthwise row buffer, per thread.
   var ringFloats: Int { hasExpand ? kh * midBlocks * w * v : 0 }
   var scratchFloats: Int { (ringFloats + midBlocks * ow * v + 15) / 16 * 16 }

@@ -7,12 +7,17 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// `[1×1 →] depthwise → 1×1` recorded by fusion (``FusedGroup/chain``): one kernel with a ring
   /// of expanded rows, or its stages when the row bands do not split evenly.
   case convChain = "conv chain"
+  /// A conv chain fusion recorded to run as its stages (``ConvChain/asStages``): each stage is
+  /// scheduled by its own kind.
+  case chainStages = "conv chain as stages"
   /// `Q·Kᵀ → softmax → ·V` recorded by fusion (``FusedGroup/attention``): one kernel with a
   /// per-thread block of score rows, or its three stages when a stage does not fit.
   case attention
-  /// A lone `x · s` (s per channel, computed at run time) that every reading conv can absorb.
+  /// A lone `x · s` (s per channel, computed at run time) that fusion folded into the weights of
+  /// its reading convs (``InputFold/channelScale(x:scale:)``).
   case scaleFold = "channel multiply folded into weights"
-  /// An elementwise stage that every reading 1×1 conv can apply to its input tiles.
+  /// An elementwise stage that fusion folded into the input tiles of its reading 1×1 convs
+  /// (``InputFold/inputPrologue(x:nodes:)``).
   case prologueFold = "elementwise stage folded into input tiles"
   /// Elementwise and broadcast ops only.
   case elementwise
@@ -35,15 +40,18 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// Everything else: generic loops.
   case generic
 
-  /// The kind of `group` as `scheduler` would schedule it now (the folds read which values are
-  /// already in blocked layout).
-  static func of(_ group: FusedGroup, in scheduler: Scheduler) -> GroupKind {
-    if group.chain != nil { return .convChain }
+  /// The kind of `group` in `graph`: what fusion recorded on it (a chain, attention, a fold),
+  /// else its pattern and anchor op.
+  static func of(_ group: FusedGroup, in graph: Graph) -> GroupKind {
+    if let chain = group.chain { return chain.asStages == nil ? .convChain : .chainStages }
     if group.attention != nil { return .attention }
-    if scheduler.foldableScale(group) != nil { return .scaleFold }
-    if scheduler.foldablePrologue(group) != nil { return .prologueFold }
+    switch group.fold {
+    case .channelScale: return .scaleFold
+    case .inputPrologue: return .prologueFold
+    case nil: break
+    }
     if group.pattern <= .broadcast { return .elementwise }
-    let op = scheduler.graph.nodes[group.anchor].op
+    let op = graph.nodes[group.anchor].op
     if op == "concat" { return .concat }
     if group.pattern == .injective { return .injective }
     return anchors[op] ?? .generic
@@ -59,12 +67,13 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// or emits nothing and returns false.
   typealias Schedule = @Sendable (inout Scheduler, FusedGroup, GroupID) throws(GraphFuseError) -> Bool
 
-  /// The schedule of each kind (``generic`` has none: generic loops).
+  /// The schedule of each kind (``generic`` has none: generic loops; ``chainStages`` none: its
+  /// stages are scheduled one by one).
   static let schedules: [GroupKind: Schedule] = [
     .convChain: { s, group, g throws(GraphFuseError) in try s.emitChain(group.chain!, group: group, index: g) },
     .attention: { s, group, g throws(GraphFuseError) in try s.emitAttention(group.attention!, group: group, index: g) },
     .scaleFold: { s, group, g in s.emitScaleFold(group, index: g) },
-    .prologueFold: { s, group, g in s.emitPrologueFold(group, index: g) },
+    .prologueFold: { s, group, g throws(GraphFuseError) in try s.emitPrologueFold(group, index: g) },
     .elementwise: { s, group, g throws(GraphFuseError) in try s.emitElementwise(group, index: g) },
     .concat: { s, group, g throws(GraphFuseError) in try s.emitConcatGroup(group, index: g) },
     .injective: { s, group, g throws(GraphFuseError) in try s.emitChannelRemap(group, index: g) },

@@ -1,6 +1,7 @@
 extension Scheduler {
-  /// Emits a conv chain group as one ``ConvChainKernel`` loop nest. Returns false, having emitted
-  /// nothing, when a stage does not fit the schedule (the caller then runs the stages one by one).
+  /// Emits a conv chain group, which fusion matched to fit one kernel (``ConvChain/match(_:nodes:outputs:)``:
+  /// constant weights, elementwise tails, only the last stage reading tensors), as one
+  /// ``ConvChainKernel`` loop nest.
   mutating func emitChain(_ chain: ConvChain, group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
@@ -10,19 +11,12 @@ extension Scheduler {
     var weights: [Tensor] = [], biases: [ValueID?] = []
     for stage in stages {
       let conv = graph.nodes[stage.anchor]
-      guard stage.anchor == stage.nodes.first,
-        let e = Epilogue.make(graph, group: stage, anchor: stage.anchor, vector: v),
+      guard let e = Epilogue.make(graph, group: stage, anchor: stage.anchor, vector: v),
         let w = graph.constant(conv.inputs[1])
-      else { return false }
-      let b: ValueID? = conv.inputs.count > 2 ? conv.inputs[2] : nil
-      guard b.map({ graph.constant($0) != nil }) ?? true else { return false }
+      else { throw GraphFuseError("internal: conv chain \(group.name) does not fit one kernel", op: "compile") }
       epilogues.append(e)
       weights.append(w)
-      biases.append(b)
-    }
-    // Only the last stage may read tensors: the earlier ones never materialize their output.
-    guard epilogues.dropLast().allSatisfy({ !$0.readsTensors }), group.outputs == [epilogues.last!.output] else {
-      return false
+      biases.append(conv.inputs.count > 2 ? conv.inputs[2] : nil)
     }
     let hasExpand = chain.expand != nil
     let dwNode = graph.nodes[chain.depthwise[0]]
@@ -37,10 +31,7 @@ extension Scheduler {
       pt: win.pads[0], pl: win.pads[1], expandEpilogue: hasExpand ? epilogues[0] : nil,
       depthwiseEpilogue: epilogues[hasExpand ? 1 : 0],
       projectEpilogue: epilogues.last!, bands: 1)
-    t.bands = ConvChainKernel.bands(rows: t.oh, threads: threads)
-    // Bands of unequal height leave a thread idle at the end of the kernel (7 rows on 2 threads:
-    // 4 + 3); the stages as separate kernels split their pixels evenly, and measured faster there.
-    guard ConvChainKernel.isBalanced(rows: t.oh, bands: t.bands, images: t.n, threads: threads) else { return false }
+    t.bands = ConvChain.bands(rows: t.oh, threads: threads)
 
     // Parameters: `in`, then per stage (1 expand, 2 depthwise, 3 project) `wt<s>`, `bias<s>` and
     // the epilogue operands `a<k>`, `b<k>`, `c<k>`; `scratch`, `out`.

@@ -39,7 +39,7 @@ extension Scheduler {
   /// A group whose first node is a blocked-fitting concat and whose other members are
   /// elementwise or broadcast ops: the concat runs as its own stage (in place or a block copy),
   /// then the tail as a blocked elementwise stage (or folded into the convs that read it, see
-  /// ``foldablePrologue(_:)``), or generic loops when no blocked schedule takes it. Without
+  /// ``InputFold``), or generic loops when no blocked schedule takes it. Without
   /// this the whole group runs as generic loops in plain layout, converted back to blocked for
   /// the conv after it.
   mutating func emitConcatStages(_ group: FusedGroup, index g: GroupID)

@@ -256,28 +256,41 @@ struct Scheduler {
 
   /// Emits `group` (plan group `g`, or one stage of it) through the schedule of its kind
   /// (``GroupKind/of(_:in:)``, the entry of ``GroupKind/schedules``); false, having emitted
-  /// nothing, means the schedule does not fit and the group runs as generic loops.
+  /// nothing, means the kind has no schedule or it does not fit, and the group runs as its stages
+  /// or generic loops.
   mutating func emitTemplate(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError)
     -> Bool
   {
-    guard let schedule = GroupKind.schedules[GroupKind.of(group, in: self)] else { return false }
+    guard let schedule = GroupKind.schedules[GroupKind.of(group, in: graph)] else { return false }
     return try schedule(&self, group, g)
   }
 
-  /// A lone channel multiply folded into the weights of the convs that read it: no kernel.
+  /// A lone channel multiply fusion folded into the weights of the convs that read it: no kernel.
   mutating func emitScaleFold(_ group: FusedGroup, index g: GroupID) -> Bool {
-    guard let scaled = foldableScale(group) else { return false }
+    guard case .channelScale(let x, let scale) = group.fold else { return false }
     let v = vectorWidth
-    scaledInputs[group.outputs[0]] = scaled
+    scaledInputs[group.outputs[0]] = ScaledInput(x: x, scale: scale)
     kernelPlan.schedules[g.index].append(
       KernelSchedule(.scaleFolded, group: g, inputs: [.blocked(v), .blocked(v)], output: .blocked(v)))
     return true
   }
 
-  /// An elementwise stage folded into the input tiles of the 1×1 convs that read it: no kernel.
-  mutating func emitPrologueFold(_ group: FusedGroup, index g: GroupID) -> Bool {
-    guard let prologue = foldablePrologue(group) else { return false }
+  /// An elementwise stage fusion folded into the input tiles of the 1×1 convs that read it: no
+  /// kernel (the members before it, a concat, run first as their own stage).
+  mutating func emitPrologueFold(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
+    guard case .inputPrologue(let x, let nodes) = group.fold else { return false }
+    var stage = group
+    let head = group.nodes.filter { !nodes.contains($0) }
+    if !head.isEmpty {
+      let stages = FusionPlan.makeGroups(graph, partition: [head, nodes])
+      if try !emitTemplate(stages[0], index: g) { try emitGeneric(group: stages[0], index: g) }
+      stage = stages[1]
+    }
+    guard let function = Epilogue.make(graph, group: stage, anchor: nil, vector: vectorWidth) else {
+      throw GraphFuseError("internal: the folded input prologue \(group.name) is not elementwise", op: "compile")
+    }
+    let prologue = InputPrologue(x: x, function: function, ops: stage.nodes.map { graph.nodes[$0].op })
     let v = vectorWidth
     prologues[prologue.function.output] = prologue
     kernelPlan.schedules[g.index].append(
@@ -374,7 +387,7 @@ struct Scheduler {
     // A folded elementwise stage: read its input, apply it to each input tile.
     let prologue = groups == 1 ? prologues[node.inputs[0]] : nil
     let source = scaled?.x ?? prologue?.x ?? node.inputs[0]
-    let inputBlocked = depthwise || grouped != nil || blocked[source] != nil || x[1] >= v
+    let inputBlocked = depthwise || grouped != nil || prologue != nil || blocked[source] != nil || x[1] >= v
     var t = BlockedConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],

@@ -1,0 +1,131 @@
+/// The elementwise tail of a group as fusion sees it: which members form one expression over the
+/// anchor's value and which values it reads from outside (per channel, scalar, of the output's
+/// shape, a broadcast suffix, a run-time per-channel tensor). Fusion decides with it whether a tail
+/// fits a tiled kernel (conv chains, folds into readers); the scheduler turns it into the vector
+/// expression of an epilogue. No layout or vector width enters: the facts are the graph's.
+public struct ElementwiseTail: Sendable, Equatable {
+  /// How an operand of the tail is read for one output element.
+  public enum Operand: Sendable, Equatable {
+    /// One value per channel, a graph constant (padded to `channels` rounded up to whole vectors
+    /// when packed).
+    case channel(ValueID, channels: Int)
+    /// A single value broadcast to every element (read at run time).
+    case scalar(ValueID)
+    /// A tensor of the output's shape.
+    case full(ValueID)
+    /// One value per channel computed at run time (`[1, C, 1, 1]`, e.g. a squeeze-excitation
+    /// scale).
+    case channelTensor(ValueID)
+    /// A row-major tensor of the output's trailing shape, broadcast over the leading axes (an
+    /// attention bias `[heads, N, N]` added to scores `[windows, heads, N, N]`), `count` floats.
+    /// Matmul tails only.
+    case suffix(ValueID, count: Int)
+
+    /// Per channel or a scalar: not a tensor of the output's shape.
+    public var isPerChannelOrScalar: Bool {
+      switch self {
+      case .full, .suffix: return false
+      case .channel, .scalar, .channelTensor: return true
+      }
+    }
+  }
+
+  /// One term of the tail's expression.
+  public indirect enum Term: Sendable, Equatable {
+    /// The anchor's value (the accumulator of a conv or matmul; for a tail with no anchor, never).
+    case anchor
+    /// Operand `k` of ``operands``.
+    case operand(Int)
+    /// Member node `node` applied to its inputs' terms.
+    case node(NodeID, [Term])
+  }
+
+  /// The expression producing ``output``.
+  public var term: Term
+  /// The values read from outside, in first-use order.
+  public var operands: [Operand]
+  /// The group output the tail produces.
+  public var output: ValueID
+
+  /// The tail of `group` anchored at `anchor`, or nil when some member or operand does not fit
+  /// (not elementwise, a different shape, a run-time per-channel operand of a matmul, several outputs).
+  /// `anchor` nil reads a group of elementwise ops only over its inputs. Per-channel operands vary
+  /// along `channelAxis` (1: the channels of NCHW; the last axis for a matmul's output features).
+  public static func make(_ graph: Graph, group: FusedGroup, anchor: NodeID?, channelAxis: Int = 1)
+    -> ElementwiseTail?
+  {
+    let anchorOut = anchor.map { graph.nodes[$0].outputs[0] } ?? -1
+    guard let last = group.outputs.first else { return nil }
+    let shape = graph.shape(of: anchor == nil ? last : anchorOut)
+    guard shape.count >= 2, group.outputs.count == 1 else { return nil }
+    let rank = shape.count
+    let members = Set(group.nodes)
+    var operands: [Operand] = [], operandOf: [ValueID: Int] = [:]
+    var memo: [ValueID: Term] = [:]
+    func build(_ value: ValueID) -> Term? {
+      if value == anchorOut { return .anchor }
+      if let e = memo[value] { return e }
+      guard let n = graph.producer(of: value), members.contains(n) else { return nil }
+      let node = graph.nodes[n]
+      guard let def = OpRegistry.definitions[node.op], def.scalar != nil,
+        def.pattern(node.attributes) <= .broadcast, node.outputs.count == 1,
+        // A member may be smaller than the output (a mask computed from its own operands), as long
+        // as it broadcasts to it: its operands are then read at the output's broadcast offsets.
+        Broadcasting.shape(graph.shape(of: value), shape) == shape
+      else { return nil }
+      let viewed = def.broadcastShapes(node.attributes, node.inputs.map { graph.shape(of: $0) })
+      var args: [Term] = []
+      for (k, input) in node.inputs.enumerated() {
+        if input == anchorOut || (graph.producer(of: input).map { members.contains($0) } ?? false) {
+          guard let e = build(input) else { return nil }
+          args.append(e)
+          continue
+        }
+        if let existing = operandOf[input] { args.append(.operand(existing)); continue }
+        let aligned = [Int](repeating: 1, count: max(0, rank - viewed[k].count)) + viewed[k]
+        guard let operand = classify(graph, input, aligned: aligned, shape: shape, channelAxis: channelAxis) else {
+          return nil
+        }
+        operandOf[input] = operands.count
+        args.append(.operand(operands.count))
+        operands.append(operand)
+      }
+      let e = Term.node(n, args)
+      memo[value] = e
+      return e
+    }
+    // Every member other than the anchor must be part of the chain to the one output.
+    guard let output = group.outputs.first, let term = build(output) else { return nil }
+    guard group.nodes.allSatisfy({ $0 == anchor || memo[graph.nodes[$0].outputs[0]] != nil }) else { return nil }
+    return ElementwiseTail(term: term, operands: operands, output: output)
+  }
+
+  /// How `input`, viewed at `aligned` (its shape broadcast-aligned to the output's rank), is read
+  /// for each element of an output of `shape`; nil when no operand kind fits.
+  static func classify(_ graph: Graph, _ input: ValueID, aligned: [Int], shape: [Int], channelAxis: Int)
+    -> Operand?
+  {
+    let rank = shape.count
+    if graph.shape(of: input).reduce(1, *) == 1 { return .scalar(input) }
+    if aligned == shape { return .full(input) }
+    if aligned.count == rank, channelAxis < rank, aligned[channelAxis] == shape[channelAxis],
+      aligned.indices.allSatisfy({ $0 == channelAxis || aligned[$0] == 1 }), graph.constant(input) != nil
+    {
+      return .channel(input, channels: shape[channelAxis])
+    }
+    if channelAxis == rank - 1, rank >= 3, let lead = aligned.firstIndex(where: { $0 != 1 }), lead > 0,
+      Array(aligned[lead...]) == Array(shape[lead...])
+    {
+      return .suffix(input, count: shape[lead...].reduce(1, *))
+    }
+    if channelAxis == 1, rank == 4, aligned[1] == shape[1], graph.shape(of: input).count == 4,
+      aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })
+    {
+      return .channelTensor(input)
+    }
+    return nil
+  }
+
+  /// True when some operand is a tensor read from memory (not a per-channel or scalar value).
+  public var readsTensors: Bool { operands.contains { !$0.isPerChannelOrScalar } }
+}
