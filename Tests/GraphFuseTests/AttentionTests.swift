@@ -144,9 +144,34 @@ struct AttentionTests {
     try CT.fusedAndUnfusedMatchReference(graph, inputs: Array(Self.inputs(s).prefix(3)), context: "raw scores out")
   }
 
-  /// A mask of one value per query row (`[m, 1]`) is not an epilogue operand the kernel reads: the
-  /// group runs as its three stages, and still matches the reference.
-  @Test func aTailTheKernelCannotApplyRunsAsStages() throws {
+  /// A mask broadcast over the heads (`[images, 1, m, n]`, Swin's shifted windows) and a matmul
+  /// tail broadcast over the middle axis are operands the kernels read in place, at
+  /// `Σ (offset / divisor) % extent · stride` over the operand's unbroadcast runs.
+  @Test func masksBroadcastOverHeadsAreOperands() throws {
+    let s = AttentionShape(batch: [3, 2], m: 13, d: 16, n: 21, dv: 19)
+    let b = GraphBuilder()
+    let q = b.input("q", shape: s.qShape), k = b.input("k", shape: s.kShape), v = b.input("v", shape: s.vShape)
+    let mask = b.input("mask", shape: [3, 1, s.m, s.n])
+    let scores = try b.add(try b.apply("matmul", [q, k])[0], mask)
+    let p = try b.apply("softmax", [scores], ["axis": .int(-1)])[0]
+    let tail = b.input("tail", shape: [3, 1, 1, s.dv])
+    b.output(try b.mul(try b.apply("matmul", [p, v])[0], tail))
+    let graph = try b.finish()
+    let kinds = try Self.kinds(graph)
+    #expect(kinds == [.attention], "\(kinds)")
+    let inputs =
+      Array(Self.inputs(s).prefix(3)) + [
+        Tensor.random(shape: [3, 1, s.m, s.n], in: -3...0, seed: 21), Tensor.random(shape: [3, 1, 1, s.dv], seed: 22),
+      ]
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "broadcast mask")
+    let runs = ElementwiseTail.broadcastRuns([3, 1, 13, 21], of: [3, 2, 13, 21])
+    #expect(runs == [.init(divisor: 1, extent: 273, stride: 1), .init(divisor: 546, extent: 3, stride: 273)])
+  }
+
+  /// A mask of one value per query row (`[m, 1]`) is not an epilogue operand the kernel reads:
+  /// fusion leaves the three groups apart (the plan never shows an attention the scheduler would
+  /// have to refuse), and the result still matches the reference.
+  @Test func aTailTheKernelCannotApplyIsNotMerged() throws {
     let s = AttentionShape(batch: [2], m: 24, d: 16, n: 24, dv: 16)
     let b = GraphBuilder()
     let q = b.input("q", shape: s.qShape), k = b.input("k", shape: s.kShape), v = b.input("v", shape: s.vShape)
@@ -155,7 +180,7 @@ struct AttentionTests {
     let p = try b.apply("softmax", [scores], ["axis": .int(-1)])[0]
     b.output(try b.apply("matmul", [p, v])[0])
     let graph = try b.finish()
-    #expect(try Pipeline.optimize(graph).plan.groups.contains { $0.attention != nil })
+    #expect(try Pipeline.optimize(graph).plan.groups.allSatisfy { $0.attention == nil })
     let kinds = try Self.kinds(graph)
     #expect(!kinds.contains(.attention) && kinds.filter { $0 == .matmul }.count == 1, "\(kinds)")
     let inputs = Array(Self.inputs(s).prefix(3)) + [Tensor.random(shape: [s.m, 1], seed: 14)]

@@ -38,6 +38,9 @@ import Testing
     let mask = try #require(add.inputs.compactMap { optimized.graph.constant($0) }.first)
     #expect(mask.shape == [batch * windows, 1, n, n])
     #expect(optimized.plan.groups.contains { $0.attention != nil })
+    // The mask, broadcast over the heads, is an operand the attention kernel reads: one kernel.
+    let kinds = try AttentionTests.kinds(graph)
+    #expect(kinds.contains(.attention) && !kinds.contains(.matmul), "\(kinds)")
     try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(graph), context: "\(batch)×\(windows)")
   }
 

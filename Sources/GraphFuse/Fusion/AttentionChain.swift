@@ -18,8 +18,66 @@ public struct AttentionChain: Sendable, Equatable {
   /// The ops that can be the two products.
   static let products: Set<String> = ["matmul", "einsum"]
 
-  /// The attention chain formed by a group's nodes (topological order), or nil.
-  public static func match(_ graph: Graph, nodes: [NodeID]) -> AttentionChain? {
+  /// One product of an attention chain: `A[…, rows, depth] · B`, B either `[…, depth, columns]`
+  /// or, for an einsum that reads it transposed (`…id,…jd->…ij`), `[…, columns, depth]`.
+  struct Product {
+    var a: [Int], b: [Int]
+    var transposedB: Bool
+    var rows: Int { a[a.count - 2] }
+    var depth: Int { a[a.count - 1] }
+    var columns: Int { transposedB ? b[b.count - 2] : b[b.count - 1] }
+  }
+
+  /// The product a `matmul` or two-operand `einsum` node computes, or nil for any other form.
+  static func product(_ graph: Graph, _ node: Node) -> Product? {
+    guard node.inputs.count == 2 else { return nil }
+    let a = graph.shape(of: node.inputs[0]), b = graph.shape(of: node.inputs[1])
+    guard a.count >= 2, b.count >= 2 else { return nil }
+    var transposed = false
+    if node.op == "einsum" {
+      guard let e = try? EinsumEquation(node.attributes.string("equation", default: "")),
+        let form = e.batchedMatrixProduct
+      else { return nil }
+      transposed = form
+    } else if node.op != "matmul" {
+      return nil
+    }
+    let product = Product(a: a, b: b, transposedB: transposed)
+    let bDepth = transposed ? b[b.count - 1] : b[b.count - 2]
+    return bDepth == product.depth ? product : nil
+  }
+
+  /// Whether one attention kernel runs the chain: both products of the forms it reads (the
+  /// second not transposed), shapes that agree (`[B…, m, n]` scores, `[B…, m, dv]` output), each
+  /// stage's tail an elementwise expression with per-column operands along the last axis
+  /// (``ElementwiseTail``), and the last stage's output the group's one output.
+  func fits(_ graph: Graph, outputs: [ValueID]) -> Bool {
+    let first = graph.nodes[scores[0]], second = graph.nodes[output[0]]
+    guard let s = Self.product(graph, first), let o = Self.product(graph, second), !o.transposedB else { return false }
+    let scoreShape = graph.shape(of: first.outputs[0]), outShape = graph.shape(of: second.outputs[0])
+    let batch = Array(scoreShape.dropLast(2))
+    guard scoreShape == batch + [s.rows, s.columns], o.a == scoreShape, outShape == batch + [s.rows, o.columns],
+      o.depth == s.columns
+    else { return false }
+    let groups = FusionPlan.makeGroups(graph, partition: stages)
+    let anchors = [scores[0], softmax[0], output[0]]
+    let axes = [scoreShape.count - 1, scoreShape.count - 1, outShape.count - 1]
+    let tails = groups.indices.compactMap { k in
+      ElementwiseTail.make(graph, group: groups[k], anchor: anchors[k], channelAxis: axes[k])
+    }
+    return tails.count == 3 && outputs == [tails[2].output]
+  }
+
+  /// The attention chain formed by a group's nodes (topological order) with outputs `outputs`, or
+  /// nil when they form none or one kernel cannot run it (``fits(_:outputs:)``).
+  public static func match(_ graph: Graph, nodes: [NodeID], outputs: [ValueID]) -> AttentionChain? {
+    guard let chain = link(graph, nodes: nodes), chain.fits(graph, outputs: outputs) else { return nil }
+    return chain
+  }
+
+  /// The attention chain the anchors of `nodes` form (each stage's last value read by the next
+  /// anchor alone), or nil.
+  static func link(_ graph: Graph, nodes: [NodeID]) -> AttentionChain? {
     let anchors = nodes.filter { products.contains(graph.nodes[$0].op) || graph.nodes[$0].op == "softmax" }
     guard anchors.count == 3, let first = nodes.first, first == anchors[0],
       products.contains(graph.nodes[anchors[0]].op), graph.nodes[anchors[1]].op == "softmax",
@@ -77,8 +135,11 @@ public struct AttentionChain: Sendable, Equatable {
           !graphOutputs.contains(v) && consumers[v.index].allSatisfy(inside.contains)
         }
       }
+      let outputs = nodes.flatMap { graph.nodes[$0].outputs }.filter { v in
+        graphOutputs.contains(v) || consumers[v.index].contains { !inside.contains($0) }
+      }
       guard unshared, nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
-        match(graph, nodes: nodes) != nil
+        match(graph, nodes: nodes, outputs: outputs) != nil
       else { continue }
       mergedInto[before] = after
       mergedInto[s] = after

@@ -20,14 +20,30 @@ public struct ElementwiseTail: Sendable, Equatable {
     /// attention bias `[heads, N, N]` added to scores `[windows, heads, N, N]`), `count` floats.
     /// Matmul tails only.
     case suffix(ValueID, count: Int)
+    /// A row-major tensor broadcast to the output along some axes other than the last (a Swin
+    /// shifted-window mask `[windows, 1, N, N]` added to scores `[windows, heads, N, N]`): read at
+    /// the sum over its runs of unbroadcast axes of `(offset / divisor) % extent · stride`. The
+    /// last axis is never broadcast, so consecutive columns are consecutive floats. Matmul tails only.
+    case broadcast(ValueID, runs: [BroadcastRun])
 
     /// Per channel or a scalar: not a tensor of the output's shape.
     public var isPerChannelOrScalar: Bool {
       switch self {
-      case .full, .suffix: return false
+      case .full, .suffix, .broadcast: return false
       case .channel, .scalar, .channelTensor: return true
       }
     }
+  }
+
+  /// A run of consecutive output axes a ``Operand/broadcast(_:runs:)`` operand is not broadcast
+  /// along: the output element at `offset` reads `(offset / divisor) % extent · stride` of it.
+  public struct BroadcastRun: Sendable, Equatable {
+    /// The output's elements per step of the run's innermost axis.
+    public var divisor: Int
+    /// The elements of the run (the product of its axes).
+    public var extent: Int
+    /// The operand's elements per step of the run's innermost axis.
+    public var stride: Int
   }
 
   /// One term of the tail's expression.
@@ -118,12 +134,39 @@ public struct ElementwiseTail: Sendable, Equatable {
     {
       return .suffix(input, count: shape[lead...].reduce(1, *))
     }
+    if channelAxis == rank - 1, rank >= 3, aligned.count == rank, aligned.last == shape.last,
+      aligned.indices.allSatisfy({ aligned[$0] == 1 || aligned[$0] == shape[$0] })
+    {
+      return .broadcast(input, runs: broadcastRuns(aligned, of: shape))
+    }
     if channelAxis == 1, rank == 4, aligned[1] == shape[1], graph.shape(of: input).count == 4,
       aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })
     {
       return .channelTensor(input)
     }
     return nil
+  }
+
+  /// The runs of `aligned` (an operand's shape, broadcastable to `shape`, of the same rank) along
+  /// which it is not broadcast, innermost first; axes of size 1 in both join any run.
+  static func broadcastRuns(_ aligned: [Int], of shape: [Int]) -> [BroadcastRun] {
+    var runs: [BroadcastRun] = []
+    var outStride = 1, operandStride = 1, open = false
+    for axis in shape.indices.reversed() where shape[axis] != 1 {
+      if aligned[axis] == shape[axis] {
+        if open {
+          runs[runs.count - 1].extent *= shape[axis]
+        } else {
+          runs.append(BroadcastRun(divisor: outStride, extent: shape[axis], stride: operandStride))
+          open = true
+        }
+        operandStride *= shape[axis]
+      } else {
+        open = false
+      }
+      outStride *= shape[axis]
+    }
+    return runs
   }
 
   /// True when some operand is a tensor read from memory (not a per-channel or scalar value).

@@ -43,7 +43,7 @@ public struct FusedGroup: Sendable, Equatable {
   ) {
     self.init(name: name, anchor: anchor, pattern: pattern, nodes: nodes, inputs: inputs, outputs: outputs)
     chain = ConvChain.match(graph, nodes: nodes, outputs: outputs)
-    if chain == nil { attention = AttentionChain.match(graph, nodes: nodes) }
+    if chain == nil { attention = AttentionChain.match(graph, nodes: nodes, outputs: outputs) }
   }
 }
 

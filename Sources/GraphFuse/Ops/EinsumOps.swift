@@ -120,3 +120,22 @@ let einsumOp = OpDefinition(
   guard let e = try? EinsumEquation(a.string("equation", default: "")), let x = try? e.extents(i) else { return 0 }
   return 2 * o.reduce(1, *) * e.contracted.map { x[$0]! }.reduce(1, *)
 }
+
+extension EinsumEquation {
+  /// The form of an equation that is a batched matrix product with distinct labels and the batch
+  /// labels `B…` in one order everywhere: false for `B…ij,B…jk->B…ik`, true for `B…id,B…jd->B…ij`
+  /// (the second operand read transposed, Q·Kᵀ); nil for any other equation.
+  var batchedMatrixProduct: Bool? {
+    guard inputs.count == 2 else { return nil }
+    let (a, b, o) = (inputs[0], inputs[1], output)
+    guard a.count >= 2, b.count == a.count, o.count == a.count else { return nil }
+    let batch = Array(o.dropLast(2))
+    guard Array(a.dropLast(2)) == batch, Array(b.dropLast(2)) == batch else { return nil }
+    let (i, j) = (a[a.count - 2], a[a.count - 1])
+    let (rows, columns) = (b[b.count - 2], b[b.count - 1])
+    guard o[o.count - 2] == i else { return nil }
+    if rows == j, o[o.count - 1] == columns, Set([i, j, columns]).count == 3 { return false }
+    if columns == j, o[o.count - 1] == rows, Set([i, j, rows]).count == 3 { return true }
+    return nil
+  }
+}

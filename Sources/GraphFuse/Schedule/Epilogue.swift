@@ -41,6 +41,7 @@ struct Epilogue {
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       case .full: return unaligned ? .vloadUnaligned("\(prefix)\(k)", offset) : .vload("\(prefix)\(k)", offset)
       case .suffix(_, let count): return .vloadUnaligned("\(prefix)\(k)", offset % count)
+      case .broadcast(_, let runs): return .vloadUnaligned("\(prefix)\(k)", Self.index(offset, runs))
       }
     }
     return substitute(acc: acc, operand: operand)
@@ -55,6 +56,7 @@ struct Epilogue {
       case .scalar: return .load("\(prefix)\(k)", .constant(0))
       case .full: return .load("\(prefix)\(k)", offset)
       case .suffix(_, let count): return .load("\(prefix)\(k)", offset % count)
+      case .broadcast(_, let runs): return .load("\(prefix)\(k)", Self.index(offset, runs))
       }
     }
   }
@@ -64,7 +66,7 @@ struct Epilogue {
   func prologue(input: ValueExpr, channelBlock: IndexExpr, prefix: String) -> ValueExpr {
     substitute(acc: input) { k in
       switch operands[k] {
-      case .full, .suffix: return input
+      case .full, .suffix, .broadcast: return input
       case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       }
@@ -83,6 +85,16 @@ struct Epilogue {
       }
     }
     return rewrite(expr)
+  }
+
+  /// The element of a broadcast operand the output element at `offset` reads.
+  static func index(_ offset: IndexExpr, _ runs: [ElementwiseTail.BroadcastRun]) -> IndexExpr {
+    var index: IndexExpr = .constant(0)
+    for run in runs {
+      let step = run.divisor == 1 ? offset : offset / run.divisor
+      index = index + (step % run.extent) * run.stride
+    }
+    return index
   }
 
   /// True when some operand is a full tensor read from memory (not a per-channel or scalar value).

@@ -1,56 +1,25 @@
 /// The attention schedule: a fused ``AttentionChain`` group as one ``AttentionKernel``.
 extension Scheduler {
-  /// One product of an attention chain: `A[…, rows, depth] · B`, B either `[…, depth, columns]`
-  /// or, for an einsum that reads it transposed (`…id,…jd->…ij`), `[…, columns, depth]`.
-  struct AttentionProduct {
-    var a: [Int], b: [Int]
-    var transposedB: Bool
-    var rows: Int { a[a.count - 2] }
-    var depth: Int { a[a.count - 1] }
-    var columns: Int { transposedB ? b[b.count - 2] : b[b.count - 1] }
-  }
-
-  /// The product a `matmul` or two-operand `einsum` node computes, or nil for any other form.
-  func attentionProduct(_ node: Node) -> AttentionProduct? {
-    guard node.inputs.count == 2 else { return nil }
-    let a = graph.shape(of: node.inputs[0]), b = graph.shape(of: node.inputs[1])
-    guard a.count >= 2, b.count >= 2 else { return nil }
-    var transposed = false
-    if node.op == "einsum" {
-      guard let e = try? EinsumEquation(node.attributes.string("equation", default: "")),
-        let form = Self.batchedMatrixProduct(e)
-      else { return nil }
-      transposed = form
-    } else if node.op != "matmul" {
-      return nil
-    }
-    let product = AttentionProduct(a: a, b: b, transposedB: transposed)
-    let bDepth = transposed ? b[b.count - 1] : b[b.count - 2]
-    return bDepth == product.depth ? product : nil
-  }
-
-  /// Emits an attention group as one kernel; false (nothing emitted) when a stage's tail is not an
-  /// epilogue the kernel applies or the products are not of the forms it reads (the caller then
-  /// runs the three stages as their own groups).
+  /// Emits an attention group, which fusion matched to fit one kernel
+  /// (``AttentionChain/fits(_:outputs:)``: products of the forms it reads, elementwise tails), as
+  /// one kernel.
   mutating func emitAttention(_ chain: AttentionChain, group: FusedGroup, index g: GroupID) throws(GraphFuseError)
     -> Bool
   {
     let v = vectorWidth
     let stages = FusionPlan.makeGroups(graph, partition: chain.stages)
     let first = graph.nodes[chain.scores[0]], second = graph.nodes[chain.output[0]]
-    guard let s = attentionProduct(first), let o = attentionProduct(second), !o.transposedB else { return false }
     let scoreShape = graph.shape(of: first.outputs[0]), outShape = graph.shape(of: second.outputs[0])
-    let batch = Array(scoreShape.dropLast(2))
-    let (m, d, n, dv) = (s.rows, s.depth, s.columns, o.columns)
-    guard scoreShape == batch + [m, n], o.a == scoreShape, outShape == batch + [m, dv], o.depth == n,
+    guard let s = AttentionChain.product(graph, first), let o = AttentionChain.product(graph, second),
       let se = Epilogue.make(
         graph, group: stages[0], anchor: chain.scores[0], vector: v, channelAxis: scoreShape.count - 1),
       let pe = Epilogue.make(
         graph, group: stages[1], anchor: chain.softmax[0], vector: v, channelAxis: scoreShape.count - 1),
       let oe = Epilogue.make(
-        graph, group: stages[2], anchor: chain.output[0], vector: v, channelAxis: outShape.count - 1),
-      group.outputs == [oe.output]
-    else { return false }
+        graph, group: stages[2], anchor: chain.output[0], vector: v, channelAxis: outShape.count - 1)
+    else { throw GraphFuseError("internal: attention \(group.name) does not fit one kernel", op: "compile") }
+    let batch = Array(scoreShape.dropLast(2))
+    let (m, d, n, dv) = (s.rows, s.depth, s.columns, o.columns)
     func strides(_ shape: [Int]) -> [Int] {
       Broadcasting.strides(of: Array(shape.dropLast(2)), broadcastTo: batch).map { $0 * shape.suffix(2).reduce(1, *) }
     }

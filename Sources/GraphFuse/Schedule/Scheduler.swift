@@ -220,7 +220,8 @@ struct Scheduler {
       case .channel(let v, let channels):
         result.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
       case .scalar(let v): result.append(try plainBuffer(v, group: group))
-      case .full(let v), .channelTensor(let v), .suffix(let v, _): result.append(try blockedBuffer(v, group: group))
+      case .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _):
+        result.append(try blockedBuffer(v, group: group))
       }
     }
     return result
@@ -244,7 +245,7 @@ struct Scheduler {
       switch operand {
       case .channel: return .packed
       case .scalar: return .plain
-      case .full, .channelTensor, .suffix: return .blocked(vectorWidth)
+      case .full, .channelTensor, .suffix, .broadcast: return .blocked(vectorWidth)
       }
     }
   }
