@@ -14,17 +14,25 @@ struct RegisterTile {
   /// lost so far, fed back into the next term and subtracted at the end. The error then stays near
   /// one rounding step whatever the number of terms, at three more vector operations per FMA.
   var compensated = false
+  /// The output's channel blocks when they are not a whole number of tiles (an odd count with two
+  /// vectors per tile): the last tile's vectors past them are computed on zero weights, start from
+  /// block 0's bias and are never stored. Nil: every block of every tile exists.
+  var blocks: Int? = nil
 
   private static func v(_ name: String) -> IndexExpr { .variable(name) }
 
   /// The channel block of accumulator vector `j`.
   private func block(_ j: Int) -> IndexExpr { Self.v("og") * vectors + .constant(j) }
 
+  /// Whether vector `j` of the last tile may lie past the output's blocks.
+  private func mayOverrun(_ j: Int) -> Bool { blocks.map { $0 % vectors != 0 && j >= $0 % vectors } ?? false }
+
   /// Accumulators initialized to their channel vector of the `bias` buffer (and zero compensations).
   func accumulators(bias: String) -> [Stmt] {
     (0..<vectors).flatMap { j in
-      (0..<pixels).flatMap { t in
-        [Stmt.declareVector("acc\(j)_\(t)", .vload(bias, block(j) * vector))]
+      let index = mayOverrun(j) ? .select([.inRange(block(j), 0, blocks!)], block(j), .constant(0)) : block(j)
+      return (0..<pixels).flatMap { t in
+        [Stmt.declareVector("acc\(j)_\(t)", .vload(bias, index * vector))]
           + (compensated ? [.declareVector("cmp\(j)_\(t)", .splat(.constant(0)))] : [])
       }
     }
@@ -72,13 +80,16 @@ struct RegisterTile {
     var body: [Stmt] = []
     for j in 0..<vectors {
       let cb = block(j)
+      var vector: [Stmt] = []
       for t in 0..<pixels {
         let r = "r\(j)_\(t)", at = offset(cb, t)
-        body.append(
+        vector.append(
           .declareVector(r, epilogue.vector(acc: total(j: j, t: t), offset: at, channelBlock: cb, prefix: prefix)))
-        body += BlockedKernels.padLanes(r, channels: channels, vector: vector, block: cb)
-        body.append(.vstore(target, at, .local(r)))
+        vector += BlockedKernels.padLanes(r, channels: channels, vector: self.vector, block: cb)
+        vector.append(.vstore(target, at, .local(r)))
       }
+      // A vector past the output's blocks reads no epilogue operand and stores nothing.
+      body += mayOverrun(j) ? [.when([.inRange(cb, 0, blocks!)], vector)] : vector
     }
     return body
   }

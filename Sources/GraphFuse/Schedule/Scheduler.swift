@@ -405,7 +405,7 @@ struct Scheduler {
         out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.prologueChunks, threads: threads)
     } else if t.usesFlatPixels {
       t.flatTileLimit = TaskSplit.tileLimit(
-        out[2] * out[3], maxTile: t.maxTile, outer: out[0] * (t.outBlocks / t.nv), threads: threads)
+        out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.channelGroups, threads: threads)
     }
     let input =
       inputBlocked
