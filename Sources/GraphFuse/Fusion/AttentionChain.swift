@@ -135,9 +135,7 @@ public struct AttentionChain: Sendable, Equatable {
           !graphOutputs.contains(v) && consumers[v.index].allSatisfy(inside.contains)
         }
       }
-      let outputs = nodes.flatMap { graph.nodes[$0].outputs }.filter { v in
-        graphOutputs.contains(v) || consumers[v.index].contains { !inside.contains($0) }
-      }
+      let outputs = PartitionMerge.outputs(graph, of: nodes, consumers: consumers, graphOutputs: graphOutputs)
       guard unshared, nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
         match(graph, nodes: nodes, outputs: outputs) != nil
       else { continue }

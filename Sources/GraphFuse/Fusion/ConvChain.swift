@@ -160,10 +160,7 @@ public struct ConvChain: Sendable, Equatable {
       guard chain.reduce(0, { $0 + partition[$1].count }) <= maxGroupSize else { continue }
       // A chain whose tails do not fit one kernel stays apart.
       let members = chain.flatMap { partition[$0] }.sorted()
-      let inside = Set(members)
-      let outputs = members.flatMap { graph.nodes[$0].outputs }.filter { v in
-        graphOutputs.contains(v) || consumers[v.index].contains { !inside.contains($0) }
-      }
+      let outputs = PartitionMerge.outputs(graph, of: members, consumers: consumers, graphOutputs: graphOutputs)
       guard match(graph, nodes: members, outputs: outputs) != nil else { continue }
       for g in chain { mergedInto[g] = p; taken.insert(g) }
     }

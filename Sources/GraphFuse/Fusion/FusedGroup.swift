@@ -14,15 +14,15 @@ public struct FusedGroup: Sendable, Equatable {
   /// Values the group writes that are read outside it or are graph outputs.
   public var outputs: [ValueID]
   /// The conv chain the group is (an inverted residual block: [1×1 →] depthwise → 1×1), decided
-  /// when the group is made; nil for every other group. The scheduler runs it as one kernel or,
-  /// when that does not fit the target, as its stages; nothing re-derives it.
+  /// when the group is made; nil for every other group. The scheduler runs it as one kernel, or as
+  /// its stages when ``ConvChain/asStages`` says why; nothing re-derives it.
   public var chain: ConvChain?
   /// How the group runs as no kernel of its own, applied by the convs that read it (a channel
   /// multiply folded into their weights, an elementwise stage into their input tiles), decided
   /// when the plan is made (``InputFold``); nil for every group that runs as kernels.
   public var fold: InputFold?
   /// The attention the group is (`Q·Kᵀ` → softmax → `·V`, each with its tail), decided when the
-  /// group is made; nil for every other group. The scheduler runs it as one kernel or its stages.
+  /// group is made only when one kernel runs it; nil for every other group.
   public var attention: AttentionChain?
 
   /// Creates a group.

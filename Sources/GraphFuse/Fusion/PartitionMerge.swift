@@ -9,6 +9,16 @@ enum PartitionMerge {
     return setOf
   }
 
+  /// The values nodes `members` produce that a node outside them reads, or that are graph outputs.
+  static func outputs(_ graph: Graph, of members: [NodeID], consumers: [[NodeID]], graphOutputs: Set<ValueID>)
+    -> [ValueID]
+  {
+    let inside = Set(members)
+    return members.flatMap { graph.nodes[$0].outputs }.filter { v in
+      graphOutputs.contains(v) || consumers[v.index].contains { !inside.contains($0) }
+    }
+  }
+
   /// The partition with set `g` merged into set `target[g]` (its own index: kept): each result in
   /// topological order, the results ordered by their last node.
   static func merged(_ partition: [[NodeID]], into target: [Int]) -> [[NodeID]] {

@@ -6,7 +6,7 @@ struct Epilogue {
   /// zero-padded to whole vectors (one vector load); a scalar, broadcast to every lane; a full
   /// tensor in blocked layout, one vector load at the output offset; a run-time per-channel tensor
   /// from its blocked buffer, channel c at float c; a suffix, `count` floats read at the output
-  /// offset modulo `count` with one unaligned load.
+  /// offset modulo `count` with one unaligned load; a broadcast, one unaligned load at ``index(_:_:)``.
   typealias Operand = ElementwiseTail.Operand
 
   /// The math over `.local("acc")` (the anchor's vector) and `.load("eK", _)` (operand K).
