@@ -32,7 +32,10 @@ import Testing
     let (scales, prologues) = Self.folds(optimized.plan)
     #expect(scales.count == 1 && prologues.isEmpty, "\(optimized.plan.groups.map(\.name))")
     let group = optimized.plan.groups[scales[0]]
-    guard case .channelScale(let x, let scale) = group.fold else { return }
+    guard case .channelScale(let x, let scale) = group.fold else {
+      Issue.record("not a channel-scale fold: \(String(describing: group.fold))")
+      return
+    }
     let mul = optimized.graph.nodes[group.anchor]
     #expect(mul.op == "mul" && Set(mul.inputs) == [x, scale])
     let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
@@ -51,7 +54,10 @@ import Testing
     // Each layer's and the transition's concat → batch norm → relu: the concat runs, the rest folds.
     #expect(scales.isEmpty && prologues.count == 3, "\(plan.groups.map(\.name))")
     for g in prologues {
-      guard case .inputPrologue(let x, let nodes) = plan.groups[g].fold else { continue }
+      guard case .inputPrologue(let x, let nodes) = plan.groups[g].fold else {
+        Issue.record("not an input prologue: \(String(describing: plan.groups[g].fold))")
+        continue
+      }
       let ops = nodes.map { optimized.graph.nodes[$0].op }
       #expect(ops == ["scale_shift", "relu"], "\(ops)")
       #expect(optimized.graph.producer(of: x).map { optimized.graph.nodes[$0].op } == "concat")

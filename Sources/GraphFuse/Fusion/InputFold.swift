@@ -11,21 +11,6 @@ public enum InputFold: Sendable, Equatable {
   /// → batch norm → relu) run as a stage of their own.
   case inputPrologue(x: ValueID, nodes: [NodeID])
 
-  /// The value the reading convs load instead of the group's output.
-  public var source: ValueID {
-    switch self {
-    case .channelScale(let x, _), .inputPrologue(let x, _): return x
-    }
-  }
-
-  /// What the fold is, for reports: `channel multiply folded into weights`.
-  public var summary: String {
-    switch self {
-    case .channelScale: return "channel multiply folded into the weights of its readers"
-    case .inputPrologue: return "elementwise stage folded into the input tiles of its readers"
-    }
-  }
-
   /// Records on `groups` (a partition of `graph`, in topological order) the folds that apply.
   /// A channel multiply folds when scaling the weights costs less than the multiply pass it
   /// replaces (Σ Cout·kh·kw over the readers ≤ H·W); an elementwise stage folds when only 1×1
@@ -49,11 +34,7 @@ struct FoldReaders {
     self.graph = graph
     self.groups = groups
     consumers = graph.consumers()
-    var groupOf = [Int?](repeating: nil, count: graph.nodes.count)
-    for (g, group) in groups.enumerated() {
-      for n in group.nodes where groupOf.indices.contains(n.index) { groupOf[n.index] = g }
-    }
-    groupOfNode = groupOf
+    groupOfNode = FusionPlan(groups: groups).groupOfNode.map { $0.index < 0 ? nil : $0.index }
   }
 
   /// The fold of `group` when it is a lone `mul` of a `[N, C, H, W]` activation by a run-time
