@@ -44,7 +44,7 @@ import Testing
     let models = try T.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "\(c)")
     let fused = try #require(models.first { $0.name == "fused" }).model
     let conv = try #require(
-      fused.program.schedules.joined().first { $0.kind == .convDense || $0.kind == .convPointwise })
+      fused.program.schedules.joined().first { [.convDense, .convPointwise, .convWinograd].contains($0.kind) })
     #expect(conv.tile?.vectors == 2, "\(c): \(conv)")
   }
 }

@@ -18,6 +18,11 @@ public struct CompileOptions: Sendable {
   /// nil: `GRAPHFUSE_VECTOR_WIDTH` when set, else the CPU's (16 with AVX-512, else 8). A narrower
   /// width runs anywhere; it exists to build for, and test, narrower CPUs.
   public var vectorWidth: Int?
+  /// Whether stride-1 3×3 convs with at least two vectors of channels may run as Winograd
+  /// F(2×2, 3×3) (``WinogradConv``): 4/9 of the multiplies, rounding error of the same order as
+  /// the direct conv's. Off: every conv runs the direct schedule. Default: on, unless the
+  /// environment sets `GRAPHFUSE_WINOGRAD=0` (how the command line turns it off).
+  public var winograd = ProcessInfo.processInfo.environment["GRAPHFUSE_WINOGRAD"] != "0"
 
   /// The widths a blocked layout may have.
   public static let vectorWidths = [4, 8, 16]
@@ -39,7 +44,15 @@ public struct CompileOptions: Sendable {
   /// environment: no compiler is run.
   public var target: ScheduleTarget {
     let width = vectorWidth ?? (try? System.requestedVectorWidth()) ?? (portable ? 8 : System.vectorWidth)
-    return System.target(vectorWidth: width, threads: threads)
+    return target(vectorWidth: width)
+  }
+
+  /// The target for `vectorWidth`-float vectors on this machine, with these options' threads and
+  /// conv algorithms.
+  func target(vectorWidth: Int) -> ScheduleTarget {
+    var target = System.target(vectorWidth: vectorWidth, threads: threads)
+    target.winograd = winograd
+    return target
   }
 
   /// The vector width to compile for with a toolchain that has (or lacks) AVX-512.

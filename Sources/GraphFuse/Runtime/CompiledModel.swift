@@ -66,8 +66,7 @@ public final class CompiledModel: @unchecked Sendable {
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
     let program = try Scheduler.schedule(
       graph, plan: plan,
-      target: System.target(
-        vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512), threads: options.threads))
+      target: options.target(vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512)))
     let memory = MemoryPlan(program)
     try Self.checkMemory(graph, program: program, memory: memory, options: options)
     let modelSource = ModelSource(program, split: options.sourceSplit)

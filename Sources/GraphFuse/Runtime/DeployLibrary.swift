@@ -118,7 +118,7 @@ public enum DeployLibrary {
     }
     let threads = options.threads
     let toolchain = try Toolchain.find(portable: options.portable, cacheDirectory: options.cacheDirectory)
-    let target = System.target(vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512), threads: threads)
+    let target = options.target(vectorWidth: try options.vectorWidth(hasAVX512: toolchain.hasAVX512))
 
     // Weights packed alike by several programs are stored once: found by the hash of their
     // floats, confirmed against the stored copy (only hashes are kept on the side).

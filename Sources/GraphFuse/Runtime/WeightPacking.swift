@@ -101,6 +101,30 @@ extension WeightPacking {
   }
 }
 
+extension WeightPacking {
+  /// A 3×3 conv weight `[O, Cin, 3, 3]` transformed to `U = G g Gᵀ` (in double, rounded once) and
+  /// laid out as `[α²][O/(nv·v)][Cin/v][v][nv·v]`, zero-padded: for position ξ, output group `og`
+  /// and input block `ib`, each input channel's `nv` output vectors are adjacent, as in ``conv(_:vector:nv:icBlock:)``.
+  static func winograd(_ w: Tensor, transform: WinogradTransform, vector v: Int, nv: Int) -> [Float] {
+    let (o, cin) = (w.shape[0], w.shape[1])
+    let positions = transform.alpha * transform.alpha
+    let width = nv * v
+    let groups = (o + width - 1) / width, inBlocks = (cin + v - 1) / v
+    var out = [Float](repeating: 0, count: positions * groups * inBlocks * v * width)
+    for oc in 0..<o {
+      for ic in 0..<cin {
+        let base = (oc * cin + ic) * 9
+        let u = transform.filter((0..<9).map { Double(w.data[base + $0]) })
+        let (og, lane) = (oc / width, oc % width)
+        for xi in 0..<positions {
+          out[(((xi * groups + og) * inBlocks + ic / v) * v + ic % v) * width + lane] = Float(u[xi])
+        }
+      }
+    }
+    return out
+  }
+}
+
 extension ConstantRecipe {
   /// The packed floats the recipe describes, read from the graph's constants.
   func pack(_ graph: Graph) -> [Float] {
@@ -123,6 +147,8 @@ extension ConstantRecipe {
     case .matmulWeight(let b, let k, let n, let transposed, let alpha, let vector, let vectors):
       let matrix = Tensor(shape: transposed ? [n, k] : [k, n], data: constant(b).data)
       return WeightPacking.matmul(matrix, transposed: transposed, alpha: alpha, vector: vector, vectors: vectors)
+    case .winogradWeight(let w, let transform, let vector, let nv):
+      return WeightPacking.winograd(constant(w), transform: transform, vector: vector, nv: nv)
     }
   }
 }

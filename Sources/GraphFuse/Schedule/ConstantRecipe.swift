@@ -17,6 +17,9 @@ enum ConstantRecipe: Equatable, Sendable {
   /// A matmul right-hand side read as `[k, n]` (`[n, k]` when transposed) times `alpha`, as
   /// `[n/(vectors·v)][k][vectors·v]`.
   case matmulWeight(ValueID, k: Int, n: Int, transposed: Bool, alpha: Float, vector: Int, vectors: Int)
+  /// A 3×3 conv weight `[O, Cin, 3, 3]` through a Winograd filter transform `G g Gᵀ`, as
+  /// `[α²][O/(nv·v)][Cin/v][v][nv·v]` (``WinogradConv``).
+  case winogradWeight(ValueID, transform: WinogradTransform, vector: Int, nv: Int)
 
   /// Floats the packed buffer holds, computed from shapes alone.
   func count(in graph: Graph) -> Int {
@@ -34,6 +37,9 @@ enum ConstantRecipe: Equatable, Sendable {
       return padded(s[0], v) * s[2] * s[3]
     case .channels(_, _, let c, let v): return padded(c, v)
     case .matmulWeight(_, let k, let n, _, _, let v, let vectors): return padded(n, v * vectors) * k
+    case .winogradWeight(let w, let transform, let v, let nv):
+      let s = graph.shape(of: w)
+      return transform.alpha * transform.alpha * padded(s[0], v * nv) * padded(s[1], v)
     }
   }
 

@@ -7,6 +7,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case convPointwise = "conv 1x1"
     case convDepthwise = "conv depthwise"
     case convGrouped = "conv grouped"
+    case convWinograd = "conv winograd"
     case convChain = "conv chain [1x1 ->] depthwise -> 1x1"
     case attention = "attention Q.K^T -> softmax -> .V"
     case pool = "pool"

@@ -38,6 +38,16 @@ struct RegisterTile {
     }
   }
 
+  /// Accumulators starting at zero (a product with no bias, such as Winograd's per-position ones).
+  func zeroAccumulators() -> [Stmt] {
+    (0..<vectors).flatMap { j in
+      (0..<pixels).flatMap { t in
+        [Stmt.declareVector("acc\(j)_\(t)", .splat(.constant(0)))]
+          + (compensated ? [.declareVector("cmp\(j)_\(t)", .splat(.constant(0)))] : [])
+      }
+    }
+  }
+
   /// Adds `term` to accumulator `j, t`: one FMA, or Kahan's four steps when ``compensated``.
   private func add(_ term: ValueExpr, j: Int, t: Int) -> [Stmt] {
     let acc = "acc\(j)_\(t)"

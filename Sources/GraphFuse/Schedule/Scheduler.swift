@@ -6,6 +6,8 @@ public struct ScheduleTarget: Sendable, Equatable {
   public var threads: Int
   /// Bytes of the L1 data cache of one core: how deep a K block of a matmul's B may be.
   public var l1DataBytes: Int
+  /// Whether stride-1 3×3 convs may run as Winograd F(2×2, 3×3) (``CompileOptions/winograd``).
+  public var winograd = true
 
   /// A target of `vectorWidth`-float vectors, `threads` threads and an L1 data cache of
   /// `l1DataBytes` (32 KiB, the smallest of current x86-64 and Arm server cores, when not given).
@@ -371,6 +373,7 @@ struct Scheduler {
   mutating func emitConv(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
+    if try emitWinogradConv(group, index: g) { return true }
     let v = vectorWidth
     let node = graph.nodes[group.anchor]
     let x = graph.shape(of: node.inputs[0]), out = graph.shape(of: node.outputs[0])

@@ -1,0 +1,89 @@
+/// The matrices of a Winograd minimal filtering algorithm F(m×m, 3×3) (Lavin and Gray, 2015): an
+/// output tile of `m × m` pixels from an input tile of `α × α`, `α = m + 2`, as
+/// `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`: α² elementwise products per channel pair instead of 9 m².
+///
+/// F(2×2, 3×3) uses the points 0, ±1 (its input and output transforms only add and subtract, G
+/// halves); F(4×4, 3×3) adds ±2, whose larger coefficients cost accuracy. The filter transform runs
+/// once at compile time in double; the input and output transforms run as vector code
+/// (``sandwich(_:input:name:)``), coefficients 0 and ±1 as no operation, add and subtract.
+struct WinogradTransform: Equatable, Sendable {
+  /// Output tile side.
+  let m: Int
+  /// `Bᵀ`, α × α: the input transform.
+  let bt: [[Double]]
+  /// `G`, α × 3: the filter transform.
+  let g: [[Double]]
+  /// `Aᵀ`, m × α: the output transform.
+  let at: [[Double]]
+
+  /// Input tile side, `m + 2`.
+  var alpha: Int { m + 2 }
+
+  /// F(2×2, 3×3).
+  static let f2 = WinogradTransform(
+    m: 2,
+    bt: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+    g: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+    at: [[1, 1, 1, 0], [0, 1, -1, -1]])
+
+  /// F(4×4, 3×3).
+  static let f4 = WinogradTransform(
+    m: 4,
+    bt: [
+      [4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
+    ],
+    g: [
+      [1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+      [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1],
+    ],
+    at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
+
+  /// `G g Gᵀ` for one 3×3 filter `g` (row-major), in double: α² values, row-major.
+  func filter(_ k: [Double]) -> [Double] {
+    let a = alpha
+    var left = [Double](repeating: 0, count: a * 3)  // G g
+    for i in 0..<a {
+      for x in 0..<3 { left[i * 3 + x] = (0..<3).reduce(0) { $0 + g[i][$1] * k[$1 * 3 + x] } }
+    }
+    var out = [Double](repeating: 0, count: a * a)
+    for i in 0..<a {
+      for j in 0..<a { out[i * a + j] = (0..<3).reduce(0) { $0 + left[i * 3 + $1] * g[j][$1] } }
+    }
+    return out
+  }
+
+  /// `M · X · Mᵀ` for a constant matrix `M` (`rows × cols`) and a `cols × cols` tile of vectors
+  /// `input(y, x)`, as vector locals `<name>_<a>_<b>` (rows × rows) declared by the statements
+  /// returned, through row sums `<name>t_<a>_<x>`; zero coefficients are skipped.
+  static func sandwich(_ mt: [[Double]], input: (Int, Int) -> ValueExpr, name: String) -> [Stmt] {
+    let rows = mt.count, cols = mt[0].count
+    var body: [Stmt] = []
+    for a in 0..<rows {
+      for x in 0..<cols {
+        body.append(.declareVector("\(name)t_\(a)_\(x)", combination((0..<cols).map { (mt[a][$0], input($0, x)) })))
+      }
+    }
+    for a in 0..<rows {
+      for b in 0..<rows {
+        let terms = (0..<cols).map { (mt[b][$0], ValueExpr.local("\(name)t_\(a)_\($0)")) }
+        body.append(.declareVector("\(name)_\(a)_\(b)", combination(terms)))
+      }
+    }
+    return body
+  }
+
+  /// `Σ cₖ·eₖ` over the nonzero coefficients, ±1 as a plain add or subtract.
+  static func combination(_ terms: [(Double, ValueExpr)]) -> ValueExpr {
+    var result: ValueExpr?
+    for (c, e) in terms where c != 0 {
+      let magnitude = abs(c) == 1 ? e : .binary(.mul, e, .splat(.constant(abs(c))))
+      if let r = result {
+        result = .binary(c > 0 ? .add : .sub, r, magnitude)
+      } else {
+        result = c > 0 ? magnitude : .unary(.neg, magnitude)
+      }
+    }
+    return result ?? .splat(.constant(0))
+  }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+@testable import GraphFuse
+
+/// Winograd F(2×2, 3×3) convs (``WinogradConv``) against the reference executor and against the
+/// same model compiled with the direct schedule, over a sweep of channels (whole and partial
+/// blocks, odd block counts), map sizes (odd, smaller than a tile, wider than a chunk), paddings
+/// and batches, with a bias and a residual → relu epilogue.
+@Suite struct WinogradConvTests {
+  typealias T = CompiledTesting
+
+  struct Case: Sendable, CustomStringConvertible {
+    var batch = 1
+    var cin: Int, cout: Int, h: Int, w: Int
+    var pads = [1, 1, 1, 1]
+    var description: String { "\(batch)×\(cin)→\(cout) at \(h)×\(w) pads \(pads)" }
+  }
+
+  static let cases: [Case] = [
+    Case(cin: 32, cout: 32, h: 8, w: 8),
+    Case(cin: 48, cout: 80, h: 7, w: 7),
+    Case(batch: 2, cin: 40, cout: 100, h: 9, w: 5),
+    Case(cin: 32, cout: 48, h: 3, w: 4, pads: [0, 0, 0, 0]),
+    Case(cin: 64, cout: 32, h: 13, w: 11, pads: [2, 1, 0, 2]),
+    Case(cin: 32, cout: 64, h: 1, w: 1),
+    Case(cin: 96, cout: 64, h: 30, w: 40),
+  ]
+
+  static func graph(_ c: Case) throws -> Graph {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [c.batch, c.cin, c.h, c.w])
+    let oh = c.h + c.pads[0] + c.pads[2] - 2, ow = c.w + c.pads[1] + c.pads[3] - 2
+    let r = b.input("r", shape: [c.batch, c.cout, oh, ow])
+    let weight = T.weight(b, [c.cout, c.cin, 3, 3], seed: 1, range: -0.2...0.2)
+    let y = try b.add(
+      try b.conv2d(x, weight: weight, bias: T.weight(b, [c.cout], seed: 2), strides: [1, 1], pads: c.pads), r)
+    b.output(try b.relu(y))
+    return try b.finish()
+  }
+
+  @Test(arguments: cases) func winogradMatchesTheReferenceAndTheDirectConv(_ c: Case) throws {
+    let graph = try Self.graph(c)
+    let inputs = graph.inputs.enumerated().map { k, v in Tensor.random(shape: graph.shape(of: v), seed: 7 + UInt64(k)) }
+    let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+    let optimized = try Pipeline.optimize(graph)
+    var direct = T.options
+    direct.winograd = false
+    var outputs: [Tensor] = []
+    for options in [T.options, direct] {
+      let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options)
+      let kinds = model.program.schedules.joined().map(\.kind)
+      #expect(kinds.contains(.convWinograd) == options.winograd, "\(c): \(kinds)")
+      let out = try model.run(inputs)[0]
+      #expect(out.compared(to: expected).isWithin(relative: 1e-5), "\(c): \(out.compared(to: expected))")
+      outputs.append(out)
+    }
+    #expect(outputs[0].compared(to: outputs[1]).isWithin(relative: 1e-5), "\(c)")
+  }
+
+  /// The filter transform and the input and output transforms compose to the direct 3×3
+  /// correlation on one channel, for both tile sizes, in double.
+  @Test(arguments: [WinogradTransform.f2, WinogradTransform.f4]) func transformsComposeToTheCorrelation(
+    _ t: WinogradTransform
+  ) {
+    let a = t.alpha
+    let d = (0..<(a * a)).map { Double(($0 * 37) % 11) - 5 }
+    let k = (0..<9).map { Double(($0 * 5) % 7) - 3 }
+    let u = t.filter(k)
+    // V = Bᵀ d B, then M = U ⊙ V, then Y = Aᵀ M A.
+    func sandwich(_ mt: [[Double]], _ x: [Double], _ n: Int) -> [Double] {
+      let rows = mt.count
+      var tmp = [Double](repeating: 0, count: rows * n)
+      for i in 0..<rows { for j in 0..<n { tmp[i * n + j] = (0..<n).reduce(0) { $0 + mt[i][$1] * x[$1 * n + j] } } }
+      var out = [Double](repeating: 0, count: rows * rows)
+      for i in 0..<rows { for j in 0..<rows { out[i * rows + j] = (0..<n).reduce(0) { $0 + tmp[i * n + $1] * mt[j][$1] } } }
+      return out
+    }
+    let v = sandwich(t.bt, d, a)
+    let y = sandwich(t.at, zip(u, v).map(*), a)
+    for r in 0..<t.m {
+      for c in 0..<t.m {
+        let direct = (0..<3).reduce(0.0) { s, i in s + (0..<3).reduce(0.0) { $0 + d[(r + i) * a + c + $1] * k[i * 3 + $1] } }
+        #expect(abs(y[r * t.m + c] - direct) < 1e-9, "F(\(t.m)): (\(r), \(c)) \(y[r * t.m + c]) vs \(direct)")
+      }
+    }
+  }
+}
