@@ -119,12 +119,12 @@ def openvino_engine(model, x, threads):
 class GraphFuseLibrary:
     """A model compiled by `graphfuse compile`, run in this process through its C API."""
 
-    def __init__(self, binary, model, x, threads, flags, workdir, batch=None):
+    def __init__(self, binary, model, x, threads, flags, workdir, batch=None, env=None):
         self.dir = os.path.join(workdir, f"{os.path.basename(model)}-{threads}-{'-'.join(flags) or 'fused'}")
         self.batch = batch
         cmd = [binary, "compile", model, "-o", self.dir, "--threads", str(threads)] + flags
         cmd += ["--max-batch", str(batch)] if batch else []
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
         if proc.returncode != 0:
             raise RuntimeError((proc.stderr.strip().splitlines() or ["no output"])[-1])
         lib = ctypes.CDLL(os.path.join(self.dir, "libmodel.so"), mode=ctypes.RTLD_LOCAL)
@@ -169,7 +169,7 @@ def timed(fn, count):
     return samples
 
 
-def make_engine(key, model, x, threads, graphfuse, workdir, batch=None):
+def make_engine(key, model, x, threads, graphfuse, workdir, batch=None, env=None):
     """(run function, close function) of one engine, built inside its worker process."""
     if key in ("ort_all", "ort_none"):
         run, _ = ort_engine(model, x, threads, key == "ort_all")
@@ -179,14 +179,15 @@ def make_engine(key, model, x, threads, graphfuse, workdir, batch=None):
         return run, lambda: None
     flags = ["--no-fold", "--no-fuse"] if key == "gf_unfused" else []
     # The baseline build compiles into a directory of its own.
-    library = GraphFuseLibrary(graphfuse, model, x, threads, flags, os.path.join(workdir, key), batch)
+    library = GraphFuseLibrary(
+        graphfuse, model, x, threads, flags, os.path.join(workdir, key), batch, env if key == "gf_baseline" else None)
     return library.run, library.close
 
 
-def engine_worker(connection, key, model, x, threads, graphfuse, workdir, batch=None):
+def engine_worker(connection, key, model, x, threads, graphfuse, workdir, batch=None, env=None):
     """One engine in its own process: answers ("time", warmup, runs) until ("close",)."""
     try:
-        run, close = make_engine(key, model, x, threads, graphfuse, workdir, batch)
+        run, close = make_engine(key, model, x, threads, graphfuse, workdir, batch, env)
         out = run()
         out = out[0] if isinstance(out, list) else out
         connection.send(("ready", np.asarray(out, dtype=np.float32).copy()))
@@ -230,7 +231,7 @@ def measure(model, threads, args, workdir):
         process = context.Process(
             target=engine_worker,
             args=(child, key, model, x, threads, args.baseline if key == "gf_baseline" else args.graphfuse, workdir,
-                  args.batch))
+                  args.batch, dict(item.split("=", 1) for item in args.baseline_env)))
         process.start()
         status, payload = parent.recv()
         if status == "skipped":
@@ -345,6 +346,8 @@ def main():
                         help="also time OpenVINO (CPU, f32 precision hint, latency hint, the same threads)")
     parser.add_argument("--baseline", metavar="BINARY",
                         help="also time the fused model compiled by another graphfuse binary (a before/after A/B)")
+    parser.add_argument("--baseline-env", metavar="VAR=VALUE", action="append", default=[],
+                        help="environment of the baseline's compile, e.g. GRAPHFUSE_WINOGRAD=0 (repeatable)")
     parser.add_argument("--json", metavar="FILE", help="also write all rows as JSON")
     parser.add_argument("--batch", type=int, help="N samples per call (symbolic batch axis; GraphFuse --max-batch N)")
     args = parser.parse_args()
@@ -357,6 +360,8 @@ def main():
     models = model_paths(args.models)
     if not models:
         parser.error("no .onnx files found")
+    if any("=" not in item for item in args.baseline_env):
+        parser.error("--baseline-env takes VAR=VALUE")
     if not os.path.exists(args.graphfuse):
         parser.error(f"{args.graphfuse} not found (swift build -c release)")
     if args.baseline and not os.path.exists(args.baseline):
