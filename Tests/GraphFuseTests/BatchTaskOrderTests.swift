@@ -19,7 +19,8 @@ import Testing
   @Test(arguments: [(3, 7), (3, 30), (1, 7)]) func convTasksAndResults(_ batch: Int, _ size: Int) throws {
     let graph = try Self.graph(batch: batch, size: size)
     let optimized = try Pipeline.optimize(graph)
-    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
     let convs = program.schedules.flatMap { $0 }.filter { [.convDense, .convPointwise].contains($0.kind) }
     #expect(convs.count == 2)
     for conv in convs {

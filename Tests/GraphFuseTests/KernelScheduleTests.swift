@@ -11,7 +11,8 @@ import Testing
     let c = try b.relu(try b.conv2d(x, weight: b.constant(Tensor.random(shape: [64, 32, 3, 3], seed: 1)), padding: 1))
     b.output(try b.globalAvgPool(try b.maxPool2d(c, kernel: 2, stride: 2)))
     let optimized = try Pipeline.optimize(try b.finish())
-    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
     return (optimized.graph, optimized.plan, program)
   }
 

@@ -40,13 +40,15 @@ import Testing
     let b = GraphBuilder()
     try Self.build(b)
     let optimized = try Pipeline.optimize(try b.finish())
-    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
     let conv = try #require(program.schedules.flatMap { $0 }.first { $0.kind == .convDense })
     #expect(conv.parallel == [.batch, .channelGroup, .pixelTile])
     #expect(conv.tasks == 30)
     #expect(conv.tile?.pixels == 9)
     #expect(conv.tile?.reason.contains("split evenly over 2 threads") == true)
-    let one = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 1)
+    let one = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 1, winograd: false)
     #expect(one.schedules.flatMap { $0 }.first { $0.kind == .convDense }?.tasks == 25)
   }
 

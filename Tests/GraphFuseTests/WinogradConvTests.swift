@@ -58,6 +58,22 @@ import Testing
     #expect(outputs[0].compared(to: outputs[1]).isWithin(relative: 1e-5), "\(c)")
   }
 
+  /// Schedules as data, with 2 threads: 512 channels on 7×7 (16 tiles, one chunk) split their 16
+  /// output groups into 4 chunks; 64 channels on 56×56 (784 tiles) take 8 chunks of 98 tiles, the
+  /// 7 chunks the scratch budget needs raised to a multiple of the threads.
+  @Test(arguments: [(512, 7, 4), (64, 56, 8)]) func tasksSplitEvenlyOverTheThreads(
+    _ channels: Int, _ size: Int, _ tasks: Int
+  ) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, channels, size, size])
+    b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, channels, 3, 3], seed: 1), padding: 1)))
+    let optimized = try Pipeline.optimize(try b.finish())
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let conv = try #require(program.schedules.joined().first { $0.kind == .convWinograd })
+    #expect(conv.tasks == tasks && conv.tile?.vectors == 2, "\(conv)")
+    #expect(conv.epilogue == ["relu"])
+  }
+
   /// The filter transform and the input and output transforms compose to the direct 3×3
   /// correlation on one channel, for both tile sizes, in double.
   @Test(arguments: [WinogradTransform.f2, WinogradTransform.f4]) func transformsComposeToTheCorrelation(
@@ -73,14 +89,18 @@ import Testing
       var tmp = [Double](repeating: 0, count: rows * n)
       for i in 0..<rows { for j in 0..<n { tmp[i * n + j] = (0..<n).reduce(0) { $0 + mt[i][$1] * x[$1 * n + j] } } }
       var out = [Double](repeating: 0, count: rows * rows)
-      for i in 0..<rows { for j in 0..<rows { out[i * rows + j] = (0..<n).reduce(0) { $0 + tmp[i * n + $1] * mt[j][$1] } } }
+      for i in 0..<rows {
+        for j in 0..<rows { out[i * rows + j] = (0..<n).reduce(0) { $0 + tmp[i * n + $1] * mt[j][$1] } }
+      }
       return out
     }
     let v = sandwich(t.bt, d, a)
     let y = sandwich(t.at, zip(u, v).map(*), a)
     for r in 0..<t.m {
       for c in 0..<t.m {
-        let direct = (0..<3).reduce(0.0) { s, i in s + (0..<3).reduce(0.0) { $0 + d[(r + i) * a + c + $1] * k[i * 3 + $1] } }
+        let direct = (0..<3).reduce(0.0) { s, i in
+          s + (0..<3).reduce(0.0) { $0 + d[(r + i) * a + c + $1] * k[i * 3 + $1] }
+        }
         #expect(abs(y[r * t.m + c] - direct) < 1e-9, "F(\(t.m)): (\(r), \(c)) \(y[r * t.m + c]) vs \(direct)")
       }
     }

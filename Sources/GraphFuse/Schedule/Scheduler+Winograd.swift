@@ -23,7 +23,8 @@ extension Scheduler {
     let input = try blockedBuffer(node.inputs[0], group: g)
     let u = kernelPlan.addConstant(.winogradWeight(node.inputs[1], transform: t.transform, vector: v, nv: t.nv), graph)
     let biasBuffer = kernelPlan.addConstant(.channels(bias, scale: 1, channels: out[1], vector: v), graph)
-    let scratch = kernelPlan.addBuffer(BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil))
+    let scratch = kernelPlan.addBuffer(
+      BufferPlan(count: t.scratchFloats * max(1, threads), storage: .arena, value: nil))
     let operands = try operandBuffers(e, group: g)
     let (chunks, tiles, groupChunks) = t.split
     let m = t.transform.m

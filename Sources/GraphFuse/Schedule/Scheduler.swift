@@ -90,11 +90,14 @@ struct Scheduler {
     return scheduler.kernelPlan
   }
 
-  /// ``schedule(_:plan:target:)`` for `vectorWidth`-float vectors and `threads` threads.
-  static func schedule(_ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1) throws(GraphFuseError)
-    -> KernelPlan
-  {
-    try schedule(graph, plan: plan, target: ScheduleTarget(vectorWidth: vectorWidth, threads: threads))
+  /// ``schedule(_:plan:target:)`` for `vectorWidth`-float vectors and `threads` threads, with
+  /// Winograd convs or not.
+  static func schedule(
+    _ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1, winograd: Bool = true
+  ) throws(GraphFuseError) -> KernelPlan {
+    var target = ScheduleTarget(vectorWidth: vectorWidth, threads: threads)
+    target.winograd = winograd
+    return try schedule(graph, plan: plan, target: target)
   }
 
   /// The generic schedule: inlined loops in plain layout (the output in blocked layout when only

@@ -141,7 +141,8 @@ struct WinogradConv {
         .loop(
           variable: "ib", extent: inBlocks, kind: .serial,
           body: [
-            .pointer("vp", base: "scratch", v("sbase") + ((v("xi") * inBlocks + v("ib")) * tt + v("s0")) * lanes, checked: []),
+            .pointer(
+              "vp", base: "scratch", v("sbase") + ((v("xi") * inBlocks + v("ib")) * tt + v("s0")) * lanes, checked: []),
             .pointer(
               "wp", base: "wt", ((v("xi") * channelGroups + v("og")) * inBlocks + v("ib")) * (lanes * nv * lanes),
               checked: []),
