@@ -72,6 +72,9 @@ import Testing
     let conv = try #require(program.schedules.joined().first { $0.kind == .convWinograd })
     #expect(conv.tasks == tasks && conv.tile?.vectors == 2, "\(conv)")
     #expect(conv.epilogue == ["relu"])
+    let report = FusionReport(optimized, model: "m")
+    #expect(report.layouts?.winograd == [optimized.plan.groups[conv.group].name])
+    #expect(report.description.contains("Winograd F(2x2,3x3): 1 conv ("))
   }
 
   /// The filter transform and the input and output transforms compose to the direct 3×3

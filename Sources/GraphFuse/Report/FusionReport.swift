@@ -107,9 +107,11 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     /// Groups holding a conv, gemm or matmul that run it as generic loops instead of a
     /// register-tiled kernel (``KernelPlan/offFastPath(_:plan:)``); nil when there is none.
     public var offFastPath: [String]? = nil
+    /// Groups whose 3×3 conv runs as Winograd F(2×2, 3×3) (``CompileOptions/winograd``); nil when none.
+    public var winograd: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
-      case changes
+      case changes, winograd
       case offFastPath = "off_fast_path"
       case vectorWidth = "vector_width"
       case blockedKernels = "blocked_kernels"
@@ -158,7 +160,8 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
   /// The layout decisions of the compiled backend for `plan` (nil when it cannot be built).
   static func layouts(_ graph: Graph, plan: FusionPlan) -> Layouts? {
     let width = (try? System.requestedVectorWidth()) ?? System.vectorWidth
-    guard let program = try? Scheduler.schedule(graph, plan: plan, vectorWidth: width, threads: 1) else { return nil }
+    let target = CompileOptions(threads: 1).target(vectorWidth: width)
+    guard let program = try? Scheduler.schedule(graph, plan: plan, target: target) else { return nil }
     let all = program.schedules.flatMap { $0 }
     let changes = all.filter { $0.kind == .toBlocked || $0.kind == .toPlain }.map { s in
       Layouts.Change(
@@ -170,8 +173,10 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       s.symbol != nil && ![.toBlocked, .toPlain].contains(s.kind) && (s.inputs + [s.output]).contains(.blocked(width))
     }
     let slow = program.offFastPath(graph, plan: plan).map { plan.groups[$0].name }
+    let winograd = all.filter { $0.kind == .convWinograd }.map { plan.groups[$0.group].name }
     return Layouts(
-      vectorWidth: width, blockedKernels: blocked.count, changes: changes, offFastPath: slow.isEmpty ? nil : slow)
+      vectorWidth: width, blockedKernels: blocked.count, changes: changes, offFastPath: slow.isEmpty ? nil : slow,
+      winograd: winograd.isEmpty ? nil : winograd)
   }
 
   /// What `fold` does, naming the values: `× /Sigmoid_output_0 folded into the weights of the
@@ -261,6 +266,10 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
           + (count == 0 ? "" : ":"))
       for c in layouts.changes.prefix(12) { lines.append("  \(c.value): \(c.from) -> \(c.to) (in \(c.group))") }
       if count > 12 { lines.append("  … \(count - 12) more (report --json lists all)") }
+      if let winograd = layouts.winograd {
+        let shown = winograd.prefix(6).joined(separator: ", ") + (winograd.count > 6 ? ", …" : "")
+        lines.append("Winograd F(2x2,3x3): \(winograd.count) conv\(winograd.count == 1 ? "" : "s") (\(shown))")
+      }
       if let slow = layouts.offFastPath {
         lines.append("")
         lines.append(
