@@ -3,7 +3,7 @@ import Testing
 
 @testable import GraphFuse
 
-/// Winograd F(2×2, 3×3) convs (``WinogradConv``) against the reference executor and against the
+/// Winograd F(2×2, 3×3) and F(4×4, 3×3) convs (``WinogradConv``) against the reference executor and against the
 /// same model compiled with the direct schedule, over a sweep of channels (whole and partial
 /// blocks, odd block counts), map sizes (odd, smaller than a tile, wider than a chunk), paddings
 /// and batches, with a bias and a residual → relu epilogue.
@@ -14,7 +14,9 @@ import Testing
     var batch = 1
     var cin: Int, cout: Int, h: Int, w: Int
     var pads = [1, 1, 1, 1]
-    var description: String { "\(batch)×\(cin)→\(cout) at \(h)×\(w) pads \(pads)" }
+    /// The output tile side the cost model picks (``WinogradTransform/cheapest(cin:cout:oh:ow:vector:)``).
+    var tile = 2
+    var description: String { "\(batch)×\(cin)→\(cout) at \(h)×\(w) pads \(pads), F(\(tile)x\(tile))" }
   }
 
   static let cases: [Case] = [
@@ -24,7 +26,8 @@ import Testing
     Case(cin: 32, cout: 48, h: 3, w: 4, pads: [0, 0, 0, 0]),
     Case(cin: 64, cout: 32, h: 13, w: 11, pads: [2, 1, 0, 2]),
     Case(cin: 32, cout: 64, h: 1, w: 1),
-    Case(cin: 96, cout: 64, h: 30, w: 40),
+    Case(cin: 96, cout: 64, h: 30, w: 40, tile: 4),
+    Case(batch: 2, cin: 40, cout: 80, h: 29, w: 27, pads: [0, 1, 2, 1], tile: 4),
   ]
 
   static func graph(_ c: Case) throws -> Graph {
@@ -49,8 +52,10 @@ import Testing
     var outputs: [Tensor] = []
     for options in [T.options, direct] {
       let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options)
-      let kinds = model.program.schedules.joined().map(\.kind)
-      #expect(kinds.contains(.convWinograd) == options.winograd, "\(c): \(kinds)")
+      let schedules = model.program.schedules.joined()
+      let winograd = schedules.first { $0.kind == .convWinograd }
+      #expect((winograd != nil) == options.winograd, "\(c): \(schedules.map(\.kind))")
+      if let winograd { #expect(winograd.tile?.reason.contains("F(\(c.tile)x\(c.tile),3x3)") == true, "\(winograd)") }
       let out = try model.run(inputs)[0]
       #expect(out.compared(to: expected).isWithin(relative: 1e-5), "\(c): \(out.compared(to: expected))")
       outputs.append(out)
@@ -59,9 +64,10 @@ import Testing
   }
 
   /// Schedules as data, with 2 threads: 512 channels on 7×7 (16 tiles, one chunk) split their 16
-  /// output groups into 4 chunks; 64 channels on 56×56 (784 tiles) take 8 chunks of 98 tiles, the
-  /// 7 chunks the scratch budget needs raised to a multiple of the threads.
-  @Test(arguments: [(512, 7, 4), (64, 56, 8)]) func tasksSplitEvenlyOverTheThreads(
+  /// output groups into 4 chunks (F(2×2)); 64 channels on 56×56 (F(4×4): 196 tiles of 4×4) take
+  /// the 4 chunks of 49 tiles the scratch budget needs; 64 channels on 14×14 (F(2×2), 49 tiles in
+  /// one chunk) split their 2 groups in 2, and the 2 tasks split evenly.
+  @Test(arguments: [(512, 7, 4), (64, 56, 4), (64, 14, 2)]) func tasksSplitEvenlyOverTheThreads(
     _ channels: Int, _ size: Int, _ tasks: Int
   ) throws {
     let b = GraphBuilder()
@@ -74,7 +80,7 @@ import Testing
     #expect(conv.epilogue == ["relu"])
     let report = FusionReport(optimized, model: "m")
     #expect(report.layouts?.winograd == [optimized.plan.groups[conv.group].name])
-    #expect(report.description.contains("Winograd F(2x2,3x3): 1 conv ("))
+    #expect(report.description.contains("Winograd (lower prints F(2x2,3x3) or F(4x4,3x3)): 1 conv ("))
   }
 
   /// The filter transform and the input and output transforms compose to the direct 3×3

@@ -107,7 +107,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
     /// Groups holding a conv, gemm or matmul that run it as generic loops instead of a
     /// register-tiled kernel (``KernelPlan/offFastPath(_:plan:)``); nil when there is none.
     public var offFastPath: [String]? = nil
-    /// Groups whose 3×3 conv runs as Winograd F(2×2, 3×3) (``CompileOptions/winograd``); nil when none.
+    /// Groups whose 3×3 conv runs as Winograd (``CompileOptions/winograd``); nil when none.
     public var winograd: [String]? = nil
 
     enum CodingKeys: String, CodingKey {
@@ -268,7 +268,9 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       if count > 12 { lines.append("  … \(count - 12) more (report --json lists all)") }
       if let winograd = layouts.winograd {
         let shown = winograd.prefix(6).joined(separator: ", ") + (winograd.count > 6 ? ", …" : "")
-        lines.append("Winograd F(2x2,3x3): \(winograd.count) conv\(winograd.count == 1 ? "" : "s") (\(shown))")
+        lines.append(
+          "Winograd (lower prints F(2x2,3x3) or F(4x4,3x3)): \(winograd.count) conv\(winograd.count == 1 ? "" : "s") (\(shown))"
+        )
       }
       if let slow = layouts.offFastPath {
         lines.append("")

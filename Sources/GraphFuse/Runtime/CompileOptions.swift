@@ -19,8 +19,8 @@ public struct CompileOptions: Sendable {
   /// width runs anywhere; it exists to build for, and test, narrower CPUs.
   public var vectorWidth: Int?
   /// Whether stride-1 3×3 convs with at least two vectors of channels may run as Winograd
-  /// F(2×2, 3×3) (``WinogradConv``): 4/9 of the multiplies, rounding error of the same order as
-  /// the direct conv's. Off: every conv runs the direct schedule. Default: on, unless the
+  /// F(2×2, 3×3) or F(4×4, 3×3) (``WinogradConv``): 4/9 or 1/4 of the multiplies, rounding error
+  /// of the same order as the direct conv's. Off: every conv runs the direct schedule. Default: on, unless the
   /// environment sets `GRAPHFUSE_WINOGRAD=0` (how the command line turns it off).
   public var winograd = ProcessInfo.processInfo.environment["GRAPHFUSE_WINOGRAD"] != "0"
 

@@ -19,7 +19,8 @@ extension Scheduler {
     else { return false }
     let t = WinogradConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3], pt: win.pads[0], pl: win.pads[1],
-      v: v, epilogue: e, transform: .f2, threads: max(1, threads))
+      v: v, epilogue: e, transform: .cheapest(cin: x[1], cout: out[1], oh: out[2], ow: out[3], vector: v),
+      threads: max(1, threads))
     let input = try blockedBuffer(node.inputs[0], group: g)
     let u = kernelPlan.addConstant(.winogradWeight(node.inputs[1], transform: t.transform, vector: v, nv: t.nv), graph)
     let biasBuffer = kernelPlan.addConstant(.channels(bias, scale: 1, channels: out[1], vector: v), graph)

@@ -6,7 +6,7 @@ public struct ScheduleTarget: Sendable, Equatable {
   public var threads: Int
   /// Bytes of the L1 data cache of one core: how deep a K block of a matmul's B may be.
   public var l1DataBytes: Int
-  /// Whether stride-1 3×3 convs may run as Winograd F(2×2, 3×3) (``CompileOptions/winograd``).
+  /// Whether stride-1 3×3 convs may run as Winograd (``CompileOptions/winograd``).
   public var winograd = true
 
   /// A target of `vectorWidth`-float vectors, `threads` threads and an L1 data cache of

@@ -3,7 +3,7 @@
 /// `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`: α² elementwise products per channel pair instead of 9 m².
 ///
 /// F(2×2, 3×3) uses the points 0, ±1 (its input and output transforms only add and subtract, G
-/// halves); F(4×4, 3×3) adds ±2, whose larger coefficients cost accuracy. The filter transform runs
+/// halves); F(4×4, 3×3) adds ±2, whose larger coefficients (up to 8) cost some accuracy. The filter transform runs
 /// once at compile time in double; the input and output transforms run as vector code
 /// (``sandwich(_:input:name:)``), coefficients 0 and ±1 as no operation, add and subtract.
 struct WinogradTransform: Equatable, Sendable {
@@ -38,6 +38,42 @@ struct WinogradTransform: Equatable, Sendable {
       [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1],
     ],
     at: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]])
+
+  /// Vector operations of `M · X · Mᵀ` (``sandwich(_:input:name:)``): one per nonzero coefficient
+  /// and output of each stage.
+  static func operations(_ mt: [[Double]]) -> Int {
+    let nonzero = mt.joined().filter { $0 != 0 }.count
+    return nonzero * (mt.count + mt[0].count)
+  }
+
+  /// What one packed weight float read from memory costs, in FMAs of one lane: DRAM delivers
+  /// 10–15 GB/s to a core of a current server, which issues 50–60 G lane-FMAs per second in the
+  /// same time. The products read `U` (α² floats per filter) once per chunk of tiles.
+  static let weightCost = 16
+
+  /// The estimated cost of a conv `cin → cout` with an `oh × ow` output under this transform, in
+  /// lane-FMAs: the products (α² per tile and channel pair), `U` streamed from memory
+  /// (``weightCost`` per float), and the input and output transforms with their loads and stores
+  /// (per tile and channel vector of `v` lanes).
+  func cost(cin: Int, cout: Int, oh: Int, ow: Int, vector v: Int) -> Int {
+    let tiles = ((oh + m - 1) / m) * ((ow + m - 1) / m)
+    let a2 = alpha * alpha
+    let products = a2 * cin * cout * (tiles + Self.weightCost)
+    let transforms =
+      tiles * v
+      * (((cin + v - 1) / v) * (Self.operations(bt) + 2 * a2) + ((cout + v - 1) / v) * (Self.operations(at) + a2))
+    return products + transforms
+  }
+
+  /// The cheaper of F(2×2, 3×3) and F(4×4, 3×3) for a conv by ``cost(cin:cout:oh:ow:vector:)``: F(4×4)
+  /// on large maps (a quarter of the direct conv's multiplies), F(2×2) on small ones, where F(4×4)'s
+  /// 36 products over few tiles read more weights than they save.
+  static func cheapest(cin: Int, cout: Int, oh: Int, ow: Int, vector v: Int) -> WinogradTransform {
+    [f2, f4].min {
+      $0.cost(cin: cin, cout: cout, oh: oh, ow: ow, vector: v)
+        < $1.cost(cin: cin, cout: cout, oh: oh, ow: ow, vector: v)
+    }!
+  }
 
   /// `G g Gᵀ` for one 3×3 filter `g` (row-major), in double: α² values, row-major.
   func filter(_ k: [Double]) -> [Double] {
