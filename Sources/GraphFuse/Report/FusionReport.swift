@@ -269,7 +269,7 @@ public struct FusionReport: Sendable, Codable, CustomStringConvertible {
       if let winograd = layouts.winograd {
         let shown = winograd.prefix(6).joined(separator: ", ") + (winograd.count > 6 ? ", …" : "")
         lines.append(
-          "Winograd (lower prints F(2x2,3x3) or F(4x4,3x3)): \(winograd.count) conv\(winograd.count == 1 ? "" : "s") (\(shown))"
+          "Winograd: \(winograd.count) conv\(winograd.count == 1 ? "" : "s") (\(shown))"
         )
       }
       if let slow = layouts.offFastPath {
