@@ -108,7 +108,12 @@ extension Scheduler {
       parallel: kernel.depthBlock == nil || kernel.rowGroups > 1
         ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
-    let bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
+    var bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
+    if kernel.partialFloats > 0 {
+      let scratch = kernelPlan.addBuffer(
+        BufferPlan(count: kernel.partialFloats * max(1, threads), storage: .arena, value: nil))
+      bindings = bindings + KernelBindings(["scratch": scratch])
+    }
     try kernelPlan.addStep(kernel.nest, bindings: bindings, schedule: schedule)
     return true
   }
