@@ -6,10 +6,12 @@ import Testing
 /// Structural re-parameterization: sums of parallel conv / identity branches on one input fold
 /// into one conv, and the optimized model computes what the source graph computes.
 @Suite struct ReparameterizationTests {
-  /// One branch of a block: a conv (kernel, pads, stride, groups) + BN, or an identity BN.
+  /// One branch of a block: a conv (kernel, pads, stride, groups) + BN, an identity BN, or a "same"
+  /// average pool + BN (padding counted in the mean, or not).
   enum Branch: Sendable {
     case conv(kh: Int, kw: Int, stride: Int = 1, groups: Int = 1)
     case identity
+    case avgPool(k: Int, stride: Int = 1, countsPadding: Bool = true)
   }
 
   /// x (after a stem conv) → Σ branches (+ `residual`, another tensor) → relu, `blocks` times.
@@ -34,6 +36,10 @@ import Testing
       for branch in branches {
         switch branch {
         case .identity: terms.append(try batchNorm(x))
+        case .avgPool(let k, let stride, let countsPadding):
+          terms.append(
+            try batchNorm(
+              try b.avgPool2d(x, kernel: k, stride: stride, padding: k / 2, countIncludePad: countsPadding)))
         case .conv(let kh, let kw, let stride, let groups):
           seed += 1
           let w = CompiledTesting.weight(b, [c, c / groups, kh, kw], seed: seed, range: -0.2...0.2)
@@ -74,6 +80,9 @@ import Testing
     ("MobileOne depthwise + identity", [.conv(kh: 3, kw: 3, groups: 24), .conv(kh: 1, kw: 1, groups: 24), .identity]),
     ("grouped 5×5 + 3×3 + identity", [.conv(kh: 5, kw: 5, groups: 4), .conv(kh: 3, kw: 3, groups: 4), .identity]),
     ("strided 3×3 + 1×1", [.conv(kh: 3, kw: 3, stride: 2), .conv(kh: 1, kw: 1, stride: 2)]),
+    ("3×3 + avg-pool 3×3 + identity", [.conv(kh: 3, kw: 3), .avgPool(k: 3), .identity]),
+    ("1×1 + avg-pool 5×5, strided", [.conv(kh: 1, kw: 1, stride: 2), .avgPool(k: 5, stride: 2)]),
+    ("depthwise 3×3 + avg-pool 3×3", [.conv(kh: 3, kw: 3, groups: 24), .avgPool(k: 3)]),
   ])
   func branchFamiliesFold(_ name: String, _ branches: [Branch]) throws {
     let graph = try Self.graph(channels: 24, size: 9, branches: branches, batch: 2)
@@ -82,6 +91,18 @@ import Testing
     #expect(convs == 2, "\(name): the stem and the merged conv")
     let input = Tensor.random(shape: [2, 3, 9, 9], seed: 6)
     try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: [input], context: name)
+  }
+
+  /// An average pool that leaves its padding out of the mean is no conv at the borders: left, with
+  /// the reason in the report, and the model still matches.
+  @Test func aPoolThatSkipsPaddingStays() throws {
+    let graph = try Self.graph(
+      channels: 16, size: 8, branches: [.conv(kh: 3, kw: 3), .avgPool(k: 3, countsPadding: false)])
+    let (_, sums, optimized) = try Self.folded(graph)
+    #expect(sums == 0)
+    #expect(optimized.reparameterizationsLeft.count == 1, "\(optimized.reparameterizationsLeft)")
+    try CompiledTesting.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: [1, 3, 8, 8], seed: 8)], context: "pool without its padding")
   }
 
   @Test func anotherSummandStaysAsOneAdd() throws {
@@ -154,6 +175,8 @@ import Testing
     var shapes = [(3, 3)] + (0..<(1 + next(3))).map { _ in kernels[next(kernels.count)] }
     shapes = Array(shapes.prefix(4))
     let identity = stride == 1 && next(2) == 0
+    // An average pool ("same", padding counted) of 3×3 or 5×5 beside them, half the time.
+    let pool = next(2) == 0 ? [3, 5][next(2)] : nil
     let b = GraphBuilder()
     let x = b.input("x", shape: [1 + next(2), c, 9, 9])
     var terms: [ValueID] = []
@@ -170,12 +193,17 @@ import Testing
       }
       terms.append(y)
     }
+    if let pool {
+      terms.insert(
+        try b.avgPool2d(x, kernel: pool, stride: stride, padding: pool / 2, countIncludePad: true),
+        at: next(terms.count + 1))
+    }
     if identity { terms.insert(x, at: next(terms.count + 1)) }
     var sum = terms[0]
     for t in terms.dropFirst() { sum = try b.add(sum, t) }
     b.output(try b.relu(sum))
     let graph = try b.finish()
-    let context = "seed \(seed): \(shapes) stride \(stride) groups \(groups) identity \(identity)"
+    let context = "seed \(seed): \(shapes) stride \(stride) groups \(groups) identity \(identity) pool \(pool ?? 0)"
     #expect(try Self.folded(graph).sums == 1, "\(context)")
     try CompiledTesting.fusedAndUnfusedMatchReference(
       graph, inputs: [Tensor.random(shape: graph.shape(of: graph.inputs[0]), seed: UInt64(seed))], context: context)

@@ -1,8 +1,10 @@
 /// Structural re-parameterization (RepVGG, ACNet, MobileOne, Diverse Branch Block): parallel
 /// branches on one input whose outputs are summed fold into one conv with a bias.
 ///
-/// A branch is a conv of the input (its batch norm already folded into it) or the input itself
-/// through a per-channel affine (`scale_shift`, an identity batch norm) or not. Every conv branch
+/// A branch is a conv of the input (its batch norm already folded into it), the input itself
+/// through a per-channel affine (`scale_shift`, an identity batch norm) or not, or an average pool
+/// of the input (then the affine, if any): a per-channel kernel of `1/(kh·kw)`, exact when the pool
+/// counts its padding (`count_include_pad`) or has none, and does not round its output size up. Every conv branch
 /// has the same stride, groups, output channels and "same"-style centring (`(k−1)/2 − pad` equal
 /// on each axis, dilation 1); a smaller kernel sits at the centre of the largest, and the identity
 /// is a per-channel delta at the centre (stride 1, input and output of one shape). The merged
@@ -21,12 +23,38 @@ enum Reparameterization {
     /// Identity scale and shift per channel (1 and 0 for `x` itself).
     var scale: Tensor?
     var shift: Tensor?
-    /// `(k − 1)/2 − pad` on each axis, for convs.
+    /// `(k − 1)/2 − pad` on each axis, for convs and pools.
     var offset: [Int] = [0, 0]
+    /// An average pool's kernel `[kh, kw]` (nil for any other branch).
+    var pool: [Int]? = nil
+    /// An average pool's strides.
+    var poolStrides: [Int] = [1, 1]
+    /// Nodes of the branch besides `node` (the pool under its affine).
+    var extra: [NodeID] = []
+    /// Why the branch cannot fold (an average pool that is no conv), so its sum stays as it is.
+    var unfoldable: String? = nil
+  }
+
+  /// Why an average pool of a sum is no per-channel conv.
+  static let inexactPool =
+    "an average-pool branch that leaves padding out of its mean, rounds its size up or is dilated"
+
+  /// An average pool that is a per-channel conv: odd kernel, no dilation, symmetric pads, no
+  /// ceil-mode overhang, and padding counted in the mean (or none): `(input, kernel, strides, offset)`.
+  static func exactPool(_ graph: Graph, _ n: NodeID) -> (x: ValueID, kernel: [Int], strides: [Int], offset: [Int])? {
+    let node = graph.nodes[n], a = node.attributes
+    guard node.op == "avg_pool2d", graph.shape(of: node.inputs[0]).count == 4 else { return nil }
+    let kernel = a.ints("kernel_shape", default: []), pads = a.ints("pads", default: [0, 0, 0, 0])
+    guard kernel.count == 2, kernel.allSatisfy({ $0 % 2 == 1 }), pads.count == 4, pads[0] == pads[2],
+      pads[1] == pads[3], a.ints("dilations", default: [1, 1]) == [1, 1], !a.bool("ceil_mode", default: false),
+      a.bool("count_include_pad", default: false) || pads.allSatisfy({ $0 == 0 })
+    else { return nil }
+    let offset = [(kernel[0] - 1) / 2 - pads[0], (kernel[1] - 1) / 2 - pads[1]]
+    return (node.inputs[0], kernel, a.ints("strides", default: [1, 1]), offset)
   }
 
   /// The branch `leaf` is, with the input it reads; nil when it is none.
-  static func branch(_ graph: Graph, _ leaf: ValueID) -> (x: ValueID, branch: Branch)? {
+  static func branch(_ graph: Graph, _ leaf: ValueID, consumers: [[NodeID]]) -> (x: ValueID, branch: Branch)? {
     guard let n = graph.producer(of: leaf) else { return nil }
     let node = graph.nodes[n]
     switch node.op {
@@ -48,7 +76,22 @@ enum Reparameterization {
       guard let s = graph.constant(node.inputs[1]), let t = graph.constant(node.inputs[2]),
         graph.shape(of: leaf).count == 4, [1, c].contains(s.count), [1, c].contains(t.count)
       else { return nil }
-      return (node.inputs[0], Branch(node: n, scale: s, shift: t))
+      // An affine over an average pool that nothing else reads: one pool branch.
+      let y = node.inputs[0]
+      if let p = graph.producer(of: y), consumers[y.index] == [n], !graph.isOutput(y), let pool = exactPool(graph, p) {
+        return (
+          pool.x,
+          Branch(
+            node: n, scale: s, shift: t, offset: pool.offset, pool: pool.kernel, poolStrides: pool.strides, extra: [p])
+        )
+      }
+      if let p = graph.producer(of: y), graph.nodes[p].op == "avg_pool2d", consumers[y.index] == [n] {
+        return (graph.nodes[p].inputs[0], Branch(node: n, extra: [p], unfoldable: inexactPool))
+      }
+      return (y, Branch(node: n, scale: s, shift: t))
+    case "avg_pool2d":
+      guard let pool = exactPool(graph, n) else { return (node.inputs[0], Branch(node: n, unfoldable: inexactPool)) }
+      return (pool.x, Branch(node: n, offset: pool.offset, pool: pool.kernel, poolStrides: pool.strides))
     default:
       return nil
     }
@@ -141,7 +184,7 @@ enum Reparameterization {
         byInput[leaf, default: []].append((leaf, Branch(node: nil)))
       }
       guard consumers[leaf.index].count == 1, addSet.contains(consumers[leaf.index][0]), !graph.isOutput(leaf),
-        let (x, branch) = Self.branch(graph, leaf)
+        let (x, branch) = Self.branch(graph, leaf, consumers: consumers)
       else { continue }
       byInput[x, default: []].append((leaf, branch))
     }
@@ -151,6 +194,7 @@ enum Reparameterization {
     }
     guard let (x, all) = candidates.max(by: { $0.value.count < $1.value.count }) else { return nil }
     let branches = all
+    if let reason = branches.compactMap(\.branch.unfoldable).first { return .left(reason) }
     let convs = branches.compactMap { b in b.branch.node.flatMap { graph.nodes[$0].op == "conv2d" ? b : nil } }
     guard
       let widest = convs.max(by: { a, b in
@@ -162,7 +206,9 @@ enum Reparameterization {
     let groups = a.int("group", default: 1), strides = a.ints("strides", default: [1, 1])
     let shape = widest.branch.weight!.shape
     let (o, cg) = (shape[0], shape[1])
-    let kh = convs.map { $0.branch.weight!.shape[2] }.max()!, kw = convs.map { $0.branch.weight!.shape[3] }.max()!
+    let pools = branches.filter { $0.branch.pool != nil }
+    let kh = (convs.map { $0.branch.weight!.shape[2] } + pools.map { $0.branch.pool![0] }).max()!
+    let kw = (convs.map { $0.branch.weight!.shape[3] } + pools.map { $0.branch.pool![1] }).max()!
     let offset = widest.branch.offset
     for c in convs {
       let node = graph.nodes[c.branch.node!]
@@ -173,7 +219,12 @@ enum Reparameterization {
       else { return .left("its conv branches differ in groups, stride, channels or centring") }
     }
     let outShape = graph.shape(of: widest.leaf)
-    let identities = branches.filter { $0.branch.weight == nil }
+    for p in pools {
+      // The pool's window per channel is a diagonal kernel of the merged conv.
+      guard p.branch.poolStrides == strides, p.branch.offset == offset, graph.shape(of: x)[1] == o, o == cg * groups
+      else { return .left("an average-pool branch with another stride or centring, or beside a channel-changing conv") }
+    }
+    let identities = branches.filter { $0.branch.weight == nil && $0.branch.pool == nil }
     if !identities.isEmpty {
       // A delta at the centre reads input channel o for output o, pixel for pixel.
       guard strides == [1, 1], offset == [0, 0], graph.shape(of: x) == outShape, outShape[1] == o, o == cg * groups
@@ -209,6 +260,17 @@ enum Reparameterization {
         bias[oc] += value(id.branch.shift, oc, default: 0)
       }
     }
+    for p in pools {
+      let (ph, pw) = (p.branch.pool![0], p.branch.pool![1])
+      let (dy, dx) = ((kh - ph) / 2, (kw - pw) / 2)
+      for oc in 0..<o {
+        let tap = value(p.branch.scale, oc, default: 1) / Double(ph * pw)
+        for y in 0..<ph {
+          for xx in 0..<pw { weight[((oc * cg + oc % cg) * kh + y + dy) * kw + xx + dx] += tap }
+        }
+        bias[oc] += value(p.branch.shift, oc, default: 0)
+      }
+    }
     var attributes = a
     attributes["pads"] = .ints([
       (kh - 1) / 2 - offset[0], (kw - 1) / 2 - offset[1], (kh - 1) / 2 - offset[0],
@@ -221,7 +283,9 @@ enum Reparameterization {
       Merged(
         x: x, weight: Tensor(shape: [o, cg, kh, kw], data: weight.map(Float.init)),
         bias: Tensor(shape: [o], data: bias.map(Float.init)), attributes: attributes,
-        name: wide.name + ".reparameterized", branchNodes: branches.compactMap(\.branch.node), other: others.first))
+        name: wide.name + ".reparameterized",
+        branchNodes: branches.flatMap { ($0.branch.node.map { [$0] } ?? []) + $0.branch.extra },
+        other: others.first))
   }
 }
 
