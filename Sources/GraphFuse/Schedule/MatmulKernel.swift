@@ -36,6 +36,12 @@ struct MatmulKernel {
   /// With K blocks: the row tiles of a column split into this many tasks (``rowGroups(threads:)``).
   var rowGroups = 1
 
+  /// Compensated (Kahan) sums for a matrix-vector product (one row, a classifier): it is bound by
+  /// its weight loads, so three more vector operations per FMA cost nothing, and the long dot
+  /// products then keep an error near one rounding step (as ``RegisterTile/compensated`` does for
+  /// a conv with one output pixel).
+  var compensated: Bool { m == 1 && depthBlock == nil }
+
   /// Accumulator tile: rows × vectors.
   var tile: (rows: Int, vectors: Int) {
     let v = epilogue.vectorWidth
@@ -63,6 +69,7 @@ struct MatmulKernel {
           + "per-thread scratch"
       } ?? "")
       + (packedA ? "; A copied into contiguous row-tile panels first; the next block of B prefetched into L2" : "")
+      + (compensated ? "; compensated sums: one row, a matrix-vector product" : "")
   }
 
   /// With K blocks a task is a column of tiles, so N alone sets the task count: a narrow N over many
@@ -282,6 +289,7 @@ struct MatmulKernel {
           initial = .select([.inRange(Self.v("kb"), 0, 1)], initial, .vload("scratch", partial(r, j)))
         }
         stmts.append(.declareVector(acc(r, j), initial))
+        if compensated { stmts.append(.declareVector("k\(r)_\(j)", .splat(.constant(0)))) }
       }
     }
     var step: [Stmt] = (0..<vectors).map { j in
@@ -296,7 +304,19 @@ struct MatmulKernel {
         : ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
       step.append(.declareVector("a\(r)", .splat(a)))
       for j in 0..<vectors {
-        step.append(.accumulate(acc(r, j), .sum, .binary(.mul, .local("a\(r)"), .local("b\(j)"))))
+        let term = ValueExpr.binary(.mul, .local("a\(r)"), .local("b\(j)"))
+        guard compensated else {
+          step.append(.accumulate(acc(r, j), .sum, term))
+          continue
+        }
+        // Kahan: the rounding lost so far (k) fed back into the next term.
+        let (y, s, k) = ("y\(r)_\(j)", "s\(r)_\(j)", "k\(r)_\(j)")
+        step += [
+          .declareVector(y, .binary(.sub, term, .local(k))),
+          .declareVector(s, .binary(.add, .local(acc(r, j)), .local(y))),
+          .assign(k, .binary(.sub, .binary(.sub, .local(s), .local(acc(r, j))), .local(y))),
+          .assign(acc(r, j), .local(s)),
+        ]
       }
     }
     if let kc = depthBlock, let blocks {
@@ -309,6 +329,13 @@ struct MatmulKernel {
       return stmts
     }
     stmts.append(.loop(variable: "p", extent: k, kind: .serial, body: step))
+    if compensated {
+      for r in 0..<rows {
+        for j in 0..<vectors {
+          stmts.append(.assign(acc(r, j), .binary(.sub, .local(acc(r, j)), .local("k\(r)_\(j)"))))
+        }
+      }
+    }
     return stmts + finish(rows, vectors, lanes)
   }
 
