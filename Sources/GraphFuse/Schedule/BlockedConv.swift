@@ -40,7 +40,7 @@ struct BlockedConv {
   /// more FMAs, against nearly twice the loads per FMA of one-vector tiles; SqueezeNet's 1000-class
   /// 1×1 conv, 63 blocks, ran at 54 % of the peak with one).
   var nv: Int {
-    grouped?.vectors ?? (!depthwise && v == 16 && (outBlocks % 2 == 0 || outBlocks >= 5) ? 2 : 1)
+    grouped?.vectors ?? (depthwise ? 1 : RegisterTile.vectors(blocks: outBlocks, vector: v))
   }
   /// Input channel blocks a tile reduces over: all of them, one for plain input, or for a
   /// grouped conv the run of ``GroupedConvBlocks/count`` blocks its groups read.
@@ -71,7 +71,7 @@ struct BlockedConv {
   /// Blocked input, a full conv (not depthwise), and rows too narrow for whole tiles.
   var usesFlatPixels: Bool { inputBlocked && !depthwise && (ow < 2 * maxTile || prologue != nil) }
   /// Register budget (see the type's documentation): 2 vectors × 12 pixels, or 1 × 14.
-  var maxTile: Int { nv == 2 ? 12 : (v == 16 ? 14 : 6) }
+  var maxTile: Int { RegisterTile.maxPixels(vectors: nv, vector: v) }
   /// The output pixels split evenly: (tiles, tiles of the larger size, larger size).
   var flatTiles: (count: Int, big: Int, size: Int) {
     Tiling.evenSplit(oh * ow, maxTile: min(maxTile, flatTileLimit ?? maxTile))

@@ -21,6 +21,15 @@ struct RegisterTile {
 
   private static func v(_ name: String) -> IndexExpr { .variable(name) }
 
+  /// Channel vectors per tile over `blocks` output channel blocks of `vector` floats: two with 32
+  /// registers (16-float vectors) when the blocks pair up or number at least 5, else one
+  /// (``BlockedConv/nv`` has the measurements behind it).
+  static func vectors(blocks: Int, vector: Int) -> Int { vector == 16 && (blocks % 2 == 0 || blocks >= 5) ? 2 : 1 }
+
+  /// The most pixels a tile of `vectors` channel vectors keeps in the register budget: 2 × 12 or
+  /// 1 × 14 of 32 registers, 1 × 6 of 16.
+  static func maxPixels(vectors: Int, vector: Int) -> Int { vectors == 2 ? 12 : (vector == 16 ? 14 : 6) }
+
   /// The channel block of accumulator vector `j`.
   private func block(_ j: Int) -> IndexExpr { Self.v("og") * vectors + .constant(j) }
 

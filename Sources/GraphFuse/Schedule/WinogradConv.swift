@@ -30,10 +30,10 @@ struct WinogradConv {
   var inBlocks: Int { (cin + v - 1) / v }
   var outBlocks: Int { (cout + v - 1) / v }
   /// Channel vectors per register tile, by ``BlockedConv``'s rule.
-  var nv: Int { v == 16 && (outBlocks % 2 == 0 || outBlocks >= 5) ? 2 : 1 }
+  var nv: Int { RegisterTile.vectors(blocks: outBlocks, vector: v) }
   var channelGroups: Int { (outBlocks + nv - 1) / nv }
   /// Register-tile width in tiles: the conv's register budget.
-  var maxTile: Int { nv == 2 ? 12 : (v == 16 ? 14 : 6) }
+  var maxTile: Int { RegisterTile.maxPixels(vectors: nv, vector: v) }
   var alpha: Int { transform.alpha }
   var tilesY: Int { (oh + transform.m - 1) / transform.m }
   var tilesX: Int { (ow + transform.m - 1) / transform.m }
