@@ -38,6 +38,23 @@ import Testing
     return try b.finish()
   }
 
+  /// A conv chain (1×1 → depthwise 3×3 → 1×1) whose expansion (80 channels, 5 blocks) and
+  /// projection (112, 7 blocks) take two-vector tiles too, with a residual after the projection.
+  @Test(arguments: [1, 2]) func chainWithOddBlockCountsMatchesTheReference(_ batch: Int) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [batch, 112, 14, 14])
+    let e = try b.relu(try b.conv2d(x, weight: T.weight(b, [80, 112, 1, 1], seed: 1, range: -0.2...0.2)))
+    let d = try b.relu(
+      try b.conv2d(e, weight: T.weight(b, [80, 1, 3, 3], seed: 2, range: -0.3...0.3), padding: 1, groups: 80))
+    let p = try b.conv2d(d, weight: T.weight(b, [112, 80, 1, 1], seed: 3, range: -0.2...0.2))
+    b.output(try b.add(p, x))
+    let graph = try b.finish()
+    let inputs = [Tensor.random(shape: [batch, 112, 14, 14], seed: 4)]
+    let models = try T.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "chain, batch \(batch)")
+    let fused = try #require(models.first { $0.name == "fused" }).model
+    #expect(fused.program.schedules.joined().contains { $0.kind == .convChain })
+  }
+
   @Test(arguments: cases) func oddBlockCountsUseTwoVectorTiles(_ c: Case) throws {
     let graph = try Self.graph(c)
     let inputs = graph.inputs.enumerated().map { k, v in Tensor.random(shape: graph.shape(of: v), seed: 7 + UInt64(k)) }

@@ -28,9 +28,10 @@ struct ConvChainKernel {
   var inBlocks: Int { (cin + v - 1) / v }
   var midBlocks: Int { (mid + v - 1) / v }
   var outBlocks: Int { (cout + v - 1) / v }
-  /// Channel vectors per register tile of the expansion and of the projection.
-  var expandVectors: Int { midBlocks % 2 == 0 && v == 16 ? 2 : 1 }
-  var projectVectors: Int { outBlocks % 2 == 0 && v == 16 ? 2 : 1 }
+  /// Channel vectors per register tile of the expansion and of the projection (an odd block count
+  /// of 5 or more takes two, the last tile's second vector never stored: ``RegisterTile/blocks``).
+  var expandVectors: Int { RegisterTile.vectors(blocks: midBlocks, vector: v) }
+  var projectVectors: Int { RegisterTile.vectors(blocks: outBlocks, vector: v) }
   var tasks: Int { n * bands }
 
   /// Floats of the ring of expanded rows and of the depthwise row buffer, per thread.
@@ -68,7 +69,9 @@ struct ConvChainKernel {
     targetOffset: (IndexExpr, Int) -> IndexExpr
   ) -> [Stmt] {
     let v = Self.v
-    let tile = RegisterTile(pixels: pixels, vectors: nv, vector: self.v)
+    let outputBlocks = (channels + self.v - 1) / self.v
+    let tile = RegisterTile(
+      pixels: pixels, vectors: nv, vector: self.v, blocks: outputBlocks % nv == 0 ? nil : outputBlocks)
     var body = tile.accumulators(bias: bias)
     body.append(
       .loop(
@@ -143,7 +146,8 @@ struct ConvChainKernel {
           v("sbase") + (v("iy") % kh) * (midBlocks * w * self.v) + (cb * w + v("ox") + .constant(t)) * self.v
         }
       }
-      let expand = Stmt.loop(variable: "og", extent: midBlocks / expandVectors, kind: .serial, body: expandRow)
+      let groups = (midBlocks + expandVectors - 1) / expandVectors
+      let expand = Stmt.loop(variable: "og", extent: groups, kind: .serial, body: expandRow)
       rowBody.append(
         .loop(
           variable: "ky", extent: kh, kind: .serial,
@@ -167,7 +171,8 @@ struct ConvChainKernel {
         ((v("n") * outBlocks + cb) * oh + v("oy")) * (ow * self.v) + (v("ox") + .constant(t)) * self.v
       }
     }
-    rowBody.append(.loop(variable: "og", extent: outBlocks / projectVectors, kind: .serial, body: projectRow))
+    let groups = (outBlocks + projectVectors - 1) / projectVectors
+    rowBody.append(.loop(variable: "og", extent: groups, kind: .serial, body: projectRow))
     let bandRows = (oh + bands - 1) / bands
     var task: [Stmt] = [
       .let_("band", v("task") % bands), .let_("n", v("task") / bands),
