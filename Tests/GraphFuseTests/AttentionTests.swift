@@ -93,6 +93,43 @@ struct AttentionTests {
     try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s)")
   }
 
+  /// Without a tail after the softmax the kernel multiplies each output row by 1/sum instead of
+  /// each probability (``AttentionKernel/defersNormalization``); the same shapes still match.
+  @Test(arguments: shapes) func deferredNormalizationMatchesTheReference(_ s: AttentionShape) throws {
+    let graph = try Self.graph(s, guardNaN: false)
+    #expect(try Self.kinds(graph).filter { $0 == .attention }.count == 1, "\(s)")
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s) deferred")
+  }
+
+  /// Scores far apart (masks of -1e9 and -3.4e38 beside scores in the hundreds) keep the reference's
+  /// probabilities (the softmax's exp takes only x <= 0 and raises x to -87), and one NaN score
+  /// turns its whole row NaN, as in PyTorch, though the row max skips it.
+  @Test func wideScoresAndNaNScores() throws {
+    let s = AttentionShape(batch: [2], m: 20, d: 16, n: 37, dv: 16)
+    let mask = (0..<s.m * s.n).map { i -> Float in
+      if i == 9 * s.n + 30 { return .nan }
+      switch i % 5 {
+      case 0: return -1e9
+      case 1: return -3.4e38
+      case 2: return Float(i % 11) * 30
+      default: return 0
+      }
+    }
+    let inputs = Self.inputs(s, mask: mask)
+    let graph = try Self.graph(s, guardNaN: false)
+    let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+    let optimized = try Pipeline.optimize(graph)
+    let fused = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CT.options).run(inputs)[0]
+    let scale = expected.data.filter(\.isFinite).map(abs).max() ?? 1
+    for i in 0..<fused.count {
+      if (i / s.dv) % s.m == 9 {
+        #expect(fused.data[i].isNaN && expected.data[i].isNaN, "element \(i) of the NaN row: \(fused.data[i])")
+      } else {
+        #expect(abs(fused.data[i] - expected.data[i]) <= 1e-5 * scale, "element \(i)")
+      }
+    }
+  }
+
   /// Rows whose every key is masked with -inf: softmax gives NaN (as in PyTorch), which the guard
   /// turns into zeros; without the guard the fused kernel's NaNs sit where the unfused program's do.
   @Test func fullyMaskedRowsFollowTheUnfusedResults() throws {

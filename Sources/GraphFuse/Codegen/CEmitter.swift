@@ -46,6 +46,10 @@ enum CEmitter {
         case .accumulate(let n, .max, let e):
           let isVector = vectors.contains(n)
           lines.append("\(pad)\(n) = \(COps.accumulateMax(n, isVector ? vector(e) : value(e), vector: isVector));")
+        case .accumulate(let n, .maxSkippingNaN, let e):
+          let isVector = vectors.contains(n)
+          let x = isVector ? vector(e) : value(e)
+          lines.append("\(pad)\(n) = \(COps.accumulateMaxSkippingNaN(n, x, vector: isVector));")
         case .assign(let n, let e): lines.append("\(pad)\(n) = \(vectors.contains(n) ? vector(e) : value(e));")
         case .store(let b, let i, let e): lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(value(e));")
         case .vstore(let b, let i, let e): lines.append("\(pad)gf_store(\(b) + \(ExprText.index(i)), \(vector(e)));")

@@ -10,6 +10,7 @@ enum COps {
     case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc, .ceil, .sin, .cos:
       return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
     case .round: return vector ? "gf_vround(\(a))" : "rintf(\(a))"
+    case .expNonPositive: return vector ? "gf_vexp_nonpositive(\(a))" : "expf(\(a))"
     }
   }
 
@@ -34,6 +35,12 @@ enum COps {
   /// max; the vector form is a single select, which keeps a max pool's loop-carried chain short.
   static func accumulateMax(_ acc: String, _ x: String, vector: Bool) -> String {
     vector ? "gf_vmaxacc(\(acc), \(x))" : "gf_max(\(acc), \(x))"
+  }
+
+  /// `acc = x > acc ? x : acc`: a NaN `x` is skipped (one `vmaxps` for vectors, no NaN test), for
+  /// maxima whose NaNs reach the result by another path (``Accumulate/maxSkippingNaN``).
+  static func accumulateMaxSkippingNaN(_ acc: String, _ x: String, vector: Bool) -> String {
+    vector ? "gf_vmaxnum(\(acc), \(x))" : "(\(x) > \(acc) ? \(x) : \(acc))"
   }
 
   /// A scalar broadcast to a vector.

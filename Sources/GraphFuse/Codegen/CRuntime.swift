@@ -84,6 +84,12 @@ enum CRuntime {
       gf_vi p = (x > acc) | (x != x);
       return (gf_vf)((p & (gf_vi)x) | (~p & (gf_vi)acc));
     }
+    /* A running max that skips a NaN x (one vmaxps, a short loop-carried chain): for a softmax's row
+       max, whose NaN scores still turn the row's sum, and so every probability, into NaN. */
+    static inline gf_vf gf_vmaxnum(gf_vf acc, gf_vf x) {
+      gf_vi p = x > acc;
+      return (gf_vf)((p & (gf_vi)x) | (~p & (gf_vi)acc));
+    }
     #define GF_LANEWISE(name, f) \
       static inline gf_vf name(gf_vf a) { gf_vf r; for (int l = 0; l < GF_V; l++) r[l] = f(a[l]); return r; }
     GF_LANEWISE(gf_vlog, logf)
@@ -118,6 +124,26 @@ enum CRuntime {
       gf_vi n1 = n >> 1, n2 = n - n1;
       p = p * (gf_vf)((n1 + 127) << 23) * (gf_vf)((n2 + 127) << 23);
       return gf_vsel(nan, x, p);
+    }
+    /* exp for x <= 0 or NaN (a softmax's scores minus the row max), in about half of gf_vexp's steps:
+       x is raised to -87 (e^-87 = 1.6e-38 stands for the smaller results, which the row's sum of at
+       least 1 does not see), n = round(x log2 e) by the 1.5 * 2^23 shift, the same reduction and
+       polynomial, and one scaling by 2^n, a normal float for n >= -126. A NaN runs through as NaN. */
+    static inline gf_vf gf_vexp_nonpositive(gf_vf x) {
+      gf_vf c = gf_vsel(x < -87.0f, gf_splat(-87.0f), x);
+      gf_vf t = c * 1.44269504088896341f + 12582912.0f;
+      gf_vf nf = t - 12582912.0f;
+      gf_vi n = (gf_vi)t - 0x4B400000;
+      gf_vf r = c - nf * 0.693359375f;
+      r = r - nf * -2.12194440e-4f;
+      gf_vf p = gf_splat(1.9875691500e-4f);
+      p = p * r + 1.3981999507e-3f;
+      p = p * r + 8.3334519073e-3f;
+      p = p * r + 4.1665795894e-2f;
+      p = p * r + 1.6666665459e-1f;
+      p = p * r + 5.0000001201e-1f;
+      p = p * (r * r) + r + 1.0f;
+      return p * (gf_vf)((n + 127) << 23);
     }
     /* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), 1 - 2/(e^2|x| + 1)
        with the sign of x above. */

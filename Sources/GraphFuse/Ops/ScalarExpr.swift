@@ -5,6 +5,9 @@ public enum UnaryFunction: String, Sendable {
   case neg, exp, log, sqrt, tanh, abs, erf, floor, trunc, ceil, sin, cos
   /// Round half to even (ONNX `Round`, C `rintf` in the default rounding mode).
   case round
+  /// `exp` of an argument that is ≤ 0 or NaN (a softmax's scores minus their row max): the vector
+  /// form skips the range checks that only other arguments need, and returns a NaN argument.
+  case expNonPositive = "exp_nonpositive"
 }
 
 /// A binary scalar function.
@@ -43,7 +46,7 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       let x = a.evaluate(operands)
       switch f {
       case .neg: return -x
-      case .exp: return Foundation.exp(x)
+      case .exp, .expNonPositive: return Foundation.exp(x)
       case .log: return Foundation.log(x)
       case .sqrt: return x.squareRoot()
       case .tanh: return Foundation.tanh(x)

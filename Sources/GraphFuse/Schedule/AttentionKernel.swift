@@ -5,8 +5,9 @@
 ///    keys, the scores' epilogue (scale, mask, relative bias) applied in registers before the store;
 /// 2. turns each row into probabilities: max, exp and sum over whole vectors (the lanes past the
 ///    last key hold -inf), each reduced across lanes by a shuffle tree, then × 1/sum and the tail;
+///    with no tail the 1/sum waits for step 3 (``defersNormalization``);
 /// 3. multiplies the probabilities by V in register tiles of `rows` × 2 vectors of V's columns,
-///    the output epilogue applied before the one store.
+///    (× the row's 1/sum when deferred) the output epilogue applied before the one store.
 ///
 /// The score matrix is never written out: a tile's block of scores (`rows` × keys floats, a few
 /// kilobytes) stays in L1 between the three steps, where the unfused groups write it and read it
@@ -51,11 +52,17 @@ struct AttentionKernel {
   var rowTiles: Int { (m + rows - 1) / rows }
   /// Floats of a score row in scratch: the keys rounded up to whole vectors.
   var paddedKeys: Int { (n + width - 1) / width * width }
-  /// Scratch floats per thread: the row tile's scores, and K transposed when it comes row by row.
-  var scratchFloats: Int {
+  /// Scratch floats per thread: the row tile's scores, K transposed when it comes row by row, and
+  /// the rows' 1/sum when the normalization is deferred.
+  var scratchFloats: Int { inverseOffset + (defersNormalization ? rows : 0) }
+  /// Where a thread's 1/sum of each row starts in its scratch.
+  private var inverseOffset: Int {
     if case .rows = keys { return (rows + d) * paddedKeys }
     return rows * paddedKeys
   }
+  /// With no tail after the softmax, a row's 1/sum multiplies its `dv` outputs in step 3 instead
+  /// of its `n` probabilities in step 2 (a pass over the scores less; FlashAttention does the same).
+  var defersNormalization: Bool { probabilities.isIdentity }
   var batchCount: Int { batch.reduce(1, *) }
   var tasks: Int { batchCount * (wholeEntries ? 1 : rowTiles) }
 
@@ -237,17 +244,24 @@ struct AttentionKernel {
       return steps
     }
     var row: [Stmt] = [.declareVector("mx", .splat(.constant(-.infinity)))]
-    row += loop("kv", vectors, [.accumulate("mx", .max, .vloadUnaligned("scratch", at(q)))])
-    row += tree("mx", .max)
+    // A NaN score is skipped here but makes its exponential, the sum and so the whole row NaN.
+    row += loop("kv", vectors, [.accumulate("mx", .maxSkippingNaN, .vloadUnaligned("scratch", at(q)))])
+    row += tree("mx", .maxSkippingNaN)
     row.append(.declareVector("rowmax", .splat(.lane("mx", .constant(0)))))
     row.append(.declareVector("sm", .splat(.constant(0))))
     row += loop(
       "kv", vectors,
       [
-        .declareVector("ex", .unary(.exp, .binary(.sub, .vloadUnaligned("scratch", at(q)), .local("rowmax")))),
+        .declareVector(
+          "ex", .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at(q)), .local("rowmax")))),
         .vstoreUnaligned("scratch", at(q), .local("ex")), .accumulate("sm", .sum, .local("ex")),
       ])
     row += tree("sm", .sum)
+    if defersNormalization {
+      let inverse = ValueExpr.binary(.div, .constant(1), .lane("sm", .constant(0)))
+      row.append(.store("scratch", Self.v("sbase") + .constant(inverseOffset) + Self.v("r"), inverse))
+      return [.loop(variable: "r", extent: count, kind: .serial, body: row)]
+    }
     row.append(.declareVector("inverse", .splat(.binary(.div, .constant(1), .lane("sm", .constant(0))))))
     let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .local("inverse"))
     func normalized(_ extent: Int) -> [Stmt] {
@@ -288,14 +302,18 @@ struct AttentionKernel {
         bVector: { vector, p, lanes in load("v", Self.v("vbase") + p * vRowStride + vector * width, lanes: lanes) },
         finish: { acc, r, vector, lanes in
           let offset = Self.v("bt") * (m * dv) + (Self.v("row0") + .constant(r)) * dv + vector * width
+          let inverse = ValueExpr.load("scratch", Self.v("sbase") + .constant(inverseOffset + r))
           if lanes < width {
+            let sum = ValueExpr.lane(acc, Self.v("l"))
             let element = output.scalar(
-              acc: .lane(acc, Self.v("l")), offset: offset + Self.v("l"), channel: vector * width + Self.v("l"))
+              acc: defersNormalization ? .binary(.mul, sum, inverse) : sum, offset: offset + Self.v("l"),
+              channel: vector * width + Self.v("l"))
             return [
               .loop(variable: "l", extent: lanes, kind: .serial, body: [.store("out", offset + Self.v("l"), element)])
             ]
           }
-          let value = output.vector(acc: .local(acc), offset: offset, channelBlock: vector, unaligned: true)
+          let sum = defersNormalization ? ValueExpr.binary(.mul, .local(acc), .splat(inverse)) : .local(acc)
+          let value = output.vector(acc: sum, offset: offset, channelBlock: vector, unaligned: true)
           return [.vstoreUnaligned("out", offset, value)]
         })
     ]

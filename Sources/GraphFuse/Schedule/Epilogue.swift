@@ -97,6 +97,12 @@ struct Epilogue {
     return index
   }
 
+  /// True when the tail is empty: the expression is the anchor's value itself.
+  var isIdentity: Bool {
+    if case .local = expr { return true }
+    return false
+  }
+
   /// True when some operand is a full tensor read from memory (not a per-channel or scalar value).
   var readsTensors: Bool { operands.contains { !$0.isPerChannelOrScalar } }
 }

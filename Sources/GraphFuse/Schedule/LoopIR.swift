@@ -153,6 +153,9 @@ public enum LoopKind: String, Sendable {
 public enum Accumulate: String, Sendable {
   case sum = "+="
   case max = "max="
+  /// A max that skips a NaN value (one `vmaxps`): for a softmax's row max, where a NaN score still
+  /// makes its exponential, and so the row's sum and every probability, NaN.
+  case maxSkippingNaN = "max_skipping_nan="
 }
 
 /// One statement of a loop nest.
