@@ -119,7 +119,7 @@ import Testing
     return String(rest[..<(end?.lowerBound ?? rest.endIndex)])
   }
 
-  @Test(arguments: ["gf_vexp", "gf_vtanh", "gf_verf", "gf_vabs", "gf_vsel"])
+  @Test(arguments: ["gf_vexp", "gf_vexp_nonpositive", "gf_vmaxnum", "gf_vtanh", "gf_verf", "gf_vabs", "gf_vsel"])
   func noLaneLoop(name: String) {
     let body = Self.body(name)
     #expect(!body.isEmpty, "\(name) is defined as a function")

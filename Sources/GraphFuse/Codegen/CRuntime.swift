@@ -102,9 +102,22 @@ enum CRuntime {
        sigmoid 1.5e-7 (Docs/Scheduling.md). */
     static inline gf_vf gf_vsel(gf_vi m, gf_vf a, gf_vf b) { return (gf_vf)((m & (gf_vi)a) | (~m & (gf_vi)b)); }
     static inline gf_vf gf_vabs(gf_vf a) { return (gf_vf)((gf_vi)a & 0x7fffffff); }
-    /* x = n ln2 + r with |r| <= ln2/2 (ln2 in two parts, so r is exact); e^r by Cephes' degree-6
-       polynomial; 2^n in the exponent bits as 2^(n/2) 2^(n - n/2), so results from the subnormals
-       (n = -150) to overflow round once. */
+    /* e^r for r = c - nf ln2 (ln2 in two parts, so r is exact; |r| <= ln2/2 for nf = round(c log2 e)),
+       by Cephes' degree-6 polynomial. */
+    static inline gf_vf gf_vexp_reduced(gf_vf c, gf_vf nf) {
+      gf_vf r = c - nf * 0.693359375f;
+      r = r - nf * -2.12194440e-4f;
+      gf_vf p = gf_splat(1.9875691500e-4f);
+      p = p * r + 1.3981999507e-3f;
+      p = p * r + 8.3334519073e-3f;
+      p = p * r + 4.1665795894e-2f;
+      p = p * r + 1.6666665459e-1f;
+      p = p * r + 5.0000001201e-1f;
+      p = p * (r * r) + r + 1.0f;
+      return p;
+    }
+    /* x = n ln2 + r; e^r by gf_vexp_reduced; 2^n in the exponent bits as 2^(n/2) 2^(n - n/2), so
+       results from the subnormals (n = -150) to overflow round once. */
     static inline gf_vf gf_vexp(gf_vf x) {
       gf_vi nan = x != x;
       gf_vf c = gf_vsel(x > 88.8f, gf_splat(88.8f), x);
@@ -112,15 +125,7 @@ enum CRuntime {
       c = gf_vsel(nan, gf_splat(0.0f), c);
       gf_vi n = __builtin_convertvector(c * 1.44269504088896341f + 256.5f, gf_vi) - 256;  /* round */
       gf_vf nf = __builtin_convertvector(n, gf_vf);
-      gf_vf r = c - nf * 0.693359375f;
-      r = r - nf * -2.12194440e-4f;
-      gf_vf p = gf_splat(1.9875691500e-4f);
-      p = p * r + 1.3981999507e-3f;
-      p = p * r + 8.3334519073e-3f;
-      p = p * r + 4.1665795894e-2f;
-      p = p * r + 1.6666665459e-1f;
-      p = p * r + 5.0000001201e-1f;
-      p = p * (r * r) + r + 1.0f;
+      gf_vf p = gf_vexp_reduced(c, nf);
       gf_vi n1 = n >> 1, n2 = n - n1;
       p = p * (gf_vf)((n1 + 127) << 23) * (gf_vf)((n2 + 127) << 23);
       return gf_vsel(nan, x, p);
@@ -128,21 +133,14 @@ enum CRuntime {
     /* exp for x <= 0 or NaN (a softmax's scores minus the row max), in about half of gf_vexp's steps:
        x is raised to -87 (e^-87 = 1.6e-38 stands for the smaller results, which the row's sum of at
        least 1 does not see), n = round(x log2 e) by the 1.5 * 2^23 shift, the same reduction and
-       polynomial, and one scaling by 2^n, a normal float for n >= -126. A NaN runs through as NaN. */
+       polynomial (gf_vexp_reduced), and one scaling by 2^n, a normal float for n >= -126. A NaN runs
+       through as NaN. */
     static inline gf_vf gf_vexp_nonpositive(gf_vf x) {
       gf_vf c = gf_vsel(x < -87.0f, gf_splat(-87.0f), x);
       gf_vf t = c * 1.44269504088896341f + 12582912.0f;
       gf_vf nf = t - 12582912.0f;
       gf_vi n = (gf_vi)t - 0x4B400000;
-      gf_vf r = c - nf * 0.693359375f;
-      r = r - nf * -2.12194440e-4f;
-      gf_vf p = gf_splat(1.9875691500e-4f);
-      p = p * r + 1.3981999507e-3f;
-      p = p * r + 8.3334519073e-3f;
-      p = p * r + 4.1665795894e-2f;
-      p = p * r + 1.6666665459e-1f;
-      p = p * r + 5.0000001201e-1f;
-      p = p * (r * r) + r + 1.0f;
+      gf_vf p = gf_vexp_reduced(c, nf);
       return p * (gf_vf)((n + 127) << 23);
     }
     /* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), 1 - 2/(e^2|x| + 1)
