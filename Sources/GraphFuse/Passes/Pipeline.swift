@@ -8,6 +8,7 @@ public enum Pipeline {
     foldPadIntoConvPass,
     removeIdentitiesPass,
     removeReshapePairsPass,
+    moveGathersBeforeLayoutOpsPass,
     foldBatchNormPass,
     simplifyBatchNormPass,
     foldChannelAffinePass,
