@@ -115,7 +115,8 @@ enum BenchCommand {
         profile: { () throws(GraphFuseError) in
           try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3) }
         },
-        intermediateBytes: compiled.intermediateBytes, kernels: compiled.launchingGroups, cached: compiled.cacheHit)
+        intermediateBytes: compiled.intermediateBytes, kernels: compiled.launchingGroups, cached: compiled.cacheHit,
+        winogradGroups: compiled.winogradGroups)
     }
   }
 }

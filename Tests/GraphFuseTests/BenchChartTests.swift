@@ -103,6 +103,32 @@ struct SVGChartTests {
     #expect(inspector.texts.contains { $0.hasPrefix("warning: nothing was folded") })
   }
 
+  /// A Winograd conv is counted at the direct conv's FLOPs: above 100 % of the peak is no sign
+  /// of a busy machine, and the profile says why its figure passes 100 %.
+  @Test func winogradGroupsAboveThePeakAreNoWarning() throws {
+    var report = BenchSamples.report(groups: 3)
+    report.groups[0].peakFraction = 1.6
+    report.groups[0].winograd = true
+    #expect(!report.warnings.contains { $0.contains("above 100%") }, "\(report.warnings)")
+    #expect(report.description.contains(report.groups[0].name + " (W)"))
+    #expect(report.description.contains("(W): a Winograd conv"))
+    #expect(report.json.contains("\"winograd\" : true"))
+    report.groups[1].peakFraction = 1.04
+    #expect(report.warnings.contains { $0.contains("1 group ran above 100% of the FMA peak (up to 104%)") })
+  }
+
+  /// `bench` on a network with Winograd convs (the compiled backend marks them).
+  @Test func compiledBackendMarksWinogradGroups() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 32, 14, 14])
+    b.output(try b.relu(try b.conv2d(x, weight: CompiledTesting.weight(b, [32, 32, 3, 3], seed: 4), padding: 1)))
+    let graph = try b.finish()
+    let optimized = try Pipeline.optimize(graph)
+    let compiled = try CompiledModel.compile(
+      optimized.graph, plan: optimized.plan, options: CompiledTesting.options)
+    #expect(compiled.winogradGroups == Set(optimized.plan.groups.map(\.name)), "\(compiled.winogradGroups)")
+  }
+
   @Test(arguments: [
     (31.4, 13.6, "2.31× faster than unfused"), (10.0, 10.5, "1.05× slower than folded"),
     (0.0, 1.0, "not measured against folded"),

@@ -87,7 +87,9 @@ extension BenchReport {
       return cells
     }
     var rows = top.enumerated().map { i, g in
-      row(String(i + 1), g.name, ms: g.ms, share: g.share, flops: g.flops, peakFraction: g.peakFraction)
+      row(
+        String(i + 1), g.name + (g.winograd == true ? " (W)" : ""), ms: g.ms, share: g.share, flops: g.flops,
+        peakFraction: g.peakFraction)
     }
     let peakOf: (Double, Int) -> Double? = { ms, flops in
       guard let peak = self.peakGFLOPS, peak > 0, ms > 0 else { return nil }
@@ -104,7 +106,9 @@ extension BenchReport {
     rows.append(row("", "total (\(groups.count) groups)", ms: ms, share: 1, flops: f, peakFraction: peakOf(ms, f)))
     var header = ["#", "group", "ms", "share", "GFLOP/s"]
     if hasPeak { header.append("% peak") }
+    let note = "(W): a Winograd conv; its GFLOP/s and % of peak count the direct conv's FLOPs, so they may pass 100%"
     return table(header: header, rows: rows, rightAligned: [0, 2, 3, 4, 5])
+      + (groups.contains { $0.winograd == true } ? [note] : [])
   }
 }
 

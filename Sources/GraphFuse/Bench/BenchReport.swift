@@ -53,15 +53,19 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     public var gflops: Double
     /// `gflops / peak_gflops`, when the peak is known.
     public var peakFraction: Double?
+    /// True when the group's conv runs as Winograd: `flops` counts the direct conv's, so
+    /// `peakFraction` may pass 1 on a quiet machine (nil otherwise).
+    public var winograd: Bool?
 
     enum CodingKeys: String, CodingKey {
-      case name, ms, share, flops, gflops
+      case name, ms, share, flops, gflops, winograd
       case peakFraction = "peak_fraction"
     }
 
     /// A group's timing; `share` and `peakFraction` are filled by `BenchReport.profile`.
     public init(
-      name: String, ms: Double, share: Double = 0, flops: Int, gflops: Double? = nil, peakFraction: Double? = nil
+      name: String, ms: Double, share: Double = 0, flops: Int, gflops: Double? = nil, peakFraction: Double? = nil,
+      winograd: Bool? = nil
     ) {
       self.name = name
       self.ms = ms
@@ -69,6 +73,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
       self.flops = flops
       self.gflops = gflops ?? (ms > 0 ? Double(flops) / (ms * 1e6) : 0)
       self.peakFraction = peakFraction
+      self.winograd = winograd
     }
   }
 

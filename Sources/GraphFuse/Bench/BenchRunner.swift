@@ -39,6 +39,9 @@ public struct BenchRunnable {
   public var kernels: Int?
   /// Whether preparing found the compiled code in a cache (so its prepare time is not a compile time).
   public var cached: Bool?
+  /// Groups that do fewer multiplications than their ops' FLOP count (Winograd convs): the
+  /// profile marks them, and their % of peak above 100 % is no sign of a busy machine.
+  public var winogradGroups: Set<String> = []
 
   /// A runnable; only `run` is required.
   public init(
@@ -47,7 +50,8 @@ public struct BenchRunnable {
     profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])? = nil,
     intermediateBytes: Int? = nil,
     kernels: Int? = nil,
-    cached: Bool? = nil
+    cached: Bool? = nil,
+    winogradGroups: Set<String> = []
   ) {
     self.run = run
     self.outputs = outputs
@@ -55,6 +59,7 @@ public struct BenchRunnable {
     self.intermediateBytes = intermediateBytes
     self.kernels = kernels
     self.cached = cached
+    self.winogradGroups = winogradGroups
   }
 }
 
@@ -220,7 +225,11 @@ public enum BenchRunner {
     for g in optimized.plan.groups {
       flops[g.name] = g.nodes.reduce(0) { $0 + OpRegistry.flops(of: graph.nodes[$1], in: graph) }
     }
-    groups = timings.map { BenchReport.Group(name: $0.name, ms: $0.ms, flops: flops[$0.name] ?? 0) }
+    groups = timings.map { t in
+      BenchReport.Group(
+        name: t.name, ms: t.ms, flops: flops[t.name] ?? 0,
+        winograd: runnable.winogradGroups.contains(t.name) ? true : nil)
+    }
   }
 
   /// The largest relative error of `got` against the reference outputs; throws above `tolerance`.

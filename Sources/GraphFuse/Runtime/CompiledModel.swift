@@ -184,6 +184,12 @@ public final class CompiledModel: @unchecked Sendable {
   /// Plan groups that launch at least one kernel per inference.
   public var launchingGroups: Int { launching.count }
 
+  /// Names of the plan groups whose conv runs as Winograd: fewer multiplications than the direct
+  /// conv's FLOPs, by which `bench` counts them, so their % of peak may pass 100 % legitimately.
+  public var winogradGroups: Set<String> {
+    Set(program.schedules.flatMap { $0 }.filter { $0.kind == .convWinograd }.map { plan.groups[$0.group].name })
+  }
+
   /// Bytes of intermediate tensors written to memory per inference: outputs of groups that run
   /// a kernel (an in-place concat runs none: its inputs were written in place), not graph outputs.
   public var intermediateBytes: Int {
