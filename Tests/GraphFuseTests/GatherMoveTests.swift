@@ -55,6 +55,26 @@ import Testing
 
   @Test func vitSplitReadsTheProjection() throws { try Self.check(try Self.vitSplit(), expectMoved: true) }
 
+  /// The moved ops keep the gathered tensor's element type and the gathers' value names (an int64
+  /// split stays int64; a graph output keeps its ONNX name).
+  @Test func elementTypeAndNamesStay() throws {
+    var graph = Graph()
+    let x = graph.addInput(name: "ids", shape: [2, 12], dataType: .int64)
+    let r = try graph.addNode(op: "reshape", inputs: [x], attributes: ["shape": .ints([2, 3, 4])])[0]
+    let t = try graph.addNode(op: "transpose", inputs: [r], attributes: ["perm": .ints([1, 0, 2])])[0]
+    for v in [r, t] { graph.values[v].dataType = .int64 }
+    for i in 0..<3 {
+      let attributes: Attributes = ["axis": .int(0), "indices": .ints([i]), "indices_shape": .ints([])]
+      let part = try graph.addNode(op: "gather", inputs: [t], attributes: attributes, outputNames: ["part\(i)"])[0]
+      graph.values[part].dataType = .int64
+      graph.outputs.append(part)
+    }
+    let optimized = try Pipeline.optimize(graph).graph
+    #expect(!optimized.nodes.contains { $0.op == "gather" })
+    #expect(optimized.outputs.map { optimized.values[$0].name } == ["part0", "part1", "part2"])
+    #expect(optimized.outputs.allSatisfy { optimized.dataType(of: $0) == .int64 })
+  }
+
   /// When something else reads the permuted tensor whole, it is written anyway: nothing moves.
   @Test func sharedLayoutOpStays() throws {
     try Self.check(try Self.swinSplit(extraReader: true), expectMoved: false)

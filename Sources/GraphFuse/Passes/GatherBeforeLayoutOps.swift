@@ -18,10 +18,15 @@ let moveGathersBeforeLayoutOpsPass = Pass("moveGathersBeforeLayoutOps") { (ctx: 
     var removed = Set<NodeID>()
     for g in graph.nodes.ids where GatherMove.isScalarGather(graph.nodes[g]) {
       let y = graph.nodes[g].inputs[0]
+      let firstNew = graph.values.count
       guard let p = graph.producer(of: y), !graph.isOutput(y),
         consumers[y.index].allSatisfy({ GatherMove.isScalarGather(graph.nodes[$0]) }),
         let moved = try? GatherMove.rewrite(&graph, gather: g, layout: p)
       else { continue }
+      // The moved ops carry the gathered tensor's element type (an int64 shape or mask stays int64).
+      for v in firstNew..<graph.values.count { graph.values[v].dataType = graph.dataType(of: y) }
+      // The result keeps the gather's name: a graph output is still found by its ONNX name.
+      graph.values[moved].name = graph.values[graph.nodes[g].outputs[0]].name
       graph.replaceUses(of: graph.nodes[g].outputs[0], with: moved)
       removed.insert(g)
       changed = true
