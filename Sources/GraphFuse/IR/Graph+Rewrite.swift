@@ -15,6 +15,18 @@ extension Graph {
   /// Whether a value is a graph output.
   public func isOutput(_ id: ValueID) -> Bool { outputs.contains(id) }
 
+  /// The graph without the nodes none of whose results reach a graph output (nodes in topological
+  /// order), and without the values and constants nothing refers to any more.
+  public func withoutDeadNodes() -> Graph {
+    var live = Set(outputs)
+    var removed = Set<NodeID>()
+    for index in nodes.ids.reversed() {
+      let node = nodes[index]
+      if node.outputs.contains(where: live.contains) { live.formUnion(node.inputs) } else { removed.insert(index) }
+    }
+    return removingNodes(removed)
+  }
+
   /// The graph without the nodes at `removed` and without values nothing refers to any more;
   /// value ids are renumbered densely in their old order.
   public func removingNodes(_ removed: Set<NodeID>) -> Graph {

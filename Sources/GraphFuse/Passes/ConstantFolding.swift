@@ -22,16 +22,5 @@ let foldConstantsPass = Pass("foldConstants") { (ctx: inout PassContext) throws(
 
 /// Removes nodes none of whose outputs are used, and constants nothing reads.
 let eliminateDeadCodePass = Pass("eliminateDeadCode") { (ctx: inout PassContext) in
-  let graph = ctx.graph
-  var live = Set(graph.outputs)
-  var removed = Set<NodeID>()
-  for index in graph.nodes.ids.reversed() {
-    let node = graph.nodes[index]
-    if node.outputs.contains(where: live.contains) {
-      live.formUnion(node.inputs)
-    } else {
-      removed.insert(index)
-    }
-  }
-  ctx.graph = graph.removingNodes(removed)
+  ctx.graph = ctx.graph.withoutDeadNodes()
 }

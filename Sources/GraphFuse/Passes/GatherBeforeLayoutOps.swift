@@ -8,7 +8,6 @@
 /// 0, 3, 1, 4)` then `q, k, v = qkv[0], qkv[1], qkv[2]` (Swin, ViT's `in_proj`). Unchanged, the
 /// permuted `[3, B, H, N, d]` tensor is written by one group and read back by three; after this
 /// pass each of Q, K and V is a slice, reshape and transpose of the projection, one group each.
-/// ONNX Runtime's attention fusion and OpenVINO's MHA transformations match the same split.
 let moveGathersBeforeLayoutOpsPass = Pass("moveGathersBeforeLayoutOps") { (ctx: inout PassContext) in
   var graph = ctx.graph
   // Each round moves every eligible gather one op up; the moved gathers may move again.
@@ -32,7 +31,7 @@ let moveGathersBeforeLayoutOpsPass = Pass("moveGathersBeforeLayoutOps") { (ctx: 
       changed = true
     }
     guard changed else { break }
-    graph = GatherMove.withoutDeadNodes(GatherMove.topologicallyOrdered(graph.removingNodes(removed)))
+    graph = GatherMove.topologicallyOrdered(graph.removingNodes(removed)).withoutDeadNodes()
   }
   ctx.graph = graph
 }
@@ -60,8 +59,8 @@ enum GatherMove {
       return try graph.addNode(op: "gather", inputs: [x], attributes: attributes, name: gather.name + ".moved")[0]
     }
     func then(_ opName: String, _ input: ValueID, _ attributes: Attributes) throws(GraphFuseError) -> ValueID {
-      try graph.addNode(op: opName, inputs: [input], attributes: attributes, name: "\(op.name).after_gather_\(index)")[
-        0]
+      let name = "\(op.name).after_gather_\(index)"
+      return try graph.addNode(op: opName, inputs: [input], attributes: attributes, name: name)[0]
     }
     switch op.op {
     case "transpose":
@@ -85,10 +84,8 @@ enum GatherMove {
       // y[…, i, …] is the slice [i·r, (i+1)·r) of x's axis k, reshaped.
       let before = yShape[..<a].reduce(1, *)
       guard let k = xShape.indices.first(where: { xShape[..<$0].reduce(1, *) == before && xShape[$0] > 1 }),
-        let b = (a..<yShape.count).first(where: { yShape[a...$0].reduce(1, *) == xShape[k] }),
-        yShape[a] > 1
+        (a..<yShape.count).contains(where: { yShape[a...$0].reduce(1, *) == xShape[k] }), yShape[a] > 1
       else { return nil }
-      _ = b
       let r = xShape[k] / yShape[a]
       let slice = try graph.addNode(
         op: "slice", inputs: [x],
@@ -138,16 +135,5 @@ enum GatherMove {
       }
     }
     return result
-  }
-
-  /// The graph without the nodes none of whose results reach an output.
-  static func withoutDeadNodes(_ graph: Graph) -> Graph {
-    var live = Set(graph.outputs)
-    var removed = Set<NodeID>()
-    for index in graph.nodes.ids.reversed() {
-      let node = graph.nodes[index]
-      if node.outputs.contains(where: live.contains) { live.formUnion(node.inputs) } else { removed.insert(index) }
-    }
-    return removed.isEmpty ? graph : graph.removingNodes(removed)
   }
 }
