@@ -199,6 +199,7 @@ extension FusedGroup {
   public func stages(in graph: Graph) -> [FusedGroup] {
     if let chain { return FusionPlan.makeGroups(graph, partition: chain.stages) }
     if let attention { return FusionPlan.makeGroups(graph, partition: attention.stages) }
+    if let channelsFirstStore { return FusionPlan.makeGroups(graph, partition: channelsFirstStore.stages) }
     let isAnchor = { (n: NodeID) in
       [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n]))
     }

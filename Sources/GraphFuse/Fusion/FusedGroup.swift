@@ -24,6 +24,9 @@ public struct FusedGroup: Sendable, Equatable {
   /// The attention the group is (`Q·Kᵀ` → softmax → `·V`, each with its tail), decided when the
   /// group is made only when one kernel runs it; nil for every other group.
   public var attention: AttentionChain?
+  /// The matmul whose result goes back to channels first through the group's transpose, stored
+  /// into blocks by the kernel (``ChannelsFirstStore``); nil for every other group.
+  public var channelsFirstStore: ChannelsFirstStore?
 
   /// Creates a group.
   public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID])
@@ -44,6 +47,9 @@ public struct FusedGroup: Sendable, Equatable {
     self.init(name: name, anchor: anchor, pattern: pattern, nodes: nodes, inputs: inputs, outputs: outputs)
     chain = ConvChain.match(graph, nodes: nodes, outputs: outputs)
     if chain == nil { attention = AttentionChain.match(graph, nodes: nodes, outputs: outputs) }
+    if chain == nil, attention == nil {
+      channelsFirstStore = ChannelsFirstStore.match(graph, nodes: nodes, outputs: outputs)
+    }
   }
 }
 

@@ -8,10 +8,25 @@
 /// `outEWiseFusable` anchor there as here, so it keeps its producers apart; ONNX Runtime fuses
 /// this pattern as `EmbedLayerNormalization` for BERT-like graphs. Layout-changing injective ops
 /// (reshape, transpose) stay out: inlined into the norm's rows they would turn its contiguous
-/// reads into strided ones.
+/// reads into strided ones. One layout change may join: a conv's output moved channels-last
+/// (ConvNeXt's `permute(0, 2, 3, 1)` before its norm, ``isChannelsLastViewOfConv(_:_:groupOf:partition:)``).
+/// The scheduler keeps a conv's output in `NCHW[v]c` blocks, so a row of channels is whole
+/// vectors there and the norm reads them in place, with no transpose kernel writing a copy.
 enum NormalizationPrologue {
   /// The ops a prologue may hold besides elementwise and broadcast ones: gathers of whole rows.
   static let gathers: Set<String> = ["take"]
+
+  /// Whether `n` is a lone transpose `[0, 2, 3, 1]` of a rank-4 value a conv group computes (its
+  /// anchor a conv), the group it is in holding nothing else.
+  static func isChannelsLastViewOfConv(_ graph: Graph, _ n: NodeID, groupOf: [Int], partition: [[NodeID]]) -> Bool {
+    let node = graph.nodes[n]
+    guard node.op == "transpose", partition[groupOf[n.index]] == [n],
+      node.attributes.ints("perm", default: []) == [0, 2, 3, 1], graph.shape(of: node.inputs[0]).count == 4,
+      let producer = graph.producer(of: node.inputs[0])
+    else { return false }
+    let source = partition[groupOf[producer.index]]
+    return source.first.map { graph.nodes[$0].op == "conv2d" } ?? false
+  }
 
   static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
     let groupOf = PartitionMerge.setOfNode(graph, partition)
@@ -23,7 +38,8 @@ enum NormalizationPrologue {
       let allowed = members.allSatisfy { n in
         let node = graph.nodes[n]
         return !opaque.contains(node.op)
-          && (OpRegistry.pattern(of: node) <= .broadcast || Self.gathers.contains(node.op))
+          && (OpRegistry.pattern(of: node) <= .broadcast || Self.gathers.contains(node.op)
+            || isChannelsLastViewOfConv(graph, n, groupOf: groupOf, partition: partition))
       }
       guard allowed else { continue }
       // Exactly one value leaves the group, and only a layer norm in a group of its own reads it, once, as its data.

@@ -35,6 +35,11 @@ struct MatmulKernel {
   var packedA = false
   /// With K blocks: the row tiles of a column split into this many tasks (``rowGroups(threads:)``).
   var rowGroups = 1
+  /// Rows that are pixels of `[images, pixels, N]` stored channels first (``ChannelsFirstStore``):
+  /// each vector, after ``epilogue``, goes through `tail` (operands `t0…`, full tensors in
+  /// `NCHW[v]c` blocks) into `out` in the blocked layout `[image][N/v][pixel][v]`. N must be whole
+  /// vectors.
+  var channelsFirst: (pixels: Int, tail: Epilogue)? = nil
 
   /// Compensated (Kahan) sums for a matrix-vector product (one row, a classifier): it is bound by
   /// its weight loads, so three more vector operations per FMA cost nothing, and the long dot
@@ -228,6 +233,7 @@ struct MatmulKernel {
     case .plain: buffers.append(buffer("b", 0))
     }
     buffers += epilogue.operands.indices.map { buffer("e\($0)", 0) }
+    if let tail = channelsFirst?.tail { buffers += tail.operands.indices.map { buffer("t\($0)", 0) } }
     if blocks != nil { buffers.append(BufferDecl(name: "scratch", count: 0, isOutput: true)) }
     buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true))
     let tasks = batchCount * columnTasks * (blocks == nil ? rowTiles : rowGroups)
@@ -384,6 +390,12 @@ struct MatmulKernel {
             acc: .lane(acc(r, j), Self.v("l")), offset: offset + Self.v("l"), channel: channel * v + Self.v("l"))
           stmts.append(
             .loop(variable: "l", extent: lanes, kind: .serial, body: [.store("out", offset + Self.v("l"), element)]))
+        } else if let (pixels, tail) = channelsFirst {
+          let row = Self.v("rt") * tile.rows + .constant(r)
+          let blocked = (((row / pixels) * (n / v) + channel) * pixels + row % pixels) * v
+          let result = epilogue.vector(acc: .local(acc(r, j)), offset: offset, channelBlock: channel, unaligned: true)
+          stmts.append(
+            .vstore("out", blocked, tail.vector(acc: result, offset: blocked, channelBlock: channel, prefix: "t")))
         } else {
           let result = epilogue.vector(acc: .local(acc(r, j)), offset: offset, channelBlock: channel, unaligned: true)
           stmts.append(.vstoreUnaligned("out", offset, result))

@@ -49,6 +49,7 @@ extension Scheduler {
   mutating func emitMatmul(_ group: FusedGroup, index g: GroupID)
     throws(GraphFuseError) -> Bool
   {
+    if let store = group.channelsFirstStore { return try emitChannelsFirstMatmul(store, group: group, index: g) }
     let node = graph.nodes[group.anchor]
     let aShape = graph.shape(of: node.inputs[0]), bShape = graph.shape(of: node.inputs[1])
     let out = graph.shape(of: node.outputs[0])
@@ -80,6 +81,32 @@ extension Scheduler {
       kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["b": w]), group: group, index: g)
   }
 
+  /// Emits a matmul stored back to channels first (``ChannelsFirstStore``): one weight matrix for
+  /// every pixel, each vector finished by both tails and stored into its `NCHW[v]c` block; false
+  /// (nothing emitted) when the output features are not whole vectors.
+  private mutating func emitChannelsFirstMatmul(_ store: ChannelsFirstStore, group: FusedGroup, index g: GroupID)
+    throws(GraphFuseError) -> Bool
+  {
+    let v = vectorWidth
+    let stages = FusionPlan.makeGroups(graph, partition: store.stages)
+    let node = graph.nodes[group.anchor]
+    let out = graph.shape(of: node.outputs[0])
+    let (k, n) = (graph.shape(of: node.inputs[0]).last!, out[3])
+    guard n % v == 0,
+      let before = Epilogue.make(graph, group: stages[0], anchor: group.anchor, vector: v, channelAxis: 3),
+      let after = Epilogue.make(graph, group: stages[1], anchor: store.transpose, vector: v, channelAxis: 1)
+    else { return false }
+    var kernel = MatmulKernel(
+      batch: [], aBatchStrides: [], m: out[0] * out[1] * out[2], k: k, n: n, aRowStride: k, aColumnStride: 1,
+      rhs: .packed(bias: false), epilogue: before)
+    kernel.channelsFirst = (out[1] * out[2], after)
+    let packed = ConstantRecipe.matmulWeight(
+      node.inputs[1], k: k, n: n, transposed: false, alpha: 1, vector: v, vectors: kernel.tile.vectors)
+    let w = kernelPlan.addConstant(packed, graph)
+    return try emitMatmulKernel(
+      kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g)
+  }
+
   private mutating func emitMatmulKernel(
     _ unblocked: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: KernelBindings,
     group: FusedGroup, index g: GroupID
@@ -97,18 +124,27 @@ extension Scheduler {
       try kernelPlan.addStep(kernel.packNest, bindings: KernelBindings(["x": a, "out": panels]), schedule: copy)
       a = panels
     }
-    let (operands, layouts) = try plainOperands(kernel.epilogue, group: g)
-    let result = kernelPlan.plainBuffer(graph, kernel.epilogue.output)
+    var (operands, layouts) = try plainOperands(kernel.epilogue, group: g)
+    var bindings = KernelBindings()
+    let result: BufferID
+    if let tail = kernel.channelsFirst?.tail {
+      bindings = .numbered("t", try operandBuffers(tail, group: g))
+      layouts += self.layouts(tail)
+      result = output(tail.output)
+    } else {
+      result = kernelPlan.plainBuffer(graph, kernel.epilogue.output)
+    }
     let rhs: [KernelSchedule.Layout] =
       if case .packed(let bias) = kernel.rhs { bias ? [.packed, .packed] : [.packed] } else { [.plain] }
     let tile = kernel.tile
     let schedule = KernelSchedule(
-      kind, group: g, inputs: [kernel.packedA ? .panels(kernel.tile.rows) : .plain] + rhs + layouts, output: .plain,
+      kind, group: g, inputs: [kernel.packedA ? .panels(kernel.tile.rows) : .plain] + rhs + layouts,
+      output: kernel.channelsFirst == nil ? .plain : .blocked(vectorWidth),
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
       parallel: kernel.depthBlock == nil || kernel.rowGroups > 1
         ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
-    var bindings = KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
+    bindings = bindings + KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
     if kernel.partialFloats > 0 {
       let scratch = kernelPlan.addBuffer(
         BufferPlan(count: kernel.partialFloats * max(1, threads), storage: .arena, value: nil))
