@@ -4,8 +4,9 @@ import Testing
 
 /// A ConvNeXt block (depthwise 7×7 → channels last → layer norm → MLP → channels first → layer
 /// scale → residual) stays in the blocked layout: the transpose before the norm joins the norm's
-/// group and reads the conv's blocks in place (``NormalizationPrologue``), the transpose after the
-/// second matmul joins the matmul's group, which stores into blocks (``ChannelsFirstStore``).
+/// group and reads the conv's blocks in place (``NormalizationPrologue``), the norm joins the first
+/// matmul (``NormalizedInput``), the transpose after the second matmul joins the matmul's group,
+/// which stores into blocks (``ChannelsFirstStore``).
 @Suite struct ChannelsLastBlockTests {
   typealias T = CompiledTesting
 
@@ -40,17 +41,30 @@ import Testing
 
   static func ops(_ graph: Graph, _ group: FusedGroup) -> [String] { group.nodes.map { graph.nodes[$0].op } }
 
-  @Test(arguments: [(32, 9, 2), (48, 5, 1)])
-  func transposesJoinTheNormAndTheMatmul(_ channels: Int, _ size: Int, _ images: Int) throws {
+  /// The block's groups: the depthwise conv; its channels-last view, the norm and the first matmul
+  /// (the norm applied to the matmul's rows as they are read); the second matmul with the
+  /// transpose back, the layer scale and the residual, stored into blocks. With 2 threads and
+  /// 16-float vectors, 196 rows (17 row tiles) are normalized per task; 162 or 25 rows (fewer than
+  /// 16 row tiles) in a first copy into panels.
+  @Test(arguments: [(32, 14, 1, false), (32, 9, 2, true), (48, 5, 1, true)])
+  func blockRunsAsTwoMatmulsBetweenBlockedTensors(_ channels: Int, _ size: Int, _ images: Int, _ panels: Bool)
+    throws
+  {
     let graph = try Self.block(channels: channels, size: size, images: images)
     let optimized = try Pipeline.optimize(graph)
     let (g, plan) = (optimized.graph, optimized.plan)
-    #expect(plan.groups.contains { Self.ops(g, $0) == ["transpose", "layer_norm"] })
+    #expect(plan.groups.map { Self.ops(g, $0).first } == ["conv2d", "transpose", "matmul"])
+    let first = try #require(plan.groups.firstIndex { $0.normalizedInput != nil })
+    #expect(Self.ops(g, plan.groups[first]) == ["transpose", "layer_norm", "matmul", "add", "relu"])
+    #expect(g.nodes[plan.groups[first].anchor].op == "matmul")
     let store = try #require(plan.groups.firstIndex { $0.channelsFirstStore != nil })
     #expect(Self.ops(g, plan.groups[store]) == ["matmul", "add", "transpose", "mul", "add"])
-    #expect(!plan.groups.contains { Self.ops(g, $0).first == "transpose" && $0.nodes.count == 1 })
-    // The matmul stores into blocks (the graph output is then converted to plain, as always).
     let program = try Scheduler.schedule(g, plan: plan, vectorWidth: 16, threads: 2, winograd: false)
+    // The norm reads the conv's blocks in place: no layout change before it.
+    let normalizing = program.schedules[first]
+    #expect(normalizing.map(\.kind) == (panels ? [.packPanels, .matmul] : [.matmul]), "\(normalizing)")
+    #expect(normalizing[0].inputs.first == .blocked(16))
+    // The second matmul stores into blocks (the graph output is then converted to plain, as always).
     let kernels = program.schedules[store]
     #expect(kernels.map(\.kind) == [.matmul, .toPlain], "\(kernels)")
     #expect(kernels[0].output == .blocked(16) && kernels[0].epilogue == ["add", "transpose", "mul", "add"])

@@ -200,6 +200,7 @@ extension FusedGroup {
     if let chain { return FusionPlan.makeGroups(graph, partition: chain.stages) }
     if let attention { return FusionPlan.makeGroups(graph, partition: attention.stages) }
     if let channelsFirstStore { return FusionPlan.makeGroups(graph, partition: channelsFirstStore.stages) }
+    if let normalizedInput { return FusionPlan.makeGroups(graph, partition: normalizedInput.stages) }
     let isAnchor = { (n: NodeID) in
       [.commReduce, .outEWiseFusable, .opaque].contains(OpRegistry.pattern(of: graph.nodes[n]))
     }

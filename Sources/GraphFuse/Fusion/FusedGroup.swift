@@ -27,6 +27,9 @@ public struct FusedGroup: Sendable, Equatable {
   /// The matmul whose result goes back to channels first through the group's transpose, stored
   /// into blocks by the kernel (``ChannelsFirstStore``); nil for every other group.
   public var channelsFirstStore: ChannelsFirstStore?
+  /// The layer norm whose result the group's matmul alone reads, applied by the matmul to its rows
+  /// as it reads them (``NormalizedInput``); the matmul is then the anchor. Nil for every other group.
+  public var normalizedInput: NormalizedInput?
 
   /// Creates a group.
   public init(name: String, anchor: NodeID, pattern: OpPattern, nodes: [NodeID], inputs: [ValueID], outputs: [ValueID])
@@ -49,6 +52,12 @@ public struct FusedGroup: Sendable, Equatable {
     if chain == nil { attention = AttentionChain.match(graph, nodes: nodes, outputs: outputs) }
     if chain == nil, attention == nil {
       channelsFirstStore = ChannelsFirstStore.match(graph, nodes: nodes, outputs: outputs)
+    }
+    if chain == nil, attention == nil, channelsFirstStore == nil,
+      let normalized = NormalizedInput.match(graph, nodes: nodes, outputs: outputs)
+    {
+      normalizedInput = normalized
+      self.anchor = normalized.matmul
     }
   }
 }

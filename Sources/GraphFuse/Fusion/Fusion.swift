@@ -1,6 +1,7 @@
 /// Operator fusion: partitions a graph into fused groups by op pattern (TVM FuseOps), then
 /// merges depthwise conv chains (``ConvChain``), the elementwise producers of layer norms
-/// (``NormalizationPrologue``), matmuls stored back to channels first (``ChannelsFirstStore``) and
+/// (``NormalizationPrologue``), layer norms into the matmuls reading them (``NormalizedInput``),
+/// matmuls stored back to channels first (``ChannelsFirstStore``) and
 /// attention (``AttentionChain``), GraphFuse's own phases.
 public enum Fusion {
   /// The fused groups of `graph`; with `options.fuse` off, every node is its own group.
@@ -14,6 +15,8 @@ public enum Fusion {
         graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     }
     partition = NormalizationPrologue.merge(
+      graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
+    partition = NormalizedInput.merge(
       graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     partition = ChannelsFirstStore.merge(
       graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)

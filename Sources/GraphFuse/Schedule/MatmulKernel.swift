@@ -40,6 +40,25 @@ struct MatmulKernel {
   /// `NCHW[v]c` blocks) into `out` in the blocked layout `[image][N/v][pixel][v]`. N must be whole
   /// vectors.
   var channelsFirst: (pixels: Int, tail: Epilogue)? = nil
+  /// A layer norm applied to A's rows as they are read (``NormalizedInput``): A is the norm's data
+  /// (buffer `x`, with `gamma` and `beta`). With ``packedA`` the copy into panels normalizes
+  /// (``packNest``); without, each task normalizes its row tile into a per-thread buffer `a` of
+  /// ``normalizedRowFloats`` floats and runs every column tile over it (``normalizesRows``).
+  var normalization: RowNormalization? = nil
+
+  /// Whether each task normalizes its own row tile (no K blocks, no packed panels) and then runs
+  /// every column tile of it: the normalized rows never leave L1.
+  var normalizesRows: Bool { normalization != nil && !packedA }
+
+  /// Floats of one thread's normalized row tile.
+  var normalizedRowFloats: Int { (tile.rows * k + 15) / 16 * 16 }
+
+  /// Whether a normalized A is copied into panels first (``packNest`` normalizing): with K blocks,
+  /// where a task is a column of tiles and would normalize its rows once per column, and when the
+  /// row tiles are too few (under 8 per thread) to split the work evenly as tasks of whole rows.
+  func normalizesInPanels(threads: Int) -> Bool {
+    depthBlock != nil || rowTiles < 8 * max(1, threads)
+  }
 
   /// Compensated (Kahan) sums for a matrix-vector product (one row, a classifier): it is bound by
   /// its weight loads, so three more vector operations per FMA cost nothing, and the long dot
@@ -75,6 +94,11 @@ struct MatmulKernel {
       } ?? "")
       + (packedA ? "; A copied into contiguous row-tile panels first; the next block of B prefetched into L2" : "")
       + (compensated ? "; compensated sums: one row, a matrix-vector product" : "")
+      + (normalization == nil
+        ? ""
+        : packedA
+          ? "; each row layer-normalized as it is copied"
+          : "; each task layer-normalizes its row tile into a per-thread buffer, then runs every column tile over it")
   }
 
   /// With K blocks a task is a column of tiles, so N alone sets the task count: a narrow N over many
@@ -117,6 +141,7 @@ struct MatmulKernel {
   /// The copy of A into panels `[K block][row tile][k][row]` (buffers `x`: A, `out`: the panels),
   /// one task per row tile; rows past M in the last tile are not written (never read either).
   var packNest: LoopNest {
+    if let normalization { return normalizingPackNest(normalization) }
     let mr = tile.rows, kc = depthBlock ?? k
     let row = Self.v("rt") * mr + Self.v("r")
     let p = Self.v("kb") * kc + Self.v("pp")
@@ -132,6 +157,55 @@ struct MatmulKernel {
       name: "matmul_pack_a",
       buffers: [buffer("x", 0), BufferDecl(name: "out", count: packedACount, isOutput: true)],
       body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: [.let_("rt", Self.v("task")), depth])])
+  }
+
+  /// ``packNest`` for a normalized A: per row tile, each row's mean and 1/σ, then the panels written
+  /// in order with every element normalized (buffers `x`, `gamma`, `beta`, `out`).
+  private func normalizingPackNest(_ normalization: RowNormalization) -> LoopNest {
+    let mr = tile.rows, kc = depthBlock ?? k, v = epilogue.vectorWidth
+    var body: [Stmt] = [.let_("rt", Self.v("task"))]
+    for r in 0..<mr {
+      body += normalization.statistics(
+        row: Self.v("rt") * mr + .constant(r), m: m, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)",
+        variable: "q\(r)")
+    }
+    let p = Self.v("kb") * kc + Self.v("pp")
+    let stores: [Stmt] = (0..<mr).map { r in
+      let row = Self.v("rt") * mr + .constant(r)
+      let target = ((Self.v("kb") * rowTiles + Self.v("rt")) * kc + Self.v("pp")) * mr + .constant(r)
+      let value = normalization.normalized(row: row, p: p, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
+      return .when([.inRange(row, 0, m)], [.store("out", target, value)])
+    }
+    body.append(
+      .loop(
+        variable: "kb", extent: k / kc, kind: .serial,
+        body: [.loop(variable: "pp", extent: kc, kind: .serial, body: stores)]))
+    return LoopNest(
+      name: "matmul_normalize_a",
+      buffers: normalizationBuffers + [BufferDecl(name: "out", count: packedACount, isOutput: true)],
+      body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: InnerVectorize.apply(body, width: v))])
+  }
+
+  /// The norm's buffers: its data and its per-feature scale (and bias).
+  private var normalizationBuffers: [BufferDecl] {
+    [buffer("x", 0), buffer("gamma", 0)] + (normalization?.hasBias == true ? [buffer("beta", 0)] : [])
+  }
+
+  /// A task's statements that normalize its row tile into its thread's rows of `a`, `[row][k]`.
+  private func normalizeRowTile(_ normalization: RowNormalization) -> [Stmt] {
+    let mr = tile.rows, v = epilogue.vectorWidth
+    var stmts: [Stmt] = []
+    for r in 0..<mr {
+      let row = Self.v("rt") * mr + .constant(r)
+      stmts += normalization.statistics(
+        row: row, m: m, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)", variable: "q\(r)")
+      let value = normalization.normalized(
+        row: row, p: Self.v("w\(r)"), k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
+      let store = Stmt.store("a", Self.v("abase") + .constant(r * k) + Self.v("w\(r)"), value)
+      stmts.append(
+        .when([.inRange(row, 0, m)], [.loop(variable: "w\(r)", extent: k, kind: .serial, body: [store])]))
+    }
+    return InnerVectorize.apply(stmts, width: v)
   }
 
   /// The K block for an L1 data cache of `l1Bytes`: the largest divisor of K (at least 64) whose
@@ -168,26 +242,29 @@ struct MatmulKernel {
     let blocks = depthBlock.map { k / $0 }
     // Unblocked, a task is one tile; blocked, a task is one column of tiles: for each K block,
     // every row tile in turn, so the block of B it reads stays in L1.
-    let aBase =
+    let aBase: IndexExpr =
       packedA
-      ? (Self.v("kb") * rowTiles + Self.v("rt")) * ((depthBlock ?? k) * mr)
-      : batchOffset(aBatchStrides) + Self.v("rt") * (mr * aRowStride)
+      ? ((blocks == nil ? .constant(0) : Self.v("kb")) * rowTiles + Self.v("rt")) * ((depthBlock ?? k) * mr)
+      : normalizesRows
+        ? IndexExpr.thread * normalizedRowFloats : batchOffset(aBatchStrides) + Self.v("rt") * (mr * aRowStride)
     let tiles: [Stmt] = [
       .let_("abase", aBase),
       .let_("obase", Self.v("bt") * (m * n) + Self.v("rt") * (mr * n)),
     ]
     var body: [Stmt] =
-      blocks == nil
-      ? [
-        .let_("bt", Self.v("task") / (rowTiles * columnTasks)),
-        .let_("rt", (Self.v("task") / columnTasks) % rowTiles),
-        .let_("ct", Self.v("task") % columnTasks),
-      ] + tiles
-      : [
-        .let_("bt", Self.v("task") / (columnTasks * rowGroups)),
-        .let_("rg", (Self.v("task") / columnTasks) % rowGroups), .let_("ct", Self.v("task") % columnTasks),
-        .let_("sbase", IndexExpr.thread * partialFloats),
-      ]
+      normalizesRows
+      ? [.let_("bt", .constant(0)), .let_("rt", Self.v("task"))] + tiles
+      : blocks == nil
+        ? [
+          .let_("bt", Self.v("task") / (rowTiles * columnTasks)),
+          .let_("rt", (Self.v("task") / columnTasks) % rowTiles),
+          .let_("ct", Self.v("task") % columnTasks),
+        ] + tiles
+        : [
+          .let_("bt", Self.v("task") / (columnTasks * rowGroups)),
+          .let_("rg", (Self.v("task") / columnTasks) % rowGroups), .let_("ct", Self.v("task") % columnTasks),
+          .let_("sbase", IndexExpr.thread * partialFloats),
+        ]
     if case .plain(let strides, _) = rhs { body.append(.let_("bbase", batchOffset(strides))) }
     var perTile: [Stmt] = []
     // Up to four bodies: whole or last (partial) row tile × whole or last (partial) column tile.
@@ -222,10 +299,14 @@ struct MatmulKernel {
         ? [Stmt.when([.inRange(Self.v("rt"), 0, rowTiles)], tiles + perTile)] : tiles + perTile
       let rows = Stmt.loop(variable: "rr", extent: size, kind: .serial, body: rowTile + inside)
       body.append(.loop(variable: "kb", extent: blocks, kind: .serial, body: [rows]))
+    } else if let normalization, normalizesRows {
+      body += normalizeRowTile(normalization)
+      body.append(.loop(variable: "ct", extent: columnTasks, kind: .serial, body: perTile))
     } else {
       body += perTile
     }
-    var buffers = [buffer("a", 0)]
+    var buffers =
+      normalizesRows ? normalizationBuffers + [BufferDecl(name: "a", count: 0, isOutput: true)] : [buffer("a", 0)]
     switch rhs {
     case .packed(let bias):
       buffers.append(buffer("wt", 0))
@@ -236,7 +317,7 @@ struct MatmulKernel {
     if let tail = channelsFirst?.tail { buffers += tail.operands.indices.map { buffer("t\($0)", 0) } }
     if blocks != nil { buffers.append(BufferDecl(name: "scratch", count: 0, isOutput: true)) }
     buffers.append(BufferDecl(name: "out", count: batchCount * m * n, isOutput: true))
-    let tasks = batchCount * columnTasks * (blocks == nil ? rowTiles : rowGroups)
+    let tasks = normalizesRows ? rowTiles : batchCount * columnTasks * (blocks == nil ? rowTiles : rowGroups)
     return LoopNest(
       name: "matmul", buffers: buffers, body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
   }
@@ -303,10 +384,11 @@ struct MatmulKernel {
     }
     if let kc = depthBlock { step.insert(.let_("p", Self.v("kb") * kc + Self.v("pp")), at: 0) }
     if packedA { step += prefetchNextBlock() + [prefetchA()] }
+    let depth = Self.v(depthBlock == nil ? "p" : "pp")
     for r in 0..<rows {
       let a =
         packedA
-        ? ValueExpr.load("a", Self.v("abase") + Self.v("pp") * tile.rows + .constant(r))
+        ? ValueExpr.load("a", Self.v("abase") + depth * tile.rows + .constant(r))
         : ValueExpr.load("a", Self.v("abase") + .constant(r * aRowStride) + Self.v("p") * aColumnStride)
       step.append(.declareVector("a\(r)", .splat(a)))
       for j in 0..<vectors {
@@ -372,7 +454,7 @@ struct MatmulKernel {
   /// The packed A line `aheadSteps` k-steps ahead into L1. The panels of a K block lie in the order
   /// the tiles read them, so the stream runs on into the next row tile's panel; clamped to the buffer.
   private func prefetchA(aheadSteps: Int = 32) -> Stmt {
-    let ahead = Self.v("abase") + (Self.v("pp") + .constant(aheadSteps)) * tile.rows
+    let ahead = Self.v("abase") + (Self.v(depthBlock == nil ? "p" : "pp") + .constant(aheadSteps)) * tile.rows
     return .prefetch("a", .select([.inRange(ahead, 0, packedACount)], ahead, .constant(0)), l1: true)
   }
 

@@ -50,6 +50,7 @@ extension Scheduler {
     throws(GraphFuseError) -> Bool
   {
     if let store = group.channelsFirstStore { return try emitChannelsFirstMatmul(store, group: group, index: g) }
+    if let normalized = group.normalizedInput { return try emitNormalizedMatmul(normalized, group: group, index: g) }
     let node = graph.nodes[group.anchor]
     let aShape = graph.shape(of: node.inputs[0]), bShape = graph.shape(of: node.inputs[1])
     let out = graph.shape(of: node.outputs[0])
@@ -107,15 +108,90 @@ extension Scheduler {
       kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g)
   }
 
+  /// Emits a matmul whose rows a layer norm normalizes as they are read (``NormalizedInput``): one
+  /// weight matrix for every row; the norm's data read row-major, or in place from a conv's blocks
+  /// through its channels-last view. False (nothing emitted) when the norm's scale or bias is not a
+  /// constant of one value per feature.
+  private mutating func emitNormalizedMatmul(_ normalized: NormalizedInput, group: FusedGroup, index g: GroupID)
+    throws(GraphFuseError) -> Bool
+  {
+    let v = vectorWidth
+    let stages = FusionPlan.makeGroups(graph, partition: normalized.stages)
+    let norm = graph.nodes[normalized.norm], node = graph.nodes[normalized.matmul]
+    let out = graph.shape(of: node.outputs[0])
+    let k = graph.shape(of: norm.outputs[0]).last!, n = out.last!
+    guard norm.inputs.dropFirst().allSatisfy({ graph.constant($0)?.count == k }),
+      let e = Epilogue.make(graph, group: stages[1], anchor: normalized.matmul, vector: v, channelAxis: out.count - 1)
+    else { return false }
+    var source: RowNormalization.Source = .rows
+    var x: BufferID
+    var layout: KernelSchedule.Layout = .plain
+    if let view = graph.producer(of: norm.inputs[0]), normalized.stages[0].contains(view) {
+      // The conv's channels-last view: its rows are the pixels of the conv's blocks.
+      let conv = graph.nodes[view].inputs[0]
+      let shape = graph.shape(of: conv)
+      source = .channelBlocks(pixels: shape[2] * shape[3])
+      x = try blockedBuffer(conv, group: g)
+      layout = .blocked(v)
+    } else {
+      x = try plainBuffer(norm.inputs[0], group: g)
+    }
+    let epsilon = norm.attributes.float("epsilon", default: 1e-5)
+    var kernel = MatmulKernel(
+      batch: [], aBatchStrides: [], m: out.dropLast().reduce(1, *), k: k, n: n, aRowStride: k, aColumnStride: 1,
+      rhs: .packed(bias: false), epilogue: e)
+    kernel.normalization = RowNormalization(source: source, epsilon: epsilon, hasBias: norm.inputs.count > 2)
+    var bindings = KernelBindings([
+      "x": x, "gamma": kernelPlan.addConstant(.channels(norm.inputs[1], scale: 1, channels: k, vector: v), graph),
+    ])
+    var layouts: [KernelSchedule.Layout] = [layout, .packed]
+    if norm.inputs.count > 2 {
+      bindings =
+        bindings
+        + KernelBindings([
+          "beta": kernelPlan.addConstant(.channels(norm.inputs[2], scale: 1, channels: k, vector: v), graph)
+        ])
+      layouts.append(.packed)
+    }
+    let packed = ConstantRecipe.matmulWeight(
+      node.inputs[1], k: k, n: n, transposed: false, alpha: 1, vector: v, vectors: kernel.tile.vectors)
+    let w = kernelPlan.addConstant(packed, graph)
+    return try emitMatmulKernel(
+      kernel, kind: .matmul, input: norm.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g,
+      normalizedSource: (bindings, layouts))
+  }
+
   private mutating func emitMatmulKernel(
     _ unblocked: MatmulKernel, kind: KernelSchedule.Kind, input: ValueID, weights: KernelBindings,
-    group: FusedGroup, index g: GroupID
+    group: FusedGroup, index g: GroupID, normalizedSource: (KernelBindings, [KernelSchedule.Layout])? = nil
   ) throws(GraphFuseError) -> Bool {
     var kernel = unblocked
     kernel.depthBlock = kernel.depthBlock(l1Bytes: target.l1DataBytes)
     kernel.rowGroups = kernel.rowGroups(threads: target.threads)
-    var a = try plainBuffer(input, group: g)
-    if kernel.packsA {
+    var a: BufferID
+    var aLayouts: [KernelSchedule.Layout] = [.plain]
+    var bindings = KernelBindings()
+    if let (source, sourceLayouts) = normalizedSource {
+      kernel.packedA = kernel.normalizesInPanels(threads: threads)
+      if kernel.packedA {
+        // A first step normalizes each row as it copies it into the panels.
+        a = kernelPlan.addBuffer(BufferPlan(count: kernel.packedACount, storage: .arena, value: nil))
+        let copy = KernelSchedule(
+          .packPanels, group: g, inputs: sourceLayouts, output: .panels(kernel.tile.rows), parallel: [.row],
+          epilogue: ["layer_norm"])
+        try kernelPlan.addStep(kernel.packNest, bindings: source + KernelBindings(["out": a]), schedule: copy)
+        aLayouts = [.panels(kernel.tile.rows)]
+      } else {
+        // Each task normalizes its row tile into its thread's share of an arena buffer.
+        a = kernelPlan.addBuffer(
+          BufferPlan(count: kernel.normalizedRowFloats * max(1, threads), storage: .arena, value: nil))
+        bindings = source
+        aLayouts = sourceLayouts
+      }
+    } else {
+      a = try plainBuffer(input, group: g)
+    }
+    if normalizedSource == nil, kernel.packsA {
       // A first step copies A into row-tile panels (an arena buffer live for these two steps).
       kernel.packedA = true
       let panels = kernelPlan.addBuffer(BufferPlan(count: kernel.packedACount, storage: .arena, value: nil))
@@ -123,12 +199,12 @@ extension Scheduler {
         .packPanels, group: g, inputs: [.plain], output: .panels(kernel.tile.rows), parallel: [.row])
       try kernelPlan.addStep(kernel.packNest, bindings: KernelBindings(["x": a, "out": panels]), schedule: copy)
       a = panels
+      aLayouts = [.panels(kernel.tile.rows)]
     }
     var (operands, layouts) = try plainOperands(kernel.epilogue, group: g)
-    var bindings = KernelBindings()
     let result: BufferID
     if let tail = kernel.channelsFirst?.tail {
-      bindings = .numbered("t", try operandBuffers(tail, group: g))
+      bindings = bindings + .numbered("t", try operandBuffers(tail, group: g))
       layouts += self.layouts(tail)
       result = output(tail.output)
     } else {
@@ -138,7 +214,7 @@ extension Scheduler {
       if case .packed(let bias) = kernel.rhs { bias ? [.packed, .packed] : [.packed] } else { [.plain] }
     let tile = kernel.tile
     let schedule = KernelSchedule(
-      kind, group: g, inputs: [kernel.packedA ? .panels(kernel.tile.rows) : .plain] + rhs + layouts,
+      kind, group: g, inputs: aLayouts + rhs + layouts,
       output: kernel.channelsFirst == nil ? .plain : .blocked(vectorWidth),
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
       parallel: kernel.depthBlock == nil || kernel.rowGroups > 1
