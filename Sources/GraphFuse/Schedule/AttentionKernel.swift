@@ -34,6 +34,9 @@ struct AttentionKernel {
   var keys: Keys
   /// `V(j, c) = v[vbase + j · vRowStride + c]`.
   var vRowStride: Int
+  /// Elements before each operand's first (a view of a larger tensor, ``OperandView``), added to
+  /// `qbase`, `kbase` and `vbase`.
+  var qOffset = 0, kOffset = 0, vOffset = 0
   /// The scores' tail (operands `s0…`), the softmax's tail (`p0…`), the output's tail (`e0…`).
   var scores: Epilogue, probabilities: Epilogue, output: Epilogue
   /// A task runs every row tile of one batch entry (K transposed once per task) instead of one.
@@ -88,8 +91,9 @@ struct AttentionKernel {
     var task: [Stmt] = [
       .let_("bt", wholeEntries ? Self.v("task") : Self.v("task") / rowTiles),
       .let_("sbase", IndexExpr.thread * scratchFloats),
-      .let_("qbase", batchOffset(qBatchStrides)), .let_("kbase", batchOffset(kBatchStrides)),
-      .let_("vbase", batchOffset(vBatchStrides)),
+      .let_("qbase", batchOffset(qBatchStrides) + .constant(qOffset)),
+      .let_("kbase", batchOffset(kBatchStrides) + .constant(kOffset)),
+      .let_("vbase", batchOffset(vBatchStrides) + .constant(vOffset)),
     ]
     if case .rows(let stride) = keys {
       // Kᵀ into scratch after the score rows, a key per lane: `[p][j]`, rows of paddedKeys floats.

@@ -97,6 +97,23 @@ struct Epilogue {
     return index
   }
 
+  /// The epilogue of `acc · factor`: the anchor's value scaled before the tail (an attention
+  /// operand's constant scale, moved from the operand to the product).
+  func scalingAccumulator(by factor: Double) -> Epilogue {
+    func rewrite(_ e: ValueExpr) -> ValueExpr {
+      switch e {
+      case .local: return .binary(.mul, e, .constant(factor))
+      case .unary(let f, let a): return .unary(f, rewrite(a))
+      case .binary(let f, let a, let b): return .binary(f, rewrite(a), rewrite(b))
+      case .select(let cs, let a, let b): return .select(cs, rewrite(a), rewrite(b))
+      case .constant, .load, .vload, .vloadUnaligned, .vloadPartial, .splat, .lane, .shuffle: return e
+      }
+    }
+    var scaled = self
+    scaled.expr = rewrite(expr)
+    return scaled
+  }
+
   /// True when the tail is empty: the expression is the anchor's value itself.
   var isIdentity: Bool {
     if case .local = expr { return true }

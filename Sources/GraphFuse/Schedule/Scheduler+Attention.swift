@@ -23,15 +23,48 @@ extension Scheduler {
     func strides(_ shape: [Int]) -> [Int] {
       Broadcasting.strides(of: Array(shape.dropLast(2)), broadcastTo: batch).map { $0 * shape.suffix(2).reduce(1, *) }
     }
+    let (q, k, values) = (first.inputs[0], first.inputs[1], second.inputs[1])
     var kernel = AttentionKernel(
       batch: batch, qBatchStrides: strides(s.a), kBatchStrides: strides(s.b), vBatchStrides: strides(o.b),
       m: m, d: d, n: n, dv: dv, qRowStride: d, qColumnStride: 1,
       keys: s.transposedB ? .rows(rowStride: d) : .transposed(rowStride: n), vRowStride: dv,
       scores: se, probabilities: pe, output: oe)
+    // Q, K and V that are views of one projection are read in place through their strides.
+    var (qSource, kSource, vSource) = (q, k, values)
+    var scoreScale = 1.0
+    if let view = views[q]?.view {
+      let (batchStrides, row, column) = viewStrides(view, batch: batch)
+      (kernel.qBatchStrides, kernel.qRowStride, kernel.qColumnStride, kernel.qOffset) =
+        (batchStrides, row, column, view.offset)
+      qSource = view.source
+      scoreScale *= view.scale
+    }
+    if let view = views[k]?.view {
+      let (batchStrides, row, column) = viewStrides(view, batch: batch)
+      // K's keys run along its columns (Kᵀ, `[d, n]`) or its rows (`[n, d]`); one of the two must be contiguous.
+      let (keyStride, depthStride) = s.transposedB ? (row, column) : (column, row)
+      let keys: AttentionKernel.Keys? =
+        keyStride == 1 || n == 1
+        ? .transposed(rowStride: depthStride) : depthStride == 1 || d == 1 ? .rows(rowStride: keyStride) : nil
+      if let keys {
+        (kernel.kBatchStrides, kernel.keys, kernel.kOffset) = (batchStrides, keys, view.offset)
+        kSource = view.source
+        scoreScale *= view.scale
+      }
+    }
+    if let view = views[values]?.view {
+      let (batchStrides, row, column) = viewStrides(view, batch: batch)
+      if column == 1 || dv == 1 {
+        (kernel.vBatchStrides, kernel.vRowStride, kernel.vOffset) = (batchStrides, row, view.offset)
+        vSource = view.source
+        if view.scale != 1 { kernel.output = kernel.output.scalingAccumulator(by: view.scale) }
+      }
+    }
+    if scoreScale != 1 { kernel.scores = kernel.scores.scalingAccumulator(by: scoreScale) }
     kernel.wholeEntries = kernel.wholeEntries(threads: threads)
     var bindings = KernelBindings([
-      "q": try plainBuffer(first.inputs[0], group: g), "k": try plainBuffer(first.inputs[1], group: g),
-      "v": try plainBuffer(second.inputs[1], group: g),
+      "q": try plainBuffer(qSource, group: g), "k": try plainBuffer(kSource, group: g),
+      "v": try plainBuffer(vSource, group: g),
     ])
     var layouts: [KernelSchedule.Layout] = [.plain, .plain, .plain]
     for (prefix, e) in [("s", se), ("p", pe), ("e", oe)] {
@@ -44,7 +77,9 @@ extension Scheduler {
     bindings = bindings + KernelBindings(["scratch": scratch, "out": kernelPlan.plainBuffer(graph, oe.output)])
     let reason =
       "\(kernel.rows) query rows x 2 vectors of keys, then of V's columns; the tile's \(kernel.rows) x \(n) "
-      + "scores stay in a per-thread scratch" + (s.transposedB ? "; K copied transposed once per task" : "")
+      + "scores stay in a per-thread scratch"
+      + ({ if case .rows = kernel.keys { return "; K copied transposed once per task" } else { return "" } }())
+      + ([qSource, kSource, vSource] != [q, k, values] ? "; Q, K or V read in place through its view" : "")
     let schedule = KernelSchedule(
       .attention, group: g, inputs: layouts, output: .plain,
       tile: .init(pixels: kernel.rows, vectors: 2, reason: reason),

@@ -35,8 +35,10 @@ extension Scheduler {
 
 extension Scheduler {
   /// Fails loudly when a kernel other than a folding conv would read a folded product, which no
-  /// kernel writes (fusion checks every reader first, ``InputFold``, so this is a planner bug).
-  func requireComputed(_ v: ValueID) throws(GraphFuseError) {
+  /// kernel writes (fusion checks every reader first, ``InputFold``, so this is a planner bug); runs
+  /// the kernel of a view an attention was to read in place (``foldOperandView(_:)``).
+  mutating func requireComputed(_ v: ValueID) throws(GraphFuseError) {
+    try materializeView(v)
     guard scaledInputs[v] != nil || prologues[v] != nil else { return }
     throw GraphFuseError(
       "internal: the folded \(scaledInputs[v] != nil ? "channel multiply" : "input prologue") \(graph.values[v].name)"

@@ -45,6 +45,9 @@ struct Scheduler {
   /// Elementwise stages not run as kernels: the 1×1 convs reading them apply them to their input
   /// tiles (`Scheduler+InputPrologue.swift`), keyed by the stage's output.
   var prologues: [ValueID: InputPrologue] = [:]
+  /// Views no kernel writes: the attention reading them takes their strides instead
+  /// (`Scheduler+OperandView.swift`), keyed by the view's value, with the group that would write it.
+  var views: [ValueID: (view: OperandView, group: GroupID)] = [:]
   /// The nodes that read each value, and the plan group of each node.
   let consumers: [[NodeID]]
   let groupOfNode: [GroupID?]
@@ -75,6 +78,7 @@ struct Scheduler {
     for v in graph.inputs { scheduler.kernelPlan.inputBuffers.append(scheduler.kernelPlan.plainBuffer(graph, v)) }
     for g in order {
       let group = plan.groups[g]
+      if scheduler.foldOperandView(g) { continue }
       if try scheduler.emitTemplate(group: g) { continue }
       // A group no blocked schedule runs whole (a conv chain that does not fit) runs stage by stage.
       let stages = group.stages(in: graph)
