@@ -92,7 +92,16 @@ enum Subprocess {
     let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
     defer { for a in argv { free(a) } }
     var pid: pid_t = 0
-    let status = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+    var status = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+    // A program file just written can still be open for writing in a child that another thread is
+    // forking (the descriptor is closed only when that child execs); Linux refuses to run it until
+    // then (ETXTBSY), so try again for up to a second.
+    var waited = 0
+    while status == ETXTBSY, waited < 100 {
+      usleep(10_000)
+      waited += 1
+      status = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+    }
     guard status == 0 else {
       throw GraphFuseError("cannot run \(command[0]): \(String(cString: strerror(status)))", op: "compile")
     }

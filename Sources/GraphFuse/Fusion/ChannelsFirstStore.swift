@@ -41,25 +41,15 @@ public struct ChannelsFirstStore: Sendable, Equatable {
   /// into the matmul group whose one result it reads, when together they form a store
   /// (``match(_:nodes:outputs:)``), no member is opaque and the result stays within `maxGroupSize`.
   static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
-    let groupOf = PartitionMerge.setOfNode(graph, partition)
-    let consumers = graph.consumers()
-    let graphOutputs = Set(graph.outputs)
-    var mergedInto = Array(partition.indices)
-    for (s, members) in partition.enumerated() {
-      guard let t = members.first, graph.nodes[t].op == "transpose",
-        let producer = graph.producer(of: graph.nodes[t].inputs[0])
-      else { continue }
-      let g = groupOf[producer.index]
-      guard g != s, mergedInto[g] == g, partition[g].first.map({ graph.nodes[$0].op == "matmul" }) == true else {
-        continue
-      }
-      let nodes = (partition[g] + members).sorted()
-      let outputs = PartitionMerge.outputs(graph, of: nodes, consumers: consumers, graphOutputs: graphOutputs)
-      guard nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
-        match(graph, nodes: nodes, outputs: outputs) != nil
-      else { continue }
-      mergedInto[g] = s
-    }
-    return PartitionMerge.merged(partition, into: mergedInto)
+    PartitionMerge.mergingPairs(
+      graph, partition, maxGroupSize: maxGroupSize, opaque: opaque,
+      partner: { members, setOf, _ in
+        guard let t = members.first, graph.nodes[t].op == "transpose",
+          let producer = graph.producer(of: graph.nodes[t].inputs[0])
+        else { return nil }
+        let g = setOf[producer.index]
+        return partition[g].first.map { graph.nodes[$0].op == "matmul" } == true ? g : nil
+      },
+      accepts: { nodes, outputs in match(graph, nodes: nodes, outputs: outputs) != nil })
   }
 }

@@ -53,23 +53,15 @@ public struct NormalizedInput: Sendable, Equatable {
   /// reads its result, when together they form a ``NormalizedInput``, no member is opaque and the
   /// result stays within `maxGroupSize`.
   static func merge(_ graph: Graph, partition: [[NodeID]], maxGroupSize: Int, opaque: Set<String> = []) -> [[NodeID]] {
-    let groupOf = PartitionMerge.setOfNode(graph, partition)
-    let consumers = graph.consumers()
-    let graphOutputs = Set(graph.outputs)
-    var mergedInto = Array(partition.indices)
-    for (s, members) in partition.enumerated() {
-      guard let last = members.last, graph.nodes[last].op == "layer_norm",
-        let reader = consumers[graph.nodes[last].outputs[0].index].first
-      else { continue }
-      let g = groupOf[reader.index]
-      guard g != s, mergedInto[g] == g, partition[g].first == reader else { continue }
-      let nodes = (members + partition[g]).sorted()
-      let outputs = PartitionMerge.outputs(graph, of: nodes, consumers: consumers, graphOutputs: graphOutputs)
-      guard nodes.count <= maxGroupSize, !nodes.contains(where: { opaque.contains(graph.nodes[$0].op) }),
-        match(graph, nodes: nodes, outputs: outputs) != nil
-      else { continue }
-      mergedInto[s] = g
-    }
-    return PartitionMerge.merged(partition, into: mergedInto)
+    PartitionMerge.mergingPairs(
+      graph, partition, maxGroupSize: maxGroupSize, opaque: opaque,
+      partner: { members, setOf, consumers in
+        guard let last = members.last, graph.nodes[last].op == "layer_norm",
+          let reader = consumers[graph.nodes[last].outputs[0].index].first
+        else { return nil }
+        let g = setOf[reader.index]
+        return partition[g].first == reader ? g : nil
+      },
+      accepts: { nodes, outputs in match(graph, nodes: nodes, outputs: outputs) != nil })
   }
 }

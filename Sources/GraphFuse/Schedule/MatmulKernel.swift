@@ -60,6 +60,14 @@ struct MatmulKernel {
     depthBlock != nil || rowTiles < 8 * max(1, threads)
   }
 
+  /// The matmul of `m` rows, row-major and contiguous, by one constant weight matrix packed for its
+  /// tile (``ConstantRecipe/matmulWeight(_:k:n:transposed:alpha:vector:vectors:)``).
+  static func weightMatmul(m: Int, k: Int, n: Int, epilogue: Epilogue) -> MatmulKernel {
+    MatmulKernel(
+      batch: [], aBatchStrides: [], m: m, k: k, n: n, aRowStride: k, aColumnStride: 1, rhs: .packed(bias: false),
+      epilogue: epilogue)
+  }
+
   /// Compensated (Kahan) sums for a matrix-vector product (one row, a classifier): it is bound by
   /// its weight loads, so three more vector operations per FMA cost nothing, and the long dot
   /// products then keep an error near one rounding step (as ``RegisterTile/compensated`` does for

@@ -64,15 +64,8 @@ extension Scheduler {
     let bStrides = Broadcasting.strides(of: bBatch, broadcastTo: batch).map { $0 * k * n }
     if graph.constant(node.inputs[1]) != nil, bBatch.allSatisfy({ $0 == 1 }) {
       // One weight matrix for every batch: A's rows flatten into one M (contiguous, row-major).
-      let rows = batch.reduce(1, *) * m
-      let kernel = MatmulKernel(
-        batch: [], aBatchStrides: [], m: rows, k: k, n: n, aRowStride: k, aColumnStride: 1,
-        rhs: .packed(bias: false), epilogue: e)
-      let packed = ConstantRecipe.matmulWeight(
-        node.inputs[1], k: k, n: n, transposed: false, alpha: 1, vector: vectorWidth, vectors: kernel.tile.vectors)
-      let w = kernelPlan.addConstant(packed, graph)
-      return try emitMatmulKernel(
-        kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g)
+      let kernel = MatmulKernel.weightMatmul(m: batch.reduce(1, *) * m, k: k, n: n, epilogue: e)
+      return try emitWeightMatmul(kernel, node: node, group: group, index: g)
     }
     let kernel = MatmulKernel(
       batch: batch, aBatchStrides: aStrides, m: m, k: k, n: n, aRowStride: k, aColumnStride: 1,
@@ -97,15 +90,23 @@ extension Scheduler {
       let before = Epilogue.make(graph, group: stages[0], anchor: group.anchor, vector: v, channelAxis: 3),
       let after = Epilogue.make(graph, group: stages[1], anchor: store.transpose, vector: v, channelAxis: 1)
     else { return false }
-    var kernel = MatmulKernel(
-      batch: [], aBatchStrides: [], m: out[0] * out[1] * out[2], k: k, n: n, aRowStride: k, aColumnStride: 1,
-      rhs: .packed(bias: false), epilogue: before)
+    var kernel = MatmulKernel.weightMatmul(m: out[0] * out[1] * out[2], k: k, n: n, epilogue: before)
     kernel.channelsFirst = (out[1] * out[2], after)
+    return try emitWeightMatmul(kernel, node: node, group: group, index: g)
+  }
+
+  /// Emits `kernel`, a ``MatmulKernel/weightMatmul(m:k:n:epilogue:)`` of `node`'s constant B.
+  private mutating func emitWeightMatmul(
+    _ kernel: MatmulKernel, node: Node, group: FusedGroup, index g: GroupID,
+    normalizedSource: (KernelBindings, [KernelSchedule.Layout])? = nil
+  ) throws(GraphFuseError) -> Bool {
     let packed = ConstantRecipe.matmulWeight(
-      node.inputs[1], k: k, n: n, transposed: false, alpha: 1, vector: v, vectors: kernel.tile.vectors)
+      node.inputs[1], k: kernel.k, n: kernel.n, transposed: false, alpha: 1, vector: vectorWidth,
+      vectors: kernel.tile.vectors)
     let w = kernelPlan.addConstant(packed, graph)
     return try emitMatmulKernel(
-      kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g)
+      kernel, kind: .matmul, input: node.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g,
+      normalizedSource: normalizedSource)
   }
 
   /// Emits a matmul whose rows a layer norm normalizes as they are read (``NormalizedInput``): one
@@ -137,9 +138,7 @@ extension Scheduler {
       x = try plainBuffer(norm.inputs[0], group: g)
     }
     let epsilon = norm.attributes.float("epsilon", default: 1e-5)
-    var kernel = MatmulKernel(
-      batch: [], aBatchStrides: [], m: out.dropLast().reduce(1, *), k: k, n: n, aRowStride: k, aColumnStride: 1,
-      rhs: .packed(bias: false), epilogue: e)
+    var kernel = MatmulKernel.weightMatmul(m: out.dropLast().reduce(1, *), k: k, n: n, epilogue: e)
     kernel.normalization = RowNormalization(source: source, epsilon: epsilon, hasBias: norm.inputs.count > 2)
     var bindings = KernelBindings([
       "x": x, "gamma": kernelPlan.addConstant(.channels(norm.inputs[1], scale: 1, channels: k, vector: v), graph),
@@ -153,12 +152,7 @@ extension Scheduler {
         ])
       layouts.append(.packed)
     }
-    let packed = ConstantRecipe.matmulWeight(
-      node.inputs[1], k: k, n: n, transposed: false, alpha: 1, vector: v, vectors: kernel.tile.vectors)
-    let w = kernelPlan.addConstant(packed, graph)
-    return try emitMatmulKernel(
-      kernel, kind: .matmul, input: norm.inputs[0], weights: KernelBindings(["wt": w]), group: group, index: g,
-      normalizedSource: (bindings, layouts))
+    return try emitWeightMatmul(kernel, node: node, group: group, index: g, normalizedSource: (bindings, layouts))
   }
 
   private mutating func emitMatmulKernel(
