@@ -39,6 +39,8 @@ import Testing
     #expect(plan.groups[g].nodes.map { graph.nodes[$0].op } == ["layer_norm", "matmul", "add", "tanh"])
     let program = try Scheduler.schedule(graph, plan: plan, vectorWidth: 16, threads: 2, winograd: false)
     #expect(program.schedules[g].map(\.kind) == (panels ? [.packPanels, .matmul] : [.matmul]))
+    // Per task, a task is a row tile, all its columns.
+    if !panels { #expect(program.schedules[g][0].parallel == [.row]) }
     try T.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(graph), context: "k \(k) rows \(rows)")
   }
 

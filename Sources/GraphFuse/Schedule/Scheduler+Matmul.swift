@@ -211,8 +211,9 @@ extension Scheduler {
       kind, group: g, inputs: aLayouts + rhs + layouts,
       output: kernel.channelsFirst == nil ? .plain : .blocked(vectorWidth),
       tile: .init(pixels: tile.rows, vectors: tile.vectors, reason: kernel.tileReason),
-      parallel: kernel.depthBlock == nil || kernel.rowGroups > 1
-        ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
+      parallel: kernel.normalizesRows
+        ? [.row]
+        : kernel.depthBlock == nil || kernel.rowGroups > 1 ? [.batch, .row, .channelBlock] : [.batch, .channelBlock],
       epilogue: epilogueOps(group, anchor: group.anchor))
     bindings = bindings + KernelBindings(["a": a, "out": result]) + weights + .numbered("e", operands)
     if kernel.partialFloats > 0 {
