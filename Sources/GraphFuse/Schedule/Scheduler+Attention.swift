@@ -43,9 +43,15 @@ extension Scheduler {
       let (batchStrides, row, column) = viewStrides(view, batch: batch)
       // K's keys run along its columns (Kᵀ, `[d, n]`) or its rows (`[n, d]`); one of the two must be contiguous.
       let (keyStride, depthStride) = s.transposedB ? (row, column) : (column, row)
-      let keys: AttentionKernel.Keys? =
+      var keys: AttentionKernel.Keys? =
         keyStride == 1 || n == 1
         ? .transposed(rowStride: depthStride) : depthStride == 1 || d == 1 ? .rows(rowStride: keyStride) : nil
+      // Keys read row by row are copied transposed by every task; worth it only when the K group would
+      // hand over rows anyway or a task is a whole batch entry. Otherwise (DeiT's 3 heads, PVT's 1) each
+      // row tile would copy all of K, a scalar copy that costs more than the K group's one pass.
+      var byRows = kernel
+      byRows.keys = .rows(rowStride: keyStride)
+      if case .rows = keys, !s.transposedB, !byRows.wholeEntries(threads: threads) { keys = nil }
       if let keys {
         (kernel.kBatchStrides, kernel.keys, kernel.kOffset) = (batchStrides, keys, view.offset)
         kSource = view.source
