@@ -7,8 +7,8 @@
 /// there, so the layout change costs no pass over memory of its own.
 ///
 /// TVM leaves the transpose to a separate injective group (an `outEWiseFusable` anchor fuses
-/// elementwise consumers only); OpenVINO folds such a transpose into the layout its reorders
-/// choose; ONNX Runtime's transpose optimizer moves it through the elementwise ops but keeps it.
+/// elementwise consumers only); ONNX Runtime's transpose optimizer moves transposes through
+/// elementwise ops and cancels pairs, which leaves this one in place.
 public struct ChannelsFirstStore: Sendable, Equatable {
   /// The matmul's stage (the matmul and its tail), then the transpose's (the transpose and its tail).
   public var stages: [[NodeID]]

@@ -5,8 +5,7 @@
 /// it into its A panel, so the normalized tensor is never written.
 ///
 /// TVM and ONNX Runtime keep the norm as a kernel of its own (an `outEWiseFusable` anchor in
-/// FuseOps; `LayerNormalization` / `SkipLayerNormalization` in ONNX Runtime), as does OpenVINO
-/// (`MVN`); oneDNN offers it only as a separate primitive.
+/// FuseOps; `LayerNormalization` / `SkipLayerNormalization` in ONNX Runtime).
 public struct NormalizedInput: Sendable, Equatable {
   /// The norm's stage (`[transpose,] layer_norm`), then the matmul's (the matmul and its tail).
   public var stages: [[NodeID]]
