@@ -19,27 +19,17 @@ extension GroupLowering {
     let x2 = try value(node.inputs[0], at: rowIdx)
     let inner2 = prelude
     prelude = saved
-    let d = Double(extents.reduce(1, *))
-    let centered = ValueExpr.binary(.sub, x2, .local(mean))
-    let epsilon = node.attributes.float("epsilon", default: 1e-5)
-    let stats: [Stmt] = [
-      .declare(mean, .constant(0)),
-      serialNest(vars, extents, inner1 + [.accumulate(mean, .sum, x1)]),
-      .assign(mean, .binary(.div, .local(mean), .constant(d))),
-      .declare(rstd, .constant(0)),
-      serialNest(vars, extents, inner2 + [.accumulate(rstd, .sum, .binary(.mul, centered, centered))]),
-      .assign(
-        rstd,
-        .binary(
-          .div, .constant(1),
-          .unary(.sqrt, .binary(.add, .binary(.div, .local(rstd), .constant(d)), .constant(epsilon))))),
-    ]
+    let first = { (body: Stmt) in Self.serialNest(vars, extents, inner1 + [body]) }
+    let second = { (body: Stmt) in Self.serialNest(vars, extents, inner2 + [body]) }
+    let (declarations, compute) = RowNormalization.statements(
+      mean: mean, rstd: rstd, count: extents.reduce(1, *), epsilon: node.attributes.float("epsilon", default: 1e-5),
+      x: (x1, x2), passes: (first, second))
     rowLocals[n] = (mean, rstd)
-    return (stats, (mean, rstd))
+    return (declarations + compute, (mean, rstd))
   }
 
   /// Loops in program order (no vectorization: the bodies hold statements of their own).
-  private func serialNest(_ vars: [String], _ extents: [Int], _ body: [Stmt]) -> Stmt {
+  private static func serialNest(_ vars: [String], _ extents: [Int], _ body: [Stmt]) -> Stmt {
     var inner = body
     for (v, e) in zip(vars, extents).reversed() { inner = [.loop(variable: v, extent: e, kind: .serial, body: inner)] }
     return inner.count == 1 ? inner[0] : .when([], inner)

@@ -33,21 +33,32 @@ struct RowNormalization: Equatable {
     -> [Stmt]
   {
     let x = ValueExpr.load("x", offset(row: row, p: .variable(variable), k: k, vector: v))
-    let centered = ValueExpr.binary(.sub, x, .local(mean))
-    let d = Double(k)
+    let pass = { (body: Stmt) in Stmt.loop(variable: variable, extent: k, kind: .serial, body: [body]) }
+    let stats = Self.statements(mean: mean, rstd: rstd, count: k, epsilon: epsilon, x: (x, x), passes: (pass, pass))
+    // The declarations stay outside the row check, the computation inside it.
+    return stats.declarations + [.when([.inRange(row, 0, m)], stats.compute)]
+  }
+
+  /// A layer norm's row statistics as every kernel computes them (the generic lowering's norm rows
+  /// too): `mean` over `count` elements, then `rstd` = 1/√(mean squared deviation + ε). `passes`
+  /// wrap a statement in the first and second loop over the row, where `x` reads the element.
+  static func statements(
+    mean: String, rstd: String, count: Int, epsilon: Double, x: (ValueExpr, ValueExpr),
+    passes: ((Stmt) -> Stmt, (Stmt) -> Stmt)
+  ) -> (declarations: [Stmt], compute: [Stmt]) {
+    let d = Double(count)
+    let centered = ValueExpr.binary(.sub, x.1, .local(mean))
     let compute: [Stmt] = [
-      .loop(variable: variable, extent: k, kind: .serial, body: [.accumulate(mean, .sum, x)]),
+      passes.0(.accumulate(mean, .sum, x.0)),
       .assign(mean, .binary(.div, .local(mean), .constant(d))),
-      .loop(
-        variable: variable, extent: k, kind: .serial,
-        body: [.accumulate(rstd, .sum, .binary(.mul, centered, centered))]),
+      passes.1(.accumulate(rstd, .sum, .binary(.mul, centered, centered))),
       .assign(
         rstd,
         .binary(
           .div, .constant(1),
           .unary(.sqrt, .binary(.add, .binary(.div, .local(rstd), .constant(d)), .constant(epsilon))))),
     ]
-    return [.declare(mean, .constant(0)), .declare(rstd, .constant(0)), .when([.inRange(row, 0, m)], compute)]
+    return ([.declare(mean, .constant(0)), .declare(rstd, .constant(0))], compute)
   }
 
   /// A(`row`, `p`) normalized with the row's `mean` and `rstd` locals.
