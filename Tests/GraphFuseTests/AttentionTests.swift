@@ -39,6 +39,7 @@ struct AttentionTests {
     AttentionShape(batch: [], m: 20, d: 24, n: 40, dv: 40),
     AttentionShape(batch: [2, 3], m: 13, d: 7, n: 33, dv: 17, broadcastKV: true),
     AttentionShape(batch: [3], m: 30, d: 16, n: 30, dv: 24, einsum: true),
+    AttentionShape(batch: [2], m: 21, d: 20, n: 37, dv: 12, einsum: true),
   ]
 
   /// The attention graph of `s`: scores scaled and masked by an additive `[m, n]` mask (an input,

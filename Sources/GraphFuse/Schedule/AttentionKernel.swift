@@ -95,16 +95,7 @@ struct AttentionKernel {
       .let_("kbase", batchOffset(kBatchStrides) + .constant(kOffset)),
       .let_("vbase", batchOffset(vBatchStrides) + .constant(vOffset)),
     ]
-    if case .rows(let stride) = keys {
-      // Kᵀ into scratch after the score rows, a key per lane: `[p][j]`, rows of paddedKeys floats.
-      let store = Stmt.store(
-        "scratch", Self.v("sbase") + .constant(rows * paddedKeys) + Self.v("p") * paddedKeys + Self.v("j"),
-        .load("k", Self.v("kbase") + Self.v("j") * stride + Self.v("p")))
-      task.append(
-        .loop(
-          variable: "j", extent: n, kind: .serial, body: [.loop(variable: "p", extent: d, kind: .serial, body: [store])]
-        ))
-    }
+    if case .rows(let stride) = keys { task += transposedKeys(rowStride: stride) }
     var tile: [Stmt] = []
     let tailRows = m - (rowTiles - 1) * rows
     for (count, condition) in rowCases(tailRows) {
@@ -127,6 +118,63 @@ struct AttentionKernel {
     return LoopNest(
       name: "attention", buffers: buffers,
       body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: task)])
+  }
+
+  /// K copied transposed into scratch after the score rows, a key per lane: `[p][j]`, rows of
+  /// `paddedKeys` floats. Whole blocks of `width` keys × `width` depths load a vector per key and
+  /// turn over in registers (``transposedBlock(_:)``); the keys and depths past the last whole
+  /// block go one element at a time.
+  private func transposedKeys(rowStride stride: Int) -> [Stmt] {
+    let target: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
+    let wholeKeys = n / width * width, wholeDepths = d / width * width
+    func scalarCopy(keys: Range<Int>, depths: Range<Int>) -> [Stmt] {
+      guard !keys.isEmpty, !depths.isEmpty else { return [] }
+      let j = Self.v("j") + .constant(keys.lowerBound), p = Self.v("p") + .constant(depths.lowerBound)
+      let store = Stmt.store("scratch", target + p * paddedKeys + j, .load("k", Self.v("kbase") + j * stride + p))
+      let inner = Stmt.loop(variable: "p", extent: depths.count, kind: .serial, body: [store])
+      return [.loop(variable: "j", extent: keys.count, kind: .serial, body: [inner])]
+    }
+    var stmts: [Stmt] = []
+    if wholeKeys > 0 && wholeDepths > 0 {
+      let key0 = Self.v("jb") * width, depth0 = Self.v("pb") * width
+      var block: [Stmt] = (0..<width).map { r in
+        .declareVector("kr\(r)", .vloadUnaligned("k", Self.v("kbase") + (key0 + .constant(r)) * stride + depth0))
+      }
+      let (turn, columns) = Self.transposedBlock((0..<width).map { "kr\($0)" })
+      block += turn
+      for (i, name) in columns.enumerated() {
+        block.append(.vstoreUnaligned("scratch", target + (depth0 + .constant(i)) * paddedKeys + key0, .local(name)))
+      }
+      let depthBlocks = Stmt.loop(variable: "pb", extent: wholeDepths / width, kind: .serial, body: block)
+      stmts.append(.loop(variable: "jb", extent: wholeKeys / width, kind: .serial, body: [depthBlocks]))
+    }
+    stmts += scalarCopy(keys: 0..<wholeKeys, depths: wholeDepths..<d)
+    stmts += scalarCopy(keys: wholeKeys..<n, depths: 0..<d)
+    return stmts
+  }
+
+  /// A square block of vectors turned over: vector `i` lane `l` of the result is vector `l` lane `i`
+  /// of `vectors`. For each bit h of the lane index, vectors `i` and `i + h` (bit h of i clear) swap
+  /// their lanes with bit h set and clear respectively: w · log₂ w two-source shuffles in all.
+  static func transposedBlock(_ vectors: [String]) -> (statements: [Stmt], names: [String]) {
+    let width = vectors.count
+    var names = vectors, statements: [Stmt] = []
+    var h = 1, stage = 0
+    while h < width {
+      var next = names
+      for i in 0..<width where i & h == 0 {
+        let low = (0..<width).map { $0 & h == 0 ? $0 : width + $0 - h }
+        let high = (0..<width).map { $0 & h == 0 ? $0 + h : width + $0 }
+        next[i] = "kt\(stage)_\(i)"
+        next[i + h] = "kt\(stage)_\(i + h)"
+        statements.append(.declareVector(next[i], .shuffle(.local(names[i]), .local(names[i + h]), low)))
+        statements.append(.declareVector(next[i + h], .shuffle(.local(names[i]), .local(names[i + h]), high)))
+      }
+      names = next
+      h *= 2
+      stage += 1
+    }
+    return (statements, names)
   }
 
   /// Whole row tiles, then the last partial one (condition nil: every tile is whole).
