@@ -51,6 +51,33 @@ import Testing
     try T.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(graph), context: "norm read elsewhere")
   }
 
+  /// `[1, 50, 32]` → layer norm → transpose → matmul: the transposes that move only axes of extent
+  /// 1 (TorchScript ViT's `[1, S, C] → [S, 1, C]`) are row views and join the matmul's group; one
+  /// that moves rows (`[2, S, C] → [S, 2, C]`) or the features does not.
+  @Test(arguments: [
+    ([1, 50, 32], [1, 0, 2], true), ([2, 25, 32], [1, 0, 2], false), ([1, 32, 32], [0, 2, 1], false),
+  ])
+  func rowViewsJoinTheNormalizedMatmul(_ shape: [Int], _ perm: [Int], _ joins: Bool) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: shape)
+    let norm = try b.apply(
+      "layer_norm", [x, T.weight(b, [32], seed: 2), T.weight(b, [32], seed: 3)],
+      ["axis": .int(-1), "epsilon": .float(1e-5)])[0]
+    let view = try b.transpose(norm, perm: perm)
+    let y = try b.add(
+      try b.matmul(view, T.weight(b, [32, 24], seed: 4, range: -0.2...0.2)), T.weight(b, [24], seed: 5))
+    b.output(try b.tanh(y))
+    let graph = try b.finish()
+    let plan = Fusion.plan(graph)
+    let normalized = plan.groups.filter { $0.normalizedInput != nil }
+    #expect(normalized.count == (joins ? 1 : 0))
+    if joins {
+      #expect(plan.groups.count == 1)
+      #expect(normalized[0].nodes.map { graph.nodes[$0].op } == ["layer_norm", "transpose", "matmul", "add", "tanh"])
+    }
+    try T.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(graph), context: "row view \(shape) \(perm)")
+  }
+
   /// Rows away from zero: the mean matters.
   static func inputs(_ graph: Graph) -> [Tensor] {
     [Tensor.random(shape: graph.shape(of: graph.inputs[0]), in: 1...4, seed: 7)]
