@@ -74,16 +74,20 @@ struct CompiledMatmulTests {
       graph, inputs: [Tensor.random(shape: [1, m, k], seed: 23)], context: "row groups")
   }
 
-  /// Gemm with a transposed, deep A, odd row counts and N wide enough to pack A: the panels are
-  /// copied with A's strides by a step the matmul then reads, the last row tile is partial, and
-  /// the result matches the reference.
-  @Test(arguments: [13, 50, 197]) func deepTransposedGemmPacksA(_ m: Int) throws {
-    let k = 1024, n = 544
+  /// Gemm with a deep A, transposed or not, odd row counts and N wide enough to pack A: the panels
+  /// are copied with A's strides by a step the matmul then reads (blocks of a vector's depths turned
+  /// over in registers when A's rows are contiguous, the depths past the last whole block and the
+  /// partial last row tile one float at a time), and the result matches the reference.
+  @Test(arguments: [(13, 1024, true), (50, 1024, true), (197, 1024, true), (50, 1000, false), (197, 1024, false)])
+  func deepGemmPacksA(_ m: Int, _ k: Int, _ transposed: Bool) throws {
+    let n = 544
     let b = GraphBuilder()
-    let x = b.input("x", shape: [k, m])
+    let x = b.input("x", shape: transposed ? [k, m] : [m, k])
     let w = CT.weight(b, [n, k], seed: 11, range: -0.05...0.05)
     let c = CT.weight(b, [n], seed: 12)
-    let attributes: Attributes = ["transA": .int(1), "transB": .int(1), "alpha": .float(0.5), "beta": .float(2)]
+    let attributes: Attributes = [
+      "transA": .int(transposed ? 1 : 0), "transB": .int(1), "alpha": .float(0.5), "beta": .float(2),
+    ]
     let y = try b.apply("gemm", [x, w, c], attributes)[0]
     b.output(try b.apply("relu", [y])[0])
     let graph = try b.finish()
@@ -95,7 +99,8 @@ struct CompiledMatmulTests {
     if let pack {
       #expect(schedule[pack + 1].kind == .dense && schedule[pack + 1].inputs.first == schedule[pack].output)
     }
-    try CT.fusedAndUnfusedMatchReference(graph, inputs: [Tensor.random(shape: [k, m], seed: 13)], context: "M \(m)")
+    try CT.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: transposed ? [k, m] : [m, k], seed: 13)], context: "M \(m) K \(k)")
   }
 
   @Test(arguments: 0..<10) func linearLayerWithEpilogue(_ seed: Int) throws {

@@ -122,7 +122,7 @@ struct AttentionKernel {
 
   /// K copied transposed into scratch after the score rows, a key per lane: `[p][j]`, rows of
   /// `paddedKeys` floats. Whole blocks of `width` keys × `width` depths load a vector per key and
-  /// turn over in registers (``transposedBlock(_:)``); the keys and depths past the last whole
+  /// turn over in registers (``RegisterTranspose``); the keys and depths past the last whole
   /// block go one element at a time.
   private func transposedKeys(rowStride stride: Int) -> [Stmt] {
     let target: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
@@ -140,7 +140,7 @@ struct AttentionKernel {
       var block: [Stmt] = (0..<width).map { r in
         .declareVector("kr\(r)", .vloadUnaligned("k", Self.v("kbase") + (key0 + .constant(r)) * stride + depth0))
       }
-      let (turn, columns) = Self.transposedBlock((0..<width).map { "kr\($0)" })
+      let (turn, columns) = RegisterTranspose.statements((0..<width).map { "kr\($0)" }, prefix: "kt")
       block += turn
       for (i, name) in columns.enumerated() {
         block.append(.vstoreUnaligned("scratch", target + (depth0 + .constant(i)) * paddedKeys + key0, .local(name)))
@@ -151,30 +151,6 @@ struct AttentionKernel {
     stmts += scalarCopy(keys: 0..<wholeKeys, depths: wholeDepths..<d)
     stmts += scalarCopy(keys: wholeKeys..<n, depths: 0..<d)
     return stmts
-  }
-
-  /// A square block of vectors turned over: vector `i` lane `l` of the result is vector `l` lane `i`
-  /// of `vectors`. For each bit h of the lane index, vectors `i` and `i + h` (bit h of i clear) swap
-  /// their lanes with bit h set and clear respectively: w · log₂ w two-source shuffles in all.
-  static func transposedBlock(_ vectors: [String]) -> (statements: [Stmt], names: [String]) {
-    let width = vectors.count
-    var names = vectors, statements: [Stmt] = []
-    var h = 1, stage = 0
-    while h < width {
-      var next = names
-      for i in 0..<width where i & h == 0 {
-        let low = (0..<width).map { $0 & h == 0 ? $0 : width + $0 - h }
-        let high = (0..<width).map { $0 & h == 0 ? $0 + h : width + $0 }
-        next[i] = "kt\(stage)_\(i)"
-        next[i + h] = "kt\(stage)_\(i + h)"
-        statements.append(.declareVector(next[i], .shuffle(.local(names[i]), .local(names[i + h]), low)))
-        statements.append(.declareVector(next[i + h], .shuffle(.local(names[i]), .local(names[i + h]), high)))
-      }
-      names = next
-      h *= 2
-      stage += 1
-    }
-    return (statements, names)
   }
 
   /// Whole row tiles, then the last partial one (condition nil: every tile is whole).
