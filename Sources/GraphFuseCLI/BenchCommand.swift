@@ -113,7 +113,7 @@ enum BenchCommand {
         run: { () throws(GraphFuseError) in _ = try compiled.run(inputs) },
         outputs: { () throws(GraphFuseError) in try compiled.run(inputs) },
         profile: { () throws(GraphFuseError) in
-          try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3) }
+          try compiled.profile(inputs, runs: 20).map { ($0.name, $0.seconds * 1e3, $0.bestSeconds * 1e3) }
         },
         intermediateBytes: compiled.intermediateBytes, kernels: compiled.launchingGroups, cached: compiled.cacheHit,
         winogradGroups: compiled.winogradGroups)

@@ -16,7 +16,7 @@ struct BenchRunnerTests {
       return BenchRunnable(
         run: { () throws(GraphFuseError) in _ = try ReferenceExecutor.run(graph, inputs: inputs) },
         outputs: { () throws(GraphFuseError) in try ReferenceExecutor.run(graph, inputs: inputs) },
-        profile: { optimized.plan.groups.map { ($0.name, 0.01 * Double($0.nodes.count)) } })
+        profile: { optimized.plan.groups.map { ($0.name, 0.01 * Double($0.nodes.count), nil) } })
     }
   }
 

@@ -137,6 +137,27 @@ struct BenchReportTests {
     #expect(groups[0]["peak_fraction"] == nil)
   }
 
+  /// A group's fastest run (kept by the compiled profile) gives `best_ms` and `best_peak_fraction`
+  /// and a "fastest run" column beside the median's % of peak; the samples without it have neither.
+  @Test func fastestRunIsReportedBesideTheMedian() throws {
+    var report = BenchSamples.report(groups: 2, peak: 353)
+    report.groups = BenchReport.profile(
+      [
+        BenchReport.Group(name: "fused_matmul", ms: 2, bestMs: 1, flops: 353_000_000),
+        BenchReport.Group(name: "fused_add", ms: 0.5, flops: 0),
+      ], peakGFLOPS: 353)
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any])
+    let groups = try #require(object["groups"] as? [[String: Any]])
+    #expect(groups[0]["best_ms"] as? Double == 1)
+    #expect(abs((groups[0]["peak_fraction"] as? Double ?? 0) - 0.5) < 1e-12)
+    #expect(abs((groups[0]["best_peak_fraction"] as? Double ?? 0) - 1) < 1e-12)
+    #expect(groups[1]["best_ms"] == nil && groups[1]["best_peak_fraction"] == nil)
+    let table = report.groupTable()
+    #expect(table[0].hasSuffix("fastest run"), "\(table)")
+    #expect(table.contains { $0.contains("fused_matmul") && $0.contains(" 50% ") && $0.hasSuffix(" 100%") }, "\(table)")
+    #expect(!BenchSamples.report().groupTable()[0].contains("fastest run"))
+  }
+
   @Test func jsonRoundTrips() throws {
     var report = BenchSamples.report()
     report.model = "../shared/models/resnet18.onnx"

@@ -77,19 +77,23 @@ extension BenchReport {
     let top = groups.prefix(BenchReport.tableGroupLimit)
     let rest = groups.dropFirst(BenchReport.tableGroupLimit)
     let hasPeak = peakGFLOPS != nil
-    func row(_ index: String, _ name: String, ms: Double, share: Double, flops: Int, peakFraction: Double?) -> [String]
-    {
+    let hasBest = hasPeak && groups.contains { $0.bestPeakFraction != nil }
+    func row(
+      _ index: String, _ name: String, ms: Double, share: Double, flops: Int, peakFraction: Double?,
+      best: Double? = nil
+    ) -> [String] {
       let gflops = ms > 0 ? Double(flops) / (ms * 1e6) : 0
       var cells = [
         index, name, String(format: "%.3f", ms), String(format: "%.1f%%", 100 * share), String(format: "%.1f", gflops),
       ]
       if hasPeak { cells.append(peakFraction.map { String(format: "%.0f%%", 100 * $0) } ?? "") }
+      if hasBest { cells.append(best.map { String(format: "%.0f%%", 100 * $0) } ?? "") }
       return cells
     }
     var rows = top.enumerated().map { i, g in
       row(
         String(i + 1), g.name + (g.winograd == true ? " (W)" : ""), ms: g.ms, share: g.share, flops: g.flops,
-        peakFraction: g.peakFraction)
+        peakFraction: g.peakFraction, best: g.bestPeakFraction)
     }
     let peakOf: (Double, Int) -> Double? = { ms, flops in
       guard let peak = self.peakGFLOPS, peak > 0, ms > 0 else { return nil }
@@ -106,8 +110,9 @@ extension BenchReport {
     rows.append(row("", "total (\(groups.count) groups)", ms: ms, share: 1, flops: f, peakFraction: peakOf(ms, f)))
     var header = ["#", "group", "ms", "share", "GFLOP/s"]
     if hasPeak { header.append("% peak") }
+    if hasBest { header.append("fastest run") }
     let note = "(W): a Winograd conv; its GFLOP/s and % of peak count the direct conv's FLOPs, so they may pass 100%"
-    return table(header: header, rows: rows, rightAligned: [0, 2, 3, 4, 5])
+    return table(header: header, rows: rows, rightAligned: [0, 2, 3, 4, 5, 6])
       + (groups.contains { $0.winograd == true } ? [note] : [])
   }
 }

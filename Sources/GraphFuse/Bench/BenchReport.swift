@@ -43,8 +43,10 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
   /// One fused group of the profile.
   public struct Group: Codable, Sendable, Equatable {
     public var name: String
-    /// Time per inference, in milliseconds.
+    /// Time per inference, in milliseconds (the median run).
     public var ms: Double
+    /// The fastest run's time, in milliseconds, when the profile kept it.
+    public var bestMs: Double?
     /// Fraction of the summed group time, 0…1.
     public var share: Double
     /// Floating-point operations per inference.
@@ -53,22 +55,27 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     public var gflops: Double
     /// `gflops / peak_gflops`, when the peak is known.
     public var peakFraction: Double?
+    /// `flops / bestMs / peak_gflops`, when both are known: the kernel's rate in its fastest run.
+    public var bestPeakFraction: Double?
     /// True when the group's conv runs as Winograd: `flops` counts the direct conv's, so
     /// `peakFraction` may pass 1 on a quiet machine (nil otherwise).
     public var winograd: Bool?
 
     enum CodingKeys: String, CodingKey {
       case name, ms, share, flops, gflops, winograd
+      case bestMs = "best_ms"
       case peakFraction = "peak_fraction"
+      case bestPeakFraction = "best_peak_fraction"
     }
 
     /// A group's timing; `share` and `peakFraction` are filled by `BenchReport.profile`.
     public init(
-      name: String, ms: Double, share: Double = 0, flops: Int, gflops: Double? = nil, peakFraction: Double? = nil,
-      winograd: Bool? = nil
+      name: String, ms: Double, bestMs: Double? = nil, share: Double = 0, flops: Int, gflops: Double? = nil,
+      peakFraction: Double? = nil, winograd: Bool? = nil
     ) {
       self.name = name
       self.ms = ms
+      self.bestMs = bestMs
       self.share = share
       self.flops = flops
       self.gflops = gflops ?? (ms > 0 ? Double(flops) / (ms * 1e6) : 0)
@@ -185,6 +192,9 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
       var g = g
       g.share = total > 0 ? g.ms / total : 0
       g.peakFraction = peakGFLOPS.flatMap { $0 > 0 ? g.gflops / $0 : nil }
+      if let peak = peakGFLOPS, peak > 0, let best = g.bestMs, best > 0 {
+        g.bestPeakFraction = Double(g.flops) / (best * 1e6) / peak
+      }
       return g
     }.sorted { $0.ms != $1.ms ? $0.ms > $1.ms : $0.name < $1.name }
   }

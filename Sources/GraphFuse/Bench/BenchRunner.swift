@@ -30,7 +30,7 @@ public struct BenchRunnable {
   /// The outputs of one inference, called once after warm-up to check the configurations agree.
   public var outputs: (() throws(GraphFuseError) -> [Tensor])?
   /// Per-group time in milliseconds per inference (called for the unfused and fused configurations).
-  public var profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])?
+  public var profile: (() throws(GraphFuseError) -> [(name: String, ms: Double, bestMs: Double?)])?
   /// Intermediate bytes written per inference as the backend counts them; when nil the
   /// harness counts group outputs that other groups read back.
   public var intermediateBytes: Int?
@@ -47,7 +47,7 @@ public struct BenchRunnable {
   public init(
     run: @escaping () throws(GraphFuseError) -> Void,
     outputs: (() throws(GraphFuseError) -> [Tensor])? = nil,
-    profile: (() throws(GraphFuseError) -> [(name: String, ms: Double)])? = nil,
+    profile: (() throws(GraphFuseError) -> [(name: String, ms: Double, bestMs: Double?)])? = nil,
     intermediateBytes: Int? = nil,
     kernels: Int? = nil,
     cached: Bool? = nil,
@@ -108,7 +108,7 @@ public struct BenchOptions: Sendable {
 /// let report = try BenchRunner.run(graph: graph, model: "zoo:resnet18", options: options) { config, optimized in
 ///   let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: .init(threads: 2))
 ///   return BenchRunnable(run: { _ = try model.run(inputs) }, outputs: { try model.run(inputs) },
-///                        profile: { try model.profile(inputs, runs: 20).map { ($0.name, $0.ms) } },
+///                        profile: { try model.profile(inputs, runs: 20).map { ($0.name, $0.ms, nil) } },
 ///                        intermediateBytes: model.intermediateBytes)
 /// }
 /// print(report)
@@ -227,7 +227,7 @@ public enum BenchRunner {
     }
     groups = timings.map { t in
       BenchReport.Group(
-        name: t.name, ms: t.ms, flops: flops[t.name] ?? 0,
+        name: t.name, ms: t.ms, bestMs: t.bestMs, flops: flops[t.name] ?? 0,
         winograd: runnable.winogradGroups.contains(t.name) ? true : nil)
     }
   }
