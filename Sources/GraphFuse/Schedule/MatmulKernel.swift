@@ -150,94 +150,110 @@ struct MatmulKernel {
   /// one task per row tile; rows past M in the last tile are not written (never read either).
   var packNest: LoopNest {
     if let normalization { return normalizingPackNest(normalization) }
+    let mr = tile.rows, v = epilogue.vectorWidth
+    let row0 = Self.v("rt") * mr
+    let copy = panelCopy(
+      vectorDepths: aColumnStride == 1,
+      rowVector: { r, p in .vloadUnaligned("x", (row0 + .constant(r)) * aRowStride + p) },
+      element: { r, p in .load("x", (row0 + .constant(r)) * aRowStride + p * aColumnStride) })
+    return LoopNest(
+      name: "matmul_pack_a",
+      buffers: [buffer("x", 0), BufferDecl(name: "out", count: packedACount, isOutput: true)],
+      body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: [.let_("rt", Self.v("task"))] + copy)])
+  }
+
+  /// A task's row tile `rt` of A into the panels `[K block][row tile][k][row]` of `out`, written in
+  /// order: `element(r, p)` is A(tile row r, depth p), `rowVector(r, p)` its `v` depths from p on.
+  /// When `vectorDepths` (A's depths lie contiguous), whole row tiles copy blocks of `v` depths
+  /// turned over in registers (``RegisterTranspose``; the rows past the tile padded with its first
+  /// row); the depths past the last whole block and the partial last row tile go one float at a time.
+  private func panelCopy(
+    vectorDepths: Bool, rowVector: (Int, IndexExpr) -> ValueExpr, element: (Int, IndexExpr) -> ValueExpr
+  ) -> [Stmt] {
     let mr = tile.rows, kc = depthBlock ?? k, v = epilogue.vectorWidth
-    let row = Self.v("rt") * mr + Self.v("r")
     func target(_ pp: IndexExpr) -> IndexExpr { ((Self.v("kb") * rowTiles + Self.v("rt")) * kc + pp) * mr }
     func scalarCopy(depths: Range<Int>) -> [Stmt] {
       guard !depths.isEmpty else { return [] }
       let pp = Self.v("pp") + .constant(depths.lowerBound)
       let p = Self.v("kb") * kc + pp
-      let copy = Stmt.store("out", target(pp) + Self.v("r"), .load("x", row * aRowStride + p * aColumnStride))
-      // The panel is written in order, a tile's rows innermost (unrolled, the last tile's missing
-      // rows skipped): measured 1.5 cycles per float against 2-3 with the rows outermost.
-      let rows = Stmt.loop(variable: "r", extent: mr, kind: .unrolled, body: [.when([.inRange(row, 0, m)], [copy])])
-      return [.loop(variable: "pp", extent: depths.count, kind: .serial, body: [rows])]
-    }
-    // Whole row tiles with A's depth contiguous: blocks of `v` depths turned over in registers
-    // (``RegisterTranspose``), the rows past the tile's padded with its first row.
-    let wholeTiles = m / mr, wholeDepths = aColumnStride == 1 && mr <= v ? kc / v * v : 0
-    var tile: [Stmt] = []
-    if wholeTiles > 0 && wholeDepths > 0 {
-      let p0 = Self.v("pg") * v
-      var block: [Stmt] = (0..<mr).map { r in
-        .declareVector(
-          "pr\(r)", .vloadUnaligned("x", (Self.v("rt") * mr + .constant(r)) * aRowStride + Self.v("kb") * kc + p0))
+      // The panel is written in order, a tile's rows innermost (the last tile's missing rows
+      // skipped): measured 1.5 cycles per float against 2-3 with the rows outermost.
+      let rows: [Stmt] = (0..<mr).map { r in
+        .when(
+          [.inRange(Self.v("rt") * mr + .constant(r), 0, m)], [.store("out", target(pp) + .constant(r), element(r, p))])
       }
-      let (turn, columns) = RegisterTranspose.statements(
-        (0..<v).map { "pr\($0 < mr ? $0 : 0)" }, prefix: "pt")
-      block += turn
-      // Depth i's rows are the first mr lanes of column i: a vector store runs into the next
-      // depths' slots, which the later stores overwrite; the stores that would run past the block
-      // store their rows alone, so nothing outside it is written.
-      for (i, name) in columns.enumerated() {
-        let at = target(p0 + .constant(i))
-        if i * mr + v <= v * mr {
-          block.append(.vstoreUnaligned("out", at, .local(name)))
-        } else {
-          block.append(
-            .loop(
-              variable: "l", extent: mr, kind: .unrolled,
-              body: [.store("out", at + Self.v("l"), .lane(name, Self.v("l")))]))
-        }
-      }
-      tile.append(.loop(variable: "pg", extent: wholeDepths / v, kind: .serial, body: block))
+      return [.loop(variable: "pp", extent: depths.count, kind: .serial, body: rows)]
     }
-    tile += scalarCopy(depths: wholeDepths..<kc)
-    var body: [Stmt] = [.let_("rt", Self.v("task"))]
-    if wholeDepths > 0 && wholeTiles > 0 {
-      let vectorTiles = Stmt.when(
-        [.inRange(Self.v("rt"), 0, wholeTiles)], [.loop(variable: "kb", extent: k / kc, kind: .serial, body: tile)])
-      body.append(vectorTiles)
-      if wholeTiles < rowTiles {
-        body.append(
-          .when(
-            [.inRange(Self.v("rt"), wholeTiles, rowTiles)],
-            [.loop(variable: "kb", extent: k / kc, kind: .serial, body: scalarCopy(depths: 0..<kc))]))
-      }
-    } else {
-      body.append(.loop(variable: "kb", extent: k / kc, kind: .serial, body: scalarCopy(depths: 0..<kc)))
+    let wholeTiles = m / mr, wholeDepths = vectorDepths && mr <= v ? kc / v * v : 0
+    guard wholeTiles > 0 && wholeDepths > 0 else {
+      return [.loop(variable: "kb", extent: k / kc, kind: .serial, body: scalarCopy(depths: 0..<kc))]
     }
-    return LoopNest(
-      name: "matmul_pack_a",
-      buffers: [buffer("x", 0), BufferDecl(name: "out", count: packedACount, isOutput: true)],
-      body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: body)])
+    let p0 = Self.v("pg") * v
+    var block: [Stmt] = (0..<mr).map { r in .declareVector("pr\(r)", rowVector(r, Self.v("kb") * kc + p0)) }
+    let (turn, columns) = RegisterTranspose.statements((0..<v).map { "pr\($0 < mr ? $0 : 0)" }, prefix: "pt")
+    block += turn
+    // Depth i's rows are the first mr lanes of column i: a vector store runs into the next depths'
+    // slots, which the later stores overwrite; the stores that would run past the block store
+    // their rows alone, so nothing outside it is written.
+    for (i, name) in columns.enumerated() {
+      let at = target(p0 + .constant(i))
+      if i * mr + v <= v * mr {
+        block.append(.vstoreUnaligned("out", at, .local(name)))
+      } else {
+        block.append(
+          .loop(
+            variable: "l", extent: mr, kind: .unrolled,
+            body: [.store("out", at + Self.v("l"), .lane(name, Self.v("l")))]
+          ))
+      }
+    }
+    let tile =
+      [Stmt.loop(variable: "pg", extent: wholeDepths / v, kind: .serial, body: block)]
+      + scalarCopy(depths: wholeDepths..<kc)
+    var stmts: [Stmt] = [
+      .when([.inRange(Self.v("rt"), 0, wholeTiles)], [.loop(variable: "kb", extent: k / kc, kind: .serial, body: tile)])
+    ]
+    if wholeTiles < rowTiles {
+      stmts.append(
+        .when(
+          [.inRange(Self.v("rt"), wholeTiles, rowTiles)],
+          [.loop(variable: "kb", extent: k / kc, kind: .serial, body: scalarCopy(depths: 0..<kc))]))
+    }
+    return stmts
   }
 
   /// ``packNest`` for a normalized A: per row tile, each row's mean and 1/σ, then the panels written
-  /// in order with every element normalized (buffers `x`, `gamma`, `beta`, `out`).
+  /// in order with every element normalized (buffers `x`, `gamma`, `beta`, `out`), whole vectors of
+  /// depths at a time where they lie contiguous in `x` (``RowNormalization/normalizedVector``).
   private func normalizingPackNest(_ normalization: RowNormalization) -> LoopNest {
     let mr = tile.rows, kc = depthBlock ?? k, v = epilogue.vectorWidth
-    var body: [Stmt] = [.let_("rt", Self.v("task"))]
+    var statistics: [Stmt] = [.let_("rt", Self.v("task"))]
     for r in 0..<mr {
-      body += normalization.statistics(
+      statistics += normalization.statistics(
         row: Self.v("rt") * mr + .constant(r), m: m, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)",
         variable: "q\(r)")
     }
-    let p = Self.v("kb") * kc + Self.v("pp")
-    let stores: [Stmt] = (0..<mr).map { r in
-      let row = Self.v("rt") * mr + .constant(r)
-      let target = ((Self.v("kb") * rowTiles + Self.v("rt")) * kc + Self.v("pp")) * mr + .constant(r)
-      let value = normalization.normalized(row: row, p: p, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
-      return .when([.inRange(row, 0, m)], [.store("out", target, value)])
+    func row(_ r: Int) -> IndexExpr { Self.v("rt") * mr + .constant(r) }
+    let contiguous: Bool
+    switch normalization.source {
+    case .rows: contiguous = true
+    case .channelBlocks: contiguous = kc % v == 0
     }
-    body.append(
-      .loop(
-        variable: "kb", extent: k / kc, kind: .serial,
-        body: [.loop(variable: "pp", extent: kc, kind: .serial, body: stores)]))
+    let copy = panelCopy(
+      vectorDepths: contiguous,
+      rowVector: { r, p in
+        normalization.normalizedVector(row: row(r), p: p, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
+      },
+      element: { r, p in
+        normalization.normalized(row: row(r), p: p, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
+      })
     return LoopNest(
       name: "matmul_normalize_a",
       buffers: normalizationBuffers + [BufferDecl(name: "out", count: packedACount, isOutput: true)],
-      body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: InnerVectorize.apply(body, width: v))])
+      body: [
+        .loop(
+          variable: "task", extent: rowTiles, kind: .parallel, body: InnerVectorize.apply(statistics, width: v) + copy)
+      ])
   }
 
   /// The norm's buffers: its data and its per-feature scale (and bias).

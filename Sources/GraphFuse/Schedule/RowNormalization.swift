@@ -61,6 +61,18 @@ struct RowNormalization: Equatable {
     return ([.declare(mean, .constant(0)), .declare(rstd, .constant(0))], compute)
   }
 
+  /// A(`row`, `p…p + v − 1`) normalized, a vector: the `v` depths from `p` on must lie contiguous
+  /// in `x` (any `p` for `.rows`; a multiple of `v` for `.channelBlocks`).
+  func normalizedVector(row: IndexExpr, p: IndexExpr, k: Int, vector v: Int, mean: String, rstd: String)
+    -> ValueExpr
+  {
+    let x = ValueExpr.vloadUnaligned("x", offset(row: row, p: p, k: k, vector: v))
+    let centered = ValueExpr.binary(.sub, x, .splat(.local(mean)))
+    let scaled = ValueExpr.binary(
+      .mul, .binary(.mul, centered, .splat(.local(rstd))), .vloadUnaligned("gamma", p))
+    return hasBias ? .binary(.add, scaled, .vloadUnaligned("beta", p)) : scaled
+  }
+
   /// A(`row`, `p`) normalized with the row's `mean` and `rstd` locals.
   func normalized(row: IndexExpr, p: IndexExpr, k: Int, vector v: Int, mean: String, rstd: String) -> ValueExpr {
     let x = ValueExpr.load("x", offset(row: row, p: p, k: k, vector: v))
