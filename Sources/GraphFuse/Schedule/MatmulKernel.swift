@@ -150,7 +150,7 @@ struct MatmulKernel {
   /// one task per row tile; rows past M in the last tile are not written (never read either).
   var packNest: LoopNest {
     if let normalization { return normalizingPackNest(normalization) }
-    let mr = tile.rows, v = epilogue.vectorWidth
+    let mr = tile.rows
     let row0 = Self.v("rt") * mr
     let copy = panelCopy(
       vectorDepths: aColumnStride == 1,
