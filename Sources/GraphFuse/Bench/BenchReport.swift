@@ -68,7 +68,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
       case bestPeakFraction = "best_peak_fraction"
     }
 
-    /// A group's timing; `share` and `peakFraction` are filled by `BenchReport.profile`.
+    /// A group's timing; `share`, `peakFraction` and `bestPeakFraction` are filled by `BenchReport.profile`.
     public init(
       name: String, ms: Double, bestMs: Double? = nil, share: Double = 0, flops: Int, gflops: Double? = nil,
       peakFraction: Double? = nil, winograd: Bool? = nil
@@ -185,7 +185,7 @@ public struct BenchReport: Codable, Sendable, CustomStringConvertible {
     self.unfusedByPattern = unfusedByPattern
   }
 
-  /// Sorts `groups` slowest first and fills in `share` and `peakFraction`.
+  /// Sorts `groups` slowest first and fills in `share`, `peakFraction` and `bestPeakFraction`.
   static func profile(_ groups: [Group], peakGFLOPS: Double?) -> [Group] {
     let total = groups.reduce(0) { $0 + $1.ms }
     return groups.map { g in

@@ -29,7 +29,8 @@ public struct BenchRunnable {
   public var run: () throws(GraphFuseError) -> Void
   /// The outputs of one inference, called once after warm-up to check the configurations agree.
   public var outputs: (() throws(GraphFuseError) -> [Tensor])?
-  /// Per-group time in milliseconds per inference (called for the unfused and fused configurations).
+  /// Per-group time in milliseconds per inference, the median run and (when kept) the fastest
+  /// (called for the unfused and fused configurations).
   public var profile: (() throws(GraphFuseError) -> [(name: String, ms: Double, bestMs: Double?)])?
   /// Intermediate bytes written per inference as the backend counts them; when nil the
   /// harness counts group outputs that other groups read back.
@@ -108,7 +109,8 @@ public struct BenchOptions: Sendable {
 /// let report = try BenchRunner.run(graph: graph, model: "zoo:resnet18", options: options) { config, optimized in
 ///   let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: .init(threads: 2))
 ///   return BenchRunnable(run: { _ = try model.run(inputs) }, outputs: { try model.run(inputs) },
-///                        profile: { try model.profile(inputs, runs: 20).map { ($0.name, $0.ms, nil) } },
+///                        profile: { try model.profile(inputs, runs: 20).map {
+///                          ($0.name, $0.seconds * 1e3, $0.bestSeconds * 1e3) } },
 ///                        intermediateBytes: model.intermediateBytes)
 /// }
 /// print(report)

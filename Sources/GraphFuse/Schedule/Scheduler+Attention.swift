@@ -48,7 +48,7 @@ extension Scheduler {
         ? .transposed(rowStride: depthStride) : depthStride == 1 || d == 1 ? .rows(rowStride: keyStride) : nil
       // Keys read row by row are copied transposed by every task; worth it only when the K group would
       // hand over rows anyway or a task is a whole batch entry. Otherwise (DeiT's 3 heads, PVT's 1) each
-      // row tile would copy all of K, a scalar copy that costs more than the K group's one pass.
+      // row tile would copy all of K again, which costs more than the K group's one pass.
       var byRows = kernel
       byRows.keys = .rows(rowStride: keyStride)
       if case .rows = keys, !s.transposedB, !byRows.wholeEntries(threads: threads) { keys = nil }
