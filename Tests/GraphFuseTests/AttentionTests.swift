@@ -40,6 +40,8 @@ struct AttentionTests {
     AttentionShape(batch: [2, 3], m: 13, d: 7, n: 33, dv: 17, broadcastKV: true),
     AttentionShape(batch: [3], m: 30, d: 16, n: 30, dv: 24, einsum: true),
     AttentionShape(batch: [2], m: 21, d: 20, n: 37, dv: 12, einsum: true),
+    AttentionShape(batch: [], m: 17, d: 33, n: 18, dv: 5, einsum: true),
+    AttentionShape(batch: [2], m: 3, d: 16, n: 5, dv: 8, einsum: true),
   ]
 
   /// The attention graph of `s`: scores scaled and masked by an additive `[m, n]` mask (an input,
@@ -91,6 +93,8 @@ struct AttentionTests {
     let kinds = try Self.kinds(graph)
     #expect(kinds.filter { $0 == .attention }.count == 1, "\(s): \(kinds)")
     #expect(!kinds.contains(.loops) && !kinds.contains(.matmul), "\(s): \(kinds)")
+    // K row by row (the einsum form) is copied transposed once by a step of its own.
+    #expect(kinds.contains(.transposeKeys) == s.einsum, "\(s): \(kinds)")
     try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s)")
   }
 

@@ -26,11 +26,13 @@ extension Scheduler {
     let (q, k, values) = (first.inputs[0], first.inputs[1], second.inputs[1])
     var kernel = AttentionKernel(
       batch: batch, qBatchStrides: strides(s.a), kBatchStrides: strides(s.b), vBatchStrides: strides(o.b),
-      m: m, d: d, n: n, dv: dv, qRowStride: d, qColumnStride: 1,
-      keys: s.transposedB ? .rows(rowStride: d) : .transposed(rowStride: n), vRowStride: dv,
+      m: m, d: d, n: n, dv: dv, qRowStride: d, qColumnStride: 1, kRowStride: n, vRowStride: dv,
       scores: se, probabilities: pe, output: oe)
     // Q, K and V that are views of one projection are read in place through their strides.
     var (qSource, kSource, vSource) = (q, k, values)
+    // K row by row (`[…, n, d]`): a first step copies it transposed, read from here on.
+    var keyRows: KeyTranspose? =
+      s.transposedB ? KeyTranspose(batch: batch, kBatchStrides: strides(s.b), rowStride: d, n: n, d: d, width: v) : nil
     var scoreScale = 1.0
     if let view = views[q]?.view {
       let (batchStrides, row, column) = viewStrides(view, batch: batch)
@@ -43,17 +45,14 @@ extension Scheduler {
       let (batchStrides, row, column) = viewStrides(view, batch: batch)
       // K's keys run along its columns (Kᵀ, `[d, n]`) or its rows (`[n, d]`); one of the two must be contiguous.
       let (keyStride, depthStride) = s.transposedB ? (row, column) : (column, row)
-      var keys: AttentionKernel.Keys? =
-        keyStride == 1 || n == 1
-        ? .transposed(rowStride: depthStride) : depthStride == 1 || d == 1 ? .rows(rowStride: keyStride) : nil
-      // Keys read row by row are copied transposed by every task; worth it only when the K group would
-      // hand over rows anyway or a task is a whole batch entry. Otherwise (DeiT's 3 heads, PVT's 1) each
-      // row tile would copy all of K again, which costs more than the K group's one pass.
-      var byRows = kernel
-      byRows.keys = .rows(rowStride: keyStride)
-      if case .rows = keys, !s.transposedB, !byRows.wholeEntries(threads: threads) { keys = nil }
-      if let keys {
-        (kernel.kBatchStrides, kernel.keys, kernel.kOffset) = (batchStrides, keys, view.offset)
+      if keyStride == 1 || n == 1 {
+        (kernel.kBatchStrides, kernel.kRowStride, kernel.kOffset) = (batchStrides, depthStride, view.offset)
+        kSource = view.source
+        keyRows = nil
+        scoreScale *= view.scale
+      } else if depthStride == 1 || d == 1 {
+        keyRows = KeyTranspose(
+          batch: batch, kBatchStrides: batchStrides, kOffset: view.offset, rowStride: keyStride, n: n, d: d, width: v)
         kSource = view.source
         scoreScale *= view.scale
       }
@@ -67,11 +66,18 @@ extension Scheduler {
       }
     }
     if scoreScale != 1 { kernel.scores = kernel.scores.scalingAccumulator(by: scoreScale) }
-    kernel.wholeEntries = kernel.wholeEntries(threads: threads)
-    var bindings = KernelBindings([
-      "q": try plainBuffer(qSource, group: g), "k": try plainBuffer(kSource, group: g),
-      "v": try plainBuffer(vSource, group: g),
-    ])
+    var bindings = KernelBindings(["q": try plainBuffer(qSource, group: g), "v": try plainBuffer(vSource, group: g)])
+    let keys = try plainBuffer(kSource, group: g)
+    if let keyRows {
+      let transposed = kernelPlan.addBuffer(BufferPlan(count: keyRows.count, storage: .arena, value: nil))
+      let copy = KernelSchedule(.transposeKeys, group: g, inputs: [.plain], output: .plain, parallel: [.batch, .row])
+      try kernelPlan.addStep(keyRows.nest, bindings: KernelBindings(["k": keys, "out": transposed]), schedule: copy)
+      kernel.kBatchStrides = Tensor.strides(of: batch).map { $0 * keyRows.entryFloats }
+      (kernel.kRowStride, kernel.kOffset) = (keyRows.paddedKeys, 0)
+      bindings = bindings + KernelBindings(["k": transposed])
+    } else {
+      bindings = bindings + KernelBindings(["k": keys])
+    }
     var layouts: [KernelSchedule.Layout] = [.plain, .plain, .plain]
     for (prefix, e) in [("s", se), ("p", pe), ("e", oe)] {
       let (buffers, operandLayouts) = try plainOperands(e, group: g)
@@ -84,12 +90,12 @@ extension Scheduler {
     let reason =
       "\(kernel.rows) query rows x 2 vectors of keys, then of V's columns; the tile's \(kernel.rows) x \(n) "
       + "scores stay in a per-thread scratch"
-      + ({ if case .rows = kernel.keys { return "; K copied transposed once per task" } else { return "" } }())
+      + (keyRows == nil ? "" : "; K copied transposed first, by a step of its own")
       + ([qSource, kSource, vSource] != [q, k, values] ? "; Q, K or V read in place through its view" : "")
     let schedule = KernelSchedule(
       .attention, group: g, inputs: layouts, output: .plain,
       tile: .init(pixels: kernel.rows, vectors: 2, reason: reason),
-      parallel: kernel.wholeEntries ? [.batch] : [.batch, .row],
+      parallel: [.batch, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
     try kernelPlan.addStep(kernel.nest(threads: threads), bindings: bindings, schedule: schedule)
     return true
