@@ -1,6 +1,6 @@
 /// Attention as one loop nest: `out[b] = tailₒ(softmax(tailₛ(Q[b]·Kᵀ[b]))·V[b])`, the softmax's own
-/// tail applied to the probabilities. A task takes a tile of `rows` query rows of one batch entry and,
-/// in a per-thread scratch row block:
+/// tail applied to the probabilities. A task takes a tile of `rows` query rows (or, when K must be
+/// transposed first, every row tile of one batch entry) and, in a per-thread scratch row block:
 /// 1. computes the tile's scores against every key in a register tile of `rows` × 2 vectors of
 ///    keys, the scores' epilogue (scale, mask, relative bias) applied in registers before the store;
 /// 2. turns each row into probabilities: max, exp and sum over whole vectors (the lanes past the
@@ -13,10 +13,17 @@
 /// kilobytes) stays in L1 between the three steps, where the unfused groups write it and read it
 /// back twice. The softmax is exact over the whole row, not an online softmax over blocks of keys:
 /// a row tile's scores fit in L2 up to about 16 thousand keys.
-///
-/// K is read transposed (`[…, d, n]`, a key per lane): as the graph gives it, or as a
-/// ``KeyTranspose`` step copied it when it comes row by row.
 struct AttentionKernel {
+  /// How K is read.
+  enum Keys: Equatable {
+    /// Kᵀ is the operand (`[…, d, n]`): key `j`, depth `p` at `k[kbase + p · rowStride + j]`.
+    case transposed(rowStride: Int)
+    /// K row by row (`[…, n, d]`, an einsum `…id,…jd->…ij`): key `j`, depth `p` at
+    /// `k[kbase + j · rowStride + p]`. A task, a whole batch entry, first copies it transposed into
+    /// its scratch. (With fewer entries the scheduler copies Kᵀ in a step of its own, ``KeyTranspose``,
+    /// and the kernel reads it `.transposed`.)
+    case rows(rowStride: Int)
+  }
 
   /// Batch extents of the scores and the output, outermost first.
   var batch: [Int]
@@ -26,8 +33,7 @@ struct AttentionKernel {
   var m: Int, d: Int, n: Int, dv: Int
   /// `Q(i, p) = q[qbase + i · qRowStride + p · qColumnStride]`.
   var qRowStride: Int, qColumnStride: Int
-  /// `Kᵀ(p, j) = k[kbase + p · kRowStride + j]`.
-  var kRowStride: Int
+  var keys: Keys
   /// `V(j, c) = v[vbase + j · vRowStride + c]`.
   var vRowStride: Int
   /// Elements before each operand's first (a view of a larger tensor, ``OperandView``), added to
@@ -35,6 +41,8 @@ struct AttentionKernel {
   var qOffset = 0, kOffset = 0, vOffset = 0
   /// The scores' tail (operands `s0…`), the softmax's tail (`p0…`), the output's tail (`e0…`).
   var scores: Epilogue, probabilities: Epilogue, output: Epilogue
+  /// A task runs every row tile of one batch entry (K transposed once per task) instead of one.
+  var wholeEntries = false
 
   private var width: Int { output.vectorWidth }
   private var registers: Int { width == 16 ? 32 : 16 }
@@ -49,18 +57,31 @@ struct AttentionKernel {
   var rowTiles: Int { (m + rows - 1) / rows }
   /// Floats of a score row in scratch: the keys rounded up to whole vectors.
   var paddedKeys: Int { (n + width - 1) / width * width }
-  /// Scratch floats per thread: the row tile's scores and the rows' 1/sum when the normalization is
-  /// deferred; a whole number of cache lines, so every
+  /// Scratch floats per thread: the row tile's scores, K transposed when it comes row by row, and
+  /// the rows' 1/sum when the normalization is deferred; a whole number of cache lines, so every
   /// thread's score rows start on a line as the first thread's do (ViT-B/16's 15,820 floats put the
   /// second thread's vectors across two lines each: its attention ran 3 % slower).
   var scratchFloats: Int { (inverseOffset + (defersNormalization ? rows : 0) + 15) / 16 * 16 }
   /// Where a thread's 1/sum of each row starts in its scratch.
-  private var inverseOffset: Int { rows * paddedKeys }
+  private var inverseOffset: Int {
+    if case .rows = keys { return (rows + d) * paddedKeys }
+    return rows * paddedKeys
+  }
   /// With no tail after the softmax, a row's 1/sum multiplies its `dv` outputs in step 3 instead
   /// of its `n` probabilities in step 2 (a pass over the scores less; FlashAttention does the same).
   var defersNormalization: Bool { probabilities.isIdentity }
   var batchCount: Int { batch.reduce(1, *) }
-  var tasks: Int { batchCount * rowTiles }
+  var tasks: Int { batchCount * (wholeEntries ? 1 : rowTiles) }
+
+  /// Whether a task should take a whole batch entry: when K is copied transposed (each task
+  /// would copy it again per row tile) and there are batch entries enough, 8 per thread, that a
+  /// thread which starts late or runs slowed holds the others up by an eighth of a share at most.
+  /// (ViT-B/16's 12 heads as 12 tasks ran its attention at 0.65 ms in some runs and 0.9–1.2 ms in
+  /// others on 2 threads; Swin-T's 24–192 windows × heads copy K where they use it, in L1.)
+  func wholeEntries(threads: Int) -> Bool {
+    guard case .rows = keys else { return false }
+    return batchCount >= 8 * threads
+  }
 
   private static func v(_ name: String) -> IndexExpr { .variable(name) }
 
@@ -75,16 +96,24 @@ struct AttentionKernel {
   /// The loop nest. Buffers: `q`, `k`, `v`, the operands `s…`, `p…`, `e…`, `scratch`, `out`.
   func nest(threads: Int) -> LoopNest {
     var task: [Stmt] = [
-      .let_("bt", Self.v("task") / rowTiles), .let_("rt", Self.v("task") % rowTiles),
+      .let_("bt", wholeEntries ? Self.v("task") : Self.v("task") / rowTiles),
       .let_("sbase", IndexExpr.thread * scratchFloats),
       .let_("qbase", batchOffset(qBatchStrides) + .constant(qOffset)),
       .let_("kbase", batchOffset(kBatchStrides) + .constant(kOffset)),
       .let_("vbase", batchOffset(vBatchStrides) + .constant(vOffset)),
     ]
+    if case .rows(let stride) = keys { task += transposedKeys(rowStride: stride) }
+    var tile: [Stmt] = []
     let tailRows = m - (rowTiles - 1) * rows
     for (count, condition) in rowCases(tailRows) {
       let body = [Stmt.let_("row0", Self.v("rt") * rows)] + scoreTiles(count) + softmaxRows(count) + outputTiles(count)
-      if let condition { task.append(.when([condition], body)) } else { task += body }
+      if let condition { tile.append(.when([condition], body)) } else { tile += body }
+    }
+    if wholeEntries {
+      task.append(.loop(variable: "rt", extent: rowTiles, kind: .serial, body: tile))
+    } else {
+      task.append(.let_("rt", Self.v("task") % rowTiles))
+      task += tile
     }
     func buffer(_ name: String) -> BufferDecl { BufferDecl(name: name, count: 0, isOutput: false) }
     var buffers = ["q", "k", "v"].map(buffer)
@@ -96,6 +125,23 @@ struct AttentionKernel {
     return LoopNest(
       name: "attention", buffers: buffers,
       body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: task)])
+  }
+
+  /// K copied transposed into scratch after the score rows, a key per lane: `[p][j]`, rows of
+  /// `paddedKeys` floats, a block of `width` keys at a time (``KeyTranspose/copy``).
+  private func transposedKeys(rowStride stride: Int) -> [Stmt] {
+    let target: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
+    func copy(_ keys: Int, _ key0: IndexExpr) -> [Stmt] {
+      KeyTranspose.copy(
+        keys: keys, from: key0, d: d, width: width, rowStride: stride, paddedKeys: paddedKeys, source: "k",
+        kbase: Self.v("kbase"), target: "scratch", tbase: target)
+    }
+    var stmts: [Stmt] = []
+    if n >= width {
+      stmts.append(.loop(variable: "jb", extent: n / width, kind: .serial, body: copy(width, Self.v("jb") * width)))
+    }
+    if n % width > 0 { stmts += copy(n % width, .constant(n / width * width)) }
+    return stmts
   }
 
   /// Whole row tiles, then the last partial one (condition nil: every tile is whole).
@@ -159,12 +205,18 @@ struct AttentionKernel {
 
   /// Step 1: the tile's scores, their epilogue applied, into the scratch rows.
   private func scoreTiles(_ count: Int) -> [Stmt] {
+    let keyBase: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
     let step = product(
       count, columns: n, depth: d, acc: "c",
       aValue: { r, p in
         .load("q", Self.v("qbase") + (Self.v("row0") + .constant(r)) * qRowStride + p * qColumnStride)
       },
-      bVector: { vector, p, lanes in load("k", Self.v("kbase") + p * kRowStride + vector * width, lanes: lanes) },
+      bVector: { vector, p, lanes in
+        switch keys {
+        case .transposed(let stride): return load("k", Self.v("kbase") + p * stride + vector * width, lanes: lanes)
+        case .rows: return load("scratch", keyBase + p * paddedKeys + vector * width, lanes: lanes)
+        }
+      },
       finish: { acc, r, vector, lanes in
         let target = Self.v("sbase") + .constant(r * paddedKeys) + vector * width
         let offset = scoreOffset(.constant(r), vector * width)

@@ -29,7 +29,41 @@ struct KeyTranspose {
   var count: Int { batchCount * entryFloats }
   private var keyBlocks: Int { (n + width - 1) / width }
 
-  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+  static func v(_ name: String) -> IndexExpr { .variable(name) }
+
+  /// Statements copying keys `key0 ..< key0 + keys` (all `d` depths) of K, key `j` depth `p` at
+  /// `source[kbase + j · rowStride + p]`, transposed to `target[tbase + p · paddedKeys + j]`. With
+  /// `keys` = `width`, whole blocks of `width` depths load a vector per key and turn over in registers
+  /// (``RegisterTranspose``); the depths past the last whole block, and every depth of fewer keys, go
+  /// one element at a time. Locals: `j`, `p`, `pb`, `kr…`, `kt…`.
+  static func copy(
+    keys: Int, from key0: IndexExpr, d: Int, width: Int, rowStride: Int, paddedKeys: Int,
+    source: String, kbase: IndexExpr, target: String, tbase: IndexExpr
+  ) -> [Stmt] {
+    func elements(_ depths: Range<Int>) -> [Stmt] {
+      guard keys > 0, !depths.isEmpty else { return [] }
+      let j = key0 + v("j"), p = v("p") + .constant(depths.lowerBound)
+      let store = Stmt.store(target, tbase + p * paddedKeys + j, .load(source, kbase + j * rowStride + p))
+      let inner = Stmt.loop(variable: "p", extent: depths.count, kind: .serial, body: [store])
+      return [.loop(variable: "j", extent: keys, kind: .serial, body: [inner])]
+    }
+    guard keys == width else { return elements(0..<d) }
+    let wholeDepths = d / width * width
+    var stmts: [Stmt] = []
+    if wholeDepths > 0 {
+      let depth0 = v("pb") * width
+      var block: [Stmt] = (0..<width).map { r in
+        .declareVector("kr\(r)", .vloadUnaligned(source, kbase + (key0 + .constant(r)) * rowStride + depth0))
+      }
+      let (turn, columns) = RegisterTranspose.statements((0..<width).map { "kr\($0)" }, prefix: "kt")
+      block += turn
+      for (i, name) in columns.enumerated() {
+        block.append(.vstoreUnaligned(target, tbase + (depth0 + .constant(i)) * paddedKeys + key0, .local(name)))
+      }
+      stmts.append(.loop(variable: "pb", extent: wholeDepths / width, kind: .serial, body: block))
+    }
+    return stmts + elements(wholeDepths..<d)
+  }
 
   /// The loop nest. Buffers: `k` (read), `out` (Kᵀ).
   var nest: LoopNest {
@@ -39,45 +73,25 @@ struct KeyTranspose {
         base = base + i * s
       }
     }
-    let wholeBlocks = n / width, wholeDepths = d / width * width
+    let wholeBlocks = n / width
     var task: [Stmt] = [
       .let_("bt", Self.v("task") / keyBlocks), .let_("jb", Self.v("task") % keyBlocks), .let_("kbase", base),
       .let_("tbase", Self.v("bt") * entryFloats),
     ]
-    let key0 = Self.v("jb") * width
-    /// Keys `key0 + j` for j below `keys`, depths from `depths`: one element at a time.
-    func elements(keys: Int, depths: Range<Int>) -> [Stmt] {
-      guard keys > 0, !depths.isEmpty else { return [] }
-      let j = key0 + Self.v("j"), p = Self.v("p") + .constant(depths.lowerBound)
-      let store = Stmt.store(
-        "out", Self.v("tbase") + p * paddedKeys + j, .load("k", Self.v("kbase") + j * rowStride + p))
-      let inner = Stmt.loop(variable: "p", extent: depths.count, kind: .serial, body: [store])
-      return [.loop(variable: "j", extent: keys, kind: .serial, body: [inner])]
+    func block(_ keys: Int) -> [Stmt] {
+      Self.copy(
+        keys: keys, from: Self.v("jb") * width, d: d, width: width, rowStride: rowStride, paddedKeys: paddedKeys,
+        source: "k", kbase: Self.v("kbase"), target: "out", tbase: Self.v("tbase"))
     }
     if wholeBlocks > 0 {
-      var whole: [Stmt] = []
-      if wholeDepths > 0 {
-        let depth0 = Self.v("pb") * width
-        var block: [Stmt] = (0..<width).map { r in
-          .declareVector("kr\(r)", .vloadUnaligned("k", Self.v("kbase") + (key0 + .constant(r)) * rowStride + depth0))
-        }
-        let (turn, columns) = RegisterTranspose.statements((0..<width).map { "kr\($0)" }, prefix: "kt")
-        block += turn
-        for (i, name) in columns.enumerated() {
-          block.append(
-            .vstoreUnaligned("out", Self.v("tbase") + (depth0 + .constant(i)) * paddedKeys + key0, .local(name)))
-        }
-        whole.append(.loop(variable: "pb", extent: wholeDepths / width, kind: .serial, body: block))
-      }
-      whole += elements(keys: width, depths: wholeDepths..<d)
       if wholeBlocks == keyBlocks {
-        task += whole
+        task += block(width)
       } else {
-        task.append(.when([.inRange(Self.v("jb"), 0, wholeBlocks)], whole))
+        task.append(.when([.inRange(Self.v("jb"), 0, wholeBlocks)], block(width)))
       }
     }
     if wholeBlocks < keyBlocks {
-      task.append(.when([.inRange(Self.v("jb"), wholeBlocks, keyBlocks)], elements(keys: n % width, depths: 0..<d)))
+      task.append(.when([.inRange(Self.v("jb"), wholeBlocks, keyBlocks)], block(n % width)))
     }
     let buffers = [
       BufferDecl(name: "k", count: 0, isOutput: false), BufferDecl(name: "out", count: count, isOutput: true),

@@ -26,11 +26,12 @@ extension Scheduler {
     let (q, k, values) = (first.inputs[0], first.inputs[1], second.inputs[1])
     var kernel = AttentionKernel(
       batch: batch, qBatchStrides: strides(s.a), kBatchStrides: strides(s.b), vBatchStrides: strides(o.b),
-      m: m, d: d, n: n, dv: dv, qRowStride: d, qColumnStride: 1, kRowStride: n, vRowStride: dv,
+      m: m, d: d, n: n, dv: dv, qRowStride: d, qColumnStride: 1, keys: .transposed(rowStride: n), vRowStride: dv,
       scores: se, probabilities: pe, output: oe)
     // Q, K and V that are views of one projection are read in place through their strides.
     var (qSource, kSource, vSource) = (q, k, values)
-    // K row by row (`[…, n, d]`): a first step copies it transposed, read from here on.
+    // K row by row (`[…, n, d]`): copied transposed by each task (a whole batch entry) when there are
+    // entries enough, else by a first step of its own.
     var keyRows: KeyTranspose? =
       s.transposedB ? KeyTranspose(batch: batch, kBatchStrides: strides(s.b), rowStride: d, n: n, d: d, width: v) : nil
     var scoreScale = 1.0
@@ -46,7 +47,9 @@ extension Scheduler {
       // K's keys run along its columns (Kᵀ, `[d, n]`) or its rows (`[n, d]`); one of the two must be contiguous.
       let (keyStride, depthStride) = s.transposedB ? (row, column) : (column, row)
       if keyStride == 1 || n == 1 {
-        (kernel.kBatchStrides, kernel.kRowStride, kernel.kOffset) = (batchStrides, depthStride, view.offset)
+        (kernel.kBatchStrides, kernel.keys, kernel.kOffset) = (
+          batchStrides, .transposed(rowStride: depthStride), view.offset
+        )
         kSource = view.source
         keyRows = nil
         scoreScale *= view.scale
@@ -68,12 +71,23 @@ extension Scheduler {
     if scoreScale != 1 { kernel.scores = kernel.scores.scalingAccumulator(by: scoreScale) }
     var bindings = KernelBindings(["q": try plainBuffer(qSource, group: g), "v": try plainBuffer(vSource, group: g)])
     let keys = try plainBuffer(kSource, group: g)
+    if let rows = keyRows {
+      var byRows = kernel
+      (byRows.kBatchStrides, byRows.keys, byRows.kOffset) = (
+        rows.kBatchStrides, .rows(rowStride: rows.rowStride), rows.kOffset
+      )
+      if byRows.wholeEntries(threads: threads) {
+        kernel = byRows
+        kernel.wholeEntries = true
+        keyRows = nil
+      }
+    }
     if let keyRows {
       let transposed = kernelPlan.addBuffer(BufferPlan(count: keyRows.count, storage: .arena, value: nil))
       let copy = KernelSchedule(.transposeKeys, group: g, inputs: [.plain], output: .plain, parallel: [.batch, .row])
       try kernelPlan.addStep(keyRows.nest, bindings: KernelBindings(["k": keys, "out": transposed]), schedule: copy)
       kernel.kBatchStrides = Tensor.strides(of: batch).map { $0 * keyRows.entryFloats }
-      (kernel.kRowStride, kernel.kOffset) = (keyRows.paddedKeys, 0)
+      (kernel.keys, kernel.kOffset) = (.transposed(rowStride: keyRows.paddedKeys), 0)
       bindings = bindings + KernelBindings(["k": transposed])
     } else {
       bindings = bindings + KernelBindings(["k": keys])
@@ -90,12 +104,13 @@ extension Scheduler {
     let reason =
       "\(kernel.rows) query rows x 2 vectors of keys, then of V's columns; the tile's \(kernel.rows) x \(n) "
       + "scores stay in a per-thread scratch"
-      + (keyRows == nil ? "" : "; K copied transposed first, by a step of its own")
+      + (keyRows != nil ? "; K copied transposed first, by a step of its own" : "")
+      + (kernel.wholeEntries ? "; a task per batch entry, K copied transposed once per task" : "")
       + ([qSource, kSource, vSource] != [q, k, values] ? "; Q, K or V read in place through its view" : "")
     let schedule = KernelSchedule(
       .attention, group: g, inputs: layouts, output: .plain,
       tile: .init(pixels: kernel.rows, vectors: 2, reason: reason),
-      parallel: [.batch, .row],
+      parallel: kernel.wholeEntries ? [.batch] : [.batch, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
     try kernelPlan.addStep(kernel.nest(threads: threads), bindings: bindings, schedule: schedule)
     return true
