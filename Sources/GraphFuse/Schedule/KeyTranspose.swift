@@ -1,4 +1,5 @@
-/// The first step of an attention whose K comes row by row (`[…, n, d]`): Kᵀ of every batch entry
+/// The first step of an attention whose K comes row by row (`[…, n, d]`) with fewer than 8 batch
+/// entries per thread (``AttentionKernel/wholeEntries(threads:)``): Kᵀ of every batch entry
 /// copied once into an arena buffer, `[entry][p][j]` with rows of ``paddedKeys`` floats, which the
 /// attention kernel then reads as its transposed operand (``AttentionKernel/Keys/transposed(rowStride:)``).
 /// A task copies one block of `width` keys of one entry: a vector per key for each block of `width`
