@@ -131,10 +131,9 @@ struct AttentionKernel {
   /// `paddedKeys` floats, a block of `width` keys at a time (``KeyTranspose/copy``).
   private func transposedKeys(rowStride stride: Int) -> [Stmt] {
     let target: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
-    func copy(_ keys: Int, _ key0: IndexExpr) -> [Stmt] {
-      KeyTranspose.copy(
-        keys: keys, from: key0, d: d, width: width, rowStride: stride, paddedKeys: paddedKeys, source: "k",
-        kbase: Self.v("kbase"), target: "scratch", tbase: target)
+    let keys = KeyTranspose(batch: batch, kBatchStrides: kBatchStrides, rowStride: stride, n: n, d: d, width: width)
+    func copy(_ count: Int, _ key0: IndexExpr) -> [Stmt] {
+      keys.copy(keys: count, from: key0, source: "k", kbase: Self.v("kbase"), target: "scratch", tbase: target)
     }
     var stmts: [Stmt] = []
     if n >= width {

@@ -30,20 +30,19 @@ struct KeyTranspose {
   var count: Int { batchCount * entryFloats }
   private var keyBlocks: Int { (n + width - 1) / width }
 
-  static func v(_ name: String) -> IndexExpr { .variable(name) }
+  private static func v(_ name: String) -> IndexExpr { .variable(name) }
 
   /// Statements copying keys `key0 ..< key0 + keys` (all `d` depths) of K, key `j` depth `p` at
   /// `source[kbase + j · rowStride + p]`, transposed to `target[tbase + p · paddedKeys + j]`. With
   /// `keys` = `width`, whole blocks of `width` depths load a vector per key and turn over in registers
   /// (``RegisterTranspose``); the depths past the last whole block, and every depth of fewer keys, go
   /// one element at a time. Locals: `j`, `p`, `pb`, `kr…`, `kt…`.
-  static func copy(
-    keys: Int, from key0: IndexExpr, d: Int, width: Int, rowStride: Int, paddedKeys: Int,
-    source: String, kbase: IndexExpr, target: String, tbase: IndexExpr
-  ) -> [Stmt] {
+  func copy(keys: Int, from key0: IndexExpr, source: String, kbase: IndexExpr, target: String, tbase: IndexExpr)
+    -> [Stmt]
+  {
     func elements(_ depths: Range<Int>) -> [Stmt] {
       guard keys > 0, !depths.isEmpty else { return [] }
-      let j = key0 + v("j"), p = v("p") + .constant(depths.lowerBound)
+      let j = key0 + Self.v("j"), p = Self.v("p") + .constant(depths.lowerBound)
       let store = Stmt.store(target, tbase + p * paddedKeys + j, .load(source, kbase + j * rowStride + p))
       let inner = Stmt.loop(variable: "p", extent: depths.count, kind: .serial, body: [store])
       return [.loop(variable: "j", extent: keys, kind: .serial, body: [inner])]
@@ -52,7 +51,7 @@ struct KeyTranspose {
     let wholeDepths = d / width * width
     var stmts: [Stmt] = []
     if wholeDepths > 0 {
-      let depth0 = v("pb") * width
+      let depth0 = Self.v("pb") * width
       var block: [Stmt] = (0..<width).map { r in
         .declareVector("kr\(r)", .vloadUnaligned(source, kbase + (key0 + .constant(r)) * rowStride + depth0))
       }
@@ -80,9 +79,9 @@ struct KeyTranspose {
       .let_("tbase", Self.v("bt") * entryFloats),
     ]
     func block(_ keys: Int) -> [Stmt] {
-      Self.copy(
-        keys: keys, from: Self.v("jb") * width, d: d, width: width, rowStride: rowStride, paddedKeys: paddedKeys,
-        source: "k", kbase: Self.v("kbase"), target: "out", tbase: Self.v("tbase"))
+      copy(
+        keys: keys, from: Self.v("jb") * width, source: "k", kbase: Self.v("kbase"), target: "out",
+        tbase: Self.v("tbase"))
     }
     if wholeBlocks > 0 {
       if wholeBlocks == keyBlocks {
