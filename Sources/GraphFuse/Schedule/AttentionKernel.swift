@@ -44,7 +44,7 @@ struct AttentionKernel {
   /// A task runs every row tile of one batch entry (K transposed once per task) instead of one.
   var wholeEntries = false
 
-  private var width: Int { output.vectorWidth }
+  var width: Int { output.vectorWidth }
   private var registers: Int { width == 16 ? 32 : 16 }
 
   /// Query rows per tile: at most 12 (12 × 2 accumulators, 2 key vectors and a broadcast fill
@@ -63,7 +63,7 @@ struct AttentionKernel {
   /// second thread's vectors across two lines each: its attention ran 3 % slower).
   var scratchFloats: Int { (inverseOffset + (defersNormalization ? rows : 0) + 15) / 16 * 16 }
   /// Where a thread's 1/sum of each row starts in its scratch.
-  private var inverseOffset: Int {
+  var inverseOffset: Int {
     if case .rows = keys { return (rows + d) * paddedKeys }
     return rows * paddedKeys
   }
@@ -83,7 +83,7 @@ struct AttentionKernel {
     return batchCount >= 8 * threads
   }
 
-  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+  static func v(_ name: String) -> IndexExpr { .variable(name) }
 
   /// The element offset of batch `bt` in an operand with these per-axis strides.
   private func batchOffset(_ strides: [Int]) -> IndexExpr {
@@ -198,7 +198,7 @@ struct AttentionKernel {
   }
 
   /// The offset of row `r` of the tile, column `column` in the score tensor.
-  private func scoreOffset(_ r: IndexExpr, _ column: IndexExpr) -> IndexExpr {
+  func scoreOffset(_ r: IndexExpr, _ column: IndexExpr) -> IndexExpr {
     Self.v("bt") * (m * n) + (Self.v("row0") + r) * n + column
   }
 
@@ -236,79 +236,6 @@ struct AttentionKernel {
         return [.vstoreUnaligned("scratch", target, value)]
       })
     return [step]
-  }
-
-  /// Step 2: each score row into probabilities in place, a whole vector at a time (the lanes past
-  /// the last key are -inf): max, exp and sum, each row's max and sum reduced across lanes by a tree
-  /// of shuffles, then × 1/sum and the tail. A tail that reads tensors applies to the real lanes of
-  /// a partial last vector one by one, so nothing past the score tensor's row is read.
-  private func softmaxRows(_ count: Int) -> [Stmt] {
-    let vectors = paddedKeys / width, tail = n % width
-    let rowBase: IndexExpr = Self.v("sbase") + Self.v("r") * paddedKeys
-    func at(_ q: IndexExpr) -> IndexExpr { rowBase + q * width }
-    let q = Self.v("kv")
-    func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {
-      extent == 0 ? [] : [.loop(variable: variable, extent: extent, kind: .serial, body: body)]
-    }
-    /// `name` ⊕= its lanes rotated by h, for h = width/2 … 1: lane 0 then holds the whole reduction.
-    func tree(_ name: String, _ op: Accumulate) -> [Stmt] {
-      var steps: [Stmt] = []
-      var h = width / 2
-      while h >= 1 {
-        let rotation = (0..<width).map { ($0 + h) % width }
-        steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
-        h /= 2
-      }
-      return steps
-    }
-    var row: [Stmt] = [.declareVector("mx", .splat(.constant(-.infinity)))]
-    // A NaN score is skipped here but makes its exponential, the sum and so the whole row NaN.
-    row += loop("kv", vectors, [.accumulate("mx", .maxSkippingNaN, .vloadUnaligned("scratch", at(q)))])
-    row += tree("mx", .maxSkippingNaN)
-    row.append(.declareVector("rowmax", .splat(.lane("mx", .constant(0)))))
-    row.append(.declareVector("sm", .splat(.constant(0))))
-    row += loop(
-      "kv", vectors,
-      [
-        .declareVector(
-          "ex", .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at(q)), .local("rowmax")))),
-        .vstoreUnaligned("scratch", at(q), .local("ex")), .accumulate("sm", .sum, .local("ex")),
-      ])
-    row += tree("sm", .sum)
-    if defersNormalization {
-      let inverse = ValueExpr.binary(.div, .constant(1), .lane("sm", .constant(0)))
-      row.append(.store("scratch", Self.v("sbase") + .constant(inverseOffset) + Self.v("r"), inverse))
-      return [.loop(variable: "r", extent: count, kind: .serial, body: row)]
-    }
-    row.append(.declareVector("inverse", .splat(.binary(.div, .constant(1), .lane("sm", .constant(0))))))
-    let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .local("inverse"))
-    func normalized(_ extent: Int) -> [Stmt] {
-      loop(
-        "kv", extent,
-        [
-          .vstoreUnaligned(
-            "scratch", at(q),
-            probabilities.vector(
-              acc: scaled, offset: scoreOffset(Self.v("r"), q * width), channelBlock: q, prefix: "p", unaligned: true))
-        ])
-    }
-    if tail == 0 || !probabilities.readsTensors {
-      row += normalized(vectors)
-    } else {
-      row += normalized(vectors - 1)
-      let column = IndexExpr.constant((vectors - 1) * width) + Self.v("t")
-      let element = rowBase + column
-      row += loop(
-        "t", tail,
-        [
-          .store(
-            "scratch", element,
-            probabilities.scalar(
-              acc: .binary(.mul, .load("scratch", element), .lane("inverse", .constant(0))),
-              offset: scoreOffset(Self.v("r"), column), channel: column, prefix: "p"))
-        ])
-    }
-    return [.loop(variable: "r", extent: count, kind: .serial, body: row)]
   }
 
   /// Step 3: the probabilities times V, the output epilogue applied, into `out`.

@@ -1,0 +1,113 @@
+/// Step 2 of ``AttentionKernel``: each score row of a tile into probabilities, in place.
+extension AttentionKernel {
+  /// Rows whose softmax statements run interleaved: a row's max and sum are chains of dependent
+  /// operations (13 maxes, a tree of 4 shuffles, the same for the sum, then a division for ViT-B/16's
+  /// 197 keys) that 4 rows side by side overlap. Timed alone, ViT-B/16's attention ran 1–2 % faster
+  /// than a row at a time; 2 rows gained half of that.
+  static let interleavedRows = 4
+
+  /// Each score row into probabilities in place, a whole vector at a time (the lanes past the last
+  /// key are -inf): max, exp and sum, each row's max and sum reduced across lanes by a tree of
+  /// shuffles, then × 1/sum and the tail. A tail that reads tensors applies to the real lanes of a
+  /// partial last vector one by one, so nothing past the score tensor's row is read. Rows go
+  /// ``interleavedRows`` at a time, the remainder one by one.
+  func softmaxRows(_ count: Int) -> [Stmt] {
+    let group = min(Self.interleavedRows, count), groups = count / group
+    let rows = (0..<group).map { softmaxPhases(row: Self.v("rg") * group + .constant($0), suffix: "\($0)") }
+    var stmts: [Stmt] = [.loop(variable: "rg", extent: groups, kind: .serial, body: Self.interleave(rows))]
+    for r in groups * group..<count { stmts += softmaxPhases(row: .constant(r), suffix: "\(r)").flatMap { $0 } }
+    return stmts
+  }
+
+  /// The rows' phases side by side: the loops of one phase merged into one loop over the same
+  /// variable, straight statements one row after the other.
+  static func interleave(_ rows: [[[Stmt]]]) -> [Stmt] {
+    guard let first = rows.first else { return [] }
+    return first.indices.flatMap { k -> [Stmt] in
+      var bodies: [Stmt] = []
+      for phases in rows {
+        guard phases[k].count == 1, case .loop(_, _, _, let body) = phases[k][0] else {
+          return rows.flatMap { $0[k] }
+        }
+        bodies += body
+      }
+      guard case .loop(let variable, let extent, let kind, _) = first[k][0] else { return [] }
+      return [.loop(variable: variable, extent: extent, kind: kind, body: bodies)]
+    }
+  }
+
+  /// One row's softmax as phases, each either straight statements or a single loop, with its locals
+  /// named with `suffix` so rows can be interleaved.
+  func softmaxPhases(row: IndexExpr, suffix s: String) -> [[Stmt]] {
+    let vectors = paddedKeys / width, tail = n % width
+    let rowBase: IndexExpr = Self.v("sbase") + row * paddedKeys
+    func at(_ q: IndexExpr) -> IndexExpr { rowBase + q * width }
+    let q = Self.v("kv")
+    func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {
+      extent == 0 ? [] : [.loop(variable: variable, extent: extent, kind: .serial, body: body)]
+    }
+    /// `name` ⊕= its lanes rotated by h, for h = width/2 … 1: lane 0 then holds the whole reduction.
+    func tree(_ name: String, _ op: Accumulate) -> [Stmt] {
+      var steps: [Stmt] = []
+      var h = width / 2
+      while h >= 1 {
+        let rotation = (0..<width).map { ($0 + h) % width }
+        steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
+        h /= 2
+      }
+      return steps
+    }
+    let mx = "mx\(s)", rowmax = "rowmax\(s)", sm = "sm\(s)", ex = "ex\(s)", inverse = "inverse\(s)"
+    var phases: [[Stmt]] = [[.declareVector(mx, .splat(.constant(-.infinity)))]]
+    // A NaN score is skipped here but makes its exponential, the sum and so the whole row NaN.
+    phases.append(loop("kv", vectors, [.accumulate(mx, .maxSkippingNaN, .vloadUnaligned("scratch", at(q)))]))
+    phases.append(
+      tree(mx, .maxSkippingNaN) + [
+        .declareVector(rowmax, .splat(.lane(mx, .constant(0)))), .declareVector(sm, .splat(.constant(0))),
+      ])
+    phases.append(
+      loop(
+        "kv", vectors,
+        [
+          .declareVector(
+            ex, .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at(q)), .local(rowmax)))),
+          .vstoreUnaligned("scratch", at(q), .local(ex)), .accumulate(sm, .sum, .local(ex)),
+        ]))
+    if defersNormalization {
+      let value = ValueExpr.binary(.div, .constant(1), .lane(sm, .constant(0)))
+      phases.append(tree(sm, .sum) + [.store("scratch", Self.v("sbase") + .constant(inverseOffset) + row, value)])
+      return phases
+    }
+    phases.append(
+      tree(sm, .sum) + [.declareVector(inverse, .splat(.binary(.div, .constant(1), .lane(sm, .constant(0)))))])
+    let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .local(inverse))
+    func normalized(_ extent: Int) -> [Stmt] {
+      loop(
+        "kv", extent,
+        [
+          .vstoreUnaligned(
+            "scratch", at(q),
+            probabilities.vector(
+              acc: scaled, offset: scoreOffset(row, q * width), channelBlock: q, prefix: "p", unaligned: true))
+        ])
+    }
+    if tail == 0 || !probabilities.readsTensors {
+      phases.append(normalized(vectors))
+      return phases
+    }
+    phases.append(normalized(vectors - 1))
+    let column = IndexExpr.constant((vectors - 1) * width) + Self.v("t")
+    let element = rowBase + column
+    phases.append(
+      loop(
+        "t", tail,
+        [
+          .store(
+            "scratch", element,
+            probabilities.scalar(
+              acc: .binary(.mul, .load("scratch", element), .lane(inverse, .constant(0))),
+              offset: scoreOffset(row, column), channel: column, prefix: "p"))
+        ]))
+    return phases
+  }
+}
