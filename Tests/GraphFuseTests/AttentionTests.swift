@@ -43,6 +43,8 @@ struct AttentionTests {
     AttentionShape(batch: [], m: 17, d: 33, n: 18, dv: 5, einsum: true),
     AttentionShape(batch: [2], m: 3, d: 16, n: 5, dv: 8, einsum: true),
     AttentionShape(batch: [4, 5], m: 13, d: 20, n: 21, dv: 8, einsum: true),
+    // Long rows: fewer rows per tile (5 of 700 keys in half of a 32 KiB L1), a 1-row last tile.
+    AttentionShape(batch: [1], m: 31, d: 8, n: 700, dv: 8),
   ]
 
   /// The attention graph of `s`: scores scaled and masked by an additive `[m, n]` mask (an input,
@@ -98,6 +100,18 @@ struct AttentionTests {
     // least 8 entries per thread (2 threads here) by each task, a whole entry.
     #expect(kinds.contains(.transposeKeys) == (s.einsum && s.batch.reduce(1, *) < 16), "\(s): \(kinds)")
     try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s)")
+  }
+
+  /// A tile's score rows take at most half of L1: 12 rows of 197 keys, 8 of 512 (32 KiB), 12 of
+  /// 512 with a 64 KiB L1, never fewer than 4 (2048 keys).
+  @Test(arguments: [(197, 32, 12), (512, 32, 8), (512, 64, 12), (2048, 32, 4)])
+  func rowTileFitsHalfOfL1(keys: Int, l1KiB: Int, rows: Int) throws {
+    let s = AttentionShape(batch: [2], m: 96, d: 16, n: keys, dv: 16)
+    let optimized = try Pipeline.optimize(try Self.graph(s, guardNaN: false))
+    let target = ScheduleTarget(vectorWidth: 16, threads: 2, l1DataBytes: l1KiB * 1024)
+    let schedules = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target).schedules
+    let attention = try #require(schedules.flatMap { $0 }.first { $0.kind == .attention })
+    #expect(attention.tile?.pixels == rows, "\(keys) keys, \(l1KiB) KiB")
   }
 
   /// Without a tail after the softmax the kernel multiplies each output row by 1/sum instead of

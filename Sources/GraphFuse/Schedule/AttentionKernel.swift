@@ -47,10 +47,17 @@ struct AttentionKernel {
   var width: Int { output.vectorWidth }
   private var registers: Int { width == 16 ? 32 : 16 }
 
+  /// Bytes of the L1 data cache of one core (the host's, ``ScheduleTarget/l1DataBytes``).
+  var l1DataBytes = 32 * 1024
+
   /// Query rows per tile: at most 12 (12 × 2 accumulators, 2 key vectors and a broadcast fill
-  /// 27 of 32 registers; 6 with 16 registers), balanced so the last tile is not a sliver.
+  /// 27 of 32 registers; 6 with 16 registers), fewer when the tile's score rows would take more
+  /// than half of L1 (the other half streams K and V through), but at least 4; balanced so the last
+  /// tile is not a sliver. Long rows in L2 cost the softmax's passes and the output product's
+  /// broadcasts: 12 rows of 512 keys (24 KiB) ran at 67 % of peak, 8 rows at 80 % (2 threads, 32 KiB L1).
   var rows: Int {
-    let most = min(12, max(1, (registers - 3) / 2))
+    let fit = max(4, l1DataBytes / 2 / 4 / max(1, paddedKeys))
+    let most = min(fit, 12, max(1, (registers - 3) / 2))
     let tiles = (m + most - 1) / most
     return (m + tiles - 1) / tiles
   }

@@ -28,6 +28,7 @@ extension Scheduler {
       batch: batch, qBatchStrides: strides(s.a), kBatchStrides: strides(s.b), vBatchStrides: strides(o.b),
       m: m, d: d, n: n, dv: dv, qRowStride: d, qColumnStride: 1, keys: .transposed(rowStride: n), vRowStride: dv,
       scores: se, probabilities: pe, output: oe)
+    kernel.l1DataBytes = target.l1DataBytes
     // Q, K and V that are views of one projection are read in place through their strides.
     var (qSource, kSource, vSource) = (q, k, values)
     // K row by row (`[…, n, d]`): copied transposed by each task (a whole batch entry) when there are
