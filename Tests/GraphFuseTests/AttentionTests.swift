@@ -43,8 +43,13 @@ struct AttentionTests {
     AttentionShape(batch: [], m: 17, d: 33, n: 18, dv: 5, einsum: true),
     AttentionShape(batch: [2], m: 3, d: 16, n: 5, dv: 8, einsum: true),
     AttentionShape(batch: [4, 5], m: 13, d: 20, n: 21, dv: 8, einsum: true),
-    // Long rows: fewer rows per tile (5 of 700 keys in half of a 32 KiB L1), a 1-row last tile.
+    // Long rows: with the NaN guard fewer rows per tile (5 of 700 keys in half of a 32 KiB L1), a
+    // 1-row last tile; without it key blocks of 320 keys (320, 320, 60).
     AttentionShape(batch: [1], m: 31, d: 8, n: 700, dv: 8),
+    // Key blocks without the NaN guard (more than 640 keys): K by a step of its own, then K copied
+    // by each task (16 entries), V's columns a partial vector.
+    AttentionShape(batch: [2], m: 20, d: 12, n: 650, dv: 20, einsum: true),
+    AttentionShape(batch: [16], m: 5, d: 4, n: 650, dv: 5, einsum: true),
   ]
 
   /// The attention graph of `s`: scores scaled and masked by an additive `[m, n]` mask (an input,
@@ -102,16 +107,36 @@ struct AttentionTests {
     try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s)")
   }
 
-  /// A tile's score rows take at most half of L1: 12 rows of 197 keys, 8 of 512 (32 KiB), 12 of
-  /// 512 with a 64 KiB L1, never fewer than 4 (2048 keys).
+  /// The attention schedule of `s` for 16-float vectors, 2 threads and an L1 of `l1KiB`.
+  static func attentionSchedule(_ s: AttentionShape, guardNaN: Bool, l1KiB: Int) throws -> KernelSchedule? {
+    let optimized = try Pipeline.optimize(try Self.graph(s, guardNaN: guardNaN))
+    let target = ScheduleTarget(vectorWidth: 16, threads: 2, l1DataBytes: l1KiB * 1024)
+    let schedules = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target).schedules
+    return schedules.flatMap { $0 }.first { $0.kind == .attention }
+  }
+
+  /// With a tail after the softmax (no key blocks), a tile's score rows take at most half of L1:
+  /// 12 rows of 197 keys, 8 of 512 (32 KiB), 12 of 512 with a 64 KiB L1, never fewer than 4.
   @Test(arguments: [(197, 32, 12), (512, 32, 8), (512, 64, 12), (2048, 32, 4)])
   func rowTileFitsHalfOfL1(keys: Int, l1KiB: Int, rows: Int) throws {
     let s = AttentionShape(batch: [2], m: 96, d: 16, n: keys, dv: 16)
-    let optimized = try Pipeline.optimize(try Self.graph(s, guardNaN: false))
-    let target = ScheduleTarget(vectorWidth: 16, threads: 2, l1DataBytes: l1KiB * 1024)
-    let schedules = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target).schedules
-    let attention = try #require(schedules.flatMap { $0 }.first { $0.kind == .attention })
+    let attention = try #require(try Self.attentionSchedule(s, guardNaN: true, l1KiB: l1KiB))
     #expect(attention.tile?.pixels == rows, "\(keys) keys, \(l1KiB) KiB")
+    let reason = attention.tile?.reason ?? ""
+    #expect(reason.contains("key blocks") == false, "\(reason)")
+  }
+
+  /// Without a tail, rows of more than two blocks' keys go in key blocks of an online softmax (half
+  /// of L1 for 12 rows' scores: 320 keys with 32 KiB, 672 with 64 KiB) and keep 12-row tiles.
+  @Test(
+    arguments: [(197, 32, nil), (640, 32, nil), (641, 32, 320), (2048, 32, 320), (1400, 64, 672)] as [(Int, Int, Int?)]
+  )
+  func longRowsGoInKeyBlocks(keys: Int, l1KiB: Int, block: Int?) throws {
+    let s = AttentionShape(batch: [2], m: 96, d: 16, n: keys, dv: 16)
+    let attention = try #require(try Self.attentionSchedule(s, guardNaN: false, l1KiB: l1KiB))
+    if block != nil { #expect(attention.tile?.pixels == 12, "\(keys) keys, \(l1KiB) KiB") }
+    let reason = attention.tile?.reason ?? ""
+    #expect(reason.contains("key blocks of \(block ?? 0) keys") == (block != nil), "\(reason)")
   }
 
   /// Without a tail after the softmax the kernel multiplies each output row by 1/sum instead of
@@ -125,8 +150,8 @@ struct AttentionTests {
   /// Scores far apart (masks of -1e9 and -3.4e38 beside scores in the hundreds) keep the reference's
   /// probabilities (the softmax's exp takes only x <= 0 and raises x to -87), and one NaN score
   /// turns its whole row NaN, as in PyTorch, though the row max skips it.
-  @Test func wideScoresAndNaNScores() throws {
-    let s = AttentionShape(batch: [2], m: 20, d: 16, n: 37, dv: 16)
+  @Test(arguments: [37, 700]) func wideScoresAndNaNScores(keys: Int) throws {
+    let s = AttentionShape(batch: [2], m: 20, d: 16, n: keys, dv: 16)
     let mask = (0..<s.m * s.n).map { i -> Float in
       if i == 9 * s.n + 30 { return .nan }
       switch i % 5 {
@@ -153,9 +178,15 @@ struct AttentionTests {
 
   /// Rows whose every key is masked with -inf: softmax gives NaN (as in PyTorch), which the guard
   /// turns into zeros; without the guard the fused kernel's NaNs sit where the unfused program's do.
-  @Test func fullyMaskedRowsFollowTheUnfusedResults() throws {
-    let s = AttentionShape(batch: [2], m: 20, d: 16, n: 37, dv: 16)
-    let mask = (0..<s.m * s.n).map { i in i / s.n == 4 || i / s.n == 17 ? -Float.infinity : 0 }
+  /// Row 7 has its first 400 keys (or all but the last) masked: with 700 keys in blocks of 320 (no
+  /// guard), a first block masked throughout must add nothing to the later ones.
+  @Test(arguments: [37, 700]) func fullyMaskedRowsFollowTheUnfusedResults(keys: Int) throws {
+    let s = AttentionShape(batch: [2], m: 20, d: 16, n: keys, dv: 16)
+    let mask = (0..<s.m * s.n).map { i -> Float in
+      let (row, key) = (i / s.n, i % s.n)
+      if row == 4 || row == 17 || (row == 7 && key < min(400, s.n - 1)) { return -.infinity }
+      return 0
+    }
     let inputs = Self.inputs(s, mask: mask)
     for guardNaN in [true, false] {
       let graph = try Self.graph(s, guardNaN: guardNaN)

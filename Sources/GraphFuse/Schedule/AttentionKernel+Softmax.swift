@@ -40,7 +40,7 @@ extension AttentionKernel {
   /// named with `suffix` so rows can be interleaved.
   func softmaxPhases(row: IndexExpr, suffix s: String) -> [[Stmt]] {
     let vectors = paddedKeys / width, tail = n % width
-    let rowBase: IndexExpr = Self.v("sbase") + row * paddedKeys
+    let rowBase: IndexExpr = Self.v("sbase") + row * scoreRow
     func at(_ q: IndexExpr) -> IndexExpr { rowBase + q * width }
     let q = Self.v("kv")
     func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {

@@ -56,23 +56,46 @@ struct AttentionKernel {
   /// tile is not a sliver. Long rows in L2 cost the softmax's passes and the output product's
   /// broadcasts: 12 rows of 512 keys (24 KiB) ran at 67 % of peak, 8 rows at 80 % (2 threads, 32 KiB L1).
   var rows: Int {
-    let fit = max(4, l1DataBytes / 2 / 4 / max(1, paddedKeys))
-    let most = min(fit, 12, max(1, (registers - 3) / 2))
+    let fit = keyBlock != nil ? maxRows : max(4, l1DataBytes / 2 / 4 / max(1, paddedKeys))
+    let most = min(fit, maxRows)
     let tiles = (m + most - 1) / most
     return (m + tiles - 1) / tiles
   }
   var rowTiles: Int { (m + rows - 1) / rows }
+  /// The most query rows a register tile holds.
+  private var maxRows: Int { min(12, max(1, (registers - 3) / 2)) }
+  /// Keys per block of an online softmax (``AttentionKernel+KeyBlocks.swift``): a whole number of
+  /// 2-vector column tiles whose score rows for a full row tile fill half of L1 (320 keys with
+  /// 32 KiB). Nil when a tail follows the softmax (it needs the final probabilities) or when the
+  /// keys make two blocks at most: up to there fewer rows per tile (``rows``) did as well or better.
+  /// One thread, 32 KiB L1 (2026-12-04): 1024 keys 49–52 % of peak in 4-row tiles, 63–74 % in
+  /// blocks; 512 keys 71–74 % against 69–75 %; 384 keys 76–78 % against 63–73 %.
+  var keyBlock: Int? {
+    guard defersNormalization else { return nil }
+    let pair = 2 * width
+    let block = max(pair, l1DataBytes / 2 / 4 / maxRows / pair * pair)
+    return paddedKeys > 2 * block ? block : nil
+  }
+  /// Floats of a score row in scratch: a key block, or every key rounded up to whole vectors.
+  var scoreRow: Int { keyBlock ?? paddedKeys }
+  /// Floats of an output row in the key blocks' accumulator scratch: `dv` rounded up to vectors.
+  var outputRow: Int { (dv + width - 1) / width * width }
   /// Floats of a score row in scratch: the keys rounded up to whole vectors.
   var paddedKeys: Int { (n + width - 1) / width * width }
   /// Scratch floats per thread: the row tile's scores, K transposed when it comes row by row, and
   /// the rows' 1/sum when the normalization is deferred; a whole number of cache lines, so every
   /// thread's score rows start on a line as the first thread's do (ViT-B/16's 15,820 floats put the
   /// second thread's vectors across two lines each: its attention ran 3 % slower).
-  var scratchFloats: Int { (inverseOffset + (defersNormalization ? rows : 0) + 15) / 16 * 16 }
+  var scratchFloats: Int {
+    let blocks = keyBlock != nil ? 3 * rows + rows * outputRow : 0
+    return (inverseOffset + (defersNormalization ? rows : 0) + blocks + 15) / 16 * 16
+  }
+  /// Where K transposed starts in a thread's scratch, when it comes row by row: after the scores.
+  var keysOffset: Int { rows * scoreRow }
   /// Where a thread's 1/sum of each row starts in its scratch.
   var inverseOffset: Int {
-    if case .rows = keys { return (rows + d) * paddedKeys }
-    return rows * paddedKeys
+    if case .rows = keys { return keysOffset + d * paddedKeys }
+    return keysOffset
   }
   /// With no tail after the softmax, a row's 1/sum multiplies its `dv` outputs in step 3 instead
   /// of its `n` probabilities in step 2 (a pass over the scores less; FlashAttention does the same).
@@ -113,7 +136,10 @@ struct AttentionKernel {
     var tile: [Stmt] = []
     let tailRows = m - (rowTiles - 1) * rows
     for (count, condition) in rowCases(tailRows) {
-      let body = [Stmt.let_("row0", Self.v("rt") * rows)] + scoreTiles(count) + softmaxRows(count) + outputTiles(count)
+      let steps =
+        keyBlock != nil
+        ? keyBlockSteps(count) : scoreTiles(count) + softmaxRows(count) + outputTiles(count)
+      let body = [Stmt.let_("row0", Self.v("rt") * rows)] + steps
       if let condition { tile.append(.when([condition], body)) } else { tile += body }
     }
     if wholeEntries {
@@ -137,7 +163,7 @@ struct AttentionKernel {
   /// K copied transposed into scratch after the score rows, a key per lane: `[p][j]`, rows of
   /// `paddedKeys` floats, a block of `width` keys at a time (``KeyTranspose/copy``).
   private func transposedKeys(rowStride stride: Int) -> [Stmt] {
-    let target: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
+    let target: IndexExpr = Self.v("sbase") + .constant(keysOffset)
     let keys = KeyTranspose(batch: batch, kBatchStrides: kBatchStrides, rowStride: stride, n: n, d: d, width: width)
     func copy(_ count: Int, _ key0: IndexExpr) -> [Stmt] {
       keys.copy(keys: count, from: key0, source: "k", kbase: Self.v("kbase"), target: "scratch", tbase: target)
@@ -162,10 +188,12 @@ struct AttentionKernel {
   /// A product `count` rows × `columns` over `depth`, in tiles of 2 vectors of columns: the loop
   /// over column tiles `ct`, the last tile with fewer vectors or a partial last vector. `aValue(r, p)`
   /// is row r's A element at depth p, `bVector(vector, p, lanes)` B's vector; `finish(acc, r,
-  /// vector, lanes)` the statements that store accumulator `acc` (lanes < width: a partial vector).
-  private func product(
+  /// vector, lanes)` the statements that store accumulator `acc` (lanes < width: a partial vector);
+  /// `initial(r, vector)` the accumulators' first value (0 when nil).
+  func product(
     _ count: Int, columns: Int, depth: Int, acc prefix: String, aValue: (Int, IndexExpr) -> ValueExpr,
-    bVector: (IndexExpr, IndexExpr, Int) -> ValueExpr, finish: (String, Int, IndexExpr, Int) -> [Stmt]
+    bVector: (IndexExpr, IndexExpr, Int) -> ValueExpr, initial: ((Int, IndexExpr) -> ValueExpr)? = nil,
+    finish: (String, Int, IndexExpr, Int) -> [Stmt]
   ) -> Stmt {
     let vectors = (columns + width - 1) / width
     let nr = min(2, vectors)
@@ -175,7 +203,9 @@ struct AttentionKernel {
     func tileBody(_ nv: Int, lastLanes: Int) -> [Stmt] {
       func acc(_ r: Int, _ j: Int) -> String { "\(prefix)\(r)_\(j)" }
       func column(_ j: Int) -> IndexExpr { Self.v("ct") * nr + .constant(j) }
-      var body: [Stmt] = (0..<count).flatMap { r in (0..<nv).map { j in Stmt.declareVector(acc(r, j), .constant(0)) } }
+      var body: [Stmt] = (0..<count).flatMap { r in
+        (0..<nv).map { j in Stmt.declareVector(acc(r, j), initial?(r, column(j)) ?? .constant(0)) }
+      }
       var step: [Stmt] = (0..<nv).map { j in
         .declareVector("b\(j)", bVector(column(j), Self.v("p"), j == nv - 1 ? lastLanes : width))
       }
@@ -209,26 +239,29 @@ struct AttentionKernel {
     Self.v("bt") * (m * n) + (Self.v("row0") + r) * n + column
   }
 
-  /// Step 1: the tile's scores, their epilogue applied, into the scratch rows.
-  private func scoreTiles(_ count: Int) -> [Stmt] {
-    let keyBase: IndexExpr = Self.v("sbase") + .constant(rows * paddedKeys)
+  /// Step 1: the tile's scores, their epilogue applied, into the scratch rows: of every key, or of
+  /// the `keys` keys from vector `firstVector` on (a key block).
+  func scoreTiles(_ count: Int, firstVector: IndexExpr = .constant(0), keys count_: Int? = nil) -> [Stmt] {
+    let keyBase: IndexExpr = Self.v("sbase") + .constant(keysOffset) + firstVector * width
+    let key0 = firstVector * width
     let step = product(
-      count, columns: n, depth: d, acc: "c",
+      count, columns: count_ ?? n, depth: d, acc: "c",
       aValue: { r, p in
         .load("q", Self.v("qbase") + (Self.v("row0") + .constant(r)) * qRowStride + p * qColumnStride)
       },
       bVector: { vector, p, lanes in
         switch keys {
-        case .transposed(let stride): return load("k", Self.v("kbase") + p * stride + vector * width, lanes: lanes)
+        case .transposed(let stride):
+          return load("k", Self.v("kbase") + key0 + p * stride + vector * width, lanes: lanes)
         case .rows: return load("scratch", keyBase + p * paddedKeys + vector * width, lanes: lanes)
         }
       },
       finish: { acc, r, vector, lanes in
-        let target = Self.v("sbase") + .constant(r * paddedKeys) + vector * width
-        let offset = scoreOffset(.constant(r), vector * width)
+        let target = Self.v("sbase") + .constant(r * scoreRow) + vector * width
+        let offset = scoreOffset(.constant(r), key0 + vector * width)
         if lanes < width {
           let element = scores.scalar(
-            acc: .lane(acc, Self.v("l")), offset: offset + Self.v("l"), channel: vector * width + Self.v("l"),
+            acc: .lane(acc, Self.v("l")), offset: offset + Self.v("l"), channel: key0 + vector * width + Self.v("l"),
             prefix: "s")
           // The lanes past the last key hold -inf: the softmax then runs on whole vectors, where
           // they add nothing to the max and exp(-inf - max) = 0 to the sum.
@@ -239,20 +272,29 @@ struct AttentionKernel {
             .loop(variable: "l", extent: width - lanes, kind: .serial, body: [padding]),
           ]
         }
-        let value = scores.vector(acc: .local(acc), offset: offset, channelBlock: vector, prefix: "s", unaligned: true)
+        let value = scores.vector(
+          acc: .local(acc), offset: offset, channelBlock: firstVector + vector, prefix: "s", unaligned: true)
         return [.vstoreUnaligned("scratch", target, value)]
       })
     return [step]
   }
 
-  /// Step 3: the probabilities times V, the output epilogue applied, into `out`.
-  private func outputTiles(_ count: Int) -> [Stmt] {
+  /// Step 3: the probabilities times V, the output epilogue applied, into `out`. With a key block
+  /// (its first key, its keys, its accumulators' first value), over the block's keys only.
+  func outputTiles(
+    _ count: Int, key0: IndexExpr = .constant(0), keys: Int? = nil, initial: ((Int, IndexExpr) -> ValueExpr)? = nil,
+    finish blockFinish: ((String, Int, IndexExpr) -> [Stmt])? = nil
+  ) -> [Stmt] {
     [
       product(
-        count, columns: dv, depth: n, acc: "o",
-        aValue: { r, p in .load("scratch", Self.v("sbase") + .constant(r * paddedKeys) + p) },
-        bVector: { vector, p, lanes in load("v", Self.v("vbase") + p * vRowStride + vector * width, lanes: lanes) },
+        count, columns: dv, depth: keys ?? n, acc: "o",
+        aValue: { r, p in .load("scratch", Self.v("sbase") + .constant(r * scoreRow) + p) },
+        bVector: { vector, p, lanes in
+          load("v", Self.v("vbase") + (key0 + p) * vRowStride + vector * width, lanes: lanes)
+        },
+        initial: initial,
         finish: { acc, r, vector, lanes in
+          if let blockFinish { return blockFinish(acc, r, vector) }
           let offset = Self.v("bt") * (m * dv) + (Self.v("row0") + .constant(r)) * dv + vector * width
           let inverse = ValueExpr.load("scratch", Self.v("sbase") + .constant(inverseOffset + r))
           if lanes < width {

@@ -103,8 +103,9 @@ extension Scheduler {
       BufferPlan(count: kernel.scratchFloats * max(1, threads), storage: .arena, value: nil))
     bindings = bindings + KernelBindings(["scratch": scratch, "out": kernelPlan.plainBuffer(graph, oe.output)])
     let reason =
-      "\(kernel.rows) query rows x 2 vectors of keys, then of V's columns; the tile's \(kernel.rows) x \(n) "
-      + "scores stay in a per-thread scratch"
+      "\(kernel.rows) query rows x 2 vectors of keys, then of V's columns; the tile's \(kernel.rows) x "
+      + "\(kernel.keyBlock ?? n) scores stay in a per-thread scratch"
+      + (kernel.keyBlock.map { "; key blocks of \($0) keys with an online softmax" } ?? "")
       + (keyRows != nil ? "; K copied transposed first, by a step of its own" : "")
       + (kernel.wholeEntries ? "; a task per batch entry, K copied transposed once per task" : "")
       + ([qSource, kSource, vSource] != [q, k, values] ? "; Q, K or V read in place through its view" : "")
