@@ -11,8 +11,9 @@
 ///
 /// The score matrix is never written out: a tile's block of scores (`rows` × keys floats, a few
 /// kilobytes) stays in L1 between the three steps, where the unfused groups write it and read it
-/// back twice. The softmax is exact over the whole row, not an online softmax over blocks of keys:
-/// a row tile's scores fit in L2 up to about 16 thousand keys.
+/// back twice. The softmax is exact over the whole row while a tile's scores fit half of L1 (fewer
+/// rows per tile past it, ``rows``); past two blocks of such keys, with no tail after the softmax,
+/// the steps run per block of keys with an online softmax (``keyBlock``, FlashAttention's).
 struct AttentionKernel {
   /// How K is read.
   enum Keys: Equatable {
