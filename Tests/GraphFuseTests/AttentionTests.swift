@@ -43,8 +43,8 @@ struct AttentionTests {
     AttentionShape(batch: [], m: 17, d: 33, n: 18, dv: 5, einsum: true),
     AttentionShape(batch: [2], m: 3, d: 16, n: 5, dv: 8, einsum: true),
     AttentionShape(batch: [4, 5], m: 13, d: 20, n: 21, dv: 8, einsum: true),
-    // Long rows: with the NaN guard fewer rows per tile (5 of 700 keys in half of a 32 KiB L1), a
-    // 1-row last tile; without it key blocks of 320 keys (320, 320, 60).
+    // Long rows: with the NaN guard 8 rows per tile (the fewest), a 7-row last tile; without it
+    // key blocks of 320 keys (320, 320, 60).
     AttentionShape(batch: [1], m: 31, d: 8, n: 700, dv: 8),
     // Key blocks without the NaN guard (more than 640 keys): K by a step of its own, then K copied
     // by each task (16 entries), V's columns a partial vector.
@@ -116,8 +116,8 @@ struct AttentionTests {
   }
 
   /// With a tail after the softmax (no key blocks), a tile's score rows take at most half of L1:
-  /// 12 rows of 197 keys, 8 of 512 (32 KiB), 12 of 512 with a 64 KiB L1, never fewer than 4.
-  @Test(arguments: [(197, 32, 12), (512, 32, 8), (512, 64, 12), (2048, 32, 4)])
+  /// 12 rows of 197 keys, 10 of 384 and 8 of 512 (32 KiB), 12 of 512 with a 64 KiB L1, never fewer than 8.
+  @Test(arguments: [(197, 32, 12), (384, 32, 10), (512, 32, 8), (512, 64, 12), (2048, 32, 8)])
   func rowTileFitsHalfOfL1(keys: Int, l1KiB: Int, rows: Int) throws {
     let s = AttentionShape(batch: [2], m: 96, d: 16, n: keys, dv: 16)
     let attention = try #require(try Self.attentionSchedule(s, guardNaN: true, l1KiB: l1KiB))

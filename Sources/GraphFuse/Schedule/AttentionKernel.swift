@@ -53,11 +53,11 @@ struct AttentionKernel {
 
   /// Query rows per tile: at most 12 (12 × 2 accumulators, 2 key vectors and a broadcast fill
   /// 27 of 32 registers; 6 with 16 registers), fewer when the tile's score rows would take more
-  /// than half of L1 (the other half streams K and V through), but at least 4; balanced so the last
-  /// tile is not a sliver. Long rows in L2 cost the softmax's passes and the output product's
-  /// broadcasts: 12 rows of 512 keys (24 KiB) ran at 67 % of peak, 8 rows at 80 % (2 threads, 32 KiB L1).
+  /// than half of L1 (the other half streams K and V through), but at least 8; balanced so the last
+  /// tile is not a sliver. 512 keys in 8-row tiles ran 1.03–1.21× faster than in 12 on 2 threads
+  /// (the same on one); 4-row tiles of 1024 keys ran at 49–52 % of peak against 68–74 % in 12.
   var rows: Int {
-    let fit = keyBlock != nil ? maxRows : max(4, l1DataBytes / 2 / 4 / max(1, paddedKeys))
+    let fit = keyBlock != nil ? maxRows : max(8, l1DataBytes / 2 / 4 / max(1, paddedKeys))
     let most = min(fit, maxRows)
     let tiles = (m + most - 1) / most
     return (m + tiles - 1) / tiles
@@ -68,9 +68,9 @@ struct AttentionKernel {
   /// Keys per block of an online softmax (``AttentionKernel+KeyBlocks.swift``): a whole number of
   /// 2-vector column tiles whose score rows for a full row tile fill half of L1 (320 keys with
   /// 32 KiB). Nil when a tail follows the softmax (it needs the final probabilities) or when the
-  /// keys make two blocks at most: up to there fewer rows per tile (``rows``) did as well or better.
-  /// One thread, 32 KiB L1 (2026-12-04): 1024 keys 49–52 % of peak in 4-row tiles, 63–74 % in
-  /// blocks; 512 keys 71–74 % against 69–75 %; 384 keys 76–78 % against 63–73 %.
+  /// keys make two blocks at most: up to there fewer rows per tile (``rows``) did as well or better
+  /// (384 keys as two blocks: 63–73 % of the one-thread peak, in one 76–78 %). 1024 keys, 32 KiB
+  /// L1 (2026-12-04): 54–64 % of the 2-thread peak in 12-row tiles, 66–77 % in blocks.
   var keyBlock: Int? {
     guard defersNormalization else { return nil }
     let pair = 2 * width
