@@ -69,16 +69,7 @@ extension AttentionKernel {
     let at: IndexExpr = rowBase + Self.v("kv") * width
     let sbase = Self.v("sbase")
     func slot(_ offset: Int) -> IndexExpr { sbase + .constant(offset) + row }
-    func tree(_ name: String, _ op: Accumulate) -> [Stmt] {
-      var steps: [Stmt] = []
-      var h = width / 2
-      while h >= 1 {
-        let rotation = (0..<width).map { ($0 + h) % width }
-        steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
-        h /= 2
-      }
-      return steps
-    }
+    let tree = laneTree
     let mx = "mx\(s)", old = "mold\(s)", new = "mnew\(s)", shift = "shift\(s)", alpha = "alpha\(s)"
     let rowmax = "rowmax\(s)", sm = "sm\(s)", ex = "ex\(s)", total = "total\(s)"
     var phases: [[Stmt]] = [[.declareVector(mx, .splat(.constant(-.infinity)))]]

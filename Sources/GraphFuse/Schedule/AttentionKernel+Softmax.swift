@@ -36,6 +36,18 @@ extension AttentionKernel {
     }
   }
 
+  /// `name` ⊕= its lanes rotated by h, for h = width/2 … 1: lane 0 then holds the whole reduction.
+  func laneTree(_ name: String, _ op: Accumulate) -> [Stmt] {
+    var steps: [Stmt] = []
+    var h = width / 2
+    while h >= 1 {
+      let rotation = (0..<width).map { ($0 + h) % width }
+      steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
+      h /= 2
+    }
+    return steps
+  }
+
   /// One row's softmax as phases, each either straight statements or a single loop, with its locals
   /// named with `suffix` so rows can be interleaved.
   func softmaxPhases(row: IndexExpr, suffix s: String) -> [[Stmt]] {
@@ -46,17 +58,7 @@ extension AttentionKernel {
     func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {
       extent == 0 ? [] : [.loop(variable: variable, extent: extent, kind: .serial, body: body)]
     }
-    /// `name` ⊕= its lanes rotated by h, for h = width/2 … 1: lane 0 then holds the whole reduction.
-    func tree(_ name: String, _ op: Accumulate) -> [Stmt] {
-      var steps: [Stmt] = []
-      var h = width / 2
-      while h >= 1 {
-        let rotation = (0..<width).map { ($0 + h) % width }
-        steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
-        h /= 2
-      }
-      return steps
-    }
+    let tree = laneTree
     let mx = "mx\(s)", rowmax = "rowmax\(s)", sm = "sm\(s)", ex = "ex\(s)", inverse = "inverse\(s)"
     var phases: [[Stmt]] = [[.declareVector(mx, .splat(.constant(-.infinity)))]]
     // A NaN score is skipped here but makes its exponential, the sum and so the whole row NaN.
