@@ -81,10 +81,12 @@ struct AttentionKernel {
   var scoreRow: Int { keyBlock ?? paddedKeys }
   /// Floats of an output row in the key blocks' accumulator scratch: `dv` rounded up to vectors.
   var outputRow: Int { (dv + width - 1) / width * width }
-  /// Floats of a score row in scratch: the keys rounded up to whole vectors.
+  /// The keys rounded up to whole vectors: the floats of a row of K transposed, and of a score row
+  /// without key blocks.
   var paddedKeys: Int { (n + width - 1) / width * width }
-  /// Scratch floats per thread: the row tile's scores, K transposed when it comes row by row, and
-  /// the rows' 1/sum when the normalization is deferred; a whole number of cache lines, so every
+  /// Scratch floats per thread: the row tile's scores, K transposed when it comes row by row, the
+  /// rows' 1/sum when the normalization is deferred, and with key blocks each row's running max,
+  /// sum, rescale factor and output accumulators; a whole number of cache lines, so every
   /// thread's score rows start on a line as the first thread's do (ViT-B/16's 15,820 floats put the
   /// second thread's vectors across two lines each: its attention ran 3 % slower).
   var scratchFloats: Int {
@@ -242,11 +244,11 @@ struct AttentionKernel {
 
   /// Step 1: the tile's scores, their epilogue applied, into the scratch rows: of every key, or of
   /// the `keys` keys from vector `firstVector` on (a key block).
-  func scoreTiles(_ count: Int, firstVector: IndexExpr = .constant(0), keys count_: Int? = nil) -> [Stmt] {
+  func scoreTiles(_ count: Int, firstVector: IndexExpr = .constant(0), keys blockKeys: Int? = nil) -> [Stmt] {
     let keyBase: IndexExpr = Self.v("sbase") + .constant(keysOffset) + firstVector * width
     let key0 = firstVector * width
     let step = product(
-      count, columns: count_ ?? n, depth: d, acc: "c",
+      count, columns: blockKeys ?? n, depth: d, acc: "c",
       aValue: { r, p in
         .load("q", Self.v("qbase") + (Self.v("row0") + .constant(r)) * qRowStride + p * qColumnStride)
       },
