@@ -134,7 +134,7 @@ enum CRuntime {
        x is raised to -87 (e^-87 = 1.6e-38 stands for the smaller results, which the row's sum of at
        least 1 does not see) and a NaN runs through as NaN. With AVX-512: n = round(x log2 e) by
        vrndscaleps, r = x log2 e - n in two parts by FMAs (exact to a rounding), 2^r by a degree-6
-       polynomial on [-1/2, 1/2] and 2^n by vscalefps: 12 operations, and 2-3 % off ViT-B/16's
+       polynomial on [-1/2, 1/2] and 2^n by vscalefps: 12 operations, and about 2 % off ViT-B/16's
        attention. Otherwise n by the 1.5 * 2^23 shift, the reduction and polynomial of gf_vexp
        (gf_vexp_reduced) and one scaling by 2^n in the exponent bits, a normal float for n >= -126. */
     #if defined(__AVX512F__) && GF_V == 16
