@@ -39,8 +39,13 @@ struct BlockedConv {
   /// least 5 (the last tile's second vector runs on zero weights and is not stored: at most a sixth
   /// more FMAs, against nearly twice the loads per FMA of one-vector tiles; SqueezeNet's 1000-class
   /// 1×1 conv, 63 blocks, ran at 54 % of the peak with one).
+  /// One output pixel with 16-float vectors: as many as a matrix-vector product's compensated sums
+  /// want (``RegisterTile/matrixVectorVectors(blocks:vector:)``).
   var nv: Int {
-    grouped?.vectors ?? (depthwise ? 1 : RegisterTile.vectors(blocks: outBlocks, vector: v))
+    if let grouped { return grouped.vectors }
+    if depthwise { return 1 }
+    if compensatedSum && v == 16 { return RegisterTile.matrixVectorVectors(blocks: outBlocks, vector: v) }
+    return RegisterTile.vectors(blocks: outBlocks, vector: v)
   }
   /// Input channel blocks a tile reduces over: all of them, one for plain input, or for a
   /// grouped conv the run of ``GroupedConvBlocks/count`` blocks its groups read.

@@ -82,14 +82,7 @@ struct MatmulKernel {
     // Each B vector loaded is used by every row of the tile, each A broadcast by every vector: two
     // vectors and as many rows as the registers hold left (12 of 32) load B half as often per FMA
     // as four vectors and six rows, and B is the operand that streams from L2.
-    if m == 1 {
-      // A matrix-vector product reads each B vector once: its FMAs wait on the compensated sums'
-      // dependent steps (four per term, ``compensated``), so a tile takes as many independent sums
-      // as the registers hold (an accumulator and a compensation each), up to 8, while leaving
-      // 8 column tiles at least to split over the threads. 2048 → 1000 ran in 0.12 ms with 2.
-      let most = min(8, (registers - 4) / 2)
-      return (1, max(1, min(columnVectors, most, max(2, columnVectors / 8))))
-    }
+    if m == 1 { return (1, RegisterTile.matrixVectorVectors(blocks: columnVectors, vector: v)) }
     let vectors = min(2, columnVectors)
     let rows = min(m, 12, max(1, (registers - vectors - 1) / vectors))
     return (rows, vectors)

@@ -26,6 +26,16 @@ struct RegisterTile {
   /// (``BlockedConv/nv`` has the measurements behind it).
   static func vectors(blocks: Int, vector: Int) -> Int { vector == 16 && (blocks % 2 == 0 || blocks >= 5) ? 2 : 1 }
 
+  /// Channel vectors per tile of a matrix-vector product (one output pixel, one matmul row) summed
+  /// with compensation: each term's four steps wait on the last, so a tile takes as many independent
+  /// sums as the registers hold an accumulator and a compensation for, up to 8, while leaving at
+  /// least 8 tiles to split over the threads. With 2 vectors a 2048 → 1000 classifier ran in
+  /// 0.12–0.13 ms against ONNX Runtime's 0.06; with 7, 0.07 (`Docs/Scheduling.md`).
+  static func matrixVectorVectors(blocks: Int, vector: Int) -> Int {
+    let most = min(8, ((vector == 16 ? 32 : 16) - 4) / 2)
+    return max(1, min(blocks, most, max(2, blocks / 8)))
+  }
+
   /// The most pixels a tile of `vectors` channel vectors keeps in the register budget: 2 × 12 or
   /// 1 × 14 of 32 registers, 1 × 6 of 16.
   static func maxPixels(vectors: Int, vector: Int) -> Int { vectors == 2 ? 12 : (vector == 16 ? 14 : 6) }
