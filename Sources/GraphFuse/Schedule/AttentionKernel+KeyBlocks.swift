@@ -66,20 +66,14 @@ extension AttentionKernel {
   private func blockSoftmaxPhases(row: IndexExpr, suffix s: String, keys: Int, last: Bool) -> [[Stmt]] {
     let vectors = (keys + width - 1) / width
     let rowBase: IndexExpr = Self.v("sbase") + row * scoreRow
-    let at: IndexExpr = rowBase + Self.v("kv") * width
     let sbase = Self.v("sbase")
     func slot(_ offset: Int) -> IndexExpr { sbase + .constant(offset) + row }
-    let tree = laneTree
     let mx = "mx\(s)", old = "mold\(s)", new = "mnew\(s)", shift = "shift\(s)", alpha = "alpha\(s)"
     let rowmax = "rowmax\(s)", sm = "sm\(s)", ex = "ex\(s)", total = "total\(s)"
     var phases: [[Stmt]] = [[.declareVector(mx, .splat(.constant(-.infinity)))]]
-    phases.append([
-      .loop(
-        variable: "kv", extent: vectors, kind: .serial,
-        body: [.accumulate(mx, .maxSkippingNaN, .vloadUnaligned("scratch", at))])
-    ])
+    phases.append(rowMaxLoop(mx, rowBase: rowBase, vectors: vectors))
     phases.append(
-      tree(mx, .maxSkippingNaN) + [
+      laneTree(mx, .maxSkippingNaN) + [
         .declare(old, .load("scratch", slot(maxOffset))),
         .declare(new, .binary(.max, .local(old), .lane(mx, .constant(0)))),
         .declare(shift, .binary(.max, .local(new), .constant(-Double(Float.greatestFiniteMagnitude)))),
@@ -88,15 +82,8 @@ extension AttentionKernel {
         .store("scratch", slot(scaleOffset), .local(alpha)),
         .declareVector(rowmax, .splat(.local(shift))), .declareVector(sm, .splat(.constant(0))),
       ])
-    phases.append([
-      .loop(
-        variable: "kv", extent: vectors, kind: .serial,
-        body: [
-          .declareVector(ex, .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at), .local(rowmax)))),
-          .vstoreUnaligned("scratch", at, .local(ex)), .accumulate(sm, .sum, .local(ex)),
-        ])
-    ])
-    var end = tree(sm, .sum)
+    phases.append(exponentialLoop(ex, sum: sm, minus: rowmax, rowBase: rowBase, vectors: vectors))
+    var end = laneTree(sm, .sum)
     let sum = ValueExpr.binary(
       .add, .binary(.mul, .load("scratch", slot(sumOffset)), .local(alpha)), .lane(sm, .constant(0)))
     end.append(.declare(total, sum))

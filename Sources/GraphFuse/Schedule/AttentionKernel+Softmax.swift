@@ -48,6 +48,33 @@ extension AttentionKernel {
     return steps
   }
 
+  /// The loop folding a score row's `vectors` vectors (from `rowBase`) into the vector max `mx`,
+  /// skipping NaN: a NaN score still makes its exponential, the sum and so the whole row NaN.
+  func rowMaxLoop(_ mx: String, rowBase: IndexExpr, vectors: Int) -> [Stmt] {
+    guard vectors > 0 else { return [] }
+    let at = rowBase + Self.v("kv") * width
+    return [
+      .loop(
+        variable: "kv", extent: vectors, kind: .serial,
+        body: [.accumulate(mx, .maxSkippingNaN, .vloadUnaligned("scratch", at))])
+    ]
+  }
+
+  /// The loop turning a score row's `vectors` vectors into `e^(s − rowmax)` in place (vector local
+  /// `rowmax`), summed into the vector `sm`; `ex` names each exponential.
+  func exponentialLoop(_ ex: String, sum sm: String, minus rowmax: String, rowBase: IndexExpr, vectors: Int) -> [Stmt] {
+    guard vectors > 0 else { return [] }
+    let at = rowBase + Self.v("kv") * width
+    return [
+      .loop(
+        variable: "kv", extent: vectors, kind: .serial,
+        body: [
+          .declareVector(ex, .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at), .local(rowmax)))),
+          .vstoreUnaligned("scratch", at, .local(ex)), .accumulate(sm, .sum, .local(ex)),
+        ])
+    ]
+  }
+
   /// One row's softmax as phases, each either straight statements or a single loop, with its locals
   /// named with `suffix` so rows can be interleaved.
   func softmaxPhases(row: IndexExpr, suffix s: String) -> [[Stmt]] {
@@ -58,30 +85,21 @@ extension AttentionKernel {
     func loop(_ variable: String, _ extent: Int, _ body: [Stmt]) -> [Stmt] {
       extent == 0 ? [] : [.loop(variable: variable, extent: extent, kind: .serial, body: body)]
     }
-    let tree = laneTree
     let mx = "mx\(s)", rowmax = "rowmax\(s)", sm = "sm\(s)", ex = "ex\(s)", inverse = "inverse\(s)"
     var phases: [[Stmt]] = [[.declareVector(mx, .splat(.constant(-.infinity)))]]
-    // A NaN score is skipped here but makes its exponential, the sum and so the whole row NaN.
-    phases.append(loop("kv", vectors, [.accumulate(mx, .maxSkippingNaN, .vloadUnaligned("scratch", at(q)))]))
+    phases.append(rowMaxLoop(mx, rowBase: rowBase, vectors: vectors))
     phases.append(
-      tree(mx, .maxSkippingNaN) + [
+      laneTree(mx, .maxSkippingNaN) + [
         .declareVector(rowmax, .splat(.lane(mx, .constant(0)))), .declareVector(sm, .splat(.constant(0))),
       ])
-    phases.append(
-      loop(
-        "kv", vectors,
-        [
-          .declareVector(
-            ex, .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at(q)), .local(rowmax)))),
-          .vstoreUnaligned("scratch", at(q), .local(ex)), .accumulate(sm, .sum, .local(ex)),
-        ]))
+    phases.append(exponentialLoop(ex, sum: sm, minus: rowmax, rowBase: rowBase, vectors: vectors))
     if defersNormalization {
       let value = ValueExpr.binary(.div, .constant(1), .lane(sm, .constant(0)))
-      phases.append(tree(sm, .sum) + [.store("scratch", Self.v("sbase") + .constant(inverseOffset) + row, value)])
+      phases.append(laneTree(sm, .sum) + [.store("scratch", Self.v("sbase") + .constant(inverseOffset) + row, value)])
       return phases
     }
     phases.append(
-      tree(sm, .sum) + [.declareVector(inverse, .splat(.binary(.div, .constant(1), .lane(sm, .constant(0)))))])
+      laneTree(sm, .sum) + [.declareVector(inverse, .splat(.binary(.div, .constant(1), .lane(sm, .constant(0)))))])
     let scaled = ValueExpr.binary(.mul, .vloadUnaligned("scratch", at(q)), .local(inverse))
     func normalized(_ extent: Int) -> [Stmt] {
       loop(
