@@ -52,6 +52,20 @@ import Testing
     #expect(one.schedules.flatMap { $0 }.first { $0.kind == .convDense }?.tasks == 25)
   }
 
+  /// Each step of the register tile hints both lines of weights it reads, `weightsAhead` floats on
+  /// (`Docs/Scheduling.md`, "Weights hinted ahead"): direct and Winograd alike.
+  @Test(arguments: [false, true]) func smallMapConvHintsItsWeightsAhead(_ winograd: Bool) throws {
+    let b = GraphBuilder()
+    try Self.build(b)
+    let optimized = try Pipeline.optimize(try b.finish())
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: winograd)
+    let text = program.functions.map { CEmitter.function($0.nest, symbol: $0.symbol) }.joined()
+    let ahead = RegisterTile.weightsAhead
+    #expect(text.contains("gf_prefetch_l1(wp + i*32 + \(ahead));"), "\(text)")
+    #expect(text.contains("gf_prefetch_l1(wp + i*32 + \(ahead + 16));"))
+  }
+
   @Test func smallMapConvMatchesReference() throws {
     let b = GraphBuilder()
     try Self.build(b)

@@ -85,10 +85,25 @@ struct RegisterTile {
     compensated ? .binary(.sub, .local("acc\(j)_\(t)"), .local("cmp\(j)_\(t)")) : .local("acc\(j)_\(t)")
   }
 
+  /// How far ahead of the weights a step reads the tile hints the next ones into L1: 8 KiB, about
+  /// 600 cycles of a 2 × 10 tile's FMAs, a DRAM latency and more. The weights of one channel group
+  /// lie in one run, read once per pixel tile; at batch 1 a network's weights (100 MB for
+  /// ResNet-50) come from DRAM or L3 each inference, and a conv on a 7×7 or 14×14 map reads each
+  /// weight a few times only, so it waits on them. The hints took ResNet-50's 7×7 3×3 convs from
+  /// 1.53–1.66 ms to 1.18–1.33 with weights in DRAM and 0.93 → 0.84 ms with them in L3 (2026-12-04,
+  /// Intel Xeon, 2 threads; `Docs/Scheduling.md`, "Weights hinted ahead"). A hint never faults.
+  static let weightsAhead = 2048
+
   /// The FMAs over `extent` input channels `i` of the weight block at `wp`: per channel, the
-  /// tile's weight vectors and one broadcast input per pixel (`pixel(t)`), `vectors × pixels` FMAs.
+  /// tile's weight vectors and one broadcast input per pixel (`pixel(t)`), `vectors × pixels` FMAs,
+  /// with a hint for the weights ``weightsAhead`` floats on.
   func fma(extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
-    var body: [Stmt] = (0..<vectors).map { j in
+    let step = Self.v("i") * (vectors * vector)
+    // One hint per cache line of weights the step reads, `weightsAhead` floats further on.
+    var body: [Stmt] = stride(from: 0, to: vectors * vector, by: 16).map { line in
+      .prefetch("wp", step + .constant(line + Self.weightsAhead), l1: true)
+    }
+    body += (0..<vectors).map { j in
       .declareVector("w\(j)", .vload("wp", (Self.v("i") * vectors + .constant(j)) * vector))
     }
     for t in 0..<pixels {
