@@ -90,7 +90,7 @@ struct RegisterTile {
   /// lie in one run, read once per pixel tile; at batch 1 a network's weights (100 MB for
   /// ResNet-50) come from DRAM or L3 each inference, and a conv on a 7×7 or 14×14 map reads each
   /// weight a few times only, so it waits on them. The hints took ResNet-50's 7×7 3×3 convs from
-  /// 1.53–1.66 ms to 1.18–1.33 with weights in DRAM and 0.93 → 0.84 ms with them in L3 (2026-12-04,
+  /// 1.53–1.69 ms to 1.18–1.34 with weights in DRAM and 0.93 → 0.84 ms with them in L3 (2026-12-04,
   /// Intel Xeon, 2 threads; `Docs/Scheduling.md`, "Weights hinted ahead"). A hint never faults.
   static let weightsAhead = 2048
 
