@@ -36,30 +36,32 @@ import Testing
     b.output(try b.relu(try b.conv2d(x, weight: w, bias: CompiledTesting.weight(b, [160], seed: 6), padding: 1)))
   }
 
-  @Test func smallMapConvKeepsBothThreadsBusy() throws {
+  /// The scheduled program of ``build(_:)`` for 16-float vectors.
+  static func program(threads: Int, winograd: Bool) throws -> KernelPlan {
     let b = GraphBuilder()
-    try Self.build(b)
+    try build(b)
     let optimized = try Pipeline.optimize(try b.finish())
-    let program = try Scheduler.schedule(
-      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
+    return try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: threads, winograd: winograd)
+  }
+
+  @Test func smallMapConvKeepsBothThreadsBusy() throws {
+    let program = try Self.program(threads: 2, winograd: false)
     let conv = try #require(program.schedules.flatMap { $0 }.first { $0.kind == .convDense })
     #expect(conv.parallel == [.batch, .channelGroup, .pixelTile])
     #expect(conv.tasks == 30)
     #expect(conv.tile?.pixels == 9)
     #expect(conv.tile?.reason.contains("split evenly over 2 threads") == true)
-    let one = try Scheduler.schedule(
-      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 1, winograd: false)
+    let one = try Self.program(threads: 1, winograd: false)
     #expect(one.schedules.flatMap { $0 }.first { $0.kind == .convDense }?.tasks == 25)
   }
 
   /// Each step of the register tile hints both lines of weights it reads, `weightsAhead` floats on
   /// (`Docs/Scheduling.md`, "Weights hinted ahead"): direct and Winograd alike.
   @Test(arguments: [false, true]) func smallMapConvHintsItsWeightsAhead(_ winograd: Bool) throws {
-    let b = GraphBuilder()
-    try Self.build(b)
-    let optimized = try Pipeline.optimize(try b.finish())
-    let program = try Scheduler.schedule(
-      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: winograd)
+    let program = try Self.program(threads: 2, winograd: winograd)
+    let kind: KernelSchedule.Kind = winograd ? .convWinograd : .convDense
+    #expect(program.schedules.joined().contains { $0.kind == kind })
     let text = program.functions.map { CEmitter.function($0.nest, symbol: $0.symbol) }.joined()
     let ahead = RegisterTile.weightsAhead
     #expect(text.contains("gf_prefetch_l1(wp + i*32 + \(ahead));"), "\(text)")
