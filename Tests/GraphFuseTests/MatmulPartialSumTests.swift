@@ -28,4 +28,19 @@ import Testing
     let matmul = try #require(fused.program.schedules.joined().first { $0.kind == .matmul })
     #expect(matmul.tile?.reason.contains("partial sums in a per-thread scratch") == true, "\(matmul)")
   }
+
+  /// A blocked matmul over a plain A hints the next row tile's slice of each K block into L2 while
+  /// a tile streams its own (`Docs/Scheduling.md`, "The next row tile hinted"): 12-row tiles of
+  /// 384-deep rows put the next tile 12 · 384 floats on; a packed A streams its panels instead.
+  @Test func blockedMatmulHintsTheNextRowTile() throws {
+    func text(m: Int, k: Int, n: Int) throws -> String {
+      let optimized = try Pipeline.optimize(try Self.graph(m: m, k: k, n: n))
+      let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+      return program.functions.map { CEmitter.function($0.nest, symbol: $0.symbol) }.joined()
+    }
+    let plain = try text(m: 200, k: 384, n: 32)
+    #expect(plain.contains("gf_prefetch_l2(a + abase + \(12 * 384) + "), "\(plain)")
+    let packed = try text(m: 30, k: 256, n: 1024)
+    #expect(packed.contains("gf_prefetch_l1(a + ") && !packed.contains("gf_prefetch_l2(a + abase + "))
+  }
 }
