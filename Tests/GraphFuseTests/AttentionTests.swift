@@ -139,6 +139,20 @@ struct AttentionTests {
     #expect(reason.contains("key blocks of \(block ?? 0) keys") == (block != nil), "\(reason)")
   }
 
+  /// While the scores run, the kernel hints the next column tile's lines of Kᵀ into L1 and V's rows
+  /// into L2 (`Docs/Scheduling.md`, "Hints for K and V"); with K row by row, copied into the
+  /// scratch, only V's.
+  @Test(arguments: [false, true]) func scoresHintKeysAndValues(einsum: Bool) throws {
+    let s = AttentionShape(batch: [16], m: 96, d: 16, n: 197, dv: 32, einsum: einsum)
+    let optimized = try Pipeline.optimize(try Self.graph(s, guardNaN: true))
+    let target = ScheduleTarget(vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target)
+    let attention = try #require(program.functions.first { $0.nest.name == "attention" })
+    let text = CEmitter.function(attention.nest, symbol: attention.symbol)
+    #expect(text.contains("gf_prefetch_l2(v + vbase + "), "\(text)")
+    #expect(text.contains("gf_prefetch_l1(k + kbase + ") == !einsum)
+  }
+
   /// Without a tail after the softmax the kernel multiplies each output row by 1/sum instead of
   /// each probability (``AttentionKernel/defersNormalization``); the same shapes still match.
   @Test(arguments: shapes) func deferredNormalizationMatchesTheReference(_ s: AttentionShape) throws {

@@ -192,11 +192,12 @@ struct AttentionKernel {
   /// over column tiles `ct`, the last tile with fewer vectors or a partial last vector. `aValue(r, p)`
   /// is row r's A element at depth p, `bVector(vector, p, lanes)` B's vector; `finish(acc, r,
   /// vector, lanes)` the statements that store accumulator `acc` (lanes < width: a partial vector);
-  /// `initial(r, vector)` the accumulators' first value (0 when nil).
+  /// `initial(r, vector)` the accumulators' first value (0 when nil); `hints(nr, tiles)` statements
+  /// added to every k-step (prefetches, in terms of `ct` and `p`).
   func product(
     _ count: Int, columns: Int, depth: Int, acc prefix: String, aValue: (Int, IndexExpr) -> ValueExpr,
     bVector: (IndexExpr, IndexExpr, Int) -> ValueExpr, initial: ((Int, IndexExpr) -> ValueExpr)? = nil,
-    finish: (String, Int, IndexExpr, Int) -> [Stmt]
+    hints: ((Int, Int) -> [Stmt])? = nil, finish: (String, Int, IndexExpr, Int) -> [Stmt]
   ) -> Stmt {
     let vectors = (columns + width - 1) / width
     let nr = min(2, vectors)
@@ -212,6 +213,7 @@ struct AttentionKernel {
       var step: [Stmt] = (0..<nv).map { j in
         .declareVector("b\(j)", bVector(column(j), Self.v("p"), j == nv - 1 ? lastLanes : width))
       }
+      step += hints?(nr, tiles) ?? []
       for r in 0..<count {
         step.append(.declareVector("a\(r)", .splat(aValue(r, Self.v("p")))))
         for j in 0..<nv { step.append(.accumulate(acc(r, j), .sum, .binary(.mul, .local("a\(r)"), .local("b\(j)")))) }
@@ -259,6 +261,9 @@ struct AttentionKernel {
         case .rows: return load("scratch", keyBase + p * paddedKeys + vector * width, lanes: lanes)
         }
       },
+      hints: { nr, tiles in
+        nextKeyHints(key0: key0, nr: nr, tiles: tiles) + valueHints(key0: key0, keys: blockKeys ?? n, steps: tiles * d)
+      },
       finish: { acc, r, vector, lanes in
         let target = Self.v("sbase") + .constant(r * scoreRow) + vector * width
         let offset = scoreOffset(.constant(r), key0 + vector * width)
@@ -280,6 +285,38 @@ struct AttentionKernel {
         return [.vstoreUnaligned("scratch", target, value)]
       })
     return [step]
+  }
+
+  /// While the scores' column tile `ct` runs, its k-step `p` hints the lines of Kᵀ row `p` that the
+  /// next column tile reads into L1 (Kᵀ read in place; a copy in the scratch is in L1 already).
+  private func nextKeyHints(key0: IndexExpr, nr: Int, tiles: Int) -> [Stmt] {
+    guard case .transposed(let stride) = keys, tiles > 1 else { return [] }
+    let next = Self.v("kbase") + key0 + Self.v("p") * stride + (Self.v("ct") + .constant(1)) * (nr * width)
+    return [
+      .when(
+        [.inRange(Self.v("ct"), 0, tiles - 1)],
+        (0..<nr).map { j in .prefetch("k", next + .constant(j * width), l1: true) })
+    ]
+  }
+
+  /// While the scores run (`steps` k-steps over their column tiles), hints the rows of V that the
+  /// product with V reads next (keys `key0` on, `keys` of them) into L2, up to two lines a step.
+  /// V's rows lie `vRowStride` apart, each in a page of its own when that is 4 KiB or more, where
+  /// the hardware prefetcher, which stays inside a page, does not follow them; and the kernel
+  /// before (the QKV projection) just wrote them, half on the other core. ViT-B/16's attention
+  /// after its QKV projection ran 0.89 of the time with these and the Kᵀ hints, in a C harness
+  /// (`Docs/Scheduling.md`, "Hints for K and V").
+  private func valueHints(key0: IndexExpr, keys: Int, steps: Int) -> [Stmt] {
+    let line = 16
+    let rowLines = (dv + line - 1) / line
+    let lines = keys * rowLines
+    let perStep = min(2, (lines + steps - 1) / steps)
+    guard perStep > 0 else { return [] }
+    return (0..<perStep).map { i in
+      let index = (Self.v("ct") * d + Self.v("p")) * perStep + .constant(i)
+      let at = Self.v("vbase") + (key0 + index / rowLines) * vRowStride + (index % rowLines) * line
+      return .when([.inRange(index, 0, lines)], [.prefetch("v", at, l1: false)])
+    }
   }
 
   /// Step 3: the probabilities times V, the output epilogue applied, into `out`. With a key block
