@@ -11,6 +11,7 @@ enum COps {
       return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
     case .round: return vector ? "gf_vround(\(a))" : "rintf(\(a))"
     case .expNonPositive: return vector ? "gf_vexp_nonpositive(\(a))" : "expf(\(a))"
+    case .sigmoid: return vector ? "gf_vsigmoid(\(a))" : "(1.0f / (1.0f + expf(-\(a))))"
     }
   }
 

@@ -163,6 +163,15 @@ enum CRuntime {
       return p * (gf_vf)((n + 127) << 23);
     }
     #endif
+    /* sigmoid 1 / (1 + e^-x) from e = e^-|x| in (0, 1] (gf_vexp_nonpositive, about half of
+       gf_vexp's steps, and no overflow to guard): 1 / (1 + e) for x >= 0, e / (1 + e) below, one
+       division either way; 0 below x = -87, where the result is under 1.7e-38 (the kernels flush
+       floats under 1.2e-38 to zero anyway); NaN stays NaN, -0 gives 0.5. */
+    static inline gf_vf gf_vsigmoid(gf_vf x) {
+      gf_vf e = gf_vexp_nonpositive(-gf_vabs(x));
+      gf_vf s = gf_vsel(x < 0.0f, e, gf_splat(1.0f)) / (1.0f + e);
+      return gf_vsel(x < -87.0f, gf_splat(0.0f), s);
+    }
     /* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), 1 - 2/(e^2|x| + 1)
        with the sign of x above. */
     static inline gf_vf gf_vtanh(gf_vf x) {

@@ -9,13 +9,13 @@ let elementwiseOps: [OpDefinition] = [
   .pointwise("clip", pattern: .elemwise) { a in
     E.min(E.max(E.x, E.c(a.float("min", default: -.infinity))), E.c(a.float("max", default: .infinity)))
   },
-  .pointwise("sigmoid", pattern: .elemwise) { _ in E.c(1) / (E.c(1) + E.exp(-E.x)) },
+  .pointwise("sigmoid", pattern: .elemwise) { _ in .unary(.sigmoid, E.x) },
   .pointwise("tanh", pattern: .elemwise) { _ in .unary(.tanh, E.x) },
   .pointwise("exp", pattern: .elemwise) { _ in E.exp(E.x) },
   .pointwise("log", pattern: .elemwise) { _ in .unary(.log, E.x) },
   .pointwise("sqrt", pattern: .elemwise) { _ in .unary(.sqrt, E.x) },
   .pointwise("neg", pattern: .elemwise) { _ in -E.x },
-  .pointwise("silu", pattern: .elemwise) { _ in E.x / (E.c(1) + E.exp(-E.x)) },
+  .pointwise("silu", pattern: .elemwise) { _ in E.x * .unary(.sigmoid, E.x) },
   .pointwise("hard_sigmoid", pattern: .elemwise) { a in
     E.max(E.c(0), E.min(E.c(1), E.c(a.float("alpha", default: 0.2)) * E.x + E.c(a.float("beta", default: 0.5))))
   },

@@ -8,6 +8,9 @@ public enum UnaryFunction: String, Sendable {
   /// `exp` of an argument that is ≤ 0 or NaN (a softmax's scores minus their row max): the vector
   /// form skips the range checks that only other arguments need, and returns a NaN argument.
   case expNonPositive = "exp_nonpositive"
+  /// `1 / (1 + e^−x)`, as one function so vector code can take e^−|x| (``expNonPositive``'s half
+  /// of the steps) instead of a full exponential.
+  case sigmoid
 }
 
 /// A binary scalar function.
@@ -47,6 +50,7 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       switch f {
       case .neg: return -x
       case .exp, .expNonPositive: return Foundation.exp(x)
+      case .sigmoid: return 1 / (1 + Foundation.exp(-x))
       case .log: return Foundation.log(x)
       case .sqrt: return x.squareRoot()
       case .tanh: return Foundation.tanh(x)
