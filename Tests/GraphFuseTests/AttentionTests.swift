@@ -148,7 +148,7 @@ struct AttentionTests {
     let target = ScheduleTarget(vectorWidth: 16, threads: 2)
     let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target)
     let attention = try #require(program.functions.first { $0.nest.name == "attention" })
-    let text = CEmitter.function(attention.nest, symbol: attention.symbol)
+    let text = KernelFunction(attention).text
     #expect(text.contains("gf_prefetch_l2(v + vbase + "), "\(text)")
     #expect(text.contains("gf_prefetch_l1(k + kbase + ") == !einsum)
   }

@@ -36,7 +36,7 @@ import Testing
     func text(m: Int, k: Int, n: Int) throws -> String {
       let optimized = try Pipeline.optimize(try Self.graph(m: m, k: k, n: n))
       let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
-      return program.functions.map { CEmitter.function($0.nest, symbol: $0.symbol) }.joined()
+      return program.functions.map { KernelFunction($0).text }.joined()
     }
     let plain = try text(m: 200, k: 384, n: 32)
     #expect(plain.contains("gf_prefetch_l2(a + abase + \(12 * 384) + "), "\(plain)")

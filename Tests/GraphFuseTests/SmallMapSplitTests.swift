@@ -62,7 +62,7 @@ import Testing
     let program = try Self.program(threads: 2, winograd: winograd)
     let kind: KernelSchedule.Kind = winograd ? .convWinograd : .convDense
     #expect(program.schedules.joined().contains { $0.kind == kind })
-    let text = program.functions.map { CEmitter.function($0.nest, symbol: $0.symbol) }.joined()
+    let text = program.functions.map { KernelFunction($0).text }.joined()
     let ahead = RegisterTile.weightsAhead
     #expect(text.contains("gf_prefetch_l1(wp + i*32 + \(ahead));"), "\(text)")
     #expect(text.contains("gf_prefetch_l1(wp + i*32 + \(ahead + 16));"))

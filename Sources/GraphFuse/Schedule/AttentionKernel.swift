@@ -307,7 +307,7 @@ struct AttentionKernel {
   /// after its QKV projection ran 0.89 of the time with these and the Kᵀ hints, in a C harness
   /// (`Docs/Scheduling.md`, "Hints for K and V").
   private func valueHints(key0: IndexExpr, keys: Int, steps: Int) -> [Stmt] {
-    let line = 16
+    let line = ScheduleTarget.cacheLineFloats
     let rowLines = (dv + line - 1) / line
     let lines = keys * rowLines
     let perStep = min(2, (lines + steps - 1) / steps)

@@ -505,7 +505,7 @@ struct MatmulKernel {
   /// its lines evenly; the index is clamped to the panel.
   private func prefetchNextBlock() -> [Stmt] {
     guard let kc = depthBlock, case .packed = rhs else { return [] }
-    let v = epilogue.vectorWidth, nr = tile.vectors, line = 16
+    let v = epilogue.vectorWidth, nr = tile.vectors, line = ScheduleTarget.cacheLineFloats
     let blockLines = (kc * nr * v + line - 1) / line
     let perTile = (blockLines + groupSize - 1) / groupSize
     let every = max(1, kc / perTile)
@@ -532,7 +532,7 @@ struct MatmulKernel {
   /// a C harness on the Intel Xeon host (`Docs/Scheduling.md`, "The next row tile hinted").
   private func prefetchNextRowTile() -> [Stmt] {
     guard let kc = depthBlock, aColumnStride == 1, !normalizesRows, m > tile.rows else { return [] }
-    let line = 16
+    let line = ScheduleTarget.cacheLineFloats
     let rowLines = (kc + line - 1) / line
     let lines = min(kc, tile.rows * rowLines)
     let row = Self.v("pp") / rowLines, column = (Self.v("pp") % rowLines) * line

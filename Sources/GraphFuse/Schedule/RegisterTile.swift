@@ -100,7 +100,7 @@ struct RegisterTile {
   func fma(extent: Int, pixel: (Int) -> ValueExpr) -> Stmt {
     let step = Self.v("i") * (vectors * vector)
     // One hint per cache line of weights the step reads, `weightsAhead` floats further on.
-    var body: [Stmt] = stride(from: 0, to: vectors * vector, by: 16).map { line in
+    var body: [Stmt] = stride(from: 0, to: vectors * vector, by: ScheduleTarget.cacheLineFloats).map { line in
       .prefetch("wp", step + .constant(line + Self.weightsAhead), l1: true)
     }
     body += (0..<vectors).map { j in

@@ -8,6 +8,9 @@ public struct ScheduleTarget: Sendable, Equatable {
   public var l1DataBytes: Int
   /// Whether stride-1 3×3 convs may run as Winograd (``CompileOptions/winograd``).
   public var winograd = true
+  /// Floats per cache line (64 bytes on every x86-64 and Arm server core): the step of the
+  /// kernels' prefetch hints, one per line.
+  static let cacheLineFloats = 16
 
   /// A target of `vectorWidth`-float vectors, `threads` threads and an L1 data cache of
   /// `l1DataBytes` (32 KiB, the smallest of current x86-64 and Arm server cores, when not given).
