@@ -100,9 +100,10 @@ import Testing
   }
 
   /// A prologue over channels that are not whole vectors (20: the padding lanes must stay zero
-  /// even where the function does not map zero to zero: `sigmoid(x) / s` with `s` zero-padded is
-  /// infinite there), read by a 1×1 conv and a strided 1×1 conv (both fold); a value read by a 1×1 conv and
-  /// a padded 3×3 conv stays a kernel (a pad of `f(x)` is zero, not `f(0)`).
+  /// even where the function does not map zero to zero: `sigmoid(0) = 0.5`; the division by the constant `s`
+  /// is a multiplication by `1 / s` after `divisionByConstant`), read by a 1×1 conv and a strided 1×1 conv
+  /// (both fold); a value read by a 1×1 conv and a padded 3×3 conv stays a kernel (a pad of `f(x)` is zero,
+  /// not `f(0)`).
   @Test func prologueFunctionsAndReaders() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 8, 10, 10])
@@ -122,9 +123,9 @@ import Testing
     let models = try T.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "prologues")
     let fused = try #require(models.first { $0.name == "fused" }).model
     let schedules = Array(fused.program.schedules.joined())
-    // sigmoid → div → add folds into both 1×1 readers; the stage read by the 3×3 conv does not.
+    // sigmoid → mul → add folds into both 1×1 readers; the stage read by the 3×3 conv does not.
     let withPrologue = schedules.filter { !$0.prologue.isEmpty }
-    #expect(withPrologue.map(\.prologue) == [["sigmoid", "div", "add"], ["sigmoid", "div", "add"]], "\(schedules)")
+    #expect(withPrologue.map(\.prologue) == [["sigmoid", "mul", "add"], ["sigmoid", "mul", "add"]], "\(schedules)")
     #expect(schedules.filter { $0.kind == .prologueFolded }.count == 1)
     #expect(schedules.contains { $0.kind == .elementwise && $0.epilogue == ["scale_shift", "relu"] }, "\(schedules)")
     #expect(!schedules.contains { $0.kind == .loops || $0.kind == .toBlocked })

@@ -102,6 +102,18 @@ enum CRuntime {
        sigmoid 1.5e-7 (Docs/Scheduling.md). */
     static inline gf_vf gf_vsel(gf_vi m, gf_vf a, gf_vf b) { return (gf_vf)((m & (gf_vi)a) | (~m & (gf_vi)b)); }
     static inline gf_vf gf_vabs(gf_vf a) { return (gf_vf)((gf_vi)a & 0x7fffffff); }
+    /* 1/q for q in [1, 2^100] (the denominators of sigmoid and erf). With AVX-512: vrcp14ps (relative
+       error under 2^-14) and one Newton step r + r(1 - qr), whose FMAs leave under half an ulp more
+       than the division: a vdivps keeps the divider busy 10 cycles a vector, beside the 1-2 a
+       matmul's epilogue has per vector of outputs. Otherwise the division. */
+    #if defined(__AVX512F__) && GF_V == 16
+    static inline gf_vf gf_vrecip(gf_vf q) {
+      gf_vf r = (gf_vf)_mm512_rcp14_ps((__m512)q);
+      return r * (1.0f - q * r) + r;
+    }
+    #else
+    static inline gf_vf gf_vrecip(gf_vf q) { return 1.0f / q; }
+    #endif
     /* e^r for r = c - nf ln2 (ln2 in two parts, so r is exact; |r| <= ln2/2 for nf = round(c log2 e)),
        by Cephes' degree-6 polynomial. */
     static inline gf_vf gf_vexp_reduced(gf_vf c, gf_vf nf) {
@@ -165,11 +177,11 @@ enum CRuntime {
     #endif
     /* sigmoid 1 / (1 + e^-x) from e = e^-|x| in (0, 1] (gf_vexp_nonpositive, about half of
        gf_vexp's steps, and no overflow to guard): 1 / (1 + e) for x >= 0, e / (1 + e) below, one
-       division either way; 0 below x = -87, where the result is under 1.7e-38 (the kernels flush
-       floats under 1.2e-38 to zero anyway); NaN stays NaN, -0 gives 0.5. */
+       reciprocal (gf_vrecip) either way; 0 below x = -87, where the result is under 1.7e-38 (the
+       kernels flush floats under 1.2e-38 to zero anyway); NaN stays NaN, -0 gives 0.5. */
     static inline gf_vf gf_vsigmoid(gf_vf x) {
       gf_vf e = gf_vexp_nonpositive(-gf_vabs(x));
-      gf_vf s = gf_vsel(x < 0.0f, e, gf_splat(1.0f)) / (1.0f + e);
+      gf_vf s = gf_vsel(x < 0.0f, e, gf_splat(1.0f)) * gf_vrecip(1.0f + e);
       return gf_vsel(x < -87.0f, gf_splat(0.0f), s);
     }
     /* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), 1 - 2/(e^2|x| + 1)
@@ -187,7 +199,7 @@ enum CRuntime {
       return gf_vsel(a < 0.625f, p, q);
     }
     /* erf as x·P(x²)/Q(x²) on [-4, 4] and ±1 beyond: a rational fit of our own (bench/fit_erf.py,
-       least squares reweighted toward equal relative error), one division and no exp. */
+       least squares reweighted toward equal relative error), one reciprocal (gf_vrecip), no exp. */
     static inline gf_vf gf_verf(gf_vf x) {
       gf_vf c = gf_vsel(x > 4.0f, gf_splat(4.0f), x);
       c = gf_vsel(c < -4.0f, gf_splat(-4.0f), c);
@@ -204,7 +216,7 @@ enum CRuntime {
       q = q * t + 1.179497978e-01f;
       q = q * t + 5.168464502e-01f;
       q = q * t + 1.0f;
-      gf_vf r = c * p / q;
+      gf_vf r = c * p * gf_vrecip(q);
       r = gf_vsel(r > 1.0f, gf_splat(1.0f), r);
       return gf_vsel(r < -1.0f, gf_splat(-1.0f), r);
     }

@@ -4,6 +4,7 @@ public enum Pipeline {
   /// so the list reads the same for every configuration.
   public static let passes: [Pass] = [
     foldConstantsPass,
+    divisionByConstantPass,
     denseAsMatmulPass,
     foldPadIntoConvPass,
     removeIdentitiesPass,
