@@ -271,22 +271,38 @@ struct AttentionTests {
     #expect(runs == [.init(divisor: 1, extent: 273, stride: 1), .init(divisor: 546, extent: 3, stride: 273)])
   }
 
-  /// A mask of one value per query row (`[m, 1]`) is not an epilogue operand the kernel reads:
-  /// fusion leaves the three groups apart (the plan never shows an attention the scheduler would
-  /// have to refuse), and the result still matches the reference.
-  @Test func aTailTheKernelCannotApplyIsNotMerged() throws {
-    let s = AttentionShape(batch: [2], m: 24, d: 16, n: 24, dv: 16)
+  /// Scores of `q`, `k`, `v` plus a value per query row (`[m, 1]`, broadcast along the keys).
+  static func rowBiased(_ s: AttentionShape) throws -> Graph {
     let b = GraphBuilder()
     let q = b.input("q", shape: s.qShape), k = b.input("k", shape: s.kShape), v = b.input("v", shape: s.vShape)
     let rowBias = b.input("row_bias", shape: [s.m, 1])
     let scores = try b.add(try b.apply("matmul", [q, k])[0], rowBias)
     let p = try b.apply("softmax", [scores], ["axis": .int(-1)])[0]
     b.output(try b.apply("matmul", [p, v])[0])
-    let graph = try b.finish()
-    #expect(try Pipeline.optimize(graph).plan.groups.allSatisfy { $0.attention == nil })
-    let kinds = try Self.kinds(graph)
-    #expect(!kinds.contains(.attention) && kinds.filter { $0 == .matmul }.count == 1, "\(kinds)")
+    return try b.finish()
+  }
+
+  /// A value per query row (XCiT's temperature per head is one too) is read once per row and splat
+  /// across the vector: with batch axes the chain is one attention and matches the reference.
+  @Test func aValuePerRowIsPartOfTheAttention() throws {
+    let s = AttentionShape(batch: [2], m: 24, d: 16, n: 24, dv: 16)
+    let graph = try Self.rowBiased(s)
+    #expect(try Self.kinds(graph) == [.attention])
     let inputs = Array(Self.inputs(s).prefix(3)) + [Tensor.random(shape: [s.m, 1], seed: 14)]
     try CT.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "row bias")
+  }
+
+  /// The same value per row on rank-2 scores (no batch axes) is not an epilogue operand the kernel
+  /// reads (per-row operands are read only on rank 3 and up): fusion leaves the three groups apart
+  /// (the plan never shows an attention the scheduler would have to refuse), and the result still
+  /// matches the reference.
+  @Test func aTailTheKernelCannotApplyIsNotMerged() throws {
+    let s = AttentionShape(batch: [], m: 24, d: 16, n: 24, dv: 16)
+    let graph = try Self.rowBiased(s)
+    #expect(try Pipeline.optimize(graph).plan.groups.allSatisfy { $0.attention == nil })
+    let kinds = try Self.kinds(graph)
+    #expect(!kinds.contains(.attention), "\(kinds)")
+    let inputs = Array(Self.inputs(s).prefix(3)) + [Tensor.random(shape: [s.m, 1], seed: 14)]
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "row bias, rank 2")
   }
 }

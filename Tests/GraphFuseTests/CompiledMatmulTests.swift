@@ -170,6 +170,27 @@ struct CompiledMatmulTests {
     #expect(kinds.contains(.matmul) && !kinds.contains(.loops), "\(name): \(kinds)")
   }
 
+  /// Scores scaled by a value per row or per head, broadcast along the last axis (XCiT's
+  /// temperature `[heads, 1, 1]` on `[1, heads, d, d]`; a run-time `[…, m, 1]` per row; a 2-d one
+  /// `[m, 1]` on a rank-3 product): the value is read once per output row and splat across the
+  /// vector, and the group runs on the tiled matmul (it fell to generic loops at 2 % of the peak).
+  @Test(arguments: 0..<6) func scoresScaledPerRowOrHead(_ seed: Int) throws {
+    var r = MatmulRandom(state: UInt64(seed) &+ 907)
+    let (batch, heads, m, k, n) = (r.next(1...2), r.next(1...4), r.next(3...40), r.next(4...30), r.next(5...40))
+    let scale = [[heads, 1, 1], [batch, heads, m, 1], [m, 1]][seed % 3]
+    let runTime = seed >= 3
+    let name = "[\(batch),\(heads),\(m),\(k)]·[…,\(k),\(n)] · \(scale)\(runTime ? " (input)" : "")"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [batch, heads, m, k]), y = b.input("y", shape: [batch, heads, k, n])
+      let s = runTime ? b.input("s", shape: scale) : CT.weight(b, scale, seed: 53)
+      b.output(try b.add(try b.mul(try b.apply("matmul", [x, y])[0], s), CT.weight(b, [n], seed: 54)))
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false)
+    try CT.check(CompiledCase(name + " fused", partition: Self.oneGroup, build: build))
+    let kinds = try Self.kinds(build)
+    #expect(kinds.contains(.matmul) && !kinds.contains(.loops), "\(name): \(kinds)")
+  }
+
   /// An einsum that is a batched matrix product (`bghij,bghjd->bghid`, MaxViT's P·V) runs on the
   /// tiled matmul, with its tail as the epilogue; Q·Kᵀ written as an einsum (`…id,…jd->…ij`)
   /// stays generic loops and is still right.

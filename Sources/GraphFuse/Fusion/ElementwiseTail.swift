@@ -25,11 +25,16 @@ public struct ElementwiseTail: Sendable, Equatable {
     /// the sum over its runs of unbroadcast axes of `(offset / divisor) % extent · stride`. The
     /// last axis is never broadcast, so consecutive columns are consecutive floats. Matmul tails only.
     case broadcast(ValueID, runs: [BroadcastRun])
+    /// A row-major tensor broadcast along the last axis, one value per output row (XCiT's
+    /// per-head temperature `[heads, 1, 1]` scaling its `[1, heads, d, d]` scores): read at the
+    /// output element's ``broadcast(_:runs:)`` index, the same value across a vector of
+    /// consecutive columns. Matmul tails only.
+    case rowBroadcast(ValueID, runs: [BroadcastRun])
 
     /// Per channel or a scalar: not a tensor of the output's shape.
     public var isPerChannelOrScalar: Bool {
       switch self {
-      case .full, .suffix, .broadcast: return false
+      case .full, .suffix, .broadcast, .rowBroadcast: return false
       case .channel, .scalar, .channelTensor: return true
       }
     }
@@ -138,6 +143,11 @@ public struct ElementwiseTail: Sendable, Equatable {
       aligned.indices.allSatisfy({ aligned[$0] == 1 || aligned[$0] == shape[$0] })
     {
       return .broadcast(input, runs: broadcastRuns(aligned, of: shape))
+    }
+    if channelAxis == rank - 1, rank >= 3, aligned.count == rank, aligned.last == 1,
+      aligned.indices.allSatisfy({ aligned[$0] == 1 || aligned[$0] == shape[$0] })
+    {
+      return .rowBroadcast(input, runs: broadcastRuns(aligned, of: shape))
     }
     if channelAxis == 1, rank == 4, aligned[1] == shape[1], graph.shape(of: input).count == 4,
       aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })

@@ -6,7 +6,8 @@ struct Epilogue {
   /// zero-padded to whole vectors (one vector load); a scalar, broadcast to every lane; a full
   /// tensor in blocked layout, one vector load at the output offset; a run-time per-channel tensor
   /// from its blocked buffer, channel c at float c; a suffix, `count` floats read at the output
-  /// offset modulo `count` with one unaligned load; a broadcast, one unaligned load at ``index(_:_:)``.
+  /// offset modulo `count` with one unaligned load; a broadcast, one unaligned load at ``index(_:_:)``;
+  /// a row broadcast, one float at ``index(_:_:)`` splat to every lane.
   typealias Operand = ElementwiseTail.Operand
 
   /// The math over `.local("acc")` (the anchor's vector) and `.load("eK", _)` (operand K).
@@ -42,6 +43,7 @@ struct Epilogue {
       case .full: return unaligned ? .vloadUnaligned("\(prefix)\(k)", offset) : .vload("\(prefix)\(k)", offset)
       case .suffix(_, let count): return .vloadUnaligned("\(prefix)\(k)", offset % count)
       case .broadcast(_, let runs): return .vloadUnaligned("\(prefix)\(k)", Self.index(offset, runs))
+      case .rowBroadcast(_, let runs): return .splat(.load("\(prefix)\(k)", Self.index(offset, runs)))
       }
     }
     return substitute(acc: acc, operand: operand)
@@ -56,7 +58,7 @@ struct Epilogue {
       case .scalar: return .load("\(prefix)\(k)", .constant(0))
       case .full: return .load("\(prefix)\(k)", offset)
       case .suffix(_, let count): return .load("\(prefix)\(k)", offset % count)
-      case .broadcast(_, let runs): return .load("\(prefix)\(k)", Self.index(offset, runs))
+      case .broadcast(_, let runs), .rowBroadcast(_, let runs): return .load("\(prefix)\(k)", Self.index(offset, runs))
       }
     }
   }
@@ -66,7 +68,7 @@ struct Epilogue {
   func prologue(input: ValueExpr, channelBlock: IndexExpr, prefix: String) -> ValueExpr {
     substitute(acc: input) { k in
       switch operands[k] {
-      case .full, .suffix, .broadcast: return input
+      case .full, .suffix, .broadcast, .rowBroadcast: return input
       case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       }

@@ -237,7 +237,8 @@ extension Scheduler {
       case .channel(let v, let channels):
         operands.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
         layouts.append(.packed)
-      case .scalar(let v), .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _):
+      case .scalar(let v), .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _),
+        .rowBroadcast(let v, _):
         operands.append(try plainBuffer(v, group: g))
         layouts.append(.plain)
       }

@@ -232,7 +232,8 @@ struct Scheduler {
       case .channel(let v, let channels):
         result.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
       case .scalar(let v): result.append(try plainBuffer(v, group: group))
-      case .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _):
+      case .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _),
+        .rowBroadcast(let v, _):
         result.append(try blockedBuffer(v, group: group))
       }
     }
@@ -257,7 +258,7 @@ struct Scheduler {
       switch operand {
       case .channel: return .packed
       case .scalar: return .plain
-      case .full, .channelTensor, .suffix, .broadcast: return .blocked(vectorWidth)
+      case .full, .channelTensor, .suffix, .broadcast, .rowBroadcast: return .blocked(vectorWidth)
       }
     }
   }
