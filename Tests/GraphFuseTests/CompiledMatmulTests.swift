@@ -272,6 +272,59 @@ struct VectorizedRowTests {
     try CT.check(CompiledCase(name + " fused", partition: groups, build: build), inputRange: -3...3)
   }
 
+  /// A softmax along an axis that is not the last (CoaT's `k.softmax(dim=2)` on `[1, heads, n,
+  /// 8]`, a segmentation head's softmax over classes): each lane takes one position of the
+  /// contiguous inner axes, with a partial block when they are not whole vectors (5, 8, 21, 40);
+  /// a mask before it and a scale after it inlined; matches the reference.
+  @Test(arguments: [(3, 5), (2, 8), (4, 21), (2, 40)]) func softmaxAlongAnAxisThatIsNotTheLast(
+    _ c: (Int, Int)
+  ) throws {
+    let (heads, inner) = c
+    let name = "softmax over axis 2 of [1, \(heads), 37, \(inner)]"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let x = try b.add(b.input("x", shape: [1, heads, 37, inner]), CT.weight(b, [37, inner], seed: 61))
+      b.output(try b.mul(try b.softmax(x, axis: 2), CT.weight(b, [inner], seed: 62)))
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false, inputRange: -30...30)
+    try CT.check(CompiledCase(name + " fused", partition: { g in [g.nodes.ids] }, build: build), inputRange: -30...30)
+  }
+
+  /// The loop the inner axes run in turns into lanes: vector locals for the row statistics, vector
+  /// loads inside the serial loops over the softmax axis, a partial last block (3 of 16 lanes:
+  /// masked loads, its stores lane by lane); an accumulation into a local declared outside, or an
+  /// index that moves by 2 per iteration, leaves the loop alone.
+  @Test func aLoopAroundLoopsRunsItsIterationsAsLanes() {
+    let x = { (i: IndexExpr) in ValueExpr.load("x", i) }
+    let i = IndexExpr.variable("i"), r = IndexExpr.variable("r")
+    func column(_ index: IndexExpr) -> [Stmt] {
+      [
+        .loop(
+          variable: "i", extent: 19, kind: .serial,
+          body: [
+            .declare("m", .constant(-.infinity)),
+            .loop(variable: "r", extent: 30, kind: .serial, body: [.accumulate("m", .max, x(index))]),
+            .loop(
+              variable: "r", extent: 30, kind: .serial,
+              body: [.store("y", r * 19 + i, .unary(.exp, .binary(.sub, x(index), .local("m"))))]),
+          ])
+      ]
+    }
+    let text = CEmitter.function(
+      LoopNest(name: "t", buffers: [], body: InnerVectorize.apply(column(r * 19 + i), width: 16)), symbol: "f")
+    #expect(text.contains("gf_vf m_w") && text.contains(", gf_loadu(x + r*19 + i));"), "\(text)")
+    #expect(text.contains("gf_loadu_first(x + r*19 + i, 3)"), "\(text)")
+    #expect(text.contains("y[r*19 + i + il] = st0_w"), "\(text)")
+    let strided = column(r * 19 + i * 2)
+    #expect(InnerVectorize.apply(strided, width: 16) == strided)
+    let outside: [Stmt] = [
+      .declare("s", .constant(0)),
+      .loop(
+        variable: "i", extent: 19, kind: .serial,
+        body: [.loop(variable: "r", extent: 30, kind: .serial, body: [.accumulate("s", .sum, x(r * 19 + i))])]),
+    ]
+    #expect(InnerVectorize.apply(outside, width: 16) == outside)
+  }
+
   @Test func contiguousLoopsVectorizeAndOthersStay() {
     let x = { (i: IndexExpr) in ValueExpr.load("x", i) }
     // A reduction and a store over contiguous elements: a vector loop, lane combine, remainder.

@@ -59,7 +59,8 @@ enum CEmitter {
         case .copy(let t, let ti, let src, let si, let count):
           lines.append("\(pad)memcpy(\(t) + \(ExprText.index(ti)), \(src) + \(ExprText.index(si)), \(count * 4));")
         case .when(let cs, let body):
-          lines.append("\(pad)if (\(ExprText.conditions(cs))) {")
+          // No conditions: a plain block, which scopes its locals.
+          lines.append(cs.isEmpty ? "\(pad){" : "\(pad)if (\(ExprText.conditions(cs))) {")
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .let_(let n, let e): lines.append("\(pad)long \(n) = \(ExprText.index(e));")

@@ -142,7 +142,7 @@ extension LoopNest {
         case .store(let b, let i, let e):
           lines.append("\(pad)\(b)[\(ExprText.index(i))] = \(ExprText.value(e, vectors: vectors))")
         case .when(let cs, let body):
-          lines.append("\(pad)if (\(ExprText.conditions(cs, forC: false))) {")
+          lines.append(cs.isEmpty ? "\(pad){" : "\(pad)if (\(ExprText.conditions(cs, forC: false))) {")
           emit(body, depth + 1)
           lines.append("\(pad)}")
         case .let_(let n, let e): lines.append("\(pad)\(n) = \(ExprText.index(e))")

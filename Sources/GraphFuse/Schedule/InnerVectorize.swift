@@ -22,6 +22,8 @@ enum InnerVectorize {
       case .loop(let v, let extent, let kind, let body):
         if kind != .parallel, extent >= width, let vectorized = vectorize(v, extent, body, width, &counter) {
           out += vectorized
+        } else if kind != .parallel, extent > 1, let across = vectorizeAcross(v, extent, body, width, &counter) {
+          out += across
         } else {
           out.append(
             .loop(variable: v, extent: extent, kind: kind, body: rewrite(body, width: width, counter: &counter)))
@@ -175,6 +177,100 @@ enum InnerVectorize {
           body: [.let_(v, .variable(q) + .constant(extent / width * width))] + body))
     }
     return out
+  }
+
+  /// Outer-loop vectorization: a loop whose body holds loops of its own (a softmax along an axis
+  /// that is not the last: `[…, n, inner]` with `inner` contiguous) runs `width` iterations at
+  /// once, one per lane. Every scalar local declared in the body becomes a vector, the inner loops
+  /// stay serial loops over vector statements, loads contiguous in `v` become vector loads and
+  /// loads that do not depend on it splats; a last block of fewer than `width` iterations loads
+  /// only its lanes and stores them one by one. Nil (nothing changes) when an index moves with `v`
+  /// other than one element per iteration, a condition or index local depends on `v`, or a
+  /// statement accumulates into or assigns a local declared outside the loop (that would be a
+  /// reduction across lanes). Each lane does what its iteration did, in the same order.
+  private static func vectorizeAcross(_ v: String, _ extent: Int, _ body: [Stmt], _ width: Int, _ counter: inout Int)
+    -> [Stmt]?
+  {
+    func hasLoop(_ stmts: [Stmt]) -> Bool {
+      stmts.contains {
+        if case .loop = $0 { return true } else if case .when(_, let b) = $0 { return hasLoop(b) } else { return false }
+      }
+    }
+    guard hasLoop(body) else { return nil }
+    counter += 1
+    let suffix = "_w\(counter)", lane = v + "l"
+    func convert(_ stmts: [Stmt], _ names: inout [String: String], lanes: Int?) -> [Stmt]? {
+      func vec(_ e: ValueExpr) -> ValueExpr? {
+        guard let x = vector(e, v, names, width) else { return nil }
+        return lanes.map { partial(x, lanes: $0) } ?? x
+      }
+      var out: [Stmt] = []
+      for s in stmts {
+        switch s {
+        case .declare(let n, let e):
+          guard let x = vec(e) else { return nil }
+          names[n] = n + suffix
+          out.append(.declareVector(n + suffix, x))
+        case .assign(let n, let e):
+          guard let target = names[n], let x = vec(e) else { return nil }
+          out.append(.assign(target, x))
+        case .accumulate(let n, let op, let e):
+          guard let target = names[n], let x = vec(e) else { return nil }
+          out.append(.accumulate(target, op, x))
+        case .store(let b, let i, let e):
+          guard laneCoefficient(of: v, in: i, width: width) == 1, let x = vec(e) else { return nil }
+          if let lanes {
+            let value = "st\(out.count)" + suffix
+            out.append(.declareVector(value, x))
+            out.append(
+              .loop(
+                variable: lane, extent: lanes, kind: .serial,
+                body: [.store(b, i + .variable(lane), .lane(value, .variable(lane)))]))
+          } else {
+            out.append(.vstoreUnaligned(b, i, x))
+          }
+        case .loop(let u, let n, let kind, let inner):
+          guard kind != .parallel, u != v, let converted = convert(inner, &names, lanes: lanes) else { return nil }
+          out.append(.loop(variable: u, extent: n, kind: .serial, body: converted))
+        case .let_(_, let e):
+          guard coefficient(of: v, in: e) == 0 else { return nil }
+          out.append(s)
+        case .when(let cs, let inner):
+          guard !cs.contains(where: { mentions(v, $0) }), let converted = convert(inner, &names, lanes: lanes) else {
+            return nil
+          }
+          out.append(.when(cs, converted))
+        default:
+          return nil
+        }
+      }
+      return out
+    }
+    var out: [Stmt] = []
+    var names: [String: String] = [:]
+    if extent >= width {
+      guard let block = convert(body, &names, lanes: nil) else { return nil }
+      let q = v + "q"
+      out.append(
+        .loop(variable: q, extent: extent / width, kind: .serial, body: [.let_(v, .variable(q) * width)] + block))
+    }
+    if extent % width != 0 {
+      names = [:]
+      guard let block = convert(body, &names, lanes: extent % width) else { return nil }
+      out.append(.when([], [.let_(v, .constant(extent / width * width))] + block))
+    }
+    return out
+  }
+
+  /// `e` with its vector loads reading only the first `lanes` floats (the other lanes zero).
+  private static func partial(_ e: ValueExpr, lanes: Int) -> ValueExpr {
+    switch e {
+    case .vloadUnaligned(let b, let i), .vload(let b, let i): return .vloadPartial(b, i, lanes: lanes)
+    case .unary(let f, let a): return .unary(f, partial(a, lanes: lanes))
+    case .binary(let f, let a, let b): return .binary(f, partial(a, lanes: lanes), partial(b, lanes: lanes))
+    case .select(let cs, let a, let b): return .select(cs, partial(a, lanes: lanes), partial(b, lanes: lanes))
+    case .splat, .load, .local, .constant, .vloadPartial, .lane, .shuffle: return e
+    }
   }
 
   /// True when a statement's value reads one of `locals`.
