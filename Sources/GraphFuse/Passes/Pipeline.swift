@@ -6,6 +6,7 @@ public enum Pipeline {
     foldConstantsPass,
     divisionByConstantPass,
     denseAsMatmulPass,
+    matmulAcrossAxisPass,
     foldPadIntoConvPass,
     removeIdentitiesPass,
     removeReshapePairsPass,

@@ -23,7 +23,8 @@ enum GroupKind: String, CaseIterable, Sendable {
   case elementwise
   /// A channel concat, with or without an elementwise tail.
   case concat
-  /// Other injective groups: channel shuffles, slices, splits as channel remaps.
+  /// Other injective groups: a lone reshape as a view of its input, channel shuffles, slices,
+  /// splits as channel remaps.
   case injective
   /// Max and average pools.
   case pool = "pool"
@@ -76,7 +77,10 @@ enum GroupKind: String, CaseIterable, Sendable {
     .prologueFold: { s, group, g throws(GraphFuseError) in try s.emitPrologueFold(group, index: g) },
     .elementwise: { s, group, g throws(GraphFuseError) in try s.emitElementwise(group, index: g) },
     .concat: { s, group, g throws(GraphFuseError) in try s.emitConcatGroup(group, index: g) },
-    .injective: { s, group, g throws(GraphFuseError) in try s.emitChannelRemap(group, index: g) },
+    .injective: { s, group, g throws(GraphFuseError) in
+      if try s.emitReshapeView(group, index: g) { return true }
+      return try s.emitChannelRemap(group, index: g)
+    },
     .pool: { s, group, g throws(GraphFuseError) in try s.emitPool(group, index: g) },
     .globalAveragePool: { s, group, g throws(GraphFuseError) in try s.emitGlobalAveragePool(group, index: g) },
     .conv: { s, group, g throws(GraphFuseError) in try s.emitConv(group, index: g) },

@@ -28,6 +28,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case packPanels = "copy of a matmul's A into row-tile panels"
     case transposeKeys = "copy of an attention's K transposed, a key per lane"
     case viewFolded = "strided view read in place by the attention reading it"
+    case reshapeView = "reshape read in place: the input's memory with the new shape, no kernel"
   }
 
   /// The memory layout of an operand.
