@@ -24,7 +24,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// A channel concat, with or without an elementwise tail.
   case concat
   /// Other injective groups: a lone reshape as a view of its input, channel shuffles, slices,
-  /// splits as channel remaps.
+  /// splits as channel remaps, transposes of an inner pair of axes as copies through registers.
   case injective
   /// Max and average pools.
   case pool = "pool"
@@ -79,7 +79,8 @@ enum GroupKind: String, CaseIterable, Sendable {
     .concat: { s, group, g throws(GraphFuseError) in try s.emitConcatGroup(group, index: g) },
     .injective: { s, group, g throws(GraphFuseError) in
       if try s.emitReshapeView(group, index: g) { return true }
-      return try s.emitChannelRemap(group, index: g)
+      if try s.emitChannelRemap(group, index: g) { return true }
+      return try s.emitTransposedCopy(group, index: g)
     },
     .pool: { s, group, g throws(GraphFuseError) in try s.emitPool(group, index: g) },
     .globalAveragePool: { s, group, g throws(GraphFuseError) in try s.emitGlobalAveragePool(group, index: g) },

@@ -29,6 +29,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case transposeKeys = "copy of an attention's K transposed, a key per lane"
     case viewFolded = "strided view read in place by the attention reading it"
     case reshapeView = "reshape read in place: the input's memory with the new shape, no kernel"
+    case transposedCopy = "copy transposed through registers, a vector per source column"
   }
 
   /// The memory layout of an operand.
