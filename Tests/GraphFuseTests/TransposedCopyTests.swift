@@ -38,6 +38,19 @@ private typealias CT = CompiledTesting
       graph, inputs: [Tensor.random(shape: [1, 50, 96], seed: 82)], context: "projection split")
   }
 
+  /// XCiT's merge back, `[1, heads, d, tokens]` → `transpose(0, 3, 1, 2)` → `[1, tokens, heads·d]`:
+  /// the merged axis is not affine in the source, so the copy is taken at the reshape's input.
+  @Test func headsMergedBackAfterTheTranspose() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 4, 32, 20])
+    b.output(try b.reshape(try b.transpose(x, perm: [0, 3, 1, 2]), to: [1, 20, 128]))
+    let graph = try b.finish()
+    let kinds = try Self.kinds(graph)
+    #expect(kinds == [.transposedCopy], "\(kinds)")
+    try CT.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: [1, 4, 32, 20], seed: 83)], context: "heads merged back")
+  }
+
   /// The nest of a transpose with partial blocks on both axes: a whole 16 × 16 block through
   /// registers, the tail columns and the partial last block element by element.
   @Test func nestTurnsWholeBlocksOverInRegisters() throws {
