@@ -7,7 +7,9 @@
 /// This is what makes a softmax or a layer norm over the last axis a vectorized row kernel:
 /// its max / sum / mean / variance passes and its output pass are exactly such loops, with the
 /// group's elementwise neighbours inlined into them. Loops that do not qualify (strided or
-/// gathered accesses, conditions on the loop variable, nested statements) stay as they are.
+/// gathered accesses, conditions on the loop variable, nested statements) stay as they are; a
+/// loop around loops may instead run its iterations as lanes (``vectorizeAcross(_:_:_:_:_:)``:
+/// a softmax along an axis that is not the last).
 enum InnerVectorize {
   /// `stmts` with every qualifying innermost loop vectorized at `width` lanes.
   static func apply(_ stmts: [Stmt], width: Int) -> [Stmt] {
