@@ -104,8 +104,8 @@ enum CRuntime {
     static inline gf_vf gf_vabs(gf_vf a) { return (gf_vf)((gf_vi)a & 0x7fffffff); }
     /* 1/q for q in [1, 2^100] (the denominators of sigmoid and erf). With AVX-512: vrcp14ps (relative
        error under 2^-14) and one Newton step r + r(1 - qr), whose FMAs leave under half an ulp more
-       than the division: a vdivps keeps the divider busy 10 cycles a vector, beside the 1-2 a
-       matmul's epilogue has per vector of outputs. Otherwise the division. */
+       than the division: by the published instruction tables a vdivps keeps the divider busy about
+       10 cycles a vector. Otherwise the division. */
     #if defined(__AVX512F__) && GF_V == 16
     static inline gf_vf gf_vrecip(gf_vf q) {
       gf_vf r = (gf_vf)_mm512_rcp14_ps((__m512)q);

@@ -1,5 +1,8 @@
 /// Ops whose output elements are a remapping of input elements.
 enum Injective {
+  /// Ops that only change a shape: a row-major tensor keeps its floats in the same order.
+  static let reshapes: Set<String> = ["reshape", "flatten", "squeeze", "unsqueeze"]
+
   /// Normalizes a possibly negative axis for a rank, or nil when out of range.
   static func axis(_ axis: Int, rank: Int) -> Int? {
     let a = axis < 0 ? axis + rank : axis

@@ -7,7 +7,7 @@ extension Scheduler {
   /// the output is a graph output (which needs memory of its own).
   mutating func emitReshapeView(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
     let node = graph.nodes[group.anchor]
-    guard group.nodes == [group.anchor], ["reshape", "flatten", "squeeze", "unsqueeze"].contains(node.op),
+    guard group.nodes == [group.anchor], Injective.reshapes.contains(node.op),
       group.outputs.count == 1
     else { return false }
     let x = node.inputs[0], y = group.outputs[0]

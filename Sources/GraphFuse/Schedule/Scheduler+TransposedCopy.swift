@@ -32,7 +32,7 @@ extension Scheduler {
     let out = group.outputs[0]
     if let view = OperandView.of(graph, group: group) { return (view, graph.shape(of: out)) }
     guard let last = graph.producer(of: out), group.nodes.count > 1, group.nodes.contains(last),
-      ["reshape", "flatten", "squeeze", "unsqueeze"].contains(graph.nodes[last].op)
+      Injective.reshapes.contains(graph.nodes[last].op)
     else { return nil }
     let inner = graph.nodes[last].inputs[0]
     let rest = FusionPlan.makeGroups(graph, partition: [group.nodes.filter { $0 != last }])
