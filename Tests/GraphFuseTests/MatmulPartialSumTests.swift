@@ -18,7 +18,8 @@ import Testing
     return try b.finish()
   }
 
-  @Test(arguments: [(40, 512, 64), (200, 384, 32), (30, 256, 1024)]) func blockedMatmulMatchesTheReference(
+  @Test(arguments: [(40, 512, 64), (200, 384, 32), (30, 256, 1024), (30, 384, 384)])
+  func blockedMatmulMatchesTheReference(
     _ m: Int, _ k: Int, _ n: Int
   ) throws {
     let graph = try Self.graph(m: m, k: k, n: n)
@@ -42,5 +43,18 @@ import Testing
     #expect(plain.contains("gf_prefetch_l2(a + abase + \(12 * 384) + "), "\(plain)")
     let packed = try text(m: 30, k: 256, n: 1024)
     #expect(packed.contains("gf_prefetch_l1(a + ") && !packed.contains("gf_prefetch_l2(a + abase + "))
+  }
+
+  /// A is copied into row-tile panels from N = 24 vectors on (384 columns of 16-float vectors,
+  /// ``MatmulKernel/packedAVectors``): ConvNeXt-T's 384-wide MLP-down gains; 256 columns read A in place.
+  @Test func aIsPackedFromTwentyFourVectors() throws {
+    func kinds(n: Int) throws -> [KernelSchedule.Kind] {
+      let optimized = try Pipeline.optimize(try Self.graph(m: 30, k: 384, n: n))
+      let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+      return program.schedules.joined().map(\.kind)
+    }
+    #expect(try kinds(n: 24 * 16).contains(.packPanels))
+    #expect(try !kinds(n: 16 * 16).contains(.packPanels))
+    #expect(try kinds(n: 16 * 16).contains(.matmul))
   }
 }

@@ -68,6 +68,28 @@ import Testing
     #expect(text.contains("gf_prefetch_l1(wp + i*32 + \(ahead + 16));"))
   }
 
+  /// On a 7×7 map a channel group's weights serve 6 pixel tiles, so its first tiles hint the weights
+  /// of the group `threads` groups on into L2 (`Docs/Scheduling.md`, "The next group's weights into
+  /// L2"); on 14×14 they serve 17 tiles and nothing is hinted, nor in Winograd's products.
+  @Test func smallMapConvHintsTheNextGroupsWeights() throws {
+    let slice = 10 * 9 * 2 * 16 * 16
+    for threads in [1, 2] {
+      let text = try Self.program(threads: threads, winograd: false).functions.map { KernelFunction($0).text }.joined()
+      #expect(text.contains("gf_prefetch_l2(wt + (og + \(threads))*\(slice) + "), "\(text)")
+    }
+    let winograd = try Self.program(threads: 2, winograd: true).functions.map { KernelFunction($0).text }.joined()
+    #expect(!winograd.contains("gf_prefetch_l2(wt + "))
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 64, 14, 14])
+    let w = CompiledTesting.weight(b, [64, 64, 3, 3], seed: 5, range: -0.1...0.1)
+    b.output(try b.conv2d(x, weight: w, bias: CompiledTesting.weight(b, [64], seed: 6), padding: 1))
+    let optimized = try Pipeline.optimize(try b.finish())
+    let large = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
+    let text = large.functions.map { KernelFunction($0).text }.joined()
+    #expect(text.contains("gf_prefetch_l1(wp + ") && !text.contains("gf_prefetch_l2(wt + "), "\(text)")
+  }
+
   @Test func smallMapConvMatchesReference() throws {
     let b = GraphBuilder()
     try Self.build(b)

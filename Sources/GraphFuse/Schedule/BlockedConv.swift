@@ -32,6 +32,9 @@ struct BlockedConv {
   var prologue: Epilogue? = nil
   /// With a prologue: the output channel vector groups are split into this many task chunks.
   var prologueChunks = 1
+  /// Flat tiles: the channel group this many groups on has its weights hinted into L2 while this
+  /// one runs (0: none).
+  var nextWeightsGroups = 0
 
   var outBlocks: Int { (cout + v - 1) / v }
   var inBlocks: Int { (cin + v - 1) / v }
@@ -295,7 +298,8 @@ struct BlockedConv {
     }
     position.append(
       .pointer("wp", base: "wt", ((og * blockCount + v("ib")) * window + v("q")) * (self.v * nv * self.v), checked: []))
-    position.append(broadcastFMA(pixels, extent: self.v) { t in .load("px\(t)", v("i")) })
+    position.append(
+      registerTile(pixels).fma(extent: self.v, hints: nextWeightHints(window: window)) { t in .load("px\(t)", v("i")) })
     body.append(
       .loop(
         variable: "ib", extent: blockCount, kind: .serial,
@@ -307,6 +311,39 @@ struct BlockedConv {
       + stores(pixels) { cb, t in
         ((v("n") * self.outBlocks + cb) * (self.oh * self.ow) + v("p0") + .constant(t)) * self.v
       }
+  }
+}
+
+extension BlockedConv {
+  /// The most pixel tiles a channel group's weights may serve for ``nextWeightsGroups`` to hint the
+  /// next group's: with a few tiles (a 7×7 map: 5 of 10 px) the first tile's pass, which brings the
+  /// weights from L3, is a large share of the group; with many (14×14: 17) it is not, and the hints
+  /// only add traffic (ResNet-50's 14×14 Winograd convs after hinted 1×1 convs ran 8–17 % slower).
+  static let hintedTiles = 8
+
+  /// Whether the conv hints the weights of the channel group a thread takes next into L2: flat
+  /// pixel tiles over one image, a full conv (not depthwise or grouped, no prologue) whose groups
+  /// each serve at most ``hintedTiles`` tiles, and more than one group.
+  var hintsNextWeights: Bool {
+    usesFlatPixels && n == 1 && prologue == nil && !depthwise && grouped == nil && flatTiles.count <= Self.hintedTiles
+      && channelGroups > 1
+  }
+
+  /// One L2 hint per FMA step for a line of the weights of channel group `og + nextWeightsGroups`,
+  /// spread over the first pixel tiles of this group: line `k · steps + step` of that group's slice.
+  func nextWeightHints(window: Int) -> [Stmt] {
+    guard nextWeightsGroups > 0 else { return [] }
+    let v = Self.v
+    let slice = blockCount * window * nv * self.v * self.v
+    let steps = blockCount * window * self.v
+    let lines = slice / ScheduleTarget.cacheLineFloats
+    let line = v("k") * steps + (v("ib") * window + v("q")) * self.v + v("i")
+    let next = og + .constant(nextWeightsGroups)
+    return [
+      .when(
+        [.inRange(line, 0, lines), .inRange(next, 0, channelGroups)],
+        [.prefetch("wt", next * slice + line * ScheduleTarget.cacheLineFloats, l1: false)])
+    ]
   }
 }
 

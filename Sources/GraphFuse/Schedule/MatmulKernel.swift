@@ -137,13 +137,20 @@ struct MatmulKernel {
   }
 
   /// Whether A should be packed: K runs in blocks over a packed B and one flat M, and N is wide
-  /// enough (at least 32 vectors) that the copy, about 1.5 cycles per element of A, stays under a
-  /// tenth of the FMA cycles each element feeds (N / 2v per thread). Narrower (Swin's 96-wide
-  /// projections) the copy cost about a quarter of the kernel, more than the contiguous stream saves.
+  /// enough (at least 24 vectors) that the copy, about 1.5 cycles per element of A, stays near a
+  /// tenth of the FMA cycles each element feeds (N / 2v per thread: 12 at N = 384). ConvNeXt-T's
+  /// 196×1536·1536×384 MLP-down ran at 75 % of the peak reading A in place, 83–84 % from panels
+  /// (2026-12-04, Intel Xeon, 2 threads). Narrower (Swin's 96-wide projections) the copy cost about a
+  /// quarter of the kernel, more than the contiguous stream saves.
   var packsA: Bool {
-    guard depthBlock != nil, batch.isEmpty, case .packed = rhs, n >= 32 * epilogue.vectorWidth else { return false }
+    guard depthBlock != nil, batch.isEmpty, case .packed = rhs, n >= Self.packedAVectors * epilogue.vectorWidth else {
+      return false
+    }
     return true
   }
+
+  /// The fewest output vectors (N / v) for which ``packsA`` copies A into panels.
+  static let packedAVectors = 24
 
   /// Floats of the packed A buffer.
   var packedACount: Int { rowTiles * tile.rows * k }

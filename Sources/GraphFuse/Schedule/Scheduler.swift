@@ -421,6 +421,7 @@ struct Scheduler {
       t.flatTileLimit = TaskSplit.tileLimit(
         out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.channelGroups, threads: threads)
     }
+    t.nextWeightsGroups = t.hintsNextWeights ? max(1, threads) : 0
     let input =
       inputBlocked
       ? try blockedBuffer(source, group: g)
