@@ -103,7 +103,13 @@ enum System {
 
   /// Bytes of the level-1 data cache of CPU 0, from sysfs (`cache/index*/level`, `type`, `size`);
   /// nil where sysfs does not say.
-  static let l1DataBytes: Int? = {
+  static let l1DataBytes: Int? = cacheBytes(level: "1")
+
+  /// Bytes of the level-2 cache of CPU 0 (its own share, as sysfs lists it); nil where sysfs does not say.
+  static let l2Bytes: Int? = cacheBytes(level: "2")
+
+  /// The size of CPU 0's data or unified cache at `level`, from sysfs.
+  private static func cacheBytes(level wanted: String) -> Int? {
     let base = "/sys/devices/system/cpu/cpu0/cache"
     for index in 0..<8 {
       func read(_ name: String) -> String? {
@@ -111,17 +117,19 @@ enum System {
           .trimmingCharacters(in: .whitespacesAndNewlines)
       }
       guard let level = read("level"), let type = read("type"), let size = read("size") else { continue }
-      guard level == "1", type == "Data" || type == "Unified" else { continue }
+      guard level == wanted, type == "Data" || type == "Unified" else { continue }
       let scale = size.hasSuffix("K") ? 1024 : size.hasSuffix("M") ? 1024 * 1024 : 1
       if let value = Int(size.filter(\.isNumber)), value > 0 { return value * scale }
     }
     return nil
-  }()
+  }
 
   /// The schedule target of this machine: its vector width (unless `portable`), `threads` and
-  /// its L1 data cache.
+  /// its L1 data and L2 caches.
   static func target(vectorWidth: Int, threads: Int) -> ScheduleTarget {
-    ScheduleTarget(vectorWidth: vectorWidth, threads: threads, l1DataBytes: l1DataBytes ?? 32 * 1024)
+    var target = ScheduleTarget(vectorWidth: vectorWidth, threads: threads, l1DataBytes: l1DataBytes ?? 32 * 1024)
+    if let l2Bytes { target.l2Bytes = l2Bytes }
+    return target
   }
 
   /// `/proc/cpuinfo` (empty where there is none).

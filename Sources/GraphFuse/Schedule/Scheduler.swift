@@ -6,6 +6,9 @@ public struct ScheduleTarget: Sendable, Equatable {
   public var threads: Int
   /// Bytes of the L1 data cache of one core: how deep a K block of a matmul's B may be.
   public var l1DataBytes: Int
+  /// Bytes of the L2 cache of one core (1 MiB, the smallest of current x86-64 server cores, when not
+  /// given): whether a conv's input is read again from L2 or from L3.
+  public var l2Bytes = 1 << 20
   /// Whether stride-1 3×3 convs may run as Winograd (``CompileOptions/winograd``).
   public var winograd = true
   /// Floats per cache line (64 bytes on every x86-64 and Arm server core): the step of the
@@ -422,6 +425,7 @@ struct Scheduler {
         out[2] * out[3], maxTile: t.maxTile, outer: out[0] * t.channelGroups, threads: threads)
     }
     t.nextWeightsGroups = t.hintsNextWeights ? max(1, threads) : 0
+    t.groupsInnermost = t.prefersGroupsInnermost(l2Bytes: target.l2Bytes)
     let input =
       inputBlocked
       ? try blockedBuffer(source, group: g)
@@ -467,6 +471,8 @@ struct Scheduler {
       reason += "; tiles of \(t.flatTiles.size) px so the tasks split evenly over \(threads) threads"
     }
     if let grouped { reason += "; " + grouped.reason(cin: x[1], cout: out[1], groups: groups) }
+    if t.groupsInnermost { reason += "; channel groups innermost: the input is larger than L2, the weights are not" }
+    if t.nextWeightsGroups > 0 { reason += "; the weights of the group \(t.nextWeightsGroups) on hinted into L2" }
     if t.compensatedSum { reason += "; compensated sums: one output pixel, a matrix-vector product" }
     if prologue != nil {
       reason =
@@ -480,7 +486,9 @@ struct Scheduler {
           ?? []) + layouts(e),
       output: .blocked(v),
       tile: .init(pixels: t.tilePixels, vectors: t.nv, reason: reason),
-      parallel: (x[0] > 1 ? [.channelGroup, .batch] : [.batch, .channelGroup]) + [flat ? .pixelTile : .row],
+      parallel: t.groupsInnermost
+        ? [.batch, .row, .channelGroup]
+        : (x[0] > 1 ? [.channelGroup, .batch] : [.batch, .channelGroup]) + [flat ? .pixelTile : .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
     schedule.prologue = prologue?.ops ?? []
     let fmas = out[0] * out[1] * out[2] * out[3] * x[1] / groups * weight.shape[2] * weight.shape[3]

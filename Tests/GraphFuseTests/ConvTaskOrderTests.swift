@@ -1,0 +1,47 @@
+import Testing
+
+@testable import GraphFuse
+
+/// A row-tiled conv whose input is larger than a core's L2 and whose weights are small runs its
+/// output channel groups innermost, so each input row is read once instead of once per group
+/// (``BlockedConv/prefersGroupsInnermost(l2Bytes:)``); the result is the same.
+@Suite struct ConvTaskOrderTests {
+  /// conv 1×1 stride 2, 128 → 256 (8 groups of two vectors) from `size`², + relu.
+  static func graph(size: Int) throws -> Graph {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 128, size, size])
+    let w = CompiledTesting.weight(b, [256, 128, 1, 1], seed: 3, range: -0.1...0.1)
+    b.output(try b.relu(try b.conv2d(x, weight: w, bias: CompiledTesting.weight(b, [256], seed: 4), stride: 2)))
+    return try b.finish()
+  }
+
+  static func convSchedule(size: Int, l2Bytes: Int) throws -> KernelSchedule {
+    let optimized = try Pipeline.optimize(try graph(size: size))
+    var target = ScheduleTarget(vectorWidth: 16, threads: 2)
+    target.l2Bytes = l2Bytes
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target)
+    return try #require(program.schedules.joined().first { $0.kind == .convPointwise })
+  }
+
+  @Test func groupsRunInnermostWhenTheInputOutgrowsL2() throws {
+    // 72² × 128 floats: 2.7 MB.
+    let large = try Self.convSchedule(size: 72, l2Bytes: 1 << 20)
+    #expect(large.parallel == [.batch, .row, .channelGroup], "\(large)")
+    #expect(large.tile?.reason.contains("channel groups innermost") == true)
+    // With an L2 that holds the input (the same conv, or a 48² input): rows innermost.
+    #expect(try Self.convSchedule(size: 72, l2Bytes: 4 << 20).parallel == [.batch, .channelGroup, .row])
+    #expect(try Self.convSchedule(size: 48, l2Bytes: 2 << 20).parallel == [.batch, .channelGroup, .row])
+  }
+
+  @Test func groupsInnermostMatchesTheReference() throws {
+    let graph = try Self.graph(size: 72)
+    let inputs = [Tensor.random(shape: [1, 128, 72, 72], seed: 5)]
+    let models = try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "72² 1×1 s2")
+    let fused = try #require(models.first { $0.name == "fused" }).model
+    let conv = try #require(fused.program.schedules.joined().first { $0.kind == .convPointwise })
+    // Taken wherever this host's L2 is smaller than the input (every current server core).
+    if let l2 = System.l2Bytes, l2 < 128 * 72 * 72 * 4 {
+      #expect(conv.parallel == [.batch, .row, .channelGroup], "\(conv)")
+    }
+  }
+}
