@@ -26,7 +26,7 @@ func usage() -> String {
     "  GRAPHFUSE_PEAK_GFLOPS      the FMA peak bench reports against (default: measured)",
     "  GRAPHFUSE_COMPILE_TIMEOUT  seconds one compiler run may take (default 300)",
     "  GRAPHFUSE_MAX_MEMORY       the most memory a model may plan for (bytes; K, M, G, T; default: available)",
-    "  GRAPHFUSE_WINOGRAD=0       stride-1 3x3 convs run direct, not as Winograd (default: Winograd where it fits)",
+    "  GRAPHFUSE_WINOGRAD=0|all   stride-1 3x3 convs run direct (0) or all as Winograd (all) (default: where cheaper)",
     "  CC                         the C compiler for the kernels (default clang)",
   ]
   return lines.joined(separator: "\n")

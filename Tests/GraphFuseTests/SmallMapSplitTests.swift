@@ -42,7 +42,8 @@ import Testing
     try build(b)
     let optimized = try Pipeline.optimize(try b.finish())
     return try Scheduler.schedule(
-      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: threads, winograd: winograd)
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: threads, winograd: winograd,
+      winogradEverywhere: winograd)
   }
 
   @Test func smallMapConvKeepsBothThreadsBusy() throws {

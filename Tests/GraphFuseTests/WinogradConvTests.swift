@@ -47,10 +47,13 @@ import Testing
     let inputs = graph.inputs.enumerated().map { k, v in Tensor.random(shape: graph.shape(of: v), seed: 7 + UInt64(k)) }
     let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
     let optimized = try Pipeline.optimize(graph)
+    // The sweep tests the transforms on small maps too, where the cost model would run direct.
+    var everywhere = T.options
+    everywhere.winogradEverywhere = true
     var direct = T.options
     direct.winograd = false
     var outputs: [Tensor] = []
-    for options in [T.options, direct] {
+    for options in [everywhere, direct] {
       let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options)
       let schedules = model.program.schedules.joined()
       let winograd = schedules.first { $0.kind == .convWinograd }
@@ -74,13 +77,33 @@ import Testing
     let x = b.input("x", shape: [1, channels, size, size])
     b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, channels, 3, 3], seed: 1), padding: 1)))
     let optimized = try Pipeline.optimize(try b.finish())
-    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winogradEverywhere: true)
     let conv = try #require(program.schedules.joined().first { $0.kind == .convWinograd })
     #expect(conv.tasks == tasks && conv.tile?.vectors == 2, "\(conv)")
     #expect(conv.epilogue == ["relu"])
+  }
+
+  /// Winograd runs where its estimate is below the direct conv's (``WinogradTransform/directCost``):
+  /// ResNet's 3×3 convs on 56×56 × 64 (F(4×4)), 14×14 × 256 (F(2×2)), but not 7×7 × 512, whose
+  /// transformed weights (16/9 of the direct conv's, streamed from L3 at batch 1) outweigh the
+  /// multiplies saved; `report` names the Winograd convs.
+  @Test(arguments: [(64, 56, true), (256, 14, true), (512, 7, false)]) func winogradWhereCheaperThanDirect(
+    _ channels: Int, _ size: Int, _ winograd: Bool
+  ) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, channels, size, size])
+    b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, channels, 3, 3], seed: 1), padding: 1)))
+    let optimized = try Pipeline.optimize(try b.finish())
+    let kinds = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+      .schedules.joined().map(\.kind)
+    #expect(kinds.contains(.convWinograd) == winograd && kinds.contains(.convDense) == !winograd, "\(kinds)")
+    let everywhere = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winogradEverywhere: true)
+    #expect(everywhere.schedules.joined().contains { $0.kind == .convWinograd })
     let report = FusionReport(optimized, model: "m")
-    #expect(report.layouts?.winograd == [optimized.plan.groups[conv.group].name])
-    #expect(report.description.contains("Winograd: 1 conv ("))
+    #expect((report.layouts?.winograd != nil) == winograd)
+    #expect(report.description.contains("Winograd: 1 conv (") == winograd)
   }
 
   /// The filter transform and the input and output transforms compose to the direct 3×3

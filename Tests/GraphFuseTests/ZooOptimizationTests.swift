@@ -108,7 +108,7 @@ import Testing
         23  fused_gemm               fc                     gemm             [1,512] → [1,1000]                             1.0
 
         layouts: 22 kernels in NCHW\(System.vectorWidth)c; 0 layout conversions
-        Winograd: 13 convs (fused_conv2d_relu_1, fused_conv2d_add_relu, fused_conv2d_relu_2, fused_conv2d_add_relu_1, \
+        Winograd: 10 convs (fused_conv2d_relu_1, fused_conv2d_add_relu, fused_conv2d_relu_2, fused_conv2d_add_relu_1, \
         fused_conv2d_add_relu_2, fused_conv2d_relu_4, …)
         """)
   }

@@ -23,6 +23,10 @@ public struct CompileOptions: Sendable {
   /// of the same order as the direct conv's. Off: every conv runs the direct schedule. Default: on, unless the
   /// environment sets `GRAPHFUSE_WINOGRAD=0` (how the command line turns it off).
   public var winograd = ProcessInfo.processInfo.environment["GRAPHFUSE_WINOGRAD"] != "0"
+  /// With ``winograd``: every conv that qualifies runs as Winograd, also where the cost model
+  /// estimates the direct conv cheaper (deep channels on small maps). For tests and A/B timing.
+  /// Default: off, unless the environment sets `GRAPHFUSE_WINOGRAD=all`.
+  public var winogradEverywhere = ProcessInfo.processInfo.environment["GRAPHFUSE_WINOGRAD"] == "all"
 
   /// The widths a blocked layout may have.
   public static let vectorWidths = [4, 8, 16]
@@ -52,6 +56,7 @@ public struct CompileOptions: Sendable {
   func target(vectorWidth: Int) -> ScheduleTarget {
     var target = System.target(vectorWidth: vectorWidth, threads: threads)
     target.winograd = winograd
+    target.winogradEverywhere = winogradEverywhere
     return target
   }
 

@@ -1,7 +1,8 @@
 extension Scheduler {
   /// A stride-1 3×3 conv as ``WinogradConv`` when the target allows it and the conv is one that
   /// gains: one group, no dilation, at least two vectors of input and output channels, its input
-  /// read as it is (no folded channel multiply or prologue). False: the direct schedule runs it.
+  /// read as it is (no folded channel multiply or prologue), and an estimate below the direct
+  /// conv's (``WinogradTransform/directCost(cin:cout:oh:ow:)``). False: the direct schedule runs it.
   mutating func emitWinogradConv(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
     let v = vectorWidth
     let node = graph.nodes[group.anchor]
@@ -17,10 +18,17 @@ extension Scheduler {
     guard win.strides == [1, 1], win.dilations == [1, 1],
       let e = Epilogue.make(graph, group: group, anchor: group.anchor, vector: v)
     else { return false }
+    let transform = WinogradTransform.cheapest(cin: x[1], cout: out[1], oh: out[2], ow: out[3], vector: v)
+    // Where its estimate is no lower than the direct conv's (deep channels on a small map, whose
+    // transformed weights outweigh the multiplies saved), the direct schedule runs it.
+    guard
+      target.winogradEverywhere
+        || transform.cost(cin: x[1], cout: out[1], oh: out[2], ow: out[3], vector: v)
+          < WinogradTransform.directCost(cin: x[1], cout: out[1], oh: out[2], ow: out[3])
+    else { return false }
     let t = WinogradConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3], pt: win.pads[0], pl: win.pads[1],
-      v: v, epilogue: e, transform: .cheapest(cin: x[1], cout: out[1], oh: out[2], ow: out[3], vector: v),
-      threads: max(1, threads))
+      v: v, epilogue: e, transform: transform, threads: max(1, threads))
     let input = try blockedBuffer(node.inputs[0], group: g)
     let u = kernelPlan.addConstant(.winogradWeight(node.inputs[1], transform: t.transform, vector: v, nv: t.nv), graph)
     let biasBuffer = kernelPlan.addConstant(.channels(bias, scale: 1, channels: out[1], vector: v), graph)

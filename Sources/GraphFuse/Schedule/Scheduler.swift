@@ -11,6 +11,9 @@ public struct ScheduleTarget: Sendable, Equatable {
   public var l2Bytes = 1 << 20
   /// Whether stride-1 3×3 convs may run as Winograd (``CompileOptions/winograd``).
   public var winograd = true
+  /// Whether every conv that qualifies runs as Winograd, also where the direct conv's estimate is
+  /// lower (``CompileOptions/winogradEverywhere``).
+  public var winogradEverywhere = false
   /// Floats per cache line (64 bytes on every x86-64 and Arm server core): the step of the
   /// kernels' prefetch hints, one per line.
   static let cacheLineFloats = 16
@@ -101,12 +104,14 @@ struct Scheduler {
   }
 
   /// ``schedule(_:plan:target:)`` for `vectorWidth`-float vectors and `threads` threads, with
-  /// Winograd convs or not.
+  /// Winograd convs or not (where cheaper, or `winogradEverywhere`).
   static func schedule(
-    _ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1, winograd: Bool = true
+    _ graph: Graph, plan: FusionPlan, vectorWidth: Int, threads: Int = 1, winograd: Bool = true,
+    winogradEverywhere: Bool = false
   ) throws(GraphFuseError) -> KernelPlan {
     var target = ScheduleTarget(vectorWidth: vectorWidth, threads: threads)
     target.winograd = winograd
+    target.winogradEverywhere = winogradEverywhere
     return try schedule(graph, plan: plan, target: target)
   }
 

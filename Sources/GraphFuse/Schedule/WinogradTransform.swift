@@ -46,10 +46,19 @@ struct WinogradTransform: Equatable, Sendable {
     return nonzero * (mt.count + mt[0].count)
   }
 
-  /// What one packed weight float read from memory costs, in FMAs of one lane: DRAM delivers
-  /// 10–15 GB/s to a core of a current server, which issues 50–60 G lane-FMAs per second in the
-  /// same time. The products read `U` (α² floats per filter) once per chunk of tiles.
-  static let weightCost = 16
+  /// What one packed weight float read from memory costs, in FMAs of one lane. At batch 1 a
+  /// network's weights come from L3 or DRAM every inference; inside ResNet-50 its 7×7 convs got
+  /// them at about 8 GB/s per core (2 G floats/s) on the Intel Xeon host, whose cores each issue 88 G
+  /// lane-FMAs per second: 44. The same conv timed direct and as F(2×2) (0.85 against 0.97 ms)
+  /// and the 14×14 and 28×28 ones (Winograd 0.72× and 0.50× of direct) fit 40–45. DRAM's
+  /// 10–15 GB/s per core on servers whose cores issue 50–60 G lane-FMAs per second give 16–24.
+  static let weightCost = 40
+
+  /// The direct conv's estimate in the same units: 9 FMAs per output pixel and channel pair, and its
+  /// weights (9 floats per filter) streamed once at ``weightCost``.
+  static func directCost(cin: Int, cout: Int, oh: Int, ow: Int) -> Int {
+    9 * cin * cout * (oh * ow + weightCost)
+  }
 
   /// The estimated cost of a conv `cin → cout` with an `oh × ow` output under this transform, in
   /// lane-FMAs: the products (α² per tile and channel pair), `U` streamed from memory
