@@ -68,8 +68,10 @@ struct CompiledMatmulTests {
     let target = ScheduleTarget(vectorWidth: 16, threads: 2, l1DataBytes: 32 * 1024)
     let schedule = try Scheduler.schedule(graph, plan: plan, target: target).schedules.flatMap { $0 }
     let matmul = schedule.first { $0.kind == .matmul }
-    // 2 column tiles × 4 groups of 5 row tiles (17 in all).
-    #expect(matmul?.tasks == 8 && matmul?.parallel.contains(.row) == true, "\(schedule)")
+    // One tile spans the 3 vectors of N (9 × 3): 23 row tiles in 4 groups (5 would leave a thread
+    // a third more work), a multiple of the threads.
+    #expect(matmul?.tasks == 4 && matmul?.parallel.contains(.row) == true, "\(schedule)")
+    #expect(matmul?.tile?.pixels == 9 && matmul?.tile?.vectors == 3, "\(schedule)")
     try CT.fusedAndUnfusedMatchReference(
       graph, inputs: [Tensor.random(shape: [1, m, k], seed: 23)], context: "row groups")
   }

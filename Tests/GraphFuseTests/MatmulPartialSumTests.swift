@@ -57,4 +57,22 @@ import Testing
     #expect(try !kinds(n: 16 * 16).contains(.packPanels))
     #expect(try kinds(n: 16 * 16).contains(.matmul))
   }
+
+  /// A narrow N (3 to 6 vectors) over enough rows is one tile wide, with as many rows as the
+  /// registers hold left (``MatmulKernel/spansN``): A is read once. With K blocks (384 deep) and
+  /// without (64 deep), plain-B tails (50 columns: a partial fourth vector) included; 40 rows stay
+  /// on 12 × 2 tiles.
+  @Test(arguments: [
+    (200, 384, 96, 4, 6), (100, 64, 64, 6, 4), (100, 64, 48, 9, 3), (130, 96, 50, 6, 4), (40, 384, 96, 12, 2),
+  ])
+  func narrowNIsOneTileWide(_ m: Int, _ k: Int, _ n: Int, _ rows: Int, _ vectors: Int) throws {
+    let graph = try Self.graph(m: m, k: k, n: n)
+    let inputs = [Tensor.random(shape: [1, m, k], seed: 4)]
+    let models = try T.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "\(m)×\(k)×\(n)")
+    guard System.vectorWidth == 16 else { return }
+    let fused = try #require(models.first { $0.name == "fused" }).model
+    let matmul = try #require(fused.program.schedules.joined().first { $0.kind == .matmul })
+    #expect(matmul.tile?.pixels == rows && matmul.tile?.vectors == vectors, "\(matmul)")
+    #expect(matmul.tile?.reason.contains("spans all of N") == (vectors > 2))
+  }
 }
