@@ -83,7 +83,8 @@ struct MatmulKernel {
     // vectors and as many rows as the registers hold left (12 of 32) load B half as often per FMA
     // as four vectors and six rows, and B is the operand that streams from L2.
     if m == 1 { return (1, RegisterTile.matrixVectorVectors(blocks: columnVectors, vector: v)) }
-    let vectors = spansN ? columnVectors : min(2, columnVectors)
+    let halves = (7...12).contains(columnVectors) && v == 16 && m >= 64
+    let vectors = spansN ? columnVectors : halves ? (columnVectors + 1) / 2 : min(2, columnVectors)
     let rows = min(m, 12, max(1, (registers - vectors - 1) / vectors))
     return (rows, vectors)
   }
