@@ -61,9 +61,11 @@ import Testing
   /// A narrow N (3 to 6 vectors) over enough rows is one tile wide, with as many rows as the
   /// registers hold left (``MatmulKernel/spansN``): A is read once. With K blocks (384 deep) and
   /// without (64 deep), plain-B tails (50 columns: a partial fourth vector) included; 40 rows stay
-  /// on 12 × 2 tiles.
+  /// on 12 × 2 tiles. Up to 12 vectors, deep products take two column tiles of half of N
+  /// (``MatmulKernel/splitsNInTwo``; 120 columns: 8 vectors, the last partial); shallow ones keep 12 × 2.
   @Test(arguments: [
     (200, 384, 96, 4, 6), (100, 64, 64, 6, 4), (100, 64, 48, 9, 3), (130, 96, 50, 6, 4), (40, 384, 96, 12, 2),
+    (100, 384, 192, 4, 6), (100, 320, 120, 6, 4), (100, 64, 192, 12, 2),
   ])
   func narrowNIsOneTileWide(_ m: Int, _ k: Int, _ n: Int, _ rows: Int, _ vectors: Int) throws {
     let graph = try Self.graph(m: m, k: k, n: n)
@@ -73,6 +75,7 @@ import Testing
     let fused = try #require(models.first { $0.name == "fused" }).model
     let matmul = try #require(fused.program.schedules.joined().first { $0.kind == .matmul })
     #expect(matmul.tile?.pixels == rows && matmul.tile?.vectors == vectors, "\(matmul)")
-    #expect(matmul.tile?.reason.contains("spans all of N") == (vectors > 2))
+    #expect(matmul.tile?.reason.contains("spans all of N") == (vectors > 2 && vectors * 16 >= n))
+    #expect(matmul.tile?.reason.contains("two column tiles span N") == (vectors > 2 && vectors * 16 < n))
   }
 }
