@@ -66,6 +66,14 @@ import Testing
     #expect(outputs[0].compared(to: outputs[1]).isWithin(relative: 1e-5), "\(c)")
   }
 
+  /// A padded 3×3 conv `channels → channels` on a `size`² map, + relu, optimized.
+  static func squareConv(channels: Int, size: Int) throws -> OptimizedGraph {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, channels, size, size])
+    b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, channels, 3, 3], seed: 1), padding: 1)))
+    return try Pipeline.optimize(try b.finish())
+  }
+
   /// Schedules as data, with 2 threads: 512 channels on 7×7 (16 tiles, one chunk) split their 16
   /// output groups into 4 chunks (F(2×2)); 64 channels on 56×56 (F(4×4): 196 tiles of 4×4) take
   /// the 4 chunks of 49 tiles the scratch budget needs; 64 channels on 14×14 (F(2×2), 49 tiles in
@@ -73,10 +81,7 @@ import Testing
   @Test(arguments: [(512, 7, 4), (64, 56, 4), (64, 14, 2)]) func tasksSplitEvenlyOverTheThreads(
     _ channels: Int, _ size: Int, _ tasks: Int
   ) throws {
-    let b = GraphBuilder()
-    let x = b.input("x", shape: [1, channels, size, size])
-    b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, channels, 3, 3], seed: 1), padding: 1)))
-    let optimized = try Pipeline.optimize(try b.finish())
+    let optimized = try Self.squareConv(channels: channels, size: size)
     let program = try Scheduler.schedule(
       optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winogradEverywhere: true)
     let conv = try #require(program.schedules.joined().first { $0.kind == .convWinograd })
@@ -91,10 +96,7 @@ import Testing
   @Test(arguments: [(64, 56, true), (256, 14, true), (512, 7, false)]) func winogradWhereCheaperThanDirect(
     _ channels: Int, _ size: Int, _ winograd: Bool
   ) throws {
-    let b = GraphBuilder()
-    let x = b.input("x", shape: [1, channels, size, size])
-    b.output(try b.relu(try b.conv2d(x, weight: T.weight(b, [channels, channels, 3, 3], seed: 1), padding: 1)))
-    let optimized = try Pipeline.optimize(try b.finish())
+    let optimized = try Self.squareConv(channels: channels, size: size)
     let kinds = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
       .schedules.joined().map(\.kind)
     #expect(kinds.contains(.convWinograd) == winograd && kinds.contains(.convDense) == !winograd, "\(kinds)")
