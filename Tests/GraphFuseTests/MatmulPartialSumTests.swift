@@ -78,4 +78,20 @@ import Testing
     #expect(matmul.tile?.reason.contains("spans all of N") == (vectors > 2 && vectors * 16 >= n))
     #expect(matmul.tile?.reason.contains("two column tiles span N") == (vectors > 2 && vectors * 16 < n))
   }
+
+  /// Two activations (B read in place, batched, 80 columns: a partial fifth vector) take the tile
+  /// that spans N too, and match the reference.
+  @Test func batchedActivationsSpanNarrowN() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [2, 100, 48])
+    let y = b.input("y", shape: [2, 48, 80])
+    b.output(try b.relu(try b.matmul(x, y)))
+    let graph = try b.finish()
+    let inputs = [Tensor.random(shape: [2, 100, 48], seed: 5), Tensor.random(shape: [2, 48, 80], seed: 6)]
+    let models = try T.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "batched 100×48·48×80")
+    guard System.vectorWidth == 16 else { return }
+    let fused = try #require(models.first { $0.name == "fused" }).model
+    let matmul = try #require(fused.program.schedules.joined().first { $0.kind == .matmul })
+    #expect(matmul.tile?.pixels == 5 && matmul.tile?.vectors == 5, "\(matmul)")
+  }
 }

@@ -329,7 +329,7 @@ extension BlockedConv {
   /// input swept once per group): when the input is larger than a core's L2, so each sweep comes from
   /// L3, there are at least 8 groups to sweep it for, and the weights take at most a quarter of L2,
   /// so they stay there across the rows. ResNet-50's stride-2 1×1 projection 256 → 512 from 56×56
-  /// (3.2 MB in, 16 groups, 512 KiB of weights): 0.86 → 0.69 ms; with a 1.6 MB input, which L2
+  /// (3.2 MB in, 16 groups, 512 KiB of weights): 0.86 → 0.66–0.69 ms; with a 1.6 MB input, which L2
   /// holds, the same order ran 8–19 % slower (2026-12-04, Intel Xeon, L2 2 MiB, 2 threads).
   func prefersGroupsInnermost(l2Bytes: Int) -> Bool {
     guard !usesFlatPixels, inputBlocked, !depthwise, grouped == nil, prologue == nil else { return false }
