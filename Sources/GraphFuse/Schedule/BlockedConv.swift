@@ -230,9 +230,16 @@ struct BlockedConv {
   /// then the image, then the output channel group. With one image the group comes before the
   /// image (the order every batch-1 kernel has always had); with several the group is outermost,
   /// so a thread's consecutive tasks read one group's weights for every image while they sit in
-  /// L2 (ResNet-18's 7×7 convs at batch 8: 150–162 → 190–211 GFLOP/s).
+  /// L2 (ResNet-18's 7×7 convs at batch 8: 150–162 → 190–211 GFLOP/s). With ``groupsInnermost``
+  /// the group is innermost, then `inner`, then the image.
   func taskIndices(_ inner: String, count: Int) -> [Stmt] {
     let task = Self.v("task")
+    if groupsInnermost {
+      return [
+        .let_("og", task % channelGroups), .let_(inner, (task / channelGroups) % count),
+        .let_("n", task / (channelGroups * count)),
+      ]
+    }
     guard n > 1 else {
       return [
         .let_(inner, task % count), .let_("og", (task / count) % channelGroups),
@@ -242,8 +249,8 @@ struct BlockedConv {
     return [.let_(inner, task % count), .let_("n", (task / count) % n), .let_("og", task / (count * n))]
   }
 
-  /// Tasks: images × output channel vector groups × output rows (``taskIndices(_:count:)``, or the
-  /// groups innermost: ``groupsInnermost``); each row runs its tiles as loops over runs of equal
+  /// Tasks: images × output channel vector groups × output rows (``taskIndices(_:count:)``); each
+  /// row runs its tiles as loops over runs of equal
   /// tiles, split where the border checks start and stop.
   var rowNest: LoopNest {
     let v = Self.v
@@ -254,13 +261,7 @@ struct BlockedConv {
           variable: "k", extent: run.count, kind: .serial,
           body: [.let_("ox", v("k") * run.width + .constant(run.start))] + rowTile(run.width, checked: run.checked)))
     }
-    let task =
-      groupsInnermost
-      ? [
-        Stmt.let_("og", Self.v("task") % channelGroups), .let_("oy", (Self.v("task") / channelGroups) % oh),
-        .let_("n", Self.v("task") / (channelGroups * oh)),
-      ]
-      : taskIndices("oy", count: oh)
+    let task = taskIndices("oy", count: oh)
     return LoopNest(
       name: "conv2d", buffers: buffers,
       body: [.loop(variable: "task", extent: n * channelGroups * oh, kind: .parallel, body: task + runs)])

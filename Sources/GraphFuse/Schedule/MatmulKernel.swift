@@ -53,13 +53,6 @@ struct MatmulKernel {
   /// Floats of one thread's normalized row tile.
   var normalizedRowFloats: Int { (tile.rows * k + 15) / 16 * 16 }
 
-  /// Whether a normalized A is copied into panels first (``packNest`` normalizing): with K blocks,
-  /// where a task is a column of tiles and would normalize its rows once per column, and when the
-  /// row tiles are too few (under 8 per thread) to split the work evenly as tasks of whole rows.
-  func normalizesInPanels(threads: Int) -> Bool {
-    depthBlock != nil || rowTiles < 8 * max(1, threads)
-  }
-
   /// The matmul of `m` rows, row-major and contiguous, by one constant weight matrix packed for its
   /// tile (``ConstantRecipe/matmulWeight(_:k:n:transposed:alpha:vector:vectors:)``).
   static func weightMatmul(m: Int, k: Int, n: Int, epilogue: Epilogue) -> MatmulKernel {
@@ -77,8 +70,7 @@ struct MatmulKernel {
   /// Accumulator tile: rows × vectors.
   var tile: (rows: Int, vectors: Int) {
     let v = epilogue.vectorWidth
-    let registers = v == 16 ? 32 : 16
-    let columnVectors = max(1, (n + v - 1) / v)
+    let columnVectors = max(1, vectorColumns)
     // Each B vector loaded is used by every row of the tile, each A broadcast by every vector: two
     // vectors and as many rows as the registers hold left (12 of 32) load B half as often per FMA
     // as four vectors and six rows, and B is the operand that streams from L2.
@@ -95,22 +87,20 @@ struct MatmulKernel {
   /// ConvNeXt-T's and Swin-T's 56² MLP-down (3136×384·384×96) went from 0.90–0.95 to 0.73–0.74 ms,
   /// MaxViT-T's 64-wide one (3136×256·256×64) from 0.49–0.52 to 0.33 (2026-12-04, Intel Xeon, 2
   /// threads, `bench` per group, five alternating runs).
-  var spansN: Bool {
-    let v = epilogue.vectorWidth, registers = v == 16 ? 32 : 16
-    let columnVectors = (n + v - 1) / v
-    return m >= 64 && columnVectors >= 3 && (registers - columnVectors - 1) / columnVectors >= 4
-  }
+  var spansN: Bool { m >= 64 && vectorColumns >= 3 && (registers - vectorColumns - 1) / vectorColumns >= 4 }
 
   /// Whether a deep product (K ≥ 256) with N up to twice ``spansN``'s (7 to 12 vectors of 16 floats)
   /// takes two column tiles of half of N each (6 × 4 … 4 × 6): A, streamed in K blocks, is read
-  /// twice instead of 4–6 times. ConvNeXt-T's and Swin-T's 28² MLP-down (784×768·768×192) 0.84–0.85
+  /// twice instead of 4–6 times. ConvNeXt-T's and Swin-T's 28² MLP-down (784×768·768×192) 0.83–0.86
   /// → 0.74–0.77 ms, MaxViT-T's 128-wide one 0.37 → 0.355. Shallow products keep 2-vector tiles:
   /// MaxViT-T's layer-normalized 64 → 192 projection ran 5–11 % slower with two 6-vector tiles.
   var splitsNInTwo: Bool {
-    let v = epilogue.vectorWidth, registers = v == 16 ? 32 : 16
-    let columnVectors = (n + v - 1) / v, half = (columnVectors + 1) / 2
+    let half = (vectorColumns + 1) / 2
     return m >= 64 && k >= 256 && !spansN && half >= 3 && (registers - half - 1) / half >= 4
   }
+
+  /// Vector registers: 32 with 16-float vectors (AVX-512), else 16.
+  private var registers: Int { epilogue.vectorWidth == 16 ? 32 : 16 }
 
   /// Row tiles over M (the last one partial when the tile's rows do not divide M).
   var rowTiles: Int { (m + tile.rows - 1) / tile.rows }
@@ -166,137 +156,8 @@ struct MatmulKernel {
     return (groupSize * tile.rows * tile.vectors * epilogue.vectorWidth + 15) / 16 * 16
   }
 
-  /// Whether A should be packed: K runs in blocks over a packed B and one flat M, and N is wide
-  /// enough (at least 24 vectors) that the copy, about 1.5 cycles per element of A, stays near a
-  /// tenth of the FMA cycles each element feeds (N / 2v per thread: 12 at N = 384). ConvNeXt-T's
-  /// 196×1536·1536×384 MLP-down ran at 75 % of the peak reading A in place, 83–84 % from panels
-  /// (2026-12-04, Intel Xeon, 2 threads). Narrower (Swin's 96-wide projections) the copy cost about a
-  /// quarter of the kernel, more than the contiguous stream saves.
-  var packsA: Bool {
-    guard depthBlock != nil, batch.isEmpty, case .packed = rhs, n >= Self.packedAVectors * epilogue.vectorWidth else {
-      return false
-    }
-    return true
-  }
-
-  /// The fewest output vectors (N / v) for which ``packsA`` copies A into panels.
-  static let packedAVectors = 24
-
-  /// Floats of the packed A buffer.
-  var packedACount: Int { rowTiles * tile.rows * k }
-
-  /// The copy of A into panels `[K block][row tile][k][row]` (buffers `x`: A, `out`: the panels),
-  /// one task per row tile; rows past M in the last tile are not written (never read either).
-  var packNest: LoopNest {
-    if let normalization { return normalizingPackNest(normalization) }
-    let mr = tile.rows
-    let row0 = Self.v("rt") * mr
-    let copy = panelCopy(
-      vectorDepths: aColumnStride == 1,
-      rowVector: { r, p in .vloadUnaligned("x", (row0 + .constant(r)) * aRowStride + p) },
-      element: { r, p in .load("x", (row0 + .constant(r)) * aRowStride + p * aColumnStride) })
-    return LoopNest(
-      name: "matmul_pack_a",
-      buffers: [buffer("x", 0), BufferDecl(name: "out", count: packedACount, isOutput: true)],
-      body: [.loop(variable: "task", extent: rowTiles, kind: .parallel, body: [.let_("rt", Self.v("task"))] + copy)])
-  }
-
-  /// A task's row tile `rt` of A into the panels `[K block][row tile][k][row]` of `out`, written in
-  /// order: `element(r, p)` is A(tile row r, depth p), `rowVector(r, p)` its `v` depths from p on.
-  /// When `vectorDepths` (A's depths lie contiguous), whole row tiles copy blocks of `v` depths
-  /// turned over in registers (``RegisterTranspose``; the rows past the tile padded with its first
-  /// row); the depths past the last whole block and the partial last row tile go one float at a time.
-  private func panelCopy(
-    vectorDepths: Bool, rowVector: (Int, IndexExpr) -> ValueExpr, element: (Int, IndexExpr) -> ValueExpr
-  ) -> [Stmt] {
-    let mr = tile.rows, kc = depthBlock ?? k, v = epilogue.vectorWidth
-    func target(_ pp: IndexExpr) -> IndexExpr { ((Self.v("kb") * rowTiles + Self.v("rt")) * kc + pp) * mr }
-    func scalarCopy(depths: Range<Int>) -> [Stmt] {
-      guard !depths.isEmpty else { return [] }
-      let pp = Self.v("pp") + .constant(depths.lowerBound)
-      let p = Self.v("kb") * kc + pp
-      // The panel is written in order, a tile's rows innermost (the last tile's missing rows
-      // skipped): measured 1.5 cycles per float against 2-3 with the rows outermost.
-      let rows: [Stmt] = (0..<mr).map { r in
-        .when(
-          [.inRange(Self.v("rt") * mr + .constant(r), 0, m)], [.store("out", target(pp) + .constant(r), element(r, p))])
-      }
-      return [.loop(variable: "pp", extent: depths.count, kind: .serial, body: rows)]
-    }
-    let wholeTiles = m / mr, wholeDepths = vectorDepths && mr <= v ? kc / v * v : 0
-    guard wholeTiles > 0 && wholeDepths > 0 else {
-      return [.loop(variable: "kb", extent: k / kc, kind: .serial, body: scalarCopy(depths: 0..<kc))]
-    }
-    let p0 = Self.v("pg") * v
-    var block: [Stmt] = (0..<mr).map { r in .declareVector("pr\(r)", rowVector(r, Self.v("kb") * kc + p0)) }
-    let (turn, columns) = RegisterTranspose.statements((0..<v).map { "pr\($0 < mr ? $0 : 0)" }, prefix: "pt")
-    block += turn
-    // Depth i's rows are the first mr lanes of column i: a vector store runs into the next depths'
-    // slots, which the later stores overwrite; the stores that would run past the block store
-    // their rows alone, so nothing outside it is written.
-    for (i, name) in columns.enumerated() {
-      let at = target(p0 + .constant(i))
-      if i * mr + v <= v * mr {
-        block.append(.vstoreUnaligned("out", at, .local(name)))
-      } else {
-        block.append(
-          .loop(
-            variable: "l", extent: mr, kind: .unrolled,
-            body: [.store("out", at + Self.v("l"), .lane(name, Self.v("l")))]
-          ))
-      }
-    }
-    let tile =
-      [Stmt.loop(variable: "pg", extent: wholeDepths / v, kind: .serial, body: block)]
-      + scalarCopy(depths: wholeDepths..<kc)
-    var stmts: [Stmt] = [
-      .when([.inRange(Self.v("rt"), 0, wholeTiles)], [.loop(variable: "kb", extent: k / kc, kind: .serial, body: tile)])
-    ]
-    if wholeTiles < rowTiles {
-      stmts.append(
-        .when(
-          [.inRange(Self.v("rt"), wholeTiles, rowTiles)],
-          [.loop(variable: "kb", extent: k / kc, kind: .serial, body: scalarCopy(depths: 0..<kc))]))
-    }
-    return stmts
-  }
-
-  /// ``packNest`` for a normalized A: per row tile, each row's mean and 1/σ, then the panels written
-  /// in order with every element normalized (buffers `x`, `gamma`, `beta`, `out`), whole vectors of
-  /// depths at a time where they lie contiguous in `x` (``RowNormalization/normalizedVector``).
-  private func normalizingPackNest(_ normalization: RowNormalization) -> LoopNest {
-    let mr = tile.rows, kc = depthBlock ?? k, v = epilogue.vectorWidth
-    var statistics: [Stmt] = [.let_("rt", Self.v("task"))]
-    for r in 0..<mr {
-      statistics += normalization.statistics(
-        row: Self.v("rt") * mr + .constant(r), m: m, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)",
-        variable: "q\(r)")
-    }
-    func row(_ r: Int) -> IndexExpr { Self.v("rt") * mr + .constant(r) }
-    let contiguous: Bool
-    switch normalization.source {
-    case .rows: contiguous = true
-    case .channelBlocks: contiguous = kc % v == 0
-    }
-    let copy = panelCopy(
-      vectorDepths: contiguous,
-      rowVector: { r, p in
-        normalization.normalizedVector(row: row(r), p: p, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
-      },
-      element: { r, p in
-        normalization.normalized(row: row(r), p: p, k: k, vector: v, mean: "mean\(r)", rstd: "rstd\(r)")
-      })
-    return LoopNest(
-      name: "matmul_normalize_a",
-      buffers: normalizationBuffers + [BufferDecl(name: "out", count: packedACount, isOutput: true)],
-      body: [
-        .loop(
-          variable: "task", extent: rowTiles, kind: .parallel, body: InnerVectorize.apply(statistics, width: v) + copy)
-      ])
-  }
-
   /// The norm's buffers: its data and its per-feature scale (and bias).
-  private var normalizationBuffers: [BufferDecl] {
+  var normalizationBuffers: [BufferDecl] {
     [buffer("x", 0), buffer("gamma", 0)] + (normalization?.hasBias == true ? [buffer("beta", 0)] : [])
   }
 
@@ -330,7 +191,7 @@ struct MatmulKernel {
     return stride(from: depth, through: 64, by: -1).first { k % $0 == 0 }
   }
 
-  private static func v(_ name: String) -> IndexExpr { .variable(name) }
+  static func v(_ name: String) -> IndexExpr { .variable(name) }
 
   /// Output vectors computed by the vector tiles: every column, the last vector partial when N is
   /// not a multiple of the width (packed B: padded lanes computed, only the real ones stored; plain B:
@@ -431,7 +292,7 @@ struct MatmulKernel {
       name: "matmul", buffers: buffers, body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
   }
 
-  private func buffer(_ name: String, _ count: Int) -> BufferDecl {
+  func buffer(_ name: String, _ count: Int) -> BufferDecl {
     BufferDecl(name: name, count: count, isOutput: false)
   }
 

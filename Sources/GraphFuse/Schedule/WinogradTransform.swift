@@ -47,11 +47,11 @@ struct WinogradTransform: Equatable, Sendable {
   }
 
   /// What one packed weight float read from memory costs, in FMAs of one lane. At batch 1 a
-  /// network's weights come from L3 or DRAM every inference; inside ResNet-50 its 7×7 convs got
-  /// them at about 8 GB/s per core (2 G floats/s) on the Intel Xeon host, whose cores each issue 88 G
-  /// lane-FMAs per second: 44. The same conv timed direct and as F(2×2) (0.85 against 0.97 ms)
-  /// and the 14×14 and 28×28 ones (Winograd 0.72× and 0.50× of direct) fit 40–45. DRAM's
-  /// 10–15 GB/s per core on servers whose cores issue 50–60 G lane-FMAs per second give 16–24.
+  /// network's weights come from L3 or DRAM every inference. Fitted to ResNet-50's 3×3 convs timed
+  /// direct and as Winograd inside the network on the Intel Xeon host (direct ÷ Winograd 0.87–0.88
+  /// at 7×7 × 512, 1.38–1.42 at 14×14 × 256, 1.95–2.01 at 28×28 × 128): 40–45. With its cores' 88 G
+  /// lane-FMAs per second, that is the cost of weights arriving at about 9 GB/s per core. DRAM's
+  /// 10–15 GB/s per core on servers whose cores issue 50–60 G lane-FMAs per second gives 13–24.
   static let weightCost = 40
 
   /// The direct conv's estimate in the same units: 9 FMAs per output pixel and channel pair, and its
