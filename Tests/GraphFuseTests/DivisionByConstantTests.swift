@@ -8,14 +8,15 @@ private typealias CT = CompiledTesting
 /// A float division by a constant becomes a multiplication by the reciprocal; divisions that a
 /// rounding op reads, by a zero, by a computed value, or unfused stay; the results match the reference.
 @Suite struct DivisionByConstantTests {
-  /// GELU as exporters write it (`x / √2` with a scalar divisor) and two divisions by one
-  /// per-channel constant become multiplications, the two sharing one reciprocal.
+  /// GELU's `x / √2` as exporters write it (a scalar divisor; the chain scaled by 0.4, not ½, so
+  /// that ``geluFusionPass`` leaves it) and two divisions by one per-channel constant become
+  /// multiplications, the two sharing one reciprocal.
   @Test func divisionsByConstantsBecomeMultiplications() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 4, 6, 6])
     let root2 = b.constant(Tensor(scalar: 1.4142135), name: "sqrt2")
     let erf = try b.apply("erf", [try b.div(x, root2)])[0]
-    let gelu = try b.mul(try b.mul(x, try b.add(erf, b.constant(Tensor(scalar: 1)))), b.constant(Tensor(scalar: 0.5)))
+    let gelu = try b.mul(try b.mul(x, try b.add(erf, b.constant(Tensor(scalar: 1)))), b.constant(Tensor(scalar: 0.4)))
     let divisor = b.constant(Tensor(shape: [1, 4, 1, 1], data: [3, -0.7, 0.25, 1e-3]), name: "s")
     b.output(try b.add(try b.div(gelu, divisor), try b.div(try b.exp(x), divisor)))
     let graph = try b.finish()

@@ -120,7 +120,8 @@ import Testing
   }
 
   @Test(arguments: [
-    "gf_vexp", "gf_vexp_nonpositive", "gf_vsigmoid", "gf_vmaxnum", "gf_vtanh", "gf_verf", "gf_vabs", "gf_vsel",
+    "gf_vexp", "gf_vexp_nonpositive", "gf_vsigmoid", "gf_vmaxnum", "gf_vtanh", "gf_verf", "gf_vgelu", "gf_vabs",
+    "gf_vsel",
   ])
   func noLaneLoop(name: String) {
     let body = Self.body(name)

@@ -12,6 +12,7 @@ enum COps {
     case .round: return vector ? "gf_vround(\(a))" : "rintf(\(a))"
     case .expNonPositive: return vector ? "gf_vexp_nonpositive(\(a))" : "expf(\(a))"
     case .sigmoid: return vector ? "gf_vsigmoid(\(a))" : "(1.0f / (1.0f + expf(-\(a))))"
+    case .gelu: return vector ? "gf_vgelu(\(a))" : "gf_gelu(\(a))"
     }
   }
 

@@ -11,6 +11,9 @@ public enum UnaryFunction: String, Sendable {
   /// `1 / (1 + e^−x)`, as one function so vector code can take e^−|x| (``expNonPositive``'s half
   /// of the steps) instead of a full exponential.
   case sigmoid
+  /// GELU with the exact erf, `x · Φ(x)` (Φ the standard normal CDF), as one function so vector
+  /// code takes Φ from one rational function (``GeluFusion``) instead of erf and three more ops.
+  case gelu
 }
 
 /// A binary scalar function.
@@ -51,6 +54,7 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .neg: return -x
       case .exp, .expNonPositive: return Foundation.exp(x)
       case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+      case .gelu: return 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
       case .log: return Foundation.log(x)
       case .sqrt: return x.squareRoot()
       case .tanh: return Foundation.tanh(x)

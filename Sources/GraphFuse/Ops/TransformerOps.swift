@@ -10,7 +10,7 @@ let transformerElementwiseOps: [OpDefinition] = [
       let inner = E.c((2 / Double.pi).squareRoot()) * (E.x + E.c(0.044715) * E.x * E.x * E.x)
       return E.c(0.5) * E.x * (E.c(1) + .unary(.tanh, inner))
     }
-    return E.c(0.5) * E.x * (E.c(1) + .unary(.erf, E.x * E.c(1 / 2.0.squareRoot())))
+    return .unary(.gelu, E.x)
   },
   .pointwise("not", pattern: .elemwise) { _ in .binary(.eq, E.x, E.c(0)) },
   .pointwise("equal", arity: 2...2, pattern: .broadcast) { _ in .binary(.eq, .operand(0), .operand(1)) },

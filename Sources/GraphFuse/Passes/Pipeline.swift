@@ -5,6 +5,7 @@ public enum Pipeline {
   public static let passes: [Pass] = [
     foldConstantsPass,
     divisionByConstantPass,
+    geluFusionPass,
     denseAsMatmulPass,
     matmulAcrossAxisPass,
     foldPadIntoConvPass,
