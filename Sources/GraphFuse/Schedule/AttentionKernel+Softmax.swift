@@ -37,16 +37,7 @@ extension AttentionKernel {
   }
 
   /// `name` ⊕= its lanes rotated by h, for h = width/2 … 1: lane 0 then holds the whole reduction.
-  func laneTree(_ name: String, _ op: Accumulate) -> [Stmt] {
-    var steps: [Stmt] = []
-    var h = width / 2
-    while h >= 1 {
-      let rotation = (0..<width).map { ($0 + h) % width }
-      steps.append(.accumulate(name, op, .shuffle(.local(name), .local(name), rotation)))
-      h /= 2
-    }
-    return steps
-  }
+  func laneTree(_ name: String, _ op: Accumulate) -> [Stmt] { LaneTree.reduce(name, op, width: width) }
 
   /// The loop folding a score row's `vectors` vectors (from `rowBase`) into the vector max `mx`,
   /// skipping NaN: a NaN score still makes its exponential, the sum and so the whole row NaN.

@@ -2,7 +2,8 @@
 /// scalar locals, reductions into locals declared outside it and stores, and whose loads and
 /// stores are contiguous in the loop variable (or do not depend on it), becomes a loop over
 /// `GF_V`-lane vectors (unaligned loads and stores, the math from ``COps``' vector forms, e.g.
-/// `gf_vexp`), a lane-combining step for each reduction, and a scalar loop over the remainder.
+/// `gf_vexp`), a shuffle tree combining the lanes of each reduction (``LaneTree``), and a scalar
+/// loop over the remainder.
 ///
 /// This is what makes a softmax or a layer norm over the last axis a vectorized row kernel:
 /// its max / sum / mean / variance passes and its output pass are exactly such loops, with the
@@ -168,9 +169,10 @@ enum InnerVectorize {
     }
     out.append(
       .loop(variable: q, extent: extent / width, kind: .serial, body: [.let_(v, .variable(q) * width)] + vectorBody))
+    // Each reduction's lanes combined by a shuffle tree (``LaneTree``), then into its running value.
     for r in reductions {
-      let lane = ValueExpr.lane(r.vector, .variable(q))
-      out.append(.loop(variable: q, extent: width, kind: .serial, body: [.accumulate(r.name, r.op, lane)]))
+      out += LaneTree.reduce(r.vector, r.op, width: width)
+      out.append(.accumulate(r.name, r.op, .lane(r.vector, .constant(0))))
     }
     if extent % width != 0 {
       out.append(
