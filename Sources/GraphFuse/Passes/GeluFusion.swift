@@ -1,8 +1,9 @@
 /// GELU spelled out as `x · ½ · (1 + erf(x / √2))` (PyTorch's and Hugging Face's exports: five
 /// ops) becomes one `gelu` node, as ONNX Runtime's `GeluFusion` and OpenVINO's `GeluFusion` do. Its
 /// vector code takes Φ(x) from one rational function with the ½ and the 1/√2 folded into its
-/// coefficients (`gf_vgelu`): about 20 vector operations an element where the five ops took 25,
-/// which is a fifth of ConvNeXt-T's first-stage MLP-up matmuls (96 multiply-adds an output).
+/// coefficients (`gf_vgelu`): 20 vector operations an element where the five ops took 25. In
+/// ConvNeXt-T's first-stage MLP-up matmuls (96 multiply-adds per output vector) those 25 were about
+/// a fifth of the instructions.
 ///
 /// Applies to float32 chains whose constants are single elements: the scale `1/√2` (a `mul`, or a
 /// `div` by `√2`, each within 10⁻⁶), the `1` of the `add`, and the `½` in any of the three places a
