@@ -329,7 +329,7 @@ struct VectorizedRowTests {
 
   @Test func contiguousLoopsVectorizeAndOthersStay() {
     let x = { (i: IndexExpr) in ValueExpr.load("x", i) }
-    // A reduction and a store over contiguous elements: a vector loop, lane combine, remainder.
+    // A reduction and a store over contiguous elements: a vector loop, a lane tree, remainder.
     let body: [Stmt] = [
       .declare("s", .constant(0)),
       .loop(variable: "j", extent: 20, kind: .serial, body: [.accumulate("s", .sum, .unary(.exp, x(.variable("j"))))]),
@@ -342,6 +342,10 @@ struct VectorizedRowTests {
     #expect(text.contains("gf_vexp(gf_loadu(x + j))"))
     #expect(text.contains("gf_storeu(y + j, (gf_loadu(x + j) / gf_splat(s)))"))
     #expect(text.contains("jq < 4;"), "a remainder loop of 4: \(text)")
+    // The lanes combine by four rotations (8, 4, 2, 1 lanes), not a loop over the 16 lanes.
+    #expect(text.components(separatedBy: "__builtin_shufflevector").count == 5, "a lane tree: \(text)")
+    #expect(text.contains("8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)"))
+    #expect(!text.contains("jq < 16;"), "no loop over the lanes: \(text)")
     // Strided or gathered accesses, and short loops, stay scalar.
     let strided: [Stmt] = [
       .loop(variable: "j", extent: 20, kind: .serial, body: [.store("y", .variable("j"), x(.variable("j") * 2))])
