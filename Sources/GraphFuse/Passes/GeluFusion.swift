@@ -5,13 +5,14 @@
 /// ConvNeXt-T's first-stage MLP-up matmuls (96 multiply-adds per output vector) those 25 were about
 /// a fifth of the instructions.
 ///
-/// Applies to float32 chains whose constants are single elements: the scale `1/√2` (a `mul`, or a
-/// `div` by `√2`, each within 10⁻⁶), the `1` of the `add`, and the `½` in any of the three places a
-/// product of `x`, `½` and `1 + erf` puts it: `(x · a) · ½`, `(½ · a) · x` or `(x · ½) · a` (either
-/// operand order in each). The erf, the add and the inner products must have no other readers, and
-/// the result must have `x`'s shape. The last product becomes the `gelu` node, keeping its output;
-/// the rest is left to dead-code elimination. Part of folding, as ``divisionByConstantPass`` is: the
-/// `unfused` configuration keeps the five ops.
+/// Applies to float32 chains whose constants are single elements: the scale `1/√2` (a `mul`
+/// within 10⁻⁶; ``divisionByConstantPass`` runs first and makes exporters' `div` by `√2` one), the
+/// `1` of the `add`, and the `½` in any of the three places a product of `x`, `½` and `1 + erf` puts
+/// it: `(x · a) · ½`, `(½ · a) · x` or `(x · ½) · a` (either operand order in each). The erf, the add
+/// and the inner products must have no other readers, and the result must have `x`'s shape. The
+/// last product becomes the `gelu` node, keeping its output; the rest is left to dead-code
+/// elimination. Part of folding, as ``divisionByConstantPass`` is: the `unfused` configuration keeps
+/// the five ops.
 let geluFusionPass = Pass("geluFusion") { (ctx: inout PassContext) in
   guard ctx.options.fold else { return }
   var graph = ctx.graph
@@ -58,18 +59,12 @@ enum GeluFusion {
     return (last, x)
   }
 
-  /// `x` when `node` is `x · k` with `k` ≈ 1/√2, or `x / k` with `k` ≈ √2 (relative 10⁻⁶).
+  /// `x` when `node` is `x · k` with `k` ≈ 1/√2 (relative 10⁻⁶).
   static func scaledInput(_ node: NodeID, in graph: Graph) -> ValueID? {
     let n = graph.nodes[node]
-    guard n.inputs.count == 2 else { return nil }
-    func near(_ v: Float?, _ target: Double) -> Bool { v.map { abs(Double($0) / target - 1) <= 1e-6 } ?? false }
-    switch n.op {
-    case "mul":
-      if near(scalar(n.inputs[1], graph), 0.5.squareRoot()) { return n.inputs[0] }
-      if near(scalar(n.inputs[0], graph), 0.5.squareRoot()) { return n.inputs[1] }
-    case "div":
-      if near(scalar(n.inputs[1], graph), 2.0.squareRoot()) { return n.inputs[0] }
-    default: break
+    guard n.op == "mul", n.inputs.count == 2 else { return nil }
+    for (k, x) in [(n.inputs[1], n.inputs[0]), (n.inputs[0], n.inputs[1])] {
+      if let c = scalar(k, graph), abs(Double(c) / 0.5.squareRoot() - 1) <= 1e-6 { return x }
     }
     return nil
   }
