@@ -8,6 +8,8 @@ import GraphFuse
 /// - `GraphFuseBench block CIN EXPAND COUT SIZE STRIDE [runs] [threads]`: an inverted residual block
 ///   as one conv chain and as TVM's three groups.
 /// - `GraphFuseBench loops`: the loop nest of one group per anchor kind.
+/// - `GraphFuseBench matmul [threads] [runs]`: every matrix-product shape class of the networks
+///   alone, GFLOP/s and % of the measured FMA peak (``MatmulSweep``).
 /// - `GraphFuseBench soak zoo:NAME [tasks] [calls] [inputs]`: concurrent `CompiledModel.run`
 ///   calls checked bit for bit, and the resident memory after warm-up against the end.
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -38,6 +40,8 @@ case "loops":
   }
 case "block":
   try ChainBlock.run(args)
+case "matmul":
+  try MatmulSweep.run(args)
 case "soak":
   try await Soak.run(args)
 case "compile":
