@@ -91,6 +91,16 @@ import Testing
     #expect(text.contains("gf_prefetch_l1(wp + ") && !text.contains("gf_prefetch_l2(wt + "), "\(text)")
   }
 
+  /// Each window position of a flat tile prefetches its pixels `inputLookahead` input blocks on
+  /// while such blocks remain (`Docs/Scheduling.md`, "Input pixels prefetched ahead"); the outputs
+  /// stay the reference's (``smallMapConvMatchesReference()``).
+  @Test func smallMapConvPrefetchesItsInputAhead() throws {
+    let text = try Self.program(threads: 2, winograd: false).functions.map { KernelFunction($0).text }.joined()
+    let ahead = BlockedConv.inputLookahead
+    #expect(text.contains("if ((unsigned long)(ib) < \(10 - ahead)ul) {"), "\(text)")
+    for t in 0..<9 { #expect(text.contains("gf_prefetch_l1(in + (n*10 + ib + \(ahead))*784 + offs\(t)[q]);")) }
+  }
+
   @Test func smallMapConvMatchesReference() throws {
     let b = GraphBuilder()
     try Self.build(b)
