@@ -187,16 +187,23 @@ struct GroupLowering {
     while lead < limit, product < 256, lead != rowAxis { product *= shape[lead]; lead += 1 }
     if shape.isEmpty { lead = 0 }
     let p = fresh("p")
+    // Tasks of a few elements (the last parallel axis long, the axes inside it short) take a run of
+    // that axis each instead of one index (``TaskRun``).
+    let run = rowAxis == nil && group.pattern <= .injective ? TaskRun(shape: shape, lead: lead) : nil
+    var task = IndexExpr.variable(p)
+    if let run { task = task / run.blocks }
     // The parallel loop runs over the flattened leading axes; their indices are locals.
     var leadLocals: [Stmt] = []
-    if lead > 0 {
-      let leadIdx = Self.unflatten(.variable(p), Array(shape[..<lead]))
-      for a in 0..<lead {
+    let parallelAxes = run?.axis ?? lead
+    if parallelAxes > 0 {
+      let leadIdx = Self.unflatten(task, Array(shape[..<parallelAxes]))
+      for a in 0..<parallelAxes {
         if case .constant = leadIdx[a] { idx[a] = leadIdx[a]; continue }
         if case .variable = leadIdx[a] { idx[a] = leadIdx[a]; continue }
         leadLocals.append(.let_(vars[a], leadIdx[a]))
       }
     }
+    if let run { idx[run.axis] = .variable(vars[run.axis]) }
     var inner: [Stmt]
     if let r = rowAxis {
       let (stats, _) =
@@ -220,7 +227,9 @@ struct GroupLowering {
         inner = [.loop(variable: vars[a], extent: shape[a], kind: kind, body: inner)]
       }
     }
-    return lead > 0 ? [.loop(variable: p, extent: product, kind: .parallel, body: leadLocals + inner)] : inner
+    if let run { inner = run.loop(vars[run.axis], task: .variable(p), fresh: fresh("j"), body: inner) }
+    let tasks = run.map { product / shape[$0.axis] * $0.blocks } ?? product
+    return lead > 0 ? [.loop(variable: p, extent: tasks, kind: .parallel, body: leadLocals + inner)] : inner
   }
 
   /// Loops over a rank-4 output in its blocked order `[n][c/v][h][w][v]`: one parallel task per
