@@ -19,35 +19,32 @@ private typealias CT = CompiledTesting
     #expect(TaskRun(shape: [4, 3, 5], lead: 2) == nil)
   }
 
-  /// `[tokens, 3·heads·d]` split into `[3, heads, tokens, d]` with d = 8: 75 tasks of 128 tokens
-  /// (the last run short) instead of 2,400 tasks of 8 floats.
-  @Test func headSplitRunsTokensInsideATask() throws {
-    let b = GraphBuilder()
-    let x = b.input("x", shape: [100, 96])
-    b.output(try b.transpose(try b.reshape(x, to: [100, 3, 4, 8]), perm: [1, 2, 0, 3]))
-    let graph = try b.finish()
-    let optimized = try Pipeline.optimize(graph)
-    let plan = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16)
-    let nest = try #require(plan.functions.first?.nest)
-    #expect(nest.taskCount == 3 * 4 * 1, "\(nest)")
-    let text = CEmitter.function(nest, symbol: "f")
-    #expect(text.contains("for (long j"), "\(text)")
-    try CT.fusedAndUnfusedMatchReference(
-      graph, inputs: [Tensor.random(shape: [100, 96], seed: 91)], context: "head split")
+  struct Split: Sendable, CustomStringConvertible {
+    var tokens, heads, tasks: Int
+    var guarded: Bool
+    var description: String { "\(tokens) tokens, \(heads) heads" }
   }
 
-  /// The same split with 1,000 tokens: runs of 128, the last one 104 long and guarded.
-  @Test func lastShortRunIsGuarded() throws {
+  /// `[tokens, 3·heads·8]` split into `[3, heads, tokens, 8]` (heads of 8 channels): one run of
+  /// all 100 tokens per head (12 tasks, where 1,200 tasks of 8 floats were), or runs of 128 of
+  /// 1,000 tokens, the last one 104 long and guarded (48 tasks).
+  @Test(arguments: [
+    Split(tokens: 100, heads: 4, tasks: 3 * 4, guarded: false),
+    Split(tokens: 1000, heads: 2, tasks: 3 * 2 * 8, guarded: true),
+  ])
+  func headSplitRunsTokensInsideATask(_ split: Split) throws {
     let b = GraphBuilder()
-    let x = b.input("x", shape: [1000, 48])
-    b.output(try b.transpose(try b.reshape(x, to: [1000, 3, 2, 8]), perm: [1, 2, 0, 3]))
+    let x = b.input("x", shape: [split.tokens, 3 * split.heads * 8])
+    b.output(try b.transpose(try b.reshape(x, to: [split.tokens, 3, split.heads, 8]), perm: [1, 2, 0, 3]))
     let graph = try b.finish()
     let optimized = try Pipeline.optimize(graph)
     let plan = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16)
     let nest = try #require(plan.functions.first?.nest)
-    #expect(nest.taskCount == 3 * 2 * 8)
-    #expect(CEmitter.function(nest, symbol: "f").contains("< 1000ul"))
+    #expect(nest.taskCount == split.tasks, "\(nest)")
+    let text = CEmitter.function(nest, symbol: "f")
+    #expect(text.contains("for (long j"), "\(text)")
+    #expect(text.contains("< \(split.tokens)ul") == split.guarded)
     try CT.fusedAndUnfusedMatchReference(
-      graph, inputs: [Tensor.random(shape: [1000, 48], seed: 92)], context: "short last run")
+      graph, inputs: [Tensor.random(shape: [split.tokens, 3 * split.heads * 8], seed: 91)], context: "\(split)")
   }
 }
