@@ -24,8 +24,9 @@ enum MatmulSweep {
 
   /// Products per graph: each reads the same inputs (with weights of its own) and is a group of its
   /// own; the rows give the median over the groups after the first. Timed alone, a group starts on
-  /// a pool whose workers have gone idle between calls (on a VM, waking one took up to 0.17 ms,
-  /// which doubled a 0.18 ms product); inside a network the groups run back to back, as here.
+  /// a pool whose workers have gone idle between calls (in a C harness on a VM, a 0.18 ms product
+  /// took 0.36 ms when the caller slept 0.5 ms before each call); inside a network the groups run
+  /// back to back, as here.
   static let copies = 4
 
   static func run(_ args: [String]) throws {
