@@ -131,9 +131,10 @@ extension ImportSession {
   mutating func conv(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let x = try required(node, 0), w = try required(node, 1)
     let ws = shape(w)
+    if ws.count == 5 && shape(x).count == 5 { return [try conv3d(node, x: x, w: w)] }
     let oneD = ws.count == 3 && shape(x).count == 3
     guard ws.count == 4 || oneD else {
-      throw node.error("only 1-d and 2-d convolution are supported, got weight shape \(ws)")
+      throw node.error("only 1-d, 2-d and some 3-d convolutions are supported, got weight shape \(ws)")
     }
     if let kernel = try node.ints("kernel_shape"), kernel != Array(ws[2...]) {
       throw node.error("kernel_shape \(kernel) does not match the weight shape \(ws)")

@@ -1,18 +1,20 @@
 import Foundation
 import GraphFuse
 
-/// Resize (`nearest` and `linear`) as existing IR ops, one resized axis at a time: nearest is a
-/// `gather` of source indices computed at import; linear (separable, so bi- and trilinear too)
-/// is `gather(i0)·(1−w) + gather(i1)·w` with constant weights broadcast along the axis. Both
-/// backends run these ops as they are.
+/// Resize (`nearest`, `linear` and `cubic`) as existing IR ops, one resized axis at a time: nearest
+/// is a `gather` of source indices computed at import; linear and cubic (separable, so bi- and
+/// trilinear, bicubic too) are sums of taps `gather(iₜ)·wₜ`, two or four, with constant weights
+/// broadcast along the axis. Both backends run these ops as they are.
 extension ImportSession {
   mutating func resize(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     var x = try required(node, 0)
     let xs = shape(x)
     let mode = try node.string("mode", default: "nearest")
-    guard mode == "nearest" || mode == "linear" else {
-      throw node.error("mode '\(mode)' is not supported (nearest, linear)")
+    guard mode == "nearest" || mode == "linear" || mode == "cubic" else {
+      throw node.error("mode '\(mode)' is not supported (nearest, linear, cubic)")
     }
+    let cubicA = Double(try node.float("cubic_coeff_a", default: -0.75))
+    let excludeOutside = try node.int("exclude_outside", default: 0) != 0
     guard try node.int("antialias", default: 0) == 0 else { throw node.error("antialias=1 is not supported") }
     let transform = try node.string(
       "coordinate_transformation_mode", default: node.opset < 11 ? "asymmetric" : "half_pixel")
@@ -86,29 +88,80 @@ extension ImportSession {
         x = try emit("gather", [x], attributes, node: node, irName: "axis\(a)")
         continue
       }
-      var low: [Int] = [], high: [Int] = [], weight: [Float] = []
-      for i in 0..<sizes[a] {
-        let p = min(max(source(i), 0), Double(n - 1))
-        let i0 = Int(p.rounded(.down))
-        low.append(i0)
-        high.append(min(i0 + 1, n - 1))
-        weight.append(Float(p - Double(i0)))
-      }
+      // Linear and cubic: a weighted sum of taps, each a gather of one neighbour per output index.
+      let taps =
+        mode == "linear"
+        ? Self.linearTaps(source, size: sizes[a], extent: n)
+        : Self.cubicTaps(source, size: sizes[a], extent: n, a: cubicA, excludeOutside: excludeOutside)
       let along = [sizes[a]] + [Int](repeating: 1, count: rank - a - 1)
-      let w = Binding.constant(ConstantTensor(shape: along, floats: weight), name: "")
-      let w0 = Binding.constant(ConstantTensor(shape: along, floats: weight.map { 1 - $0 }), name: "")
-      let shapeOfIndices: Attribute = .ints([sizes[a]])
-      let g0 = try emit(
-        "gather", [x], ["axis": .int(a), "indices": .ints(low), "indices_shape": shapeOfIndices], node: node,
-        irName: "axis\(a)_low")
-      let g1 = try emit(
-        "gather", [x], ["axis": .int(a), "indices": .ints(high), "indices_shape": shapeOfIndices], node: node,
-        irName: "axis\(a)_high")
-      let m0 = try emit("mul", [g0, w0], node: node, irName: "axis\(a)_wlow")
-      let m1 = try emit("mul", [g1, w], node: node, irName: "axis\(a)_whigh")
-      x = try emit("add", [m0, m1], node: node, irName: "axis\(a)")
+      var sum: Binding? = nil
+      for (t, tap) in taps.enumerated() {
+        let g = try emit(
+          "gather", [x], ["axis": .int(a), "indices": .ints(tap.indices), "indices_shape": .ints([sizes[a]])],
+          node: node, irName: "axis\(a)_tap\(t)")
+        let w = Binding.constant(ConstantTensor(shape: along, floats: tap.weights.map { Float($0) }), name: "")
+        let term = try emit("mul", [g, w], node: node, irName: "axis\(a)_weighted\(t)")
+        if let s = sum {
+          sum = try emit("add", [s, term], node: node, irName: t == taps.count - 1 ? "axis\(a)" : "axis\(a)_sum\(t)")
+        } else {
+          sum = term
+        }
+      }
+      if let sum { x = sum }
     }
     // The result carries the ONNX output name.
     return [try emit("identity", [x], node: node)]
+  }
+
+  /// One neighbour per output index along an axis and its weight.
+  struct ResizeTap {
+    var indices: [Int] = [], weights: [Double] = []
+  }
+
+  /// Linear taps: the source position `p` held to the axis, `i0 = ⌊p⌋` weighted `1 − (p − i0)` and
+  /// `i0 + 1` (held to the last index) weighted `p − i0`.
+  static func linearTaps(_ source: (Int) -> Double, size: Int, extent n: Int) -> [ResizeTap] {
+    var taps = [ResizeTap(), ResizeTap()]
+    for i in 0..<size {
+      let p = min(max(source(i), 0), Double(n - 1))
+      let i0 = Int(p.rounded(.down)), w = p - Double(i0)
+      taps[0].indices.append(i0)
+      taps[0].weights.append(1 - w)
+      taps[1].indices.append(min(i0 + 1, n - 1))
+      taps[1].weights.append(w)
+    }
+    return taps
+  }
+
+  /// Cubic taps (Keys' kernel with coefficient `a`, −0.75 as PyTorch's bicubic): the four neighbours
+  /// `⌊p⌋ − 1 … ⌊p⌋ + 2` of the unclamped source position `p`, held to the axis as ONNX's
+  /// edge-padded reference and PyTorch do; with `excludeOutside` the weights of neighbours past the
+  /// edges are zero and the rest renormalized.
+  static func cubicTaps(_ source: (Int) -> Double, size: Int, extent n: Int, a: Double, excludeOutside: Bool)
+    -> [ResizeTap]
+  {
+    func kernel(_ t: Double) -> Double {
+      let x = abs(t)
+      if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+      if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+      return 0
+    }
+    var taps = [ResizeTap](repeating: ResizeTap(), count: 4)
+    for i in 0..<size {
+      let p = source(i)
+      let floor = p.rounded(.down), r = p - floor
+      var weights = [kernel(r + 1), kernel(r), kernel(1 - r), kernel(2 - r)]
+      let neighbours = (0..<4).map { Int(floor) - 1 + $0 }
+      if excludeOutside {
+        for t in 0..<4 where neighbours[t] < 0 || neighbours[t] >= n { weights[t] = 0 }
+        let total = weights.reduce(0, +)
+        if total != 0 { weights = weights.map { $0 / total } }
+      }
+      for t in 0..<4 {
+        taps[t].indices.append(min(max(neighbours[t], 0), n - 1))
+        taps[t].weights.append(weights[t])
+      }
+    }
+    return taps
   }
 }

@@ -221,12 +221,15 @@ extension ImportSession {
     return [try emit("slice", [x], attributes, node: node)]
   }
 
-  /// Pad in constant mode, pads as an attribute (opset < 11) or inputs (with opset-18 axes).
+  /// Pad, pads as an attribute (opset < 11) or inputs (with opset-18 axes): constant mode as the
+  /// `pad` op, reflect, edge and wrap as slices and concats (``borderPad(_:pads:mode:node:)``).
   mutating func pad(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let x = try required(node, 0)
     let rank = shape(x).count
     let mode = try node.string("mode", default: "constant")
-    guard mode == "constant" else { throw node.error("pad mode '\(mode)' is not supported; only constant") }
+    guard ["constant", "reflect", "edge", "wrap"].contains(mode) else {
+      throw node.error("pad mode '\(mode)' is not supported (constant, reflect, edge, wrap)")
+    }
     var pads: [Int]
     var value: Float = 0
     if node.opset < 11 {
@@ -253,6 +256,8 @@ extension ImportSession {
         pads = full
       }
     }
+    guard pads.count == 2 * rank else { throw node.error("needs \(2 * rank) pads for rank \(rank), got \(pads.count)") }
+    if mode != "constant" { return [try borderPad(x, pads: pads, mode: mode, node: node)] }
     return [try emit("pad", [x], ["pads": .ints(pads), "value": .float(Double(value))], node: node)]
   }
 
