@@ -3,7 +3,7 @@ import GraphFuse
 /// The table from ONNX op types to their translations.
 extension ImportSession {
   /// Every ONNX op type (default domain) the importer translates.
-  static let supportedOps: Set<String> = Set(unaryOps.keys).union(binaryOps.keys).union([
+  static let supportedOps: Set<String> = Set(unaryOps.keys).union(binaryOps.keys).union(composedOps).union([
     "Conv", "ConvTranspose", "BatchNormalization", "LeakyRelu", "HardSigmoid", "Clip",
     "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Gemm", "MatMul",
     "Concat", "Reshape", "Transpose", "Identity", "Dropout", "Constant", "ConstantOfShape", "Shape", "Size",
@@ -19,6 +19,7 @@ extension ImportSession {
   mutating func translateOp(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     if let op = Self.unaryOps[node.opType] { return try unary(node, op) }
     if let op = Self.binaryOps[node.opType] { return try binary(node, op) }
+    if Self.composedOps.contains(node.opType) { return try composed(node) }
     switch node.opType {
     case "Conv": return try conv(node)
     case "ConvTranspose": return try convTranspose(node)

@@ -59,6 +59,12 @@ enum ONNXValidation {
     "ScatterND": ["reduction"], "GatherND": ["batch_dims"],
     "ReduceL2": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceSumSquare": ["axes", "keepdims", "noop_with_empty_axes"],
+    "PRelu": [], "Elu": ["alpha"], "Selu": ["alpha", "gamma"], "Celu": ["alpha"], "ThresholdedRelu": ["alpha"],
+    "Softplus": [], "Softsign": [], "Mish": [], "Reciprocal": [], "Sign": [], "Mean": [],
+    "ReduceMin": ["axes", "keepdims", "noop_with_empty_axes"],
+    "ReduceL1": ["axes", "keepdims", "noop_with_empty_axes"],
+    "ReduceLogSumExp": ["axes", "keepdims", "noop_with_empty_axes"], "LogSoftmax": ["axis"],
+    "DepthToSpace": ["blocksize", "mode"], "SpaceToDepth": ["blocksize"],
     "Resize": [
       "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside",
       "extrapolation_value",

@@ -9,65 +9,10 @@ import Testing
 /// (hard-coded from `F.pad`, `F.interpolate(mode="bicubic")`) or a direct 3-d convolution.
 @Suite("Border pads, bicubic resize and 3-d convolutions")
 struct BorderModeImportTests {
-  /// Writes node `op` with string, int, float and ints attributes.
-  static func node(
-    _ g: inout ProtoWriter, op: String, inputs: [String], strings: [String: String] = [:], ints: [String: Int] = [:],
-    floats: [String: Float] = [:], lists: [String: [Int]] = [:]
-  ) {
-    g.message(1) { n in
-      for i in inputs { n.string(1, i) }
-      n.string(2, "y")
-      n.string(3, "node")
-      n.string(4, op)
-      for (name, value) in strings.sorted(by: { $0.key < $1.key }) {
-        n.message(5) { a in
-          a.string(1, name); a.string(4, value); a.int(20, 3)
-        }
-      }
-      for (name, value) in ints.sorted(by: { $0.key < $1.key }) {
-        n.message(5) { a in
-          a.string(1, name); a.int(3, value); a.int(20, 2)
-        }
-      }
-      for (name, value) in floats.sorted(by: { $0.key < $1.key }) {
-        n.message(5) { a in
-          a.string(1, name); a.float(2, value); a.int(20, 1)
-        }
-      }
-      for (name, values) in lists.sorted(by: { $0.key < $1.key }) {
-        n.message(5) { a in
-          a.string(1, name)
-          for v in values { a.int(8, v) }
-          a.int(20, 7)
-        }
-      }
-    }
-  }
-
-  /// An int64 (`floats == nil`) or float initializer.
-  static func initializer(_ g: inout ProtoWriter, name: String, dims: [Int], ints: [Int] = [], floats: [Float]? = nil) {
-    g.message(5) { t in
-      for d in dims { t.int(1, d) }
-      t.int(2, floats == nil ? 7 : 1)
-      if let floats { for f in floats { t.float(4, f) } } else { for v in ints { t.int(7, v) } }
-      t.string(8, name)
-    }
-  }
-
-  /// The model's output on `x` by the reference executor and by the compiled, fused model.
-  static func outputs(_ model: [UInt8], _ x: Tensor) throws -> (reference: Tensor, compiled: Tensor) {
-    let graph = try ONNXImporter.load(data: model, name: "m.onnx")
-    let reference = try ReferenceExecutor.run(graph, inputs: [x])[0]
-    let optimized = try graph.optimized()
-    let options = CompileOptions(threads: 2, cacheDirectory: NSTemporaryDirectory() + "graphfuse-test-cache")
-    let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options).run([x])[0]
-    return (reference, compiled)
-  }
-
   static func padModel(mode: String, pads: [Int], input: [Int], output: [Int]) -> [UInt8] {
     ModelWriter.model { g in
-      node(&g, op: "Pad", inputs: ["x", "pads"], strings: ["mode": mode])
-      initializer(&g, name: "pads", dims: [pads.count], ints: pads)
+      OpModels.node(&g, op: "Pad", inputs: ["x", "pads"], strings: ["mode": mode])
+      OpModels.initializer(&g, name: "pads", dims: [pads.count], ints: pads)
       ModelWriter.valueInfo(&g, field: 11, name: "x", dims: input)
       ModelWriter.valueInfo(&g, field: 12, name: "y", dims: output)
     }
@@ -93,7 +38,7 @@ struct BorderModeImportTests {
   func borderPadMatchesPyTorch(_ mode: String) throws {
     let model = Self.padModel(mode: mode, pads: [0, 0, 1, 2, 0, 0, 2, 3], input: [1, 1, 3, 4], output: [1, 1, 6, 9])
     let x = Tensor(shape: [1, 1, 3, 4], data: (0..<12).map(Float.init))
-    let (reference, compiled) = try Self.outputs(model, x)
+    let (reference, compiled) = try OpModels.outputs(model, x)
     let expected = Tensor(shape: [1, 1, 6, 9], data: Self.padded[mode]!)
     #expect(reference.compared(to: expected).maxAbsoluteError == 0, "\(mode): \(reference.data)")
     #expect(compiled.compared(to: expected).maxAbsoluteError == 0, "\(mode): \(compiled.data)")
@@ -103,7 +48,7 @@ struct BorderModeImportTests {
     // Columns [0 1 2 3] cropped by 1 at the start, then reflected by 2 at the end: [1 2 3 2 1].
     let model = Self.padModel(mode: "reflect", pads: [0, -1, 0, 2], input: [2, 4], output: [2, 5])
     let x = Tensor(shape: [2, 4], data: (0..<8).map(Float.init))
-    let (reference, compiled) = try Self.outputs(model, x)
+    let (reference, compiled) = try OpModels.outputs(model, x)
     let expected: [Float] = [1, 2, 3, 2, 1, 5, 6, 7, 6, 5]
     #expect(reference.data == expected)
     #expect(compiled.data == expected)
@@ -118,10 +63,10 @@ struct BorderModeImportTests {
 
   static func resizeModel(transform: String, input: [Int], sizes: [Int]) -> [UInt8] {
     ModelWriter.model { g in
-      node(
+      OpModels.node(
         &g, op: "Resize", inputs: ["x", "", "", "sizes"],
         strings: ["mode": "cubic", "coordinate_transformation_mode": transform], floats: ["cubic_coeff_a": -0.75])
-      initializer(&g, name: "sizes", dims: [4], ints: sizes)
+      OpModels.initializer(&g, name: "sizes", dims: [4], ints: sizes)
       ModelWriter.valueInfo(&g, field: 11, name: "x", dims: input)
       ModelWriter.valueInfo(&g, field: 12, name: "y", dims: sizes)
     }
@@ -150,7 +95,7 @@ struct BorderModeImportTests {
   func bicubicResizeMatchesPyTorch(_ transform: String, _ sizes: [Int], _ values: [Float]) throws {
     let model = Self.resizeModel(transform: transform, input: [1, 1, 4, 5], sizes: sizes)
     let x = Tensor(shape: [1, 1, 4, 5], data: (0..<20).map { Float(($0 * $0) % 7 - 3) })
-    let (reference, compiled) = try Self.outputs(model, x)
+    let (reference, compiled) = try OpModels.outputs(model, x)
     let expected = Tensor(shape: sizes, data: values)
     #expect(reference.compared(to: expected).isWithin(relative: 1e-5), "\(transform): \(reference.data)")
     #expect(compiled.compared(to: expected).isWithin(relative: 1e-5), "\(transform): \(compiled.data)")
@@ -196,20 +141,20 @@ struct BorderModeImportTests {
     let w = Tensor(shape: wShape, data: (0..<wShape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &random) })
     let expected = Self.conv3d(x, w, strides: strides, pads: pads)
     let model = ModelWriter.model { g in
-      Self.node(&g, op: "Conv", inputs: ["x", "w"], lists: ["strides": strides, "pads": pads])
-      Self.initializer(&g, name: "w", dims: wShape, floats: w.data)
+      OpModels.node(&g, op: "Conv", inputs: ["x", "w"], lists: ["strides": strides, "pads": pads])
+      OpModels.initializer(&g, name: "w", dims: wShape, floats: w.data)
       ModelWriter.valueInfo(&g, field: 11, name: "x", dims: xShape)
       ModelWriter.valueInfo(&g, field: 12, name: "y", dims: expected.shape)
     }
-    let (reference, compiled) = try Self.outputs(model, x)
+    let (reference, compiled) = try OpModels.outputs(model, x)
     #expect(reference.compared(to: expected).isWithin(relative: 1e-5), "\(reference.compared(to: expected))")
     #expect(compiled.compared(to: expected).isWithin(relative: 1e-5), "\(compiled.compared(to: expected))")
   }
 
   @Test func convolutionMixingThreeAxesIsRefused() throws {
     let model = ModelWriter.model { g in
-      Self.node(&g, op: "Conv", inputs: ["x", "w"])
-      Self.initializer(&g, name: "w", dims: [2, 1, 2, 2, 2], floats: [Float](repeating: 0.5, count: 16))
+      OpModels.node(&g, op: "Conv", inputs: ["x", "w"])
+      OpModels.initializer(&g, name: "w", dims: [2, 1, 2, 2, 2], floats: [Float](repeating: 0.5, count: 16))
       ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [1, 1, 3, 3, 3])
       ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [1, 2, 2, 2, 2])
     }

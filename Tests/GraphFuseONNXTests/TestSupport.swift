@@ -111,3 +111,62 @@ enum ModelWriter {
     }
   }
 }
+
+/// One-node ONNX models with attributes and initializers, run on both backends.
+enum OpModels {
+  /// Writes node `op` with string, int, float and ints attributes.
+  static func node(
+    _ g: inout ProtoWriter, op: String, inputs: [String], strings: [String: String] = [:], ints: [String: Int] = [:],
+    floats: [String: Float] = [:], lists: [String: [Int]] = [:]
+  ) {
+    g.message(1) { n in
+      for i in inputs { n.string(1, i) }
+      n.string(2, "y")
+      n.string(3, "node")
+      n.string(4, op)
+      for (name, value) in strings.sorted(by: { $0.key < $1.key }) {
+        n.message(5) { a in
+          a.string(1, name); a.string(4, value); a.int(20, 3)
+        }
+      }
+      for (name, value) in ints.sorted(by: { $0.key < $1.key }) {
+        n.message(5) { a in
+          a.string(1, name); a.int(3, value); a.int(20, 2)
+        }
+      }
+      for (name, value) in floats.sorted(by: { $0.key < $1.key }) {
+        n.message(5) { a in
+          a.string(1, name); a.float(2, value); a.int(20, 1)
+        }
+      }
+      for (name, values) in lists.sorted(by: { $0.key < $1.key }) {
+        n.message(5) { a in
+          a.string(1, name)
+          for v in values { a.int(8, v) }
+          a.int(20, 7)
+        }
+      }
+    }
+  }
+
+  /// An int64 (`floats == nil`) or float initializer.
+  static func initializer(_ g: inout ProtoWriter, name: String, dims: [Int], ints: [Int] = [], floats: [Float]? = nil) {
+    g.message(5) { t in
+      for d in dims { t.int(1, d) }
+      t.int(2, floats == nil ? 7 : 1)
+      if let floats { for f in floats { t.float(4, f) } } else { for v in ints { t.int(7, v) } }
+      t.string(8, name)
+    }
+  }
+
+  /// The model's output on `x` by the reference executor and by the compiled, fused model.
+  static func outputs(_ model: [UInt8], _ x: Tensor) throws -> (reference: Tensor, compiled: Tensor) {
+    let graph = try ONNXImporter.load(data: model, name: "m.onnx")
+    let reference = try ReferenceExecutor.run(graph, inputs: [x])[0]
+    let optimized = try graph.optimized()
+    let options = CompileOptions(threads: 2, cacheDirectory: NSTemporaryDirectory() + "graphfuse-test-cache")
+    let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: options).run([x])[0]
+    return (reference, compiled)
+  }
+
+}
