@@ -174,7 +174,14 @@ extension ImportSession {
       return [try emit(op, [x], node: node, dataType: target)]
     }
     if to.isInteger {
-      let ints = to == .bool ? c.floatValues.map { $0 != 0 ? 1 : 0 } : try c.intValues("the input")
+      // A float with no integer value (±inf, NaN, out of range) becomes x86's "integer indefinite",
+      // the most negative value, as ONNX Runtime and PyTorch give on x86: T5's and MPNet's
+      // relative-position buckets cast log(0) = -inf and then discard it with a Where.
+      let indefinite = [.int64, .uint64, .uint32].contains(to) ? Int(Int64.min) : Int(Int32.min)
+      let ints =
+        to == .bool
+        ? c.floatValues.map { $0 != 0 ? 1 : 0 }
+        : c.isInteger ? c.ints : c.floats.map { $0.isFinite && abs($0) < 9.0e18 ? Int($0) : indefinite }
       c = ConstantTensor(shape: c.shape, ints: ints, type: to)
     } else {
       c = ConstantTensor(shape: c.shape, floats: c.floatValues)

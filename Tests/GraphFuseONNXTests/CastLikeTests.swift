@@ -31,4 +31,28 @@ import Testing
     let compiled = try CompiledModel.compile(optimized.graph, plan: optimized.plan).run([x, ids])
     #expect(compiled[0].data == reference[0].data && compiled[1].data == reference[1].data)
   }
+
+  /// T5's and MPNet's relative-position buckets: `cast(log(0) = -inf)` to int64, then `min` and a
+  /// `where` that discards it. The cast gives x86's integer indefinite (ONNX Runtime's and
+  /// PyTorch's value) instead of refusing the model, and the kept values come out exact.
+  @Test func nonFiniteConstantCastsToTheIndefiniteInteger() throws {
+    let model = ModelWriter.model { g in
+      OpModels.node(&g, op: "Cast", inputs: ["c"], ints: ["to": 7], name: "cast", output: "ci")
+      ModelWriter.node(&g, op: "Min", name: "min", inputs: ["ci", "most"], outputs: ["m"])
+      ModelWriter.node(&g, op: "Greater", name: "positive", inputs: ["c", "zero_f"], outputs: ["keep"])
+      ModelWriter.node(&g, op: "Where", name: "where", inputs: ["keep", "m", "zero_i"], outputs: ["w"])
+      OpModels.node(&g, op: "Cast", inputs: ["w"], ints: ["to": 1], name: "as_float", output: "wf")
+      ModelWriter.node(&g, op: "Add", name: "add", inputs: ["x", "wf"], outputs: ["y"])
+      OpModels.initializer(&g, name: "c", dims: [3], floats: [-.infinity, 2.7, 40])
+      OpModels.initializer(&g, name: "most", dims: [], ints: [15])
+      OpModels.initializer(&g, name: "zero_i", dims: [], ints: [0])
+      OpModels.initializer(&g, name: "zero_f", dims: [], floats: [0])
+      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [3])
+      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: [3])
+    }
+    let x = Tensor(shape: [3], data: [1, 1, 1])
+    let (reference, compiled) = try OpModels.outputs(model, x)
+    #expect(reference.data == [1, 3, 16])
+    #expect(compiled.data == [1, 3, 16])
+  }
 }

@@ -117,12 +117,12 @@ enum OpModels {
   /// Writes node `op` with string, int, float and ints attributes.
   static func node(
     _ g: inout ProtoWriter, op: String, inputs: [String], strings: [String: String] = [:], ints: [String: Int] = [:],
-    floats: [String: Float] = [:], lists: [String: [Int]] = [:]
+    floats: [String: Float] = [:], lists: [String: [Int]] = [:], name: String = "node", output: String = "y"
   ) {
     g.message(1) { n in
       for i in inputs { n.string(1, i) }
-      n.string(2, "y")
-      n.string(3, "node")
+      n.string(2, output)
+      n.string(3, name)
       n.string(4, op)
       for (name, value) in strings.sorted(by: { $0.key < $1.key }) {
         n.message(5) { a in
