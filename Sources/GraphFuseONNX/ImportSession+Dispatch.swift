@@ -12,7 +12,7 @@ extension ImportSession {
     "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
     "GatherND", "ReduceL2", "ReduceSumSquare", "IsInf", "Trilu", "CumSum", "Tile", "GatherElements",
-    "InstanceNormalization", "GroupNormalization",
+    "InstanceNormalization", "GroupNormalization", "LSTM",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -22,6 +22,7 @@ extension ImportSession {
     if Self.composedOps.contains(node.opType) { return try composed(node) }
     switch node.opType {
     case "Conv": return try conv(node)
+    case "LSTM": return try lstm(node)
     case "ConvTranspose": return try convTranspose(node)
     case "BatchNormalization": return try batchNorm(node)
     case "LeakyRelu":

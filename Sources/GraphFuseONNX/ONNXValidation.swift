@@ -64,7 +64,11 @@ enum ONNXValidation {
     "ReduceMin": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceL1": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceLogSumExp": ["axes", "keepdims", "noop_with_empty_axes"], "LogSoftmax": ["axis"],
-    "DepthToSpace": ["blocksize", "mode"], "SpaceToDepth": ["blocksize"],
+    "DepthToSpace": ["blocksize", "mode"],
+    "LSTM": [
+      "activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "input_forget",
+      "layout",
+    ], "SpaceToDepth": ["blocksize"],
     "Resize": [
       "mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside",
       "extrapolation_value",

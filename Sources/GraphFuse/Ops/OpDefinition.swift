@@ -104,7 +104,7 @@ public enum OpRegistry {
     let all =
       elementwiseOps + broadcastOps + convolutionOps + batchNormOps + denseOps + poolingOps
       + injectiveOps + gatherOps + reductionOps + transformerElementwiseOps + comparisonOps + [
-        expandOp, LayerNorm.definition, einsumOp, Take.definition, CumSum.definition,
+        expandOp, LayerNorm.definition, einsumOp, Take.definition, CumSum.definition, LSTMRecurrence.definition,
       ]
     return Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
   }()

@@ -38,6 +38,8 @@ enum GroupKind: String, CaseIterable, Sendable {
   case matmul
   /// Einsum anchors: a batched matrix product runs as the matmul (``Scheduler/emitEinsum(_:index:)``).
   case einsum
+  /// LSTM anchors: the steps of each sequence in order (``Scheduler/emitRecurrence(_:index:)``).
+  case recurrence
   /// Everything else: generic loops.
   case generic
 
@@ -61,7 +63,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// The kind of a group by its anchor op, for anchors with a schedule of their own.
   static let anchors: [String: GroupKind] = [
     "max_pool2d": .pool, "avg_pool2d": .pool, "global_avg_pool": .globalAveragePool, "conv2d": .conv,
-    "gemm": .dense, "matmul": .matmul, "einsum": .einsum,
+    "gemm": .dense, "matmul": .matmul, "einsum": .einsum, "lstm": .recurrence,
   ]
 
   /// A schedule function: emits the group's kernels into the scheduler's plan and returns true,
@@ -88,5 +90,6 @@ enum GroupKind: String, CaseIterable, Sendable {
     .dense: { s, group, g throws(GraphFuseError) in try s.emitGemm(group, index: g) },
     .matmul: { s, group, g throws(GraphFuseError) in try s.emitMatmul(group, index: g) },
     .einsum: { s, group, g throws(GraphFuseError) in try s.emitEinsum(group, index: g) },
+    .recurrence: { s, group, g throws(GraphFuseError) in try s.emitRecurrence(group, index: g) },
   ]
 }

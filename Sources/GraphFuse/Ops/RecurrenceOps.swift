@@ -1,0 +1,67 @@
+import Foundation
+
+/// lstm {reverse_directions}: the recurrent half of an LSTM (ONNX's, gates in i, o, f, c order,
+/// sigmoid / tanh / tanh), its input projection already applied. Inputs: the projected inputs
+/// with both biases `xg [T, B, D, 4H]`, the recurrent weights transposed `rt [D, H, 4H]`, and
+/// optionally the initial hidden and cell states `[D, B, H]` (zeros without). Output: every
+/// step's hidden state `[T, D, B, H]`. Direction `d` runs from the last step to the first when
+/// `reverse_directions[d]` is 1. Step by step:
+/// `g = xg[t] + h·rt`, `c = σ(g_f)·c + σ(g_i)·tanh(g_c)`, `h = σ(g_o)·tanh(c)`.
+///
+/// The importer computes the input projection of every step as one matmul (`ImportSession`'s
+/// LSTM), as ONNX Runtime and oneDNN do, so only the `H × 4H` product per step stays sequential.
+public enum LSTMRecurrence {
+  /// The op's definition.
+  public static let definition = OpDefinition(
+    name: "lstm", arity: 2...4, pattern: { _ in .opaque },
+    inferShapes: { q throws(GraphFuseError) in
+      let x = q.shape(0), r = q.shape(1)
+      guard x.count == 4, r.count == 3, x[3] % 4 == 0, r == [x[2], x[3] / 4, x[3]] else {
+        throw q.error("expects projected inputs [T, B, D, 4H] and recurrent weights [D, H, 4H], got \(x) and \(r)")
+      }
+      let (t, b, d, h) = (x[0], x[1], x[2], x[3] / 4)
+      for i in 2..<q.inputs.count where q.shape(i) != [d, b, h] {
+        throw q.error("initial state \(i - 2) has shape \(q.shape(i)), expected \([d, b, h])")
+      }
+      guard q.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: d)).count == d else {
+        throw q.error("reverse_directions needs one flag per direction (\(d))")
+      }
+      return [[t, d, b, h]]
+    },
+    reference: { ctx in
+      let xg = ctx.inputs[0], rt = ctx.inputs[1]
+      let (steps, batch, directions, gates) = (xg.shape[0], xg.shape[1], xg.shape[2], xg.shape[3])
+      let hidden = gates / 4
+      let reversed = ctx.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: directions))
+      var y = [Float](repeating: 0, count: steps * directions * batch * hidden)
+      func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+      for d in 0..<directions {
+        for b in 0..<batch {
+          let state = (d * batch + b) * hidden
+          var h = (0..<hidden).map { ctx.inputs.count > 2 ? Double(ctx.inputs[2].data[state + $0]) : 0 }
+          var c = (0..<hidden).map { ctx.inputs.count > 3 ? Double(ctx.inputs[3].data[state + $0]) : 0 }
+          for s in 0..<steps {
+            let t = reversed[d] != 0 ? steps - 1 - s : s
+            let base = ((t * batch + b) * directions + d) * gates
+            var g = (0..<gates).map { Double(xg.data[base + $0]) }
+            for k in 0..<hidden {
+              let row = (d * hidden + k) * gates
+              for j in 0..<gates { g[j] += h[k] * Double(rt.data[row + j]) }
+            }
+            for k in 0..<hidden {
+              let (i, o, f) = (sigmoid(g[k]), sigmoid(g[hidden + k]), sigmoid(g[2 * hidden + k]))
+              c[k] = f * c[k] + i * tanh(g[3 * hidden + k])
+              h[k] = o * tanh(c[k])
+              y[((t * directions + d) * batch + b) * hidden + k] = Float(h[k])
+            }
+          }
+        }
+      }
+      return [Tensor(shape: [steps, directions, batch, hidden], data: y)]
+    }
+  ).withFlops { _, output, _ in
+    // Per step and sequence: the h · rt product (2 · H · 4H) and about 10 operations per gate row.
+    let (steps, directions, batch, hidden) = (output[0], output[1], output[2], output[3])
+    return steps * directions * batch * (8 * hidden * hidden + 10 * hidden)
+  }
+}
