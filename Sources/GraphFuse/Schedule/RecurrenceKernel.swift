@@ -55,11 +55,12 @@ struct LSTMKernel {
     let cell = ValueExpr.binary(
       .add, .binary(.mul, sigmoid(g(2 * hidden)), Self.load("scratch", cBase + k)),
       .binary(.mul, sigmoid(g(0)), .unary(.tanh, g(3 * hidden))))
+    let projected = ((Self.v("t") * batch + b) * directions + d) * gates
     let step: [Stmt] = [
       .let_("t", time),
       .loop(
         variable: "j", extent: gates, kind: .serial,
-        body: [.store("scratch", gBase + j, Self.load("xg", ((Self.v("t") * batch + b) * directions + d) * gates + j))]),
+        body: [.store("scratch", gBase + j, Self.load("xg", projected + j))]),
       .loop(
         variable: "k", extent: hidden, kind: .serial,
         body: [
