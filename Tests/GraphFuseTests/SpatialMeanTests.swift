@@ -30,9 +30,18 @@ private typealias CT = CompiledTesting
     }
   }
 
+  @Test func meanDroppingTheAxesBecomesGlobalPoolAndReshape() throws {
+    let graph = try Self.block(axes: [2, 3], keepDims: false)
+    let optimized = try Pipeline.optimize(graph).graph
+    #expect(optimized.nodes.map(\.op).suffix(2) == ["global_avg_pool", "reshape"], "\(optimized.nodes.map(\.op))")
+    #expect(optimized.shape(of: optimized.outputs[0]) == [1, 40])
+    #expect(optimized.values[optimized.outputs[0]].name == graph.values[graph.outputs[0]].name)
+    try CT.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: [1, 24, 9, 11], seed: 7)], context: "mean dropping the axes")
+  }
+
   @Test func otherMeansKeepTheirOp() throws {
-    // Dropping the axes, or over other axes.
-    #expect(try Self.ops(try Self.block(axes: [2, 3], keepDims: false)).last == "reduce_mean")
+    // Over other axes.
     #expect(try Self.ops(try Self.block(axes: [1, 2, 3])).last == "reduce_mean")
     // Not after a conv: the relu fuses into the reduction instead.
     let b = GraphBuilder()

@@ -10,6 +10,7 @@ public enum Pipeline {
     matmulAcrossAxisPass,
     foldPadIntoConvPass,
     removeIdentitiesPass,
+    expandIntoBroadcastPass,
     spatialMeanAsGlobalPoolPass,
     removeReshapePairsPass,
     moveGathersBeforeLayoutOpsPass,

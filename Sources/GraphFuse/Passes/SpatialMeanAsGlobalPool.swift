@@ -7,32 +7,49 @@
 /// took 1.33 (`bench`, two runs per build). OpenVINO's `ConvertReduceMeanToPooling` does the same
 /// rewrite.
 ///
-/// Applies to float32 inputs with `keepdims` set (ONNX's default) and axes {2, 3} in any order or
-/// sign, computed by a conv and the elementwise ops after it (``SpatialMean/followsConv(_:in:)``):
-/// that conv's group writes the blocked layout the pool reads. Elsewhere the generic reduction
-/// stays, because elementwise ops before it fuse into it and would not into the pool (a relu on an
-/// input `[1, 40, 56, 56]` then the mean: 18 µs as one group, 36 as two). A mean that drops the
-/// axes (`[N, C]`, a classifier head's pooling) keeps its op too. Not part of folding: it changes
-/// which kernel computes an op, not which ops run, so every configuration gets it.
-let spatialMeanAsGlobalPoolPass = Pass("spatialMeanAsGlobalPool") { (ctx: inout PassContext) in
+/// Applies to float32 inputs with axes {2, 3} in any order or sign, computed by a conv and the
+/// elementwise ops after it (``SpatialMean/followsConv(_:in:)``): that conv's group writes the
+/// blocked layout the pool reads. A mean that keeps the axes (ONNX's default) becomes the pool; one
+/// that drops them (`[N, C]`: ECA's `x.mean((2, 3))`, a classifier head's pooling) becomes the pool
+/// and a reshape to `[N, C]`, a view: ECA-ResNet-26t's eight took 1.31 ms as reductions (`bench`).
+/// Elsewhere the generic reduction stays, because elementwise ops before it fuse into it and would
+/// not into the pool (a relu on an input `[1, 40, 56, 56]` then the mean: 18 µs as one group, 36 as
+/// two). Not part of folding: it changes which kernel computes an op, not which ops run, so every
+/// configuration gets it.
+let spatialMeanAsGlobalPoolPass = Pass("spatialMeanAsGlobalPool") { (ctx: inout PassContext) throws(GraphFuseError) in
   var graph = ctx.graph
+  var dropped: [NodeID] = []
   for index in graph.nodes.ids where graph.nodes[index].op == "reduce_mean" {
     let node = graph.nodes[index]
     guard SpatialMean.isGlobalPool(node, in: graph) else { continue }
-    graph.nodes[index].op = "global_avg_pool"
-    graph.nodes[index].attributes = [:]
+    if node.attributes.bool("keepdims", default: true) {
+      graph.nodes[index].op = "global_avg_pool"
+      graph.nodes[index].attributes = [:]
+    } else {
+      dropped.append(index)
+    }
   }
+  // A mean that drops the axes: the pool and a reshape appended, the reshape's result taking the
+  // mean's name and readers, then the nodes put back in dependency order.
+  for index in dropped {
+    let node = graph.nodes[index]
+    let output = node.outputs[0], name = graph.values[output].name
+    let pooled = try graph.addNode(op: "global_avg_pool", inputs: node.inputs, name: node.name + ".pool")[0]
+    let flat = try graph.addNode(
+      op: "reshape", inputs: [pooled], attributes: ["shape": .ints(graph.shape(of: output))], name: node.name,
+      outputNames: [name])[0]
+    graph.replaceUses(of: output, with: flat)
+  }
+  if !dropped.isEmpty { graph = GatherMove.topologicallyOrdered(graph.removingNodes(Set(dropped))) }
   ctx.graph = graph
 }
 
 /// The rule of ``spatialMeanAsGlobalPoolPass``.
 enum SpatialMean {
-  /// Whether `node`, a `reduce_mean`, averages a rank-4 float32 tensor over axes 2 and 3 and
-  /// keeps them.
+  /// Whether `node`, a `reduce_mean`, averages a rank-4 float32 tensor over axes 2 and 3 (kept
+  /// or dropped).
   static func isGlobalPool(_ node: Node, in graph: Graph) -> Bool {
-    guard node.inputs.count == 1, graph.dataType(of: node.inputs[0]) == .float32,
-      node.attributes.bool("keepdims", default: true)
-    else { return false }
+    guard node.inputs.count == 1, graph.dataType(of: node.inputs[0]) == .float32 else { return false }
     let rank = graph.shape(of: node.inputs[0]).count
     guard rank == 4, let axes = Reduction.axes(node.attributes, rank: rank) else { return false }
     return Set(axes) == [2, 3] && axes.count == 2 && followsConv(node.inputs[0], in: graph)
