@@ -108,6 +108,52 @@ import Testing
   }
 }
 
+/// The same math in a generic loop that stays scalar (a transposed read): the prelude's scalar
+/// twins (`gf_exp`, `gf_sigmoid`, `gf_tanh`, `gf_erf`, `gf_gelu`), the vector formulas in float
+/// arithmetic, within the vector table's bounds, with no libm call (an `expf` or `erff` per
+/// element kept clang from vectorizing and hoisting: MambaOut's GELU gates ran at 2 GFLOP/s).
+@Suite struct ScalarMathTests {
+  @Test(arguments: VectorMathTests.table.indices)
+  func scalarMathMatchesTheReference(index: Int) throws {
+    let (name, bound, op) = VectorMathTests.table[index]
+    let b = GraphBuilder()
+    let z = b.input("z", shape: VectorMathTests.shape)
+    let x = try b.transpose(z, perm: [0, 2, 3, 1])
+    b.output(try op(b, x))
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: [graph.nodes.ids]))
+    let input = VectorMathTests.inputs()
+    let expected = try ReferenceExecutor.run(graph, inputs: [input])[0]
+    let model = try CompiledModel.compile(graph, plan: plan, options: CompiledTesting.options)
+    let kernels = model.source.components(separatedBy: "gf_k").dropFirst().joined()
+    for call in ["expf(", "tanhf(", "erff("] { #expect(!kernels.contains(call), "\(name): no \(call) in the kernels") }
+    let actual = try model.run([input])[0]
+    let transposed = Self.transposed(input)
+    var off: [String] = []
+    for i in expected.data.indices {
+      let (a, e, v) = (actual.data[i], expected.data[i], transposed[i])
+      if e.isNaN || !e.isFinite {
+        if !(a.isNaN && e.isNaN) && a != e { off.append("\(name)(\(v)) = \(a), reference \(e)") }
+        continue
+      }
+      let scale = bound.scaledByInput ? max(abs(e), abs(v)) : abs(e)
+      let flushed = Float.leastNormalMagnitude * max(2, 2 * abs(v))
+      if abs(a - e) > bound.relative * scale + max(bound.floor, flushed) {
+        off.append("\(name)(\(v)) = \(a), reference \(e)")
+      }
+    }
+    #expect(off.isEmpty, "\(off.count) values off: \(off.prefix(4).joined(separator: "; "))")
+  }
+
+  /// `t` ([N, C, H, W]) with its axes as [N, H, W, C].
+  static func transposed(_ t: Tensor) -> [Float] {
+    let (c, h, w) = (t.shape[1], t.shape[2], t.shape[3])
+    var out = t.data
+    for ch in 0..<c { for y in 0..<h { for x in 0..<w { out[(y * w + x) * c + ch] = t.data[(ch * h + y) * w + x] } } }
+    return out
+  }
+}
+
 /// The vector math is straight vector code, and the prelude compiles with gcc as well as clang.
 @Suite struct VectorMathCodeTests {
   /// The body of the C function `name` in the prelude.

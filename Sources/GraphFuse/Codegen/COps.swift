@@ -7,11 +7,12 @@ enum COps {
     switch f {
     case .neg: return "(-\(a))"
     case .abs: return vector ? "gf_vabs(\(a))" : "fabsf(\(a))"
-    case .exp, .log, .sqrt, .tanh, .erf, .floor, .trunc, .ceil, .sin, .cos:
+    case .exp, .tanh, .erf: return vector ? "gf_v\(f.rawValue)(\(a))" : "gf_\(f.rawValue)(\(a))"
+    case .log, .sqrt, .floor, .trunc, .ceil, .sin, .cos:
       return vector ? "gf_v\(f.rawValue)(\(a))" : "\(f.rawValue)f(\(a))"
     case .round: return vector ? "gf_vround(\(a))" : "rintf(\(a))"
-    case .expNonPositive: return vector ? "gf_vexp_nonpositive(\(a))" : "expf(\(a))"
-    case .sigmoid: return vector ? "gf_vsigmoid(\(a))" : "(1.0f / (1.0f + expf(-\(a))))"
+    case .expNonPositive: return vector ? "gf_vexp_nonpositive(\(a))" : "gf_exp(\(a))"
+    case .sigmoid: return vector ? "gf_vsigmoid(\(a))" : "gf_sigmoid(\(a))"
     case .gelu: return vector ? "gf_vgelu(\(a))" : "gf_gelu(\(a))"
     }
   }
