@@ -9,6 +9,7 @@ public enum Pipeline {
     denseAsMatmulPass,
     matmulAcrossAxisPass,
     foldPadIntoConvPass,
+    cropDeadConvTapsPass,
     removeIdentitiesPass,
     expandIntoBroadcastPass,
     spatialMeanAsGlobalPoolPass,
