@@ -23,14 +23,17 @@ private typealias CT = CompiledTesting
     return (try #require(optimized.nodes.first { $0.op == "conv2d" }), optimized)
   }
 
-  @Test func atrousConvOnASmallMapBecomesOneByOne() throws {
-    // DeepLabV3's pyramid: 3×3 at dilation 24 (padding 24) on a 14×14 map reads only the centre.
-    let graph = try Self.conv(map: [14, 14], kernel: [3, 3], pads: [24, 24, 24, 24], dilations: [24, 24])
+  @Test(arguments: [([14, 14], 24), ([1, 1], 1)])
+  func convReadingOnlyItsCentreBecomesOneByOne(map: [Int], dilation: Int) throws {
+    // DeepLabV3's pyramid: 3×3 at dilation 24 (padding 24) on a 14×14 map reads only the centre, as
+    // a padded 3×3 conv on a 1×1 map does.
+    let d = dilation
+    let graph = try Self.conv(map: map, kernel: [3, 3], pads: [d, d, d, d], dilations: [d, d])
     let (conv, optimized) = try Self.optimizedConv(graph)
     #expect(optimized.shape(of: conv.inputs[1]) == [32, 24, 1, 1])
     #expect(conv.attributes["pads"] == .ints([0, 0, 0, 0]) && conv.attributes["dilations"] == .ints([1, 1]))
     try CT.fusedAndUnfusedMatchReference(
-      graph, inputs: [Tensor.random(shape: [1, 24, 14, 14], seed: 14)], context: "dilation 24 on 14x14")
+      graph, inputs: [Tensor.random(shape: [1, 24] + map, seed: 14)], context: "dilation \(d) on \(map)")
   }
 
   @Test func oneAxisAndOneSideAreCropped() throws {

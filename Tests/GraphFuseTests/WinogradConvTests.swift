@@ -25,7 +25,8 @@ import Testing
     Case(batch: 2, cin: 40, cout: 100, h: 9, w: 5),
     Case(cin: 32, cout: 48, h: 3, w: 4, pads: [0, 0, 0, 0]),
     Case(cin: 64, cout: 32, h: 13, w: 11, pads: [2, 1, 0, 2]),
-    Case(cin: 32, cout: 64, h: 1, w: 1),
+    // Smaller than a tile across (a 1×1 map would be a 1×1 conv: `cropDeadConvTaps`).
+    Case(cin: 32, cout: 64, h: 2, w: 3),
     Case(cin: 96, cout: 64, h: 30, w: 40, tile: 4),
     Case(batch: 2, cin: 40, cout: 80, h: 29, w: 27, pads: [0, 1, 2, 1], tile: 4),
   ]
