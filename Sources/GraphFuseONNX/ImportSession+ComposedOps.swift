@@ -9,7 +9,7 @@ extension ImportSession {
   /// The ONNX ops this file translates.
   static let composedOps: Set<String> = [
     "PRelu", "Elu", "Selu", "Celu", "ThresholdedRelu", "Softplus", "Softsign", "Mish", "Reciprocal", "Sign", "Mean",
-    "ReduceMin", "ReduceL1", "ReduceLogSumExp", "LogSoftmax", "DepthToSpace", "SpaceToDepth",
+    "ReduceMin", "ReduceL1", "ReduceLogSumExp", "LogSoftmax", "DepthToSpace", "SpaceToDepth", "ArgMax", "ArgMin",
   ]
 
   /// Translates one of ``composedOps``.
@@ -50,6 +50,7 @@ extension ImportSession {
       return [try emit("div", [sum, scalar(Float(operands.count))], node: node)]
     case "ReduceMin", "ReduceL1", "ReduceLogSumExp": return [try composedReduction(node)]
     case "LogSoftmax": return [try logSoftmax(node)]
+    case "ArgMax", "ArgMin": return [try argExtreme(node)]
     default: return [try depthSpace(node)]
     }
   }
@@ -182,5 +183,35 @@ extension ImportSession {
     let blocks = try emit("reshape", [x], ["shape": .ints(split)], node: node, irName: "blocks")
     let moved = try emit("transpose", [blocks], ["perm": .ints(perm)], node: node, irName: "moved")
     return try emit("reshape", [moved], ["shape": .ints(result)], node: node)
+  }
+
+  /// ArgMax / ArgMin {axis, keepdims, select_last_index} as int64 indices: the (kept-dims) extreme
+  /// `m` along the axis, then the smallest (or, with `select_last_index`, largest) index `i` with
+  /// `x = m`: `reduce_max` of `where(x = m, ±i, −n)` over the axis, negated for the smallest.
+  /// Ties resolve as ONNX says; a NaN along the axis gives index 0 (ONNX Runtime: the NaN's).
+  mutating func argExtreme(_ node: ONNXNode) throws(GraphFuseError) -> Binding {
+    let x = try required(node, 0)
+    let xs = shape(x)
+    let raw = try node.int("axis", default: 0)
+    let axis = raw < 0 ? raw + xs.count : raw
+    guard axis >= 0, axis < xs.count else { throw node.error("axis \(raw) is out of range for \(xs)") }
+    let keep = try node.int("keepdims", default: 1), last = try node.int("select_last_index", default: 0) != 0
+    let n = xs[axis]
+    var source = x
+    if node.opType == "ArgMin" { source = try emit("neg", [x], node: node, irName: "neg") }
+    let kept: Attributes = ["axes": .ints([axis]), "keepdims": .int(1)]
+    let m = try emit("reduce_max", [source], kept, node: node, irName: "extreme")
+    let hit = try emit("equal", [source, m], node: node, irName: "hit")
+    // Index i along the axis (as -i for the first one, so that a max picks the smallest), −n elsewhere.
+    var along = [Int](repeating: 1, count: xs.count)
+    along[axis] = n
+    let indices = Binding.constant(
+      ConstantTensor(shape: along, floats: (0..<n).map { Float(last ? $0 : -$0) }), name: "")
+    let candidate = try emit("where", [hit, indices, scalar(Float(-n))], node: node, irName: "candidate")
+    let best = try emit(
+      "reduce_max", [candidate], ["axes": .ints([axis]), "keepdims": .int(keep)], node: node, irName: "best")
+    // ±i mod n is i; a NaN along the axis matches nothing, and −n mod n is index 0.
+    let signed = last ? best : try emit("neg", [best], node: node, irName: "index")
+    return try emit("mod", [signed, scalar(Float(n))], node: node, dataType: .int64)
   }
 }

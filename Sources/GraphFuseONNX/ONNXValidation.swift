@@ -64,7 +64,8 @@ enum ONNXValidation {
     "ReduceMin": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceL1": ["axes", "keepdims", "noop_with_empty_axes"],
     "ReduceLogSumExp": ["axes", "keepdims", "noop_with_empty_axes"], "LogSoftmax": ["axis"],
-    "DepthToSpace": ["blocksize", "mode"],
+    "DepthToSpace": ["blocksize", "mode"], "ArgMax": ["axis", "keepdims", "select_last_index"],
+    "ArgMin": ["axis", "keepdims", "select_last_index"],
     "LSTM": [
       "activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "input_forget",
       "layout",

@@ -141,4 +141,29 @@ struct ComposedOpsImportTests {
     }
     try Self.run(model, x, expected: Tensor(shape: outDims, data: expected), mode)
   }
+
+  /// ArgMax and ArgMin with ties (first or last index), kept or dropped axes, along either axis.
+  @Test(arguments: ["ArgMax", "ArgMin"], [(0, 1, 0), (1, 0, 0), (1, 1, 1), (0, 0, 1)])
+  func argExtremeFindsTheRightIndex(_ op: String, _ form: (axis: Int, keep: Int, last: Int)) throws {
+    let values: [Float] = [3, -1, 7, 7, 0, -1, 2, 9, 9, -4, 2, -4]  // [2, 6], ties in both rows
+    let rows = [Array(values[0..<6]), Array(values[6..<12])]
+    let lines: [[Float]] = form.axis == 1 ? rows : (0..<6).map { [rows[0][$0], rows[1][$0]] }
+    let expected: [Float] = lines.map { line in
+      let target = op == "ArgMax" ? line.max()! : line.min()!
+      let hits = line.indices.filter { line[$0] == target }
+      return Float(form.last == 1 ? hits.last! : hits.first!)
+    }
+    let kept = form.axis == 1 ? [2, 1] : [1, 6], dropped = form.axis == 1 ? [2] : [6]
+    let outDims = form.keep == 1 ? kept : dropped
+    let model = ModelWriter.model { g in
+      OpModels.node(
+        &g, op: op, inputs: ["x"], ints: ["axis": form.axis, "keepdims": form.keep, "select_last_index": form.last])
+      ModelWriter.valueInfo(&g, field: 11, name: "x", dims: [2, 6])
+      ModelWriter.valueInfo(&g, field: 12, name: "y", dims: outDims, type: 7)
+    }
+    let graph = try ONNXImporter.load(data: model, name: "arg.onnx")
+    #expect(graph.dataType(of: graph.outputs[0]) == .int64)
+    try Self.run(
+      model, Tensor(shape: [2, 6], data: values), expected: Tensor(shape: outDims, data: expected), "\(op) \(form)")
+  }
 }
