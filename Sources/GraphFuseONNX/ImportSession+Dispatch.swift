@@ -12,7 +12,7 @@ extension ImportSession {
     "Split",
     "LayerNormalization", "Gelu", "Mod", "Where", "Expand", "Einsum", "Range", "ScatterND", "Resize",
     "GatherND", "ReduceL2", "ReduceSumSquare", "IsInf", "Trilu", "CumSum", "Tile", "GatherElements",
-    "InstanceNormalization", "GroupNormalization", "LSTM",
+    "InstanceNormalization", "GroupNormalization", "LSTM", "GRU",
   ])
 
   /// Translates one node; the result holds a binding per ONNX output (nil where unsupported).
@@ -23,6 +23,7 @@ extension ImportSession {
     switch node.opType {
     case "Conv": return try conv(node)
     case "LSTM": return try lstm(node)
+    case "GRU": return try gru(node)
     case "ConvTranspose": return try convTranspose(node)
     case "BatchNormalization": return try batchNorm(node)
     case "LeakyRelu":

@@ -66,6 +66,10 @@ enum ONNXValidation {
     "ReduceLogSumExp": ["axes", "keepdims", "noop_with_empty_axes"], "LogSoftmax": ["axis"],
     "DepthToSpace": ["blocksize", "mode"], "ArgMax": ["axis", "keepdims", "select_last_index"],
     "ArgMin": ["axis", "keepdims", "select_last_index"],
+    "GRU": [
+      "activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout",
+      "linear_before_reset",
+    ],
     "LSTM": [
       "activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "input_forget",
       "layout",

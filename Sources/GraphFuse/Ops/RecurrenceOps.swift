@@ -65,3 +65,67 @@ public enum LSTMRecurrence {
     return steps * directions * batch * (8 * hidden * hidden + 10 * hidden)
   }
 }
+
+/// gru {reverse_directions}: the recurrent half of a GRU (ONNX's with `linear_before_reset = 1`, as
+/// PyTorch's `nn.GRU`; gates in z, r, h order, sigmoid / tanh), its input projection (with the
+/// input bias) already applied. Inputs: the projected inputs `xg [T, B, D, 3H]`, the recurrent
+/// weights transposed `rt [D, H, 3H]`, the recurrent bias `rb [D, 3H]`, and optionally the initial
+/// hidden state `[D, B, H]`. Output: every step's hidden state `[T, D, B, H]`. Step by step, with
+/// `g = h·rt + rb`: `z = σ(xg_z + g_z)`, `r = σ(xg_r + g_r)`, `n = tanh(xg_h + r·g_h)`,
+/// `h = (1 − z)·n + z·h`.
+public enum GRURecurrence {
+  /// The op's definition.
+  public static let definition = OpDefinition(
+    name: "gru", arity: 3...4, pattern: { _ in .opaque },
+    inferShapes: { q throws(GraphFuseError) in
+      let x = q.shape(0), r = q.shape(1)
+      guard x.count == 4, r.count == 3, x[3] % 3 == 0, r == [x[2], x[3] / 3, x[3]], q.shape(2) == [x[2], x[3]] else {
+        throw q.error(
+          "expects projected inputs [T, B, D, 3H], recurrent weights [D, H, 3H] and bias [D, 3H], got \(q.shapes)")
+      }
+      let (t, b, d, h) = (x[0], x[1], x[2], x[3] / 3)
+      if q.inputs.count == 4, q.shape(3) != [d, b, h] {
+        throw q.error("initial state has shape \(q.shape(3)), expected \([d, b, h])")
+      }
+      guard q.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: d)).count == d else {
+        throw q.error("reverse_directions needs one flag per direction (\(d))")
+      }
+      return [[t, d, b, h]]
+    },
+    reference: { ctx in
+      let xg = ctx.inputs[0], rt = ctx.inputs[1], rb = ctx.inputs[2]
+      let (steps, batch, directions, gates) = (xg.shape[0], xg.shape[1], xg.shape[2], xg.shape[3])
+      let hidden = gates / 3
+      let reversed = ctx.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: directions))
+      var y = [Float](repeating: 0, count: steps * directions * batch * hidden)
+      func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+      for d in 0..<directions {
+        for b in 0..<batch {
+          let state = (d * batch + b) * hidden
+          var h = (0..<hidden).map { ctx.inputs.count > 3 ? Double(ctx.inputs[3].data[state + $0]) : 0 }
+          for s in 0..<steps {
+            let t = reversed[d] != 0 ? steps - 1 - s : s
+            let base = ((t * batch + b) * directions + d) * gates
+            var g = (0..<gates).map { Double(rb.data[d * gates + $0]) }
+            for k in 0..<hidden {
+              let row = (d * hidden + k) * gates
+              for j in 0..<gates { g[j] += h[k] * Double(rt.data[row + j]) }
+            }
+            for k in 0..<hidden {
+              let x = { (j: Int) in Double(xg.data[base + j]) }
+              let z = sigmoid(x(k) + g[k]), r = sigmoid(x(hidden + k) + g[hidden + k])
+              let n = tanh(x(2 * hidden + k) + r * g[2 * hidden + k])
+              h[k] = (1 - z) * n + z * h[k]
+              y[((t * directions + d) * batch + b) * hidden + k] = Float(h[k])
+            }
+          }
+        }
+      }
+      return [Tensor(shape: [steps, directions, batch, hidden], data: y)]
+    }
+  ).withFlops { _, output, _ in
+    // Per step and sequence: the h · rt product (2 · H · 3H) and about 10 operations per unit.
+    let (steps, directions, batch, hidden) = (output[0], output[1], output[2], output[3])
+    return steps * directions * batch * (6 * hidden * hidden + 10 * hidden)
+  }
+}

@@ -38,7 +38,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   case matmul
   /// Einsum anchors: a batched matrix product runs as the matmul (``Scheduler/emitEinsum(_:index:)``).
   case einsum
-  /// LSTM anchors: the steps of each sequence in order (``Scheduler/emitRecurrence(_:index:)``).
+  /// LSTM and GRU anchors: the steps of each sequence in order (``Scheduler/emitRecurrence(_:index:)``).
   case recurrence
   /// Everything else: generic loops.
   case generic
@@ -63,7 +63,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   /// The kind of a group by its anchor op, for anchors with a schedule of their own.
   static let anchors: [String: GroupKind] = [
     "max_pool2d": .pool, "avg_pool2d": .pool, "global_avg_pool": .globalAveragePool, "conv2d": .conv,
-    "gemm": .dense, "matmul": .matmul, "einsum": .einsum, "lstm": .recurrence,
+    "gemm": .dense, "matmul": .matmul, "einsum": .einsum, "lstm": .recurrence, "gru": .recurrence,
   ]
 
   /// A schedule function: emits the group's kernels into the scheduler's plan and returns true,

@@ -30,7 +30,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case viewFolded = "strided view read in place by the attention reading it"
     case reshapeView = "reshape read in place: the input's memory with the new shape, no kernel"
     case transposedCopy = "copy transposed through registers, a vector per source column"
-    case recurrence = "lstm steps in order, a task per sequence and direction"
+    case recurrence = "recurrent steps in order, a task per sequence and direction"
   }
 
   /// The memory layout of an operand.
