@@ -114,19 +114,31 @@ enum CRuntime {
     #else
     static inline gf_vf gf_vrecip(gf_vf q) { return 1.0f / q; }
     #endif
+    /* The polynomials of exp, tanh, erf and GELU, written once for the vector forms below and their
+       scalar twins (the argument a gf_vf or a float): Horner's rule, a multiply-add per step. */
+    #define GF_EXP_POLY(r) \
+      (((((1.9875691500e-4f * (r) + 1.3981999507e-3f) * (r) + 8.3334519073e-3f) * (r) + 4.1665795894e-2f) * (r) \
+        + 1.6666665459e-1f) * (r) + 5.0000001201e-1f)
+    #define GF_TANH_POLY(z) \
+      ((((-5.70498872745e-3f * (z) + 2.06390887954e-2f) * (z) + -5.37397155531e-2f) * (z) + 1.33314422036e-1f) \
+        * (z) + -3.33332819422e-1f)
+    #define GF_ERF_P(t) \
+      ((((((1.911514724e-08f * (t) - 1.94233037e-06f) * (t) + 1.47244423e-04f) * (t) + 3.988506227e-03f) * (t) \
+        + 5.15181025e-02f) * (t) + 2.070747274e-01f) * (t) + 1.128379094f)
+    #define GF_ERF_Q(t) \
+      ((((1.020637773e-03f * (t) + 1.495376434e-02f) * (t) + 1.179497978e-01f) * (t) + 5.168464502e-01f) * (t) + 1.0f)
+    #define GF_GELU_P(t) \
+      ((((((1.0559726747e-10f * (t) - 2.1459921499e-08f) * (t) + 3.2536728124e-06f) * (t) + 1.7626873749e-04f) \
+        * (t) + 4.5535999540e-03f) * (t) + 3.6605985989e-02f) * (t) + 3.9894225456e-01f)
+    #define GF_GELU_Q(t) \
+      ((((6.3789860812e-05f * (t) + 1.8692205425e-03f) * (t) + 2.9487449450e-02f) * (t) + 2.5842322510e-01f) * (t) \
+        + 1.0f)
     /* e^r for r = c - nf ln2 (ln2 in two parts, so r is exact; |r| <= ln2/2 for nf = round(c log2 e)),
        by Cephes' degree-6 polynomial. */
     static inline gf_vf gf_vexp_reduced(gf_vf c, gf_vf nf) {
       gf_vf r = c - nf * 0.693359375f;
       r = r - nf * -2.12194440e-4f;
-      gf_vf p = gf_splat(1.9875691500e-4f);
-      p = p * r + 1.3981999507e-3f;
-      p = p * r + 8.3334519073e-3f;
-      p = p * r + 4.1665795894e-2f;
-      p = p * r + 1.6666665459e-1f;
-      p = p * r + 5.0000001201e-1f;
-      p = p * (r * r) + r + 1.0f;
-      return p;
+      return GF_EXP_POLY(r) * (r * r) + r + 1.0f;
     }
     /* x = n ln2 + r; e^r by gf_vexp_reduced; 2^n in the exponent bits as 2^(n/2) 2^(n - n/2), so
        results from the subnormals (n = -150) to overflow round once. */
@@ -188,12 +200,7 @@ enum CRuntime {
        with the sign of x above. */
     static inline gf_vf gf_vtanh(gf_vf x) {
       gf_vf a = gf_vabs(x), z = x * x;
-      gf_vf p = gf_splat(-5.70498872745e-3f);
-      p = p * z + 2.06390887954e-2f;
-      p = p * z + -5.37397155531e-2f;
-      p = p * z + 1.33314422036e-1f;
-      p = p * z + -3.33332819422e-1f;
-      p = p * z * x + x;
+      gf_vf p = GF_TANH_POLY(z) * z * x + x;
       gf_vf q = 1.0f - 2.0f / (gf_vexp(a + a) + 1.0f);
       q = (gf_vf)((gf_vi)q | ((gf_vi)x & (int)0x80000000));
       return gf_vsel(a < 0.625f, p, q);
@@ -204,19 +211,7 @@ enum CRuntime {
       gf_vf c = gf_vsel(x > 4.0f, gf_splat(4.0f), x);
       c = gf_vsel(c < -4.0f, gf_splat(-4.0f), c);
       gf_vf t = c * c;
-      gf_vf p = gf_splat(1.911514724e-08f);
-      p = p * t - 1.94233037e-06f;
-      p = p * t + 1.47244423e-04f;
-      p = p * t + 3.988506227e-03f;
-      p = p * t + 5.15181025e-02f;
-      p = p * t + 2.070747274e-01f;
-      p = p * t + 1.128379094f;
-      gf_vf q = gf_splat(1.020637773e-03f);
-      q = q * t + 1.495376434e-02f;
-      q = q * t + 1.179497978e-01f;
-      q = q * t + 5.168464502e-01f;
-      q = q * t + 1.0f;
-      gf_vf r = c * p * gf_vrecip(q);
+      gf_vf r = c * GF_ERF_P(t) * gf_vrecip(GF_ERF_Q(t));
       r = gf_vsel(r > 1.0f, gf_splat(1.0f), r);
       return gf_vsel(r < -1.0f, gf_splat(-1.0f), r);
     }
@@ -234,19 +229,7 @@ enum CRuntime {
       c = gf_vsel(c < -5.656854249f, gf_splat(-5.656854249f), c);
     #endif
       gf_vf t = c * c;
-      gf_vf p = gf_splat(1.0559726747e-10f);
-      p = p * t - 2.1459921499e-08f;
-      p = p * t + 3.2536728124e-06f;
-      p = p * t + 1.7626873749e-04f;
-      p = p * t + 4.5535999540e-03f;
-      p = p * t + 3.6605985989e-02f;
-      p = p * t + 3.9894225456e-01f;
-      gf_vf q = gf_splat(6.3789860812e-05f);
-      q = q * t + 1.8692205425e-03f;
-      q = q * t + 2.9487449450e-02f;
-      q = q * t + 2.5842322510e-01f;
-      q = q * t + 1.0f;
-      gf_vf phi = (c * p) * gf_vrecip(q) + 0.49999997f;
+      gf_vf phi = (c * GF_GELU_P(t)) * gf_vrecip(GF_GELU_Q(t)) + 0.49999997f;
       return gf_vsel(phi > 0.0f, phi, gf_splat(0.0f)) * x;
     }
     /* Scalar twins of gf_vexp, gf_vsigmoid, gf_vtanh and gf_verf: the same formulas in float
@@ -262,13 +245,7 @@ enum CRuntime {
       float nf = (float)n;
       float r = c - nf * 0.693359375f;
       r = r - nf * -2.12194440e-4f;
-      float p = 1.9875691500e-4f;
-      p = p * r + 1.3981999507e-3f;
-      p = p * r + 8.3334519073e-3f;
-      p = p * r + 4.1665795894e-2f;
-      p = p * r + 1.6666665459e-1f;
-      p = p * r + 5.0000001201e-1f;
-      p = p * (r * r) + r + 1.0f;
+      float p = GF_EXP_POLY(r) * (r * r) + r + 1.0f;
       int n1 = n >> 1, n2 = n - n1;
       p = p * gf_bits_float((n1 + 127) << 23) * gf_bits_float((n2 + 127) << 23);
       return x != x ? x : p;
@@ -280,12 +257,7 @@ enum CRuntime {
     }
     static inline float gf_tanh(float x) {
       float a = fabsf(x), z = x * x;
-      float p = -5.70498872745e-3f;
-      p = p * z + 2.06390887954e-2f;
-      p = p * z + -5.37397155531e-2f;
-      p = p * z + 1.33314422036e-1f;
-      p = p * z + -3.33332819422e-1f;
-      p = p * z * x + x;
+      float p = GF_TANH_POLY(z) * z * x + x;
       float q = 1.0f - 2.0f / (gf_exp(a + a) + 1.0f);
       q = x < 0.0f ? -q : q;
       return a < 0.625f ? p : q;
@@ -294,19 +266,7 @@ enum CRuntime {
       float c = x > 4.0f ? 4.0f : x;
       c = c < -4.0f ? -4.0f : c;
       float t = c * c;
-      float p = 1.911514724e-08f;
-      p = p * t - 1.94233037e-06f;
-      p = p * t + 1.47244423e-04f;
-      p = p * t + 3.988506227e-03f;
-      p = p * t + 5.15181025e-02f;
-      p = p * t + 2.070747274e-01f;
-      p = p * t + 1.128379094f;
-      float q = 1.020637773e-03f;
-      q = q * t + 1.495376434e-02f;
-      q = q * t + 1.179497978e-01f;
-      q = q * t + 5.168464502e-01f;
-      q = q * t + 1.0f;
-      float r = c * p / q;
+      float r = c * GF_ERF_P(t) / GF_ERF_Q(t);
       r = r > 1.0f ? 1.0f : r;
       return r < -1.0f ? -1.0f : r;
     }
@@ -318,19 +278,7 @@ enum CRuntime {
       float c = x > 5.656854249f ? 5.656854249f : x;
       c = c < -5.656854249f ? -5.656854249f : c;
       float t = c * c;
-      float p = 1.0559726747e-10f;
-      p = p * t - 2.1459921499e-08f;
-      p = p * t + 3.2536728124e-06f;
-      p = p * t + 1.7626873749e-04f;
-      p = p * t + 4.5535999540e-03f;
-      p = p * t + 3.6605985989e-02f;
-      p = p * t + 3.9894225456e-01f;
-      float q = 6.3789860812e-05f;
-      q = q * t + 1.8692205425e-03f;
-      q = q * t + 2.9487449450e-02f;
-      q = q * t + 2.5842322510e-01f;
-      q = q * t + 1.0f;
-      float phi = (c * p) / q + 0.49999997f;
+      float phi = (c * GF_GELU_P(t)) / GF_GELU_Q(t) + 0.49999997f;
       return (phi > 0.0f ? phi : 0.0f) * x;
     }
     GF_LANEWISE(gf_vtrunc, truncf)

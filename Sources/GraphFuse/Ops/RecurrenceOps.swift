@@ -29,35 +29,22 @@ public enum LSTMRecurrence {
       return [[t, d, b, h]]
     },
     reference: { ctx in
-      let xg = ctx.inputs[0], rt = ctx.inputs[1]
-      let (steps, batch, directions, gates) = (xg.shape[0], xg.shape[1], xg.shape[2], xg.shape[3])
-      let hidden = gates / 4
-      let reversed = ctx.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: directions))
-      var y = [Float](repeating: 0, count: steps * directions * batch * hidden)
-      func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
-      for d in 0..<directions {
-        for b in 0..<batch {
-          let state = (d * batch + b) * hidden
-          var h = (0..<hidden).map { ctx.inputs.count > 2 ? Double(ctx.inputs[2].data[state + $0]) : 0 }
-          var c = (0..<hidden).map { ctx.inputs.count > 3 ? Double(ctx.inputs[3].data[state + $0]) : 0 }
-          for s in 0..<steps {
-            let t = reversed[d] != 0 ? steps - 1 - s : s
-            let base = ((t * batch + b) * directions + d) * gates
-            var g = (0..<gates).map { Double(xg.data[base + $0]) }
-            for k in 0..<hidden {
-              let row = (d * hidden + k) * gates
-              for j in 0..<gates { g[j] += h[k] * Double(rt.data[row + j]) }
-            }
-            for k in 0..<hidden {
-              let (i, o, f) = (sigmoid(g[k]), sigmoid(g[hidden + k]), sigmoid(g[2 * hidden + k]))
-              c[k] = f * c[k] + i * tanh(g[3 * hidden + k])
-              h[k] = o * tanh(c[k])
-              y[((t * directions + d) * batch + b) * hidden + k] = Float(h[k])
-            }
+      let xg = ctx.inputs[0], hidden = ctx.inputs[0].shape[3] / 4
+      let sigmoid = RecurrenceReference.sigmoid
+      return [
+        RecurrenceReference.run(
+          ctx, gatesPerUnit: 4, firstState: 2,
+          start: { _, base in
+            (0..<(4 * hidden)).map { Double(xg.data[base + $0]) }
+          }
+        ) { g, _, h, c in
+          for k in 0..<hidden {
+            let (i, o, f) = (sigmoid(g[k]), sigmoid(g[hidden + k]), sigmoid(g[2 * hidden + k]))
+            c[k] = f * c[k] + i * tanh(g[3 * hidden + k])
+            h[k] = o * tanh(c[k])
           }
         }
-      }
-      return [Tensor(shape: [steps, directions, batch, hidden], data: y)]
+      ]
     }
   ).withFlops { _, output, _ in
     // Per step and sequence: the h · rt product (2 · H · 4H) and about 10 operations per gate row.
@@ -93,39 +80,67 @@ public enum GRURecurrence {
       return [[t, d, b, h]]
     },
     reference: { ctx in
-      let xg = ctx.inputs[0], rt = ctx.inputs[1], rb = ctx.inputs[2]
-      let (steps, batch, directions, gates) = (xg.shape[0], xg.shape[1], xg.shape[2], xg.shape[3])
-      let hidden = gates / 3
-      let reversed = ctx.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: directions))
-      var y = [Float](repeating: 0, count: steps * directions * batch * hidden)
-      func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
-      for d in 0..<directions {
-        for b in 0..<batch {
-          let state = (d * batch + b) * hidden
-          var h = (0..<hidden).map { ctx.inputs.count > 3 ? Double(ctx.inputs[3].data[state + $0]) : 0 }
-          for s in 0..<steps {
-            let t = reversed[d] != 0 ? steps - 1 - s : s
-            let base = ((t * batch + b) * directions + d) * gates
-            var g = (0..<gates).map { Double(rb.data[d * gates + $0]) }
-            for k in 0..<hidden {
-              let row = (d * hidden + k) * gates
-              for j in 0..<gates { g[j] += h[k] * Double(rt.data[row + j]) }
-            }
-            for k in 0..<hidden {
-              let x = { (j: Int) in Double(xg.data[base + j]) }
-              let z = sigmoid(x(k) + g[k]), r = sigmoid(x(hidden + k) + g[hidden + k])
-              let n = tanh(x(2 * hidden + k) + r * g[2 * hidden + k])
-              h[k] = (1 - z) * n + z * h[k]
-              y[((t * directions + d) * batch + b) * hidden + k] = Float(h[k])
-            }
+      let xg = ctx.inputs[0], rb = ctx.inputs[2], gates = ctx.inputs[0].shape[3], hidden = gates / 3
+      let sigmoid = RecurrenceReference.sigmoid
+      return [
+        RecurrenceReference.run(
+          ctx, gatesPerUnit: 3, firstState: 3,
+          start: { d, _ in
+            (0..<gates).map { Double(rb.data[d * gates + $0]) }
+          }
+        ) { g, base, h, _ in
+          for k in 0..<hidden {
+            let x = { (j: Int) in Double(xg.data[base + j]) }
+            let z = sigmoid(x(k) + g[k]), r = sigmoid(x(hidden + k) + g[hidden + k])
+            let n = tanh(x(2 * hidden + k) + r * g[2 * hidden + k])
+            h[k] = (1 - z) * n + z * h[k]
           }
         }
-      }
-      return [Tensor(shape: [steps, directions, batch, hidden], data: y)]
+      ]
     }
   ).withFlops { _, output, _ in
     // Per step and sequence: the h · rt product (2 · H · 3H) and about 10 operations per unit.
     let (steps, directions, batch, hidden) = (output[0], output[1], output[2], output[3])
     return steps * directions * batch * (6 * hidden * hidden + 10 * hidden)
+  }
+}
+
+/// The reference loop shared by ``LSTMRecurrence`` and ``GRURecurrence``: every direction and
+/// sequence step by step in double precision, the gate row `start(d, base)` (`base`: the step's
+/// offset in the projected inputs) plus `h · rt`, then `update(g, base, &h, &c)`; the initial
+/// states are inputs `firstState` (h) and `firstState + 1` (c) when given, else zeros.
+enum RecurrenceReference {
+  static let sigmoid: @Sendable (Double) -> Double = { 1 / (1 + exp(-$0)) }
+
+  static func run(
+    _ ctx: KernelContext, gatesPerUnit: Int, firstState: Int, start: (_ d: Int, _ base: Int) -> [Double],
+    update: (_ g: [Double], _ base: Int, _ h: inout [Double], _ c: inout [Double]) -> Void
+  ) -> Tensor {
+    let xg = ctx.inputs[0], rt = ctx.inputs[1]
+    let (steps, batch, directions, gates) = (xg.shape[0], xg.shape[1], xg.shape[2], xg.shape[3])
+    let hidden = gates / gatesPerUnit
+    let reversed = ctx.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: directions))
+    func initial(_ input: Int, _ state: Int) -> [Double] {
+      (0..<hidden).map { ctx.inputs.count > input ? Double(ctx.inputs[input].data[state + $0]) : 0 }
+    }
+    var y = [Float](repeating: 0, count: steps * directions * batch * hidden)
+    for d in 0..<directions {
+      for b in 0..<batch {
+        let state = (d * batch + b) * hidden
+        var h = initial(firstState, state), c = initial(firstState + 1, state)
+        for s in 0..<steps {
+          let t = reversed[d] != 0 ? steps - 1 - s : s
+          let base = ((t * batch + b) * directions + d) * gates
+          var g = start(d, base)
+          for k in 0..<hidden {
+            let row = (d * hidden + k) * gates
+            for j in 0..<gates { g[j] += h[k] * Double(rt.data[row + j]) }
+          }
+          update(g, base, &h, &c)
+          for k in 0..<hidden { y[((t * directions + d) * batch + b) * hidden + k] = Float(h[k]) }
+        }
+      }
+    }
+    return Tensor(shape: [steps, directions, batch, hidden], data: y)
   }
 }

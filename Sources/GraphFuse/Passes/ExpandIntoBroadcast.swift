@@ -10,6 +10,7 @@
 /// the expand, as does one for which the unexpanded input would not give the same output shape.
 let expandIntoBroadcastPass = Pass("expandIntoBroadcast") { (ctx: inout PassContext) in
   var graph = ctx.graph
+  var skipped = false
   let consumers = graph.consumers()
   for index in graph.nodes.ids where graph.nodes[index].op == "expand" {
     let expand = graph.nodes[index]
@@ -24,7 +25,8 @@ let expandIntoBroadcastPass = Pass("expandIntoBroadcast") { (ctx: inout PassCont
       for s in shapes.dropFirst() { result = result.flatMap { Broadcasting.shape($0, s) } }
       guard result == graph.shape(of: node.outputs[0]) else { continue }
       for k in node.inputs.indices where node.inputs[k] == expanded { graph.nodes[reader].inputs[k] = source }
+      skipped = true
     }
   }
-  ctx.graph = graph.withoutDeadNodes()
+  if skipped { ctx.graph = graph.withoutDeadNodes() }
 }
