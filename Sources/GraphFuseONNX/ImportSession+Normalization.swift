@@ -1,7 +1,8 @@
 import GraphFuse
 
 /// InstanceNormalization and GroupNormalization as a layer norm over each group's elements
-/// followed by a per-channel scale and shift: the layer norm's fused row kernel does the work.
+/// followed by a per-channel scale and shift; the `groupNorm` pass makes that a `group_norm` of a
+/// rank-4 input, which runs on the blocked layout.
 extension ImportSession {
   /// InstanceNormalization(x, scale, bias) {epsilon}: one group per channel.
   mutating func instanceNorm(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
@@ -27,12 +28,17 @@ extension ImportSession {
     guard groups >= 1, c % groups == 0 else { throw node.error("\(c) channels do not split into \(groups) groups") }
     let rows = xs.dropFirst(2).reduce(1, *) * (c / groups)
     let epsilon = Double(try node.float("epsilon", default: 1e-5))
-    var affine: [Binding] = []
+    var affine: [Binding?] = []
     for (i, what) in [(1, "scale"), (2, "bias")] {
       let b = try required(node, i)
       let expected = perGroupAffine ? groups : c
       guard shape(b).reduce(1, *) == expected else {
         throw node.error("\(what) has shape \(shape(b)), expected \(expected) values")
+      }
+      // A scale of ones and a bias of zeros (PyTorch's export of nn.GroupNorm) change nothing.
+      if let constant = b.constant, constant.floats.allSatisfy({ $0 == (i == 1 ? 1 : 0) }) {
+        affine.append(nil)
+        continue
       }
       var perChannel = try emit(
         "reshape", [b], ["shape": .ints([perGroupAffine ? groups : c, 1])], node: node,
@@ -54,8 +60,14 @@ extension ImportSession {
     let grouped = try emit("reshape", [x], ["shape": .ints([n, groups, rows])], node: node, irName: "groups")
     let normalized = try emit(
       "layer_norm", [grouped, ones], ["axis": .int(2), "epsilon": .float(epsilon)], node: node, irName: "normalize")
-    let back = try emit("reshape", [normalized], ["shape": .ints(xs)], node: node, irName: "ungroup")
-    let scaled = try emit("mul", [back, affine[0]], node: node, irName: "scale")
-    return try emit("add", [scaled, affine[1]], node: node)
+    // The last node emitted takes the ONNX output's name.
+    let last = affine[1] != nil ? 2 : affine[0] != nil ? 1 : 0
+    var result = try emit(
+      "reshape", [normalized], ["shape": .ints(xs)], node: node, irName: "ungroup", namesOutput: last == 0)
+    if let scale = affine[0] {
+      result = try emit("mul", [result, scale], node: node, irName: "scale", namesOutput: last == 1)
+    }
+    if let bias = affine[1] { result = try emit("add", [result, bias], node: node) }
+    return result
   }
 }

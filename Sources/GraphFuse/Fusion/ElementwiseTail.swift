@@ -128,12 +128,14 @@ public struct ElementwiseTail: Sendable, Equatable {
   {
     let rank = shape.count
     if graph.shape(of: input).reduce(1, *) == 1 { return .scalar(input) }
-    if aligned == shape { return .full(input) }
+    // A constant per channel is one even where the output has one element per channel (a 1×1
+    // map): read as a tensor, a `[C, 1, 1]` constant would need a blocked rank-4 copy.
     if aligned.count == rank, channelAxis < rank, aligned[channelAxis] == shape[channelAxis],
       aligned.indices.allSatisfy({ $0 == channelAxis || aligned[$0] == 1 }), graph.constant(input) != nil
     {
       return .channel(input, channels: shape[channelAxis])
     }
+    if aligned == shape { return .full(input) }
     if channelAxis == rank - 1, rank >= 3, let lead = aligned.firstIndex(where: { $0 != 1 }), lead > 0,
       Array(aligned[lead...]) == Array(shape[lead...])
     {

@@ -105,7 +105,7 @@ public enum OpRegistry {
       elementwiseOps + broadcastOps + convolutionOps + batchNormOps + denseOps + poolingOps
       + injectiveOps + gatherOps + reductionOps + transformerElementwiseOps + comparisonOps + [
         expandOp, LayerNorm.definition, einsumOp, Take.definition, CumSum.definition, LSTMRecurrence.definition,
-        GRURecurrence.definition,
+        GRURecurrence.definition, GroupNorm.definition,
       ]
     return Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
   }()

@@ -13,6 +13,7 @@ public enum Pipeline {
     removeIdentitiesPass,
     expandIntoBroadcastPass,
     spatialMeanAsGlobalPoolPass,
+    groupNormPass,
     removeReshapePairsPass,
     moveGathersBeforeLayoutOpsPass,
     foldBatchNormPass,

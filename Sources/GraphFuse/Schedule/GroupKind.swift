@@ -40,6 +40,9 @@ enum GroupKind: String, CaseIterable, Sendable {
   case einsum
   /// LSTM and GRU anchors: the steps of each sequence in order (``Scheduler/emitRecurrence(_:index:)``).
   case recurrence
+  /// Group-norm anchors: statistics and the normalization on the blocked layout
+  /// (``Scheduler/emitGroupNorm(_:index:)``).
+  case groupNorm = "group norm"
   /// Everything else: generic loops.
   case generic
 
@@ -64,6 +67,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   static let anchors: [String: GroupKind] = [
     "max_pool2d": .pool, "avg_pool2d": .pool, "global_avg_pool": .globalAveragePool, "conv2d": .conv,
     "gemm": .dense, "matmul": .matmul, "einsum": .einsum, "lstm": .recurrence, "gru": .recurrence,
+    "group_norm": .groupNorm,
   ]
 
   /// A schedule function: emits the group's kernels into the scheduler's plan and returns true,
@@ -91,5 +95,6 @@ enum GroupKind: String, CaseIterable, Sendable {
     .matmul: { s, group, g throws(GraphFuseError) in try s.emitMatmul(group, index: g) },
     .einsum: { s, group, g throws(GraphFuseError) in try s.emitEinsum(group, index: g) },
     .recurrence: { s, group, g throws(GraphFuseError) in try s.emitRecurrence(group, index: g) },
+    .groupNorm: { s, group, g throws(GraphFuseError) in try s.emitGroupNorm(group, index: g) },
   ]
 }

@@ -28,6 +28,14 @@ struct KernelBindings {
     return result
   }
 
+  /// The bindings of `nest`'s parameters only: a schedule of several steps binds its buffers once.
+  func restricted(to nest: LoopNest) -> KernelBindings {
+    let names = Set(nest.buffers.map(\.name))
+    var result = KernelBindings()
+    result.pairs = pairs.filter { names.contains($0.name) }
+    return result
+  }
+
   /// The bound buffers in the order of `nest`'s parameters, checked against them.
   func ordered(for nest: LoopNest, in plan: KernelPlan) throws(GraphFuseError) -> [BufferID] {
     func fail(_ what: String) -> GraphFuseError {

@@ -31,6 +31,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case reshapeView = "reshape read in place: the input's memory with the new shape, no kernel"
     case transposedCopy = "copy transposed through registers, a vector per source column"
     case recurrence = "recurrent steps in order, a task per sequence and direction"
+    case groupNorm = "group norm: statistics over pixel chunks, then x * scale + shift"
   }
 
   /// The memory layout of an operand.
