@@ -28,7 +28,7 @@ extension Scheduler {
       let last = step == kernel.nests.count - 1
       let schedule = KernelSchedule(
         .groupNorm, group: g, inputs: last ? [.blocked(v)] + layouts(e) : [.blocked(v)],
-        output: last ? .blocked(v) : .plain, parallel: [.batch, .channelBlock, .pixelTile],
+        output: last ? .blocked(v) : .plain, parallel: step % 2 == 0 ? [.batch, .channelBlock, .pixelTile] : [.batch],
         epilogue: last ? epilogueOps(group, anchor: group.anchor) : [])
       var vectorized = nest
       vectorized.body = InnerVectorize.apply(nest.body, width: v)
