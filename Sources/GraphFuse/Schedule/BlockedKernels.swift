@@ -196,36 +196,6 @@ enum BlockedKernels {
       ])
   }
 
-  /// Global average pooling of a blocked `[n, c/v, hw, v]` input into a plain `[n, c, 1, 1]`
-  /// output: two vector sums per channel block, the epilogue applied to the mean. Tasks: n × c/v.
-  static func globalAveragePool(n: Int, c: Int, hw: Int, epilogue: Epilogue) -> LoopNest {
-    let vector = epilogue.vectorWidth
-    let cb = (c + vector - 1) / vector
-    let base = v("task") * (hw * vector)
-    var body: [Stmt] = [
-      .let_("b", v("task") / cb), .let_("blk", v("task") % cb),
-      .declareVector("s0", .constant(0)), .declareVector("s1", .constant(0)),
-      .loop(
-        variable: "p", extent: hw / 2, kind: .serial,
-        body: [
-          .accumulate("s0", .sum, .vload("in", base + v("p") * (2 * vector))),
-          .accumulate("s1", .sum, .vload("in", base + v("p") * (2 * vector) + .constant(vector))),
-        ]),
-    ]
-    if hw % 2 == 1 { body.append(.accumulate("s0", .sum, .vload("in", base + .constant((hw - 1) * vector)))) }
-    body.append(
-      .declareVector("acc", .binary(.mul, .binary(.add, .local("s0"), .local("s1")), .constant(1.0 / Double(hw)))))
-    body.append(.declareVector("r", epilogue.vector(acc: .local("acc"), offset: .constant(0), channelBlock: v("blk"))))
-    let store = Stmt.when(
-      [.inRange(v("blk") * vector + v("l"), 0, c)],
-      [.store("out", v("b") * c + v("blk") * vector + v("l"), .lane("r", v("l")))])
-    body.append(.loop(variable: "l", extent: vector, kind: .serial, body: [store]))
-    return LoopNest(
-      name: "global_avg_pool",
-      buffers: [buffer("in", n * cb * vector * hw)] + operandBuffers(epilogue) + [buffer("out", n * c, output: true)],
-      body: [.loop(variable: "task", extent: n * cb, kind: .parallel, body: body)])
-  }
-
   static func buffer(_ name: String, _ count: Int, output: Bool = false) -> BufferDecl {
     BufferDecl(name: name, count: count, isOutput: output)
   }

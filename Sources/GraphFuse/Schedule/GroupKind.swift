@@ -40,6 +40,9 @@ enum GroupKind: String, CaseIterable, Sendable {
   case einsum
   /// LSTM and GRU anchors: the steps of each sequence in order (``Scheduler/emitRecurrence(_:index:)``).
   case recurrence
+  /// Sum, mean and max reductions: over the spatial axes of a blocked map, a vector of channels at a
+  /// time (``Scheduler/emitSpatialReduction(_:index:)``); other axes run as generic loops.
+  case reduction
   /// Group-norm anchors: statistics and the normalization on the blocked layout
   /// (``Scheduler/emitGroupNorm(_:index:)``).
   case groupNorm = "group norm"
@@ -67,7 +70,7 @@ enum GroupKind: String, CaseIterable, Sendable {
   static let anchors: [String: GroupKind] = [
     "max_pool2d": .pool, "avg_pool2d": .pool, "global_avg_pool": .globalAveragePool, "conv2d": .conv,
     "gemm": .dense, "matmul": .matmul, "einsum": .einsum, "lstm": .recurrence, "gru": .recurrence,
-    "group_norm": .groupNorm,
+    "group_norm": .groupNorm, "reduce_sum": .reduction, "reduce_mean": .reduction, "reduce_max": .reduction,
   ]
 
   /// A schedule function: emits the group's kernels into the scheduler's plan and returns true,
@@ -96,5 +99,6 @@ enum GroupKind: String, CaseIterable, Sendable {
     .einsum: { s, group, g throws(GraphFuseError) in try s.emitEinsum(group, index: g) },
     .recurrence: { s, group, g throws(GraphFuseError) in try s.emitRecurrence(group, index: g) },
     .groupNorm: { s, group, g throws(GraphFuseError) in try s.emitGroupNorm(group, index: g) },
+    .reduction: { s, group, g throws(GraphFuseError) in try s.emitSpatialReduction(group, index: g) },
   ]
 }

@@ -12,6 +12,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case attention = "attention Q.K^T -> softmax -> .V"
     case pool = "pool"
     case globalAveragePool = "global average pool"
+    case spatialReduction = "spatial reduction over a blocked map, a vector of channels at a time"
     case dense = "dense"
     case matmul = "matmul"
     case elementwise = "elementwise"

@@ -376,7 +376,7 @@ struct Scheduler {
       !e.readsTensors
     else { return false }
     let operands = try operandBuffers(e, group: g)
-    let nest = BlockedKernels.globalAveragePool(n: x[0], c: x[1], hw: x[2] * x[3], epilogue: e)
+    let nest = SpatialReduction(n: x[0], c: x[1], pixels: x[2] * x[3], operation: .mean, epilogue: e).nest
     let schedule = KernelSchedule(
       .globalAveragePool, group: g, inputs: [.blocked(v)] + layouts(e), output: .plain,
       parallel: [.batch, .channelBlock],
