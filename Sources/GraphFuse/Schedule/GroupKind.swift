@@ -40,8 +40,9 @@ enum GroupKind: String, CaseIterable, Sendable {
   case einsum
   /// LSTM and GRU anchors: the steps of each sequence in order (``Scheduler/emitRecurrence(_:index:)``).
   case recurrence
-  /// Sum, mean and max reductions: over the spatial axes of a blocked map, a vector of channels at a
-  /// time (``Scheduler/emitSpatialReduction(_:index:)``); other axes run as generic loops.
+  /// Sum, mean and max reductions: over the spatial axes of a blocked map, or over axes before the
+  /// last of a plain tensor, a vector at a time (``Scheduler/emitReduction(_:index:)``); other
+  /// reductions run as generic loops.
   case reduction
   /// Group-norm anchors: statistics and the normalization on the blocked layout
   /// (``Scheduler/emitGroupNorm(_:index:)``).
@@ -99,6 +100,6 @@ enum GroupKind: String, CaseIterable, Sendable {
     .einsum: { s, group, g throws(GraphFuseError) in try s.emitEinsum(group, index: g) },
     .recurrence: { s, group, g throws(GraphFuseError) in try s.emitRecurrence(group, index: g) },
     .groupNorm: { s, group, g throws(GraphFuseError) in try s.emitGroupNorm(group, index: g) },
-    .reduction: { s, group, g throws(GraphFuseError) in try s.emitSpatialReduction(group, index: g) },
+    .reduction: { s, group, g throws(GraphFuseError) in try s.emitReduction(group, index: g) },
   ]
 }

@@ -13,6 +13,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case pool = "pool"
     case globalAveragePool = "global average pool"
     case spatialReduction = "spatial reduction over a blocked map, a vector of channels at a time"
+    case columnReduction = "reduction over rows of contiguous columns, a vector of columns at a time"
     case dense = "dense"
     case matmul = "matmul"
     case elementwise = "elementwise"
