@@ -1,7 +1,8 @@
 /// A sum, mean or max over a run of axes before the last axis of a plain tensor, viewed as
 /// `[outer, rows, columns]` and reduced over `rows` into `[outer, columns]`: the global response
 /// norm of a channels-last ConvNeXt-V2 (`[N, H, W, C]` over H and W), a mean over the tokens of
-/// `[N, T, C]`. A task per outer index and block of `v` columns adds whole rows of `v` contiguous
+/// `[N, T, C]`, the sum over the branches stacked as `[N, branches, C, H, W]` of a selective-kernel
+/// block. A task per outer index and block of `v` columns adds whole rows of `v` contiguous
 /// columns into four vector accumulators, then applies the epilogue and stores the vector; the
 /// last block's columns past a whole vector are reduced one by one. An elementwise prologue (`x²`)
 /// is evaluated on each vector as it is read. The generic reduction instead took one column per

@@ -71,21 +71,23 @@ extension Scheduler {
     return true
   }
 
-  /// A run of axes ending before the last, at least a vector of columns, in plain layout.
+  /// A run of axes before the last, at least a vector of columns after it, in plain layout.
   private mutating func emitColumnReduction(
     _ operation: SpatialReduction.Operation, node: Node, axes: [Int], stage: FusedGroup?, tail: FusedGroup,
     index g: GroupID, group: FusedGroup
   ) throws(GraphFuseError) -> Bool {
     let x = graph.shape(of: node.inputs[0])
-    // The run ends at the last axis but one: the columns are the last axis, along which the
-    // prologue's and epilogue's per-channel operands lie.
-    guard let first = axes.first, let last = axes.last, last - first + 1 == axes.count, last == x.count - 2 else {
+    guard let first = axes.first, let last = axes.last, last - first + 1 == axes.count, last < x.count - 1 else {
       return false
     }
-    let columns = x[x.count - 1]
+    // The columns are the axes after the run. Per-channel operands lie along the last axis, so
+    // they are read per block of columns only when the columns are that one axis.
+    let columns = x[(last + 1)...].reduce(1, *)
     let outRank = graph.shape(of: node.outputs[0]).count
+    func perChannel(_ e: Epilogue) -> Bool { e.operands.contains { if case .channel = $0 { true } else { false } } }
     guard columns >= vectorWidth,
-      let e = Epilogue.make(graph, group: tail, anchor: tail.anchor, vector: vectorWidth, channelAxis: outRank - 1)
+      let e = Epilogue.make(graph, group: tail, anchor: tail.anchor, vector: vectorWidth, channelAxis: outRank - 1),
+      last == x.count - 2 || !perChannel(e)
     else { return false }
     var prologue: Epilogue? = nil
     var inputs: KernelBindings
@@ -93,7 +95,7 @@ extension Scheduler {
     if let stage {
       guard
         let p = Epilogue.make(graph, group: stage, anchor: nil, vector: vectorWidth, channelAxis: x.count - 1),
-        p.output == node.inputs[0]
+        p.output == node.inputs[0], last == x.count - 2 || !perChannel(p)
       else { return false }
       let (buffers, operandLayouts) = try plainOperands(p, group: g)
       prologue = p
