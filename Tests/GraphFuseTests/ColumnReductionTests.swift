@@ -21,16 +21,14 @@ private typealias CT = CompiledTesting
     Case(shape: [1, 2, 24, 5, 5], axes: [1], op: "reduce_sum", keepDims: false),  // SK-Net's branches, 600 columns
   ]
 
-  /// `x · s` (s per column, or per row of the reduced run when the columns are several axes),
-  /// squared, reduced, then `sqrt(r) + t` (t per column, or a scalar).
+  /// `x · s` (s per column, or a whole tensor when the columns are several axes), squared, reduced,
+  /// then `sqrt(r) + t` (t per column, or a scalar).
   static func graph(_ c: Case) throws -> Graph {
     let b = GraphBuilder()
     let x = b.input("x", shape: c.shape)
     let lastAxis = c.axes.last! == c.shape.count - 2
     let columns = lastAxis ? c.shape.last! : 1
-    var perRow = c.shape.map { _ in 1 }
-    for a in c.axes { perRow[a] = c.shape[a] }
-    let scaled = try b.mul(x, CT.weight(b, lastAxis ? [columns] : perRow, seed: 81))
+    let scaled = try b.mul(x, lastAxis ? CT.weight(b, [columns], seed: 81) : try b.relu(x))
     let reduced = try b.apply(
       "reduce_" + c.op.dropFirst(7), [try b.mul(scaled, scaled)],
       [
@@ -50,6 +48,22 @@ private typealias CT = CompiledTesting
     #expect(kinds.contains(.columnReduction), "\(kinds) \(groups)")
     try CT.fusedAndUnfusedMatchReference(
       graph, inputs: [Tensor.random(shape: c.shape, in: 0.1...2, seed: 83)], context: c.description)
+  }
+
+  @Test func vectorsAcrossRowsReadNoRowOperand() throws {
+    // SK-Net weighs its stacked branches `[N, 2, C, H, W]` by an attention `[N, 2, C, 1, 1]` before
+    // summing them: over columns C·H·W a vector crosses rows of W, so the attention, read a value
+    // per row, is no operand of the column kernel and the group stays generic.
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 2, 24, 5, 5])
+    let attention = b.input("a", shape: [1, 2, 24, 1, 1])
+    b.output(try b.reduceSum(try b.mul(x, attention), axes: [1], keepDims: false))
+    let graph = try b.finish()
+    let optimized = try Pipeline.optimize(graph)
+    let plan = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    #expect(!plan.schedules.flatMap { $0.map(\.kind) }.contains(.columnReduction))
+    let inputs = [Tensor.random(shape: [1, 2, 24, 5, 5], seed: 85), Tensor.random(shape: [1, 2, 24, 1, 1], seed: 86)]
+    try CT.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "branches weighed per channel")
   }
 
   @Test func reductionOverTheLastAxisOrASplitRunStaysGeneric() throws {

@@ -80,14 +80,22 @@ extension Scheduler {
     guard let first = axes.first, let last = axes.last, last - first + 1 == axes.count, last < x.count - 1 else {
       return false
     }
-    // The columns are the axes after the run. Per-channel operands lie along the last axis, so
-    // they are read per block of columns only when the columns are that one axis.
+    // The columns are the axes after the run. An operand other than a whole tensor or a scalar is
+    // read per vector as if the vector lay within one row of the last axis (a channel block, a
+    // suffix, a row's value): only when the columns are that one axis.
     let columns = x[(last + 1)...].reduce(1, *)
     let outRank = graph.shape(of: node.outputs[0]).count
-    func perChannel(_ e: Epilogue) -> Bool { e.operands.contains { if case .channel = $0 { true } else { false } } }
+    func readsWhole(_ e: Epilogue) -> Bool {
+      e.operands.allSatisfy {
+        switch $0 {
+        case .full, .scalar: true
+        default: false
+        }
+      }
+    }
     guard columns >= vectorWidth,
       let e = Epilogue.make(graph, group: tail, anchor: tail.anchor, vector: vectorWidth, channelAxis: outRank - 1),
-      last == x.count - 2 || !perChannel(e)
+      last == x.count - 2 || readsWhole(e)
     else { return false }
     var prologue: Epilogue? = nil
     var inputs: KernelBindings
@@ -95,7 +103,7 @@ extension Scheduler {
     if let stage {
       guard
         let p = Epilogue.make(graph, group: stage, anchor: nil, vector: vectorWidth, channelAxis: x.count - 1),
-        p.output == node.inputs[0], last == x.count - 2 || !perChannel(p)
+        p.output == node.inputs[0], last == x.count - 2 || readsWhole(p)
       else { return false }
       let (buffers, operandLayouts) = try plainOperands(p, group: g)
       prologue = p
