@@ -250,21 +250,32 @@ struct GroupLowering {
     ]
     let channel = IndexExpr.variable(cb) * v + .variable(l)
     let inside: [IndexCondition] = [.inRange(channel, 0, channels)]
-    let padded = channels % v != 0
-    let idx: [IndexExpr] = [
-      .variable(n), padded ? .select(inside, channel, .constant(channels - 1)) : channel, .variable(y), .variable(x),
-    ]
-    prelude = []
-    let computed = try value(out, at: idx)
-    let e = padded ? ValueExpr.select(inside, computed, .constant(0)) : computed
-    guard prelude.isEmpty else {
-      throw GraphFuseError("internal: a reduction in a group written in blocked layout", op: "lowering")
-    }
     let pixel = IndexExpr.variable(y) * w + .variable(x)
     let offset = ((IndexExpr.variable(n) * blocks + .variable(cb)) * (h * w) + pixel) * v + .variable(l)
-    let store = Stmt.store(name, offset, e)
-    let lanes = Stmt.loop(variable: l, extent: v, kind: .vectorized, body: [store])
-    let row = Stmt.loop(variable: x, extent: w, kind: .serial, body: [lanes])
-    return [.loop(variable: p, extent: shape[0] * blocks * h, kind: .parallel, body: lets + [row])]
+    // A row of pixels of one channel block, its lanes computed at `channel` (clamped into range
+    // for the last, partial block, whose extra lanes are written as zeros).
+    func row(clamped: Bool) throws(GraphFuseError) -> Stmt {
+      let idx: [IndexExpr] = [
+        .variable(n), clamped ? .select(inside, channel, .constant(channels - 1)) : channel, .variable(y), .variable(x),
+      ]
+      prelude = []
+      let computed = try value(out, at: idx)
+      let e = clamped ? ValueExpr.select(inside, computed, .constant(0)) : computed
+      guard prelude.isEmpty else {
+        throw GraphFuseError("internal: a reduction in a group written in blocked layout", op: "lowering")
+      }
+      let lanes = Stmt.loop(variable: l, extent: v, kind: .vectorized, body: [.store(name, offset, e)])
+      return .loop(variable: x, extent: w, kind: .serial, body: [lanes])
+    }
+    // Whole blocks need no clamp: without it their lanes index their own channels directly and
+    // compile to vector loads (GhostNetV2's gate over 72 channels: four of its five blocks).
+    var body = lets
+    if channels % v == 0 {
+      body.append(try row(clamped: false))
+    } else {
+      if blocks > 1 { body.append(.when([.inRange(.variable(cb), 0, blocks - 1)], [try row(clamped: false)])) }
+      body.append(.when([.inRange(.variable(cb), blocks - 1, blocks)], [try row(clamped: true)]))
+    }
+    return [.loop(variable: p, extent: shape[0] * blocks * h, kind: .parallel, body: body)]
   }
 }

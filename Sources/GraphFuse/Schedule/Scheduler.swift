@@ -343,7 +343,8 @@ struct Scheduler {
     let node = graph.nodes[group.anchor]
     if group.nodes == [group.anchor], try emitConcat(node, group: group, index: g) { return true }
     if try emitConcatStages(group, index: g) { return true }
-    return try emitChannelRemap(group, index: g)
+    if try emitChannelRemap(group, index: g) { return true }
+    return try emitRemapThenTail(group, index: g)
   }
 
   /// A max or average pool over blocked input, its tail as the epilogue.
