@@ -55,15 +55,8 @@ struct ColumnReduction {
       return prologue.vector(
         acc: .splat(.constant(0)), offset: offset(r, column), channelBlock: Self.v("cb"), prefix: "x", unaligned: true)
     }
-    var stmts: [Stmt] = (0..<4).map { .declareVector("s\($0)", .constant(start)) }
-    stmts.append(
-      .loop(
-        variable: "r", extent: rows / 4, kind: .serial,
-        body: (0..<4).map { .accumulate("s\($0)", accumulate, term(Self.v("r") * 4 + .constant($0))) }))
-    for k in 0..<rows % 4 { stmts.append(.accumulate("s\(k)", accumulate, term(.constant(rows / 4 * 4 + k)))) }
-    let combine: BinaryFunction = operation == .max ? .max : .add
-    var total = ValueExpr.binary(
-      combine, .binary(combine, .local("s0"), .local("s1")), .binary(combine, .local("s2"), .local("s3")))
+    var stmts = VectorAccumulators.stream(rows, variable: "r", start: start, accumulate: accumulate, term: term)
+    var total = VectorAccumulators.total(operation == .max ? .max : .add)
     if scale != 1 { total = .binary(.mul, total, .constant(scale)) }
     let out = Self.v("o") * columns + column
     stmts.append(

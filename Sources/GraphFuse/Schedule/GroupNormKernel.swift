@@ -96,15 +96,10 @@ struct GroupNormKernel {
       return .binary(.mul, centered, centered)
     }
     let body = chunk { length in
-      var stmts: [Stmt] = (0..<4).map { .declareVector("s\($0)", .constant(0)) }
+      var stmts: [Stmt] = []
       if deviations { stmts.append(.declareVector("mu", .vloadUnaligned("mean", Self.v("nb") * width))) }
-      stmts.append(
-        .loop(
-          variable: "q", extent: length / 4, kind: .serial,
-          body: (0..<4).map { .accumulate("s\($0)", .sum, term(Self.v("q") * 4 + .constant($0))) }))
-      for r in 0..<length % 4 { stmts.append(.accumulate("s\(r)", .sum, term(.constant(length / 4 * 4 + r)))) }
-      let total = ValueExpr.binary(
-        .add, .binary(.add, .local("s0"), .local("s1")), .binary(.add, .local("s2"), .local("s3")))
+      stmts += VectorAccumulators.stream(length, variable: "q", start: 0, accumulate: .sum, term: term)
+      let total = VectorAccumulators.total(.add)
       stmts.append(.vstoreUnaligned("partial", Self.v("task") * width, total))
       return stmts
     }

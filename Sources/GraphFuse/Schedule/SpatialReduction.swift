@@ -28,17 +28,10 @@ struct SpatialReduction {
       return prologue.vector(acc: .splat(.constant(0)), offset: offset, channelBlock: Self.v("blk"), prefix: "x")
     }
     let accumulate: Accumulate = operation == .max ? .max : .sum
-    let start = ValueExpr.constant(operation == .max ? -.infinity : 0)
     var body: [Stmt] = [.let_("b", Self.v("task") / blocks), .let_("blk", Self.v("task") % blocks)]
-    body += (0..<4).map { .declareVector("s\($0)", start) }
-    body.append(
-      .loop(
-        variable: "p", extent: pixels / 4, kind: .serial,
-        body: (0..<4).map { .accumulate("s\($0)", accumulate, term(Self.v("p") * 4 + .constant($0))) }))
-    for r in 0..<pixels % 4 { body.append(.accumulate("s\(r)", accumulate, term(.constant(pixels / 4 * 4 + r)))) }
-    let combine: BinaryFunction = operation == .max ? .max : .add
-    var total = ValueExpr.binary(
-      combine, .binary(combine, .local("s0"), .local("s1")), .binary(combine, .local("s2"), .local("s3")))
+    body += VectorAccumulators.stream(
+      pixels, variable: "p", start: operation == .max ? -.infinity : 0, accumulate: accumulate, term: term)
+    var total = VectorAccumulators.total(operation == .max ? .max : .add)
     if operation == .mean { total = .binary(.mul, total, .constant(1.0 / Double(pixels))) }
     body.append(.declareVector("acc", total))
     body.append(
