@@ -12,6 +12,7 @@ public enum Pipeline {
     cropDeadConvTapsPass,
     removeIdentitiesPass,
     expandIntoBroadcastPass,
+    stackedSumPass,
     spatialMeanAsGlobalPoolPass,
     groupNormPass,
     removeReshapePairsPass,
