@@ -53,7 +53,7 @@ private typealias CT = CompiledTesting
     let gap = try b.reduceMean(try b.reduceSum(stack, axes: [1], keepDims: false), axes: [2, 3])
     let attention = try b.softmax(
       try b.reshape(try b.sigmoid(try b.concat([gap, gap], axis: 1)), to: [1, 2, c, 1, 1]), axis: 1)
-    b.output(try b.reduceSum(try b.mul(stack, attention), axes: [1], keepDims: false))
+    b.output(try b.relu(try b.reduceSum(try b.mul(stack, attention), axes: [1], keepDims: false)))
     let graph = try b.finish()
     let ops = try Pipeline.optimize(graph).graph.nodes.map(\.op)
     #expect(!ops.contains("reduce_sum") && ops.filter { $0 == "slice" }.count >= 2, "\(ops)")

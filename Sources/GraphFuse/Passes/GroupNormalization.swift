@@ -26,8 +26,8 @@ let groupNormPass = Pass("groupNorm") { (ctx: inout PassContext) throws(GraphFus
     let attributes: Attributes = [
       "groups": .int(match.groups), "epsilon": .float(norm.attributes.float("epsilon", default: 1e-5)),
     ]
-    let grouped = try graph.addNode(op: "group_norm", inputs: [match.source], attributes: attributes, name: norm.name)[
-      0]
+    let outputs = try graph.addNode(op: "group_norm", inputs: [match.source], attributes: attributes, name: norm.name)
+    let grouped = outputs[0]
     // Follow the reshapes after the norm back to the source's shape.
     var end = norm.outputs[0]
     while graph.shape(of: end) != graph.shape(of: match.source), !graph.isOutput(end), consumers[end.index].count == 1,

@@ -13,15 +13,16 @@
 /// inputs each have extent 1 along `k`, or of a reshape that splits axis `k` of a tensor in two
 /// (ResNeSt's radix split `[N, K·C, H, W] → [N, K, C, H, W]`: the branches are runs of `C` channels,
 /// slices, which the scheduler takes as views of the blocked conv output), read directly or through
-/// a `mul` by a tensor whose extent along `k` is the number of branches or 1. Not part of folding: the same sums run, in a different
-/// order (the reduction added the branches in the same order).
+/// a `mul` by a tensor whose extent along `k` is the number of branches or 1; not a graph output.
+/// Not part of folding: the same additions run, branch by branch in order, so every configuration
+/// gets it.
 let stackedSumPass = Pass("stackedSum") { (ctx: inout PassContext) throws(GraphFuseError) in
   var graph = ctx.graph
   var changed = false
   for index in graph.nodes.ids where graph.nodes[index].op == "reduce_sum" {
     let node = graph.nodes[index]
     let x = node.inputs[0], shape = graph.shape(of: x)
-    guard node.inputs.count == 1, graph.dataType(of: x) == .float32,
+    guard node.inputs.count == 1, graph.dataType(of: x) == .float32, !graph.isOutput(node.outputs[0]),
       let axes = Reduction.axes(node.attributes, rank: shape.count), axes.count == 1,
       let stack = StackedSum(x, axis: axes[0], in: graph)
     else { continue }

@@ -1,6 +1,7 @@
-/// The loop nests of the smaller blocked-layout kernels: layout changes, pooling, global average
-/// pooling, elementwise-only groups and channel concatenation. Each is a parallel loop over rows
-/// or channel blocks with one `GF_V`-lane vector per pixel, rendered to C by ``CEmitter``.
+/// The loop nests of the smaller blocked-layout kernels: layout changes, pooling,
+/// elementwise-only groups and channel concatenation (the global average pool is a
+/// ``SpatialReduction``). Each is a parallel loop over rows or channel blocks with one
+/// `GF_V`-lane vector per pixel, rendered to C by ``CEmitter``.
 enum BlockedKernels {
   static func v(_ name: String) -> IndexExpr { .variable(name) }
 

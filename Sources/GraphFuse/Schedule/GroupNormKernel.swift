@@ -170,12 +170,16 @@ struct GroupNormKernel {
       let affineBase = (Self.v("nb") / blocks) * (2 * blocks * width) + (Self.v("nb") % blocks) * width
       let at = Self.v("base") + Self.v("p") * width
       let y = ValueExpr.binary(.add, .binary(.mul, .vload("x", at), .local("a")), .local("b"))
+      // The lanes past the last channel are written as zeros, as every blocked kernel writes them
+      // (a tail such as `+ 1` would make them nonzero).
+      let block = Self.v("nb") % blocks
+      let pixel =
+        [Stmt.declareVector("r", epilogue.vector(acc: y, offset: at, channelBlock: block))]
+        + BlockedKernels.padLanes("r", channels: c, vector: width, block: block) + [.vstore("out", at, .local("r"))]
       return [
         .declareVector("a", .vloadUnaligned("affine", affineBase)),
         .declareVector("b", .vloadUnaligned("affine", affineBase + .constant(blocks * width))),
-        .loop(
-          variable: "p", extent: length, kind: .serial,
-          body: [.vstore("out", at, epilogue.vector(acc: y, offset: at, channelBlock: Self.v("nb") % blocks))]),
+        .loop(variable: "p", extent: length, kind: .serial, body: pixel),
       ]
     }
     return .loop(variable: "task", extent: tasks, kind: .parallel, body: body)

@@ -18,6 +18,9 @@ extension Scheduler {
     let before = Array(group.nodes[..<position]), after = Array(group.nodes[(position + 1)...])
     let tail = FusionPlan.makeGroups(graph, partition: [[group.anchor] + after])[0]
     let stage = before.isEmpty ? nil : FusionPlan.makeGroups(graph, partition: [before])[0]
+    // One result: the prologue only feeds the reduction, the tail is the group's output.
+    guard group.outputs.count == 1, tail.outputs == group.outputs, stage.map({ $0.outputs == [node.inputs[0]] }) ?? true
+    else { return false }
     if x.count == 4, axes == [2, 3],
       try emitSpatialReduction(operation, node: node, stage: stage, tail: tail, index: g, group: group)
     {
