@@ -55,6 +55,37 @@ struct BlockedOutputTests {
       graph, inputs: [Tensor.random(shape: [1, 49, v + extra], seed: 7)], context: "\(v + extra) channels")
   }
 
+  /// DPN's dual path: slices of two conv outputs, a sum and a concat, read by a pre-activation
+  /// scale and relu before the next conv and by the next block's slices: the group writes the
+  /// blocked layout, so neither reader needs a layout change.
+  @Test func groupReadThroughElementwiseOpsAndSlicesWritesBlocked() throws {
+    let v = System.vectorWidth
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 8, 6, 6])
+    func conv(_ seed: UInt64, _ input: ValueID, _ out: Int) throws -> ValueID {
+      try b.conv2d(input, weight: CT.weight(b, [out, b.shape(of: input)[1], 1, 1], seed: seed))
+    }
+    let a = try conv(11, x, 3 * v), c = try conv(12, x, 3 * v)
+    let residual = try b.add(
+      try b.slice(a, starts: [0], ends: [2 * v], axes: [1]), try b.slice(c, starts: [0], ends: [2 * v], axes: [1]))
+    let dense = try b.concat(
+      [
+        try b.slice(a, starts: [2 * v], ends: [3 * v], axes: [1]),
+        try b.slice(c, starts: [2 * v], ends: [3 * v], axes: [1]),
+      ],
+      axis: 1)
+    let joined = try b.concat([residual, dense], axis: 1)
+    let activated = try b.relu(try b.mul(joined, CT.weight(b, [4 * v, 1, 1], seed: 13, range: 0.5...1.5)))
+    b.output(try conv(14, activated, 8))
+    b.output(try conv(15, try b.slice(joined, starts: [v], ends: [3 * v], axes: [1]), 8))
+    let graph = try b.finish()
+    let schedules = try Self.schedules(graph)
+    #expect(!schedules.contains { $0.kind == .toBlocked }, "\(schedules.map(\.kind))")
+    #expect(schedules.contains { $0.kind == .loops && $0.output == .blocked(v) }, "\(schedules.map(\.kind))")
+    try CT.fusedAndUnfusedMatchReference(
+      graph, inputs: [Tensor.random(shape: [1, 8, 6, 6], seed: 16)], context: "dual path")
+  }
+
   /// The extra lanes hold zeros, not a copy of the last channel: +∞ in the last channel reaches a
   /// dense 1×1 conv with positive weights as +∞ (a copy in a lane with a zero weight would make
   /// ∞ · 0 = NaN there).

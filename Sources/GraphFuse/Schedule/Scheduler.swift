@@ -161,8 +161,9 @@ struct Scheduler {
 
   /// Whether a generic group writes its output in blocked layout (``GroupLowering/blockedOutput``):
   /// no reduction, one rank-4 output of at least one vector of channels (the last block's extra
-  /// lanes written as zeros) that is not a graph output, read by at least one conv as its data and
-  /// otherwise only by elementwise or broadcast ops, which read the blocked layout in place. The
+  /// lanes written as zeros) that is not a graph output, read by at least one conv as its data
+  /// (directly or through an elementwise op) and otherwise only by elementwise or broadcast ops and
+  /// channel slices and concats, which read the blocked layout in place. The
   /// conv then needs no layout change, and a channels-last source is read a vector at a time.
   func writesBlocked(_ group: FusedGroup) -> Bool {
     guard group.pattern <= .injective, group.outputs.count == 1 else { return false }
@@ -170,12 +171,27 @@ struct Scheduler {
     let shape = graph.shape(of: value)
     guard shape.count == 4, shape[1] >= vectorWidth, !graph.outputs.contains(value)
     else { return false }
+    func readsAsData(_ node: Node, _ v: ValueID) -> Bool {
+      node.op == "conv2d" && node.inputs.first == v && !node.inputs.dropFirst().contains(v)
+    }
+    // Whether a conv reads `v` as its data, directly or through up to `depth` elementwise ops
+    // (DPN's pre-activation batch norm and relu, folded into the conv's input tiles).
+    func feedsConv(_ v: ValueID, depth: Int) -> Bool {
+      consumers[v.index].contains { reader in
+        let node = graph.nodes[reader]
+        if readsAsData(node, v) { return true }
+        return depth > 0 && OpRegistry.pattern(of: node) <= .broadcast && feedsConv(node.outputs[0], depth: depth - 1)
+      }
+    }
     var readByConv = false
     for reader in consumers[value.index] {
       let node = graph.nodes[reader]
-      if node.op == "conv2d", node.inputs.first == value, !node.inputs.dropFirst().contains(value) {
+      if readsAsData(node, value) {
         readByConv = true
-      } else if OpRegistry.pattern(of: node) > .broadcast {
+      } else if OpRegistry.pattern(of: node) <= .broadcast {
+        if feedsConv(node.outputs[0], depth: 3) { readByConv = true }
+      } else if !["slice", "concat"].contains(node.op) {
+        // Channel slices and concats read the blocked layout in place (channel remaps).
         return false
       }
     }
