@@ -7,6 +7,22 @@ extension Graph {
     for k in outputs.indices where outputs[k] == old { outputs[k] = new }
   }
 
+  /// Appends `reshape(v)` to `shape`, named `name`; returns its output (passes that rewrite a
+  /// value into a view of another).
+  mutating func addReshape(_ v: ValueID, to shape: [Int], name: String) throws(GraphFuseError) -> ValueID {
+    try addNode(op: "reshape", inputs: [v], attributes: ["shape": .ints(shape)], name: name)[0]
+  }
+
+  /// Appends the slice `start..<end` of `v` along `axis`, named `name`; returns its output.
+  mutating func addSlice(_ v: ValueID, axis: Int, start: Int, end: Int, name: String) throws(GraphFuseError)
+    -> ValueID
+  {
+    let attributes: Attributes = [
+      "starts": .ints([start]), "ends": .ints([end]), "axes": .ints([axis]), "steps": .ints([1]),
+    ]
+    return try addNode(op: "slice", inputs: [v], attributes: attributes, name: name)[0]
+  }
+
   /// How many times nodes other than those in `excluded` read `id`.
   public func useCount(of id: ValueID, excluding excluded: Set<NodeID> = []) -> Int {
     nodes.ids.reduce(0) { n, i in excluded.contains(i) ? n : n + nodes[i].inputs.filter { $0 == id }.count }

@@ -38,9 +38,7 @@ let groupNormPass = Pass("groupNorm") { (ctx: inout PassContext) throws(GraphFus
     if graph.shape(of: end) == graph.shape(of: match.source), !graph.isOutput(end) {
       graph.replaceUses(of: end, with: grouped)
     } else {
-      let back = try graph.addNode(
-        op: "reshape", inputs: [grouped], attributes: ["shape": .ints(graph.shape(of: norm.outputs[0]))],
-        name: norm.name + ".rows")[0]
+      let back = try graph.addReshape(grouped, to: graph.shape(of: norm.outputs[0]), name: norm.name + ".rows")
       graph.replaceUses(of: norm.outputs[0], with: back)
     }
     changed = true

@@ -36,21 +36,14 @@ let stackedSumPass = Pass("stackedSum") { (ctx: inout PassContext) throws(GraphF
       case .branch(let v):
         term = try StackedSum.squeezed(v, to: squeezed, in: &graph, name: node.name + ".branch\(i)")
       case .slice(let v, let axis, let start, let count):
-        term = try graph.addNode(
-          op: "slice", inputs: [v],
-          attributes: [
-            "starts": .ints([start]), "ends": .ints([start + count]), "axes": .ints([axis]), "steps": .ints([1]),
-          ], name: node.name + ".branch\(i)")[0]
+        term = try graph.addSlice(v, axis: axis, start: start, end: start + count, name: node.name + ".branch\(i)")
       }
       if let weight = stack.weight {
         var w = graph.shape(of: weight)
         w.remove(at: k)
         var slice = weight
         if graph.shape(of: weight)[k] > 1 {
-          slice = try graph.addNode(
-            op: "slice", inputs: [weight],
-            attributes: ["starts": .ints([i]), "ends": .ints([i + 1]), "axes": .ints([k]), "steps": .ints([1])],
-            name: node.name + ".weight\(i)")[0]
+          slice = try graph.addSlice(weight, axis: k, start: i, end: i + 1, name: node.name + ".weight\(i)")
         }
         let wi = try StackedSum.squeezed(slice, to: w, in: &graph, name: node.name + ".weight\(i).squeezed")
         term = try graph.addNode(op: "mul", inputs: [term, wi], name: node.name + ".weighted\(i)")[0]
@@ -63,9 +56,7 @@ let stackedSumPass = Pass("stackedSum") { (ctx: inout PassContext) throws(GraphF
     }
     guard var result = total else { continue }
     if graph.shape(of: node.outputs[0]) != graph.shape(of: result) {
-      result = try graph.addNode(
-        op: "reshape", inputs: [result], attributes: ["shape": .ints(graph.shape(of: node.outputs[0]))],
-        name: node.name + ".kept")[0]
+      result = try graph.addReshape(result, to: graph.shape(of: node.outputs[0]), name: node.name + ".kept")
     }
     graph.replaceUses(of: node.outputs[0], with: result)
     changed = true
@@ -136,6 +127,6 @@ struct StackedSum {
     {
       return graph.nodes[p].inputs[0]
     }
-    return try graph.addNode(op: "reshape", inputs: [v], attributes: ["shape": .ints(shape)], name: name)[0]
+    return try graph.addReshape(v, to: shape, name: name)
   }
 }
