@@ -35,12 +35,19 @@ import Testing
       stderr: String(decoding: stderr, as: UTF8.self))
   }
 
+  /// Writes `bytes` to a file `name` in a directory of its own, where the command's outputs named
+  /// after the file land too; the caller removes it all with ``removeTemporary(_:)``.
   static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "graphfuse-cli-\(UUID().uuidString)-\(name)"
-    ).path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("graphfuse-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent(name).path
     try Data(bytes).write(to: URL(fileURLWithPath: path))
     return path
+  }
+
+  /// Removes a ``temporaryFile(_:_:)`` with its directory and everything written beside it.
+  static func removeTemporary(_ path: String) {
+    try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
   }
 
   @Test func reportJSONHasTheContractKeys() throws {
@@ -93,6 +100,7 @@ import Testing
   @Test func benchChecksAgainstGoldenFilesOrNothing() throws {
     let values = (0..<3072).map { (k: Int) -> Float in Float((k * 37) % 101) / 101 - 0.5 }
     let input = try Self.temporaryFile("x.bin", values.withUnsafeBytes { Array($0) })
+    defer { Self.removeTemporary(input) }
     let golden = input + ".golden.bin"
     #expect(
       try run(["run", "zoo:tiny", "--input", input, "--output", golden, "--backend", "reference"]).status == 0)
@@ -108,6 +116,7 @@ import Testing
     }
     let doubled = answer.map { 2 * $0 + 1 }
     let wrong = try Self.temporaryFile("wrong.bin", doubled.withUnsafeBytes { Array($0) })
+    defer { Self.removeTemporary(wrong) }
     let failed = try run(base + ["--input", input, "--check", wrong])
     #expect(failed.status == 1 && failed.stderr.contains("reference"), "\(failed.stderr)")
     // --check none runs no reference; a golden file without its input is refused.
@@ -156,6 +165,7 @@ import Testing
 
   @Test func runWritesTheOutputFile() throws {
     let input = try Self.temporaryFile("x.bin", [UInt8](repeating: 0, count: 3 * 32 * 32 * 4))
+    defer { Self.removeTemporary(input) }
     let output = input + ".out"
     let result = try run(["run", "zoo:tiny", "--input", input, "--output", output, "--backend", "reference"])
     #expect(result.status == 0, "\(result.stderr)")
@@ -194,10 +204,12 @@ import Testing
 
   @Test func truncatedModelAndWrongSizeInputAreErrors() throws {
     let notProtobuf = try Self.temporaryFile("garbage.onnx", Array("this is not a model".utf8))
+    defer { Self.removeTemporary(notProtobuf) }
     let garbage = try run(["report", notProtobuf])
     #expect(garbage.status == 1)
     #expect(garbage.stderr.contains(notProtobuf))
     let small = try Self.temporaryFile("small.bin", [0, 0, 0, 0])
+    defer { Self.removeTemporary(small) }
     let wrongSize = try run(["run", "zoo:tiny", "--input", small])
     #expect(wrongSize.status == 1)
     #expect(wrongSize.stderr.contains("bytes"))

@@ -71,17 +71,20 @@ import Testing
     let model = fixtures + "/error_symbolic.onnx"  // relu over x: [batch, 3, 4, 4]
     let x = Tensor.random(shape: [2, 3, 4, 4], seed: 9)
     let input = try CLITests.temporaryFile("batch2.npy", NPYFile.encode(x))
+    defer { CLITests.removeTemporary(input) }
     let result = try cli.run(["run", model, "--input", input])
     #expect(result.status == 0, "\(result.stderr)")
     #expect(result.stdout.contains("output 0: [2, 3, 4, 4]"), "\(result.stdout)")
     // The file's shape must still agree with the static extents.
     let wrong = try CLITests.temporaryFile("wrong.npy", NPYFile.encode(Tensor.random(shape: [2, 5, 4, 4], seed: 9)))
+    defer { CLITests.removeTemporary(wrong) }
     let refused = try cli.run(["run", model, "--input", wrong])
     #expect(refused.status == 1 && refused.stderr.contains("extent 3 on axis 1"), "\(refused.stderr)")
   }
 
   @Test func messagesSayWhatIsWrongInPlainWords() throws {
     let small = try CLITests.temporaryFile("small.bin", [0, 0, 0, 0, 0, 0, 0, 0])
+    defer { CLITests.removeTemporary(small) }
     let size = try cli.run(["run", "zoo:tiny", "--input", small])
     #expect(size.status == 1)
     #expect(size.stderr.contains("holds 8 bytes (2 float32 values), but shape [1, 3, 32, 32] needs 12288 bytes"))
@@ -208,6 +211,7 @@ import Testing
   @Test func runReadsAndWritesNPYAndChecksExpected() throws {
     let values = (0..<(3 * 32 * 32)).map { Float($0 % 17) / 17 }
     let input = try CLITests.temporaryFile("x.npy", Self.npy([1, 3, 32, 32], values))
+    defer { CLITests.removeTemporary(input) }
     let dir = input + "-out/"
     let first = try cli.run(["run", "zoo:tiny", "--input", input, "--output", dir])
     #expect(first.status == 0, "\(first.stderr)")
@@ -222,6 +226,7 @@ import Testing
     var changed = [UInt8](written)
     changed[128 + 4 * 3 + 3] ^= 0x40  // flip an exponent bit of the fourth value
     let wrong = try CLITests.temporaryFile("wrong.npy", changed)
+    defer { CLITests.removeTemporary(wrong) }
     let differs = try cli.run(["run", "zoo:tiny", "--input", input, "--expect", wrong])
     #expect(differs.status == 1)
     #expect(differs.stderr.contains("output 0 differs from \(wrong)"), "\(differs.stderr)")
@@ -232,6 +237,7 @@ import Testing
   @Test func npyShapeIsCheckedAgainstTheModel() throws {
     let input = try CLITests.temporaryFile(
       "x.npy", Self.npy([1, 3, 16, 64], [Float](repeating: 0, count: 3 * 16 * 64)))
+    defer { CLITests.removeTemporary(input) }
     let result = try cli.run(["run", "zoo:tiny", "--input", input])
     #expect(result.status == 1)
     #expect(
@@ -242,6 +248,7 @@ import Testing
 
   @Test func outputPatternAndCountMismatch() throws {
     let input = try CLITests.temporaryFile("x.bin", [UInt8](repeating: 0, count: 3 * 32 * 32 * 4))
+    defer { CLITests.removeTemporary(input) }
     let pattern = try cli.run(["run", "zoo:tiny", "--input", input, "--output", input + "-{}.bin"])
     #expect(pattern.status == 0)
     #expect((try? Data(contentsOf: URL(fileURLWithPath: input + "-0.bin")))?.count == 40)

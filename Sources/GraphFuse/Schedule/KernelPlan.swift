@@ -155,6 +155,22 @@ struct KernelPlan {
     return (root, offset)
   }
 
+  /// The first launch that reads an arena buffer no launch before it wrote, and that buffer: a
+  /// scheduler bug (a stage ordered before the stage that computes its input), which would run and
+  /// silently read stale memory. A buffer counts as written once any part of the memory it lies in
+  /// is (views share their root), so only reads of memory nothing wrote yet are caught.
+  func firstUnwrittenRead() -> (step: Int, buffer: BufferID)? {
+    let nests = Dictionary(functions.map { ($0.symbol, $0.nest) }, uniquingKeysWith: { first, _ in first })
+    var written = Set(inputBuffers.map { root(of: $0).0 })
+    for (i, step) in steps.enumerated() {
+      guard let nest = nests[step.symbol] else { continue }
+      let params = zip(nest.buffers, step.buffers).filter { buffers[$0.1].storage == .arena }
+      for (decl, b) in params where !decl.isOutput && !written.contains(root(of: b).0) { return (i, b) }
+      for (decl, b) in params where decl.isOutput { written.insert(root(of: b).0) }
+    }
+    return nil
+  }
+
   /// The order to run the groups in: plan order where it respects the data dependencies,
   /// otherwise the earliest group whose inputs are ready. A plan must cover every node exactly
   /// once, and its groups must not depend on each other in a cycle.

@@ -61,27 +61,52 @@ extension Scheduler {
   /// A group led by a concat whose tail is not elementwise (GhostNetV2's gate: the ghost module's
   /// concat of two 36-channel halves, a slice, then a product with a gate upsampled by gathers):
   /// the concat and the channel slices and concats after it run as one channel remap (lane
-  /// shuffles per pixel, written blocked), the rest as its own stage reading that in place.
+  /// shuffles per pixel, written blocked), the rest as its own stage reading that in place. Members
+  /// the concat reads (a gate product on one of its inputs) run before it, as a stage of their own.
   /// Fused whole, the group was a generic loop choosing its source lane by lane (0.98 of
   /// GhostNetV2's 4.9 ms in its 14 such groups).
   mutating func emitRemapThenTail(_ group: FusedGroup, index g: GroupID) throws(GraphFuseError) -> Bool {
     guard graph.nodes[group.anchor].op == "concat" else { return false }
+    let members = Set(group.nodes)
+    // Members the concat reads, directly or through others (RDNet's gate product before its
+    // concat): a stage of their own that runs first, so the remap finds their values written.
+    var prologue = Set<NodeID>()
+    var pending = [group.anchor]
+    while let n = pending.popLast() {
+      for v in graph.nodes[n].inputs {
+        if let p = graph.producer(of: v), members.contains(p), prologue.insert(p).inserted { pending.append(p) }
+      }
+    }
     var head: [NodeID] = []
-    for n in group.nodes {
+    for n in group.nodes where !prologue.contains(n) {
       let node = graph.nodes[n]
       let fed = node.inputs.allSatisfy { v in
-        guard let p = graph.producer(of: v), group.nodes.contains(p) else { return true }
-        return head.contains(p)
+        guard let p = graph.producer(of: v), members.contains(p) else { return true }
+        return head.contains(p) || prologue.contains(p)
       }
       let reads = node.inputs.contains { v in graph.producer(of: v).map { head.contains($0) } ?? false }
       if n == group.anchor || (["slice", "concat"].contains(node.op) && fed && reads) { head.append(n) }
     }
-    let tail = group.nodes.filter { !head.contains($0) }
+    let first = group.nodes.filter { prologue.contains($0) }
+    let tail = group.nodes.filter { !head.contains($0) && !prologue.contains($0) }
     guard !tail.isEmpty else { return false }
-    let stages = FusionPlan.makeGroups(graph, partition: [head, tail])
-    guard stages[0].outputs.count == 1, try emitChannelRemap(stages[0], index: g) else { return false }
-    if try emitTemplate(stages[1], index: g) { return true }
-    try emitGeneric(group: stages[1], index: g)
+    let stages = FusionPlan.makeGroups(graph, partition: (first.isEmpty ? [] : [first]) + [head, tail])
+    let (remap, rest) = (stages[stages.count - 2], stages[stages.count - 1])
+    guard remap.outputs.count == 1, remap.pattern == .injective,
+      ChannelRemap.match(graph, group: remap, output: remap.outputs[0]) != nil
+    else { return false }
+    if first.isEmpty {
+      guard try emitChannelRemap(remap, index: g) else { return false }
+    } else {
+      if try !emitTemplate(stages[0], index: g) { try emitGeneric(group: stages[0], index: g) }
+      // The prologue's stage is emitted: a remap that does not fit runs with the tail as generic loops.
+      if try !emitChannelRemap(remap, index: g) {
+        try emitGeneric(group: FusionPlan.makeGroups(graph, partition: [head + tail])[0], index: g)
+        return true
+      }
+    }
+    if try emitTemplate(rest, index: g) { return true }
+    try emitGeneric(group: rest, index: g)
     return true
   }
 

@@ -100,6 +100,10 @@ struct Scheduler {
       let b = try scheduler.plainBuffer(v, group: GroupID(plan.groups.count - 1))
       scheduler.kernelPlan.outputBuffers.append(b)
     }
+    if let (step, _) = scheduler.kernelPlan.firstUnwrittenRead() {
+      let group = plan.groups[scheduler.kernelPlan.steps[step].group.index].name
+      throw GraphFuseError("internal: a kernel of \(group) reads a buffer no kernel before it wrote", op: "compile")
+    }
     return scheduler.kernelPlan
   }
 
