@@ -4,7 +4,9 @@ import GraphFuse
 /// Resize (`nearest`, `linear` and `cubic`) as existing IR ops, one resized axis at a time: nearest
 /// is a `gather` of source indices computed at import; linear and cubic (separable, so bi- and
 /// trilinear, bicubic too) are sums of taps `gather(iₜ)·wₜ`, two or four, with constant weights
-/// broadcast along the axis. Both backends run these ops as they are.
+/// broadcast along the axis. Both backends run these ops as they are. When the tensor grows, the
+/// innermost axis goes first, and fusion keeps its taps out of the next axis's group
+/// (``IndexedForwardGraph``: an expanding gather of a computed value is a group boundary).
 extension ImportSession {
   mutating func resize(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     var x = try required(node, 0)
@@ -57,7 +59,15 @@ extension ImportSession {
       throw node.error("needs scales or sizes")
     }
     let nearestMode = try node.string("nearest_mode", default: "round_prefer_floor")
-    for a in 0..<rank where sizes[a] != xs[a] || scales[a] != 1 {
+    var resized = (0..<rank).filter { sizes[$0] != xs[$0] || scales[$0] != 1 }
+    // The innermost axis's taps read along contiguous memory through an index table, a gathered
+    // load per lane: they run while the tensor is smallest, first when every other axis grows (the
+    // other axes' taps then read whole rows, and their row index is the same for a row of outputs),
+    // last otherwise. PyTorch's bilinear and bicubic interpolate along the width first too.
+    if resized.count > 1, let last = resized.last, resized.dropLast().allSatisfy({ sizes[$0] >= xs[$0] }) {
+      resized = [last] + resized.dropLast()
+    }
+    for a in resized {
       func source(_ i: Int) -> Double {
         let (o, n, s) = (Double(i), Double(xs[a]), scales[a])
         switch transform {

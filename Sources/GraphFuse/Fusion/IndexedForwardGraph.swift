@@ -29,9 +29,25 @@ struct IndexedForwardGraph {
         var pattern = patterns[index]
         // A broadcast edge whose operand already has the output's shape is elementwise.
         if pattern == .broadcast, k < operandShapes.count, operandShapes[k] == outShape { pattern = .elemwise }
+        if Self.recomputes(node, producerPattern: patterns[producer.index], graph) { pattern = .opaque }
         outputs[producer.index].append(Edge(node: index, pattern: pattern))
       }
     }
+  }
+}
+
+extension IndexedForwardGraph {
+  /// Whether fusing a producer into `node` would recompute the producer's arithmetic: `node` is a
+  /// gather with at least twice as many elements out as in (an upsampling: each element read by
+  /// several outputs), the producer an elementwise or broadcast op. Inlined into the gather's
+  /// loop, the producer would run once per read: a bilinear resize's width taps (two gathers,
+  /// two products and a sum per element) once for each of the 2 × 16 reads of its height taps when
+  /// DeepLabV3 upsamples 14 × 14 logits to 224 × 224, in gathered loads. The edge is a group
+  /// boundary instead: the producer's value is written once, and read by the gather's group.
+  static func recomputes(_ node: Node, producerPattern: OpPattern, _ graph: Graph) -> Bool {
+    guard node.op == "gather", producerPattern <= .broadcast, let input = node.inputs.first else { return false }
+    let read = graph.shape(of: input).reduce(1, *), written = graph.shape(of: node.outputs[0]).reduce(1, *)
+    return written >= 2 * read
   }
 }
 
