@@ -106,13 +106,18 @@ extension ImportSession {
     ]
   }
 
-  /// ScatterND (reduction none): data, indices and updates must be constants.
+  /// ScatterND (reduction none), indices constant. With constant data and updates it folds; with
+  /// data computed at run time (PyTorch's slice assignment `x[…, a:b, c:d] = y`, as MViTv2's
+  /// attention adds its relative positions) the indices must cover a box in row-major order: see
+  /// ``scatterBox(_:data:indices:updates:)``.
   mutating func scatterND(_ node: ONNXNode) throws(GraphFuseError) -> [Binding?] {
     let reduction = try node.string("reduction", default: "none")
     guard reduction == "none" else { throw node.error("reduction '\(reduction)' is not supported") }
-    guard var data = try constantInput(node, 0, "data"), let indices = try constantInput(node, 1, "indices"),
-      let updates = try constantInput(node, 2, "updates")
-    else { throw node.error("needs data, indices and updates") }
+    guard let indices = try constantInput(node, 1, "indices") else { throw node.error("needs indices") }
+    let dataBinding = try required(node, 0), updatesBinding = try required(node, 2)
+    guard var data = dataBinding.constant, let updates = updatesBinding.constant else {
+      return [try scatterBox(node, data: dataBinding, indices: indices, updates: updatesBinding)]
+    }
     guard let k = indices.shape.last, k <= data.shape.count, indices.isInteger else {
       throw node.error("indices of shape \(indices.shape) do not index data of shape \(data.shape)")
     }
@@ -142,5 +147,61 @@ extension ImportSession {
       }
     }
     return [.constant(data, name: node.proto.outputs.first ?? node.name)]
+  }
+
+  /// ScatterND of data computed at run time whose constant indices write a box (a range on each
+  /// indexed axis, whole slices past them) in row-major order, each element once: the updates,
+  /// reshaped to the box and padded with zeros to the data's shape, selected inside the box by one
+  /// `where` per axis the box does not span (a mask `[1, …, extent, …, 1]`), the data outside.
+  mutating func scatterBox(_ node: ONNXNode, data: Binding, indices: ConstantTensor, updates: Binding)
+    throws(GraphFuseError) -> Binding
+  {
+    let ds = shape(data)
+    guard let k = indices.shape.last, k >= 1, k <= ds.count, indices.isInteger else {
+      throw node.error("indices of shape \(indices.shape) do not index data of shape \(ds)")
+    }
+    guard dataType(data) == .float32, dataType(updates) == .float32 else {
+      throw node.error("data computed at run time must be float32 to scatter into")
+    }
+    let rows = indices.count / k
+    let slice = Array(ds[k...])
+    guard shape(updates) == Array(indices.shape.dropLast()) + slice else {
+      throw node.error("updates have shape \(shape(updates)), expected \(Array(indices.shape.dropLast()) + slice)")
+    }
+    let refused = "indices that do not cover one box in row-major order need constant data"
+    var coordinates = [[Int]](repeating: [], count: rows)
+    for r in 0..<rows {
+      for a in 0..<k {
+        var i = indices.ints[r * k + a]
+        if i < 0 { i += ds[a] }
+        guard i >= 0, i < ds[a] else {
+          throw node.error("index \(indices.ints[r * k + a]) is out of range on axis \(a)")
+        }
+        coordinates[r].append(i)
+      }
+    }
+    guard let first = coordinates.first, let last = coordinates.last else { return data }
+    let extents = (0..<k).map { last[$0] - first[$0] + 1 }
+    guard extents.allSatisfy({ $0 >= 1 }), extents.reduce(1, *) == rows else { throw node.error(refused) }
+    let strides = Tensor.strides(of: extents)
+    for (r, c) in coordinates.enumerated() {
+      for a in 0..<k where c[a] != first[a] + (r / strides[a]) % extents[a] { throw node.error(refused) }
+    }
+    let box = extents + slice
+    var value = updates
+    if shape(updates) != box { value = try emit("reshape", [value], ["shape": .ints(box)], node: node, irName: "box") }
+    let ends = (0..<ds.count).map { $0 < k ? ds[$0] - first[$0] - extents[$0] : 0 }
+    let begins = (0..<ds.count).map { $0 < k ? first[$0] : 0 }
+    if box != ds {
+      value = try emit("pad", [value], ["pads": .ints(begins + ends)], node: node, irName: "padded")
+    }
+    for a in (0..<k).reversed() where extents[a] < ds[a] {
+      var along = [Int](repeating: 1, count: ds.count)
+      along[a] = ds[a]
+      let mask = (0..<ds[a]).map { Float($0 >= first[a] && $0 < first[a] + extents[a] ? 1 : 0) }
+      let inside = Binding.constant(ConstantTensor(shape: along, floats: mask), name: "")
+      value = try emit("where", [inside, value, data], node: node, irName: "axis\(a)")
+    }
+    return try emit("identity", [value], node: node)
   }
 }
