@@ -49,6 +49,29 @@ private typealias CT = CompiledTesting
       graph, inputs: [Tensor.random(shape: [shape.n, 8] + shape.map, seed: 74)], context: "\(form) \(shape)")
   }
 
+  /// A mean over 128 × 128 pixels of 0.1 (the float nearest it) from a conv: 4,096 additions per accumulator,
+  /// which one float running sum gets wrong by about 1e-5 relative; in partial sums of 64 steps
+  /// (``VectorAccumulators/block``) the result is within a few units in the last place.
+  @Test func longSumsStayAccurate() throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 128, 128])
+    // An identity 1×1 conv: its output, blocked, is x exactly.
+    let identity = b.constant(Tensor(shape: [16, 16, 1, 1], data: (0..<256).map { $0 / 16 == $0 % 16 ? 1 : 0 }))
+    b.output(try b.globalAvgPool(try b.conv2d(x, weight: identity, strides: [1, 1], pads: [0, 0, 0, 0])))
+    let graph = try b.finish()
+    let optimized = try Pipeline.optimize(graph)
+    let plan = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    #expect(plan.schedules.flatMap { $0.map(\.kind) }.contains(.globalAveragePool))
+    let tenth = Float(0.1)
+    var running: Float = 0
+    for _ in 0..<4096 { running += tenth }
+    let drift = abs(Double(running) / 4096 - Double(tenth)) / Double(tenth)
+    #expect(drift > 4e-6, "a single running sum drifts (\(drift)): the check below means something")
+    let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CT.options)
+    let mean = try model.run([Tensor(shape: [1, 16, 128, 128], repeating: tenth)])[0]
+    for m in mean.data { #expect(abs(Double(m) - Double(tenth)) / Double(tenth) < 1e-6, "\(m)") }
+  }
+
   @Test func reductionOverOtherAxesStaysGeneric() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 8, 6, 6])
