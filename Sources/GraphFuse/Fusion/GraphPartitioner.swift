@@ -70,7 +70,9 @@ struct GraphPartitioner {
         }
         if ok { commitFuse(node, sink) }
       } else if pattern == .injective || pattern == .tuple {
-        guard phase == 1 else { continue }
+        // An opaque edge on the way (``IndexedForwardGraph/recomputes(_:operand:producerPattern:_:)``)
+        // is a boundary for injective nodes too.
+        guard phase == 1, path != .opaque else { continue }
         if checkPath(node, sink, { kind, _ in kind <= .injective }) { commitFuse(node, sink) }
       }
       // commReduce and outEWiseFusable in later phases: nothing.

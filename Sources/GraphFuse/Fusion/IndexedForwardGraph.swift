@@ -29,7 +29,7 @@ struct IndexedForwardGraph {
         var pattern = patterns[index]
         // A broadcast edge whose operand already has the output's shape is elementwise.
         if pattern == .broadcast, k < operandShapes.count, operandShapes[k] == outShape { pattern = .elemwise }
-        if Self.recomputes(node, producerPattern: patterns[producer.index], graph) { pattern = .opaque }
+        if Self.recomputes(node, operand: input, producerPattern: patterns[producer.index], graph) { pattern = .opaque }
         outputs[producer.index].append(Edge(node: index, pattern: pattern))
       }
     }
@@ -37,18 +37,39 @@ struct IndexedForwardGraph {
 }
 
 extension IndexedForwardGraph {
-  /// Whether fusing a producer into `node` would recompute the producer's arithmetic: `node` is a
-  /// gather with at least twice as many elements out as in (an upsampling: each element read by
-  /// several outputs), the producer an elementwise or broadcast op. Inlined into the gather's
-  /// loop, the producer would run once per read: a bilinear resize's width taps (two gathers,
-  /// two products and a sum per element) once for each of the 2 × 16 reads of its height taps when
-  /// DeepLabV3 upsamples 14 × 14 logits to 224 × 224, in gathered loads. The edge is a group
-  /// boundary instead: the producer's value is written once, and read by the gather's group.
-  static func recomputes(_ node: Node, producerPattern: OpPattern, _ graph: Graph) -> Bool {
-    guard node.op == "gather", producerPattern <= .broadcast, let input = node.inputs.first else { return false }
-    let read = graph.shape(of: input).reduce(1, *), written = graph.shape(of: node.outputs[0]).reduce(1, *)
-    return written >= 2 * read
+  /// Whether fusing the producer of `operand` into `node` would recompute the producer's work once
+  /// per read instead of once per element:
+  /// - `node` is a gather with at least twice as many elements out as in (an upsampling) and the
+  ///   producer is elementwise or broadcast. Inlined into the gather's loop, the producer would run
+  ///   once per read: a bilinear resize's width taps (two gathers, two products and a sum per
+  ///   element) once for each of the 2 × 16 reads of its height taps when DeepLabV3 upsamples
+  ///   14 × 14 logits to 224 × 224, in gathered loads;
+  /// - `node` broadcasts `operand`, read at least 8 times per element, and `operand` is, through
+  ///   reshapes and other layout ops of the same size, a transcendental of a small tensor (ECA's
+  ///   `sigmoid` of its channel gate, `[1, 1, 1, C]`, reshaped to `[1, C, 1, 1]`): inlined, the
+  ///   sigmoid ran for every pixel, scalar, and its operand was read lane by lane (ECA-NFNet-L0's six
+  ///   such groups: 4.7 of its 35 ms).
+  ///
+  /// The edge is a group boundary instead: the producer's value is written once, and read by the
+  /// consumer's group.
+  static func recomputes(_ node: Node, operand: ValueID, producerPattern: OpPattern, _ graph: Graph) -> Bool {
+    let read = graph.shape(of: operand).reduce(1, *), written = graph.shape(of: node.outputs[0]).reduce(1, *)
+    if node.op == "gather" { return producerPattern <= .broadcast && written >= 2 * read }
+    guard OpRegistry.pattern(of: node) == .broadcast, written >= 8 * read else { return false }
+    var value = operand
+    while let p = graph.producer(of: value), Self.sizeKeeping.contains(graph.nodes[p].op) {
+      value = graph.nodes[p].inputs[0]
+    }
+    guard let p = graph.producer(of: value) else { return false }
+    return Self.transcendental.contains(graph.nodes[p].op)
   }
+
+  /// Layout ops that keep every element (the operand is the same tensor, indexed another way).
+  static let sizeKeeping: Set<String> = ["reshape", "flatten", "squeeze", "unsqueeze", "transpose", "identity"]
+  /// Elementwise ops of many instructions per element (a polynomial or a division each).
+  static let transcendental: Set<String> = [
+    "sigmoid", "tanh", "exp", "log", "sqrt", "erf", "gelu", "silu", "pow", "div", "sin", "cos",
+  ]
 }
 
 /// The post-dominator tree of an indexed forward graph: a node's parent is the least common
