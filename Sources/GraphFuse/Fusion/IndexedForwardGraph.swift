@@ -58,15 +58,16 @@ extension IndexedForwardGraph {
     if node.op == "gather" { return producerPattern <= .broadcast && written >= 4 * read }
     guard OpRegistry.pattern(of: node) == .broadcast, written >= 8 * read else { return false }
     var value = operand
-    while let p = graph.producer(of: value), Self.sizeKeeping.contains(graph.nodes[p].op) {
+    while let p = graph.producer(of: value),
+      Injective.reshapes.contains(graph.nodes[p].op)
+        || ["transpose", "identity"].contains(graph.nodes[p].op)
+    {
       value = graph.nodes[p].inputs[0]
     }
     guard let p = graph.producer(of: value) else { return false }
     return Self.transcendental.contains(graph.nodes[p].op)
   }
 
-  /// Layout ops that keep every element (the operand is the same tensor, indexed another way).
-  static let sizeKeeping: Set<String> = ["reshape", "flatten", "squeeze", "unsqueeze", "transpose", "identity"]
   /// Elementwise ops of many instructions per element (a polynomial each). Not `sqrt` and `div`:
   /// one instruction each, they cost less inlined than a group of their own does in launches and
   /// memory (an RMS norm's `1/sqrt` per row, ConvNeXt-V2's response-norm ratio: Qwen2 and ConvNeXt-V2

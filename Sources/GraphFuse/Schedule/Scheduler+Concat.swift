@@ -92,12 +92,14 @@ extension Scheduler {
     guard !tail.isEmpty else { return false }
     let stages = FusionPlan.makeGroups(graph, partition: (first.isEmpty ? [] : [first]) + [head, tail])
     let (remap, rest) = (stages[stages.count - 2], stages[stages.count - 1])
-    guard remap.outputs.count == 1, remap.pattern == .injective,
-      ChannelRemap.match(graph, group: remap, output: remap.outputs[0]) != nil
-    else { return false }
+    guard remap.outputs.count == 1 else { return false }
     if first.isEmpty {
       guard try emitChannelRemap(remap, index: g) else { return false }
     } else {
+      // Checked before the prologue's stage is emitted: nothing may be emitted for a group that
+      // then returns false (the caller runs it whole).
+      guard remap.pattern == .injective, ChannelRemap.match(graph, group: remap, output: remap.outputs[0]) != nil
+      else { return false }
       if try !emitTemplate(stages[0], index: g) { try emitGeneric(group: stages[0], index: g) }
       // The prologue's stage is emitted: a remap that does not fit runs with the tail as generic loops.
       if try !emitChannelRemap(remap, index: g) {

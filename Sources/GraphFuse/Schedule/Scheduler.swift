@@ -166,7 +166,7 @@ struct Scheduler {
   /// Whether a generic group writes its output in blocked layout (``GroupLowering/blockedOutput``):
   /// no reduction, one rank-4 output of at least one vector of channels (the last block's extra
   /// lanes written as zeros) that is not a graph output, read by at least one conv as its data
-  /// (directly or through an elementwise op) and otherwise only by elementwise or broadcast ops and
+  /// (directly or through up to three elementwise ops) and otherwise only by elementwise or broadcast ops and
   /// channel slices and concats, which read the blocked layout in place. The
   /// conv then needs no layout change, and a channels-last source is read a vector at a time.
   func writesBlocked(_ group: FusedGroup) -> Bool {
