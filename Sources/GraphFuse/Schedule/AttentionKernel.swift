@@ -319,6 +319,26 @@ struct AttentionKernel {
     }
   }
 
+  /// Keys ahead that the product with V hints its rows into L1 (``valueAheadHints``).
+  static let valueLookahead = 8
+
+  /// While the product with V runs down the keys, its step `p` hints the lines of V's row
+  /// `p + valueLookahead` that the column tile `ct` reads into L1. Only when V's rows lie 2 KiB or
+  /// more apart (a view of a QKV projection: 9 KiB in ViT-B/16): below that the hardware's stride
+  /// prefetcher follows the rows itself; past it each step's loads waited on L2, and the rows,
+  /// all the same few cache sets apart, do not stay in L1 from one row tile to the next.
+  private func valueAheadHints(key0: IndexExpr, keys: Int, nr: Int) -> [Stmt] {
+    guard vRowStride * 4 >= 2048, keys > Self.valueLookahead else { return [] }
+    let ahead = Self.v("p") + .constant(Self.valueLookahead)
+    let at = Self.v("vbase") + (key0 + ahead) * vRowStride + Self.v("ct") * (nr * width)
+    let lines = (nr * width + ScheduleTarget.cacheLineFloats - 1) / ScheduleTarget.cacheLineFloats
+    return [
+      .when(
+        [.inRange(ahead, 0, keys)],
+        (0..<lines).map { .prefetch("v", at + .constant($0 * ScheduleTarget.cacheLineFloats), l1: true) })
+    ]
+  }
+
   /// Step 3: the probabilities times V, the output epilogue applied, into `out`. With a key block
   /// (its first key, its keys, its accumulators' first value), over the block's keys only.
   func outputTiles(
@@ -333,6 +353,7 @@ struct AttentionKernel {
           load("v", Self.v("vbase") + (key0 + p) * vRowStride + vector * width, lanes: lanes)
         },
         initial: initial,
+        hints: { nr, _ in valueAheadHints(key0: key0, keys: keys ?? n, nr: nr) },
         finish: { acc, r, vector, lanes in
           if let blockFinish { return blockFinish(acc, r, vector) }
           let offset = Self.v("bt") * (m * dv) + (Self.v("row0") + .constant(r)) * dv + vector * width
