@@ -20,8 +20,9 @@ import Testing
     Blocks(cin: 104, cout: 104, groups: 13, vector: 16, vectors: 1, count: 1, start: Array(0..<7), waste: 2),
     // Width 32: two output vectors share one group's two input blocks; nothing wasted.
     Blocks(cin: 128, cout: 128, groups: 4, vector: 16, vectors: 2, count: 2, start: [0, 2, 4, 6], waste: 1),
-    // Width 24 does not align with 16: the middle output vector needs all three input blocks.
-    Blocks(cin: 48, cout: 48, groups: 2, vector: 16, vectors: 1, count: 3, start: [0, 0, 0], waste: 2),
+    // Width 24 does not align with 16: the middle output vector needs all three input blocks, the
+    // outer two only their group's two (7 blocks of 16 lanes where 3 × 24 channels are useful).
+    Blocks(cin: 48, cout: 48, groups: 2, vector: 16, vectors: 1, count: 3, start: [0, 0, 1], waste: 7.0 * 16 / 72),
     // Unequal widths (3 in, 2 out per group): runs of two blocks, the last clamped to the end.
     Blocks(cin: 48, cout: 32, groups: 16, vector: 16, vectors: 1, count: 2, start: [0, 1], waste: 32.0 / 3),
     // Channel multiplier 2 (one input channel per group): one block per tile, the 16x waste limit.
@@ -37,6 +38,32 @@ import Testing
     #expect(blocks.count == c.count)
     #expect(blocks.start == c.start)
     #expect(abs(blocks.waste - c.waste) < 1e-9)
+  }
+
+  /// Tiles whose groups span fewer blocks than the widest skip the rest: RegNetX-1.6GF's width-24
+  /// groups over 168 channels read 2, 3 and 2 blocks in turn, and the kernel tests each step's block
+  /// against the tile's own count; widths that align read the same count everywhere, untested.
+  @Test func tilesSkipBlocksPastTheirOwn() throws {
+    let uneven = try #require(GroupedConvBlocks(cin: 168, cout: 168, groups: 7, vector: 16))
+    #expect(uneven.counts == [2, 3, 2, 2, 3, 2, 2, 3, 2, 2, 2])
+    #expect(uneven.start == [0, 0, 1, 3, 3, 4, 6, 6, 7, 9, 9])
+    #expect(uneven.countsDiffer && uneven.count == 3)
+    #expect(uneven.reason(cin: 168, cout: 168, groups: 7).contains("reads 2-3 input blocks"))
+    let aligned = try #require(GroupedConvBlocks(cin: 128, cout: 128, groups: 4, vector: 16))
+    #expect(!aligned.countsDiffer)
+    // The kernel of a width-24 grouped conv tests its step against the tile's count; it matches the
+    // reference.
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, 9, 9])
+    let y = try b.relu(try b.conv2d(x, weight: CompiledTesting.weight(b, [168, 16, 1, 1], seed: 1)))
+    b.output(try b.conv2d(y, weight: CompiledTesting.weight(b, [168, 24, 3, 3], seed: 2), padding: 1, groups: 7))
+    let graph = try b.finish()
+    let optimized = try Pipeline.optimize(graph)
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
+    let texts = program.functions.map { KernelFunction($0).text }
+    #expect(texts.filter { $0.contains("if (ib < tab") }.count == 1)
+    let input = Tensor.random(shape: [1, 16, 9, 9], in: -1...1, seed: 5)
+    try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "width 24")
   }
 
   @Test func refusesAbsurdWasteAndUnevenGroups() {

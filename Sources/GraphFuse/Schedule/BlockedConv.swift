@@ -55,6 +55,12 @@ struct BlockedConv {
   /// Input channel blocks a tile reduces over: all of them, one for plain input, or for a
   /// grouped conv the run of ``GroupedConvBlocks/count`` blocks its groups read.
   var blockCount: Int { grouped?.count ?? (inputBlocked ? inBlocks : 1) }
+  /// The reduction step `ib`'s statements, skipped past the tile's own blocks when a grouped conv's
+  /// tiles read different numbers (``GroupedConvBlocks/counts``, a table by channel vector group).
+  private func ownBlocks(_ body: [Stmt]) -> [Stmt] {
+    guard let grouped, grouped.countsDiffer else { return body }
+    return [.when([.less(Self.v("ib"), .table(grouped.counts, og))], body)]
+  }
   /// The input block of reduction step `ib`: `ib`, or for a grouped conv `ib` past the first
   /// block of the tile's run (a constant table indexed by the channel vector group).
   private var inputBlock: IndexExpr {
@@ -185,7 +191,7 @@ struct BlockedConv {
             .loop(variable: "kx", extent: kw, kind: .serial, body: window),
           ]),
       ])
-    let reduction = depthwise ? rows : .loop(variable: "ib", extent: blockCount, kind: .serial, body: [rows])
+    let reduction = depthwise ? rows : .loop(variable: "ib", extent: blockCount, kind: .serial, body: ownBlocks([rows]))
     let offset = { (cb: IndexExpr, t: Int) in
       ((v("n") * self.outBlocks + cb) * self.oh + v("oy")) * (self.ow * self.v) + (v("ox") + .constant(t)) * self.v
     }
@@ -314,10 +320,10 @@ struct BlockedConv {
     body.append(
       .loop(
         variable: "ib", extent: blockCount, kind: .serial,
-        body: [
+        body: ownBlocks([
           .pointer("plane", base: "in", (v("n") * inBlocks + inputBlock) * plane, checked: []),
           .loop(variable: "q", extent: window, kind: .serial, body: position),
-        ]))
+        ])))
     return body
       + stores(pixels) { cb, t in
         ((v("n") * self.outBlocks + cb) * (self.oh * self.ow) + v("p0") + .constant(t)) * self.v

@@ -1,17 +1,24 @@
 /// How a grouped convolution runs as the dense blocked conv kernel: each register tile of `vectors`
 /// output channel vectors reads only the input channel blocks that hold its groups' input channels,
-/// a run of `count` blocks starting at `start[og]` (a table, one entry per output vector group);
-/// inside that run its packed weights are block-diagonal (zero where an input channel is not in
-/// the output lane's group). See "Grouped convolution" in Docs/Scheduling.md.
+/// `counts[og]` blocks starting at `start[og]` (tables, one entry per output vector group); its
+/// packed weights take `count` blocks (the most any tile reads), block-diagonal inside (zero where
+/// an input channel is not in the output lane's group). See "Grouped convolution" in
+/// Docs/Scheduling.md.
 struct GroupedConvBlocks: Sendable, Equatable {
   /// Channel vectors per register tile (1 or 2).
   var vectors: Int
   /// The first input channel block each output vector group reads.
   var start: [Int]
-  /// Input channel blocks each output vector group reads (the widest span over the groups).
+  /// Input channel blocks each output vector group reads: its groups' span.
+  var counts: [Int]
+  /// The most blocks a group reads: the packed weights' blocks per tile.
   var count: Int
-  /// FMAs issued per useful multiply-add: `count · v / (input channels per group)`.
+  /// FMAs issued per useful multiply-add, over all tiles: `mean(counts) · v / (input channels per group)`.
   var waste: Double
+
+  /// Whether the tiles read different numbers of blocks, so the kernel's loop over `count` blocks
+  /// skips those past a tile's own (group width 24 in 16 lanes: 2, 3 and 2 blocks, 7 where 9 ran).
+  var countsDiffer: Bool { counts.contains { $0 != count } }
 
   /// Above this waste the blocked kernel is refused and the generic loops run the conv: the
   /// generic loops reach about 3 % of the FMA peak on grouped convs, the dense blocked kernel
@@ -20,8 +27,8 @@ struct GroupedConvBlocks: Sendable, Equatable {
 
   /// The schedule for `groups` groups over `cin` → `cout` channels in vectors of `v`, or nil when
   /// the channels do not split into groups, or the waste would exceed ``maxWaste``.
-  /// Two vectors per tile only when the output blocks pair up and pairing reads no more input
-  /// blocks than one vector does (wide, aligned groups); otherwise one.
+  /// Two vectors per tile only when the output blocks pair up and pairing issues no more FMAs than
+  /// one vector per tile does (wide, aligned groups); otherwise one.
   init?(cin: Int, cout: Int, groups: Int, vector v: Int) {
     guard groups > 1, cin % groups == 0, cout % groups == 0 else { return nil }
     let outBlocks = (cout + v - 1) / v
@@ -29,14 +36,13 @@ struct GroupedConvBlocks: Sendable, Equatable {
     var choice = (vectors: 1, spans: one)
     if v == 16, outBlocks % 2 == 0 {
       let two = Self.spans(cin: cin, cout: cout, groups: groups, vector: v, vectors: 2)
-      if Self.width(two) <= Self.width(one) { choice = (2, two) }
+      if 2 * Self.blocks(two) <= Self.blocks(one) { choice = (2, two) }
     }
-    let inBlocks = (cin + v - 1) / v
-    let count = Self.width(choice.spans)
     vectors = choice.vectors
-    self.count = count
-    start = choice.spans.map { min($0.first, inBlocks - count) }
-    waste = Double(count * v) / Double(cin / groups)
+    start = choice.spans.map(\.first)
+    counts = choice.spans.map { $0.last - $0.first + 1 }
+    count = counts.max() ?? 1
+    waste = Double(counts.reduce(0, +) * v) / Double(counts.count * (cin / groups))
     guard waste <= Self.maxWaste else { return nil }
   }
 
@@ -51,14 +57,17 @@ struct GroupedConvBlocks: Sendable, Equatable {
     }
   }
 
-  private static func width(_ spans: [(first: Int, last: Int)]) -> Int {
-    spans.map { $0.last - $0.first + 1 }.max() ?? 1
+  /// The blocks all tiles read together.
+  private static func blocks(_ spans: [(first: Int, last: Int)]) -> Int {
+    spans.reduce(0) { $0 + $1.last - $1.first + 1 }
   }
 
   /// The tile's reason string for the schedule.
   func reason(cin: Int, cout: Int, groups: Int) -> String {
     let waste = (self.waste * 100).rounded() / 100
-    return "\(groups) groups of \(cin / groups) -> \(cout / groups) channels: each tile reads \(count) input "
-      + "block\(count == 1 ? "" : "s") from a table, block-diagonal weights, \(waste)x FMAs per useful one"
+    let blocks =
+      countsDiffer ? "\(counts.min() ?? count)-\(count) input blocks" : "\(count) input block\(count == 1 ? "" : "s")"
+    return "\(groups) groups of \(cin / groups) -> \(cout / groups) channels: each tile reads \(blocks) "
+      + "from a table, block-diagonal weights, \(waste)x FMAs per useful one"
   }
 }
