@@ -8,6 +8,7 @@ public enum Pipeline {
     geluFusionPass,
     denseAsMatmulPass,
     matmulAcrossAxisPass,
+    probabilitiesFirstPass,
     foldPadIntoConvPass,
     cropDeadConvTapsPass,
     removeIdentitiesPass,
