@@ -16,47 +16,17 @@ enum BlockedKernels {
     return [.when([.inRange(block, blocks - 1, blocks)], [lanes])]
   }
 
-  /// Plain `[n, c, hw]` → blocked `[n, c/v, hw, v]`, padded channels zero. Tasks: n × c/v.
+  /// Pixels a layout-change task moves at most (``LayoutChange``).
+  static let layoutChunk = 1024
+
+  /// Plain `[n, c, hw]` → blocked `[n, c/v, hw, v]`, padded channels zero (``LayoutChange``).
   static func toBlocked(n: Int, c: Int, hw: Int, vector: Int) -> LoopNest {
-    let cb = (c + vector - 1) / vector
-    let target = v("task") * (hw * vector) + v("p") * vector + v("l")
-    let copy = Stmt.loop(
-      variable: "p", extent: hw, kind: .serial,
-      body: [.store("out", target, .load("in", (v("b") * c + v("ch")) * hw + v("p")))])
-    let zero = Stmt.loop(variable: "p", extent: hw, kind: .serial, body: [.store("out", target, .constant(0))])
-    let lanes = Stmt.loop(
-      variable: "l", extent: vector, kind: .serial,
-      body: [.let_("ch", v("blk") * vector + v("l")), .when([.inRange(v("ch"), 0, c)], [copy])]
-        + (c % vector == 0 ? [] : [.when([.inRange(v("ch"), c, cb * vector)], [zero])]))
-    return LoopNest(
-      name: "to_blocked", buffers: [buffer("in", n * c * hw), buffer("out", n * cb * vector * hw, output: true)],
-      body: [
-        .loop(
-          variable: "task", extent: n * cb, kind: .parallel,
-          body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])
-      ])
+    LayoutChange(n: n, c: c, hw: hw, vector: vector, toBlocked: true).nest
   }
 
-  /// Blocked `[n, c/v, hw, v]` → plain `[n, c, hw]`. Tasks: n × c/v.
+  /// Blocked `[n, c/v, hw, v]` → plain `[n, c, hw]` (``LayoutChange``).
   static func toPlain(n: Int, c: Int, hw: Int, vector: Int) -> LoopNest {
-    let cb = (c + vector - 1) / vector
-    let copy = Stmt.loop(
-      variable: "p", extent: hw, kind: .serial,
-      body: [
-        .store(
-          "out", (v("b") * c + v("ch")) * hw + v("p"), .load("in", v("task") * (hw * vector) + v("p") * vector + v("l"))
-        )
-      ])
-    let lanes = Stmt.loop(
-      variable: "l", extent: vector, kind: .serial,
-      body: [.let_("ch", v("blk") * vector + v("l")), .when([.inRange(v("ch"), 0, c)], [copy])])
-    return LoopNest(
-      name: "to_plain", buffers: [buffer("in", n * cb * vector * hw), buffer("out", n * c * hw, output: true)],
-      body: [
-        .loop(
-          variable: "task", extent: n * cb, kind: .parallel,
-          body: [.let_("b", v("task") / cb), .let_("blk", v("task") % cb), lanes])
-      ])
+    LayoutChange(n: n, c: c, hw: hw, vector: vector, toBlocked: false).nest
   }
 
   /// Max or average pooling of a blocked input, the epilogue applied to each output vector.

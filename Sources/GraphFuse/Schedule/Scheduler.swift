@@ -216,7 +216,8 @@ struct Scheduler {
     let target = kernelPlan.plainBuffer(graph, v)
     let s = graph.shape(of: v)
     var schedule = KernelSchedule(
-      .toPlain, group: group, inputs: [.blocked(vectorWidth)], output: .plain, parallel: [.batch, .channelBlock])
+      .toPlain, group: group, inputs: [.blocked(vectorWidth)], output: .plain,
+      parallel: [.batch, .channelBlock, .pixelTile])
     schedule.value = graph.values[v].name
     try kernelPlan.addStep(
       BlockedKernels.toPlain(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth),
@@ -241,7 +242,8 @@ struct Scheduler {
     let source = try plainBuffer(v, group: group)
     let target = kernelPlan.addBuffer(BufferPlan(count: blockedCount(s), storage: .arena, value: v))
     var schedule = KernelSchedule(
-      .toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth), parallel: [.batch, .channelBlock])
+      .toBlocked, group: group, inputs: [.plain], output: .blocked(vectorWidth),
+      parallel: [.batch, .channelBlock, .pixelTile])
     schedule.value = graph.values[v].name
     try kernelPlan.addStep(
       BlockedKernels.toBlocked(n: s[0], c: s[1], hw: s[2] * s[3], vector: vectorWidth),
