@@ -98,7 +98,8 @@ import Testing
   }
 
   /// One random case: 1×1 conv to `cin` channels (+ relu), the grouped conv (+ relu), so the
-  /// grouped conv reads a blocked input whose padding lanes come from a kernel.
+  /// grouped conv reads a blocked input whose padding lanes come from a kernel. "depthwise": one
+  /// input channel per group, with or without a channel multiplier.
   static func network(seed: UInt64) throws -> (Graph, String) {
     var g = RandomKernelSweepTests.Generator(state: seed &* 7919)
     let b = GraphBuilder()
@@ -118,7 +119,7 @@ import Testing
     if g.next(0...1) == 1 { z = try b.relu(z) }
     b.output(z)
     let text =
-      "seed \(seed): \(cin)->\(cout) in \(groups) groups\(cin == groups && cout == groups ? " (depthwise)" : ""), "
+      "seed \(seed): \(cin)->\(cout) in \(groups) groups\(cin == groups ? " (depthwise)" : ""), "
       + "\(k)x\(k) s\(stride) d\(dilation) p\(pad), \(size)px"
     return (try b.finish(), text)
   }
@@ -128,7 +129,8 @@ import Testing
     let (graph, text) = try Self.network(seed: seed)
     let inputs = graph.inputs.map { Tensor.random(shape: graph.shape(of: $0), seed: seed &+ 99) }
     for (name, model) in try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: text) {
-      // Every grouped conv (not depthwise) ran as the blocked kernel.
+      // Every grouped conv ran as the blocked kernel, but depthwise ones, with a channel multiplier
+      // too (``ChannelMultiplier``: a channel remap, then depthwise).
       let kinds = model.program.schedules.flatMap { $0 }.map(\.kind)
       #expect(kinds.contains(.convGrouped) != text.contains("depthwise"), "\(name), \(text): \(kinds)")
       #expect(!kinds.contains(.loops), "\(name), \(text): \(kinds)")

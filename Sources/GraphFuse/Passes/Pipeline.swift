@@ -22,6 +22,7 @@ public enum Pipeline {
     simplifyBatchNormPass,
     foldChannelAffinePass,
     reparameterizePass,
+    channelMultiplierPass,
     eliminateDeadCodePass,
   ]
 
