@@ -30,11 +30,17 @@ public struct ElementwiseTail: Sendable, Equatable {
     /// output element's ``broadcast(_:runs:)`` index, the same value across a vector of
     /// consecutive columns. Matmul tails only.
     case rowBroadcast(ValueID, runs: [BroadcastRun])
+    /// A tensor of one image's shape, `[1, C, H, W]`, broadcast over the batch of an NCHW output
+    /// (TNT's pixel position embedding added to its `[196, 24, 4, 4]` pixel-embedding conv; any
+    /// such constant once a model runs at a batch above 1): read at the output's offset modulo one
+    /// image (`channels` × `pixels`, the channels padded to whole vectors in blocked layout). NCHW
+    /// tails only.
+    case imageBroadcast(ValueID, channels: Int, pixels: Int)
 
     /// Per channel or a scalar: not a tensor of the output's shape.
     public var isPerChannelOrScalar: Bool {
       switch self {
-      case .full, .suffix, .broadcast, .rowBroadcast: return false
+      case .full, .suffix, .broadcast, .rowBroadcast, .imageBroadcast: return false
       case .channel, .scalar, .channelTensor: return true
       }
     }
@@ -155,6 +161,11 @@ public struct ElementwiseTail: Sendable, Equatable {
       aligned.indices.allSatisfy({ $0 == 1 || aligned[$0] == 1 })
     {
       return .channelTensor(input)
+    }
+    if channelAxis == 1, rank == 4, shape[0] > 1, graph.shape(of: input).count == 4, aligned[0] == 1,
+      Array(aligned[1...]) == Array(shape[1...])
+    {
+      return .imageBroadcast(input, channels: shape[1], pixels: shape[2] * shape[3])
     }
     return nil
   }

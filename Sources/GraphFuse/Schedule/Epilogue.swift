@@ -41,6 +41,9 @@ struct Epilogue {
       case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       case .full: return unaligned ? .vloadUnaligned("\(prefix)\(k)", offset) : .vload("\(prefix)\(k)", offset)
+      case .imageBroadcast(_, let channels, let pixels):
+        let image = offset % ((channels + vectorWidth - 1) / vectorWidth * vectorWidth * pixels)
+        return unaligned ? .vloadUnaligned("\(prefix)\(k)", image) : .vload("\(prefix)\(k)", image)
       case .suffix(_, let count): return .vloadUnaligned("\(prefix)\(k)", offset % count)
       case .broadcast(_, let runs): return .vloadUnaligned("\(prefix)\(k)", Self.index(offset, runs))
       case .rowBroadcast(_, let runs): return .splat(.load("\(prefix)\(k)", Self.index(offset, runs)))
@@ -57,6 +60,7 @@ struct Epilogue {
       case .channel, .channelTensor: return .load("\(prefix)\(k)", channel)
       case .scalar: return .load("\(prefix)\(k)", .constant(0))
       case .full: return .load("\(prefix)\(k)", offset)
+      case .imageBroadcast(_, let channels, let pixels): return .load("\(prefix)\(k)", offset % (channels * pixels))
       case .suffix(_, let count): return .load("\(prefix)\(k)", offset % count)
       case .broadcast(_, let runs), .rowBroadcast(_, let runs): return .load("\(prefix)\(k)", Self.index(offset, runs))
       }
@@ -68,7 +72,7 @@ struct Epilogue {
   func prologue(input: ValueExpr, channelBlock: IndexExpr, prefix: String) -> ValueExpr {
     substitute(acc: input) { k in
       switch operands[k] {
-      case .full, .suffix, .broadcast, .rowBroadcast: return input
+      case .full, .suffix, .broadcast, .rowBroadcast, .imageBroadcast: return input
       case .channel, .channelTensor: return .vload("\(prefix)\(k)", channelBlock * vectorWidth)
       case .scalar: return .splat(.load("\(prefix)\(k)", .constant(0)))
       }

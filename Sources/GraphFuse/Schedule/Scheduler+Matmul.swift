@@ -238,7 +238,7 @@ extension Scheduler {
         operands.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
         layouts.append(.packed)
       case .scalar(let v), .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _),
-        .rowBroadcast(let v, _):
+        .rowBroadcast(let v, _), .imageBroadcast(let v, _, _):
         operands.append(try plainBuffer(v, group: g))
         layouts.append(.plain)
       }

@@ -263,7 +263,7 @@ struct Scheduler {
         result.append(kernelPlan.addConstant(.channels(v, scale: 1, channels: channels, vector: vectorWidth), graph))
       case .scalar(let v): result.append(try plainBuffer(v, group: group))
       case .full(let v), .channelTensor(let v), .suffix(let v, _), .broadcast(let v, _),
-        .rowBroadcast(let v, _):
+        .rowBroadcast(let v, _), .imageBroadcast(let v, _, _):
         result.append(try blockedBuffer(v, group: group))
       }
     }
@@ -288,7 +288,7 @@ struct Scheduler {
       switch operand {
       case .channel: return .packed
       case .scalar: return .plain
-      case .full, .channelTensor, .suffix, .broadcast, .rowBroadcast: return .blocked(vectorWidth)
+      case .full, .channelTensor, .suffix, .broadcast, .rowBroadcast, .imageBroadcast: return .blocked(vectorWidth)
       }
     }
   }
