@@ -19,7 +19,8 @@ import Testing
     return try b.finish()
   }
 
-  /// FastViT's 7×7 stride-2 (48 → 96), a 3×3 with multiplier 3 over 20 channels (partial blocks).
+  /// FastViT's 7×7 stride-2 (48 → 96), a 3×3 with multiplier 3 over 20 channels (partial blocks),
+  /// a 5×5 stride-2 with multiplier 4.
   @Test(arguments: [(48, 2, 7, 2), (20, 3, 3, 1), (16, 4, 5, 2)])
   func multiplierConvsRunDepthwise(_ c: (Int, Int, Int, Int)) throws {
     let graph = try Self.graph(c: c.0, k: c.1, kernel: c.2, stride: c.3)
