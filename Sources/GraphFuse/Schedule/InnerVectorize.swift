@@ -7,10 +7,11 @@
 ///
 /// This is what makes a softmax or a layer norm over the last axis a vectorized row kernel:
 /// its max / sum / mean / variance passes and its output pass are exactly such loops, with the
-/// group's elementwise neighbours inlined into them. Loops that do not qualify (strided or
-/// gathered accesses, conditions on the loop variable, nested statements) stay as they are; a
-/// loop around loops may instead run its iterations as lanes (``vectorizeAcross(_:_:_:_:_:)``:
-/// a softmax along an axis that is not the last).
+/// group's elementwise neighbours inlined into them. A select whose conditions split no vector
+/// (``laneUniform(_:_:_:)``: bounds at whole vectors) stays one branch per vector. Loops that do
+/// not qualify (strided or gathered accesses, conditions that differ between the lanes of a vector,
+/// nested statements) stay as they are; a loop around loops may instead run its iterations as
+/// lanes (``vectorizeAcross(_:_:_:_:_:)``: a softmax along an axis that is not the last).
 enum InnerVectorize {
   /// `stmts` with every qualifying innermost loop vectorized at `width` lanes.
   static func apply(_ stmts: [Stmt], width: Int) -> [Stmt] {
@@ -102,6 +103,17 @@ enum InnerVectorize {
     }
   }
 
+  /// Whether condition `c` is decided the same way in every lane of a vector iteration (whose `v`
+  /// starts at a multiple of `width`): it does not depend on `v`, or it bounds `e = aligned + v`
+  /// between multiples of `width`, so the `width` consecutive values of `e` in one iteration never
+  /// straddle a bound. A concat or slice along the blocked channel axis at whole vectors is such a
+  /// select (DPN's dual-path `slice … add concat`); it stays one branch per vector.
+  static func laneUniform(_ c: IndexCondition, _ v: String, _ width: Int) -> Bool {
+    guard mentions(v, c) else { return true }
+    guard case .inRange(let e, let low, let high) = c else { return false }
+    return coefficient(of: v, in: e) == 1 && aligned(e, v, width) && low % width == 0 && high % width == 0
+  }
+
   private static func mentions(_ v: String, _ c: IndexCondition) -> Bool {
     switch c {
     case .inRange(let e, _, _), .divisible(let e, _): return coefficient(of: v, in: e) != 0
@@ -123,7 +135,7 @@ enum InnerVectorize {
       guard let x = vector(a, v, names, width), let y = vector(b, v, names, width) else { return nil }
       return .binary(f, x, y)
     case .select(let cs, let a, let b):
-      guard !cs.contains(where: { mentions(v, $0) }), let x = vector(a, v, names, width),
+      guard cs.allSatisfy({ laneUniform($0, v, width) }), let x = vector(a, v, names, width),
         let y = vector(b, v, names, width)
       else { return nil }
       return .select(cs, x, y)
