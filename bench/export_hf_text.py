@@ -15,7 +15,8 @@ OUT_DIR/roberta.input2.npy --expect OUT_DIR/roberta.output.bin
 Configurations are small (2 layers, width 128, vocabulary 8000) so export and check take seconds;
 the graphs have the same ops and shapes of reasoning as the full-size models: relative-position
 buckets (T5, MPNet), disentangled attention (DeBERTa-v2), rotary embeddings and RMS norms with
-grouped-query attention (Llama, Qwen2), bottlenecks (MobileBERT), grouped 1-d convolutions
+grouped-query attention (Llama, Qwen2, Mistral, Gemma), partial rotary embeddings (Phi, GPT-NeoX,
+GPT-J), ALiBi position biases (BLOOM), bottlenecks (MobileBERT), grouped 1-d convolutions
 (SqueezeBERT), pooling between blocks (Funnel). Weights: the library's initialization with
 `torch.manual_seed(0)`; ids uniform in [3, 8000) with seed 2; batch 1, 128 tokens, the last 28
 masked. Needs torch, transformers and numpy; not part of the build or the tests.
@@ -52,6 +53,15 @@ FAMILIES = {
         decoder_attention_heads=2, encoder_ffn_dim=256, decoder_ffn_dim=256)).get_encoder(), False),
     "llama": (lambda: T.LlamaModel(T.LlamaConfig(**DECODER)), False),
     "qwen2": (lambda: T.Qwen2Model(T.Qwen2Config(**DECODER)), False),
+    "mistral": (lambda: T.MistralModel(T.MistralConfig(**DECODER)), False),
+    "gemma": (lambda: T.GemmaModel(T.GemmaConfig(**DECODER, head_dim=32)), False),
+    "phi": (lambda: T.PhiModel(T.PhiConfig(
+        vocab_size=8000, hidden_size=128, intermediate_size=344, num_hidden_layers=2, num_attention_heads=4)), False),
+    "gpt_neox": (lambda: T.GPTNeoXModel(T.GPTNeoXConfig(
+        vocab_size=8000, hidden_size=128, intermediate_size=344, num_hidden_layers=2, num_attention_heads=4)), False),
+    "gptj": (lambda: T.GPTJModel(T.GPTJConfig(vocab_size=8000, n_embd=128, n_layer=2, n_head=4, rotary_dim=16,
+                                             bos_token_id=0, eos_token_id=0)), False),
+    "bloom": (lambda: T.BloomModel(T.BloomConfig(vocab_size=8000, hidden_size=128, n_layer=2, n_head=4)), False),
 }
 
 

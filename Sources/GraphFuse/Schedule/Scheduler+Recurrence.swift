@@ -5,10 +5,11 @@ extension Scheduler {
     let node = graph.nodes[group.anchor]
     let x = graph.shape(of: node.inputs[0])
     let lstm = node.op == "lstm"
-    let kernel = RecurrenceKernel(
+    var kernel = RecurrenceKernel(
       cell: lstm ? .lstm : .gru, steps: x[0], batch: x[1], directions: x[2], hidden: x[3] / (lstm ? 4 : 3),
       reversed: node.attributes.ints("reverse_directions", default: [Int](repeating: 0, count: x[2])),
       initialStates: node.inputs.count == 4)
+    kernel.width = vectorWidth
     // Inputs in order: xg, rt, then rb (GRU), then the initial states.
     let names = ["xg", "rt"] + (lstm ? ["h0", "c0"] : ["rb", "h0"])
     var bindings = KernelBindings()
@@ -21,9 +22,7 @@ extension Scheduler {
     let schedule = KernelSchedule(
       .recurrence, group: g, inputs: [KernelSchedule.Layout](repeating: .plain, count: node.inputs.count),
       output: .plain, parallel: [.batch])
-    var nest = kernel.nest
-    nest.body = InnerVectorize.apply(nest.body, width: vectorWidth)
-    try kernelPlan.addStep(nest, bindings: bindings, schedule: schedule)
+    try kernelPlan.addStep(kernel.nest, bindings: bindings, schedule: schedule)
     return true
   }
 }
