@@ -214,6 +214,30 @@ struct CompiledMatmulTests {
     #expect(kinds.contains(.matmul) == !transposed, "\(name): \(kinds)")
   }
 
+  /// Funnel's P·V, `bnij,bjnd->bind` (the heads between the rows and the columns of the output):
+  /// generic loops whose leading output axes hold enough indices (64 rows × 2 heads) keep the
+  /// innermost axis a serial loop, run across in vectors (``GroupLowering/innerSplitBelow``); a
+  /// dense-like shape with one leading index still splits its innermost axis into tasks. Both
+  /// match the reference executor.
+  @Test(arguments: [(64, 2, 128, 64), (1, 1, 40, 300)])
+  func einsumWithHeadsBetweenRowsAndColumns(_ i: Int, _ n: Int, _ j: Int, _ d: Int) throws {
+    let name = "einsum bnij,bjnd->bind [1,\(n),\(i),\(j)] x [1,\(j),\(n),\(d)]"
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let p = b.input("p", shape: [1, n, i, j])
+      let v = b.input("v", shape: [1, j, n, d])
+      b.output(try b.apply("einsum", [p, v], ["equation": .string("bnij,bjnd->bind")])[0])
+    }
+    try CT.check(CompiledCase(name, build: build), fused: false)
+    let b = GraphBuilder()
+    try build(b)
+    let graph = try b.finish()
+    let plan = FusionPlan.unfused(graph)
+    let functions = try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).functions
+    let tasks = try #require(functions.first).nest.taskCount
+    let leading = i * n
+    #expect(tasks == (leading < GroupLowering.innerSplitBelow ? i * n * d : leading), "\(name): \(tasks) tasks")
+  }
+
   struct GemmCase: Sendable, CustomStringConvertible {
     let m: Int, k: Int, n: Int
     let transA: Bool, transB: Bool, constantB: Bool

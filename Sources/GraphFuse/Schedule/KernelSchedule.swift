@@ -32,7 +32,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case viewFolded = "strided view read in place by the attention reading it"
     case reshapeView = "reshape read in place: the input's memory with the new shape, no kernel"
     case transposedCopy = "copy transposed through registers, a vector per source column"
-    case recurrence = "recurrent steps in order, a task per sequence and direction"
+    case recurrence = "recurrent steps in order, a task per direction and pair of sequences"
     case groupNorm = "group norm: statistics over pixel chunks, then x * scale + shift"
   }
 
