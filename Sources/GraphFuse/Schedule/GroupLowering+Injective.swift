@@ -53,7 +53,7 @@ extension GroupLowering {
       let indicesShape = a.ints("indices_shape", default: [indices.count])
       let r = indicesShape.count
       let position = Self.flat(Array(idx[axis..<(axis + r)]), indicesShape)
-      let inIdx = Array(idx[..<axis]) + [.table(indices, position)] + Array(idx[(axis + r)...])
+      let inIdx = Array(idx[..<axis]) + [Self.lookup(indices, position)] + Array(idx[(axis + r)...])
       return try value(node.inputs[0], at: inIdx)
     case "take":
       let axis = Injective.axis(a.int("axis", default: 0), rank: x.count) ?? 0
@@ -160,5 +160,16 @@ extension GroupLowering {
       }
     return LoopNest(
       name: group.name, buffers: buffers, body: [.loop(variable: c, extent: channels, kind: .parallel, body: body)])
+  }
+
+  /// `indices[position]`: arithmetic when the indices step evenly (`first + position · step`: an
+  /// identity, a strided slice or a repeated index written as a gather, whose loads the vectorizer
+  /// then sees as contiguous, strided or invariant), else a table lookup. SqueezeBERT's mask is a
+  /// gather of all 128 tokens in order: as a table each of its 16,384 outputs loaded lane by lane.
+  static func lookup(_ indices: [Int], _ position: IndexExpr) -> IndexExpr {
+    guard let first = indices.first else { return .table(indices, position) }
+    let step = indices.count > 1 ? indices[1] - first : 0
+    guard indices.indices.allSatisfy({ indices[$0] == first + $0 * step }) else { return .table(indices, position) }
+    return position * step + .constant(first)
   }
 }
