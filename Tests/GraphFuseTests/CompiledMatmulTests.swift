@@ -407,6 +407,26 @@ struct BlockedInputTests {
     #expect(!kinds.contains { $0.kind == .toPlain }, "the transpose reads the blocked conv output in place")
   }
 
+  /// A generic group that reads a blocked conv output along its pixels (YOLO's head: a sigmoid
+  /// over `[1, C, H·W]`, the pixels innermost) takes a layout change to plain first, so its loop
+  /// runs on vectors; read in place it loaded one float per cache line, lane by lane.
+  @Test(arguments: [(32, 12), (20, 9)]) func pixelsInnermostTakeAPlainCopy(_ c: Int, _ size: Int) throws {
+    let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
+      let x = b.input("x", shape: [1, 8, size, size])
+      let y = try b.conv2d(x, weight: CT.weight(b, [c, 8, 3, 3], seed: 63), padding: 1)
+      let rows = try b.reshape(y, to: [1, c, size * size])
+      b.output(try b.sigmoid(rows))
+    }
+    let groups: @Sendable (Graph) -> [[NodeID]] = { _ in [[0], [1, 2]] }
+    try CT.check(CompiledCase("conv \(c) on \(size)x\(size) -> rows", partition: groups, build: build))
+    let b = GraphBuilder()
+    try build(b)
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: groups(graph)))
+    let kinds = try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
+    #expect(kinds.contains { $0.kind == .toPlain }, "the rows read a plain copy: \(kinds.map(\.kind))")
+  }
+
   @Test func blockedIndexMovesWithTheChannelInsideABlock() {
     let idx: [IndexExpr] = [.constant(0), .variable("c"), .variable("y"), .variable("x")]
     let e = GroupLowering.blockedIndex(idx, [1, 32, 5, 7], width: 16)

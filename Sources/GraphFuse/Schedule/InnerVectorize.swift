@@ -58,6 +58,47 @@ enum InnerVectorize {
     }
   }
 
+  /// Buffers that an innermost loop (one with no loop inside) loads with a stride of more than one
+  /// element per iteration of its variable, a blocked `NCHW[v]c` index read along the pixels among
+  /// them (``laneCoefficient(of:in:width:)`` other than 0 or 1).
+  static func stridedLoads(_ stmts: [Stmt], width: Int) -> Set<String> {
+    var found: Set<String> = []
+    func hasLoop(_ body: [Stmt]) -> Bool {
+      body.contains {
+        switch $0 {
+        case .loop: return true
+        case .when(_, let inner): return hasLoop(inner)
+        default: return false
+        }
+      }
+    }
+    func loads(_ e: ValueExpr, _ v: String) {
+      switch e {
+      case .load(let b, let i):
+        if let c = laneCoefficient(of: v, in: i, width: width), c != 0, c != 1 { found.insert(b) }
+      case .unary(_, let a), .splat(let a): loads(a, v)
+      case .binary(_, let a, let b), .select(_, let a, let b), .shuffle(let a, let b, _):
+        loads(a, v)
+        loads(b, v)
+      case .local, .constant, .vload, .vloadUnaligned, .vloadPartial, .lane: break
+      }
+    }
+    func visit(_ body: [Stmt], _ v: String?) {
+      for s in body {
+        switch s {
+        case .loop(let name, _, _, let inner): visit(inner, hasLoop(inner) ? nil : name)
+        case .when(_, let inner): visit(inner, v)
+        case .declare(_, let e), .declareWide(_, let e), .accumulate(_, _, let e), .assign(_, let e),
+          .store(_, _, let e):
+          if let v { loads(e, v) }
+        default: break
+        }
+      }
+    }
+    visit(stmts, nil)
+    return found
+  }
+
   /// Whether a value expression's loads depend on `v`.
   private static func mentions(_ v: String, _ e: ValueExpr) -> Bool {
     switch e {
