@@ -390,6 +390,17 @@ struct VectorizedRowTests {
 /// Generic groups reading a template's blocked output in place (no layout change first).
 @Suite("Blocked inputs of generic groups")
 struct BlockedInputTests {
+  /// The schedules of the graph `build` makes, fused as `groups` says.
+  static func kinds(
+    _ build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void, _ groups: @Sendable (Graph) -> [[NodeID]]
+  ) throws -> [KernelSchedule] {
+    let b = GraphBuilder()
+    try build(b)
+    let graph = try b.finish()
+    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: groups(graph)))
+    return try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
+  }
+
   @Test(arguments: [(24, 7), (32, 5), (40, 6)]) func depthwiseThenChannelsLast(_ c: Int, _ size: Int) throws {
     let build: @Sendable (GraphBuilder) throws(GraphFuseError) -> Void = { b throws(GraphFuseError) in
       let x = b.input("x", shape: [1, c, size, size])
@@ -399,11 +410,7 @@ struct BlockedInputTests {
     }
     let groups: @Sendable (Graph) -> [[NodeID]] = { _ in [[0], [1, 2]] }
     try CT.check(CompiledCase("depthwise \(c)x\(size)x\(size) -> NHWC", partition: groups, build: build))
-    let b = GraphBuilder()
-    try build(b)
-    let graph = try b.finish()
-    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: groups(graph)))
-    let kinds = try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
+    let kinds = try Self.kinds(build, groups)
     #expect(!kinds.contains { $0.kind == .toPlain }, "the transpose reads the blocked conv output in place")
   }
 
@@ -419,11 +426,7 @@ struct BlockedInputTests {
     }
     let groups: @Sendable (Graph) -> [[NodeID]] = { _ in [[0], [1, 2]] }
     try CT.check(CompiledCase("conv \(c) on \(size)x\(size) -> rows", partition: groups, build: build))
-    let b = GraphBuilder()
-    try build(b)
-    let graph = try b.finish()
-    let plan = FusionPlan(groups: FusionPlan.makeGroups(graph, partition: groups(graph)))
-    let kinds = try Scheduler.schedule(graph, plan: plan, vectorWidth: System.vectorWidth).schedules.flatMap { $0 }
+    let kinds = try Self.kinds(build, groups)
     #expect(kinds.contains { $0.kind == .toPlain }, "the rows read a plain copy: \(kinds.map(\.kind))")
   }
 
