@@ -122,33 +122,32 @@ struct Scheduler {
   /// The generic schedule: inlined loops in plain layout (the output in blocked layout when only
   /// convs and elementwise ops read it, ``writesBlocked(_:)``).
   mutating func emitGeneric(group: FusedGroup, index g: GroupID) throws(GraphFuseError) {
-    var lowering = GroupLowering(graph: graph, group: group)
     let blockedOutput = writesBlocked(group)
-    if blockedOutput { lowering.blockedOutput = vectorWidth }
     // A rank-4 input that a template left in blocked layout only (a depthwise conv before a
-    // transpose to channels-last) is read in place through its blocked index map.
-    for v in group.inputs where blocked[v] != nil && kernelPlan.plain[v] == nil && graph.shape(of: v).count == 4 {
-      lowering.blockedInputs[v] = vectorWidth
+    // transpose to channels-last) is read in place through its blocked index map, unless it is
+    // among `plain`.
+    func makeLowering(plain: Set<ValueID>) -> GroupLowering {
+      var lowering = GroupLowering(graph: graph, group: group)
+      if blockedOutput { lowering.blockedOutput = vectorWidth }
+      for v in group.inputs
+      where blocked[v] != nil && kernelPlan.plain[v] == nil && graph.shape(of: v).count == 4 && !plain.contains(v) {
+        lowering.blockedInputs[v] = vectorWidth
+      }
+      return lowering
     }
+    var lowering = makeLowering(plain: [])
     var nests = try lowering.lower()
     // Read in place only where the innermost loops run along the channels: one whose loads step
     // across pixels would read one float per cache line (YOLO's head reading its class convs
     // pixel by pixel: 0.67 ms of YOLOv8n's 6.9), where a layout change turns 16×16 tiles over
     // in registers first.
     let strided = InnerVectorize.stridedLoads(nests.flatMap(\.body), width: vectorWidth)
-    let stepping = lowering.blockedInputs.keys.filter { v in
-      nests.contains {
-        $0.buffers.contains { b in
-          b.value == v && !b.isOutput && strided.contains(b.name)
-        }
-      }
-    }
+    let stepping = Set(
+      lowering.blockedInputs.keys.filter { v in
+        nests.contains { $0.buffers.contains { b in b.value == v && !b.isOutput && strided.contains(b.name) } }
+      })
     if !stepping.isEmpty {
-      lowering = GroupLowering(graph: graph, group: group)
-      if blockedOutput { lowering.blockedOutput = vectorWidth }
-      for v in group.inputs where blocked[v] != nil && kernelPlan.plain[v] == nil && graph.shape(of: v).count == 4 {
-        if !stepping.contains(v) { lowering.blockedInputs[v] = vectorWidth }
-      }
+      lowering = makeLowering(plain: stepping)
       nests = try lowering.lower()
     }
     for var nest in nests {
