@@ -139,7 +139,7 @@ struct Scheduler {
     var nests = try lowering.lower()
     // Read in place only where the innermost loops run along the channels: one whose loads step
     // across pixels would read one float per cache line (YOLO's head reading its class convs
-    // pixel by pixel: 0.67 ms of YOLOv8n's 6.9), where a layout change turns 16×16 tiles over
+    // pixel by pixel: 0.67 ms of YOLO12n's 7.6), where a layout change turns 16×16 tiles over
     // in registers first.
     let strided = InnerVectorize.stridedLoads(nests.flatMap(\.body), width: vectorWidth)
     let stepping = Set(
