@@ -1,7 +1,8 @@
 /// The C code every compiled model library starts with: a header of math helpers and vector
 /// types that every translation unit includes, and a persistent thread pool (N−1 workers plus the
-/// caller; tasks are index ranges handed out by an atomic counter in shrinking chunks; workers spin
-/// briefly, then block on a condition variable) compiled once, in the first part of the source.
+/// caller; tasks are index ranges handed out by an atomic counter in shrinking chunks, or dealt in
+/// contiguous shares with stealing; workers spin briefly, then block on a condition variable)
+/// compiled once, in the first part of the source.
 enum CRuntime {
   /// The header and the thread pool as one translation unit's start.
   static var prelude: String { header + "\n" + threadPool }
@@ -355,13 +356,47 @@ enum CRuntime {
       float *const *bufs;
       long total, chunk, share;
       atomic_long next, done;
+      int shares;  /* this run deals contiguous shares */
+      atomic_llong range[256 * 8];  /* thread t's share at [8 t]: begin << 32 | end; a line each */
     };
+
+    /* Takes up to `most` tasks from the front of a share (its owner) or from its back (a thief). */
+    static int gf_take(atomic_llong *r, int front, long most, long *b, long *e) {
+      long long v = atomic_load_explicit(r, memory_order_relaxed), w;
+      do {
+        long lo = (long)(v >> 32), hi = (long)(v & 0xffffffffLL);
+        if (lo >= hi) return 0;
+        long c = hi - lo < most ? hi - lo : most;
+        if (front) { *b = lo; *e = lo + c; w = ((long long)(lo + c) << 32) | hi; }
+        else { *b = hi - c; *e = hi; w = ((long long)lo << 32) | (hi - c); }
+      } while (!atomic_compare_exchange_weak_explicit(r, &v, w, memory_order_relaxed, memory_order_relaxed));
+      return 1;
+    }
+
+    /* Each thread runs its own contiguous share front to back, then takes chunks from the back of
+       the others' shares. */
+    static void gf_work_shares(gf_pool *p) {
+      int self = gf_thread_index, n = p->nthreads;
+      long b, e, most = p->chunk < 1 ? 1 : p->chunk;
+      while (gf_take(&p->range[8 * self], 1, most, &b, &e)) {
+        p->fn(p->bufs, b, e);
+        atomic_fetch_add_explicit(&p->done, e - b, memory_order_release);
+      }
+      for (int k = 1; k < n; k++) {
+        atomic_llong *r = &p->range[8 * ((self + k) % n)];
+        while (gf_take(r, 0, most, &b, &e)) {
+          p->fn(p->bufs, b, e);
+          atomic_fetch_add_explicit(&p->done, e - b, memory_order_release);
+        }
+      }
+    }
 
     /* Takes chunks of tasks until none are left; counts the finished tasks. A chunk is at most
        1/8 of a thread's share (a descheduled worker holds up the caller by one chunk at most)
        and shrinks to the remaining tasks over 2 x threads at the end, so the threads finish
        within about one task of each other. */
     static void gf_work(gf_pool *p) {
+      if (p->shares) { gf_work_shares(p); return; }
       for (;;) {
         long i = atomic_load_explicit(&p->next, memory_order_relaxed), c;
         do {
@@ -427,20 +462,32 @@ enum CRuntime {
       free(p);
     }
 
+    /* The bit of a task count that deals the tasks in contiguous shares. */
+    #define GF_SHARES (1L << 40)
+
     /* Runs fn over tasks [0, total) on the pool; if another run holds the pool, on the caller alone.
-       A negative total runs tasks [0, -total) on the caller: work too small for a pool round trip. */
+       A negative total runs tasks [0, -total) on the caller: work too small for a pool round trip.
+       With GF_SHARES set, thread t starts on the t-th contiguous run of the tasks (gf_work_shares);
+       otherwise the threads take chunks from one counter (gf_work). */
     static void gf_parallel_run(void *handle, gf_kernel fn, float *const *bufs, long total) {
       gf_pool *p = (gf_pool *)handle;
       if (total < 0) { fn(bufs, 0, -total); return; }
+      int shares = (total & GF_SHARES) != 0;
+      total &= GF_SHARES - 1;
       if (total == 0) return;
       if (p->nthreads <= 1 || total <= 1 || atomic_exchange(&p->busy, 1)) { fn(bufs, 0, total); return; }
       p->fn = fn;
       p->bufs = bufs;
       p->total = total;
+      p->shares = shares;
       p->chunk = total / ((long)p->nthreads * 8);
       p->share = 2L * p->nthreads;
       atomic_store_explicit(&p->next, 0, memory_order_relaxed);
       atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+      for (int t = 0; t < p->nthreads; t++) {
+        long lo = total * t / p->nthreads, hi = total * (t + 1) / p->nthreads;
+        atomic_store_explicit(&p->range[8 * t], ((long long)lo << 32) | hi, memory_order_relaxed);
+      }
       pthread_mutex_lock(&p->mu);
       int g = atomic_load(&p->generation) + 1;
       atomic_store(&p->open, g);

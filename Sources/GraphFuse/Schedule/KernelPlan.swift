@@ -32,9 +32,15 @@ struct StepPlan {
   var group: GroupID
   /// Runs every task on the calling thread, never through the pool (tiny work).
   var onCaller = false
+  /// The pool deals the tasks in contiguous shares (``KernelSchedule/contiguousShares``).
+  var contiguousShares = false
 
-  /// The task count `gf_parallel` takes: negative for a step that runs on the calling thread.
-  var launchTasks: Int { onCaller ? -tasks : tasks }
+  /// The bit of a task count that asks `gf_parallel` for contiguous shares (`GF_SHARES` in C).
+  static let sharesBit = 1 << 40
+
+  /// The task count `gf_parallel` takes: negative for a step that runs on the calling thread,
+  /// with ``sharesBit`` set for one whose tasks go in contiguous shares.
+  var launchTasks: Int { onCaller ? -tasks : contiguousShares ? tasks | Self.sharesBit : tasks }
 }
 
 /// One distinct kernel function of a plan: the loop nest Codegen renders under `symbol`.
@@ -116,8 +122,13 @@ struct KernelPlan {
     }
     let tasks = max(0, nest.taskCount)
     let group = schedule.group
-    steps.append(StepPlan(symbol: symbol, buffers: buffers, tasks: tasks, group: group, onCaller: schedule.onCaller))
+    let shares = !schedule.onCaller && tasks > 1 && schedule.kind.dealsContiguousShares
+    steps.append(
+      StepPlan(
+        symbol: symbol, buffers: buffers, tasks: tasks, group: group, onCaller: schedule.onCaller,
+        contiguousShares: shares))
     var done = schedule
+    done.contiguousShares = shares
     done.symbol = symbol
     done.tasks = tasks
     schedules[group.index].append(done)
