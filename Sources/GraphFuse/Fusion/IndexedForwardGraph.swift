@@ -20,7 +20,10 @@ struct IndexedForwardGraph {
     patterns = graph.nodes.map { opaque.contains($0.op) ? .opaque : OpRegistry.pattern(of: $0) }
     outputs = [[Edge]](repeating: [], count: graph.nodes.count)
     externRef = graph.nodes.map { $0.outputs.contains(where: graph.isOutput) }
+    // Reads of the group's inputs per element, through the upsampling gathers inlined so far.
+    var taps = [Int](repeating: 1, count: graph.nodes.count)
     for (index, node) in graph.nodes.enumerated() {
+      if patterns[index] <= .injective { taps[index] = Self.upsampling(node, graph) }
       let outShape = graph.shape(of: node.outputs[0])
       let definition = OpRegistry.definitions[node.op]
       let operandShapes = definition?.broadcastShapes(node.attributes, node.inputs.map(graph.shape(of:))) ?? []
@@ -29,8 +32,13 @@ struct IndexedForwardGraph {
         var pattern = patterns[index]
         // A broadcast edge whose operand already has the output's shape is elementwise.
         if pattern == .broadcast, k < operandShapes.count, operandShapes[k] == outShape { pattern = .elemwise }
-        if Self.recomputes(node, operand: input, producerPattern: patterns[producer.index], graph) { pattern = .opaque }
+        let cut = Self.recomputes(
+          node, operand: input, producerPattern: patterns[producer.index], producerTaps: taps[producer.index], graph)
+        if cut { pattern = .opaque }
         outputs[producer.index].append(Edge(node: index, pattern: pattern))
+        if patterns[index] <= .injective {
+          taps[index] = max(taps[index], (cut ? 1 : taps[producer.index]) * (k == 0 ? Self.upsampling(node, graph) : 1))
+        }
       }
     }
   }
@@ -44,7 +52,10 @@ extension IndexedForwardGraph {
   ///   once per read: a bilinear resize's width taps (two gathers, two products and a sum per
   ///   element) once for each of the 2 × 16 reads of its height taps when DeepLabV3 upsamples
   ///   14 × 14 logits to 224 × 224, in gathered loads. A ×2 upsampling stays fused: EfficientFormerV2's
-  ///   7² → 14² resizes took 0.047 ms fused and 0.036 + 0.083 split;
+  ///   7² → 14² resizes took 0.047 ms fused and 0.036 + 0.083 split. Nor may chained upsamplings
+  ///   multiply to 8 reads or more (`producerTaps`, the reads per element of the upsampling gathers
+  ///   already inlined into the producer): one bilinear ×2 resize is 2 × 2 reads, but GLPN's decoder
+  ///   resizes ×2 and again ×2, 16 reads of a gated sum per output inlined (1.06 of its 1.7 ms);
   /// - `node` broadcasts `operand`, read at least 8 times per element, and `operand` is, through
   ///   reshapes and other layout ops of the same size, a transcendental of a small tensor (ECA's
   ///   `sigmoid` of its channel gate, `[1, 1, 1, C]`, reshaped to `[1, C, 1, 1]`): inlined, the
@@ -53,9 +64,13 @@ extension IndexedForwardGraph {
   ///
   /// The edge is a group boundary instead: the producer's value is written once, and read by the
   /// consumer's group.
-  static func recomputes(_ node: Node, operand: ValueID, producerPattern: OpPattern, _ graph: Graph) -> Bool {
+  static func recomputes(
+    _ node: Node, operand: ValueID, producerPattern: OpPattern, producerTaps: Int = 1, _ graph: Graph
+  ) -> Bool {
     let read = graph.shape(of: operand).reduce(1, *), written = graph.shape(of: node.outputs[0]).reduce(1, *)
-    if node.op == "gather" { return producerPattern <= .broadcast && written >= 4 * read }
+    if node.op == "gather" {
+      return producerPattern <= .broadcast && (written >= 4 * read || upsampling(node, graph) * producerTaps >= 8)
+    }
     guard OpRegistry.pattern(of: node) == .broadcast, written >= 8 * read else { return false }
     var value = operand
     while let p = graph.producer(of: value),
@@ -66,6 +81,14 @@ extension IndexedForwardGraph {
     }
     guard let p = graph.producer(of: value) else { return false }
     return Self.transcendental.contains(graph.nodes[p].op)
+  }
+
+  /// Output elements per element of a gather's data: the reads of each data element when the
+  /// gather upsamples (2 for a ×2 resize along one axis); 1 for any other node.
+  static func upsampling(_ node: Node, _ graph: Graph) -> Int {
+    guard node.op == "gather", let data = node.inputs.first else { return 1 }
+    let read = graph.shape(of: data).reduce(1, *), written = graph.shape(of: node.outputs[0]).reduce(1, *)
+    return max(1, written / max(1, read))
   }
 
   /// Elementwise ops of many instructions per element (a polynomial each). Not `sqrt` and `div`:
