@@ -21,6 +21,7 @@ public enum Pipeline {
     foldBatchNormPass,
     simplifyBatchNormPass,
     foldChannelAffinePass,
+    convTransposeAsConvPass,
     reparameterizePass,
     channelMultiplierPass,
     eliminateDeadCodePass,
