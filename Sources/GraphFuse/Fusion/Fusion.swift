@@ -11,6 +11,7 @@ public enum Fusion {
       IndexedForwardGraph(graph, opaque: options.opaque), maxGroupSize: options.maxGroupSize)
     var partition = partitioner.partition().map { $0.map(NodeID.init) }
     if options.chainConvs {
+      partition = SideInputPeel.apply(graph, partition: partition)
       partition = ConvChain.merge(
         graph, partition: partition, maxGroupSize: options.maxGroupSize, opaque: options.opaque)
     }

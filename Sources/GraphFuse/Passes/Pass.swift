@@ -13,7 +13,8 @@ public struct OptimizeOptions: Sendable, Equatable {
   /// The largest number of ops in one fused group (TVM's default is 256).
   public var maxGroupSize: Int = 256
   /// After TVM's phases, fuse depthwise conv chains (`[1×1 →] depthwise → 1×1`) into one group
-  /// (see ``ConvChain``); off gives TVM's partition exactly.
+  /// (see ``ConvChain``) and peel side inputs off conv groups whose tail they keep off the tiled
+  /// kernel (``SideInputPeel``); off gives TVM's partition exactly.
   public var chainConvs: Bool = true
   /// After TVM's phases, fuse attention (`Q·Kᵀ` → softmax → `·V`, see ``AttentionChain``) into one
   /// group; off keeps the three groups TVM's rules make.
