@@ -45,6 +45,8 @@ import numpy as np
 import torch
 import transformers as T
 
+from export_torchvision import perturb  # the same perturbation, beside this script
+
 VIT = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, image_size=64,
            patch_size=8)
 AUDIO = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
@@ -178,32 +180,11 @@ class FirstOutput(torch.nn.Module):
         return self.inner(**{self.key: x})[0]
 
 
-def perturb(model):
-    """Replace constant parameters and batch-norm statistics by seeded random values (as export_torchvision.py)."""
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            flat = p.detach().reshape(-1)
-            if flat.numel() == 0 or not bool((flat == flat[0]).all()):
-                continue
-            c = float(flat[0])
-            if c == 0.0:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
-            elif abs(c) >= 0.1:
-                p.copy_(c * (0.5 + torch.rand(p.shape, generator=gen)))
-            else:
-                p.copy_(0.05 + 0.15 * torch.rand(p.shape, generator=gen))
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
-                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
-                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
-
-
 def export(family, out):
     make, shape, key = FAMILIES[family]
     torch.manual_seed(0)
     model = make()
-    perturb(model)
+    perturb(model, torch)
     model.eval()
     x = torch.randn(shape, generator=torch.Generator().manual_seed(2))
     wrapped = FirstOutput(model, key).eval()
