@@ -23,7 +23,8 @@ struct IndexedForwardGraph {
     // Reads of the group's inputs per element, through the upsampling gathers inlined so far.
     var taps = [Int](repeating: 1, count: graph.nodes.count)
     for (index, node) in graph.nodes.enumerated() {
-      if patterns[index] <= .injective { taps[index] = Self.upsampling(node, graph) }
+      let upsampling = Self.upsampling(node, graph)
+      if patterns[index] <= .injective { taps[index] = upsampling }
       let outShape = graph.shape(of: node.outputs[0])
       let definition = OpRegistry.definitions[node.op]
       let operandShapes = definition?.broadcastShapes(node.attributes, node.inputs.map(graph.shape(of:))) ?? []
@@ -37,7 +38,7 @@ struct IndexedForwardGraph {
         if cut { pattern = .opaque }
         outputs[producer.index].append(Edge(node: index, pattern: pattern))
         if patterns[index] <= .injective {
-          taps[index] = max(taps[index], (cut ? 1 : taps[producer.index]) * (k == 0 ? Self.upsampling(node, graph) : 1))
+          taps[index] = max(taps[index], (cut ? 1 : taps[producer.index]) * (k == 0 ? upsampling : 1))
         }
       }
     }

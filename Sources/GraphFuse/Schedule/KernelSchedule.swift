@@ -41,7 +41,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     /// entry's K and V, a matmul's column tiles one row tile of A, a row-wise kernel the rows the
     /// producer's share wrote), which then stays in one core's L2. Convolutions keep the counter:
     /// their tasks run over output channel groups outermost, so a share is a channel group over
-    /// every pixel, and ResNet-50's 56² 1×1 and 3×3 convs ran 1.13–1.50× slower in shares.
+    /// every pixel, and ResNet-50's convs over 56² and 28² maps ran 1.13–1.50× slower in shares.
     public var dealsContiguousShares: Bool {
       switch self {
       case .convDense, .convPointwise, .convDepthwise, .convGrouped, .convWinograd, .convChain, .pool,
