@@ -31,6 +31,7 @@ enum COps {
     case .lt: return vector ? "gf_vlt(\(a), \(b))" : "(\(a) < \(b) ? 1.0f : 0.0f)"
     case .le: return vector ? "gf_vle(\(a), \(b))" : "(\(a) <= \(b) ? 1.0f : 0.0f)"
     case .keep: return vector ? "gf_vkeep(\(a), \(b))" : "(\(a) != 0.0f ? \(b) : 0.0f)"
+    case .expDifference: return vector ? "gf_vexp_difference(\(a), \(b))" : "gf_exp(\(a) - \(b))"
     }
   }
 

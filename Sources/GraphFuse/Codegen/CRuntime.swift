@@ -178,6 +178,27 @@ enum CRuntime {
       p = p * r + 1.0f;
       return (gf_vf)_mm512_scalef_ps((__m512)p, n);
     }
+    /* e^(a - b) for a <= b or NaN (a softmax's scores and their row max): t = a log2 e - b log2 e
+       as one FMA (b log2 e, hoisted out of a row's loop, rounds once for the whole row, a common
+       factor the normalization cancels; t rounds to 6e-8 |t|, as a - b would), raised to -126,
+       n = round(t), 2^(t - n) by gf_vexp_nonpositive's polynomial and 2^n by vscalefps: 11
+       operations instead of 13 (the subtraction, the second FMA of the reduction and a multiply
+       fewer). A NaN runs through; -inf - -inf is NaN, as a - b is. */
+    static inline gf_vf gf_vexp_difference(gf_vf a, gf_vf b) {
+      __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+      __m512 t = _mm512_fmsub_ps((__m512)a, log2e, _mm512_mul_ps((__m512)b, log2e));
+      __m512 c = _mm512_max_ps(_mm512_set1_ps(-126.0f), t);  /* the second operand if NaN */
+      __m512 n = _mm512_roundscale_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      gf_vf r = (gf_vf)c - (gf_vf)n;
+      gf_vf p = gf_splat(1.4990873751230538e-4f);
+      p = p * r + 1.3393086846917868e-3f;
+      p = p * r + 9.61967371404171e-3f;
+      p = p * r + 5.5503472685813904e-2f;
+      p = p * r + 2.402263730764389e-1f;
+      p = p * r + 6.931471824645996e-1f;
+      p = p * r + 1.0f;
+      return (gf_vf)_mm512_scalef_ps((__m512)p, n);
+    }
     #else
     static inline gf_vf gf_vexp_nonpositive(gf_vf x) {
       gf_vf c = gf_vsel(x < -87.0f, gf_splat(-87.0f), x);
@@ -187,6 +208,7 @@ enum CRuntime {
       gf_vf p = gf_vexp_reduced(c, nf);
       return p * (gf_vf)((n + 127) << 23);
     }
+    static inline gf_vf gf_vexp_difference(gf_vf a, gf_vf b) { return gf_vexp_nonpositive(a - b); }
     #endif
     /* sigmoid 1 / (1 + e^-x) from e = e^-|x| in (0, 1] (gf_vexp_nonpositive, about half of
        gf_vexp's steps, and no overflow to guard): 1 / (1 + e) for x >= 0, e / (1 + e) below, one

@@ -27,6 +27,10 @@ public enum BinaryFunction: String, Sendable {
   case le
   /// `a != 0 ? b : 0` (a select without multiplying, so infinities and NaNs in the other branch do not leak).
   case keep
+  /// `e^(a − b)` for `a ≤ b` or NaN (a softmax's scores and their row max): the vector form takes
+  /// the difference in base 2 as one multiply-add, `a·log₂e − b·log₂e`, its rounding a common
+  /// factor of a row that the softmax's normalization cancels.
+  case expDifference = "exp_difference"
 }
 
 /// The per-element math of an elementwise or broadcast op, over its operands.
@@ -81,6 +85,7 @@ public indirect enum ScalarExpr: Sendable, Equatable {
       case .lt: return x < y ? 1 : 0
       case .le: return x <= y ? 1 : 0
       case .keep: return x != 0 ? y : 0
+      case .expDifference: return Foundation.exp(x - y)
       }
     }
   }

@@ -38,14 +38,7 @@ extension AttentionKernel {
   /// One key block from key `first` (a multiple of the vector width): scores, softmax, product.
   private func blockSteps(_ count: Int, first: IndexExpr, keys: Int, last: Bool) -> [Stmt] {
     let sbase = Self.v("sbase")
-    let group = min(Self.interleavedRows, count), groups = count / group
-    let rowsOfGroup = (0..<group).map {
-      blockSoftmaxPhases(row: Self.v("rg") * group + .constant($0), suffix: "\($0)", keys: keys, last: last)
-    }
-    var softmax: [Stmt] = [.loop(variable: "rg", extent: groups, kind: .serial, body: Self.interleave(rowsOfGroup))]
-    for r in groups * group..<count {
-      softmax += blockSoftmaxPhases(row: .constant(r), suffix: "\(r)", keys: keys, last: last).flatMap { $0 }
-    }
+    let softmax = interleavedSoftmax(count) { blockSoftmaxPhases(row: $0, suffix: $1, keys: keys, last: last) }
     func accumulator(_ r: Int, _ vector: IndexExpr) -> IndexExpr {
       sbase + .constant(accumulatorOffset + r * outputRow) + vector * width
     }

@@ -2,21 +2,29 @@
 extension AttentionKernel {
   /// Rows whose softmax statements run interleaved: a row's max and sum are chains of dependent
   /// operations (13 maxes, a tree of 4 shuffles, the same for the sum, then a division for ViT-B/16's
-  /// 197 keys) that 4 rows side by side overlap. Timed alone, ViT-B/16's attention ran 1–2 % faster
-  /// than a row at a time; 2 rows gained half of that.
-  static let interleavedRows = 4
+  /// 197 keys) that rows side by side overlap. In a C harness of ViT-B/16's attention (2 threads,
+  /// 2026-12-05) 6 rows ran the kernel in 0.96 of the time of 4, and 12 no faster than 4: their
+  /// exponentials' temporaries no longer fit the 32 registers.
+  static let interleavedRows = 6
+
+  /// The softmax's rows as interleaved groups: whole groups of ``interleavedRows`` in a loop over
+  /// `rg`, then the rows left over as one more group, side by side too.
+  func interleavedSoftmax(_ count: Int, phases: (IndexExpr, String) -> [[Stmt]]) -> [Stmt] {
+    let group = min(Self.interleavedRows, count), groups = count / group
+    let rows = (0..<group).map { phases(Self.v("rg") * group + .constant($0), "\($0)") }
+    var stmts: [Stmt] = [.loop(variable: "rg", extent: groups, kind: .serial, body: Self.interleave(rows))]
+    let left = (groups * group..<count).map { phases(.constant($0), "\($0)") }
+    if !left.isEmpty { stmts += Self.interleave(left) }
+    return stmts
+  }
 
   /// Each score row into probabilities in place, a whole vector at a time (the lanes past the last
   /// key are -inf): max, exp and sum, each row's max and sum reduced across lanes by a tree of
   /// shuffles, then × 1/sum and the tail. A tail that reads tensors applies to the real lanes of a
   /// partial last vector one by one, so nothing past the score tensor's row is read. Rows go
-  /// ``interleavedRows`` at a time, the remainder one by one.
+  /// ``interleavedRows`` at a time (``interleavedSoftmax(_:phases:)``).
   func softmaxRows(_ count: Int) -> [Stmt] {
-    let group = min(Self.interleavedRows, count), groups = count / group
-    let rows = (0..<group).map { softmaxPhases(row: Self.v("rg") * group + .constant($0), suffix: "\($0)") }
-    var stmts: [Stmt] = [.loop(variable: "rg", extent: groups, kind: .serial, body: Self.interleave(rows))]
-    for r in groups * group..<count { stmts += softmaxPhases(row: .constant(r), suffix: "\(r)").flatMap { $0 } }
-    return stmts
+    interleavedSoftmax(count) { softmaxPhases(row: $0, suffix: $1) }
   }
 
   /// The rows' phases side by side: the loops of one phase merged into one loop over the same
@@ -60,7 +68,7 @@ extension AttentionKernel {
       .loop(
         variable: "kv", extent: vectors, kind: .serial,
         body: [
-          .declareVector(ex, .unary(.expNonPositive, .binary(.sub, .vloadUnaligned("scratch", at), .local(rowmax)))),
+          .declareVector(ex, .binary(.expDifference, .vloadUnaligned("scratch", at), .local(rowmax))),
           .vstoreUnaligned("scratch", at, .local(ex)), .accumulate(sm, .sum, .local(ex)),
         ])
     ]

@@ -118,11 +118,11 @@ struct AttentionKernel {
 
   static func v(_ name: String) -> IndexExpr { .variable(name) }
 
-  /// The element offset of batch `bt` in an operand with these per-axis strides.
-  private func batchOffset(_ strides: [Int]) -> IndexExpr {
+  /// The element offset of batch entry `entry` (`bt`, the task's) in an operand with these per-axis strides.
+  private func batchOffset(_ strides: [Int], entry: IndexExpr = v("bt")) -> IndexExpr {
     guard !batch.isEmpty else { return .constant(0) }
     var e = IndexExpr.constant(0)
-    for (i, s) in zip(GroupLowering.unflatten(Self.v("bt"), batch), strides) where s != 0 { e = e + i * s }
+    for (i, s) in zip(GroupLowering.unflatten(entry, batch), strides) where s != 0 { e = e + i * s }
     return e
   }
 
@@ -339,6 +339,27 @@ struct AttentionKernel {
     ]
   }
 
+  /// While the product with V runs its first column tile, its step `p` hints a line of the next row
+  /// tile's Q rows into L2 (the next task's, or the next batch entry's first, clamped to the last
+  /// row): Q's rows of a tile lie `qRowStride` apart, in pages of their own in a view of a QKV
+  /// projection, where the hardware prefetcher does not follow them, and the projection just wrote
+  /// them, half on the other core. ViT-B/16's attention ran 0.96 of the time with them in a C harness
+  /// whose QKV was written before each run (2 threads, 2026-12-05).
+  private func nextQueryHints(depth: Int) -> [Stmt] {
+    let line = ScheduleTarget.cacheLineFloats
+    guard qColumnStride == 1, rowTiles * batchCount > 1 else { return [] }
+    let rowLines = (d + line - 1) / line, lines = rows * rowLines
+    let p = Self.v("p"), next = Self.v("bt") * rowTiles + Self.v("rt") + .constant(1)
+    let base = batchOffset(qBatchStrides, entry: next / rowTiles) + .constant(qOffset)
+    let row = (next % rowTiles) * rows + p / rowLines
+    let clamped = IndexExpr.select([.inRange(row, 0, m)], row, .constant(m - 1))
+    let at = base + clamped * qRowStride + (p % rowLines) * line
+    let conditions: [IndexCondition] = [
+      .inRange(Self.v("ct"), 0, 1), .inRange(p, 0, min(lines, depth)), .inRange(next, 0, rowTiles * batchCount),
+    ]
+    return [.when(conditions, [.prefetch("q", at, l1: false)])]
+  }
+
   /// Step 3: the probabilities times V, the output epilogue applied, into `out`. With a key block
   /// (its first key, its keys, its accumulators' first value), over the block's keys only.
   func outputTiles(
@@ -353,7 +374,9 @@ struct AttentionKernel {
           load("v", Self.v("vbase") + (key0 + p) * vRowStride + vector * width, lanes: lanes)
         },
         initial: initial,
-        hints: { nr, _ in valueAheadHints(key0: key0, keys: keys ?? n, nr: nr) },
+        hints: { nr, _ in
+          valueAheadHints(key0: key0, keys: keys ?? n, nr: nr) + (keys == nil ? nextQueryHints(depth: n) : [])
+        },
         finish: { acc, r, vector, lanes in
           if let blockFinish { return blockFinish(acc, r, vector) }
           let offset = Self.v("bt") * (m * dv) + (Self.v("row0") + .constant(r)) * dv + vector * width
