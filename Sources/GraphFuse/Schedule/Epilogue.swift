@@ -79,7 +79,8 @@ struct Epilogue {
     }
   }
 
-  private func substitute(acc: ValueExpr, operand: (Int) -> ValueExpr) -> ValueExpr {
+  /// The expression with `acc` for the anchor's value and `operand(k)` for operand `k`'s read.
+  func substitute(acc: ValueExpr, operand: (Int) -> ValueExpr) -> ValueExpr {
     func rewrite(_ e: ValueExpr) -> ValueExpr {
       switch e {
       case .local: return acc

@@ -9,6 +9,7 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case convGrouped = "conv grouped"
     case convWinograd = "conv winograd"
     case convChain = "conv chain [1x1 ->] depthwise -> 1x1"
+    case convFewChannels = "conv with few output channels, output pixels in the lanes"
     case attention = "attention Q.K^T -> softmax -> .V"
     case pool = "pool"
     case globalAveragePool = "global average pool"

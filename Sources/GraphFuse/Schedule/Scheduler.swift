@@ -466,6 +466,15 @@ struct Scheduler {
     let prologue = groups == 1 ? prologues[node.inputs[0]] : nil
     let source = scaled?.x ?? prologue?.x ?? node.inputs[0]
     let inputBlocked = depthwise || grouped != nil || prologue != nil || blocked[source] != nil || x[1] >= v
+    if groups == 1, scaled == nil, prologue == nil, inputBlocked,
+      FewChannelConv.applies(cout: out[1], ow: out[3], vector: v, epilogue: e)
+    {
+      let conv = FewChannelConv(
+        n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3], kh: weight.shape[2],
+        kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0], pl: win.pads[1],
+        dh: win.dilations[0], dw: win.dilations[1], v: v, epilogue: e)
+      return try emitFewChannelConv(conv, group: group, index: g, weight: node.inputs[1], bias: bias)
+    }
     var t = BlockedConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
