@@ -13,9 +13,12 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
   var bias = true
   /// 0: none, 1: relu, 2: sigmoid times a scalar (GLPN's head), 3: times a per-channel constant, plus 1.
   var tail = 0
+  /// A 3×3 conv to 8 channels reads the result (in blocked layout, copied from the plain output).
+  var convAfter = false
 
   var description: String {
-    "\(cin)->\(cout) \(h)x\(w) k\(kernel) s\(stride) p\(padding) d\(dilation)" + (bias ? " bias" : "") + " tail \(tail)"
+    "\(cin)->\(cout) \(h)x\(w) k\(kernel) s\(stride) p\(padding) d\(dilation)" + (bias ? " bias" : "")
+      + " tail \(tail)" + (convAfter ? " conv after" : "")
   }
 
   func graph() throws -> Graph {
@@ -35,6 +38,10 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
       y = try b.add(try b.mul(y, scale), b.constant(Tensor(shape: [1], data: [1])))
     default: break
     }
+    if convAfter {
+      let next = b.constant(Tensor.random(shape: [8, cout, 3, 3], in: -0.5...0.5, seed: 17))
+      y = try b.relu(try b.conv2d(y, weight: next, padding: 1))
+    }
     b.output(y)
     return try b.finish()
   }
@@ -43,7 +50,8 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
 /// Convs with at most a quarter vector of output channels run with the output pixels in the lanes
 /// (``FewChannelConv``): the result matches the reference executor over kernel sizes, strides,
 /// paddings that reach past a whole run, dilations, rows that end in a partial run, input channels
-/// off the vector width, and epilogues with per-channel and scalar operands.
+/// off the vector width, epilogues with per-channel and scalar operands, and a conv reading the
+/// plain result through a blocked copy.
 @Suite struct FewChannelConvTests {
   static let cases: [FewChannelCase] = [
     FewChannelCase(cin: 32, cout: 1, h: 64, w: 64, kernel: 3, padding: 1, tail: 2),
@@ -53,20 +61,27 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
     FewChannelCase(cin: 24, cout: 1, h: 7, w: 7, kernel: 1, bias: false),
     FewChannelCase(cin: 48, cout: 3, h: 30, w: 45, kernel: 3, stride: 2, bias: false, tail: 1),
     FewChannelCase(cin: 16, cout: 1, h: 6, w: 40, kernel: 7, padding: 20),
+    FewChannelCase(cin: 32, cout: 2, h: 11, w: 37, kernel: 3, padding: 1, tail: 1, convAfter: true),
   ]
 
-  static func kinds(_ graph: Graph) throws -> [KernelSchedule.Kind] {
+  static func schedules(_ graph: Graph) throws -> [KernelSchedule] {
     let optimized = try Pipeline.optimize(graph)
     let target = ScheduleTarget(vectorWidth: System.vectorWidth, threads: 2)
     return try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target).schedules.flatMap { $0 }
-      .map(\.kind)
   }
 
+  static func kinds(_ graph: Graph) throws -> [KernelSchedule.Kind] { try schedules(graph).map(\.kind) }
+
+  /// The output is plain where the network's output takes it, blocked where a conv reads it, and a
+  /// conv reading it then needs no layout change.
   @Test(arguments: cases) func matchesTheReference(_ c: FewChannelCase) throws {
     let graph = try c.graph()
     let input = Tensor.random(shape: graph.shape(of: graph.inputs[0]), in: -1...1, seed: 13)
     if System.vectorWidth == 16 {
-      #expect(try Self.kinds(graph).contains(.convFewChannels), "\(c)")
+      let schedules = try Self.schedules(graph)
+      let few = try #require(schedules.first { $0.kind == .convFewChannels }, "\(c)")
+      #expect(few.output == (c.convAfter ? .blocked(16) : .plain), "\(c)")
+      #expect(schedules.filter { $0.kind == .toBlocked }.isEmpty, "\(c)")
     }
     _ = try CT.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "\(c)")
   }

@@ -6,15 +6,21 @@
 /// input channels of a block: each step multiplies the pixel's input vector (`NCHW[v]c`, one load) by
 /// the weight vector of that block and kernel position (the weight in the same blocked layout,
 /// `[O][Cin/v][KH][KW][v]`) and adds. At the end a tree of shuffles sums each accumulator's lanes
-/// into lane `t` of one vector (``reduceAcrossLanes(_:)``), the bias and the epilogue apply to that
-/// vector of pixels, and each pixel's value goes to its lane of the blocked output, whose other lanes
-/// are zero. Per run: `v · blocks · KH · KW` FMAs, about `3 v` shuffles and adds, `v (1 + O)` stores.
+/// into lane `t` of one vector (``reduceAcrossLanes(_:prefix:)``), the bias and the epilogue apply to
+/// that vector of pixels, and one store writes it to the plain output (`NCHW`), where the run's pixels
+/// of a channel lie side by side, when every reader takes it plain (a head's output goes on to a
+/// reshape, a softmax over the pixels or the network's output); else each pixel's value goes to its
+/// lane of a blocked output, whose other lanes are cleared first. Per run and output channel:
+/// `v · blocks · KH · KW` FMAs, about `3 v` shuffles and adds, one store (`v` into blocked layout).
 struct FewChannelConv {
   var n: Int, cin: Int, h: Int, w: Int, cout: Int, oh: Int, ow: Int
   var kh: Int, kw: Int, sh: Int, sw: Int, pt: Int, pl: Int, dh: Int, dw: Int
   /// Floats per vector; output pixels per run.
   var v: Int
   var epilogue: Epilogue
+  /// The output in plain layout (every reader takes it plain: a reshape, a softmax over the pixels,
+  /// the network's output); else blocked, each pixel's channels in its lanes and the rest zero.
+  var plainOutput = true
 
   /// Whether a conv with `cout` output channels (groups 1), output rows of `ow` pixels and this
   /// epilogue runs here: at most a quarter of a vector of channels (the blocked kernel's lanes are
@@ -52,20 +58,22 @@ struct FewChannelConv {
   }
 
   /// The nest: a task per image, output row and run of pixels. Buffers: `in` (blocked), `wt`
-  /// (blocked weight), `bias` (per channel, padded), the epilogue's `e…`, `out` (blocked).
+  /// (blocked weight), `bias` (per channel, padded), the epilogue's `e…`, `out` (plain).
   var nest: LoopNest {
     let task = Self.v("task")
     var body: [Stmt] = [
       .let_("b", task / (oh * runs)), .let_("oy", task / runs % oh), .let_("run", task % runs),
       .let_("x0", Self.v("run") * v),
     ]
-    // The output's padding lanes are zero: each pixel's vector is cleared before its channels go in.
-    let pixel = (Self.v("b") * oh + Self.v("oy")) * ow + Self.v("x0") + Self.v("t")
-    body.append(
-      .loop(
-        variable: "t", extent: v, kind: .serial,
-        body: [.when([.inRange(Self.v("x0") + Self.v("t"), 0, ow)], [.vstore("out", pixel * v, .splat(.constant(0)))])]
-      ))
+    if !plainOutput {
+      // The blocked output's padding lanes are zero: each pixel's vector is cleared first.
+      let pixel = (Self.v("b") * oh + Self.v("oy")) * ow + Self.v("x0") + Self.v("t")
+      let clear = Stmt.vstore("out", pixel * v, .splat(.constant(0)))
+      body.append(
+        .loop(
+          variable: "t", extent: v, kind: .serial,
+          body: [.when([.inRange(Self.v("x0") + Self.v("t"), 0, ow)], [clear])]))
+    }
     let inner = interior
     var cases: [([IndexCondition], Bool)] = []
     if !inner.isEmpty { cases.append(([.inRange(Self.v("run"), inner.lowerBound, inner.upperBound)], false)) }
@@ -80,7 +88,7 @@ struct FewChannelConv {
       [BufferDecl(name: "in", count: n * blocks * v * h * w, isOutput: false)]
       + [BufferDecl(name: "wt", count: 0, isOutput: false), BufferDecl(name: "bias", count: 0, isOutput: false)]
       + epilogue.operands.indices.map { BufferDecl(name: "e\($0)", count: 0, isOutput: false) }
-      + [BufferDecl(name: "out", count: n * v * oh * ow, isOutput: true)]
+      + [BufferDecl(name: "out", count: n * (plainOutput ? cout : v) * oh * ow, isOutput: true)]
     return LoopNest(
       name: "conv2d_few_channels", buffers: buffers,
       body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
@@ -115,15 +123,24 @@ struct FewChannelConv {
     stmts += reduce
     let biased = ValueExpr.binary(.add, .local(sums), .splat(.load("bias", .constant(co))))
     stmts.append(.declareVector("r\(co)", pixelLanes(acc: biased, channel: co)))
-    let pixel = (Self.v("b") * oh + Self.v("oy")) * ow + Self.v("x0") + Self.v("t")
-    stmts.append(
-      .loop(
-        variable: "t", extent: v, kind: .serial,
-        body: [
-          .when(
-            [.inRange(Self.v("x0") + Self.v("t"), 0, ow)],
-            [.store("out", pixel * v + .constant(co), .lane("r\(co)", Self.v("t")))])
-        ]))
+    guard plainOutput else {
+      // Each pixel's value into its lane of the blocked output.
+      let pixel = (Self.v("b") * oh + Self.v("oy")) * ow + Self.v("x0") + Self.v("t")
+      let store = Stmt.store("out", pixel * v + .constant(co), .lane("r\(co)", Self.v("t")))
+      stmts.append(
+        .loop(
+          variable: "t", extent: v, kind: .serial,
+          body: [.when([.inRange(Self.v("x0") + Self.v("t"), 0, ow)], [store])]))
+      return stmts
+    }
+    // The run's pixels of this channel lie side by side in the plain output: one store, lane by
+    // lane for a run past the row's end.
+    let row0 = ((Self.v("b") * cout + .constant(co)) * oh + Self.v("oy")) * ow + Self.v("x0")
+    let last = Self.v("x0") + .constant(v - 1)
+    stmts.append(.when([.inRange(last, 0, ow)], [.vstoreUnaligned("out", row0, .local("r\(co)"))]))
+    let lane = Stmt.when(
+      [.inRange(Self.v("x0") + Self.v("t"), 0, ow)], [.store("out", row0 + Self.v("t"), .lane("r\(co)", Self.v("t")))])
+    stmts.append(.when([.inRange(last, ow, ow + v)], [.loop(variable: "t", extent: v, kind: .serial, body: [lane])]))
     return stmts
   }
 

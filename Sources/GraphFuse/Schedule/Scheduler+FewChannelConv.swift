@@ -1,11 +1,18 @@
 /// The schedule of a conv with few output channels (``FewChannelConv``).
 extension Scheduler {
+  /// Ops that read their input in plain layout (a blocked input is copied to plain for them first).
+  static let plainReaders: Set<String> = Injective.reshapes.union(["transpose", "softmax", "matmul"])
+
   /// Emits `conv` for the group: the input in blocked layout, the weight in the same blocked layout
-  /// (input channels in the lanes), the bias per channel, the blocked output.
+  /// (input channels in the lanes), the bias per channel; the output plain when every reader of it
+  /// reads plain (or it is only the network's output), else blocked.
   mutating func emitFewChannelConv(
     _ conv: FewChannelConv, group: FusedGroup, index g: GroupID, weight: ValueID, bias: ValueID?
   ) throws(GraphFuseError) -> Bool {
+    var conv = conv
     let v = conv.v
+    let value = conv.epilogue.output
+    conv.plainOutput = consumers[value.index].allSatisfy { Self.plainReaders.contains(graph.nodes[$0].op) }
     let node = graph.nodes[group.anchor]
     let input = try blockedBuffer(node.inputs[0], group: g)
     let packed = kernelPlan.addConstant(.blocked(weight, vector: v), graph)
@@ -17,13 +24,13 @@ extension Scheduler {
       + "would fill \(conv.cout) of \(v) lanes of the blocked tile"
     var schedule = KernelSchedule(
       .convFewChannels, group: g, inputs: [.blocked(v), .packed, .packed] + layouts(conv.epilogue),
-      output: .blocked(v), tile: .init(pixels: v, vectors: conv.cout, reason: reason),
+      output: conv.plainOutput ? .plain : .blocked(v), tile: .init(pixels: v, vectors: conv.cout, reason: reason),
       parallel: [.batch, .row, .pixelTile], epilogue: epilogueOps(group, anchor: group.anchor))
     let fmas = conv.n * conv.cout * conv.oh * conv.ow * conv.cin * conv.kh * conv.kw
     schedule.onCaller = 2 * fmas < Self.callerWork
     let bindings =
       KernelBindings(["in": input, "wt": packed, "bias": biasBuffer]) + .numbered("e", operands)
-      + KernelBindings(["out": output(conv.epilogue.output)])
+      + KernelBindings(["out": conv.plainOutput ? kernelPlan.plainBuffer(graph, value) : output(value)])
     try kernelPlan.addStep(conv.nest, bindings: bindings, schedule: schedule)
     return true
   }
