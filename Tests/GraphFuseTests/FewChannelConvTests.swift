@@ -13,7 +13,7 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
   var bias = true
   /// 0: none, 1: relu, 2: sigmoid times a scalar (GLPN's head), 3: times a per-channel constant, plus 1.
   var tail = 0
-  /// A 3×3 conv to 8 channels reads the result (in blocked layout, copied from the plain output).
+  /// A 3×3 conv to 8 channels reads the result, which the kernel then writes in blocked layout.
   var convAfter = false
 
   var description: String {

@@ -26,9 +26,8 @@ struct FewChannelConv {
   /// epilogue runs here: at most a quarter of a vector of channels (the blocked kernel's lanes are
   /// then three quarters idle), a power-of-two vector (the shuffle tree halves it), an epilogue whose
   /// operands are per channel or scalars (a full-tensor operand would be read lane by lane across the
-  /// blocked layout), and rows long enough.
-  /// The pixels of a row fill at least twice the share of the lanes the channels would: a row of 7
-  /// (a 7×7 map) takes up to 3 channels, a row of one pixel never.
+  /// blocked layout), and rows long enough that their pixels fill at least twice the share of the
+  /// lanes the channels would (a row of 7, a 7×7 map, takes up to 3 channels; a row of one, none).
   static func applies(cout: Int, ow: Int, vector v: Int, epilogue: Epilogue) -> Bool {
     guard cout >= 1, cout * 4 <= v, v > 1, v & (v - 1) == 0 else { return false }
     let runs = (ow + v - 1) / v
@@ -145,7 +144,7 @@ struct FewChannelConv {
   }
 
   /// The epilogue over a vector of pixels of one channel: per-channel operands read at `channel` and
-  /// broadcast, scalars broadcast (``applies(cout:vector:epilogue:)`` admits no other operand).
+  /// broadcast, scalars broadcast (``applies(cout:ow:vector:epilogue:)`` admits no other operand).
   private func pixelLanes(acc: ValueExpr, channel: Int) -> ValueExpr {
     epilogue.substitute(acc: acc) { k in
       switch epilogue.operands[k] {
