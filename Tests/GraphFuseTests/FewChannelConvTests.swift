@@ -10,6 +10,7 @@ private typealias CT = CompiledTesting
 struct FewChannelCase: Sendable, CustomStringConvertible {
   var cin: Int, cout: Int, h: Int, w: Int, kernel: Int
   var stride = 1, padding = 0, dilation = 1
+  var batch = 1
   var bias = true
   /// 0: none, 1: relu, 2: sigmoid times a scalar (GLPN's head), 3: times a per-channel constant, plus 1.
   var tail = 0
@@ -17,13 +18,13 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
   var convAfter = false
 
   var description: String {
-    "\(cin)->\(cout) \(h)x\(w) k\(kernel) s\(stride) p\(padding) d\(dilation)" + (bias ? " bias" : "")
+    "\(batch)x\(cin)->\(cout) \(h)x\(w) k\(kernel) s\(stride) p\(padding) d\(dilation)" + (bias ? " bias" : "")
       + " tail \(tail)" + (convAfter ? " conv after" : "")
   }
 
   func graph() throws -> Graph {
     let b = GraphBuilder()
-    let x = b.input("x", shape: [1, 8, h, w])
+    let x = b.input("x", shape: [batch, 8, h, w])
     let expand = b.constant(Tensor.random(shape: [cin, 8, 1, 1], in: -0.5...0.5, seed: 3))
     let hidden = try b.relu(try b.conv2d(x, weight: expand))
     let weight = b.constant(Tensor.random(shape: [cout, cin, kernel, kernel], in: -0.3...0.3, seed: 5))
@@ -50,8 +51,8 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
 /// Convs with at most a quarter vector of output channels run with the output pixels in the lanes
 /// (``FewChannelConv``): the result matches the reference executor over kernel sizes, strides,
 /// paddings that reach past a whole run, dilations, rows that end in a partial run, input channels
-/// off the vector width, epilogues with per-channel and scalar operands, and a conv reading the
-/// plain result through a blocked copy.
+/// off the vector width, batches, epilogues with per-channel and scalar operands, and a conv reading
+/// the result.
 @Suite struct FewChannelConvTests {
   static let cases: [FewChannelCase] = [
     FewChannelCase(cin: 32, cout: 1, h: 64, w: 64, kernel: 3, padding: 1, tail: 2),
@@ -62,6 +63,8 @@ struct FewChannelCase: Sendable, CustomStringConvertible {
     FewChannelCase(cin: 48, cout: 3, h: 30, w: 45, kernel: 3, stride: 2, bias: false, tail: 1),
     FewChannelCase(cin: 16, cout: 1, h: 6, w: 40, kernel: 7, padding: 20),
     FewChannelCase(cin: 32, cout: 2, h: 11, w: 37, kernel: 3, padding: 1, tail: 1, convAfter: true),
+    FewChannelCase(cin: 20, cout: 3, h: 13, w: 35, kernel: 3, padding: 1, batch: 3, tail: 3),
+    FewChannelCase(cin: 16, cout: 1, h: 9, w: 18, kernel: 3, stride: 2, padding: 1, batch: 2, convAfter: true),
   ]
 
   static func schedules(_ graph: Graph) throws -> [KernelSchedule] {
