@@ -163,12 +163,9 @@ enum CRuntime {
        attention. Otherwise n by the 1.5 * 2^23 shift, the reduction and polynomial of gf_vexp
        (gf_vexp_reduced) and one scaling by 2^n in the exponent bits, a normal float for n >= -126. */
     #if defined(__AVX512F__) && GF_V == 16
-    static inline gf_vf gf_vexp_nonpositive(gf_vf x) {
-      __m512 c = _mm512_max_ps(_mm512_set1_ps(-87.0f), (__m512)x);  /* the second operand if NaN */
-      __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(c, _mm512_set1_ps(1.44269504088896341f)),
-                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      gf_vf r = (gf_vf)_mm512_fmsub_ps(c, _mm512_set1_ps(1.4426950216293335f), n);
-      r = (gf_vf)c * 1.925963033500011e-8f + r;
+    /* 2^r 2^n for r in [-1/2, 1/2]: 2^r by a degree-6 polynomial (Horner, fitted for relative
+       error), 2^n by vscalefps. */
+    static inline gf_vf gf_vexp2_scaled(gf_vf r, __m512 n) {
       gf_vf p = gf_splat(1.4990873751230538e-4f);
       p = p * r + 1.3393086846917868e-3f;
       p = p * r + 9.61967371404171e-3f;
@@ -178,10 +175,18 @@ enum CRuntime {
       p = p * r + 1.0f;
       return (gf_vf)_mm512_scalef_ps((__m512)p, n);
     }
+    static inline gf_vf gf_vexp_nonpositive(gf_vf x) {
+      __m512 c = _mm512_max_ps(_mm512_set1_ps(-87.0f), (__m512)x);  /* the second operand if NaN */
+      __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(c, _mm512_set1_ps(1.44269504088896341f)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      gf_vf r = (gf_vf)_mm512_fmsub_ps(c, _mm512_set1_ps(1.4426950216293335f), n);
+      r = (gf_vf)c * 1.925963033500011e-8f + r;
+      return gf_vexp2_scaled(r, n);
+    }
     /* e^(a - b) for a <= b or NaN (a softmax's scores and their row max): t = a log2 e - b log2 e
        as one FMA (b log2 e, hoisted out of a row's loop, rounds once for the whole row, a common
        factor the normalization cancels; t rounds to 6e-8 |t|, as a - b would), raised to -126,
-       n = round(t), 2^(t - n) by gf_vexp_nonpositive's polynomial and 2^n by vscalefps: 11
+       n = round(t), 2^(t - n) and 2^n by gf_vexp2_scaled, as gf_vexp_nonpositive takes them: 11
        operations instead of 13 (the subtraction, the second FMA of the reduction and a multiply
        fewer). A NaN runs through; -inf - -inf is NaN, as a - b is. */
     static inline gf_vf gf_vexp_difference(gf_vf a, gf_vf b) {
@@ -190,14 +195,7 @@ enum CRuntime {
       __m512 c = _mm512_max_ps(_mm512_set1_ps(-126.0f), t);  /* the second operand if NaN */
       __m512 n = _mm512_roundscale_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       gf_vf r = (gf_vf)c - (gf_vf)n;
-      gf_vf p = gf_splat(1.4990873751230538e-4f);
-      p = p * r + 1.3393086846917868e-3f;
-      p = p * r + 9.61967371404171e-3f;
-      p = p * r + 5.5503472685813904e-2f;
-      p = p * r + 2.402263730764389e-1f;
-      p = p * r + 6.931471824645996e-1f;
-      p = p * r + 1.0f;
-      return (gf_vf)_mm512_scalef_ps((__m512)p, n);
+      return gf_vexp2_scaled(r, n);
     }
     #else
     static inline gf_vf gf_vexp_nonpositive(gf_vf x) {

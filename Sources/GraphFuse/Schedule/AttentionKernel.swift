@@ -343,8 +343,9 @@ struct AttentionKernel {
   /// tile's Q rows into L2 (the next task's, or the next batch entry's first, clamped to the last
   /// row): Q's rows of a tile lie `qRowStride` apart, in pages of their own in a view of a QKV
   /// projection, where the hardware prefetcher does not follow them, and the projection just wrote
-  /// them, half on the other core. ViT-B/16's attention ran 0.96 of the time with them in a C harness
-  /// whose QKV was written before each run (2 threads, 2026-12-05).
+  /// them, half on the other core. In a C harness of ViT-B/16's attention whose QKV was written before
+  /// each run (2 threads, 2026-12-05) it ran in 0.94–1.01 of the time without them, median 0.97 over
+  /// 10 alternating pairs.
   private func nextQueryHints(depth: Int) -> [Stmt] {
     let line = ScheduleTarget.cacheLineFloats
     guard qColumnStride == 1, rowTiles * batchCount > 1 else { return [] }
