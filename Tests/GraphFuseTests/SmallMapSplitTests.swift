@@ -91,6 +91,35 @@ import Testing
     #expect(text.contains("gf_prefetch_l1(wp + ") && !text.contains("gf_prefetch_l2(wt + "), "\(text)")
   }
 
+  /// The next group's lines are spread over every pixel tile of the group, one every `spread` FMA
+  /// steps: all of them hinted by the end of the group's last tile, none past it, and the C guards
+  /// the hint with the spread (`Docs/Scheduling.md`, "Spread over the group").
+  @Test(arguments: [160, 320, 512])
+  func nextGroupsWeightsSpreadOverTheTiles(_ channels: Int) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, channels, 14, 14])
+    let w = CompiledTesting.weight(b, [channels, channels, 3, 3], seed: 5, range: -0.1...0.1)
+    let first = try b.relu(try b.conv2d(x, weight: w, bias: CompiledTesting.weight(b, [channels], seed: 6), padding: 1))
+    let w2 = CompiledTesting.weight(b, [channels, channels, 1, 1], seed: 7, range: -0.1...0.1)
+    b.output(try b.conv2d(first, weight: w2, bias: nil, stride: 2))
+    let optimized = try Pipeline.optimize(try b.finish())
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
+    let pointwise = try #require(program.schedules.joined().first { $0.kind == .convPointwise })
+    var conv = BlockedConv(
+      n: 1, cin: channels, h: 14, w: 14, cout: channels, oh: 7, ow: 7, kh: 1, kw: 1, sh: 2, sw: 2,
+      pt: 0, pl: 0, dh: 1, dw: 1, inputBlocked: true, depthwise: false, v: 16,
+      epilogue: Epilogue(expr: .local("acc"), operands: [], output: first, vectorWidth: 16))
+    conv.flatTileLimit = TaskSplit.tileLimit(49, maxTile: conv.maxTile, outer: conv.channelGroups, threads: 2)
+    #expect(pointwise.tasks == conv.channelGroups * conv.flatTiles.count)
+    let (steps, lines, spread) = conv.nextWeightsPace
+    let tiles = min(conv.flatTiles.count, BlockedConv.hintedTiles)
+    #expect(spread * lines <= tiles * steps && (spread + 1) * lines > tiles * steps)
+    let text = program.functions.map { KernelFunction($0).text }.joined()
+    if spread > 1 { #expect(text.contains(")%\(spread) == 0"), "\(pointwise.tasks) \(text)") }
+    #expect(text.contains("gf_prefetch_l2(wt + "))
+  }
+
   /// Each window position of a flat tile prefetches its pixels `inputLookahead` input blocks on
   /// while such blocks remain (`Docs/Scheduling.md`, "Input pixels prefetched ahead"); the outputs
   /// stay the reference's (``smallMapConvMatchesReference()``).

@@ -360,19 +360,34 @@ extension BlockedConv {
       && channelGroups > 1
   }
 
-  /// One L2 hint per FMA step for a line of the weights of channel group `og + nextWeightsGroups`,
-  /// spread over the first pixel tiles of this group: line `k · steps + step` of that group's slice.
+  /// The pace of ``nextWeightHints(window:)``: FMA steps per pixel tile, weight lines per channel
+  /// group, and the steps between two hints, so the lines spread over the group's tiles (at most
+  /// ``hintedTiles``).
+  var nextWeightsPace: (steps: Int, lines: Int, spread: Int) {
+    let steps = blockCount * kh * kw * icBlock
+    let lines = steps * nv * v / ScheduleTarget.cacheLineFloats
+    return (steps, lines, max(1, min(flatTiles.count, Self.hintedTiles) * steps / lines))
+  }
+
+  /// L2 hints for the weights of channel group `og + nextWeightsGroups`, spread evenly over this
+  /// group's pixel tiles (at most ``hintedTiles``): one line every `spread` FMA steps, so the next
+  /// group streams in at the pace the current one computes. One line per step (a 64-byte line
+  /// every 20 FMAs, ~19 GB/s a core) asked for more than a core's share of DRAM while the current
+  /// group's own first tile still read its weights; spread over the 5 tiles of a 7×7 map, ResNet-50's
+  /// layer-4 convs ran 6–9 % faster (2026-12-05, Intel Xeon, 2 threads; `Docs/Scheduling.md`).
   func nextWeightHints(window: Int) -> [Stmt] {
     guard nextWeightsGroups > 0 else { return [] }
     let v = Self.v
-    let slice = blockCount * window * nv * self.v * self.v
-    let steps = blockCount * window * self.v
-    let lines = slice / ScheduleTarget.cacheLineFloats
-    let line = v("k") * steps + (v("ib") * window + v("q")) * self.v + v("i")
+    let (steps, lines, spread) = nextWeightsPace
+    let slice = lines * ScheduleTarget.cacheLineFloats
+    let position = v("k") * steps + (v("ib") * window + v("q")) * self.v + v("i")
+    let line = spread > 1 ? position / spread : position
     let next = og + .constant(nextWeightsGroups)
     return [
       .when(
-        [.inRange(line, 0, lines), .inRange(next, 0, channelGroups)],
+        (spread > 1 ? [.divisible(position, spread)] : []) + [
+          .inRange(line, 0, lines), .inRange(next, 0, channelGroups),
+        ],
         [.prefetch("wt", next * slice + line * ScheduleTarget.cacheLineFloats, l1: false)])
     ]
   }
