@@ -16,7 +16,8 @@ import Testing
   }
 
   static let blockCases: [Blocks] = [
-    // Width 8 (RegNet): two groups per output vector, one input block each; half the FMAs useful.
+    // Width 8 (RegNet): two groups per output vector, one input block each; half the FMAs useful
+    // (which is why such groups run as ``RotatedGroupConv`` instead).
     Blocks(cin: 104, cout: 104, groups: 13, vector: 16, vectors: 1, count: 1, start: Array(0..<7), waste: 2),
     // Width 32: two output vectors share one group's two input blocks; nothing wasted.
     Blocks(cin: 128, cout: 128, groups: 4, vector: 16, vectors: 2, count: 2, start: [0, 2, 4, 6], waste: 1),
@@ -73,7 +74,7 @@ import Testing
     #expect(GroupedConvBlocks(cin: 32, cout: 32, groups: 1, vector: 16) == nil)
   }
 
-  /// A grouped conv plans the blocked kernel, reading the blocked output of the conv before it,
+  /// A grouped conv plans a blocked kernel, reading the blocked output of the conv before it,
   /// with no layout change and no generic loop nest.
   @Test func groupedConvPlansTheBlockedKernel() throws {
     let b = GraphBuilder()
@@ -90,9 +91,10 @@ import Testing
     #expect(grouped.output == .blocked(16))
     #expect(grouped.epilogue == ["relu"])
     #expect(grouped.tile?.vectors == 1)
-    #expect(grouped.tile?.reason.contains("13 groups of 8 -> 8 channels") == true)
-    // 7 output vectors of one channel vector each, by pixel tiles (14×14 is a small map).
-    #expect(grouped.tasks >= 7 * 2)
+    // Groups of 8 in 16 lanes: the input rotated within each group's lanes (``RotatedGroupConv``),
+    // a task per channel block and output row.
+    #expect(grouped.tile?.reason.contains("13 groups of 8 channels, 2 to a vector") == true)
+    #expect(grouped.tasks == 7 * 14)
     // Only the graph input and output change layout.
     #expect(schedules.filter { $0.kind == .toBlocked || $0.kind == .toPlain }.count == 2)
   }

@@ -56,6 +56,24 @@ enum WeightPacking {
     return out
   }
 
+  /// Grouped conv weight `[C, g, KH, KW]` (groups of `g` channels, `g` dividing `v`) as
+  /// `[C/v][KH][KW][g][v]`: lane `l` of rotation `s` holds output channel `l`'s weight of the input
+  /// `(l mod g + s) mod g` of its group, the channel ``RotatedGroupConv`` rotates into that lane.
+  static func rotatedGroup(_ w: Tensor, vector v: Int, groupWidth g: Int) -> [Float] {
+    let (c, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+    var out = [Float](repeating: 0, count: (c + v - 1) / v * kh * kw * g * v)
+    for oc in 0..<c {
+      let (block, lane) = (oc / v, oc % v)
+      for s in 0..<g {
+        let input = (lane % g + s) % g
+        for tap in 0..<kh * kw {
+          out[((block * kh * kw + tap) * g + s) * v + lane] = w.data[(oc * g + input) * kh * kw + tap]
+        }
+      }
+    }
+    return out
+  }
+
   /// A per-channel vector (any shape holding C values or one value) zero-padded to whole vectors.
   static func channels(_ t: Tensor, channels c: Int, vector v: Int) -> [Float] {
     let padded = (c + v - 1) / v * v
@@ -139,6 +157,8 @@ extension ConstantRecipe {
       return WeightPacking.conv(
         constant(w), vector: vector, nv: nv, icBlock: icBlock, groups: groups, start: start, count: count)
     case .depthwiseWeight(let w, let vector): return WeightPacking.depthwise(constant(w), vector: vector)
+    case .rotatedGroupWeight(let w, let vector, let g):
+      return WeightPacking.rotatedGroup(constant(w), vector: vector, groupWidth: g)
     case .channels(let v, let scale, let channels, let vector):
       guard let v else { return [Float](repeating: 0, count: count(in: graph)) }
       let t = constant(v)

@@ -11,6 +11,9 @@ enum ConstantRecipe: Equatable, Sendable {
   case convWeight(ValueID, vector: Int, nv: Int, icBlock: Int, groups: Int, start: [Int], count: Int)
   /// A depthwise weight `[C, 1, KH, KW]` as `[C/v][KH][KW][v]`.
   case depthwiseWeight(ValueID, vector: Int)
+  /// A grouped conv weight `[C, g, KH, KW]` with groups of `g` < `v` channels as `[C/v][KH][KW][g][v]`:
+  /// lane `l` of rotation `s` the weight of input `(l mod g + s) mod g` of its group (``RotatedGroupConv``).
+  case rotatedGroupWeight(ValueID, vector: Int, groupWidth: Int)
   /// One value per channel (a bias, a per-channel epilogue operand; a single value broadcast),
   /// times `scale`, zero-padded to whole vectors; nil: all zeros (a conv without bias).
   case channels(ValueID?, scale: Float, channels: Int, vector: Int)
@@ -35,6 +38,9 @@ enum ConstantRecipe: Equatable, Sendable {
     case .depthwiseWeight(let w, let v):
       let s = graph.shape(of: w)
       return padded(s[0], v) * s[2] * s[3]
+    case .rotatedGroupWeight(let w, let v, let g):
+      let s = graph.shape(of: w)
+      return padded(s[0], v) * s[2] * s[3] * g
     case .channels(_, _, let c, let v): return padded(c, v)
     case .matmulWeight(_, let k, let n, _, _, let v, let vectors): return padded(n, v * vectors) * k
     case .winogradWeight(let w, let transform, let v, let nv):

@@ -475,6 +475,13 @@ struct Scheduler {
         dh: win.dilations[0], dw: win.dilations[1], v: v, epilogue: e)
       return try emitFewChannelConv(conv, group: group, index: g, weight: node.inputs[1], bias: bias)
     }
+    if grouped != nil, RotatedGroupConv.applies(cin: x[1], cout: out[1], groups: groups, vector: v) {
+      let conv = RotatedGroupConv(
+        n: x[0], c: x[1], h: x[2], w: x[3], oh: out[2], ow: out[3], kh: weight.shape[2], kw: weight.shape[3],
+        sh: win.strides[0], sw: win.strides[1], pt: win.pads[0], pl: win.pads[1], dh: win.dilations[0],
+        dw: win.dilations[1], g: x[1] / groups, v: v, epilogue: e)
+      return try emitRotatedGroupConv(conv, group: group, index: g, weight: node.inputs[1], bias: bias)
+    }
     var t = BlockedConv(
       n: x[0], cin: x[1], h: x[2], w: x[3], cout: out[1], oh: out[2], ow: out[3],
       kh: weight.shape[2], kw: weight.shape[3], sh: win.strides[0], sw: win.strides[1], pt: win.pads[0],
