@@ -86,8 +86,8 @@ struct RotatedGroupCase: Sendable, CustomStringConvertible {
   }
 
   /// Rotation `s` keeps every lane inside its group's segment and, over the `g` rotations, brings
-  /// each of the segment's channels to each lane once; the packed weights put, in lane `l` of
-  /// rotation `s`, the weight of the channel that rotation brings there.
+  /// each lane of the segment to each lane once; the packed weights put, in lane `m` of rotation
+  /// `s`, input `m`'s weight for the output channel whose lane that rotation brings lane `m` to.
   @Test func rotationsAndWeightsAgree() {
     let (c, g, v) = (32, 4, 16)
     let conv = RotatedGroupConv(
@@ -101,9 +101,21 @@ struct RotatedGroupCase: Sendable, CustomStringConvertible {
     let packed = WeightPacking.rotatedGroup(weight, vector: v, groupWidth: g)
     for oc in 0..<c {
       for s in 0..<g {
-        let input = conv.rotation(s)[oc % v] % g
-        #expect(packed[((oc / v) * g + s) * v + oc % v] == weight.data[oc * g + input])
+        let lane = conv.rotation(s)[oc % v]
+        #expect(packed[((oc / v) * g + s) * v + lane] == weight.data[oc * g + lane % g])
       }
     }
+  }
+
+  /// The tile is as wide as `g` accumulators per pixel leave room for.
+  @Test func tileFitsTheRegisters() {
+    func conv(g: Int, v: Int) -> RotatedGroupConv {
+      RotatedGroupConv(
+        n: 1, c: 64, h: 28, w: 28, oh: 28, ow: 28, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pl: 1, dh: 1, dw: 1, g: g,
+        v: v, epilogue: Epilogue(expr: .local("acc"), operands: [], output: ValueID(0), vectorWidth: v))
+    }
+    #expect([8, 4, 2].map { conv(g: $0, v: 16).maxTile } == [3, 5, 9])
+    #expect([4, 2].map { conv(g: $0, v: 8).maxTile } == [2, 4])
+    #expect(conv(g: 8, v: 16).rowSchedule.map(\.width).reduce(0, +) == 28)
   }
 }

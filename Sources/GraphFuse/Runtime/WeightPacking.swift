@@ -57,15 +57,18 @@ enum WeightPacking {
   }
 
   /// Grouped conv weight `[C, g, KH, KW]` (groups of `g` channels, `g` dividing `v`) as
-  /// `[C/v][KH][KW][g][v]`: lane `l` of rotation `s` holds output channel `l`'s weight of the input
-  /// `(l mod g + s) mod g` of its group, the channel ``RotatedGroupConv`` rotates into that lane.
+  /// `[C/v][KH][KW][g][v]` for ``RotatedGroupConv``: rotation `s` brings the sum in a group's lane
+  /// `i` to its lane `(i − s) mod g`, so lane `m` of rotation `s` holds input `m`'s weight for the
+  /// output channel `(m − s) mod g` of the group.
   static func rotatedGroup(_ w: Tensor, vector v: Int, groupWidth g: Int) -> [Float] {
     let (c, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
     var out = [Float](repeating: 0, count: (c + v - 1) / v * kh * kw * g * v)
     for oc in 0..<c {
-      let (block, lane) = (oc / v, oc % v)
+      let block = oc / v
       for s in 0..<g {
-        let input = (lane % g + s) % g
+        // Output `oc` reads, after rotation `s`, the sum in the lane of its group's input `input`.
+        let input = (oc % g + s) % g
+        let lane = oc % v / g * g + input
         for tap in 0..<kh * kw {
           out[((block * kh * kw + tap) * g + s) * v + lane] = w.data[(oc * g + input) * kh * kw + tap]
         }

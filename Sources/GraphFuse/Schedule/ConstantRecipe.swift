@@ -11,8 +11,9 @@ enum ConstantRecipe: Equatable, Sendable {
   case convWeight(ValueID, vector: Int, nv: Int, icBlock: Int, groups: Int, start: [Int], count: Int)
   /// A depthwise weight `[C, 1, KH, KW]` as `[C/v][KH][KW][v]`.
   case depthwiseWeight(ValueID, vector: Int)
-  /// A grouped conv weight `[C, g, KH, KW]` with groups of `g` < `v` channels as `[C/v][KH][KW][g][v]`:
-  /// lane `l` of rotation `s` the weight of input `(l mod g + s) mod g` of its group (``RotatedGroupConv``).
+  /// A grouped conv weight `[C, g, KH, KW]` with groups of `g` < `v` channels as `[C/v][KH][KW][g][v]`
+  /// for ``RotatedGroupConv``: lane `m` of rotation `s` holds input lane `m`'s weight for the output
+  /// lane rotation `s` brings it to.
   case rotatedGroupWeight(ValueID, vector: Int, groupWidth: Int)
   /// One value per channel (a bias, a per-channel epilogue operand; a single value broadcast),
   /// times `scale`, zero-padded to whole vectors; nil: all zeros (a conv without bias).

@@ -3,17 +3,20 @@
 /// and 8). An output block's lanes then hold `v/g` whole groups, and every input channel they read
 /// lies in the input block of the same index. The block-diagonal kernel (``GroupedConvBlocks``)
 /// broadcasts each of the block's `v` input channels to all lanes, so `v/g − 1` of every `v/g` FMAs
-/// multiply a zero weight. Here the input vector is rotated instead, within each group's segment of
-/// `g` lanes: rotation `s` puts, in lane `l`, input channel `seg(l) + (l mod g + s) mod g` of the
-/// pixel, and the packed weight `W_s` holds, in lane `l`, the weight of that input channel for output
-/// channel `l`. Then `Σ_s W_s ⊙ rot_s(x)` is the group's whole sum, `g` FMAs per pixel and tap, none
-/// wasted.
+/// multiply a zero weight.
 ///
-/// A task is one output row of one channel block. Its row splits into tiles of `T` pixels; per
-/// kernel row and rotation a tile loads the `span` input pixels its taps read, rotates each once
-/// (one permute), and every kernel column reuses them: `T · kw` FMAs per `span` permutes, `T` + `span`
-/// + 1 registers. Permutes and FMAs share a port on AVX-512 cores, so a 3×3 stride-1 conv issues
-/// about 0.4 permutes per FMA, a stride-2 one 0.7.
+/// Here the input vector is used as it is and the partial sums are rotated instead, within each
+/// group's segment of `g` lanes. Rotation `s` of a vector puts, in lane `l`, its lane
+/// `seg(l) + (l mod g + s) mod g` (``rotation(_:)``). For each `s` an accumulator sums
+/// `W′_s ⊙ x` over the taps, where `W′_s` holds, in input lane `m`, that input's weight for the
+/// output channel whose lane rotation `s` brings lane `m` to; at the end
+/// `out = bias + Σ_s rot_s(acc_s)`. Every lane of every FMA is useful: `g` FMAs per pixel and tap,
+/// and `g − 1` permutes per pixel for the whole reduction (a 3×3 kernel: 7 per 72 FMAs for
+/// `g` = 8, whatever the stride).
+///
+/// A task is one output row of one channel block, its row split into tiles of `T` pixels, `T` as
+/// wide as `g · T` accumulators, `T` inputs and a weight leave in the register file (3 for
+/// `g` = 8, 5 for 4, 9 for 2 with 32 registers).
 struct RotatedGroupConv {
   /// Images, channels (in and out), input and output maps, kernel.
   var n, c, h, w, oh, ow, kh, kw: Int
@@ -32,29 +35,22 @@ struct RotatedGroupConv {
     return g > 1 && g < v && v % g == 0
   }
 
-  /// The registers the tile may hold: accumulators, rotated inputs and the weight vector, under the
-  /// 32 (16) of the vector register file with a margin for the compiler's own.
+  /// The vector registers a tile may hold (of 32, or 16 below AVX-512), a margin left to the compiler.
   var registers: Int { v == 16 ? 30 : 14 }
 
-  /// Input pixels a tile of `pixels` output pixels reads along its row.
-  func span(_ pixels: Int) -> Int { (pixels - 1) * sw + (kw - 1) * dw + 1 }
-
-  /// The widest tile whose accumulators, rotated inputs and weight fit ``registers``.
-  var maxTile: Int {
-    var t = 1
-    while t + 1 + span(t + 1) + 1 <= registers { t += 1 }
-    return t
-  }
+  /// The widest tile whose `g · T` accumulators, `T` inputs and one weight fit ``registers``.
+  var maxTile: Int { max(1, (registers - 1) / (g + 1)) }
 
   var blocks: Int { (c + v - 1) / v }
   var tasks: Int { n * blocks * oh }
 
-  /// Lane `l` of rotation `s`: input channel `seg(l) + (l mod g + s) mod g` of the block.
+  /// Lane `l` of rotation `s`: lane `seg(l) + (l mod g + s) mod g`, inside the group's segment.
   func rotation(_ s: Int) -> [Int] { (0..<v).map { l in l / g * g + (l % g + s) % g } }
 
   static func v(_ name: String) -> IndexExpr { .variable(name) }
 
-  /// Buffers: input (blocked), packed weights `[blocks][KH][KW][g][v]`, bias, epilogue operands, output.
+  /// Buffers: input (blocked), packed weights `[blocks][KH][KW][g][v]`
+  /// (``ConstantRecipe/rotatedGroupWeight(_:vector:groupWidth:)``), bias, epilogue operands, output.
   var buffers: [BufferDecl] {
     [
       BufferDecl(name: "in", count: n * blocks * v * h * w, isOutput: false),
@@ -71,7 +67,7 @@ struct RotatedGroupConv {
     var ox = 0
     for k in 0..<count {
       let width = k < big ? size : size - 1
-      let first = ox * sw - pl, last = first + span(width) - 1
+      let first = ox * sw - pl, last = (ox + width - 1) * sw - pl + (kw - 1) * dw
       tiles.append((ox, width, first < 0 || last >= w))
       ox += width
     }
@@ -95,39 +91,43 @@ struct RotatedGroupConv {
       name: "conv2d", buffers: buffers, body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
   }
 
-  /// One tile of `pixels` output pixels from column `ox` of row `oy`.
+  /// One tile of `pixels` output pixels from column `ox` of row `oy`: `a<s>_<t> += W′[og, ky, kx, s]
+  /// · x_t` over the taps, then `acc0_<t> = bias + Σ_s rot_s(a<s>_<t>)`, the epilogue, one store.
   private func tile(_ pixels: Int, checked: Bool) -> [Stmt] {
     let v = Self.v
-    let registerTile = RegisterTile(pixels: pixels, vectors: 1, vector: self.v)
-    // The input pixels the taps read: pixel t at kernel column kx reads `t·sw + kx·dw`.
-    let read = Set((0..<pixels).flatMap { t in (0..<kw).map { t * sw + $0 * dw } }).sorted()
-    var row: [Stmt] = [
-      .pointer("rowp", base: "in", ((v("n") * blocks + v("og")) * h + v("iy")) * (w * self.v), checked: [])
-    ]
-    for j in read {
-      let ix = v("ox") * sw + .constant(j - pl)
-      row.append(.pointer("px\(j)", base: "rowp", ix * self.v, checked: checked ? [.inRange(ix, 0, w)] : []))
+    var body: [Stmt] = (0..<g).flatMap { s in
+      (0..<pixels).map { t in Stmt.declareVector("a\(s)_\(t)", .splat(.constant(0))) }
+    }
+    var window: [Stmt] = []
+    for t in 0..<pixels {
+      let ix = v("ox") * sw + v("kx") * dw + .constant(t * sw - pl)
+      window.append(.pointer("px\(t)", base: "rowp", ix * self.v, checked: checked ? [.inRange(ix, 0, w)] : []))
+      window.append(.declareVector("x\(t)", .vload("px\(t)", .constant(0))))
     }
     for s in 0..<g {
-      for j in read {
-        let x = ValueExpr.vload("px\(j)", .constant(0))
-        row.append(.declareVector("r\(s)_\(j)", s == 0 ? x : .shuffle(x, x, rotation(s))))
-      }
-      for kx in 0..<kw {
-        let weight = (((v("og") * kh + v("ky")) * kw + .constant(kx)) * g + .constant(s)) * self.v
-        row.append(.declareVector("w\(s)_\(kx)", .vload("wt", weight)))
-        for t in 0..<pixels {
-          let term = ValueExpr.binary(.mul, .local("w\(s)_\(kx)"), .local("r\(s)_\(t * sw + kx * dw)"))
-          row.append(.accumulate("acc0_\(t)", .sum, term))
-        }
+      let weight = (((v("og") * kh + v("ky")) * kw + v("kx")) * g + .constant(s)) * self.v
+      window.append(.declareVector("w\(s)", .vload("wt", weight)))
+      for t in 0..<pixels {
+        window.append(.accumulate("a\(s)_\(t)", .sum, .binary(.mul, .local("w\(s)"), .local("x\(t)"))))
       }
     }
-    let rows = Stmt.loop(
-      variable: "ky", extent: kh, kind: .serial,
-      body: [.let_("iy", v("oy") * sh - pt + v("ky") * dh), .when([.inRange(v("iy"), 0, h)], row)])
-    let stores = registerTile.stores(epilogue, channels: c, target: "out") { cb, t in
-      ((v("n") * self.blocks + cb) * self.oh + v("oy")) * (self.ow * self.v) + (v("ox") + .constant(t)) * self.v
+    let row: [Stmt] = [
+      .pointer("rowp", base: "in", ((v("n") * blocks + v("og")) * h + v("iy")) * (w * self.v), checked: []),
+      .loop(variable: "kx", extent: kw, kind: .serial, body: window),
+    ]
+    body.append(
+      .loop(
+        variable: "ky", extent: kh, kind: .serial,
+        body: [.let_("iy", v("oy") * sh - pt + v("ky") * dh), .when([.inRange(v("iy"), 0, h)], row)]))
+    for t in 0..<pixels {
+      var sum = ValueExpr.binary(.add, .vload("bias", v("og") * self.v), .local("a0_\(t)"))
+      for s in 1..<g { sum = .binary(.add, sum, .shuffle(.local("a\(s)_\(t)"), .local("a\(s)_\(t)"), rotation(s))) }
+      body.append(.declareVector("acc0_\(t)", sum))
     }
-    return registerTile.accumulators(bias: "bias") + [rows] + stores
+    let registerTile = RegisterTile(pixels: pixels, vectors: 1, vector: self.v)
+    return body
+      + registerTile.stores(epilogue, channels: c, target: "out") { cb, t in
+        ((v("n") * self.blocks + cb) * self.oh + v("oy")) * (self.ow * self.v) + (v("ox") + .constant(t)) * self.v
+      }
   }
 }

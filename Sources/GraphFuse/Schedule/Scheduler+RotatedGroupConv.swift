@@ -13,8 +13,8 @@ extension Scheduler {
     let operands = try operandBuffers(conv.epilogue, group: g)
     let tile = conv.rowSchedule.map(\.width).max() ?? 1
     let reason =
-      "\(conv.c / conv.g) groups of \(conv.g) channels, \(v / conv.g) to a vector: the input rotated within "
-      + "each group's \(conv.g) lanes, \(conv.g) rotations a pixel, no wasted FMAs"
+      "\(conv.c / conv.g) groups of \(conv.g) channels, \(v / conv.g) to a vector: the partial sums rotated "
+      + "within each group's \(conv.g) lanes, \(conv.g - 1) permutes a pixel, no wasted FMAs"
     var schedule = KernelSchedule(
       .convGrouped, group: g, inputs: [.blocked(v), .packed, .packed] + layouts(conv.epilogue),
       output: .blocked(v), tile: .init(pixels: tile, vectors: 1, reason: reason),
