@@ -91,7 +91,7 @@ import Testing
     #expect(grouped.output == .blocked(16))
     #expect(grouped.epilogue == ["relu"])
     #expect(grouped.tile?.vectors == 1)
-    // Groups of 8 in 16 lanes: the input rotated within each group's lanes (``RotatedGroupConv``),
+    // Groups of 8 in 16 lanes: the partial sums rotated within each group's lanes (``RotatedGroupConv``),
     // a task per channel block and output row.
     #expect(grouped.tile?.reason.contains("13 groups of 8 channels, 2 to a vector") == true)
     #expect(grouped.tasks == 7 * 14)

@@ -40,8 +40,8 @@ struct RotatedGroupCase: Sendable, CustomStringConvertible {
   }
 }
 
-/// Grouped convs whose groups are narrower than a vector run with the input rotated within each
-/// group's lanes (``RotatedGroupConv``): the result matches the reference executor over group widths
+/// Grouped convs whose groups are narrower than a vector run with their partial sums rotated within
+/// each group's lanes (``RotatedGroupConv``): the result matches the reference executor over group widths
 /// 2, 4 and 8, channels off the vector width, kernel sizes, strides, paddings, dilations, rows split
 /// into several tiles with border checks, batches and epilogues.
 @Suite struct RotatedGroupConvTests {
