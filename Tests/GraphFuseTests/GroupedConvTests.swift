@@ -99,6 +99,27 @@ import Testing
     #expect(schedules.filter { $0.kind == .toBlocked || $0.kind == .toPlain }.count == 2)
   }
 
+  /// On a 14×14 map a grouped conv reducing over one block a tile runs row tiles (a flat tile's window
+  /// offsets cost more than one block's FMAs pay for), a dense conv flat tiles; on 7×7 both run flat.
+  @Test(arguments: [(14, 16, false), (14, 1, true), (7, 16, true)])
+  func narrowReductionsKeepRowTiles(_ size: Int, _ groups: Int, _ flat: Bool) throws {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 16, size, size])
+    let y = try b.relu(try b.conv2d(x, weight: CompiledTesting.weight(b, [256, 16, 1, 1], seed: 1)))
+    let w = CompiledTesting.weight(b, [256, 256 / groups, 3, 3], seed: 2)
+    b.output(try b.relu(try b.conv2d(y, weight: w, padding: 1, groups: groups)))
+    let graph = try b.finish()
+    let optimized = try Pipeline.optimize(graph)
+    let program = try Scheduler.schedule(
+      optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2, winograd: false)
+    let conv = try #require(program.schedules.joined().first { $0.kind == (groups > 1 ? .convGrouped : .convDense) })
+    #expect((conv.tile?.reason.contains("runs of consecutive pixels") == true) == flat, "\(conv.tile?.reason ?? "")")
+    if groups > 1 && size == 14 {
+      let input = Tensor.random(shape: [1, 16, size, size], in: -1...1, seed: 5)
+      try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "width 16 rows")
+    }
+  }
+
   /// One random case: 1×1 conv to `cin` channels (+ relu), the grouped conv (+ relu), so the
   /// grouped conv reads a blocked input whose padding lanes come from a kernel. "depthwise": one
   /// input channel per group, with or without a channel multiplier.
