@@ -85,18 +85,22 @@ struct BlockedConv {
   /// For blocked input, the whole row split evenly: (tiles, tiles of the larger size, larger size).
   var rowTiles: (count: Int, big: Int, size: Int) { Tiling.evenSplit(ow, maxTile: maxTile) }
   /// Blocked input, a full conv (not depthwise), and rows too narrow for two whole tiles; but a
-  /// grouped conv whose tiles reduce over one or two input blocks keeps row tiles once a row holds
-  /// one: a flat tile computes its window offsets (`KH·KW·T` of them, each a division and a modulo)
-  /// for the blocks it reduces over, and one block does not pay for them. RegNetY-800MF's groups of
-  /// 16 over 14² maps: 1.53 → 1.23 ms for its fourteen grouped convs; 7² maps (a tile of 7 against
-  /// flat tiles of 12–13) came out mixed, so they stay flat (`Docs/Scheduling.md`, "Grouped
-  /// convolution").
+  /// grouped conv whose tiles reduce over at most ``rowTileBlocks`` input blocks keeps row tiles
+  /// once a row holds one: a flat tile computes its window offsets (`KH·KW·T` of them, each a
+  /// division and a modulo) for the blocks it reduces over, and so few blocks do not pay for them.
+  /// Over 14² maps: RegNetY-800MF's fourteen grouped convs (groups of 16, one block) 1.53 → 1.23 ms,
+  /// RegNetY-1.6GF's twenty-seven (groups of 24, 2–3 blocks) 6.45 → 5.58 ms; 7² maps (a tile of 7
+  /// against flat tiles of 12–13) came out mixed, so they stay flat (`Docs/Scheduling.md`, "Row
+  /// tiles on 14×14 maps").
   var usesFlatPixels: Bool {
     guard inputBlocked, !depthwise else { return false }
     if prologue != nil { return true }
-    if let grouped, grouped.count <= 2, ow >= maxTile { return false }
+    if let grouped, grouped.count <= Self.rowTileBlocks, ow >= maxTile { return false }
     return ow < 2 * maxTile
   }
+  /// The most input blocks a grouped conv's tile may reduce over and keep row tiles on small maps
+  /// (``usesFlatPixels``).
+  static let rowTileBlocks = 3
   /// Register budget (see the type's documentation): 2 vectors × 12 pixels, or 1 × 14.
   var maxTile: Int { RegisterTile.maxPixels(vectors: nv, vector: v) }
   /// The output pixels split evenly: (tiles, tiles of the larger size, larger size).
