@@ -18,14 +18,17 @@ import Testing
   static let blockCases: [Blocks] = [
     // Width 8 (RegNet): two groups per output vector, one input block each; half the FMAs useful
     // (which is why such groups run as ``RotatedGroupConv`` instead).
-    Blocks(cin: 104, cout: 104, groups: 13, vector: 16, vectors: 1, count: 1, start: Array(0..<7), waste: 2),
+    // The last tile holds group 12 alone, so it skips the block's second half: 13 halves of 14.
+    Blocks(cin: 104, cout: 104, groups: 13, vector: 16, vectors: 1, count: 1, start: Array(0..<7), waste: 13.0 / 7),
     // Width 32: two output vectors share one group's two input blocks; nothing wasted.
     Blocks(cin: 128, cout: 128, groups: 4, vector: 16, vectors: 2, count: 2, start: [0, 2, 4, 6], waste: 1),
     // Width 24 does not align with 16: the middle output vector needs all three input blocks, the
-    // outer two only their group's two (7 blocks of 16 lanes where 3 × 24 channels are useful).
-    Blocks(cin: 48, cout: 48, groups: 2, vector: 16, vectors: 1, count: 3, start: [0, 0, 1], waste: 7.0 * 16 / 72),
-    // Unequal widths (3 in, 2 out per group): runs of two blocks, the last clamped to the end.
-    Blocks(cin: 48, cout: 32, groups: 16, vector: 16, vectors: 1, count: 2, start: [0, 1], waste: 32.0 / 3),
+    // outer two their group's one and a half (12 half blocks of 8 lanes where 3 × 24 channels are
+    // useful; 7 whole blocks, 1.56, before the unused halves were skipped).
+    Blocks(cin: 48, cout: 48, groups: 2, vector: 16, vectors: 1, count: 3, start: [0, 0, 1], waste: 12.0 * 8 / 72),
+    // Unequal widths (3 in, 2 out per group): runs of two blocks, the last clamped to the end; the
+    // tiles read channels 0–23 and 24–47, so each skips one half of its two blocks.
+    Blocks(cin: 48, cout: 32, groups: 16, vector: 16, vectors: 1, count: 2, start: [0, 1], waste: 8),
     // Channel multiplier 2 (one input channel per group): one block per tile, the 16x waste limit.
     Blocks(cin: 16, cout: 32, groups: 16, vector: 16, vectors: 2, count: 1, start: [0], waste: 16),
     // AVX2 width: width 8 fills a vector exactly.
@@ -63,6 +66,9 @@ import Testing
     let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
     let texts = program.functions.map { KernelFunction($0).text }
     #expect(texts.filter { $0.contains("if (ib < tab") }.count == 1)
+    // Its outer tiles use half of one block: the kernel steps over that half only (a table of codes
+    // per tile and block, 3 for both halves, 1 or 2 for one).
+    #expect(texts.filter { $0.contains("const float *wph = wp + ") }.count == 1)
     let input = Tensor.random(shape: [1, 16, 9, 9], in: -1...1, seed: 5)
     try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: [input], context: "width 24")
   }

@@ -154,6 +154,26 @@ struct BlockedConv {
     registerTile(pixels).fma(extent: extent, pixel: pixel)
   }
 
+  /// The FMAs of one input block of a blocked tile whose pixels are at pointers `px<t>`: all `v`
+  /// channels, or for a grouped conv with ``GroupedConvBlocks/halves`` the whole block where both
+  /// halves hold channels of the tile's groups and only the half that does where one does (the other
+  /// half's weights are zero).
+  func blockFMA(_ pixels: Int, hints: [Stmt] = []) -> [Stmt] {
+    let v = Self.v
+    let whole = registerTile(pixels).fma(extent: self.v, hints: hints) { t in .load("px\(t)", v("i")) }
+    guard let halves = grouped?.halves, let count = grouped?.count else { return [whole] }
+    let half = self.v / 2
+    // 3: both halves, 1: the first, 2: the second, 0: neither.
+    let codes = stride(from: 0, to: halves.count, by: 2).map { halves[$0] + 2 * halves[$0 + 1] }
+    let entry = IndexExpr.table(codes, og * count + v("ib"))
+    let offset = (entry - 1) * half
+    let pointers: [Stmt] =
+      [.pointer("wph", base: "wp", offset * (nv * self.v), checked: [])]
+      + (0..<pixels).map { t in .pointer("pxh\(t)", base: "px\(t)", offset, checked: []) }
+    let part = registerTile(pixels).fma(extent: half, hints: hints, weights: "wph") { t in .load("pxh\(t)", v("i")) }
+    return [.when([.inRange(entry, 3, 4)], [whole]), .when([.inRange(entry, 1, 3)], pointers + [part])]
+  }
+
   /// The end of a register tile: the epilogue applied in registers, padding lanes zeroed, one
   /// store per accumulator vector at `offset(cb, t)`.
   func stores(_ pixels: Int, offset: (IndexExpr, Int) -> IndexExpr) -> [Stmt] {
@@ -188,10 +208,11 @@ struct BlockedConv {
     } else {
       let wp = (((og * blockCount + v("ib")) * kh + v("ky")) * kw + v("kx")) * (icBlock * nv * self.v)
       inner.append(.pointer("wp", base: "wt", wp, checked: []))
-      inner.append(
-        broadcastFMA(pixels, extent: icBlock) { t in
-          blocked ? .load("px\(t)", v("i")) : .load("px", v("i") * ics + .constant(t * sw * pix))
-        })
+      if blocked {
+        inner += blockFMA(pixels)
+      } else {
+        inner.append(broadcastFMA(pixels, extent: icBlock) { t in .load("px", v("i") * ics + .constant(t * sw * pix)) })
+      }
     }
     window += !blocked && checked ? [.when([.inRange(v("ix"), 0, w)], inner)] : inner
     let rows = Stmt.loop(
@@ -330,8 +351,7 @@ struct BlockedConv {
     position.append(
       .pointer("wp", base: "wt", ((og * blockCount + v("ib")) * window + v("q")) * (self.v * nv * self.v), checked: []))
     position += inputPrefetches(pixels, plane: plane)
-    position.append(
-      registerTile(pixels).fma(extent: self.v, hints: nextWeightHints(window: window)) { t in .load("px\(t)", v("i")) })
+    position += blockFMA(pixels, hints: nextWeightHints(window: window))
     body.append(
       .loop(
         variable: "ib", extent: blockCount, kind: .serial,

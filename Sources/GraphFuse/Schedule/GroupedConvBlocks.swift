@@ -13,8 +13,14 @@ struct GroupedConvBlocks: Sendable, Equatable {
   var counts: [Int]
   /// The most blocks a group reads: the packed weights' blocks per tile.
   var count: Int
-  /// FMAs issued per useful multiply-add, over all tiles: `mean(counts) · v / (input channels per group)`.
+  /// FMAs issued per useful multiply-add, over all tiles: the input channels the tiles step over
+  /// (``halves`` skipped) per input channel of a group.
   var waste: Double
+  /// Whether half `h` of block `ib` of tile `og` holds an input channel of the tile's groups, at
+  /// `(og · count + ib) · 2 + h` (1 yes, 0 no), or nil when every half of every counted block does:
+  /// widths off the vector (24 in 16 lanes) leave a tile's outer blocks half used, and the kernel
+  /// skips such halves' steps instead of multiplying their zero weights.
+  var halves: [Int]? = nil
 
   /// Whether the tiles read different numbers of blocks, so the kernel's loop over `count` blocks
   /// skips those past a tile's own (group width 24 in 16 lanes: 2, 3 and 2 blocks, 7 where 9 ran).
@@ -44,6 +50,35 @@ struct GroupedConvBlocks: Sendable, Equatable {
     count = counts.max() ?? 1
     waste = Double(counts.reduce(0, +) * v) / Double(counts.count * (cin / groups))
     guard waste <= Self.maxWaste else { return nil }
+    if v % 2 == 0 {
+      let used = Self.usedHalves(
+        cin: cin, cout: cout, groups: groups, vector: v, vectors: vectors, start: start, counts: counts, count: count)
+      let stepped = zip(counts.indices, counts).reduce(0) { sum, tile in
+        sum + (0..<(2 * tile.1)).filter { used[2 * tile.0 * count + $0] == 1 }.count
+      }
+      if stepped < 2 * counts.reduce(0, +) {
+        halves = used
+        waste = Double(stepped * v / 2) / Double(counts.count * (cin / groups))
+      }
+    }
+  }
+
+  /// For each tile, counted block and half: 1 when an input channel of the tile's groups lies in it.
+  static func usedHalves(
+    cin: Int, cout: Int, groups: Int, vector v: Int, vectors: Int, start: [Int], counts: [Int], count: Int
+  ) -> [Int] {
+    let (inPerGroup, outPerGroup) = (cin / groups, cout / groups)
+    var used = [Int](repeating: 0, count: start.count * count * 2)
+    for og in start.indices {
+      let firstGroup = og * vectors * v / outPerGroup
+      let lastGroup = min(cout - 1, (og + 1) * vectors * v - 1) / outPerGroup
+      for channel in (firstGroup * inPerGroup)..<((lastGroup + 1) * inPerGroup) {
+        let ib = channel / v - start[og]
+        guard ib >= 0 && ib < counts[og] else { continue }
+        used[(og * count + ib) * 2 + (channel % v) / (v / 2)] = 1
+      }
+    }
+    return used
   }
 
   /// For each tile of `vectors` output vectors: the first and last input block its groups read.

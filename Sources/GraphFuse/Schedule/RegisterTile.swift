@@ -96,17 +96,17 @@ struct RegisterTile {
 
   /// The FMAs over `extent` input channels `i` of the weight block at `wp`: per channel, the
   /// tile's weight vectors and one broadcast input per pixel (`pixel(t)`), `vectors × pixels` FMAs,
-  /// with a hint for the weights ``weightsAhead`` floats on.
-  func fma(extent: Int, hints: [Stmt] = [], pixel: (Int) -> ValueExpr) -> Stmt {
+  /// with a hint for the weights ``weightsAhead`` floats on; `weights` names the pointer.
+  func fma(extent: Int, hints: [Stmt] = [], weights: String = "wp", pixel: (Int) -> ValueExpr) -> Stmt {
     let step = Self.v("i") * (vectors * vector)
     // One hint per cache line of weights the step reads, `weightsAhead` floats further on.
     var body: [Stmt] =
       hints
       + stride(from: 0, to: vectors * vector, by: ScheduleTarget.cacheLineFloats).map { line in
-        .prefetch("wp", step + .constant(line + Self.weightsAhead), l1: true)
+        .prefetch(weights, step + .constant(line + Self.weightsAhead), l1: true)
       }
     body += (0..<vectors).map { j in
-      .declareVector("w\(j)", .vload("wp", (Self.v("i") * vectors + .constant(j)) * vector))
+      .declareVector("w\(j)", .vload(weights, (Self.v("i") * vectors + .constant(j)) * vector))
     }
     for t in 0..<pixels {
       body.append(.declare("x\(t)", pixel(t)))
