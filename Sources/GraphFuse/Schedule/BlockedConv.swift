@@ -155,16 +155,15 @@ struct BlockedConv {
   }
 
   /// The FMAs of one input block of a blocked tile whose pixels are at pointers `px<t>`: all `v`
-  /// channels, or for a grouped conv with ``GroupedConvBlocks/halves`` the whole block where both
+  /// channels, or for a grouped conv with ``GroupedConvBlocks/halfCodes`` the whole block where both
   /// halves hold channels of the tile's groups and only the half that does where one does (the other
   /// half's weights are zero).
   func blockFMA(_ pixels: Int, hints: [Stmt] = []) -> [Stmt] {
     let v = Self.v
     let whole = registerTile(pixels).fma(extent: self.v, hints: hints) { t in .load("px\(t)", v("i")) }
-    guard let halves = grouped?.halves, let count = grouped?.count else { return [whole] }
+    guard let codes = grouped?.halfCodes, let count = grouped?.count else { return [whole] }
     let half = self.v / 2
-    // 3: both halves, 1: the first, 2: the second, 0: neither.
-    let codes = stride(from: 0, to: halves.count, by: 2).map { halves[$0] + 2 * halves[$0 + 1] }
+    // 3: both halves, 1: the first, 2: the second (``GroupedConvBlocks/halfCodes``).
     let entry = IndexExpr.table(codes, og * count + v("ib"))
     let offset = (entry - 1) * half
     let pointers: [Stmt] =
@@ -295,14 +294,7 @@ struct BlockedConv {
   /// row runs its tiles as loops over runs of equal
   /// tiles, split where the border checks start and stop.
   var rowNest: LoopNest {
-    let v = Self.v
-    var runs: [Stmt] = []
-    for run in Tiling.runs(rowSchedule) {
-      runs.append(
-        .loop(
-          variable: "k", extent: run.count, kind: .serial,
-          body: [.let_("ox", v("k") * run.width + .constant(run.start))] + rowTile(run.width, checked: run.checked)))
-    }
+    let runs = Tiling.rowLoops(rowSchedule) { width, checked in rowTile(width, checked: checked) }
     let task = taskIndices("oy", count: oh)
     return LoopNest(
       name: "conv2d", buffers: buffers,
@@ -471,6 +463,16 @@ enum Tiling {
     var count: Int
     var width: Int
     var checked: Bool
+  }
+
+  /// One serial loop over `k` per run of equal tiles (``runs(_:)``), `ox` its tile's first column,
+  /// `tile(width, checked)` the tile's statements.
+  static func rowLoops(_ tiles: [(ox: Int, width: Int, checked: Bool)], tile: (Int, Bool) -> [Stmt]) -> [Stmt] {
+    runs(tiles).map { run in
+      .loop(
+        variable: "k", extent: run.count, kind: .serial,
+        body: [.let_("ox", .variable("k") * run.width + .constant(run.start))] + tile(run.width, run.checked))
+    }
   }
 
   /// Consecutive tiles grouped into runs of equal width and check (each run becomes one loop).

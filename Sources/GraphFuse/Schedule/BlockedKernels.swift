@@ -106,12 +106,7 @@ enum BlockedKernels {
       .let_("oy", v("task") % oh), .let_("blk", (v("task") / oh) % cb), .let_("b", v("task") / (oh * cb)),
       .let_("plane", (v("b") * cb + v("blk")) * (h * w * vector)),
     ]
-    for run in Tiling.runs(tiles) {
-      task.append(
-        .loop(
-          variable: "k", extent: run.count, kind: .serial,
-          body: [.let_("ox", v("k") * run.width + .constant(run.start))] + tile(run.width, checked: run.checked)))
-    }
+    task += Tiling.rowLoops(tiles) { width, checked in tile(width, checked: checked) }
     return LoopNest(
       name: node.op,
       buffers: [buffer("in", n * cb * vector * h * w)] + operandBuffers(epilogue) + [

@@ -53,11 +53,7 @@ struct ConvChainKernel {
       tiles.append((ox, t, checked(ox, t)))
       ox += t
     }
-    return Tiling.runs(tiles).map { run in
-      .loop(
-        variable: "k", extent: run.count, kind: .serial,
-        body: [.let_("ox", Self.v("k") * run.width + .constant(run.start))] + tile(run.width, run.checked))
-    }
+    return Tiling.rowLoops(tiles, tile: tile)
   }
 
   /// A 1×1 conv tile: `pixels` × `nv` vectors of accumulators over `blocks` input channel blocks

@@ -14,13 +14,13 @@ struct GroupedConvBlocks: Sendable, Equatable {
   /// The most blocks a group reads: the packed weights' blocks per tile.
   var count: Int
   /// FMAs issued per useful multiply-add, over all tiles: the input channels the tiles step over
-  /// (``halves`` skipped) per input channel of a group.
+  /// (``halfCodes`` skipping unused halves) per input channel of a group.
   var waste: Double
-  /// Whether half `h` of block `ib` of tile `og` holds an input channel of the tile's groups, at
-  /// `(og · count + ib) · 2 + h` (1 yes, 0 no), or nil when every half of every counted block does:
-  /// widths off the vector (24 in 16 lanes) leave a tile's outer blocks half used, and the kernel
-  /// skips such halves' steps instead of multiplying their zero weights.
-  var halves: [Int]? = nil
+  /// Which halves of block `ib` of tile `og` hold input channels of the tile's groups, at
+  /// `og · count + ib`: 3 both, 1 the first, 2 the second, 0 neither; nil when every counted block
+  /// is used whole. Widths off the vector (24 in 16 lanes) leave a tile's outer blocks half used, and
+  /// the kernel steps over the used half only instead of multiplying the other's zero weights.
+  var halfCodes: [Int]? = nil
 
   /// Whether the tiles read different numbers of blocks, so the kernel's loop over `count` blocks
   /// skips those past a tile's own (group width 24 in 16 lanes: 2, 3 and 2 blocks, 7 where 9 ran).
@@ -51,44 +51,49 @@ struct GroupedConvBlocks: Sendable, Equatable {
     waste = Double(counts.reduce(0, +) * v) / Double(counts.count * (cin / groups))
     guard waste <= Self.maxWaste else { return nil }
     if v % 2 == 0 {
-      let used = Self.usedHalves(
-        cin: cin, cout: cout, groups: groups, vector: v, vectors: vectors, start: start, counts: counts, count: count)
-      let stepped = zip(counts.indices, counts).reduce(0) { sum, tile in
-        sum + (0..<(2 * tile.1)).filter { used[2 * tile.0 * count + $0] == 1 }.count
+      let codes = Self.halfCodes(
+        cin: cin, cout: cout, groups: groups, vector: v, vectors: vectors, start: start, count: count)
+      // Halves stepped over: a code's bits, over the blocks each tile counts.
+      let stepped = counts.indices.reduce(0) { sum, og in
+        sum + (0..<counts[og]).reduce(0) { $0 + (codes[og * count + $1] & 1) + (codes[og * count + $1] >> 1) }
       }
       if stepped < 2 * counts.reduce(0, +) {
-        halves = used
+        halfCodes = codes
         waste = Double(stepped * v / 2) / Double(counts.count * (cin / groups))
       }
     }
   }
 
-  /// For each tile, counted block and half: 1 when an input channel of the tile's groups lies in it.
-  static func usedHalves(
-    cin: Int, cout: Int, groups: Int, vector v: Int, vectors: Int, start: [Int], counts: [Int], count: Int
-  ) -> [Int] {
+  /// The input channels the groups of tile `og` of `vectors` output vectors read.
+  static func inputChannels(og: Int, cin: Int, cout: Int, groups: Int, vector v: Int, vectors: Int) -> Range<Int> {
     let (inPerGroup, outPerGroup) = (cin / groups, cout / groups)
-    var used = [Int](repeating: 0, count: start.count * count * 2)
+    let firstGroup = og * vectors * v / outPerGroup
+    let lastGroup = min(cout - 1, (og + 1) * vectors * v - 1) / outPerGroup
+    return (firstGroup * inPerGroup)..<((lastGroup + 1) * inPerGroup)
+  }
+
+  /// ``halfCodes`` for tiles reading `count` blocks from `start[og]`: bit `h` set when an input
+  /// channel of the tile's groups lies in half `h` of the block.
+  static func halfCodes(
+    cin: Int, cout: Int, groups: Int, vector v: Int, vectors: Int, start: [Int], count: Int
+  ) -> [Int] {
+    var codes = [Int](repeating: 0, count: start.count * count)
     for og in start.indices {
-      let firstGroup = og * vectors * v / outPerGroup
-      let lastGroup = min(cout - 1, (og + 1) * vectors * v - 1) / outPerGroup
-      for channel in (firstGroup * inPerGroup)..<((lastGroup + 1) * inPerGroup) {
+      for channel in inputChannels(og: og, cin: cin, cout: cout, groups: groups, vector: v, vectors: vectors) {
         let ib = channel / v - start[og]
-        guard ib >= 0 && ib < counts[og] else { continue }
-        used[(og * count + ib) * 2 + (channel % v) / (v / 2)] = 1
+        guard ib >= 0 && ib < count else { continue }
+        codes[og * count + ib] |= 1 << ((channel % v) / (v / 2))
       }
     }
-    return used
+    return codes
   }
 
   /// For each tile of `vectors` output vectors: the first and last input block its groups read.
   static func spans(cin: Int, cout: Int, groups: Int, vector v: Int, vectors: Int) -> [(first: Int, last: Int)] {
-    let (inPerGroup, outPerGroup) = (cin / groups, cout / groups)
     let tiles = ((cout + v - 1) / v + vectors - 1) / vectors
     return (0..<tiles).map { og in
-      let firstGroup = og * vectors * v / outPerGroup
-      let lastGroup = min(cout - 1, (og + 1) * vectors * v - 1) / outPerGroup
-      return (firstGroup * inPerGroup / v, ((lastGroup + 1) * inPerGroup - 1) / v)
+      let channels = inputChannels(og: og, cin: cin, cout: cout, groups: groups, vector: v, vectors: vectors)
+      return (channels.lowerBound / v, (channels.upperBound - 1) / v)
     }
   }
 

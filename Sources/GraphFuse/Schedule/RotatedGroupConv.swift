@@ -78,15 +78,9 @@ struct RotatedGroupConv {
   /// tiles.
   var nest: LoopNest {
     let v = Self.v
-    var body: [Stmt] = [
-      .let_("oy", v("task") % oh), .let_("og", (v("task") / oh) % blocks), .let_("n", v("task") / (oh * blocks)),
-    ]
-    for run in Tiling.runs(rowSchedule) {
-      body.append(
-        .loop(
-          variable: "k", extent: run.count, kind: .serial,
-          body: [.let_("ox", v("k") * run.width + .constant(run.start))] + tile(run.width, checked: run.checked)))
-    }
+    let body: [Stmt] =
+      [.let_("oy", v("task") % oh), .let_("og", (v("task") / oh) % blocks), .let_("n", v("task") / (oh * blocks))]
+      + Tiling.rowLoops(rowSchedule) { width, checked in tile(width, checked: checked) }
     return LoopNest(
       name: "conv2d", buffers: buffers, body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: body)])
   }
