@@ -165,12 +165,14 @@ struct AttentionTests {
   }
 
   /// Scores far apart (masks of -1e9 and -3.4e38 beside scores in the hundreds) keep the reference's
-  /// probabilities (the softmax's exp takes only x <= 0 and raises x to -87), and one NaN score
-  /// turns its whole row NaN, as in PyTorch, though the row max skips it.
+  /// probabilities (the softmax's exp takes only x <= 0 and raises x to -87), one NaN score turns
+  /// its whole row NaN, as in PyTorch, though the row max skips it, and a row masked throughout with
+  /// -3.4e38 (Hugging Face's `finfo.min`) has uniform probabilities, each score minus the max 0.
   @Test(arguments: [37, 700]) func wideScoresAndNaNScores(keys: Int) throws {
     let s = AttentionShape(batch: [2], m: 20, d: 16, n: keys, dv: 16)
     let mask = (0..<s.m * s.n).map { i -> Float in
       if i == 9 * s.n + 30 { return .nan }
+      if i / s.n == 12 { return -3.4e38 }
       switch i % 5 {
       case 0: return -1e9
       case 1: return -3.4e38

@@ -166,7 +166,8 @@ import Testing
   }
 
   @Test(arguments: [
-    "gf_vexp", "gf_vexp_nonpositive", "gf_vsigmoid", "gf_vmaxnum", "gf_vtanh", "gf_verf", "gf_vgelu", "gf_vabs",
+    "gf_vexp", "gf_vexp_nonpositive", "gf_vexp_difference", "gf_vsigmoid", "gf_vmaxnum", "gf_vtanh", "gf_verf",
+    "gf_vgelu", "gf_vabs",
     "gf_vsel",
   ])
   func noLaneLoop(name: String) {

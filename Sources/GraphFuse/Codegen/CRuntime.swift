@@ -183,20 +183,6 @@ enum CRuntime {
       r = (gf_vf)c * 1.925963033500011e-8f + r;
       return gf_vexp2_scaled(r, n);
     }
-    /* e^(a - b) for a <= b or NaN (a softmax's scores and their row max): t = a log2 e - b log2 e
-       as one FMA (b log2 e, hoisted out of a row's loop, rounds once for the whole row, a common
-       factor the normalization cancels; t rounds to 6e-8 |t|, as a - b would), raised to -126,
-       n = round(t), 2^(t - n) and 2^n by gf_vexp2_scaled, as gf_vexp_nonpositive takes them: 11
-       operations instead of 13 (the subtraction, the second FMA of the reduction and a multiply
-       fewer). A NaN runs through; -inf - -inf is NaN, as a - b is. */
-    static inline gf_vf gf_vexp_difference(gf_vf a, gf_vf b) {
-      __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
-      __m512 t = _mm512_fmsub_ps((__m512)a, log2e, _mm512_mul_ps((__m512)b, log2e));
-      __m512 c = _mm512_max_ps(_mm512_set1_ps(-126.0f), t);  /* the second operand if NaN */
-      __m512 n = _mm512_roundscale_ps(c, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      gf_vf r = (gf_vf)c - (gf_vf)n;
-      return gf_vexp2_scaled(r, n);
-    }
     #else
     static inline gf_vf gf_vexp_nonpositive(gf_vf x) {
       gf_vf c = gf_vsel(x < -87.0f, gf_splat(-87.0f), x);
@@ -206,6 +192,27 @@ enum CRuntime {
       gf_vf p = gf_vexp_reduced(c, nf);
       return p * (gf_vf)((n + 127) << 23);
     }
+    #endif
+    #if defined(__AVX512DQ__) && GF_V == 16
+    /* e^(a - b) for a <= b or NaN (a softmax's scores and their row max): t = (a - b) log2 e, r =
+       t - floor(t) in [0, 1) by vreduceps, 2^r by a degree-5 polynomial with 2^0 = 1 exact (relative
+       error 1.2e-7, about an ulp), and 2^floor(t) by vscalefps, which floors t itself: 9 operations
+       where gf_vexp_nonpositive takes 12 (no clamp: vreduceps takes -inf to 0 and vscalefps 2^-inf
+       to 0). The difference comes first: a - b is 0 when a = b however large (a row masked
+       throughout with -3.4e38 gives e^0 = 1, as in PyTorch), where a log2 e - b log2 e as one FMA
+       rounds b log2 e by up to 2^102 and overflows. A NaN runs through; -inf - -inf is NaN. */
+    static inline gf_vf gf_vexp_difference(gf_vf a, gf_vf b) {
+      __m512 t = (__m512)((a - b) * 1.44269504088896341f);
+      gf_vf r = (gf_vf)_mm512_reduce_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+      gf_vf p = gf_splat(1.8671303988e-03f);
+      p = p * r + 9.0170297772e-03f;
+      p = p * r + 5.5799912661e-02f;
+      p = p * r + 2.4016444385e-01f;
+      p = p * r + 6.9315129519e-01f;
+      p = p * r + 1.0f;
+      return (gf_vf)_mm512_scalef_ps((__m512)p, t);
+    }
+    #else
     static inline gf_vf gf_vexp_difference(gf_vf a, gf_vf b) { return gf_vexp_nonpositive(a - b); }
     #endif
     /* sigmoid 1 / (1 + e^-x) from e = e^-|x| in (0, 1] (gf_vexp_nonpositive, about half of

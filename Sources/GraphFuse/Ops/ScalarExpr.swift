@@ -27,9 +27,8 @@ public enum BinaryFunction: String, Sendable {
   case le
   /// `a != 0 ? b : 0` (a select without multiplying, so infinities and NaNs in the other branch do not leak).
   case keep
-  /// `e^(a − b)` for `a ≤ b` or NaN (a softmax's scores and their row max): the vector form takes
-  /// the difference in base 2 as one multiply-add, `a·log₂e − b·log₂e`, its rounding a common
-  /// factor of a row that the softmax's normalization cancels.
+  /// `e^(a − b)` for `a ≤ b` or NaN (a softmax's scores and their row max): with AVX-512 the vector
+  /// form needs no clamp (`t − ⌊t⌋` by `vreduceps`, `2^⌊t⌋` by `vscalefps`), 9 operations.
   case expDifference = "exp_difference"
 }
 

@@ -51,12 +51,12 @@ extension GroupLowering {
       }
       if let (m, s) = rowLocals[n] {
         let e = try value(node.inputs[0], at: idx)
-        return .binary(.div, .unary(.expNonPositive, .binary(.sub, e, .local(m))), .local(s))
+        return .binary(.div, .binary(.expDifference, e, .local(m)), .local(s))
       }
       let (stats, locals) = try softmaxRow(n, idx: idx, axis: axis, rowVar: nil)
       prelude += stats
       let e = try value(node.inputs[0], at: idx)
-      return .binary(.div, .unary(.expNonPositive, .binary(.sub, e, .local(locals.max))), .local(locals.sum))
+      return .binary(.div, .binary(.expDifference, e, .local(locals.max)), .local(locals.sum))
     case "layer_norm": return try layerNorm(n, at: idx)
     case "cumsum":
       let x = graph.shape(of: node.inputs[0])
@@ -111,7 +111,7 @@ extension GroupLowering {
     let x2 = try value(node.inputs[0], at: rowIdx)
     let inner = prelude
     prelude = saved
-    let exponential = ValueExpr.unary(.expNonPositive, .binary(.sub, x2, .local(m)))
+    let exponential = ValueExpr.binary(.expDifference, x2, .local(m))
     var sumBody = inner + [.accumulate(s, .sum, exponential)]
     if let storeTo {
       let e = fresh("e")
