@@ -4,8 +4,8 @@
 - `gf_vexp_difference`: 2^r on [0, 1) as 1 + r·(c1 + c2 r + … + c5 r⁴), the constant held at 1 so
   that e^0 is exact; least maximum relative error by Lawson's reweighted least squares.
 - `gf_vgelu`: Φ(x) = ½ + ½·erf(x/√2) on [−4√2, 4√2) in 32 intervals of √2/4, each a degree-4
-  polynomial in the position u ∈ [0, 1) within it; least maximum absolute error per interval (Lawson),
-  the first interval's constant held at 0 so that GELU is −0 below −4√2.
+  polynomial in the position u ∈ [0, 1) within it; least maximum absolute error per interval (Lawson).
+  The first interval's polynomial is 0 (Φ < 5.8e-8 there), so GELU is −0 below −3.75√2 and NaN at −inf.
 
 Prints the coefficients as C (float32) and the largest error of their float32 evaluation (Horner).
 
@@ -56,10 +56,7 @@ def fit_phi(intervals=32, degree=4, half_range=4 * sqrt(2)):
         u = np.cos(np.linspace(0, np.pi, 600)) * 0.5 + 0.5
         f = phi(-half_range + width * (i + u))
         columns = np.vander(u, degree + 1, increasing=True)
-        if i == 0:
-            c = np.concatenate([[0.0], lawson(columns[:, 1:], f)])
-        else:
-            c = lawson(columns, f)
+        c = np.zeros(degree + 1) if i == 0 else lawson(columns, f)
         c = np.float32(c)
         worst = max(worst, np.abs(horner(c, np.float32(u)).astype(np.float64) - f).max())
         table.append(c)
