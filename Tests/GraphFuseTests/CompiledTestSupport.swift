@@ -25,6 +25,24 @@ enum CompiledTesting {
   /// A cache directory shared by test runs so reruns skip clang.
   static let options = CompileOptions(threads: 2, cacheDirectory: NSTemporaryDirectory() + "graphfuse-test-cache")
 
+  /// Compiles `program` after the C prelude into an executable with this host's kernel flags and
+  /// 16-float vectors, runs it and returns what it printed.
+  static func runWithPrelude(
+    _ program: String, name: String, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws -> String {
+    let toolchain = try Toolchain.find(portable: false, cacheDirectory: nil)
+    let dir = NSTemporaryDirectory() + "graphfuse-\(name)-\(ProcessInfo.processInfo.processIdentifier)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try (CRuntime.prelude + "\n" + program).write(toFile: dir + "/p.c", atomically: true, encoding: .utf8)
+    let flags = toolchain.flags.filter { $0 != "-fPIC" } + ["-DGF_V=16", "-pthread", "-o", dir + "/p"]
+    let (built, log) = try Subprocess.output([toolchain.compiler] + flags + [dir + "/p.c", "-lm"], timeout: 120)
+    try #require(built == .exited(0), "\(log)", sourceLocation: sourceLocation)
+    let (ran, output) = try Subprocess.output([dir + "/p"], timeout: 120)
+    #expect(ran == .exited(0), "\(output)", sourceLocation: sourceLocation)
+    return output
+  }
+
   static func weight(_ b: GraphBuilder, _ shape: [Int], seed: UInt64, range: ClosedRange<Float> = -1...1) -> ValueID {
     b.constant(Tensor.random(shape: shape, in: range, seed: seed))
   }

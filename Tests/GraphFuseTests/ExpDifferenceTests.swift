@@ -1,9 +1,8 @@
-import Foundation
 import Testing
 
 @testable import GraphFuse
 
-/// The softmax's `e^(a − b)` (`gf_vexp_difference` of the C prelude, on this host's vectors) against
+/// The softmax's `e^(a − b)` (`gf_vexp_difference` of the C prelude, 16-float vectors) against
 /// `exp` in double: a C program sweeps `a − b` over [−104, 0] for row maxima `b` from −20 to 87 and
 /// checks each lane within the function's stated error, and the special values a softmax meets.
 @Suite struct ExpDifferenceTests {
@@ -45,17 +44,7 @@ import Testing
     """#
 
   @Test func expDifferenceMatchesExpInDouble() throws {
-    let toolchain = try Toolchain.find(portable: false, cacheDirectory: nil)
-    let dir = NSTemporaryDirectory() + "graphfuse-expdiff-\(ProcessInfo.processInfo.processIdentifier)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    try (CRuntime.prelude + "\n" + Self.program).write(toFile: dir + "/e.c", atomically: true, encoding: .utf8)
-    let flags = toolchain.flags.filter { $0 != "-fPIC" }
-    let (built, log) = try Subprocess.output(
-      [toolchain.compiler] + flags + ["-o", dir + "/e", dir + "/e.c", "-pthread", "-lm"], timeout: 120)
-    #expect(built == .exited(0), "\(log)")
-    let (ran, output) = try Subprocess.output([dir + "/e"], timeout: 60)
-    #expect(ran == .exited(0), "\(output)")
+    let output = try CompiledTesting.runWithPrelude(Self.program, name: "expdiff")
     let fields = output.split(whereSeparator: \.isWhitespace).map(String.init)
     try #require(fields.count == 11, "\(output)")
     #expect(Double(fields[0])! <= 1, "worst error over its bound: \(fields[0])")

@@ -42,17 +42,7 @@ import Testing
     """
 
   @Test func everyTaskRunsOnceInSharesAndFromTheCounter() throws {
-    let toolchain = try Toolchain.find(portable: false, cacheDirectory: nil)
-    let dir = NSTemporaryDirectory() + "graphfuse-pool-\(ProcessInfo.processInfo.processIdentifier)"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    try (CRuntime.prelude + Self.program).write(toFile: dir + "/pool.c", atomically: true, encoding: .utf8)
-    let (built, log) = try Subprocess.output(
-      [toolchain.compiler] + toolchain.flags.filter { $0 != "-fPIC" } + ["-DGF_V=16", "-pthread", "-o", dir + "/pool"]
-        + [dir + "/pool.c", "-lm"], timeout: 120)
-    try #require(built == .exited(0), "\(log)")
-    let (ran, output) = try Subprocess.output([dir + "/pool"], timeout: 120)
-    #expect(ran == .exited(0))
+    let output = try CompiledTesting.runWithPrelude(Self.program, name: "pool")
     #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "slots not run exactly once: \(output)")
   }
 
