@@ -196,7 +196,7 @@ enum CRuntime {
     #if defined(__AVX512DQ__) && GF_V == 16
     /* e^(a - b) for a <= b or NaN (a softmax's scores and their row max): t = (a - b) log2 e, r =
        t - floor(t) in [0, 1) by vreduceps, 2^r by a degree-5 polynomial with 2^0 = 1 exact (relative
-       error 1.2e-7, about an ulp), and 2^floor(t) by vscalefps, which floors t itself: 9 operations
+       error 1.6e-7 in float), and 2^floor(t) by vscalefps, which floors t itself: 9 operations
        where gf_vexp_nonpositive takes 12 (no clamp: vreduceps takes -inf to 0 and vscalefps 2^-inf
        to 0). The difference comes first: a - b is 0 when a = b however large (a row masked
        throughout with -3.4e38 gives e^0 = 1, as in PyTorch), where a log2 e - b log2 e as one FMA
