@@ -101,10 +101,31 @@ struct AttentionTests {
     let kinds = try Self.kinds(graph)
     #expect(kinds.filter { $0 == .attention }.count == 1, "\(s): \(kinds)")
     #expect(!kinds.contains(.loops) && !kinds.contains(.matmul), "\(s): \(kinds)")
-    // K row by row (the einsum form) is copied transposed once: by a step of its own, or with at
-    // least 8 entries per thread (2 threads here) by each task, a whole entry.
-    #expect(kinds.contains(.transposeKeys) == (s.einsum && s.batch.reduce(1, *) < 16), "\(s): \(kinds)")
     try CT.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(s), context: "\(s)")
+  }
+
+  /// K row by row is copied transposed into a thread's scratch at its first task of each batch entry
+  /// (the C tests `gf_thread_holds`): the pool forgets the copies at every run, so a second run with
+  /// other keys, and a third with the first ones, match the reference too, and no step of its own
+  /// copies K. With one entry both threads end a run holding it and start the next on it.
+  @Test(arguments: [[1], [2, 3]]) func keysCopiedPerThreadAreFreshEveryRun(batch: [Int]) throws {
+    let s = AttentionShape(batch: batch, m: 40, d: 16, n: 45, dv: 16, einsum: true)
+    let graph = try Self.graph(s, guardNaN: false)
+    #expect(try Self.kinds(graph).filter { $0 != .viewFolded && $0 != .reshapeView } == [.attention])
+    let optimized = try Pipeline.optimize(graph)
+    let target = ScheduleTarget(vectorWidth: 16, threads: 2)
+    let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target)
+    let attention = try #require(program.functions.first { $0.nest.name == "attention" })
+    #expect(KernelFunction(attention).text.contains("gf_thread_holds[0] != bt"))
+    let model = try CompiledModel.compile(optimized.graph, plan: optimized.plan, options: CT.options)
+    let first = Self.inputs(s)
+    var second = first
+    second[1] = Tensor.random(shape: s.kShape, in: -2...2, seed: 99)
+    for inputs in [first, second, first] {
+      let expected = try ReferenceExecutor.run(graph, inputs: inputs)[0]
+      let comparison = try model.run(inputs)[0].compared(to: expected)
+      #expect(comparison.isWithin(relative: 1e-4), "\(comparison)")
+    }
   }
 
   /// The attention schedule of `s` for 16-float vectors, 2 threads and an L1 of `l1KiB`.

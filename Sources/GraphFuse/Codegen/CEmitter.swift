@@ -115,7 +115,7 @@ enum CEmitter {
     func cond(_ c: IndexCondition) {
       switch c {
       case .inRange(let e, _, _), .divisible(let e, _): index(e)
-      case .less(let a, let b):
+      case .less(let a, let b), .unequal(let a, let b):
         index(a)
         index(b)
       }

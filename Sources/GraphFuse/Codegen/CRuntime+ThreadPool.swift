@@ -3,6 +3,7 @@ extension CRuntime {
   /// The thread pool: `gf_pool_create`, `gf_pool_destroy` and `gf_parallel`, defined once per library.
   static let threadPool = #"""
     __thread int gf_thread_index __attribute__((visibility("hidden")));
+    __thread long gf_thread_holds[1] __attribute__((visibility("hidden"))) = {-1};
 
     #if defined(__x86_64__)
     #define GF_PAUSE() __builtin_ia32_pause()
@@ -46,13 +47,15 @@ extension CRuntime {
       atomic_llong range[256 * 8];  /* thread t's share at [8 t]: begin << 32 | end; a line each */
     };
 
-    /* Takes up to `most` tasks from the front of a share (its owner) or from its back (a thief). */
+    /* Takes tasks from the front of a share (its owner) or from its back (a thief): half of those
+       left, rounded up, and at most `most`, so that near the end the owner and a thief each keep
+       some (a thief that took the last `most` at once left the owner idle while it ran them). */
     static int gf_take(atomic_llong *r, int front, long most, long *b, long *e) {
       long long v = atomic_load_explicit(r, memory_order_relaxed), w;
       do {
         long lo = (long)(v >> 32), hi = (long)(v & 0xffffffffLL);
         if (lo >= hi) return 0;
-        long c = hi - lo < most ? hi - lo : most;
+        long half = (hi - lo + 1) / 2, c = half < most ? half : most;
         if (front) { *b = lo; *e = lo + c; w = ((long long)(lo + c) << 32) | hi; }
         else { *b = hi - c; *e = hi; w = ((long long)lo << 32) | (hi - c); }
       } while (!atomic_compare_exchange_weak_explicit(r, &v, w, memory_order_relaxed, memory_order_relaxed));
@@ -119,6 +122,7 @@ extension CRuntime {
         seen = g;
         if (atomic_load(&p->stop)) return NULL;
         atomic_fetch_add(&p->inside, 1);
+        gf_thread_holds[0] = -1;
         if (atomic_load(&p->open) == g) gf_work(p);
         atomic_fetch_sub(&p->inside, 1);
       }
@@ -189,6 +193,7 @@ extension CRuntime {
 
     void gf_parallel(void *handle, gf_kernel fn, float *const *bufs, long total) {
       unsigned mode = gf_fp_enter();
+      gf_thread_holds[0] = -1;
       gf_parallel_run(handle, fn, bufs, total);
       gf_fp_leave(mode);
     }

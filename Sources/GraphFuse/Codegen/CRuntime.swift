@@ -403,5 +403,11 @@ enum CRuntime {
        Kernels with per-thread scratch (conv chains) use it to pick their slice of a scratch buffer.
        Defined once, with the pool; hidden so that it stays inside the library. */
     extern __thread int gf_thread_index __attribute__((visibility("hidden")));
+
+    /* The batch entry whose data the calling thread's scratch holds for the running step (an
+       attention's K transposed), -1 when none: gf_parallel resets it for each thread that joins a
+       run, so a kernel fills its scratch when the entry differs and reuses it across the thread's
+       tasks of the same entry, never across runs. */
+    extern __thread long gf_thread_holds[1] __attribute__((visibility("hidden")));
     """#
 }

@@ -38,6 +38,7 @@ enum ExprText {
     case (.inRange(let e, let lo, let hi), false): return "\(lo) <= \(index(e)) < \(hi)"
     case (.divisible(let e, let k), _): return "(\(index(e)))%\(k) == 0"
     case (.less(let a, let b), _): return "\(index(a)) < \(index(b))"
+    case (.unequal(let a, let b), _): return "\(index(a)) != \(index(b))"
     }
   }
 

@@ -101,6 +101,12 @@ struct AffineIndex: Equatable {
       if high < 0 { return true }
       if low >= 0 { return false }
       return nil
+    case .unequal(let a, let b):
+      guard let x = AffineIndex(a + b * -1, extents: extents) else { return nil }
+      let (low, high) = x.bounds(extents)
+      if low > 0 || high < 0 { return true }
+      if low == 0 && high == 0 { return false }
+      return nil
     }
   }
 }

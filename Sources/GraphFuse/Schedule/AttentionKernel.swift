@@ -1,6 +1,7 @@
 /// Attention as one loop nest: `out[b] = tailₒ(softmax(tailₛ(Q[b]·Kᵀ[b]))·V[b])`, the softmax's own
-/// tail applied to the probabilities. A task takes a tile of `rows` query rows (or, when K must be
-/// transposed first, every row tile of one batch entry) and, in a per-thread scratch row block:
+/// tail applied to the probabilities. A task takes a tile of `rows` query rows and, in a per-thread
+/// scratch row block (after K copied transposed into it, when K comes row by row and the thread does
+/// not hold that batch entry's copy yet):
 /// 1. computes the tile's scores against every key in a register tile of `rows` × 2 vectors of
 ///    keys, the scores' epilogue (scale, mask, relative bias) applied in registers before the store;
 /// 2. turns each row into probabilities: max, exp and sum over whole vectors (the lanes past the
@@ -20,10 +21,15 @@ struct AttentionKernel {
     /// Kᵀ is the operand (`[…, d, n]`): key `j`, depth `p` at `k[kbase + p · rowStride + j]`.
     case transposed(rowStride: Int)
     /// K row by row (`[…, n, d]`, an einsum `…id,…jd->…ij`): key `j`, depth `p` at
-    /// `k[kbase + j · rowStride + p]`. A task, a whole batch entry, first copies it transposed into
-    /// its scratch. (With fewer entries the scheduler copies Kᵀ in a step of its own, ``KeyTranspose``,
-    /// and the kernel reads it `.transposed`.)
+    /// `k[kbase + j · rowStride + p]`. A thread copies it transposed into its scratch at its first
+    /// task of each batch entry (``heldKeys(rowStride:)``) and reads the copy in its later ones.
     case rows(rowStride: Int)
+
+    /// True when K comes row by row and is copied transposed first.
+    var byRows: Bool {
+      if case .rows = self { return true }
+      return false
+    }
   }
 
   /// Batch extents of the scores and the output, outermost first.
@@ -42,9 +48,6 @@ struct AttentionKernel {
   var qOffset = 0, kOffset = 0, vOffset = 0
   /// The scores' tail (operands `s0…`), the softmax's tail (`p0…`), the output's tail (`e0…`).
   var scores: Epilogue, probabilities: Epilogue, output: Epilogue
-  /// A task runs every row tile of one batch entry (K transposed once per task) instead of one.
-  var wholeEntries = false
-
   var width: Int { output.vectorWidth }
   private var registers: Int { width == 16 ? 32 : 16 }
 
@@ -104,17 +107,7 @@ struct AttentionKernel {
   /// of its `n` probabilities in step 2 (a pass over the scores less; FlashAttention does the same).
   var defersNormalization: Bool { probabilities.isIdentity }
   var batchCount: Int { batch.reduce(1, *) }
-  var tasks: Int { batchCount * (wholeEntries ? 1 : rowTiles) }
-
-  /// Whether a task should take a whole batch entry: when K is copied transposed (each task
-  /// would copy it again per row tile) and there are batch entries enough, 8 per thread, that a
-  /// thread which starts late or runs slowed holds the others up by an eighth of a share at most.
-  /// (ViT-B/16's 12 heads as 12 tasks ran its attention at 0.65 ms in some runs and 0.9–1.2 ms in
-  /// others on 2 threads; Swin-T's 24–192 windows × heads copy K where they use it, in L1.)
-  func wholeEntries(threads: Int) -> Bool {
-    guard case .rows = keys else { return false }
-    return batchCount >= 8 * threads
-  }
+  var tasks: Int { batchCount * rowTiles }
 
   static func v(_ name: String) -> IndexExpr { .variable(name) }
 
@@ -129,13 +122,13 @@ struct AttentionKernel {
   /// The loop nest. Buffers: `q`, `k`, `v`, the operands `s…`, `p…`, `e…`, `scratch`, `out`.
   func nest(threads: Int) -> LoopNest {
     var task: [Stmt] = [
-      .let_("bt", wholeEntries ? Self.v("task") : Self.v("task") / rowTiles),
+      .let_("bt", Self.v("task") / rowTiles),
       .let_("sbase", IndexExpr.thread * scratchFloats),
       .let_("qbase", batchOffset(qBatchStrides) + .constant(qOffset)),
       .let_("kbase", batchOffset(kBatchStrides) + .constant(kOffset)),
       .let_("vbase", batchOffset(vBatchStrides) + .constant(vOffset)),
     ]
-    if case .rows(let stride) = keys { task += transposedKeys(rowStride: stride) }
+    if case .rows(let stride) = keys { task += heldKeys(rowStride: stride) }
     var tile: [Stmt] = []
     let tailRows = m - (rowTiles - 1) * rows
     for (count, condition) in rowCases(tailRows) {
@@ -145,12 +138,8 @@ struct AttentionKernel {
       let body = [Stmt.let_("row0", Self.v("rt") * rows)] + steps
       if let condition { tile.append(.when([condition], body)) } else { tile += body }
     }
-    if wholeEntries {
-      task.append(.loop(variable: "rt", extent: rowTiles, kind: .serial, body: tile))
-    } else {
-      task.append(.let_("rt", Self.v("task") % rowTiles))
-      task += tile
-    }
+    task.append(.let_("rt", Self.v("task") % rowTiles))
+    task += tile
     func buffer(_ name: String) -> BufferDecl { BufferDecl(name: name, count: 0, isOutput: false) }
     var buffers = ["q", "k", "v"].map(buffer)
     buffers += scores.operands.indices.map { buffer("s\($0)") }
@@ -163,11 +152,15 @@ struct AttentionKernel {
       body: [.loop(variable: "task", extent: tasks, kind: .parallel, body: task)])
   }
 
-  /// K copied transposed into scratch after the score rows, a key per lane: `[p][j]`, rows of
-  /// `paddedKeys` floats, a block of `width` keys at a time (``KeyTranspose/copy``).
-  private func transposedKeys(rowStride stride: Int) -> [Stmt] {
+  /// K of the task's batch entry copied transposed into the thread's scratch after the score rows,
+  /// a key per lane: `[p][j]`, rows of `paddedKeys` floats, a block of `width` keys at a time
+  /// (``KeyTranspose/copy``), unless the thread already holds it: `gf_thread_holds[0]` names the
+  /// entry it copied last in this run of the pool (`gf_parallel` resets it to -1 for every thread
+  /// that joins a run). The pool deals the tasks in contiguous shares, so a thread copies each entry
+  /// of its share once, and an entry it takes over from another thread once more.
+  private func heldKeys(rowStride stride: Int) -> [Stmt] {
     let target: IndexExpr = Self.v("sbase") + .constant(keysOffset)
-    let keys = KeyTranspose(batch: batch, kBatchStrides: kBatchStrides, rowStride: stride, n: n, d: d, width: width)
+    let keys = KeyTranspose(rowStride: stride, n: n, d: d, width: width)
     func copy(_ count: Int, _ key0: IndexExpr) -> [Stmt] {
       keys.copy(keys: count, from: key0, source: "k", kbase: Self.v("kbase"), target: "scratch", tbase: target)
     }
@@ -176,8 +169,12 @@ struct AttentionKernel {
       stmts.append(.loop(variable: "jb", extent: n / width, kind: .serial, body: copy(width, Self.v("jb") * width)))
     }
     if n % width > 0 { stmts += copy(n % width, .constant(n / width * width)) }
-    return stmts
+    let held = IndexExpr.element(Self.threadHolds, .constant(0))
+    return [.when([.unequal(held, Self.v("bt"))], stmts + [.setIndex(Self.threadHolds, .constant(0), Self.v("bt"))])]
   }
+
+  /// The C runtime's per-thread record of the batch entry whose data the thread's scratch holds.
+  static let threadHolds = "gf_thread_holds"
 
   /// Whole row tiles, then the last partial one (condition nil: every tile is whole).
   private func rowCases(_ tailRows: Int) -> [(Int, IndexCondition?)] {

@@ -97,6 +97,7 @@ struct ChannelRemap: Equatable {
     case .inRange(let i, let lower, let upper): return .inRange(substitute(i, channel), lower, upper)
     case .divisible(let i, let k): return .divisible(substitute(i, channel), k)
     case .less(let a, let b): return .less(substitute(a, channel), substitute(b, channel))
+    case .unequal(let a, let b): return .unequal(substitute(a, channel), substitute(b, channel))
     }
   }
 }

@@ -158,7 +158,8 @@ enum InnerVectorize {
   private static func mentions(_ v: String, _ c: IndexCondition) -> Bool {
     switch c {
     case .inRange(let e, _, _), .divisible(let e, _): return coefficient(of: v, in: e) != 0
-    case .less(let a, let b): return coefficient(of: v, in: a) != 0 || coefficient(of: v, in: b) != 0
+    case .less(let a, let b), .unequal(let a, let b):
+      return coefficient(of: v, in: a) != 0 || coefficient(of: v, in: b) != 0
     }
   }
 

@@ -29,7 +29,6 @@ public struct KernelSchedule: Sendable, Equatable, CustomStringConvertible {
     case scaleFolded = "channel multiply folded into the reading convs' weights"
     case prologueFolded = "elementwise stage folded into the reading 1x1 convs' input tiles"
     case packPanels = "copy of a matmul's A into row-tile panels"
-    case transposeKeys = "copy of an attention's K transposed, a key per lane"
     case viewFolded = "strided view read in place by the attention reading it"
     case reshapeView = "reshape read in place: the input's memory with the new shape, no kernel"
     case transposedCopy = "copy transposed through registers, a vector per source column"

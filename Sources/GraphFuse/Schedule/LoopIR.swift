@@ -94,6 +94,8 @@ public enum IndexCondition: Sendable, Hashable {
   case divisible(IndexExpr, Int)
   /// `a < b` for run-time bounds (a band's last row, the last row a ring holds).
   case less(IndexExpr, IndexExpr)
+  /// `a != b` for run-time values (the batch entry whose data a thread's scratch holds).
+  case unequal(IndexExpr, IndexExpr)
 }
 
 /// A float expression: loads, locals, literals and the elementwise math of ``ScalarExpr``.

@@ -31,10 +31,8 @@ extension Scheduler {
     kernel.l1DataBytes = target.l1DataBytes
     // Q, K and V that are views of one projection are read in place through their strides.
     var (qSource, kSource, vSource) = (q, k, values)
-    // K row by row (`[…, n, d]`): copied transposed by each task (a whole batch entry) when there are
-    // entries enough, else by a first step of its own.
-    var keyRows: KeyTranspose? =
-      s.transposedB ? KeyTranspose(batch: batch, kBatchStrides: strides(s.b), rowStride: d, n: n, d: d, width: v) : nil
+    // K row by row (`[…, n, d]`): each thread copies it transposed into its scratch, once per batch entry.
+    if s.transposedB { kernel.keys = .rows(rowStride: d) }
     var scoreScale = 1.0
     if let view = views[q]?.view {
       let (batchStrides, row, column) = viewStrides(view, batch: batch)
@@ -52,11 +50,9 @@ extension Scheduler {
           batchStrides, .transposed(rowStride: depthStride), view.offset
         )
         kSource = view.source
-        keyRows = nil
         scoreScale *= view.scale
       } else if depthStride == 1 || d == 1 {
-        keyRows = KeyTranspose(
-          batch: batch, kBatchStrides: batchStrides, kOffset: view.offset, rowStride: keyStride, n: n, d: d, width: v)
+        (kernel.kBatchStrides, kernel.keys, kernel.kOffset) = (batchStrides, .rows(rowStride: keyStride), view.offset)
         kSource = view.source
         scoreScale *= view.scale
       }
@@ -71,28 +67,7 @@ extension Scheduler {
     }
     if scoreScale != 1 { kernel.scores = kernel.scores.scalingAccumulator(by: scoreScale) }
     var bindings = KernelBindings(["q": try plainBuffer(qSource, group: g), "v": try plainBuffer(vSource, group: g)])
-    let keys = try plainBuffer(kSource, group: g)
-    if let rows = keyRows {
-      var byRows = kernel
-      (byRows.kBatchStrides, byRows.keys, byRows.kOffset) = (
-        rows.kBatchStrides, .rows(rowStride: rows.rowStride), rows.kOffset
-      )
-      if byRows.wholeEntries(threads: threads) {
-        kernel = byRows
-        kernel.wholeEntries = true
-        keyRows = nil
-      }
-    }
-    if let keyRows {
-      let transposed = kernelPlan.addBuffer(BufferPlan(count: keyRows.count, storage: .arena, value: nil))
-      let copy = KernelSchedule(.transposeKeys, group: g, inputs: [.plain], output: .plain, parallel: [.batch, .row])
-      try kernelPlan.addStep(keyRows.nest, bindings: KernelBindings(["k": keys, "out": transposed]), schedule: copy)
-      kernel.kBatchStrides = Tensor.strides(of: batch).map { $0 * keyRows.entryFloats }
-      (kernel.keys, kernel.kOffset) = (.transposed(rowStride: keyRows.paddedKeys), 0)
-      bindings = bindings + KernelBindings(["k": transposed])
-    } else {
-      bindings = bindings + KernelBindings(["k": keys])
-    }
+    bindings = bindings + KernelBindings(["k": try plainBuffer(kSource, group: g)])
     var layouts: [KernelSchedule.Layout] = [.plain, .plain, .plain]
     for (prefix, e) in [("s", se), ("p", pe), ("e", oe)] {
       let (buffers, operandLayouts) = try plainOperands(e, group: g)
@@ -106,13 +81,12 @@ extension Scheduler {
       "\(kernel.rows) query rows x 2 vectors of keys, then of V's columns; the tile's \(kernel.rows) x "
       + "\(kernel.keyBlock ?? n) scores stay in a per-thread scratch"
       + (kernel.keyBlock.map { "; key blocks of \($0) keys with an online softmax" } ?? "")
-      + (keyRows != nil ? "; K copied transposed first, by a step of its own" : "")
-      + (kernel.wholeEntries ? "; a task per batch entry, K copied transposed once per task" : "")
+      + (kernel.keys.byRows ? "; K copied transposed into the scratch once per batch entry and thread" : "")
       + ([qSource, kSource, vSource] != [q, k, values] ? "; Q, K or V read in place through its view" : "")
     let schedule = KernelSchedule(
       .attention, group: g, inputs: layouts, output: .plain,
       tile: .init(pixels: kernel.rows, vectors: 2, reason: reason),
-      parallel: kernel.wholeEntries ? [.batch] : [.batch, .row],
+      parallel: [.batch, .row],
       epilogue: epilogueOps(group, anchor: group.anchor))
     try kernelPlan.addStep(kernel.nest(threads: threads), bindings: bindings, schedule: schedule)
     return true
