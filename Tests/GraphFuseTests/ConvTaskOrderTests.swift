@@ -15,12 +15,23 @@ import Testing
     return try b.finish()
   }
 
-  static func convSchedule(size: Int, l2Bytes: Int) throws -> KernelSchedule {
-    let optimized = try Pipeline.optimize(try graph(size: size))
+  /// conv 3×3 stride 2, 72 → 72 in groups of 24 (RegNetX-1.6GF's first stage) from `size`², + relu:
+  /// its 5 vector groups read 2, 3, 2, 3, 2 of the input's 5 blocks, 2.4 sweeps of the input.
+  static func groupedGraph(size: Int) throws -> Graph {
+    let b = GraphBuilder()
+    let x = b.input("x", shape: [1, 72, size, size])
+    let w = CompiledTesting.weight(b, [72, 24, 3, 3], seed: 6, range: -0.1...0.1)
+    let y = try b.conv2d(x, weight: w, bias: CompiledTesting.weight(b, [72], seed: 7), stride: 2, padding: 1, groups: 3)
+    b.output(try b.relu(y))
+    return try b.finish()
+  }
+
+  static func convSchedule(size: Int, l2Bytes: Int, grouped: Bool = false) throws -> KernelSchedule {
+    let optimized = try Pipeline.optimize(try grouped ? groupedGraph(size: size) : graph(size: size))
     var target = ScheduleTarget(vectorWidth: 16, threads: 2)
     target.l2Bytes = l2Bytes
     let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, target: target)
-    return try #require(program.schedules.joined().first { $0.kind == .convPointwise })
+    return try #require(program.schedules.joined().first { $0.kind == (grouped ? .convGrouped : .convPointwise) })
   }
 
   @Test func groupsRunInnermostWhenTheInputOutgrowsL2() throws {
@@ -31,6 +42,23 @@ import Testing
     // With an L2 that holds the input (the same conv, or a 48² input): rows innermost.
     #expect(try Self.convSchedule(size: 72, l2Bytes: 4 << 20).parallel == [.batch, .channelGroup, .row])
     #expect(try Self.convSchedule(size: 48, l2Bytes: 2 << 20).parallel == [.batch, .channelGroup, .row])
+  }
+
+  /// A grouped conv sweeps its input fewer times (each group reads a few blocks), and turns the
+  /// order over from 2 sweeps: 112² × 72 floats, 3.6 MB.
+  @Test func groupedConvRunsGroupsInnermostFromTwoSweeps() throws {
+    let large = try Self.convSchedule(size: 112, l2Bytes: 1 << 20, grouped: true)
+    #expect(large.parallel == [.batch, .row, .channelGroup], "\(large)")
+    #expect(
+      try Self.convSchedule(size: 112, l2Bytes: 8 << 20, grouped: true).parallel == [.batch, .channelGroup, .row])
+    let graph = try Self.groupedGraph(size: 112)
+    let inputs = [Tensor.random(shape: [1, 72, 112, 112], seed: 8)]
+    let models = try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "grouped 112² s2")
+    let fused = try #require(models.first { $0.name == "fused" }).model
+    let conv = try #require(fused.program.schedules.joined().first { $0.kind == .convGrouped })
+    if let l2 = System.l2Bytes, l2 < 72 * 112 * 112 * 4 {
+      #expect(conv.parallel == [.batch, .row, .channelGroup], "\(conv)")
+    }
   }
 
   @Test func groupsInnermostMatchesTheReference() throws {

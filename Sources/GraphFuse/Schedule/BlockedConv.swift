@@ -362,16 +362,30 @@ extension BlockedConv {
   /// Whether the row tasks should run the output channel groups innermost (each input row read
   /// once, every group's weights over it) instead of the rows (each group's weights read once, the
   /// input swept once per group): when the input is larger than a core's L2, so each sweep comes from
-  /// L3, there are at least 8 groups to sweep it for, and the weights take at most a quarter of L2,
+  /// L3, it would be swept often enough (``sweepsForGroupsInnermost``), and the weights take at most a quarter of L2,
   /// so they stay there across the rows. ResNet-50's stride-2 1×1 projection 256 → 512 from 56×56
   /// (3.2 MB in, 16 groups, 512 KiB of weights): 0.86 → 0.66–0.69 ms; with a 1.6 MB input, which L2
   /// holds, the same order ran 8–19 % slower (2026-12-04, Intel Xeon, L2 2 MiB, 2 threads).
   func prefersGroupsInnermost(l2Bytes: Int) -> Bool {
-    guard !usesFlatPixels, inputBlocked, !depthwise, grouped == nil, prologue == nil else { return false }
+    guard !usesFlatPixels, inputBlocked, !depthwise, prologue == nil else { return false }
     let inputBytes = inBlocks * v * h * w * 4
     let weightBytes = channelGroups * nv * v * blockCount * icBlock * kh * kw * 4
-    return inputBytes > l2Bytes && channelGroups >= 8 && weightBytes <= l2Bytes / 4
+    return inputBytes > l2Bytes && inputSweeps >= sweepsForGroupsInnermost && weightBytes <= l2Bytes / 4
   }
+
+  /// How many times the rows-innermost order reads the whole input: once per channel group, or for
+  /// a grouped conv the blocks every group reads over the input's blocks (RegNetX-1.6GF's groups of
+  /// 24 over 72 channels: 5 vector groups reading 2, 3, 2, 3, 2 of 5 blocks, 2.4 sweeps).
+  var inputSweeps: Double {
+    guard let grouped else { return Double(channelGroups) }
+    return Double(grouped.counts.reduce(0, +)) / Double(max(1, inBlocks))
+  }
+
+  /// The fewest sweeps of an input larger than L2 that make the groups-innermost order pay: 8 for
+  /// a dense conv (ResNet-50's 1×1 and 3×3 convs of 2–4 groups over its 3.2 MB stage-1 maps ran
+  /// 0.98–1.04× in it), 2 for a grouped one, whose groups each read a few of the input's blocks
+  /// (RegNetX-1.6GF's 3×3 stride-2 convs, 2.4 sweeps: 0.93× and 0.97×; 2026-12-06, 2 threads).
+  var sweepsForGroupsInnermost: Double { grouped == nil ? 8 : 2 }
 
   /// The most pixel tiles a channel group's weights may serve for ``nextWeightsGroups`` to hint the
   /// next group's: with a few tiles (a 7×7 map: 5 of 10 px) the first tile's pass, which brings the
