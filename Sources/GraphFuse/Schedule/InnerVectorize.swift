@@ -16,23 +16,36 @@ enum InnerVectorize {
   /// `stmts` with every qualifying innermost loop vectorized at `width` lanes.
   static func apply(_ stmts: [Stmt], width: Int) -> [Stmt] {
     var counter = 0
-    return rewrite(stmts, width: width, counter: &counter)
+    return rewrite(stmts, width: width, counter: &counter, ranges: [:])
   }
 
-  private static func rewrite(_ stmts: [Stmt], width: Int, counter: inout Int) -> [Stmt] {
+  /// `ranges`: the index variables in scope (enclosing loops, index locals) and their ranges
+  /// (``LaneBounds``), which prove some divisions and conditions the same across a vector's lanes.
+  private static func rewrite(_ stmts: [Stmt], width: Int, counter: inout Int, ranges: LaneBounds.Ranges) -> [Stmt] {
     var out: [Stmt] = []
+    var ranges = ranges
     for s in stmts {
       switch s {
       case .loop(let v, let extent, let kind, let body):
-        if kind != .parallel, extent >= width, let vectorized = vectorize(v, extent, body, width, &counter) {
+        var inner = ranges
+        inner[v] = 0...max(0, extent - 1)
+        if kind != .parallel, extent >= width,
+          let vectorized = vectorize(v, extent, body, width, &counter, ranges: inner)
+        {
           out += vectorized
         } else if kind != .parallel, extent > 1, let across = vectorizeAcross(v, extent, body, width, &counter) {
           out += across
         } else {
           out.append(
-            .loop(variable: v, extent: extent, kind: kind, body: rewrite(body, width: width, counter: &counter)))
+            .loop(
+              variable: v, extent: extent, kind: kind,
+              body: rewrite(body, width: width, counter: &counter, ranges: inner)))
         }
-      case .when(let cs, let body): out.append(.when(cs, rewrite(body, width: width, counter: &counter)))
+      case .when(let cs, let body):
+        out.append(.when(cs, rewrite(body, width: width, counter: &counter, ranges: ranges)))
+      case .let_(let name, let e):
+        ranges[name] = LaneBounds.interval(e, ranges)
+        out.append(s)
       default: out.append(s)
       }
     }
@@ -115,20 +128,30 @@ enum InnerVectorize {
   /// `width`: like ``coefficient(of:in:)``, and a division or modulo by a multiple of `width` of
   /// `v + rest` (rest a multiple of `width`) stays in one block: the quotient is the same in every
   /// lane, the remainder moves with `v` (a blocked `NCHW[v]c` index read along C).
-  static func laneCoefficient(of v: String, in e: IndexExpr, width: Int) -> Int? {
+  /// With `ranges` (every variable of `e`, `v` included), a division is also followed through
+  /// ``LaneBounds/roundedDivision(_:by:_:)``: exact quotient and remainder as sums of `e`'s atoms.
+  static func laneCoefficient(
+    of v: String, in e: IndexExpr, width: Int, ranges: LaneBounds.Ranges = [:]
+  ) -> Int? {
     switch e {
     case .variable, .constant: return coefficient(of: v, in: e)
     case .add(let a, let b):
-      guard let x = laneCoefficient(of: v, in: a, width: width), let y = laneCoefficient(of: v, in: b, width: width)
+      guard let x = laneCoefficient(of: v, in: a, width: width, ranges: ranges),
+        let y = laneCoefficient(of: v, in: b, width: width, ranges: ranges)
       else { return nil }
       return x + y
-    case .mul(let a, let k): return laneCoefficient(of: v, in: a, width: width).map { $0 * k }
+    case .mul(let a, let k): return laneCoefficient(of: v, in: a, width: width, ranges: ranges).map { $0 * k }
     case .div(let a, let k), .mod(let a, let k):
-      guard let c = coefficient(of: v, in: a) else { return nil }
-      if c == 0 { return 0 }
-      guard c == 1, k % width == 0, aligned(a, v, width) else { return nil }
-      if case .div = e { return 0 }
-      return 1
+      if let c = coefficient(of: v, in: a) {
+        if c == 0 { return 0 }
+        if c == 1, k % width == 0, aligned(a, v, width) {
+          if case .div = e { return 0 }
+          return 1
+        }
+      }
+      guard !ranges.isEmpty, let d = LaneBounds.roundedDivision(a, by: k, ranges) else { return nil }
+      if case .div = e { return laneCoefficient(of: v, in: d.quotient, width: width, ranges: ranges) }
+      return laneCoefficient(of: v, in: d.remainder, width: width, ranges: ranges)
     default: return coefficient(of: v, in: e) == 0 ? 0 : nil
     }
   }
@@ -149,10 +172,26 @@ enum InnerVectorize {
   /// between multiples of `width`, so the `width` consecutive values of `e` in one iteration never
   /// straddle a bound. A concat or slice along the blocked channel axis at whole vectors is such a
   /// select (DPN's dual-path `slice … add concat`); it stays one branch per vector.
-  static func laneUniform(_ c: IndexCondition, _ v: String, _ width: Int) -> Bool {
+  ///
+  /// With `ranges`, also a condition on values the same in every lane (``laneCoefficient(of:in:width:ranges:)``
+  /// 0), and a range test that the values' whole range passes or fails (``LaneBounds/interval(_:_:)``).
+  static func laneUniform(_ c: IndexCondition, _ v: String, _ width: Int, ranges: LaneBounds.Ranges = [:]) -> Bool {
     guard mentions(v, c) else { return true }
-    guard case .inRange(let e, let low, let high) = c else { return false }
-    return coefficient(of: v, in: e) == 1 && aligned(e, v, width) && low % width == 0 && high % width == 0
+    if case .inRange(let e, let low, let high) = c, coefficient(of: v, in: e) == 1, aligned(e, v, width),
+      low % width == 0, high % width == 0
+    {
+      return true
+    }
+    guard !ranges.isEmpty else { return false }
+    func constant(_ e: IndexExpr) -> Bool { laneCoefficient(of: v, in: e, width: width, ranges: ranges) == 0 }
+    switch c {
+    case .inRange(let e, let low, let high):
+      if constant(e) { return true }
+      guard let r = LaneBounds.interval(e, ranges) else { return false }
+      return (r.lowerBound >= low && r.upperBound < high) || r.upperBound < low || r.lowerBound >= high
+    case .divisible(let e, _): return constant(e)
+    case .less(let a, let b), .unequal(let a, let b): return constant(a) && constant(b)
+    }
   }
 
   private static func mentions(_ v: String, _ c: IndexCondition) -> Bool {
@@ -164,30 +203,32 @@ enum InnerVectorize {
   }
 
   /// The vector form of a scalar expression in loop variable `v` (locals renamed by `names`).
-  private static func vector(_ e: ValueExpr, _ v: String, _ names: [String: String], _ width: Int) -> ValueExpr? {
+  private static func vector(
+    _ e: ValueExpr, _ v: String, _ names: [String: String], _ width: Int, _ ranges: LaneBounds.Ranges = [:]
+  ) -> ValueExpr? {
     switch e {
     case .load(let b, let i):
-      guard let c = laneCoefficient(of: v, in: i, width: width) else { return nil }
+      guard let c = laneCoefficient(of: v, in: i, width: width, ranges: ranges) else { return nil }
       if c == 0 { return .splat(e) }
       return c == 1 ? .vloadUnaligned(b, i) : nil
     case .local(let n): return names[n].map { .local($0) } ?? .splat(e)
     case .constant: return .splat(e)
-    case .unary(let f, let a): return vector(a, v, names, width).map { .unary(f, $0) }
+    case .unary(let f, let a): return vector(a, v, names, width, ranges).map { .unary(f, $0) }
     case .binary(let f, let a, let b):
-      guard let x = vector(a, v, names, width), let y = vector(b, v, names, width) else { return nil }
+      guard let x = vector(a, v, names, width, ranges), let y = vector(b, v, names, width, ranges) else { return nil }
       return .binary(f, x, y)
     case .select(let cs, let a, let b):
-      guard cs.allSatisfy({ laneUniform($0, v, width) }), let x = vector(a, v, names, width),
-        let y = vector(b, v, names, width)
+      guard cs.allSatisfy({ laneUniform($0, v, width, ranges: ranges) }), let x = vector(a, v, names, width, ranges),
+        let y = vector(b, v, names, width, ranges)
       else { return nil }
       return .select(cs, x, y)
     case .vload, .vloadUnaligned, .vloadPartial, .splat, .lane, .shuffle: return nil
     }
   }
 
-  private static func vectorize(_ v: String, _ extent: Int, _ body: [Stmt], _ width: Int, _ counter: inout Int)
-    -> [Stmt]?
-  {
+  private static func vectorize(
+    _ v: String, _ extent: Int, _ body: [Stmt], _ width: Int, _ counter: inout Int, ranges: LaneBounds.Ranges
+  ) -> [Stmt]? {
     counter += 1
     let suffix = "_v\(counter)"
     var names: [String: String] = [:]  // scalar locals declared in the body → vector locals
@@ -196,11 +237,11 @@ enum InnerVectorize {
     for s in body {
       switch s {
       case .declare(let n, let e):
-        guard let x = vector(e, v, names, width) else { return nil }
+        guard let x = vector(e, v, names, width, ranges) else { return nil }
         names[n] = n + suffix
         vectorBody.append(.declareVector(n + suffix, x))
       case .accumulate(let n, let op, let e):
-        guard names[n] == nil, let x = vector(e, v, names, width) else { return nil }
+        guard names[n] == nil, let x = vector(e, v, names, width, ranges) else { return nil }
         if let known = reductions.first(where: { $0.name == n }) {
           guard known.op == op else { return nil }
         } else {
@@ -208,7 +249,9 @@ enum InnerVectorize {
         }
         vectorBody.append(.accumulate(n + suffix, op, x))
       case .store(let b, let i, let e):
-        guard laneCoefficient(of: v, in: i, width: width) == 1, let x = vector(e, v, names, width) else { return nil }
+        guard laneCoefficient(of: v, in: i, width: width, ranges: ranges) == 1,
+          let x = vector(e, v, names, width, ranges)
+        else { return nil }
         vectorBody.append(.vstoreUnaligned(b, i, x))
       default:
         return nil
