@@ -51,25 +51,25 @@ import Testing
     #expect(large.parallel == [.batch, .row, .channelGroup], "\(large)")
     #expect(
       try Self.convSchedule(size: 112, l2Bytes: 8 << 20, grouped: true).parallel == [.batch, .channelGroup, .row])
-    let graph = try Self.groupedGraph(size: 112)
-    let inputs = [Tensor.random(shape: [1, 72, 112, 112], seed: 8)]
-    let models = try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "grouped 112² s2")
-    let fused = try #require(models.first { $0.name == "fused" }).model
-    let conv = try #require(fused.program.schedules.joined().first { $0.kind == .convGrouped })
-    if let l2 = System.l2Bytes, l2 < 72 * 112 * 112 * 4 {
-      #expect(conv.parallel == [.batch, .row, .channelGroup], "\(conv)")
-    }
+    try Self.compiledMatches(try Self.groupedGraph(size: 112), input: [1, 72, 112, 112], kind: .convGrouped)
   }
 
   @Test func groupsInnermostMatchesTheReference() throws {
-    let graph = try Self.graph(size: 72)
-    let inputs = [Tensor.random(shape: [1, 128, 72, 72], seed: 5)]
-    let models = try CompiledTesting.fusedAndUnfusedMatchReference(graph, inputs: inputs, context: "72² 1×1 s2")
+    try Self.compiledMatches(try Self.graph(size: 72), input: [1, 128, 72, 72], kind: .convPointwise)
+  }
+
+  /// The fused and unfused builds match the reference; the conv of `kind` runs its groups innermost
+  /// wherever this host's L2 is smaller than the input (every current server core).
+  static func compiledMatches(
+    _ graph: Graph, input: [Int], kind: KernelSchedule.Kind, sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
+    let inputs = [Tensor.random(shape: input, seed: 5)]
+    let models = try CompiledTesting.fusedAndUnfusedMatchReference(
+      graph, inputs: inputs, context: "\(input)", sourceLocation: sourceLocation)
     let fused = try #require(models.first { $0.name == "fused" }).model
-    let conv = try #require(fused.program.schedules.joined().first { $0.kind == .convPointwise })
-    // Taken wherever this host's L2 is smaller than the input (every current server core).
-    if let l2 = System.l2Bytes, l2 < 128 * 72 * 72 * 4 {
-      #expect(conv.parallel == [.batch, .row, .channelGroup], "\(conv)")
+    let conv = try #require(fused.program.schedules.joined().first { $0.kind == kind })
+    if let l2 = System.l2Bytes, l2 < input.reduce(4, *) {
+      #expect(conv.parallel == [.batch, .row, .channelGroup], "\(conv)", sourceLocation: sourceLocation)
     }
   }
 }
