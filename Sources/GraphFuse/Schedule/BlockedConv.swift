@@ -382,9 +382,9 @@ extension BlockedConv {
   }
 
   /// The fewest sweeps of an input larger than L2 that make the groups-innermost order pay: 8 for
-  /// a dense conv (ResNet-50's 1×1 and 3×3 convs of 2–4 groups over its 3.2 MB stage-1 maps ran
+  /// a dense conv (ResNet-50's 1×1 convs of 2–4 groups over its 3.2 MB stage-1 maps ran
   /// 0.98–1.04× in it), 2 for a grouped one, whose groups each read a few of the input's blocks
-  /// (RegNetX-1.6GF's 3×3 stride-2 convs, 2.4 sweeps: 0.93× and 0.97×; 2026-12-06, 2 threads).
+  /// (RegNetX-1.6GF's 3×3 stride-2 convs, 2.4 sweeps: 0.93–0.95× and 0.97–0.98×; 2026-12-06, 2 threads).
   var sweepsForGroupsInnermost: Double { grouped == nil ? 8 : 2 }
 
   /// The most pixel tiles a channel group's weights may serve for ``nextWeightsGroups`` to hint the
