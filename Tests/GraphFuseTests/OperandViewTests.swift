@@ -92,15 +92,17 @@ import Testing
   }
 
   /// V read in place from a projection whose rows lie 2 KiB or more apart (3 heads × 64 → 2,304 bytes)
-  /// is hinted into L1 `valueLookahead` keys ahead of the product with V; rows closer together (3 × 16,
-  /// 576 bytes) are left to the hardware. Either way the outputs match the reference.
-  @Test(arguments: [(64, true), (16, false)]) func farApartValuesAreHintedAhead(depth: Int, hinted: Bool) throws {
+  /// is hinted into L1 `valueLookahead` keys ahead of the product with V, and the next batch entry's
+  /// K rows into L2 while the product with V runs; rows closer together (3 × 16, 576 bytes) are left
+  /// to the hardware. Either way the outputs match the reference.
+  @Test(arguments: [(64, true), (16, false)]) func farApartRowsAreHintedAhead(depth: Int, hinted: Bool) throws {
     let graph = try Self.graph(batch: 1, sequence: 40, heads: 3, depth: depth)
     let optimized = try Pipeline.optimize(graph)
     let program = try Scheduler.schedule(optimized.graph, plan: optimized.plan, vectorWidth: 16, threads: 2)
     let attention = try #require(program.functions.first { $0.nest.name == "attention" })
     let text = KernelFunction(attention).text
     #expect(text.contains("gf_prefetch_l1(v + vbase + ") == hinted, "\(text)")
+    #expect(text.contains("gf_prefetch_l2(k + ") == hinted, "\(text)")
     try T.fusedAndUnfusedMatchReference(graph, inputs: Self.inputs(graph), context: "hinted V \(depth)")
   }
 }

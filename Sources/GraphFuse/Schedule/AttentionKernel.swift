@@ -316,6 +316,12 @@ struct AttentionKernel {
     }
   }
 
+  /// True when an operand's rows lie 2 KiB or more apart (a view of a QKV projection: 9 KiB in
+  /// ViT-B/16), where the hardware's stride prefetcher, which stays inside a 4 KiB page, does not
+  /// follow them. Rows closer than that are left to it: MaxViT's K, 128 bytes a row, ran its
+  /// attention 1.02–1.03× slower with the next entry's K hinted (``nextEntryKeyHints(tiles:)``).
+  static func outrunsPrefetcher(rowStride: Int) -> Bool { rowStride * 4 >= 2048 }
+
   /// Keys ahead that the product with V hints its rows into L1 (``valueAheadHints``).
   static let valueLookahead = 8
 
@@ -325,7 +331,7 @@ struct AttentionKernel {
   /// prefetcher follows the rows itself; past it each step's loads waited on L2, and the rows,
   /// all the same few cache sets apart, do not stay in L1 from one row tile to the next.
   private func valueAheadHints(key0: IndexExpr, keys: Int, nr: Int) -> [Stmt] {
-    guard vRowStride * 4 >= 2048, keys > Self.valueLookahead else { return [] }
+    guard Self.outrunsPrefetcher(rowStride: vRowStride), keys > Self.valueLookahead else { return [] }
     let ahead = Self.v("p") + .constant(Self.valueLookahead)
     let at = Self.v("vbase") + (key0 + ahead) * vRowStride + Self.v("ct") * (nr * width)
     let lines = (nr * width + ScheduleTarget.cacheLineFloats - 1) / ScheduleTarget.cacheLineFloats
@@ -367,7 +373,7 @@ struct AttentionKernel {
   /// 0.957–0.974 of the time with these hints (medians of 300 alternating pairs, three processes);
   /// hinting the next entry's V as well did less (0.983–0.986).
   private func nextEntryKeyHints(tiles: Int) -> [Stmt] {
-    guard case .rows(let stride) = keys, batchCount > 1 else { return [] }
+    guard case .rows(let stride) = keys, Self.outrunsPrefetcher(rowStride: stride), batchCount > 1 else { return [] }
     let line = ScheduleTarget.cacheLineFloats
     let rowLines = (d + line - 1) / line, lines = n * rowLines
     let share = (lines + rowTiles - 1) / rowTiles, perStep = (share + n - 1) / n
