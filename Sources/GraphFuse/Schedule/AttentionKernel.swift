@@ -371,7 +371,7 @@ struct AttentionKernel {
   /// hardware prefetcher does not follow. The copy then read K from L3: in a C harness of
   /// ViT-B/16's attention after its QKV projection (2 threads, 2026-12-06) the kernel ran in
   /// 0.957–0.974 of the time with these hints (medians of 300 alternating pairs, three processes);
-  /// hinting the next entry's V as well did less (0.983–0.986).
+  /// hinting the next entry's V as well did less (0.983–0.995).
   private func nextEntryKeyHints(tiles: Int) -> [Stmt] {
     guard case .rows(let stride) = keys, Self.outrunsPrefetcher(rowStride: stride), batchCount > 1 else { return [] }
     let line = ScheduleTarget.cacheLineFloats
