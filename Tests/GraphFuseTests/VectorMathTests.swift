@@ -177,8 +177,8 @@ import Testing
     #expect(!CRuntime.header.contains("GF_LANEWISE(\(name),"))
   }
 
-  /// A SiLU epilogue (x·σ(x), as exporters write it) renders as vector math: the vector sigmoid
-  /// (e^−|x| by `gf_vexp_nonpositive`), no scalar expf call.
+  /// A SiLU epilogue (x·σ(x), as exporters write it) renders as vector math: the vector sigmoid,
+  /// no scalar expf call.
   @Test func siluEpilogueIsVectorCode() throws {
     let b = GraphBuilder()
     let x = b.input("x", shape: [1, 24, 5, 5])
