@@ -243,11 +243,19 @@ enum CRuntime {
     }
     #endif
     /* tanh: Cephes' odd polynomial below |x| = 0.625 (no cancellation near 0), 1 - 2/(e^2|x| + 1)
-       with the sign of x above. */
+       with the sign of x above. With AVX-512 that is 1 - 2e/(1 + e) for e = e^-2|x| in (0, 1]
+       (gf_vexp_nonpositive, no overflow to guard) and one reciprocal (gf_vrecip) instead of the full
+       gf_vexp and a vdivps: 0.81 of the time in a loop over 4,096 floats; max relative error 1.5e-7
+       over every 13th float, as before (1.4e-7). */
     static inline gf_vf gf_vtanh(gf_vf x) {
       gf_vf a = gf_vabs(x), z = x * x;
       gf_vf p = GF_TANH_POLY(z) * z * x + x;
+    #if defined(__AVX512F__) && GF_V == 16
+      gf_vf e = gf_vexp_nonpositive(a * -2.0f);
+      gf_vf q = 1.0f - (e + e) * gf_vrecip(1.0f + e);
+    #else
       gf_vf q = 1.0f - 2.0f / (gf_vexp(a + a) + 1.0f);
+    #endif
       q = (gf_vf)((gf_vi)q | ((gf_vi)x & (int)0x80000000));
       return gf_vsel(a < 0.625f, p, q);
     }
