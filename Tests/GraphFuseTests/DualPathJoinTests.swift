@@ -7,7 +7,7 @@ private typealias CT = CompiledTesting
 /// DPN's dual-path join: slices of two blocked conv outputs, the sum of their first channels and
 /// the rest of each side by side (`slice … add concat`) before a conv, fused as one generic group
 /// in the blocked layout. With every piece at whole vectors each select is decided once per vector
-/// (``InnerVectorize/laneUniform(_:_:_:)``) and the loop runs on vectors; at 24 channels a vector
+/// (``InnerVectorize/laneUniform(_:_:_:ranges:)``) and the loop runs on vectors; at 24 channels a vector
 /// straddles two pieces and the loop stays lane by lane. Both match the reference executor.
 @Suite("Dual-path joins")
 struct DualPathJoinTests {

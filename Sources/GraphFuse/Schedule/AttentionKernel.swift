@@ -318,8 +318,9 @@ struct AttentionKernel {
 
   /// True when an operand's rows lie 2 KiB or more apart (a view of a QKV projection: 9 KiB in
   /// ViT-B/16), where the hardware's stride prefetcher, which stays inside a 4 KiB page, does not
-  /// follow them. Rows closer than that are left to it: MaxViT's K, 128 bytes a row, ran its
-  /// attention 1.02–1.03× slower with the next entry's K hinted (``nextEntryKeyHints(tiles:)``).
+  /// follow them. Rows closer than that are left to it: MaxViT-T, whose first stages' K rows lie 768
+  /// and 1,536 bytes apart, ran its attention 1.02–1.03× slower with the next entry's K hinted in
+  /// every stage (``nextEntryKeyHints(tiles:)``).
   static func outrunsPrefetcher(rowStride: Int) -> Bool { rowStride * 4 >= 2048 }
 
   /// Keys ahead that the product with V hints its rows into L1 (``valueAheadHints``).

@@ -8,7 +8,7 @@
 /// This is what makes a softmax or a layer norm over the last axis a vectorized row kernel:
 /// its max / sum / mean / variance passes and its output pass are exactly such loops, with the
 /// group's elementwise neighbours inlined into them. A select whose conditions split no vector
-/// (``laneUniform(_:_:_:)``: bounds at whole vectors) stays one branch per vector. Loops that do
+/// (``laneUniform(_:_:_:ranges:)``: bounds at whole vectors) stays one branch per vector. Loops that do
 /// not qualify (strided or gathered accesses, conditions that differ between the lanes of a vector,
 /// nested statements) stay as they are; a loop around loops may instead run its iterations as
 /// lanes (``vectorizeAcross(_:_:_:_:_:)``: a softmax along an axis that is not the last).
@@ -204,7 +204,7 @@ enum InnerVectorize {
 
   /// The vector form of a scalar expression in loop variable `v` (locals renamed by `names`).
   private static func vector(
-    _ e: ValueExpr, _ v: String, _ names: [String: String], _ width: Int, _ ranges: LaneBounds.Ranges = [:]
+    _ e: ValueExpr, _ v: String, _ names: [String: String], _ width: Int, _ ranges: LaneBounds.Ranges
   ) -> ValueExpr? {
     switch e {
     case .load(let b, let i):
@@ -302,7 +302,7 @@ enum InnerVectorize {
     let suffix = "_w\(counter)", lane = v + "l"
     func convert(_ stmts: [Stmt], _ names: inout [String: String], lanes: Int?) -> [Stmt]? {
       func vec(_ e: ValueExpr) -> ValueExpr? {
-        guard let x = vector(e, v, names, width) else { return nil }
+        guard let x = vector(e, v, names, width, [:]) else { return nil }
         return lanes.map { partial(x, lanes: $0) } ?? x
       }
       var out: [Stmt] = []
